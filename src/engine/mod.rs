@@ -1,0 +1,23 @@
+//! The local rendering engine: media I/O over ffmpeg/ffprobe pipes, the segmentation model
+//! runtime, matte refinement, backdrops, compositing and the staged frame pipeline.
+//! Knows nothing of HTTP or MCP.
+
+pub mod error;
+pub mod frame;
+pub mod progress;
+
+pub use error::Error;
+pub use frame::{Matte, YuvFrame};
+pub use progress::{NoProgress, Progress, ProgressReporter};
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+pub mod backdrop;
+pub mod matte;
+pub mod pipeline;
+pub mod probe;
+pub mod segment;
+
+pub use backdrop::{Backdrop, BackdropSpec};
+pub use pipeline::{Quality, ReplaceOptions, ReplaceReport, replace};
+pub use probe::{MediaInfo, MediaKind, probe};
