@@ -25,3 +25,37 @@ impl Default for MatteOptions {
         }
     }
 }
+
+use super::YuvFrame;
+
+/// Turns raw model output into a full-resolution alpha for one clip; holds the temporal
+/// state and scratch buffers, so one refiner serves one clip in frame order.
+pub struct MatteRefiner {
+    opts: MatteOptions,
+}
+
+impl MatteRefiner {
+    pub fn new(opts: MatteOptions, width: usize, height: usize) -> Self {
+        let _ = (width, height);
+        MatteRefiner { opts }
+    }
+
+    pub fn options(&self) -> &MatteOptions {
+        &self.opts
+    }
+
+    /// `raw`: model output (`model_w`×`model_h`, person probability). `frame`: the full-res
+    /// frame it came from (its luma guides the edges). Writes `frame.width*frame.height`
+    /// alpha bytes (255 = person) into `alpha`.
+    pub fn refine(
+        &mut self,
+        raw: &[f32],
+        model_w: usize,
+        model_h: usize,
+        frame: &YuvFrame,
+        alpha: &mut Vec<u8>,
+    ) {
+        let _ = (raw, model_w, model_h, frame, alpha);
+        todo!("matte/backdrop helper")
+    }
+}

@@ -53,6 +53,13 @@ impl Segmenter {
         todo!("segmentation helper")
     }
 
+    /// Full-resolution YUV frame → model output at model size (`kind().input_size()`),
+    /// converting and stretching to the model input inside (bilinear, BT.709).
+    pub fn infer_yuv(&mut self, frame: &super::YuvFrame) -> Result<&[f32]> {
+        let _ = frame;
+        todo!("segmentation helper")
+    }
+
     /// Any-size packed RGB8 frame → matte of the same size (stretch to model size, bilinear;
     /// output upsampled bilinearly to `width`×`height`).
     pub fn infer_rgb(
