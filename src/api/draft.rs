@@ -1,0 +1,147 @@
+//! The draft timeline in the contract's short keys: `t` tracks · `tt` track type (0 video,
+//! 1 audio/BGM, 7 text/title) · `sg` segments · `d` duration ms · `m` metadata.
+//! Every struct keeps unknown keys in `extra` so a cloud draft round-trips untouched.
+//!
+//! Segment fields the embedded backend writes (all optional for cloud drafts):
+//! - `id`: segment id; `st`: start on the timeline in ms; `d`: duration in ms.
+//! - `m.name`: display name (file name or title); `m.src`: the uploaded file's URL;
+//!   `m.media`: the backend's media id.
+//! - video segments: `m.bg`: the requested backdrop as text; `m.bg_desc`: what it resolved
+//!   to, in words; `m.w`, `m.h`, `m.fps`.
+//! - audio segments: `m.vol`: volume in percent.  Title segments: `m.text`.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, JsonSchema)]
+pub struct Draft {
+    #[serde(default)]
+    pub t: Vec<Track>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrackType {
+    Video,
+    Audio,
+    Text,
+    Other(u8),
+}
+
+impl TrackType {
+    pub fn code(self) -> u8 {
+        match self {
+            TrackType::Video => 0,
+            TrackType::Audio => 1,
+            TrackType::Text => 7,
+            TrackType::Other(c) => c,
+        }
+    }
+
+    pub fn from_code(code: u8) -> Self {
+        match code {
+            0 => TrackType::Video,
+            1 => TrackType::Audio,
+            7 => TrackType::Text,
+            c => TrackType::Other(c),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
+pub struct Track {
+    #[serde(default)]
+    pub tt: u8,
+    #[serde(default)]
+    pub sg: Vec<Segment>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl Track {
+    pub fn new(kind: TrackType) -> Self {
+        Track {
+            tt: kind.code(),
+            sg: Vec::new(),
+            extra: Map::new(),
+        }
+    }
+
+    pub fn kind(&self) -> TrackType {
+        TrackType::from_code(self.tt)
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, JsonSchema)]
+pub struct Segment {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Start on the timeline, ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub st: Option<u64>,
+    /// Duration, ms.
+    #[serde(default)]
+    pub d: u64,
+    #[serde(default)]
+    pub m: Map<String, Value>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl Segment {
+    /// A metadata string, if present.
+    pub fn meta_str(&self, key: &str) -> Option<&str> {
+        self.m.get(key).and_then(Value::as_str)
+    }
+
+    pub fn set_meta(&mut self, key: &str, value: impl Into<Value>) {
+        self.m.insert(key.to_string(), value.into());
+    }
+}
+
+impl Draft {
+    /// Ready for export when some track has a non-empty `sg`.
+    pub fn is_exportable(&self) -> bool {
+        self.t.iter().any(|t| !t.sg.is_empty())
+    }
+
+    /// The first track of a kind, created at the end if missing.
+    pub fn track_mut(&mut self, kind: TrackType) -> &mut Track {
+        if let Some(i) = self.t.iter().position(|t| t.kind() == kind) {
+            return &mut self.t[i];
+        }
+        self.t.push(Track::new(kind));
+        self.t.last_mut().expect("just pushed")
+    }
+
+    /// Segments of all video tracks, in order.
+    pub fn video_segments(&self) -> impl Iterator<Item = &Segment> {
+        self.t
+            .iter()
+            .filter(|t| t.kind() == TrackType::Video)
+            .flat_map(|t| t.sg.iter())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_fields_round_trip() {
+        let src = r#"{"t":[{"tt":0,"sg":[{"d":10000,"m":{"name":"city","zz":[1,2]},"fx":{"k":1}}],"lock":true}],"ver":3,"canvas":{"w":1920}}"#;
+        let d: Draft = serde_json::from_str(src).unwrap();
+        let back = serde_json::to_value(&d).unwrap();
+        let orig: Value = serde_json::from_str(src).unwrap();
+        assert_eq!(back, orig);
+        assert!(d.is_exportable());
+    }
+
+    #[test]
+    fn empty_draft_is_not_exportable() {
+        let d: Draft = serde_json::from_str(r#"{"t":[{"tt":1,"sg":[]}]}"#).unwrap();
+        assert!(!d.is_exportable());
+    }
+}

@@ -1,0 +1,285 @@
+//! Request and answer `data` types of each endpoint. Optional and defaulted fields are lenient
+//! on purpose: the cloud omits fields, the contract's docs disagree in places (`outputUrl` vs
+//! `output.url`), and unknown fields must not break a client.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::draft::Draft;
+
+/// `POST /api/auth/anonymous-token` → data.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
+pub struct AnonymousToken {
+    pub token: String,
+    #[serde(default)]
+    pub user_id: String,
+    /// RFC 3339 or epoch seconds as the server wrote it.
+    #[serde(default)]
+    pub expires_at: serde_json::Value,
+    #[serde(default)]
+    pub credits: f64,
+}
+
+/// `POST /api/tasks/me/with-session/nemo_agent` body.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
+pub struct CreateSessionRequest {
+    pub task_name: String,
+    pub language: String,
+}
+
+impl Default for CreateSessionRequest {
+    fn default() -> Self {
+        CreateSessionRequest {
+            task_name: "project".into(),
+            language: "en".into(),
+        }
+    }
+}
+
+/// … → data.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
+pub struct SessionInfo {
+    #[serde(default)]
+    pub task_id: String,
+    pub session_id: String,
+    #[serde(default)]
+    pub user_id: String,
+}
+
+/// `POST /run_sse` body.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
+pub struct RunSseRequest {
+    pub app_name: String,
+    pub user_id: String,
+    pub session_id: String,
+    pub new_message: NewMessage,
+}
+
+impl RunSseRequest {
+    pub fn new(session_id: &str, text: &str) -> Self {
+        RunSseRequest {
+            app_name: super::APP_NAME.into(),
+            user_id: "me".into(),
+            session_id: session_id.into(),
+            new_message: NewMessage {
+                parts: vec![TextPart { text: text.into() }],
+            },
+        }
+    }
+
+    /// The message text (parts joined).
+    pub fn text(&self) -> String {
+        self.new_message
+            .parts
+            .iter()
+            .map(|p| p.text.as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
+pub struct NewMessage {
+    pub parts: Vec<TextPart>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
+pub struct TextPart {
+    pub text: String,
+}
+
+/// `POST /api/upload-video/nemo_agent/me/S` JSON body (the URL variant).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
+pub struct UploadUrlsRequest {
+    pub urls: Vec<String>,
+    /// Always "url".
+    pub source_type: String,
+}
+
+impl UploadUrlsRequest {
+    pub fn new(urls: Vec<String>) -> Self {
+        UploadUrlsRequest {
+            urls,
+            source_type: "url".into(),
+        }
+    }
+}
+
+/// Name of the multipart field carrying files.
+pub const UPLOAD_FIELD: &str = "files";
+
+/// One uploaded file as the service describes it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
+pub struct UploadedFile {
+    pub filename: String,
+    /// "video", "image" or "audio".
+    pub file_type: String,
+    /// A URL the client can fetch the file from.
+    pub cdn_url: String,
+    /// Seconds (0 for images).
+    #[serde(default)]
+    pub duration: f64,
+    #[serde(default)]
+    pub width: u32,
+    #[serde(default)]
+    pub height: u32,
+    #[serde(default)]
+    pub fps: f64,
+    /// sha256 of the content (hex).
+    #[serde(default)]
+    pub hash: String,
+}
+
+/// Upload → data.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
+pub struct UploadResult {
+    pub files: Vec<UploadedFile>,
+    #[serde(default)]
+    pub session_state_applied: bool,
+}
+
+/// `GET /api/credits/balance/simple` → data.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
+pub struct CreditsData {
+    pub available: f64,
+    #[serde(default)]
+    pub frozen: f64,
+    #[serde(default)]
+    pub total: f64,
+}
+
+/// `GET /api/state/nemo_agent/me/S/latest` → data.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
+pub struct StateData {
+    pub state: SessionState,
+}
+
+/// The session state; unknown keys round-trip untouched.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, JsonSchema)]
+pub struct SessionState {
+    #[serde(default)]
+    pub draft: Option<Draft>,
+    #[serde(default)]
+    pub video_infos: serde_json::Value,
+    #[serde(default)]
+    pub canvas_config: serde_json::Value,
+    #[serde(default)]
+    pub generated_media: serde_json::Value,
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+/// `POST /api/render/proxy/lambda` body. Note the camelCase `sessionId`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
+pub struct RenderRequest {
+    /// `render_<unique>`.
+    pub id: String,
+    #[serde(rename = "sessionId")]
+    pub session_id: String,
+    pub draft: Draft,
+    pub output: RenderOutput,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
+pub struct RenderOutput {
+    /// "mp4".
+    pub format: String,
+    /// "high" | "medium" | "low".
+    pub quality: String,
+    /// "1080p" | "720p" (an extension of ours; the cloud ignores it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolution: Option<String>,
+}
+
+impl Default for RenderOutput {
+    fn default() -> Self {
+        RenderOutput {
+            format: "mp4".into(),
+            quality: "high".into(),
+            resolution: None,
+        }
+    }
+}
+
+/// Render job states.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RenderState {
+    Pending,
+    Processing,
+    Completed,
+    Failed,
+    Cancelled,
+}
+
+impl RenderState {
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            RenderState::Completed | RenderState::Failed | RenderState::Cancelled
+        )
+    }
+}
+
+/// Render submit / status → data.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
+pub struct RenderStatus {
+    #[serde(default)]
+    pub id: String,
+    pub status: RenderState,
+    /// 0–100.
+    #[serde(default)]
+    pub progress: f64,
+    #[serde(rename = "outputUrl", default, skip_serializing_if = "Option::is_none")]
+    pub output_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<RenderOutputUrl>,
+    /// Why a render failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl RenderStatus {
+    /// `outputUrl`, else `output.url`.
+    pub fn url(&self) -> Option<&str> {
+        self.output_url
+            .as_deref()
+            .or_else(|| self.output.as_ref().map(|o| o.url.as_str()))
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
+pub struct RenderOutputUrl {
+    pub url: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn render_request_uses_camel_case_session_id() {
+        let r = RenderRequest {
+            id: "render_1".into(),
+            session_id: "s1".into(),
+            draft: Draft::default(),
+            output: RenderOutput::default(),
+        };
+        let v = serde_json::to_value(&r).unwrap();
+        assert_eq!(v["sessionId"], "s1");
+        assert!(v.get("session_id").is_none());
+    }
+
+    #[test]
+    fn render_status_reads_either_url_field() {
+        let a: RenderStatus = serde_json::from_str(
+            r#"{"id":"r","status":"completed","progress":100,"outputUrl":"http://x/a.mp4"}"#,
+        )
+        .unwrap();
+        let b: RenderStatus = serde_json::from_str(
+            r#"{"id":"r","status":"completed","progress":100,"output":{"url":"http://x/a.mp4"}}"#,
+        )
+        .unwrap();
+        assert_eq!(a.url(), b.url());
+    }
+}

@@ -1,1 +1,0 @@
-//! Settings from flags and environment variables, resolved once at startup.
