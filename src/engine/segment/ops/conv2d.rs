@@ -136,6 +136,15 @@ impl Conv2d {
                         seg.fill(0.0);
                         continue;
                     }
+                    let ix0 = (ox * self.stride_w) as isize - self.pad_left as isize;
+                    if ix0 >= 0 && ix0 as usize + self.kw <= iw {
+                        // Whole window row inside: one contiguous run of kw·cin floats.
+                        let src = &input[(iy as usize * iw + ix0 as usize) * cin..][..seg.len()];
+                        for (d, s) in seg.iter_mut().zip(src) {
+                            *d = *s;
+                        }
+                        continue;
+                    }
                     for kx in 0..self.kw {
                         let ix = (ox * self.stride_w + kx) as isize - self.pad_left as isize;
                         let dst = &mut seg[kx * cin..][..cin];
