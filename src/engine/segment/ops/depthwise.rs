@@ -80,9 +80,16 @@ impl Depthwise {
     }
 }
 
-/// Valid tap range `lo..hi` along one axis for output coordinate `o`.
+/// Valid tap range `lo..hi` along one axis for output coordinate `o`, and the (possibly
+/// negative) input coordinate of tap 0.
 #[inline(always)]
-fn taps(o: usize, stride: usize, pad: usize, k: usize, size: usize) -> (usize, usize, isize) {
+pub(super) fn taps(
+    o: usize,
+    stride: usize,
+    pad: usize,
+    k: usize,
+    size: usize,
+) -> (usize, usize, isize) {
     let start = (o * stride) as isize - pad as isize;
     let lo = (-start).max(0) as usize;
     let hi = ((size as isize - start).max(0) as usize).min(k);
