@@ -1,0 +1,301 @@
+//! DEPTHWISE_CONV_2D (depth multiplier 1, weights `[1, kh, kw, c]`), written as NHWC loops:
+//! each output pixel starts from the bias and accumulates its valid taps with the channel
+//! loop innermost, so every tap is a contiguous multiply-add over channels in L1.
+
+use super::activation::hard_swish;
+use super::conv2d::ConvParams;
+use super::{Act, Hwc, LANES, ModelError, check, madd, out_and_pad, simd_dispatch};
+
+#[derive(Debug, Clone)]
+pub struct Depthwise {
+    pub input: Hwc,
+    pub output: Hwc,
+    pub kh: usize,
+    pub kw: usize,
+    pub stride_h: usize,
+    pub stride_w: usize,
+    pub pad_top: usize,
+    pub pad_left: usize,
+    /// `kh × kw × c`.
+    pub weights: Vec<f32>,
+    pub bias: Vec<f32>,
+    pub act: Act,
+}
+
+impl Depthwise {
+    pub fn new(
+        index: usize,
+        p: ConvParams,
+        input: Hwc,
+        weights: &[f32],
+        w_shape: &[usize],
+        bias: Option<&[f32]>,
+        output: Hwc,
+    ) -> Result<Self, ModelError> {
+        const OP: &str = "DEPTHWISE_CONV_2D";
+        let c = input[2];
+        let &[1, kh, kw, wc] = w_shape else {
+            return Err(ModelError::Shape {
+                op: OP,
+                index,
+                what: "weights",
+                expected: vec![1, 0, 0, c],
+                got: w_shape.to_vec(),
+            });
+        };
+        check(OP, index, "weights", &[1, kh, kw, c], &[1, kh, kw, wc])?;
+        let (oh, pad_top) = out_and_pad(p.padding, input[0], kh, p.stride_h);
+        let (ow, pad_left) = out_and_pad(p.padding, input[1], kw, p.stride_w);
+        check(OP, index, "output", &[oh, ow, c], &output)?;
+        let bias = match bias {
+            Some(b) => {
+                check(OP, index, "bias", &[c], &[b.len()])?;
+                b.to_vec()
+            }
+            None => vec![0.0; c],
+        };
+        Ok(Depthwise {
+            input,
+            output,
+            kh,
+            kw,
+            stride_h: p.stride_h,
+            stride_w: p.stride_w,
+            pad_top,
+            pad_left,
+            weights: weights.to_vec(),
+            bias,
+            act: p.act,
+        })
+    }
+
+    pub fn eval(&self, input: &[f32], out: &mut [f32]) {
+        #[cfg(target_arch = "x86_64")]
+        if self.input[2] % LANES == 0 && super::has_avx2_fma() {
+            // SAFETY: the CPU supports AVX2 and FMA, checked just above.
+            unsafe { depthwise_avx2(self, input, out) };
+            return;
+        }
+        depthwise(self, input, out)
+    }
+}
+
+/// Valid tap range `lo..hi` along one axis for output coordinate `o`, and the (possibly
+/// negative) input coordinate of tap 0.
+#[inline(always)]
+pub(super) fn taps(
+    o: usize,
+    stride: usize,
+    pad: usize,
+    k: usize,
+    size: usize,
+) -> (usize, usize, isize) {
+    let start = (o * stride) as isize - pad as isize;
+    let lo = (-start).max(0) as usize;
+    let hi = ((size as isize - start).max(0) as usize).min(k);
+    (lo, hi.max(lo), start)
+}
+
+#[inline(always)]
+fn lanes(s: &[f32]) -> &[f32; LANES] {
+    s[..LANES].try_into().expect("slice of LANES floats")
+}
+
+#[inline(always)]
+fn depthwise_kernel<const FMA: bool>(p: &Depthwise, input: &[f32], out: &mut [f32]) {
+    let [ih, iw, c] = p.input;
+    let [oh, ow, _] = p.output;
+    // Channels in blocks of LANES with the accumulator in registers across all taps; a
+    // channel count that is not a multiple of LANES finishes with a scalar tail.
+    let blocks = c / LANES;
+    for oy in 0..oh {
+        let (ky0, ky1, iy0) = taps(oy, p.stride_h, p.pad_top, p.kh, ih);
+        for ox in 0..ow {
+            let (kx0, kx1, ix0) = taps(ox, p.stride_w, p.pad_left, p.kw, iw);
+            let dst = &mut out[(oy * ow + ox) * c..][..c];
+            for b in 0..blocks {
+                let cb = b * LANES;
+                let mut acc = *lanes(&p.bias[cb..]);
+                for ky in ky0..ky1 {
+                    let row = (iy0 + ky as isize) as usize * iw;
+                    for kx in kx0..kx1 {
+                        let ix = (ix0 + kx as isize) as usize;
+                        let x = lanes(&input[(row + ix) * c + cb..]);
+                        let w = lanes(&p.weights[(ky * p.kw + kx) * c + cb..]);
+                        for l in 0..LANES {
+                            acc[l] = madd::<FMA>(x[l], w[l], acc[l]);
+                        }
+                    }
+                }
+                act_lanes(p.act, &mut acc);
+                dst[cb..cb + LANES].copy_from_slice(&acc);
+            }
+            for ch in blocks * LANES..c {
+                let mut acc = p.bias[ch];
+                for ky in ky0..ky1 {
+                    let row = (iy0 + ky as isize) as usize * iw;
+                    for kx in kx0..kx1 {
+                        let ix = (ix0 + kx as isize) as usize;
+                        acc = madd::<FMA>(
+                            input[(row + ix) * c + ch],
+                            p.weights[(ky * p.kw + kx) * c + ch],
+                            acc,
+                        );
+                    }
+                }
+                dst[ch] = acc;
+            }
+            if blocks * LANES < c {
+                p.act.apply(&mut dst[blocks * LANES..]);
+            }
+        }
+    }
+}
+
+/// Channels a multiple of 8. Interior pixels go four at a time (four independent FMA chains
+/// sharing each weight load); border pixels one at a time with their clipped windows.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn depthwise_avx2(p: &Depthwise, input: &[f32], out: &mut [f32]) {
+    use super::avx2::{act, fma, ld, st};
+    let [ih, iw, c] = p.input;
+    let [oh, ow, _] = p.output;
+    let (sw, kw) = (p.stride_w, p.kw);
+    // Output columns whose window lies fully inside the row.
+    let x_lo = p.pad_left.div_ceil(sw);
+    let x_hi = if iw + p.pad_left >= kw {
+        ((iw + p.pad_left - kw) / sw + 1).min(ow)
+    } else {
+        0
+    };
+    let single = |out: &mut [f32], oy: usize, ox: usize, ky0: usize, ky1: usize, iy0: isize| {
+        let (kx0, kx1, ix0) = taps(ox, sw, p.pad_left, kw, iw);
+        let dst = &mut out[(oy * ow + ox) * c..][..c];
+        for cb in (0..c).step_by(LANES) {
+            let mut acc = ld(&p.bias[cb..]);
+            for ky in ky0..ky1 {
+                let row = (iy0 + ky as isize) as usize * iw;
+                for kx in kx0..kx1 {
+                    let ix = (ix0 + kx as isize) as usize;
+                    acc = fma(
+                        ld(&input[(row + ix) * c + cb..]),
+                        ld(&p.weights[(ky * kw + kx) * c + cb..]),
+                        acc,
+                    );
+                }
+            }
+            st(&mut dst[cb..], act(p.act, acc));
+        }
+    };
+    for oy in 0..oh {
+        let (ky0, ky1, iy0) = taps(oy, p.stride_h, p.pad_top, p.kh, ih);
+        let mut ox = 0;
+        while ox < ow {
+            if ox >= x_lo && ox + 4 <= x_hi {
+                let ix = ox * sw - p.pad_left;
+                let step = sw * c;
+                for cb in (0..c).step_by(LANES) {
+                    let b = ld(&p.bias[cb..]);
+                    let (mut a0, mut a1, mut a2, mut a3) = (b, b, b, b);
+                    for ky in ky0..ky1 {
+                        let row = (iy0 + ky as isize) as usize * iw;
+                        for kx in 0..kw {
+                            let w = ld(&p.weights[(ky * kw + kx) * c + cb..]);
+                            let x = &input[(row + ix + kx) * c + cb..];
+                            a0 = fma(ld(x), w, a0);
+                            a1 = fma(ld(&x[step..]), w, a1);
+                            a2 = fma(ld(&x[2 * step..]), w, a2);
+                            a3 = fma(ld(&x[3 * step..]), w, a3);
+                        }
+                    }
+                    let dst = &mut out[(oy * ow + ox) * c + cb..];
+                    st(dst, act(p.act, a0));
+                    st(&mut dst[c..], act(p.act, a1));
+                    st(&mut dst[2 * c..], act(p.act, a2));
+                    st(&mut dst[3 * c..], act(p.act, a3));
+                }
+                ox += 4;
+            } else {
+                single(out, oy, ox, ky0, ky1, iy0);
+                ox += 1;
+            }
+        }
+    }
+}
+
+#[inline(always)]
+fn act_lanes(act: Act, acc: &mut [f32; LANES]) {
+    match act {
+        Act::None => {}
+        Act::Relu => acc.iter_mut().for_each(|v| *v = v.max(0.0)),
+        Act::Relu6 => acc.iter_mut().for_each(|v| *v = v.clamp(0.0, 6.0)),
+        Act::HardSwish => acc.iter_mut().for_each(|v| *v = hard_swish(*v)),
+        Act::Logistic => act.apply(acc),
+    }
+}
+simd_dispatch!(fn depthwise(p: &Depthwise, input: &[f32], out: &mut [f32]) => depthwise_kernel);
+
+#[cfg(test)]
+mod tests {
+    use super::super::testutil::*;
+    use super::*;
+    use crate::engine::segment::tflite::Padding;
+
+    #[test]
+    fn matches_reference() {
+        let cases = [
+            ([16, 16, 16], 3, 2, Padding::Same),
+            ([9, 7, 24], 3, 1, Padding::Same),
+            ([12, 10, 96], 5, 2, Padding::Same),
+            ([6, 6, 8], 5, 1, Padding::Same),
+            ([7, 9, 5], 3, 1, Padding::Valid),
+        ];
+        for (seed, (input, k, s, pad)) in cases.into_iter().enumerate() {
+            let c = input[2];
+            let x = random(super::super::elems(input), seed as u64);
+            let w = random(k * k * c, seed as u64 + 50);
+            let b = random(c, seed as u64 + 99);
+            let (oh, pt) = out_and_pad(pad, input[0], k, s);
+            let (ow, pl) = out_and_pad(pad, input[1], k, s);
+            let output = [oh, ow, c];
+            let p = ConvParams {
+                padding: pad,
+                stride_h: s,
+                stride_w: s,
+                act: Act::Relu,
+            };
+            let d = Depthwise::new(0, p, input, &w, &[1, k, k, c], Some(&b), output).unwrap();
+            let mut got = vec![0.0; oh * ow * c];
+            d.eval(&x, &mut got);
+            let mut want = vec![0.0; oh * ow * c];
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    for ch in 0..c {
+                        let mut acc = b[ch] as f64;
+                        for ky in 0..k {
+                            for kx in 0..k {
+                                let iy = (oy * s + ky) as isize - pt as isize;
+                                let ix = (ox * s + kx) as isize - pl as isize;
+                                if iy >= 0
+                                    && ix >= 0
+                                    && iy < input[0] as isize
+                                    && ix < input[1] as isize
+                                {
+                                    acc += x[(iy as usize * input[1] + ix as usize) * c + ch]
+                                        as f64
+                                        * w[(ky * k + kx) * c + ch] as f64;
+                                }
+                            }
+                        }
+                        want[(oy * ow + ox) * c + ch] = acc.max(0.0) as f32;
+                    }
+                }
+            }
+            let diff = max_rel_diff(&got, &want);
+            assert!(
+                diff <= TOL_REORDERED_SUMS,
+                "case {input:?} k{k} s{s}: {diff}"
+            );
+        }
+    }
+}
