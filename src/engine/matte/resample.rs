@@ -33,10 +33,6 @@ impl AxisMap {
     pub fn len(&self) -> usize {
         self.i0.len()
     }
-
-    pub fn is_empty(&self) -> bool {
-        self.i0.is_empty()
-    }
 }
 
 /// Horizontal bilinear interpolation of one source row into `dst` (`xmap.len()` samples),
