@@ -2,6 +2,7 @@
 //! with the choice reported in words. `parse` reads descriptions (English and Chinese),
 //! `names` holds the vocabulary, `render` draws static backdrops into YUV frames.
 
+pub(crate) mod blur;
 mod names;
 mod parse;
 pub(crate) mod render;
@@ -168,7 +169,10 @@ mod tests {
             resolve("gradient navy to teal").unwrap().description,
             "top-to-bottom gradient from #000080 (navy) to #008080 (teal)"
         );
-        assert_eq!(resolve("green screen").unwrap().description, "green screen #00B140");
+        assert_eq!(
+            resolve("green screen").unwrap().description,
+            "green screen #00B140"
+        );
         assert!(resolve("背景虚化").unwrap().description.contains("blurred"));
     }
 
@@ -182,7 +186,10 @@ mod tests {
         let b = resolve(img.to_str().unwrap()).unwrap();
         assert_eq!(b.spec, BackdropSpec::Image(img.clone()));
         assert!(b.description.contains("Beach Photo.JPG"));
-        assert_eq!(resolve(vid.to_str().unwrap()).unwrap().spec, BackdropSpec::Video(vid));
+        assert_eq!(
+            resolve(vid.to_str().unwrap()).unwrap().spec,
+            BackdropSpec::Video(vid)
+        );
         // Quoted paths (pasted from a shell) work too.
         assert_eq!(
             resolve(&format!("\"{}\"", img.display())).unwrap().spec,
@@ -207,6 +214,9 @@ mod tests {
         let e = resolve("a tropical beach").unwrap_err();
         assert!(matches!(e, Error::Backdrop { .. }));
         let msg = e.to_string();
-        assert!(msg.contains("a tropical beach") && msg.contains("studio") && msg.contains("绿幕"), "{msg}");
+        assert!(
+            msg.contains("a tropical beach") && msg.contains("studio") && msg.contains("绿幕"),
+            "{msg}"
+        );
     }
 }

@@ -77,14 +77,16 @@ const KINDS: &[(&str, Kind)] = &[
     ("neutral", Kind::Paper),
 ];
 
-const DARK: &[&str] = &["dark", "darker", "deep", "dim", "moody", "low key", "lowkey"];
+const DARK: &[&str] = &[
+    "dark", "darker", "deep", "dim", "moody", "low key", "lowkey",
+];
 const LIGHT: &[&str] = &[
     "light", "lighter", "bright", "slight", "slightly", "soft", "subtle", "gentle", "mild",
     "little", "bit", "weak", "faint", "high key", "highkey",
 ];
 const STRONG: &[&str] = &[
-    "strong", "stronger", "heavy", "heavily", "max", "maximum", "extra", "intense", "lots",
-    "very", "more", "much", "full", "big", "huge",
+    "strong", "stronger", "heavy", "heavily", "max", "maximum", "extra", "intense", "lots", "very",
+    "more", "much", "full", "big", "huge",
 ];
 const MEDIUM: &[&str] = &["medium", "moderate", "normal", "regular"];
 const CONNECTORS: &[&str] = &["to", "and", "into", "then", "from", "->", "→"];
@@ -98,7 +100,9 @@ const BLUR_STRONG: f32 = 70.0;
 pub fn parse(text: &str) -> Result<BackdropSpec, String> {
     let mut s = text.trim().to_lowercase();
     if s.is_empty() {
-        return Err(format!("the description is empty; say what to put behind the person: {UNDERSTOOD}"));
+        return Err(format!(
+            "the description is empty; say what to put behind the person: {UNDERSTOOD}"
+        ));
     }
     for (zh, en) in CHINESE {
         if s.contains(zh) {
@@ -129,7 +133,11 @@ pub fn parse(text: &str) -> Result<BackdropSpec, String> {
     if !unknown.is_empty() {
         return Err(format!(
             "did not understand {}; understood are: {UNDERSTOOD}",
-            unknown.iter().map(|u| format!("{u:?}")).collect::<Vec<_>>().join(", ")
+            unknown
+                .iter()
+                .map(|u| format!("{u:?}"))
+                .collect::<Vec<_>>()
+                .join(", ")
         ));
     }
     decide(&words)
@@ -137,39 +145,52 @@ pub fn parse(text: &str) -> Result<BackdropSpec, String> {
 
 fn tokenize(s: &str) -> Vec<String> {
     let s = s.replace("->", " -> ").replace('→', " → ");
-    s.split(|c: char| !(c.is_alphanumeric() || c == '#' || c == '.' || c == '%' || c == '\'' || c == '-' || c == '>' || c == '→'))
-        .flat_map(|t| {
-            // Hyphens join words ("navy-teal", "off-white"): split them unless the token is
-            // an arrow or a negative number.
-            if t == "->" || t.starts_with('-') && t[1..].parse::<f32>().is_ok() {
-                vec![t.to_string()]
-            } else {
-                t.split('-').map(str::to_string).collect()
-            }
-        })
-        .map(|t| t.trim_matches(|c| c == '.' || c == '\'').to_string())
-        .filter(|t| !t.is_empty())
-        .collect()
+    s.split(|c: char| {
+        !(c.is_alphanumeric()
+            || c == '#'
+            || c == '.'
+            || c == '%'
+            || c == '\''
+            || c == '-'
+            || c == '>'
+            || c == '→')
+    })
+    .flat_map(|t| {
+        // Hyphens join words ("navy-teal", "off-white"): split them unless the token is
+        // an arrow or a negative number.
+        if t == "->" || t.starts_with('-') && t[1..].parse::<f32>().is_ok() {
+            vec![t.to_string()]
+        } else {
+            t.split('-').map(str::to_string).collect()
+        }
+    })
+    .map(|t| t.trim_matches(|c| c == '.' || c == '\'').to_string())
+    .filter(|t| !t.is_empty())
+    .collect()
 }
 
 /// "replace my office background with …", "change the backdrop to …", "set background to …":
 /// everything up to the preposition after the first "background"/"backdrop" describes the old
 /// background (or is a verb), so it is dropped.
 fn drop_preamble(tokens: &mut Vec<String>) {
-    const VERBS: &[&str] = &["replace", "change", "swap", "switch", "turn", "set", "make", "put", "use", "give"];
+    const VERBS: &[&str] = &[
+        "replace", "change", "swap", "switch", "turn", "set", "make", "put", "use", "give",
+    ];
     if !tokens.first().is_some_and(|t| VERBS.contains(&t.as_str())) {
         return;
     }
-    let bg = tokens
-        .iter()
-        .position(|t| matches!(t.as_str(), "background" | "backdrop" | "bg" | "backgrounds" | "it"));
-    if let Some(bg) = bg {
-        if let Some(off) = tokens[bg + 1..]
+    let bg = tokens.iter().position(|t| {
+        matches!(
+            t.as_str(),
+            "background" | "backdrop" | "bg" | "backgrounds" | "it"
+        )
+    });
+    if let Some(bg) = bg
+        && let Some(off) = tokens[bg + 1..]
             .iter()
             .position(|t| matches!(t.as_str(), "with" | "to" | "into" | "for" | "as" | "by"))
-        {
-            tokens.drain(..bg + 1 + off + 1);
-        }
+    {
+        tokens.drain(..bg + 1 + off + 1);
     }
 }
 
@@ -185,7 +206,10 @@ fn match_at(tokens: &[String]) -> Option<(Word, usize)> {
             if let Some(rgb) = colour(&phrase.replace(' ', "")) {
                 return Some((Word::Colour(rgb), len));
             }
-            if let Some(&(_, k)) = KINDS.iter().find(|(n, _)| n.replace(' ', "") == phrase.replace(' ', "")) {
+            if let Some(&(_, k)) = KINDS
+                .iter()
+                .find(|(n, _)| n.replace(' ', "") == phrase.replace(' ', ""))
+            {
                 return Some((Word::Kind(k), len));
             }
         }
@@ -253,16 +277,34 @@ pub fn hex(p: &str) -> Option<(u8, u8, u8)> {
 fn decide(words: &[Word]) -> Result<BackdropSpec, String> {
     let mut kinds: Vec<Kind> = words
         .iter()
-        .filter_map(|w| if let Word::Kind(k) = w { Some(*k) } else { None })
+        .filter_map(|w| {
+            if let Word::Kind(k) = w {
+                Some(*k)
+            } else {
+                None
+            }
+        })
         .collect();
     kinds.dedup();
     let colours: Vec<(u8, u8, u8)> = words
         .iter()
-        .filter_map(|w| if let Word::Colour(c) = w { Some(*c) } else { None })
+        .filter_map(|w| {
+            if let Word::Colour(c) = w {
+                Some(*c)
+            } else {
+                None
+            }
+        })
         .collect();
     let numbers: Vec<f32> = words
         .iter()
-        .filter_map(|w| if let Word::Number(n) = w { Some(*n) } else { None })
+        .filter_map(|w| {
+            if let Word::Number(n) = w {
+                Some(*n)
+            } else {
+                None
+            }
+        })
         .collect();
     let has = |x: Word| words.contains(&x);
     let dark = has(Word::Dark);
@@ -271,21 +313,29 @@ fn decide(words: &[Word]) -> Result<BackdropSpec, String> {
     if kinds.len() > 1 {
         return Err(format!(
             "asks for several backdrops at once ({}); pick one of: {UNDERSTOOD}",
-            kinds.iter().map(|k| format!("{k:?}").to_lowercase()).collect::<Vec<_>>().join(", ")
+            kinds
+                .iter()
+                .map(|k| format!("{k:?}").to_lowercase())
+                .collect::<Vec<_>>()
+                .join(", ")
         ));
     }
     let no_colours = |what: &str| -> Result<(), String> {
         if colours.is_empty() {
             Ok(())
         } else {
-            Err(format!("{what} takes no colour; for a colour say just the colour, e.g. \"navy\""))
+            Err(format!(
+                "{what} takes no colour; for a colour say just the colour, e.g. \"navy\""
+            ))
         }
     };
     let no_numbers = |what: &str| -> Result<(), String> {
         if numbers.is_empty() {
             Ok(())
         } else {
-            Err(format!("{what} takes no number; only blur has a strength (\"blur 30\")"))
+            Err(format!(
+                "{what} takes no number; only blur has a strength (\"blur 30\")"
+            ))
         }
     };
     match kinds.first() {
@@ -296,7 +346,11 @@ fn decide(words: &[Word]) -> Result<BackdropSpec, String> {
                 [] if light => BLUR_LIGHT,
                 [] => BLUR_DEFAULT,
                 [n] if (1.0..=100.0).contains(n) => *n,
-                [n] => return Err(format!("blur strength {n} is out of range; use 1 (faint) to 100 (very strong), e.g. \"blur 30\"")),
+                [n] => {
+                    return Err(format!(
+                        "blur strength {n} is out of range; use 1 (faint) to 100 (very strong), e.g. \"blur 30\""
+                    ));
+                }
                 _ => return Err("blur takes one strength, e.g. \"blur 30\"".into()),
             };
             Ok(BackdropSpec::Blur { strength })
@@ -410,9 +464,15 @@ mod tests {
         assert_eq!(ok("off-white"), color(250, 249, 246));
         assert_eq!(ok("#1E90FF"), color(30, 144, 255));
         assert_eq!(ok("#fff"), color(255, 255, 255));
-        assert_eq!(ok("use a solid #112233 background"), color(0x11, 0x22, 0x33));
+        assert_eq!(
+            ok("use a solid #112233 background"),
+            color(0x11, 0x22, 0x33)
+        );
         assert_eq!(ok("change the background to red"), color(255, 0, 0));
-        assert_eq!(ok("replace my office background with teal"), color(0, 128, 128));
+        assert_eq!(
+            ok("replace my office background with teal"),
+            color(0, 128, 128)
+        );
         // A modifier on a colour without a named variant.
         assert_eq!(ok("dark pink"), color(153, 115, 122));
     }
@@ -435,7 +495,10 @@ mod tests {
     #[test]
     fn kinds() {
         assert_eq!(ok("transparent"), BackdropSpec::Transparent);
-        assert_eq!(ok("make the background transparent"), BackdropSpec::Transparent);
+        assert_eq!(
+            ok("make the background transparent"),
+            BackdropSpec::Transparent
+        );
         assert_eq!(ok("透明"), BackdropSpec::Transparent);
         assert_eq!(ok("背景透明"), BackdropSpec::Transparent);
         assert_eq!(ok("green screen"), BackdropSpec::GreenScreen);
@@ -471,7 +534,10 @@ mod tests {
         let light = BackdropSpec::Studio { dark: false };
         let dark = BackdropSpec::Studio { dark: true };
         assert_eq!(ok("clean studio backdrop"), light);
-        assert_eq!(ok("replace my office background with a clean studio backdrop"), light);
+        assert_eq!(
+            ok("replace my office background with a clean studio backdrop"),
+            light
+        );
         assert_eq!(ok("studio"), light);
         assert_eq!(ok("white studio"), light);
         assert_eq!(ok("light studio background"), light);
@@ -500,9 +566,20 @@ mod tests {
 
     #[test]
     fn unknown_text_is_an_error_that_lists_what_is_understood() {
-        for t in ["a beach in hawaii", "office", "mountain lake", "星空", "", "   ", "blue beach"] {
+        for t in [
+            "a beach in hawaii",
+            "office",
+            "mountain lake",
+            "星空",
+            "",
+            "   ",
+            "blue beach",
+        ] {
             let e = parse(t).unwrap_err();
-            assert!(e.contains("green screen") || e.contains("empty"), "{t:?}: {e}");
+            assert!(
+                e.contains("green screen") || e.contains("empty"),
+                "{t:?}: {e}"
+            );
         }
         let e = parse("a tropical beach").unwrap_err();
         assert!(e.contains("\"tropical\"") && e.contains("\"beach\""), "{e}");

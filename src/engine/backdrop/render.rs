@@ -84,7 +84,9 @@ fn paint(w: usize, h: usize, grain: f32, rgb: impl Fn(f32, f32) -> [f32; 3]) -> 
 
 /// Deterministic hash noise in [0,1).
 fn noise(x: usize, y: usize, seed: u32) -> f32 {
-    let mut h = (x as u32).wrapping_mul(0x8da6_b343) ^ (y as u32).wrapping_mul(0xd816_3841) ^ seed.wrapping_mul(0xcb1a_b31f);
+    let mut h = (x as u32).wrapping_mul(0x8da6_b343)
+        ^ (y as u32).wrapping_mul(0xd816_3841)
+        ^ seed.wrapping_mul(0xcb1a_b31f);
     h ^= h >> 15;
     h = h.wrapping_mul(0x2c1b_3c6d);
     h ^= h >> 12;
@@ -116,7 +118,11 @@ fn smooth(t: f32) -> f32 {
 }
 
 fn lerp3(a: [f32; 3], b: [f32; 3], t: f32) -> [f32; 3] {
-    [a[0] + t * (b[0] - a[0]), a[1] + t * (b[1] - a[1]), a[2] + t * (b[2] - a[2])]
+    [
+        a[0] + t * (b[0] - a[0]),
+        a[1] + t * (b[1] - a[1]),
+        a[2] + t * (b[2] - a[2]),
+    ]
 }
 
 /// Soft studio backdrop: bright centre a little above the middle (where a seated person's
@@ -184,12 +190,17 @@ fn image(path: &Path, w: usize, h: usize) -> Result<YuvFrame> {
         .map_err(|e| Error::io(path, e))?
         .with_guessed_format()
         .map_err(|e| Error::io(path, e))?;
-    let mut decoder = reader
-        .into_decoder()
-        .map_err(|e| bad(format!("cannot decode the backdrop image ({e}); use a png, jpg or webp file")))?;
+    let mut decoder = reader.into_decoder().map_err(|e| {
+        bad(format!(
+            "cannot decode the backdrop image ({e}); use a png, jpg or webp file"
+        ))
+    })?;
     let orientation = decoder.orientation().ok();
-    let mut img = image::DynamicImage::from_decoder(decoder)
-        .map_err(|e| bad(format!("cannot decode the backdrop image ({e}); use a png, jpg or webp file")))?;
+    let mut img = image::DynamicImage::from_decoder(decoder).map_err(|e| {
+        bad(format!(
+            "cannot decode the backdrop image ({e}); use a png, jpg or webp file"
+        ))
+    })?;
     if let Some(o) = orientation {
         img.apply_orientation(o);
     }
@@ -244,7 +255,11 @@ fn oklab((r, g, b): (u8, u8, u8)) -> [f32; 3] {
 fn oklab_f(c: [f32; 3]) -> [f32; 3] {
     let lin = |v: f32| {
         let v = v / 255.0;
-        if v <= 0.04045 { v / 12.92 } else { ((v + 0.055) / 1.055).powf(2.4) }
+        if v <= 0.04045 {
+            v / 12.92
+        } else {
+            ((v + 0.055) / 1.055).powf(2.4)
+        }
     };
     let (r, g, b) = (lin(c[0]), lin(c[1]), lin(c[2]));
     let l = (0.412_221_46 * r + 0.536_332_55 * g + 0.051_445_995 * b).cbrt();
@@ -266,7 +281,12 @@ fn from_oklab(c: [f32; 3]) -> [f32; 3] {
     let b = -0.004_196_086_3 * l - 0.703_418_6 * m + 1.707_614_7 * s;
     let enc = |v: f32| {
         let v = v.clamp(0.0, 1.0);
-        255.0 * if v <= 0.003_130_8 { 12.92 * v } else { 1.055 * v.powf(1.0 / 2.4) - 0.055 }
+        255.0
+            * if v <= 0.003_130_8 {
+                12.92 * v
+            } else {
+                1.055 * v.powf(1.0 / 2.4) - 0.055
+            }
     };
     [enc(r), enc(g), enc(b)]
 }
@@ -290,14 +310,21 @@ mod tests {
     fn oklab_round_trips() {
         for c in [(0, 0, 128), (0, 128, 128), (255, 200, 10), (12, 34, 56)] {
             let back = from_oklab(oklab(c));
-            assert!((back[0] - c.0 as f32).abs() < 0.5 && (back[2] - c.2 as f32).abs() < 0.5, "{c:?} {back:?}");
+            assert!(
+                (back[0] - c.0 as f32).abs() < 0.5 && (back[2] - c.2 as f32).abs() < 0.5,
+                "{c:?} {back:?}"
+            );
         }
     }
 
     #[test]
     fn studio_is_vignetted_and_light_or_dark() {
-        let light = render(&BackdropSpec::Studio { dark: false }, 320, 180).unwrap().unwrap();
-        let dark = render(&BackdropSpec::Studio { dark: true }, 320, 180).unwrap().unwrap();
+        let light = render(&BackdropSpec::Studio { dark: false }, 320, 180)
+            .unwrap()
+            .unwrap();
+        let dark = render(&BackdropSpec::Studio { dark: true }, 320, 180)
+            .unwrap()
+            .unwrap();
         let mean = |f: &YuvFrame, x0: usize, y0: usize| {
             let mut s = 0u32;
             for y in y0..y0 + 10 {
@@ -317,11 +344,23 @@ mod tests {
 
     #[test]
     fn gradient_runs_top_to_bottom() {
-        let f = render(&BackdropSpec::Gradient { from: (0, 0, 128), to: (0, 128, 128) }, 64, 64)
-            .unwrap()
-            .unwrap();
+        let f = render(
+            &BackdropSpec::Gradient {
+                from: (0, 0, 128),
+                to: (0, 128, 128),
+            },
+            64,
+            64,
+        )
+        .unwrap()
+        .unwrap();
         // Navy: low luma, Cb high; teal: higher luma.
-        assert!(f.y[32] < 40 && f.y[63 * 64 + 32] > 80, "{} {}", f.y[32], f.y[63 * 64 + 32]);
+        assert!(
+            f.y[32] < 40 && f.y[63 * 64 + 32] > 80,
+            "{} {}",
+            f.y[32],
+            f.y[63 * 64 + 32]
+        );
         assert!(f.u[0] > 160);
     }
 
@@ -345,7 +384,9 @@ mod tests {
         assert!(f.y.iter().all(|&y| y >= 233), "{:?}", &f.y[..16]);
         let bad = dir.path().join("bad.png");
         std::fs::write(&bad, b"not a png").unwrap();
-        let e = render(&BackdropSpec::Image(bad), 16, 16).unwrap_err().to_string();
+        let e = render(&BackdropSpec::Image(bad), 16, 16)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("bad.png"), "{e}");
     }
 }

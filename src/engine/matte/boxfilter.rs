@@ -17,7 +17,10 @@ impl BoxFilter {
 
     /// `dst[y][x]` = mean of `src` over the (2r+1)² window clipped to the image.
     pub fn mean(&mut self, src: &[f32], dst: &mut [f32], w: usize, h: usize, r: usize) {
-        assert!(src.len() >= w * h && dst.len() >= w * h, "box filter plane too small");
+        assert!(
+            src.len() >= w * h && dst.len() >= w * h,
+            "box filter plane too small"
+        );
         if w == 0 || h == 0 {
             return;
         }
@@ -27,7 +30,11 @@ impl BoxFilter {
         }
         self.tmp.resize(w * h, 0.0);
         self.colsum.resize(w, 0.0);
-        for (srow, trow) in src.chunks_exact(w).zip(self.tmp.chunks_exact_mut(w)).take(h) {
+        for (srow, trow) in src
+            .chunks_exact(w)
+            .zip(self.tmp.chunks_exact_mut(w))
+            .take(h)
+        {
             horizontal(srow, trow, r);
         }
         vertical(&self.tmp, dst, &mut self.colsum, w, h, r);
@@ -103,7 +110,9 @@ mod tests {
     #[test]
     fn matches_naive_reference() {
         for &(w, h, r) in &[(17, 9, 2), (5, 31, 3), (8, 8, 10), (1, 1, 1), (40, 3, 1)] {
-            let src: Vec<f32> = (0..w * h).map(|i| ((i * 37) % 101) as f32 / 101.0).collect();
+            let src: Vec<f32> = (0..w * h)
+                .map(|i| ((i * 37) % 101) as f32 / 101.0)
+                .collect();
             let mut dst = vec![0.0; w * h];
             BoxFilter::new().mean(&src, &mut dst, w, h, r);
             for (a, b) in dst.iter().zip(naive(&src, w, h, r)) {

@@ -76,11 +76,16 @@ mod tests {
     #[test]
     fn softens_a_hard_edge_and_keeps_flat_areas() {
         let (w, h) = (40, 8);
-        let mut a: Vec<u8> = (0..w * h).map(|i| if i % w < 20 { 255 } else { 0 }).collect();
+        let mut a: Vec<u8> = (0..w * h)
+            .map(|i| if i % w < 20 { 255 } else { 0 })
+            .collect();
         Feather::new().apply(&mut a, w, h, 6);
         let row = &a[4 * w..5 * w];
         assert_eq!(row[0], 255);
         assert_eq!(row[39], 0);
-        assert!(row[19] > 128 && row[19] < 255 && row[20] > 0 && row[20] < 128, "{row:?}");
+        assert!(
+            row[19] > 128 && row[19] < 255 && row[20] > 0 && row[20] < 128,
+            "{row:?}"
+        );
     }
 }

@@ -104,14 +104,34 @@ impl FastGuided {
                     self.rb.swap(0, 1);
                     cached = [y0, usize::MAX];
                 } else {
-                    lerp_row(&self.a[y0 * lw..(y0 + 1) * lw], &self.xmap, 1.0, &mut self.ra[0]);
-                    lerp_row(&self.b[y0 * lw..(y0 + 1) * lw], &self.xmap, 255.0, &mut self.rb[0]);
+                    lerp_row(
+                        &self.a[y0 * lw..(y0 + 1) * lw],
+                        &self.xmap,
+                        1.0,
+                        &mut self.ra[0],
+                    );
+                    lerp_row(
+                        &self.b[y0 * lw..(y0 + 1) * lw],
+                        &self.xmap,
+                        255.0,
+                        &mut self.rb[0],
+                    );
                     cached[0] = y0;
                 }
             }
             if cached[1] != y1 {
-                lerp_row(&self.a[y1 * lw..(y1 + 1) * lw], &self.xmap, 1.0, &mut self.ra[1]);
-                lerp_row(&self.b[y1 * lw..(y1 + 1) * lw], &self.xmap, 255.0, &mut self.rb[1]);
+                lerp_row(
+                    &self.a[y1 * lw..(y1 + 1) * lw],
+                    &self.xmap,
+                    1.0,
+                    &mut self.ra[1],
+                );
+                lerp_row(
+                    &self.b[y1 * lw..(y1 + 1) * lw],
+                    &self.xmap,
+                    255.0,
+                    &mut self.rb[1],
+                );
                 cached[1] = y1;
             }
             let [ra0, ra1] = &self.ra;
@@ -148,7 +168,11 @@ mod tests {
         let luma: Vec<u8> = (0..w * h).map(|i| (i * 13 % 256) as u8).collect();
         let mut out = vec![0u8; w * h];
         g.apply(&luma, w, &mut out);
-        assert!(out.iter().all(|&v| (v as i32 - 153).abs() <= 1), "{:?}", &out[..10]);
+        assert!(
+            out.iter().all(|&v| (v as i32 - 153).abs() <= 1),
+            "{:?}",
+            &out[..10]
+        );
     }
 
     /// A blurry mask over a sharp luma step comes out sharp at the step.
@@ -157,7 +181,9 @@ mod tests {
         let (w, h, s) = (64, 16, 4);
         let (lw, lh) = (w / s, h / s);
         // Sharp luma edge at x = 30: left bright (person), right dark.
-        let luma: Vec<u8> = (0..w * h).map(|i| if i % w < 30 { 200 } else { 40 }).collect();
+        let luma: Vec<u8> = (0..w * h)
+            .map(|i| if i % w < 30 { 200 } else { 40 })
+            .collect();
         let mut guide = vec![0.0; lw * lh];
         super::super::resample::downsample_u8(&luma, w, h, s, &mut guide, &mut Vec::new());
         // Soft ramp mask from x≈20 to x≈40 (in full-res units).

@@ -76,7 +76,9 @@ pub struct MatteRefiner {
 
 impl MatteRefiner {
     pub fn new(opts: MatteOptions, width: usize, height: usize) -> Self {
-        let scale = (width.max(height) as f32 / GUIDE_LONG_SIDE as f32).round().max(1.0) as usize;
+        let scale = (width.max(height) as f32 / GUIDE_LONG_SIDE as f32)
+            .round()
+            .max(1.0) as usize;
         let (lw, lh) = (reduced(width, scale), reduced(height, scale));
         let n = lw * lh;
         MatteRefiner {
@@ -123,7 +125,10 @@ impl MatteRefiner {
         alpha: &mut Vec<u8>,
     ) {
         assert_eq!(raw.len(), model_w * model_h, "model output size mismatch");
-        assert!(frame.y.len() >= frame.width * frame.height, "luma plane too small");
+        assert!(
+            frame.y.len() >= frame.width * frame.height,
+            "luma plane too small"
+        );
         if (frame.width, frame.height) != (self.width, self.height) {
             *self = MatteRefiner::new(self.opts.clone(), frame.width, frame.height);
         }
@@ -182,13 +187,25 @@ mod tests {
         for y in 0..h {
             for x in 0..w {
                 let d = ((x as f32 - cx).powi(2) + (y as f32 - cy).powi(2)).sqrt();
-                f.y[y * w + x] = if d < rad { 190 } else { 40 + ((x * 7 + y * 3) % 11) as u8 };
+                f.y[y * w + x] = if d < rad {
+                    190
+                } else {
+                    40 + ((x * 7 + y * 3) % 11) as u8
+                };
             }
         }
         f
     }
 
-    fn model_mask(mw: usize, mh: usize, w: usize, h: usize, cx: f32, cy: f32, rad: f32) -> Vec<f32> {
+    fn model_mask(
+        mw: usize,
+        mh: usize,
+        w: usize,
+        h: usize,
+        cx: f32,
+        cy: f32,
+        rad: f32,
+    ) -> Vec<f32> {
         let (sx, sy) = (w as f32 / mw as f32, h as f32 / mh as f32);
         (0..mw * mh)
             .map(|i| {
@@ -232,7 +249,12 @@ mod tests {
                 let y = (cy + d * t.sin()).round() as usize;
                 alpha[y * w + x] as i32
             };
-            assert!(at(rad - 1.5) - at(rad + 1.5) > 128, "ray {k}: {} {}", at(rad - 1.5), at(rad + 1.5));
+            assert!(
+                at(rad - 1.5) - at(rad + 1.5) > 128,
+                "ray {k}: {} {}",
+                at(rad - 1.5),
+                at(rad + 1.5)
+            );
         }
     }
 
@@ -250,7 +272,10 @@ mod tests {
         let mut r = MatteRefiner::new(MatteOptions::default(), w, h);
         let mut alpha = Vec::new();
         r.refine(&raw, 256, 144, &frame, &mut alpha);
-        let corner_max = (0..40).flat_map(|y| (0..40).map(move |x| (x, y))).map(|(x, y)| alpha[y * w + x]).max();
+        let corner_max = (0..40)
+            .flat_map(|y| (0..40).map(move |x| (x, y)))
+            .map(|(x, y)| alpha[y * w + x])
+            .max();
         assert_eq!(corner_max, Some(0));
     }
 

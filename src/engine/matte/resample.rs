@@ -92,7 +92,14 @@ pub fn reduced(len: usize, factor: usize) -> usize {
 /// Box-average an 8-bit plane (`w`×`h`, row stride `w`) by `f`×`f` blocks into `dst`
 /// (`reduced(w,f)`×`reduced(h,f)`), scaled to [0,1]. Partial border blocks average what
 /// they cover. `acc` is scratch.
-pub fn downsample_u8(src: &[u8], w: usize, h: usize, f: usize, dst: &mut [f32], acc: &mut Vec<u32>) {
+pub fn downsample_u8(
+    src: &[u8],
+    w: usize,
+    h: usize,
+    f: usize,
+    dst: &mut [f32],
+    acc: &mut Vec<u32>,
+) {
     let f = f.max(1);
     let (lw, lh) = (reduced(w, f), reduced(h, f));
     acc.resize(lw, 0);

@@ -92,7 +92,14 @@ mod tests {
         t.smooth(&vec![0.2; n], &mut m, 1.0);
         // The frame changed (a person moved in) and the mask jumped: no ghost of the past.
         let mut m = vec![1.0f32; n];
-        t.smooth(&vec![0.6; n - 5].into_iter().chain(vec![0.2; 5]).collect::<Vec<_>>(), &mut m, 1.0);
+        t.smooth(
+            &vec![0.6; n - 5]
+                .into_iter()
+                .chain(vec![0.2; 5])
+                .collect::<Vec<_>>(),
+            &mut m,
+            1.0,
+        );
         assert!(m[..5].iter().all(|&v| v > 0.99));
         // Where the luma did not change the mask moved by 1.0 > MASK_CUTOFF: also no ghost.
         assert!(m[5..].iter().all(|&v| v > 0.99));
