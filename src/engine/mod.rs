@@ -14,6 +14,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 pub mod backdrop;
 pub mod composite;
+pub mod demo;
 pub mod ffmpeg;
 pub mod matte;
 pub mod pipeline;

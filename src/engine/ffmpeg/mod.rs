@@ -41,9 +41,9 @@ impl Tool {
     /// A command with the flags every invocation wants: quiet banner, errors only.
     pub fn command(self) -> std::process::Command {
         let mut cmd = std::process::Command::new(self.program());
-        cmd.args(["-hide_banner", "-nostdin"]);
+        cmd.arg("-hide_banner");
         if self == Tool::Ffmpeg {
-            cmd.args(["-nostats"]);
+            cmd.args(["-nostdin", "-nostats"]);
         }
         cmd.args(["-loglevel", "error"]);
         cmd

@@ -12,7 +12,7 @@ use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
 
 use super::ReplaceReport;
 use super::plan::{Look, Plan};
-use crate::engine::ffmpeg::{Decoder, EncodeSpec, Encoder};
+use crate::engine::ffmpeg::{Decoder, EncodeSpec, Encoder, PixelLayout};
 use crate::engine::matte::{MatteOptions, MatteRefiner};
 use crate::engine::segment::{ModelKind, Segmenter};
 use crate::engine::{Error, Progress, ProgressReporter, Result, YuvFrame, preview};
@@ -60,11 +60,13 @@ pub(super) fn run(plan: Plan, progress: &mut dyn ProgressReporter) -> Result<Rep
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => std::path::PathBuf::from("."),
     };
-    let tmp = tempfile::Builder::new()
-        .prefix(".ebc-")
-        .suffix(&format!(".{}", plan.container.extension()))
-        .tempfile_in(&dir)
-        .map_err(|e| Error::io(&dir, e))?;
+    let suffix = format!(".{}", plan.container.extension());
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".ebc-").suffix(&suffix);
+    // A finished output is an ordinary file, not a private temp file.
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
+    let tmp = builder.tempfile_in(&dir).map_err(|e| Error::io(&dir, e))?;
     let total = plan.info.frames.max(1);
     if !progress.update(&Progress {
         frames_done: 0,
@@ -93,9 +95,8 @@ pub(super) fn run(plan: Plan, progress: &mut dyn ProgressReporter) -> Result<Rep
         },
         quality: plan.quality,
         x264_preset: &plan.x264_preset,
-        audio: plan
-            .info
-            .has_audio
+        // A matte has no use for sound.
+        audio: (plan.info.has_audio && plan.layout != PixelLayout::Gray)
             .then_some((plan.input.as_path(), audio_codec.as_str())),
         color: plan.color.clone(),
     };
@@ -202,7 +203,7 @@ pub(super) fn run(plan: Plan, progress: &mut dyn ProgressReporter) -> Result<Rep
                 .stderr_tail
                 .lines()
                 .last()
-                .map(|l| format!(" (ffmpeg: {})", l.trim()))
+                .map(|l| format!(" (ffmpeg: {})", strip_context(l)))
                 .unwrap_or_default();
             warnings.push(format!(
                 "{}: the input is damaged: only {} of {} frames could be decoded, {} lost{}; the output has the {} frames that decoded",
@@ -228,7 +229,7 @@ pub(super) fn run(plan: Plan, progress: &mut dyn ProgressReporter) -> Result<Rep
     tmp.persist(&plan.output)
         .map_err(|e| Error::io(&plan.output, e.error))?;
     for w in &warnings {
-        tracing::warn!("{w}");
+        tracing::info!("{w}");
         progress.warn(w);
     }
     progress.done();
@@ -322,9 +323,18 @@ fn decode_stage(
     }
 }
 
+/// An ffmpeg log line without its `[demuxer @ 0x…] ` prefix.
+fn strip_context(line: &str) -> &str {
+    let line = line.trim();
+    match line.strip_prefix('[').and_then(|l| l.split_once("] ")) {
+        Some((_, rest)) => rest.trim(),
+        None => line,
+    }
+}
+
 #[cold]
 fn no_frames(input: &Path, why: &str) -> Error {
-    let why = why.lines().last().unwrap_or("").trim();
+    let why = strip_context(why.lines().last().unwrap_or(""));
     Error::input(
         input,
         format!(
@@ -518,7 +528,10 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(dir, e))?;
+    let mut builder = tempfile::Builder::new();
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
+    let mut tmp = builder.tempfile_in(dir).map_err(|e| Error::io(dir, e))?;
     tmp.write_all(bytes).map_err(|e| Error::io(path, e))?;
     tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
     Ok(())
