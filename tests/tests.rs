@@ -1,1 +1,5 @@
 //! One integration-test binary; modules by theme.
+
+mod cli;
+mod clip_util;
+mod engine_clips;

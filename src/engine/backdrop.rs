@@ -47,19 +47,31 @@ pub fn resolve(text: &str) -> Result<Backdrop> {
     let spec = if lower == "transparent" {
         BackdropSpec::Transparent
     } else if lower.contains("studio") {
-        BackdropSpec::Studio { dark: lower.contains("dark") }
+        BackdropSpec::Studio {
+            dark: lower.contains("dark"),
+        }
     } else if let Some(hex) = t.strip_prefix('#') {
         let v = u32::from_str_radix(hex, 16).map_err(|e| super::Error::Backdrop {
             spec: t.into(),
             message: e.to_string(),
         })?;
-        BackdropSpec::Color { r: (v >> 16) as u8, g: (v >> 8) as u8, b: v as u8 }
+        BackdropSpec::Color {
+            r: (v >> 16) as u8,
+            g: (v >> 8) as u8,
+            b: v as u8,
+        }
     } else if lower.ends_with(".mp4") || lower.ends_with(".mov") {
         BackdropSpec::Video(PathBuf::from(t))
     } else if lower.ends_with(".png") || lower.ends_with(".jpg") {
         BackdropSpec::Image(PathBuf::from(t))
     } else {
-        return Err(super::Error::Backdrop { spec: t.into(), message: "TEMP: studio, #RRGGBB, transparent, file".into() });
+        return Err(super::Error::Backdrop {
+            spec: t.into(),
+            message: "TEMP: studio, #RRGGBB, transparent, file".into(),
+        });
     };
-    Ok(Backdrop { description: format!("TEMP {spec:?}"), spec })
+    Ok(Backdrop {
+        description: format!("TEMP {spec:?}"),
+        spec,
+    })
 }

@@ -14,7 +14,11 @@ pub struct Compositor {
 impl Compositor {
     /// Renders static backdrops (colour, studio, gradient, image) at `width`×`height`.
     pub fn new(backdrop: &Backdrop, width: usize, height: usize) -> Result<Self> {
-        Ok(Compositor { width, height, spec: backdrop.spec.clone() })
+        Ok(Compositor {
+            width,
+            height,
+            spec: backdrop.spec.clone(),
+        })
     }
 
     /// True when the pipeline must feed a frame of the backdrop video to `composite`.
@@ -41,8 +45,10 @@ impl Compositor {
             super::BackdropSpec::Color { r, g, b } => {
                 let (r, g, b) = (r as f32, g as f32, b as f32);
                 let y = 16.0 + (0.2126 * r + 0.7152 * g + 0.0722 * b) * 219.0 / 255.0;
-                let u = 128.0 + (b - (0.2126 * r + 0.7152 * g + 0.0722 * b)) / 1.8556 * 224.0 / 255.0;
-                let v = 128.0 + (r - (0.2126 * r + 0.7152 * g + 0.0722 * b)) / 1.5748 * 224.0 / 255.0;
+                let u =
+                    128.0 + (b - (0.2126 * r + 0.7152 * g + 0.0722 * b)) / 1.8556 * 224.0 / 255.0;
+                let v =
+                    128.0 + (r - (0.2126 * r + 0.7152 * g + 0.0722 * b)) / 1.5748 * 224.0 / 255.0;
                 (y as u8, u as u8, v as u8)
             }
             _ => (200, 128, 128),

@@ -39,7 +39,10 @@ pub struct Segmenter {
 
 impl Segmenter {
     pub fn new(kind: ModelKind) -> Result<Self> {
-        Ok(Segmenter { kind, out: Vec::new() })
+        Ok(Segmenter {
+            kind,
+            out: Vec::new(),
+        })
     }
 
     pub fn kind(&self) -> ModelKind {
@@ -64,7 +67,8 @@ impl Segmenter {
             for x in 0..w {
                 let dx = (x as f32 / w as f32 - 0.45) / 0.25;
                 let dy = (y as f32 / h as f32 - 0.6) / 0.45;
-                self.out.push(if dx * dx + dy * dy < 1.0 { 1.0 } else { 0.0 });
+                self.out
+                    .push(if dx * dx + dy * dy < 1.0 { 1.0 } else { 0.0 });
             }
         }
         Ok(&self.out)
