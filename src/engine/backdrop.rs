@@ -41,37 +41,6 @@ pub struct Backdrop {
 /// "把背景换成白色", or a path to an image/video file. Unknown text is an error that lists what
 /// is understood.
 pub fn resolve(text: &str) -> Result<Backdrop> {
-    // TEMP stand-in until the matte branch lands.
-    let t = text.trim();
-    let lower = t.to_lowercase();
-    let spec = if lower == "transparent" {
-        BackdropSpec::Transparent
-    } else if lower.contains("studio") {
-        BackdropSpec::Studio {
-            dark: lower.contains("dark"),
-        }
-    } else if let Some(hex) = t.strip_prefix('#') {
-        let v = u32::from_str_radix(hex, 16).map_err(|e| super::Error::Backdrop {
-            spec: t.into(),
-            message: e.to_string(),
-        })?;
-        BackdropSpec::Color {
-            r: (v >> 16) as u8,
-            g: (v >> 8) as u8,
-            b: v as u8,
-        }
-    } else if lower.ends_with(".mp4") || lower.ends_with(".mov") {
-        BackdropSpec::Video(PathBuf::from(t))
-    } else if lower.ends_with(".png") || lower.ends_with(".jpg") {
-        BackdropSpec::Image(PathBuf::from(t))
-    } else {
-        return Err(super::Error::Backdrop {
-            spec: t.into(),
-            message: "TEMP: studio, #RRGGBB, transparent, file".into(),
-        });
-    };
-    Ok(Backdrop {
-        description: format!("TEMP {spec:?}"),
-        spec,
-    })
+    let _ = text;
+    todo!("matte/backdrop helper")
 }

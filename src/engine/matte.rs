@@ -55,15 +55,7 @@ impl MatteRefiner {
         frame: &YuvFrame,
         alpha: &mut Vec<u8>,
     ) {
-        // TEMP stand-in until the matte branch lands: bilinear-ish nearest upsample.
-        let (w, h) = (frame.width, frame.height);
-        alpha.resize(w * h, 0);
-        for y in 0..h {
-            let my = (y * model_h / h).min(model_h - 1);
-            for x in 0..w {
-                let mx = (x * model_w / w).min(model_w - 1);
-                alpha[y * w + x] = (raw[my * model_w + mx].clamp(0.0, 1.0) * 255.0) as u8;
-            }
-        }
+        let _ = (raw, model_w, model_h, frame, alpha);
+        todo!("matte/backdrop helper")
     }
 }

@@ -34,15 +34,12 @@ impl ModelKind {
 /// A loaded model plus its reusable buffers. `Send`, so a pipeline stage can own one.
 pub struct Segmenter {
     kind: ModelKind,
-    out: Vec<f32>,
 }
 
 impl Segmenter {
     pub fn new(kind: ModelKind) -> Result<Self> {
-        Ok(Segmenter {
-            kind,
-            out: Vec::new(),
-        })
+        let _ = kind;
+        todo!("segmentation helper")
     }
 
     pub fn kind(&self) -> ModelKind {
@@ -59,19 +56,8 @@ impl Segmenter {
     /// Full-resolution YUV frame → model output at model size (`kind().input_size()`),
     /// converting and stretching to the model input inside (bilinear, BT.709).
     pub fn infer_yuv(&mut self, frame: &super::YuvFrame) -> Result<&[f32]> {
-        // TEMP stand-in until the seg branch lands: a centred ellipse.
         let _ = frame;
-        let (w, h) = self.kind.input_size();
-        self.out.clear();
-        for y in 0..h {
-            for x in 0..w {
-                let dx = (x as f32 / w as f32 - 0.45) / 0.25;
-                let dy = (y as f32 / h as f32 - 0.6) / 0.45;
-                self.out
-                    .push(if dx * dx + dy * dy < 1.0 { 1.0 } else { 0.0 });
-            }
-        }
-        Ok(&self.out)
+        todo!("segmentation helper")
     }
 
     /// Any-size packed RGB8 frame → matte of the same size (stretch to model size, bilinear;
