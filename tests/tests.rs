@@ -3,3 +3,4 @@
 mod cli;
 mod clip_util;
 mod engine_clips;
+mod segment;
