@@ -1,2 +1,7 @@
 //! One integration-test binary; modules by theme.
+
+mod cli;
+mod clip_util;
+mod engine_clips;
+mod quality;
 mod segment;
