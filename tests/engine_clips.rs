@@ -202,3 +202,43 @@ fn transparent_backdrop_needs_an_alpha_container() {
     assert_eq!(v["codec_name"], "vp9");
     assert_eq!(v["tags"]["alpha_mode"], "1", "VP9 carries an alpha channel");
 }
+
+#[test]
+fn video_starting_after_its_audio_keeps_its_offset() {
+    let dir = tempdir();
+    let delayed = dir.path().join("delayed.mp4");
+    let made = std::process::Command::new("ffmpeg")
+        .args([
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=d=2.5",
+            "-itsoffset",
+            "0.5",
+            "-i",
+        ])
+        .arg(clip("noaudio_640x360.mp4"))
+        .args(["-map", "1:v", "-map", "0:a", "-c:v", "copy", "-c:a", "aac"])
+        .arg(&delayed)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let out = dir.path().join("out.mp4");
+    let mut o = ReplaceOptions::new(delayed, out.clone(), green());
+    o.x264_preset = "ultrafast".into();
+    replace(&o, &mut NoProgress).expect("replace");
+    let json = probe_json(&out);
+    let start = |kind| {
+        stream(&json, kind).unwrap()["start_time"]
+            .as_str()
+            .and_then(|s| s.parse::<f64>().ok())
+            .unwrap()
+    };
+    assert!(
+        (start("video") - start("audio") - 0.5).abs() < 0.02,
+        "{json}"
+    );
+    assert_eq!(video_facts(&out).3, 60);
+}

@@ -68,6 +68,7 @@ pub(super) fn run(plan: Plan, progress: &mut dyn ProgressReporter) -> Result<Rep
     builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
     let tmp = builder.tempfile_in(&dir).map_err(|e| Error::io(&dir, e))?;
     let total = plan.info.frames.max(1);
+    let still = plan.is_still();
     if !progress.update(&Progress {
         frames_done: 0,
         frames_total: total,
@@ -99,6 +100,7 @@ pub(super) fn run(plan: Plan, progress: &mut dyn ProgressReporter) -> Result<Rep
         audio: (plan.info.has_audio && plan.layout != PixelLayout::Gray)
             .then_some((plan.input.as_path(), audio_codec.as_str())),
         color: plan.color.clone(),
+        video_offset_s: if still { 0.0 } else { plan.video_offset_s },
     };
 
     let (dec_tx, dec_rx) = bounded::<Decoded>(QUEUE);
@@ -112,7 +114,6 @@ pub(super) fn run(plan: Plan, progress: &mut dyn ProgressReporter) -> Result<Rep
     let (alpha_back_tx, alpha_back_rx) = unbounded::<Vec<u8>>();
 
     let input = plan.input.as_path();
-    let still = plan.is_still();
     let (width, height) = (plan.width, plan.height);
     let matte_opts = plan.matte.clone();
     let frame_rate = plan.frame_rate.clone();
