@@ -92,6 +92,15 @@ fn clip_without_audio_gives_output_without_audio() {
     let (_, w, h, frames) = video_facts(&out);
     assert_eq!((w, h, frames), (640, 360, 60));
     assert!(!has_audio(&out));
+    // The MCP server's preview of a finished job, straight from the files.
+    let jpeg = ebc::engine::preview::from_files(&clip("noaudio_640x360.mp4"), &out).unwrap();
+    assert!(jpeg.len() <= ebc::engine::preview::MAX_BYTES);
+    let img = image::load_from_memory(&jpeg).unwrap();
+    assert_eq!(
+        (img.width(), img.height()),
+        (960, 270),
+        "two 480x270 panels"
+    );
 }
 
 #[test]
