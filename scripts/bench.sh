@@ -20,11 +20,16 @@ TARGET=${CARGO_TARGET_DIR:-target}
 command -v ffmpeg >/dev/null || { echo "ffmpeg is missing: sudo apt-get install ffmpeg" >&2; exit 1; }
 [ -x /usr/bin/time ] || { echo "/usr/bin/time is missing: sudo apt-get install time" >&2; exit 1; }
 
-cargo build --release --quiet
 WORK=$(mktemp -d -t ebc-bench-XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
-# A private copy: a shared target dir may be rebuilt by someone else mid-run.
-cp "$TARGET/release/editor-background-changer" "$WORK/ebc"
+# A private copy: a shared target dir may be rebuilt from another checkout at any time, so
+# build and copy until the copy is this checkout's binary.
+for _ in 1 2 3; do
+    cargo build --release --quiet
+    cp "$TARGET/release/editor-background-changer" "$WORK/ebc"
+    "$WORK/ebc" replace --help >/dev/null 2>&1 && break
+done
+"$WORK/ebc" replace --help >/dev/null 2>&1 || { echo "could not get a release build with 'replace'" >&2; exit 1; }
 
 SRC720="$FIXTURES/clips/talking_720p.mp4"
 [ -f "$SRC720" ] || { echo "fixture $SRC720 not found (set EBC_FIXTURES)" >&2; exit 1; }
