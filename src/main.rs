@@ -1,5 +1,7 @@
 //! The CLI: parses arguments and dispatches to one function per command.
 
+mod cli;
+
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -15,11 +17,24 @@ struct Cli {
 enum Command {
     /// Run the MCP server on stdio (the default).
     Serve,
+    /// Replace the background of a clip or image, offline, with a progress bar.
+    Replace(cli::ReplaceArgs),
+    /// Make a short demo clip from an embedded portrait and replace its background.
+    Demo(cli::DemoArgs),
+    /// Write the person matte itself (PNG for an image, lossless gray .mkv for a clip).
+    Segment(cli::SegmentArgs),
     /// Serve the NemoVideo API locally (the embedded backend), rendering with the local engine.
     Backend(ebc::config::backend::BackendArgs),
 }
 
 fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .init();
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
@@ -33,18 +48,14 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => anyhow::bail!("the MCP server is not built yet"),
+        Command::Replace(args) => cli::replace(args),
+        Command::Demo(args) => cli::demo(args),
+        Command::Segment(args) => cli::segment(args),
         Command::Backend(args) => run_backend(args),
     }
 }
 
 fn run_backend(args: ebc::config::backend::BackendArgs) -> anyhow::Result<ExitCode> {
-    let _ = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .try_init();
     let config = args
         .into_config(ebc::backend::default_data_dir())
         .map_err(anyhow::Error::msg)?;
