@@ -392,6 +392,15 @@ async fn upload_answers_media_facts_and_serves_the_file_with_range() {
     let anon = reqwest::get(url).await.unwrap();
     assert_eq!(anon.status(), StatusCode::UNAUTHORIZED);
 
+    // Bigger than axum's default 2 MB body limit: the upload route has its own.
+    let big = dir.path().join("big.mp4");
+    let mut padded = bytes.clone();
+    padded.resize(bytes.len() + 3 * 1024 * 1024, 0);
+    std::fs::write(&big, &padded).unwrap();
+    let (st, v) = u.upload(&u.session().await, &[(&big, "big.mp4")]).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["data"]["files"][0]["hash"], hex::encode(Sha256::digest(&padded)));
+
     // The clip became a video segment; the image did not.
     let seg = u.draft_video_segment(&s).await;
     assert_eq!(seg["m"]["name"], "talk.mp4");
