@@ -399,7 +399,10 @@ async fn upload_answers_media_facts_and_serves_the_file_with_range() {
     std::fs::write(&big, &padded).unwrap();
     let (st, v) = u.upload(&u.session().await, &[(&big, "big.mp4")]).await;
     assert_eq!(st, StatusCode::OK, "{v}");
-    assert_eq!(v["data"]["files"][0]["hash"], hex::encode(Sha256::digest(&padded)));
+    assert_eq!(
+        v["data"]["files"][0]["hash"],
+        hex::encode(Sha256::digest(&padded))
+    );
 
     // The clip became a video segment; the image did not.
     let seg = u.draft_video_segment(&s).await;
