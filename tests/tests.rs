@@ -4,4 +4,5 @@ mod backend_http;
 mod cli;
 mod clip_util;
 mod engine_clips;
+mod quality;
 mod segment;
