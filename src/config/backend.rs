@@ -1,5 +1,4 @@
 //! Settings of the embedded backend, including its test-only fault injection.
-// OWNER: backend helper. Fields may be added; keep the existing ones.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -24,8 +23,13 @@ pub struct Faults {
     pub disconnect_sse: bool,
     /// Renders fail with this message.
     pub render_failure: Option<String>,
-    /// Every answer is delayed this long.
+    /// Every answer is delayed this long (the agent's work too, so heartbeats show).
     pub slow_ms: u64,
+    /// Renders wait (status `processing`, progress frozen) until this is cleared: lets a test
+    /// cancel, shut down or restart in the middle of a render without timing guesses.
+    pub hold_renders: bool,
+    /// Every ledger reads 0 available: edits and renders answer 2001.
+    pub out_of_credits: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -45,6 +49,16 @@ pub struct BackendConfig {
     /// Renders running at once.
     pub render_workers: usize,
     pub faults: Faults,
+    /// SSE comment heartbeat period of `/run_sse` while the agent works.
+    pub sse_heartbeat: Duration,
+    /// Credits one understood agent edit costs.
+    pub edit_cost: f64,
+    /// Credits a render costs per started second of output (at least one second).
+    pub render_cost_per_second: f64,
+    /// Accept `http(s)://` upload URLs (downloaded with the upload size cap).
+    pub allow_http_urls: bool,
+    /// Time limit of ordinary (non-streaming, non-upload) requests.
+    pub request_timeout: Duration,
 }
 
 impl BackendConfig {
@@ -61,6 +75,93 @@ impl BackendConfig {
             url_roots: Vec::new(),
             render_workers: 1,
             faults: Faults::default(),
+            sse_heartbeat: Duration::from_secs(10),
+            edit_cost: 1.0,
+            render_cost_per_second: 1.0,
+            allow_http_urls: true,
+            request_timeout: Duration::from_secs(30),
         }
+    }
+}
+
+/// Flags of `editor-background-changer backend` (the raw level; `into_config` validates).
+#[derive(Debug, Clone, clap::Args)]
+pub struct BackendArgs {
+    /// Address to listen on. Anything but loopback also needs --access-key.
+    #[arg(long, default_value = "127.0.0.1:8790")]
+    pub listen: SocketAddr,
+    /// Where sessions, media, credits and renders are kept (default: the OS data dir).
+    #[arg(long, env = "EBC_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Key every request must send in `X-Access-Key`; required off loopback.
+    #[arg(long, env = "EBC_ACCESS_KEY", hide_env_values = true)]
+    pub access_key: Option<String>,
+    /// Token lifetime in hours.
+    #[arg(long, default_value_t = 168)]
+    pub token_ttl_hours: u64,
+    /// Requests per token per minute before HTTP 429 (0 = unlimited).
+    #[arg(long, default_value_t = 600)]
+    pub rate_limit: u32,
+    /// Credits a new anonymous user gets (0 reproduces "out of credits").
+    #[arg(long, default_value_t = 10_000.0)]
+    pub initial_credits: f64,
+    /// Upload size limit in MB.
+    #[arg(long, default_value_t = 500)]
+    pub max_upload_mb: u64,
+    /// Folder `file://` upload URLs and background paths may point into (repeatable).
+    #[arg(long = "url-root")]
+    pub url_roots: Vec<PathBuf>,
+    /// Renders running at once.
+    #[arg(long, default_value_t = 1)]
+    pub render_workers: usize,
+    /// Refuse http(s) upload URLs (file uploads and file:// still work).
+    #[arg(long)]
+    pub no_http_urls: bool,
+    /// Test-only fault injection, as JSON of `Faults` (e.g. '{"hold_renders":true}').
+    #[arg(long, hide = true, env = "EBC_BACKEND_FAULTS")]
+    pub faults: Option<String>,
+}
+
+impl BackendArgs {
+    /// Validate into a config; `default_data_dir` is used when --data-dir is absent.
+    pub fn into_config(self, default_data_dir: Option<PathBuf>) -> Result<BackendConfig, String> {
+        let data_dir = self.data_dir.or(default_data_dir).ok_or_else(|| {
+            "no data dir: the OS data dir is unknown here; pass --data-dir DIR".to_string()
+        })?;
+        if self.render_workers == 0 {
+            return Err("--render-workers must be at least 1".into());
+        }
+        if self.max_upload_mb == 0 {
+            return Err("--max-upload-mb must be at least 1".into());
+        }
+        if !(self.initial_credits >= 0.0 && self.initial_credits.is_finite()) {
+            return Err("--initial-credits must be 0 or more".into());
+        }
+        for root in &self.url_roots {
+            if !root.is_dir() {
+                return Err(format!(
+                    "--url-root {}: not a folder; pass an existing folder",
+                    root.display()
+                ));
+            }
+        }
+        let faults = match self.faults.as_deref().filter(|f| !f.trim().is_empty()) {
+            Some(json) => serde_json::from_str::<Faults>(json).map_err(|e| {
+                format!("--faults / EBC_BACKEND_FAULTS is not valid Faults JSON: {e}")
+            })?,
+            None => Faults::default(),
+        };
+        let mut c = BackendConfig::ephemeral(data_dir);
+        c.faults = faults;
+        c.listen = self.listen;
+        c.access_key = self.access_key.filter(|k| !k.is_empty());
+        c.token_ttl = Duration::from_secs(self.token_ttl_hours.max(1) * 3600);
+        c.rate_limit_per_min = self.rate_limit;
+        c.initial_credits = self.initial_credits;
+        c.max_upload_bytes = self.max_upload_mb * 1024 * 1024;
+        c.url_roots = self.url_roots;
+        c.render_workers = self.render_workers;
+        c.allow_http_urls = !self.no_http_urls;
+        Ok(c)
     }
 }
