@@ -242,3 +242,126 @@ impl Inner {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use bytes::Bytes;
+    use futures::StreamExt;
+    use serde_json::json;
+
+    use super::*;
+    use crate::api::sse::{AdkEvent, encode_comment, encode_data};
+    use crate::client::NemoClient;
+    use crate::config::ClientConfig;
+
+    fn client(dir: &std::path::Path) -> NemoClient {
+        // Contract defaults (15 min, 10 min, 2 min); the clock is tokio's paused one.
+        NemoClient::new(ClientConfig::new("http://127.0.0.1:9", dir.into(), "local")).unwrap()
+    }
+
+    /// A stream yielding `chunk(i)` every `every`, forever.
+    fn ticking(
+        every: Duration,
+        chunk: fn(u64) -> String,
+    ) -> futures::stream::BoxStream<'static, Result<Bytes, String>> {
+        futures::stream::unfold(0u64, move |i| async move {
+            tokio::time::sleep(every).await;
+            Some((Ok(Bytes::from(chunk(i))), i + 1))
+        })
+        .boxed()
+    }
+
+    async fn follow_with_notices(
+        c: &NemoClient,
+        body: futures::stream::BoxStream<'static, Result<Bytes, String>>,
+    ) -> (Result<Follow, ClientError>, Vec<Notice>, Duration) {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let start = Instant::now();
+        let r = c
+            .inner
+            .follow(SseReader::from_stream(body), start, &Some(tx))
+            .await;
+        let mut notices = Vec::new();
+        while let Ok(n) = rx.try_recv() {
+            notices.push(n);
+        }
+        (r, notices, start.elapsed())
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn heartbeats_only_for_ten_minutes_is_a_timeout_with_notices_every_two() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = client(dir.path());
+        let body = ticking(Duration::from_secs(10), |_| encode_comment("working"));
+        let (r, notices, elapsed) = follow_with_notices(&c, body).await;
+        assert!(
+            matches!(r, Err(ClientError::RunTimeout { minutes: 10, heartbeats_only: true })),
+            "{:?}",
+            r.err()
+        );
+        assert_eq!(elapsed, Duration::from_secs(600));
+        assert_eq!(notices.len(), 4, "{notices:?}");
+        assert!(notices.iter().all(|n| n.message == STILL_WORKING));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn real_progress_keeps_going_until_the_fifteen_minute_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = client(dir.path());
+        let body = ticking(Duration::from_secs(30), |i| {
+            encode_data(&json!({"type":"tool_call","name":format!("step{i}"),"args":{}}))
+        });
+        let (r, notices, elapsed) = follow_with_notices(&c, body).await;
+        assert!(
+            matches!(r, Err(ClientError::RunTimeout { minutes: 15, heartbeats_only: false })),
+            "{:?}",
+            r.err()
+        );
+        assert_eq!(elapsed, Duration::from_secs(900));
+        assert_eq!(notices.len(), 7);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn partial_text_is_dropped_and_a_cut_stream_is_seen() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = client(dir.path());
+        let call = AdkEvent::function_call("i", 1.0, "set_background", json!({}));
+        let resp = AdkEvent::function_response("i", 1.0, "set_background", json!({}), json!({}));
+        let mut partial = AdkEvent::final_text("i", 1.0, "Do");
+        partial.partial = true;
+        partial.turn_complete = false;
+        let done = AdkEvent::final_text("i", 1.0, "Done.");
+        let stream = [
+            encode_data(&call),
+            encode_comment("working"),
+            encode_data(&resp),
+            encode_data(&partial),
+            encode_data(&done),
+        ]
+        .concat();
+        // Delivered in 7-byte pieces.
+        let pieces: Vec<Result<Bytes, String>> = stream
+            .as_bytes()
+            .chunks(7)
+            .map(|c| Ok(Bytes::copy_from_slice(c)))
+            .collect();
+        let (r, notices, _) = follow_with_notices(&c, futures::stream::iter(pieces).boxed()).await;
+        let f = r.unwrap();
+        assert_eq!(f.text(), "Done.");
+        assert_eq!(f.tool_calls, vec!["set_background"]);
+        assert_eq!(f.open_calls, 0);
+        assert!(f.turn_complete && !f.broken);
+        assert!(notices.is_empty());
+
+        let cut = futures::stream::iter(vec![
+            Ok(Bytes::from(encode_data(&call))),
+            Err("connection reset".to_string()),
+        ])
+        .boxed();
+        let (r, _, _) = follow_with_notices(&c, cut).await;
+        let f = r.unwrap();
+        assert!(f.broken && f.open_calls == 1 && f.text().is_empty());
+    }
+}

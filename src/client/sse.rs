@@ -20,16 +20,22 @@ pub enum Step {
 }
 
 pub struct SseReader {
-    body: BoxStream<'static, reqwest::Result<Bytes>>,
+    body: BoxStream<'static, Result<Bytes, String>>,
     parser: SseParser,
 }
 
 impl SseReader {
     pub fn new(response: reqwest::Response) -> Self {
-        Self::from_stream(response.bytes_stream().boxed())
+        Self::from_stream(
+            response
+                .bytes_stream()
+                .map(|r| r.map_err(|e| e.without_url().to_string()))
+                .boxed(),
+        )
     }
 
-    pub fn from_stream(body: BoxStream<'static, reqwest::Result<Bytes>>) -> Self {
+    /// Any byte stream; an `Err` item is a broken connection.
+    pub fn from_stream(body: BoxStream<'static, Result<Bytes, String>>) -> Self {
         SseReader {
             body,
             parser: SseParser::new(),
@@ -47,7 +53,7 @@ impl SseReader {
                     .collect(),
             ),
             Some(Err(e)) => {
-                tracing::debug!(error = %e.without_url(), "event stream broke");
+                tracing::debug!(error = %e, "event stream broke");
                 Step::Broken
             }
             None => Step::Closed(
