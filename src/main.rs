@@ -1,5 +1,7 @@
 //! The CLI: parses arguments and dispatches to one function per command.
 
+mod cli;
+
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -15,9 +17,22 @@ struct Cli {
 enum Command {
     /// Run the MCP server on stdio (the default).
     Serve,
+    /// Replace the background of a clip or image, offline, with a progress bar.
+    Replace(cli::ReplaceArgs),
+    /// Make a short demo clip from an embedded portrait and replace its background.
+    Demo(cli::DemoArgs),
+    /// Write the person matte itself (PNG for an image, lossless gray .mkv for a clip).
+    Segment(cli::SegmentArgs),
 }
 
 fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .init();
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
@@ -31,5 +46,8 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => anyhow::bail!("the MCP server is not built yet"),
+        Command::Replace(args) => cli::replace(args),
+        Command::Demo(args) => cli::demo(args),
+        Command::Segment(args) => cli::segment(args),
     }
 }

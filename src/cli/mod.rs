@@ -1,0 +1,10 @@
+//! The binary side of the local engine commands (`replace`, `demo`, `segment`): raw clap
+//! arguments, their conversion into validated engine options, the terminal progress bar, and
+//! one function per command. The library never sees a raw flag.
+
+mod args;
+mod bar;
+mod commands;
+
+pub use args::{DemoArgs, ReplaceArgs, SegmentArgs};
+pub use commands::{demo, replace, segment};
