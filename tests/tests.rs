@@ -1,6 +1,7 @@
 //! One integration-test binary; modules by theme.
 
 mod cli;
+mod client;
 mod clip_util;
 mod engine_clips;
 mod segment;
