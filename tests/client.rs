@@ -109,6 +109,39 @@ async fn expired_token_is_renewed_once_transparently() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_registered_token_asks_for_a_fresh_nemo_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let be = backend_in(dir.path(), |_| {}).await;
+    let anonymous = client(&be.url(), &dir.path().join("anon"));
+    anonymous.ensure_session().await.unwrap();
+    let token = state_file(&dir.path().join("anon"))["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut cfg = config(&be.url(), &dir.path().join("state"));
+    cfg.token = Some(token.clone());
+    let c = NemoClient::new(cfg).unwrap();
+    assert!(c.is_registered());
+    c.ensure_session().await.unwrap();
+    c.credits().await.unwrap();
+    // A NEMO_TOKEN is never written to the state file.
+    let saved = std::fs::read_to_string(dir.path().join("state/state-local.json")).unwrap();
+    assert!(!saved.contains(&token));
+
+    be.set_faults(Faults {
+        expire_tokens_now: true,
+        ..Faults::default()
+    });
+    let err = c.credits().await.unwrap_err();
+    assert!(
+        matches!(err, ClientError::RegisteredTokenRejected { .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("NEMO_TOKEN") && !err.to_string().contains(&token));
+    be.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lost_session_is_replaced_once_transparently() {
     let dir = tempfile::tempdir().unwrap();
     let be = backend_in(dir.path(), |_| {}).await;
@@ -428,6 +461,21 @@ async fn upload_edit_render_survives_a_restart_and_downloads() {
         .unwrap();
     let facts = String::from_utf8_lossy(&probe.stdout);
     assert_eq!(facts.trim(), "h264,640,360,60", "ffprobe: {facts}");
+
+    // An output URL that cannot be fetched falls back to the download endpoint.
+    let mut unreachable = status.clone();
+    unreachable.output_url = Some("http://127.0.0.1:1/gone.mp4".into());
+    unreachable.output = None;
+    let again = dir.path().join("out").join("again.mp4");
+    let n = restarted
+        .download_render(&unreachable, &again)
+        .await
+        .unwrap();
+    assert_eq!(n, bytes);
+    assert_eq!(
+        std::fs::read(&again).unwrap(),
+        std::fs::read(&dest).unwrap()
+    );
     be.shutdown().await;
 }
 
