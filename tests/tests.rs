@@ -5,4 +5,5 @@ mod cli;
 mod client;
 mod clip_util;
 mod engine_clips;
+mod quality;
 mod segment;
