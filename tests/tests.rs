@@ -2,6 +2,7 @@
 
 mod backend_http;
 mod cli;
+mod client;
 mod clip_util;
 mod engine_clips;
 mod quality;
