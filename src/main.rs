@@ -1,5 +1,7 @@
 //! The CLI: parses arguments and dispatches to one function per command.
 
+mod cli;
+
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -14,10 +16,11 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the MCP server on stdio (the default).
-    Serve,
+    Serve(cli::serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
+    init_logging();
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
@@ -28,8 +31,20 @@ fn main() -> ExitCode {
     }
 }
 
+/// Logs go to stderr only: stdout is the MCP protocol.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .init();
+}
+
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => anyhow::bail!("the MCP server is not built yet"),
+    match cli.command {
+        None => cli::serve::run(cli::serve::ServeArgs::from_env()?).map(|()| ExitCode::SUCCESS),
+        Some(Command::Serve(args)) => cli::serve::run(args).map(|()| ExitCode::SUCCESS),
     }
 }

@@ -1,0 +1,3 @@
+//! CLI helpers of the binary: one file per command.
+
+pub mod serve;
