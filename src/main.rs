@@ -17,6 +17,12 @@ struct Cli {
 enum Command {
     /// Run the MCP server on stdio (the default).
     Serve(cli::serve::ServeArgs),
+    /// Replace the background of a clip or image, offline, with a progress bar.
+    Replace(cli::ReplaceArgs),
+    /// Make a short demo clip from an embedded portrait and replace its background.
+    Demo(cli::DemoArgs),
+    /// Write the person matte itself (PNG for an image, lossless gray .mkv for a clip).
+    Segment(cli::SegmentArgs),
 }
 
 fn main() -> ExitCode {
@@ -46,5 +52,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         None => cli::serve::run(cli::serve::ServeArgs::from_env()?).map(|()| ExitCode::SUCCESS),
         Some(Command::Serve(args)) => cli::serve::run(args).map(|()| ExitCode::SUCCESS),
+        Some(Command::Replace(args)) => cli::replace(args),
+        Some(Command::Demo(args)) => cli::demo(args),
+        Some(Command::Segment(args)) => cli::segment(args),
     }
 }

@@ -1,1 +1,6 @@
 //! One integration-test binary; modules by theme.
+
+mod cli;
+mod clip_util;
+mod engine_clips;
+mod segment;

@@ -6,6 +6,7 @@ mod codes;
 mod draft;
 mod envelope;
 pub mod sse;
+pub mod sse_parser;
 mod types;
 
 pub use codes::*;

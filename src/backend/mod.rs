@@ -1,8 +1,31 @@
 //! The embedded backend: an axum server of the NemoVideo API on loopback, with an on-disk
 //! store, a local deterministic agent and a render queue backed by `engine`.
-// OWNER: backend helper. Signatures are the contract other modules compile against.
+//! `spawn` starts it in-process; `app` builds the router alone (tests, other servers).
 
-use std::net::SocketAddr;
+mod agent;
+mod app;
+mod auth;
+mod credits;
+mod db;
+mod error;
+mod extract;
+mod faults;
+mod media;
+mod ratelimit;
+mod render;
+mod sessions;
+mod state;
+mod store;
+mod upload;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex};
+
+pub use agent::{BackdropSource, BackgroundEdit, HELP as AGENT_HELP, parse as parse_instruction};
+pub use app::app;
+pub use db::INTERRUPTED as RENDER_INTERRUPTED;
+pub use error::ApiError;
+pub use state::AppState;
 
 use crate::config::{BackendConfig, Faults};
 
@@ -27,6 +50,9 @@ pub enum BackendError {
 /// A running backend. Dropping it does not stop the server; call `shutdown`.
 pub struct BackendHandle {
     pub addr: SocketAddr,
+    state: AppState,
+    stop: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<()>,
 }
 
 impl BackendHandle {
@@ -35,20 +61,91 @@ impl BackendHandle {
         format!("http://{}", self.addr)
     }
 
-    /// Arm or clear fault injection at runtime (tests).
+    /// Arm or clear fault injection at runtime (tests). `expire_tokens_now` and
+    /// `lose_sessions_now` apply once, to every token / session existing now.
     pub fn set_faults(&self, faults: Faults) {
-        let _ = faults;
-        todo!("backend helper")
+        self.state.faults.set(faults, &self.state.db);
     }
 
-    /// Stop accepting, finish or fail running work, and wait for the server task.
+    /// Stop accepting, stop running renders (left for the next start to report as
+    /// interrupted, like a killed process), and wait for the server task.
     pub async fn shutdown(self) {
-        todo!("backend helper")
+        self.state.renders.shutdown(&self.state.faults).await;
+        let _ = self.stop.send(());
+        if let Err(e) = self.server.await {
+            tracing::error!("backend server task: {e}");
+        }
     }
+}
+
+/// Where the server will really listen: `config.listen` when it is loopback, or when an
+/// access key is configured; else the same port on 127.0.0.1 (with a warning).
+pub fn effective_listen(config: &BackendConfig) -> SocketAddr {
+    let wanted = config.listen;
+    if wanted.ip().is_loopback() || config.access_key.is_some() {
+        return wanted;
+    }
+    tracing::warn!(
+        "not listening on {wanted}: an address other than loopback needs an access key (--access-key); listening on 127.0.0.1:{} instead",
+        wanted.port()
+    );
+    SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), wanted.port())
+}
+
+/// Build the shared state: opens (and recovers) the store under `config.data_dir`.
+pub fn build_state(config: BackendConfig, addr: SocketAddr) -> Result<AppState, BackendError> {
+    let store_err = |source| BackendError::Store {
+        path: config.data_dir.clone(),
+        source,
+    };
+    std::fs::create_dir_all(&config.data_dir).map_err(store_err)?;
+    let db = db::Db::open(&config.data_dir).map_err(store_err)?;
+    let state = AppState {
+        limiter: Arc::new(ratelimit::RateLimiter::new(config.rate_limit_per_min)),
+        renders: Arc::new(render::RenderQueue::new(config.render_workers)),
+        faults: Arc::new(faults::FaultBox::default()),
+        db: Arc::new(Mutex::new(db)),
+        base_url: Arc::from(format!("http://{addr}")),
+        config: Arc::new(config),
+    };
+    state.faults.set(state.config.faults.clone(), &state.db);
+    Ok(state)
 }
 
 /// Start the server in-process (on a free loopback port when `config.listen` has port 0).
 pub async fn spawn(config: BackendConfig) -> Result<BackendHandle, BackendError> {
-    let _ = config;
-    todo!("backend helper")
+    if config.render_workers == 0 {
+        return Err(BackendError::Config(
+            "render workers must be at least 1".into(),
+        ));
+    }
+    let listen = effective_listen(&config);
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|source| BackendError::Bind {
+            addr: listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| BackendError::Bind {
+        addr: listen,
+        source,
+    })?;
+    let state = build_state(config, addr)?;
+    let router = app(state.clone());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        let serve = axum::serve(listener, router).with_graceful_shutdown(async {
+            let _ = stopped.await;
+        });
+        if let Err(e) = serve.await {
+            tracing::error!("backend server stopped: {e}");
+        }
+    });
+    tracing::info!("backend listening on http://{addr}");
+    Ok(BackendHandle {
+        addr,
+        state,
+        stop,
+        server,
+    })
 }

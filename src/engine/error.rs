@@ -29,6 +29,9 @@ pub enum Error {
     #[error("invalid setting {name}: {message}")]
     Setting { name: &'static str, message: String },
 
+    #[error("preview image: {0}")]
+    Preview(String),
+
     #[error("cancelled")]
     Cancelled,
 

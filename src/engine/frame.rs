@@ -20,7 +20,7 @@ pub struct YuvFrame {
 impl YuvFrame {
     pub fn new(width: usize, height: usize) -> Self {
         assert!(
-            width % 2 == 0 && height % 2 == 0,
+            width.is_multiple_of(2) && height.is_multiple_of(2),
             "YUV 4:2:0 frames have even sizes"
         );
         let c = (width / 2) * (height / 2);

@@ -14,11 +14,14 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 pub mod backdrop;
 pub mod composite;
+pub mod demo;
+pub mod ffmpeg;
 pub mod matte;
 pub mod pipeline;
+pub mod preview;
 pub mod probe;
 pub mod segment;
 
 pub use backdrop::{Backdrop, BackdropSpec};
-pub use pipeline::{Quality, ReplaceOptions, ReplaceReport, replace};
+pub use pipeline::{Quality, ReplaceOptions, ReplaceReport, SegmentOptions, replace, segment};
 pub use probe::{MediaInfo, MediaKind, probe};

@@ -1,9 +1,14 @@
 //! ffprobe: what a media file is (kind, size after rotation, fps, frame count, audio, codec).
-// OWNER: engine-io helper. Signatures are the contract other modules compile against.
 
 use std::path::Path;
 
-use super::Result;
+use serde::Deserialize;
+
+use super::ffmpeg::{ColorTags, Tool};
+use super::{Error, Result};
+
+/// Formats the engine accepts, for error messages.
+pub const ACCEPTED_FORMATS: &str = "video: mp4, mov, avi, webm, mkv; image: jpg, png, webp";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -31,7 +36,285 @@ pub struct MediaInfo {
     pub audio_codec: Option<String>,
 }
 
+/// What the pipeline needs beyond [`MediaInfo`].
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ProbeDetail {
+    /// The exact frame rate as a rational, for the encoder's `-r`.
+    pub frame_rate: String,
+    pub color: ColorTags,
+}
+
 pub fn probe(path: &Path) -> Result<MediaInfo> {
-    let _ = path;
-    todo!("engine-io helper")
+    probe_detail(path).map(|(info, _)| info)
+}
+
+pub(crate) fn probe_detail(path: &Path) -> Result<(MediaInfo, ProbeDetail)> {
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    if meta.is_dir() {
+        return Err(Error::input(
+            path,
+            format!("is a folder, not a media file; give a file ({ACCEPTED_FORMATS})"),
+        ));
+    }
+    let mut cmd = Tool::Ffprobe.command();
+    cmd.args([
+        "-print_format",
+        "json",
+        "-show_streams",
+        "-show_format",
+        "-count_packets",
+    ]);
+    cmd.arg(path);
+    let out = cmd
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => Error::ToolMissing { tool: "ffprobe" },
+            _ => Error::io(path, e),
+        })?;
+    if !out.status.success() {
+        let why = String::from_utf8_lossy(&out.stderr);
+        let why = why.lines().last().unwrap_or("").trim();
+        let why = why
+            .strip_prefix(&format!("{}: ", path.display()))
+            .unwrap_or(why);
+        return Err(not_media(path, why));
+    }
+    let parsed: Probed = serde_json::from_slice(&out.stdout)
+        .map_err(|e| Error::input(path, format!("unreadable ffprobe output: {e}")))?;
+    interpret(path, parsed)
+}
+
+#[cold]
+fn not_media(path: &Path, why: &str) -> Error {
+    let why = if why.is_empty() {
+        String::new()
+    } else {
+        format!(" ({why})")
+    };
+    Error::input(
+        path,
+        format!(
+            "not a video or image that ffmpeg can read{why}; accepted formats — {ACCEPTED_FORMATS}"
+        ),
+    )
+}
+
+#[derive(Debug, Deserialize)]
+struct Probed {
+    #[serde(default)]
+    streams: Vec<Stream>,
+    format: Option<Format>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Format {
+    #[serde(default)]
+    format_name: String,
+    duration: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Stream {
+    codec_type: Option<String>,
+    codec_name: Option<String>,
+    width: Option<u32>,
+    height: Option<u32>,
+    r_frame_rate: Option<String>,
+    avg_frame_rate: Option<String>,
+    nb_frames: Option<String>,
+    nb_read_packets: Option<String>,
+    duration: Option<String>,
+    color_space: Option<String>,
+    color_primaries: Option<String>,
+    color_transfer: Option<String>,
+    #[serde(default)]
+    disposition: Disposition,
+    #[serde(default)]
+    tags: std::collections::HashMap<String, String>,
+    #[serde(default)]
+    side_data_list: Vec<SideData>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Disposition {
+    #[serde(default)]
+    attached_pic: u8,
+}
+
+#[derive(Debug, Deserialize)]
+struct SideData {
+    side_data_type: Option<String>,
+    rotation: Option<f64>,
+}
+
+fn interpret(path: &Path, p: Probed) -> Result<(MediaInfo, ProbeDetail)> {
+    let format_name = p
+        .format
+        .as_ref()
+        .map(|f| f.format_name.clone())
+        .unwrap_or_default();
+    let video = p
+        .streams
+        .iter()
+        .find(|s| s.codec_type.as_deref() == Some("video") && s.disposition.attached_pic == 0);
+    let audio = p
+        .streams
+        .iter()
+        .find(|s| s.codec_type.as_deref() == Some("audio"));
+    let format_duration = p
+        .format
+        .as_ref()
+        .and_then(|f| f.duration.as_deref())
+        .and_then(parse_f64);
+    let Some(v) = video else {
+        if let Some(a) = audio {
+            let info = MediaInfo {
+                kind: MediaKind::Audio,
+                format_name,
+                video_codec: None,
+                width: 0,
+                height: 0,
+                rotation: 0,
+                fps: 0.0,
+                frames: 0,
+                duration_s: format_duration.unwrap_or(0.0),
+                has_audio: true,
+                audio_codec: a.codec_name.clone(),
+            };
+            let detail = ProbeDetail {
+                frame_rate: "0/1".into(),
+                color: ColorTags::default(),
+            };
+            return Ok((info, detail));
+        }
+        return Err(not_media(path, "no video or image stream"));
+    };
+    let (Some(cw), Some(ch)) = (v.width.filter(|w| *w > 0), v.height.filter(|h| *h > 0)) else {
+        return Err(not_media(path, "the video stream has no frame size"));
+    };
+    let rotation = rotation_of(v);
+    let (width, height) = if rotation % 180 == 90 {
+        (ch, cw)
+    } else {
+        (cw, ch)
+    };
+    let packets = v.nb_read_packets.as_deref().and_then(parse_u64);
+    let codec = v.codec_name.clone().unwrap_or_default();
+    let still_format = format_name == "image2" || format_name.ends_with("_pipe");
+    let kind = if still_format && packets.unwrap_or(1) <= 1 {
+        MediaKind::Image
+    } else {
+        MediaKind::Video
+    };
+    let rate = [v.r_frame_rate.as_deref(), v.avg_frame_rate.as_deref()]
+        .into_iter()
+        .flatten()
+        .find(|r| parse_rational(r).is_some_and(|f| f > 0.0 && f < 1000.0))
+        .unwrap_or("30/1")
+        .to_string();
+    let fps = parse_rational(&rate).unwrap_or(30.0);
+    let duration_s = v
+        .duration
+        .as_deref()
+        .and_then(parse_f64)
+        .or(format_duration)
+        .unwrap_or(0.0);
+    let frames = if kind == MediaKind::Image {
+        1
+    } else {
+        v.nb_frames
+            .as_deref()
+            .and_then(parse_u64)
+            .filter(|n| *n > 0)
+            .or(packets)
+            .unwrap_or_else(|| (duration_s * fps).round() as u64)
+    };
+    let info = MediaInfo {
+        kind,
+        format_name,
+        video_codec: Some(codec),
+        width,
+        height,
+        rotation,
+        fps,
+        frames,
+        duration_s,
+        has_audio: audio.is_some(),
+        audio_codec: audio.and_then(|a| a.codec_name.clone()),
+    };
+    let known = |s: &Option<String>| s.clone().filter(|v| v != "unknown" && v != "reserved");
+    let detail = ProbeDetail {
+        frame_rate: rate,
+        color: ColorTags {
+            space: known(&v.color_space),
+            primaries: known(&v.color_primaries),
+            transfer: known(&v.color_transfer),
+        },
+    };
+    Ok((info, detail))
+}
+
+/// Clockwise degrees to turn the coded frame for display. The display matrix's `rotation`
+/// is counter-clockwise (ffprobe reports -90 for "turn 90° clockwise"); the legacy `rotate`
+/// tag is clockwise.
+fn rotation_of(v: &Stream) -> u32 {
+    let from_matrix = v
+        .side_data_list
+        .iter()
+        .filter(|s| s.side_data_type.as_deref() == Some("Display Matrix"))
+        .find_map(|s| s.rotation)
+        .map(|r| -r);
+    let from_tag = v.tags.get("rotate").and_then(|r| parse_f64(r));
+    let deg = from_matrix.or(from_tag).unwrap_or(0.0);
+    let quarter = ((deg / 90.0).round() as i64).rem_euclid(4);
+    (quarter * 90) as u32
+}
+
+fn parse_f64(s: &str) -> Option<f64> {
+    s.trim().parse::<f64>().ok().filter(|v| v.is_finite())
+}
+
+fn parse_u64(s: &str) -> Option<u64> {
+    s.trim().parse().ok()
+}
+
+fn parse_rational(s: &str) -> Option<f64> {
+    let (n, d) = s.split_once('/').unwrap_or((s, "1"));
+    let (n, d) = (parse_f64(n)?, parse_f64(d)?);
+    (d != 0.0).then(|| n / d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rotation_from_matrix_and_tag() {
+        let json = r#"{"streams":[{"codec_type":"video","codec_name":"h264","width":1280,
+            "height":720,"r_frame_rate":"30/1","nb_frames":"60","side_data_list":[
+            {"side_data_type":"Display Matrix","rotation":-90}]}],"format":{"format_name":"mov"}}"#;
+        let p: Probed = serde_json::from_str(json).unwrap();
+        let (info, detail) = interpret(Path::new("x.mp4"), p).unwrap();
+        assert_eq!((info.width, info.height, info.rotation), (720, 1280, 90));
+        assert_eq!(detail.frame_rate, "30/1");
+        assert_eq!(info.frames, 60);
+        let json = r#"{"streams":[{"codec_type":"video","width":640,"height":480,
+            "r_frame_rate":"30000/1001","tags":{"rotate":"180"}}],"format":{"format_name":"mov","duration":"2.0"}}"#;
+        let p: Probed = serde_json::from_str(json).unwrap();
+        let (info, _) = interpret(Path::new("x.mp4"), p).unwrap();
+        assert_eq!((info.width, info.height, info.rotation), (640, 480, 180));
+        assert_eq!(info.frames, 60);
+        assert!((info.fps - 29.97).abs() < 0.01);
+    }
+
+    #[test]
+    fn stills_are_images() {
+        let json = r#"{"streams":[{"codec_type":"video","codec_name":"png","width":64,
+            "height":64,"r_frame_rate":"25/1","nb_read_packets":"1"}],"format":{"format_name":"png_pipe"}}"#;
+        let p: Probed = serde_json::from_str(json).unwrap();
+        let (info, _) = interpret(Path::new("x.png"), p).unwrap();
+        assert_eq!(info.kind, MediaKind::Image);
+        assert_eq!(info.frames, 1);
+    }
 }

@@ -31,7 +31,9 @@ const RENDER_POLL: Duration = Duration::from_secs(1);
 /// sentence (no tokens, no raw answers).
 pub fn failure(err: ClientError) -> Failure {
     match err {
-        ClientError::Message(message) => Failure::User(message),
+        // An answer the client could not understand is not something the user can fix.
+        ClientError::BadAnswer { .. } => Failure::Internal(err.to_string()),
+        other => Failure::User(other.to_string()),
     }
 }
 

@@ -1,6 +1,8 @@
 //! The staged frame pipeline: decode → segment → refine → composite → encode on named threads
 //! joined by bounded channels; temp output renamed on success.
-// OWNER: engine-io helper. Signatures are the contract other modules compile against.
+
+mod plan;
+mod stages;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -17,6 +19,9 @@ pub enum Quality {
     Medium,
     Low,
 }
+
+/// The default libx264 preset: the one `scripts/bench.sh` measures.
+pub const DEFAULT_X264_PRESET: &str = "veryfast";
 
 #[derive(Debug, Clone)]
 pub struct ReplaceOptions {
@@ -42,9 +47,30 @@ impl ReplaceOptions {
             backdrop,
             quality: Quality::default(),
             max_long_side: 1920,
-            x264_preset: "veryfast".into(),
+            x264_preset: DEFAULT_X264_PRESET.into(),
             matte: MatteOptions::default(),
             preview: None,
+        }
+    }
+}
+
+/// Options of [`segment`]: write the matte itself instead of a composite.
+#[derive(Debug, Clone)]
+pub struct SegmentOptions {
+    pub input: PathBuf,
+    /// `.png` for an image input, `.mkv` (lossless FFV1 gray) for a clip.
+    pub output: PathBuf,
+    pub max_long_side: u32,
+    pub matte: MatteOptions,
+}
+
+impl SegmentOptions {
+    pub fn new(input: PathBuf, output: PathBuf) -> Self {
+        SegmentOptions {
+            input,
+            output,
+            max_long_side: 1920,
+            matte: MatteOptions::default(),
         }
     }
 }
@@ -68,6 +94,17 @@ pub fn replace(
     opts: &ReplaceOptions,
     progress: &mut dyn ProgressReporter,
 ) -> Result<ReplaceReport> {
-    let _ = (opts, progress);
-    todo!("engine-io helper")
+    let plan = plan::Plan::for_replace(opts)?;
+    stages::run(plan, progress)
+}
+
+/// Write the refined matte of `opts.input` (255 = person): a gray PNG for an image, a
+/// lossless gray FFV1 `.mkv` for a clip. Same threads, progress and cancellation as
+/// [`replace`].
+pub fn segment(
+    opts: &SegmentOptions,
+    progress: &mut dyn ProgressReporter,
+) -> Result<ReplaceReport> {
+    let plan = plan::Plan::for_segment(opts)?;
+    stages::run(plan, progress)
 }

@@ -1,0 +1,332 @@
+//! The local agent behind `POST /run_sse`: parses the instruction, applies it to the
+//! session's draft (the backdrop choice in the clip's segment metadata), charges the edit, and
+//! streams ADK events — `functionCall`, `functionResponse` with `actions.stateDelta`, final
+//! text — with SSE comment heartbeats while it works. The edit runs in its own task, so a
+//! client that disconnects mid-stream still gets it applied (and charged once).
+
+mod parser;
+
+use std::convert::Infallible;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+
+pub use parser::{BackdropSource, BackgroundEdit, HELP, parse};
+
+use super::db::{Db, SessionRecord};
+use super::error::ApiError;
+use super::extract::{ApiJson, Caller};
+use super::sessions::owned_session;
+use super::state::AppState;
+use super::upload::allowed_path;
+use crate::api::sse::{AdkEvent, encode_comment, encode_data};
+use crate::api::{RunSseRequest, TrackType};
+use crate::engine;
+
+const TOOL: &str = "set_background";
+
+pub async fn run_sse(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(req): ApiJson<RunSseRequest>,
+) -> Result<Response, ApiError> {
+    let text = req.text();
+    if text.trim().is_empty() {
+        return Err(ApiError::BadRequest(
+            "new_message.parts[].text is empty; say what to change".into(),
+        ));
+    }
+    let (session, edit) = {
+        let db = state.db();
+        let session = owned_session(&db, &caller, &req.session_id)?;
+        let (media, clips) = names(&db, &session);
+        let edit = parse(&text, &media, &clips);
+        if edit.is_some() {
+            let zero = state.faults.get().out_of_credits;
+            let cost = state.config.edit_cost;
+            let user = db
+                .users
+                .get(&caller.user_id)
+                .ok_or_else(|| ApiError::internal("caller without a ledger"))?;
+            if user.credits.balance(zero).0 + 1e-9 < cost {
+                return Err(ApiError::OutOfCredits(format!(
+                    "out of credits: an edit costs {cost}; register or top up, then retry"
+                )));
+            }
+        }
+        (session, edit)
+    };
+    let (tx, rx) = mpsc::channel::<String>(32);
+    tokio::spawn(work(state, caller, session.session_id, edit, text, tx));
+    let stream = futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv()
+            .await
+            .map(|chunk| (Ok::<_, Infallible>(chunk), rx))
+    });
+    let body = Body::from_stream(stream);
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/event-stream"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+/// File names of the session's media, and of its videos.
+fn names(db: &Db, session: &SessionRecord) -> (Vec<String>, Vec<String>) {
+    let media: Vec<_> = session
+        .media
+        .iter()
+        .filter_map(|id| db.media.get(id))
+        .collect();
+    (
+        media.iter().map(|m| m.filename.clone()).collect(),
+        media
+            .iter()
+            .filter(|m| m.file_type == "video")
+            .map(|m| m.filename.clone())
+            .collect(),
+    )
+}
+
+fn now_ts() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+/// The stream's sending side; becomes `None` when the client is gone or a fault cut it.
+struct Out(Option<mpsc::Sender<String>>);
+
+impl Out {
+    async fn send(&mut self, chunk: String) {
+        if let Some(tx) = &self.0
+            && tx.send(chunk).await.is_err()
+        {
+            self.0 = None;
+        }
+    }
+
+    async fn event(&mut self, e: &AdkEvent) {
+        self.send(encode_data(e)).await;
+    }
+}
+
+async fn work(
+    state: AppState,
+    caller: Caller,
+    session_id: String,
+    edit: Option<BackgroundEdit>,
+    message: String,
+    tx: mpsc::Sender<String>,
+) {
+    let inv = format!("e-{}", uuid::Uuid::new_v4().simple());
+    let mut out = Out(Some(tx));
+    let faults = state.faults.get();
+    let say = |text: &str| -> String {
+        if faults.silent_replies {
+            String::new()
+        } else {
+            text.to_string()
+        }
+    };
+    let Some(edit) = edit else {
+        out.event(&AdkEvent::final_text(&inv, now_ts(), &say(HELP)))
+            .await;
+        return;
+    };
+    let args = json!({
+        "clip": edit.clip,
+        "background": match &edit.source {
+            BackdropSource::Text(t) | BackdropSource::Media(t) | BackdropSource::Path(t) => t.clone(),
+        },
+    });
+    out.event(&AdkEvent::function_call(&inv, now_ts(), TOOL, args))
+        .await;
+    if faults.disconnect_sse {
+        out.0 = None;
+    }
+
+    // The work, with heartbeats while it runs.
+    let job = apply(state.clone(), caller, session_id, edit, message);
+    tokio::pin!(job);
+    let period = state.config.sse_heartbeat.max(Duration::from_millis(10));
+    let mut beat = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    let result = loop {
+        tokio::select! {
+            r = &mut job => break r,
+            _ = beat.tick() => out.send(encode_comment("working")).await,
+        }
+    };
+    match result {
+        Ok(done) => {
+            out.event(&AdkEvent::function_response(
+                &inv,
+                now_ts(),
+                TOOL,
+                json!({"status": "ok", "clip": done.clip, "background": done.bg, "description": done.desc}),
+                json!({"draft": done.draft}),
+            ))
+            .await;
+            let text = format!(
+                "Done: the background of {} is now {}. Export the video when you are ready.",
+                done.clip, done.desc
+            );
+            out.event(&AdkEvent::final_text(&inv, now_ts(), &say(&text)))
+                .await;
+        }
+        Err(message) => {
+            out.event(&AdkEvent::function_response(
+                &inv,
+                now_ts(),
+                TOOL,
+                json!({"status": "error", "message": message}),
+                json!({}),
+            ))
+            .await;
+            out.event(&AdkEvent::final_text(&inv, now_ts(), &say(&message)))
+                .await;
+        }
+    }
+}
+
+struct Applied {
+    clip: String,
+    bg: String,
+    desc: String,
+    draft: Value,
+}
+
+/// Resolve the backdrop and write it into the target clip's segment. `Err` is a message for
+/// the user (nothing changed, nothing charged).
+async fn apply(
+    state: AppState,
+    caller: Caller,
+    session_id: String,
+    edit: BackgroundEdit,
+    message: String,
+) -> Result<Applied, String> {
+    let slow = state.faults.get().slow_ms;
+    if slow > 0 {
+        tokio::time::sleep(Duration::from_millis(slow)).await;
+    }
+    // Which backdrop, as resolver input: words, or a file path.
+    let (resolve_input, bg_text, bg_media) = {
+        let db = state.db();
+        let session = owned_session(&db, &caller, &session_id).map_err(|e| e.to_string())?;
+        match &edit.source {
+            BackdropSource::Text(t) => (t.clone(), t.clone(), None),
+            BackdropSource::Media(name) => {
+                let m = session
+                    .media
+                    .iter()
+                    .filter_map(|id| db.media.get(id))
+                    .rfind(|m| &m.filename == name)
+                    .ok_or_else(|| {
+                        format!("{name} is not uploaded to this session; upload it first")
+                    })?;
+                if m.file_type == "audio" {
+                    return Err(format!(
+                        "{name} is audio; a background must be an image, a video, a colour or a description"
+                    ));
+                }
+                (
+                    db.media_file(m).to_string_lossy().into_owned(),
+                    name.clone(),
+                    Some(m.media_id.clone()),
+                )
+            }
+            BackdropSource::Path(p) => {
+                let real = allowed_path(&state.config.url_roots, &PathBuf::from(p))
+                    .map_err(|e| e.to_string())?;
+                let s = real.to_string_lossy().into_owned();
+                (s.clone(), s, None)
+            }
+        }
+    };
+    // Words the parser could not narrow down are retried as the whole message, which the
+    // resolver also understands ("把背景换成白色").
+    let words = matches!(edit.source, BackdropSource::Text(_));
+    let input = resolve_input.clone();
+    let resolved = tokio::task::spawn_blocking(move || {
+        engine::backdrop::resolve(&input).or_else(|e| {
+            if words {
+                engine::backdrop::resolve(&message).map_err(|_| e)
+            } else {
+                Err(e)
+            }
+        })
+    })
+    .await
+    .map_err(|e| format!("the backdrop resolver failed: {e}"))?;
+    let backdrop = resolved
+        .map_err(|e| format!("I could not use \"{bg_text}\" as a background: {e}. {HELP}"))?;
+
+    let zero = state.faults.get().out_of_credits;
+    let mut db = state.db();
+    let mut session = owned_session(&db, &caller, &session_id).map_err(|e| e.to_string())?;
+    let last_video = session
+        .media
+        .iter()
+        .filter_map(|id| db.media.get(id))
+        .rfind(|m| m.file_type == "video")
+        .map(|m| m.media_id.clone());
+    let track = session.draft.track_mut(TrackType::Video);
+    let seg = match &edit.clip {
+        Some(name) => track
+            .sg
+            .iter_mut()
+            .rfind(|s| s.meta_str("name") == Some(name.as_str())),
+        None => match &last_video {
+            Some(id) => track
+                .sg
+                .iter_mut()
+                .rfind(|s| s.meta_str("media") == Some(id.as_str())),
+            None => None,
+        },
+    };
+    let Some(seg) = seg else {
+        return Err("There is no clip in this session yet: upload a video first, then tell me the background you want.".into());
+    };
+    let clip = seg.meta_str("name").unwrap_or("your clip").to_string();
+    seg.set_meta("bg", bg_text.clone());
+    seg.set_meta("bg_desc", backdrop.description.clone());
+    match &bg_media {
+        Some(id) => seg.set_meta("bg_media", id.clone()),
+        None => {
+            seg.m.remove("bg_media");
+        }
+    }
+    let cost = state.config.edit_cost;
+    let user_id = caller.user_id.clone();
+    let mut user = db
+        .users
+        .get(&user_id)
+        .cloned()
+        .ok_or_else(|| "your account has no credit ledger".to_string())?;
+    user.credits
+        .spend(cost, &format!("edit {session_id}"), zero)
+        .map_err(|e| e.to_string())?;
+    let draft = serde_json::to_value(&session.draft).unwrap_or(Value::Null);
+    db.sessions
+        .put(&session_id, session)
+        .map_err(|e| format!("saving the edit failed: {e}"))?;
+    db.users
+        .put(&user_id, user)
+        .map_err(|e| format!("saving the ledger failed: {e}"))?;
+    Ok(Applied {
+        clip,
+        bg: bg_text,
+        desc: backdrop.description,
+        draft,
+    })
+}

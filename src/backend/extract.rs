@@ -1,0 +1,108 @@
+//! Extractors: `ApiJson` (bad JSON answers in the contract's error shape), `Caller` (the
+//! bearer token's user, 1001 when unknown or expired), `BaseUrl` (this server as the client
+//! reached it, for URLs in answers), and the access-key middleware.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, FromRequestParts, Request, State};
+use axum::http::header;
+use axum::http::request::Parts;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::db::sha256_hex;
+use super::error::ApiError;
+use super::state::AppState;
+use super::store::now_secs;
+
+#[derive(Debug, FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub struct ApiJson<T>(pub T);
+
+impl From<JsonRejection> for ApiError {
+    fn from(r: JsonRejection) -> Self {
+        ApiError::BadRequest(format!(
+            "the request body is not what this endpoint takes: {}",
+            r.body_text()
+        ))
+    }
+}
+
+/// The user behind `Authorization: Bearer <token>`.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user_id: String,
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| {
+                ApiError::TokenInvalid(
+                    "missing Authorization: Bearer <token>; get a token from POST /api/auth/anonymous-token".into(),
+                )
+            })?;
+        let db = state.db();
+        let rec = db.tokens.get(&sha256_hex(token.as_bytes())).ok_or_else(|| {
+            ApiError::TokenInvalid("this token is not known here; get a new one from POST /api/auth/anonymous-token and retry".into())
+        })?;
+        if rec.expires_at <= now_secs() {
+            return Err(ApiError::TokenInvalid(
+                "this token has expired; get a new one from POST /api/auth/anonymous-token and retry".into(),
+            ));
+        }
+        Ok(Caller {
+            user_id: rec.user_id.clone(),
+        })
+    }
+}
+
+/// `http://host:port` as the client addressed this server (its `Host` header when it is a
+/// plain host name), else the bound address.
+#[derive(Debug, Clone)]
+pub struct BaseUrl(pub String);
+
+impl FromRequestParts<AppState> for BaseUrl {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let host = parts
+            .headers
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .filter(|h| {
+                !h.is_empty()
+                    && h.len() < 256
+                    && h.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+            });
+        Ok(BaseUrl(match host {
+            Some(h) => format!("http://{h}"),
+            None => state.base_url.to_string(),
+        }))
+    }
+}
+
+/// When an access key is configured (required off loopback), every request must carry it.
+pub async fn access_key(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if let Some(key) = state.config.access_key.as_deref() {
+        let given = req
+            .headers()
+            .get("x-access-key")
+            .and_then(|v| v.to_str().ok());
+        if given != Some(key) {
+            return ApiError::AccessKey.into_response();
+        }
+    }
+    next.run(req).await
+}

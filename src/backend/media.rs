@@ -1,0 +1,340 @@
+//! Media files: staging an incoming byte stream to disk (hashing and size-capping it as it
+//! arrives), deciding its type from the content (magic bytes, then ffprobe through
+//! `engine::probe`), committing it to a session (a video becomes a segment of the draft's
+//! video track), and serving it back at `/media/<id>.<ext>` to its owner, with Range.
+
+use std::path::{Path, PathBuf};
+
+use axum::body::Body;
+use axum::extract::{Path as UrlPath, Request, State};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use futures::{Stream, StreamExt};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use tokio::io::AsyncWriteExt;
+use tower::ServiceExt;
+use tower_http::services::ServeFile;
+
+use super::db::MediaRecord;
+use super::error::ApiError;
+use super::extract::Caller;
+use super::sessions::media_url;
+use super::state::AppState;
+use super::store::now_secs;
+use crate::api::{self, Segment, TrackType, UploadedFile};
+use crate::engine::{self, MediaKind};
+
+/// A file received in full, in a temp file beside its final place, not yet in any session.
+pub struct Staged {
+    tmp: tempfile::TempPath,
+    pub filename: String,
+    pub bytes: u64,
+    pub hash: String,
+    pub kind: &'static str,
+    pub ext: &'static str,
+    pub duration: f64,
+    pub width: u32,
+    pub height: u32,
+    pub fps: f64,
+}
+
+/// The type of a file from its first bytes: `(file_type, extension)`.
+pub fn sniff(head: &[u8]) -> Option<(&'static str, &'static str)> {
+    let at = |off: usize, magic: &[u8]| head.get(off..off + magic.len()) == Some(magic);
+    if at(4, b"ftyp") {
+        let brand = head.get(8..12).unwrap_or_default();
+        return Some(match brand {
+            b"qt  " => ("video", "mov"),
+            b"M4A " | b"M4B " => ("audio", "m4a"),
+            _ => ("video", "mp4"),
+        });
+    }
+    if at(0, &[0x1A, 0x45, 0xDF, 0xA3]) {
+        let webm = head.windows(4).any(|w| w == b"webm");
+        return Some(("video", if webm { "webm" } else { "mkv" }));
+    }
+    if at(0, b"RIFF") {
+        return match head.get(8..12)? {
+            b"AVI " => Some(("video", "avi")),
+            b"WAVE" => Some(("audio", "wav")),
+            b"WEBP" => Some(("image", "webp")),
+            _ => None,
+        };
+    }
+    if at(0, &[0xFF, 0xD8, 0xFF]) {
+        return Some(("image", "jpg"));
+    }
+    if at(0, &[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A]) {
+        return Some(("image", "png"));
+    }
+    if at(0, b"GIF87a") || at(0, b"GIF89a") {
+        return Some(("image", "gif"));
+    }
+    if at(0, b"ID3") {
+        return Some(("audio", "mp3"));
+    }
+    if head.len() >= 2 && head[0] == 0xFF && head[1] & 0xE0 == 0xE0 {
+        // MPEG audio frame sync: layer bits 00 mean an AAC ADTS header.
+        return Some(if head[1] & 0x06 == 0 {
+            ("audio", "aac")
+        } else {
+            ("audio", "mp3")
+        });
+    }
+    None
+}
+
+fn unsupported(filename: &str, why: &str) -> ApiError {
+    ApiError::Unsupported(format!(
+        "{filename}: {why}; accepted formats: {}",
+        api::accepted_formats_text()
+    ))
+}
+
+fn too_large(filename: &str, limit: u64) -> ApiError {
+    ApiError::TooLarge(format!(
+        "{filename} is larger than the {} MB upload limit; trim or compress it and upload again",
+        (limit as f64 / (1024.0 * 1024.0) * 10.0).round() / 10.0
+    ))
+}
+
+/// Write `stream` to a temp file in `dir`, hashing as it goes; over `limit` bytes → 4002 and
+/// the partial file is removed (the temp file deletes itself when dropped).
+pub async fn stage<S, E>(
+    dir: &Path,
+    filename: &str,
+    limit: u64,
+    mut stream: S,
+) -> Result<Staged, ApiError>
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
+    E: Into<ApiError>,
+{
+    let named = tempfile::Builder::new()
+        .prefix(".upload-")
+        .tempfile_in(dir)?;
+    let (std_file, tmp) = named.into_parts();
+    let mut file = tokio::fs::File::from_std(std_file);
+    let mut hasher = Sha256::new();
+    let mut head: Vec<u8> = Vec::with_capacity(64);
+    let mut bytes: u64 = 0;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(Into::into)?;
+        bytes += chunk.len() as u64;
+        if bytes > limit {
+            drop(file);
+            drop(tmp);
+            return Err(too_large(filename, limit));
+        }
+        if head.len() < 64 {
+            let take = (64 - head.len()).min(chunk.len());
+            head.extend_from_slice(&chunk[..take]);
+        }
+        hasher.update(&chunk);
+        file.write_all(&chunk).await?;
+    }
+    file.flush().await?;
+    drop(file);
+    if bytes == 0 {
+        return Err(unsupported(filename, "the file is empty"));
+    }
+    let (kind, ext) = sniff(&head).ok_or_else(|| {
+        unsupported(
+            filename,
+            "the content is not a video, image or audio format this service reads",
+        )
+    })?;
+    let path: PathBuf = tmp.to_path_buf();
+    let probed = tokio::task::spawn_blocking(move || engine::probe(&path)).await?;
+    let info = match (probed, kind) {
+        (Ok(info), _) => Some(info),
+        (Err(e), "video") => {
+            return Err(unsupported(
+                filename,
+                &format!("it could not be read as a video ({e})"),
+            ));
+        }
+        (Err(e), _) => {
+            tracing::warn!(
+                "{filename}: ffprobe could not read it ({e}); keeping it without details"
+            );
+            None
+        }
+    };
+    if let Some(info) = &info
+        && kind == "video"
+        && info.kind != MediaKind::Video
+    {
+        return Err(unsupported(filename, "it has no video stream"));
+    }
+    let (duration, width, height, fps) = match &info {
+        Some(i) if kind != "image" => (i.duration_s, i.width, i.height, i.fps),
+        Some(i) => (0.0, i.width, i.height, 0.0),
+        None => (0.0, 0, 0, 0.0),
+    };
+    Ok(Staged {
+        tmp,
+        filename: clean_filename(filename, ext),
+        bytes,
+        hash: hex::encode(hasher.finalize()),
+        kind,
+        ext,
+        duration,
+        width,
+        height,
+        fps,
+    })
+}
+
+/// A display name without any directory part; "upload.<ext>" when none was given.
+pub fn clean_filename(name: &str, ext: &str) -> String {
+    let base = name
+        .rsplit(['/', '\\'])
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(200)
+        .collect::<String>();
+    if base.is_empty() || base == "." || base == ".." {
+        format!("upload.{ext}")
+    } else {
+        base
+    }
+}
+
+/// Move staged files into the store and into the session (videos become draft segments).
+/// All or nothing at the session level: the session is written once at the end.
+pub fn commit(
+    state: &AppState,
+    session_id: &str,
+    user_id: &str,
+    staged: Vec<Staged>,
+    base: &str,
+) -> Result<(Vec<UploadedFile>, bool), ApiError> {
+    let mut db = state.db();
+    let mut session = db.sessions.get(session_id).cloned().ok_or_else(|| {
+        ApiError::SessionNotFound(format!(
+            "session {session_id} was not found; create a new session and retry"
+        ))
+    })?;
+    let mut answer = Vec::new();
+    let mut draft_changed = false;
+    for s in staged {
+        let rec = MediaRecord {
+            media_id: format!("med_{}", uuid::Uuid::new_v4().simple()),
+            user_id: user_id.to_string(),
+            session_id: session_id.to_string(),
+            filename: s.filename,
+            file_type: s.kind.to_string(),
+            ext: s.ext.to_string(),
+            bytes: s.bytes,
+            duration: s.duration,
+            width: s.width,
+            height: s.height,
+            fps: s.fps,
+            hash: s.hash,
+            created_at: now_secs(),
+        };
+        let dest = db.media_file(&rec);
+        s.tmp
+            .persist(&dest)
+            .map_err(|e| ApiError::internal(format!("storing {}: {e}", dest.display())))?;
+        let url = media_url(base, &rec);
+        if rec.file_type == "video" {
+            add_video_segment(&mut session.draft, &rec, &url);
+            draft_changed = true;
+        }
+        answer.push(UploadedFile {
+            filename: rec.filename.clone(),
+            file_type: rec.file_type.clone(),
+            cdn_url: url,
+            duration: rec.duration,
+            width: rec.width,
+            height: rec.height,
+            fps: rec.fps,
+            hash: rec.hash.clone(),
+        });
+        session.media.push(rec.media_id.clone());
+        db.media.put(&rec.media_id.clone(), rec)?;
+    }
+    db.sessions.put(session_id, session)?;
+    Ok((answer, draft_changed))
+}
+
+fn add_video_segment(draft: &mut api::Draft, m: &MediaRecord, url: &str) {
+    let track = draft.track_mut(TrackType::Video);
+    let start = track
+        .sg
+        .iter()
+        .map(|s| s.st.unwrap_or(0) + s.d)
+        .max()
+        .unwrap_or(0);
+    let mut seg = Segment {
+        id: Some(format!("seg_{}", m.media_id)),
+        st: Some(start),
+        d: (m.duration * 1000.0).round() as u64,
+        ..Segment::default()
+    };
+    seg.set_meta("name", m.filename.clone());
+    seg.set_meta("src", url.to_string());
+    seg.set_meta("media", m.media_id.clone());
+    seg.set_meta("w", m.width);
+    seg.set_meta("h", m.height);
+    seg.set_meta("fps", json!(m.fps));
+    track.sg.push(seg);
+}
+
+/// `GET /media/<id>.<ext>`: the owner's uploaded file, with Range support.
+pub async fn serve(
+    State(state): State<AppState>,
+    caller: Caller,
+    UrlPath(file): UrlPath<String>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let id = file.split('.').next().unwrap_or_default();
+    let path = {
+        let db = state.db();
+        match db.media.get(id) {
+            Some(m) if m.user_id == caller.user_id => db.media_file(m),
+            _ => return Err(ApiError::NotFound(format!("media {file} was not found"))),
+        }
+    };
+    serve_file(&path, req).await
+}
+
+/// Serve a file with Range / If-Range / HEAD handled by tower-http.
+pub async fn serve_file(path: &Path, req: Request) -> Result<Response, ApiError> {
+    let resp = ServeFile::new(path)
+        .oneshot(req)
+        .await
+        .map_err(|e| ApiError::internal(format!("serving {}: {e}", path.display())))?;
+    Ok(resp.map(Body::new).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniff_by_content() {
+        assert_eq!(sniff(b"\0\0\0\x20ftypisom\0\0"), Some(("video", "mp4")));
+        assert_eq!(sniff(b"\0\0\0\x14ftypqt  \0\0"), Some(("video", "mov")));
+        assert_eq!(sniff(b"\xFF\xD8\xFF\xE0"), Some(("image", "jpg")));
+        assert_eq!(sniff(b"RIFF\0\0\0\0WEBPVP8 "), Some(("image", "webp")));
+        assert_eq!(sniff(b"RIFF\0\0\0\0WAVEfmt "), Some(("audio", "wav")));
+        assert_eq!(sniff(b"\xFF\xF1\x50\x80"), Some(("audio", "aac")));
+        assert_eq!(sniff(b"\xFF\xFB\x90\x00"), Some(("audio", "mp3")));
+        assert_eq!(sniff(b"This is not a video."), None);
+    }
+
+    #[test]
+    fn filenames_lose_directories() {
+        assert_eq!(clean_filename("../../etc/passwd", "mp4"), "passwd");
+        assert_eq!(clean_filename("C:\\x\\clip.mov", "mov"), "clip.mov");
+        assert_eq!(clean_filename("..", "mp4"), "upload.mp4");
+        assert_eq!(clean_filename("", "png"), "upload.png");
+    }
+}

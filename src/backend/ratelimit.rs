@@ -1,0 +1,83 @@
+//! Per-token rate limit: a fixed one-minute window per caller (the bearer token, else the
+//! client id), answered with HTTP 429 and `Retry-After` when exceeded.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use axum::extract::{Request, State};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::error::ApiError;
+use super::state::AppState;
+use crate::api::headers;
+
+const WINDOW: Duration = Duration::from_secs(60);
+
+pub struct RateLimiter {
+    per_window: u32,
+    windows: Mutex<HashMap<String, (Instant, u32)>>,
+}
+
+impl RateLimiter {
+    pub fn new(per_min: u32) -> Self {
+        RateLimiter {
+            per_window: per_min,
+            windows: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Count one call of `key`; `Err(seconds to wait)` once over the limit.
+    pub fn hit(&self, key: &str, now: Instant) -> Result<(), u64> {
+        if self.per_window == 0 {
+            return Ok(());
+        }
+        let mut w = self.windows.lock().unwrap_or_else(|e| e.into_inner());
+        if w.len() > 10_000 {
+            w.retain(|_, (start, _)| now.duration_since(*start) < WINDOW);
+        }
+        let entry = w.entry(key.to_string()).or_insert((now, 0));
+        if now.duration_since(entry.0) >= WINDOW {
+            *entry = (now, 0);
+        }
+        if entry.1 >= self.per_window {
+            let left = WINDOW.saturating_sub(now.duration_since(entry.0));
+            return Err(left.as_secs_f64().ceil().max(1.0) as u64);
+        }
+        entry.1 += 1;
+        Ok(())
+    }
+}
+
+pub async fn middleware(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let h = req.headers();
+    let key = h
+        .get(header::AUTHORIZATION)
+        .or_else(|| h.get(headers::CLIENT_ID))
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("anonymous")
+        .to_string();
+    if let Err(retry_after_secs) = state.limiter.hit(&key, Instant::now()) {
+        return ApiError::RateLimited { retry_after_secs }.into_response();
+    }
+    next.run(req).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limit_per_key_and_window() {
+        let l = RateLimiter::new(2);
+        let t0 = Instant::now();
+        assert!(l.hit("a", t0).is_ok());
+        assert!(l.hit("a", t0).is_ok());
+        let wait = l.hit("a", t0 + Duration::from_secs(20)).unwrap_err();
+        assert_eq!(wait, 40);
+        assert!(l.hit("b", t0).is_ok());
+        assert!(l.hit("a", t0 + Duration::from_secs(61)).is_ok());
+    }
+}

@@ -1,0 +1,140 @@
+//! Sessions: `POST /api/tasks/me/with-session/nemo_agent` creates one (with an empty draft),
+//! `GET /api/state/nemo_agent/me/S/latest` answers its state. A session is visible to its
+//! owner only; anyone else gets 1002, the same as for an unknown id.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::db::{Db, MediaRecord, SessionRecord};
+use super::error::ApiError;
+use super::extract::{ApiJson, BaseUrl, Caller};
+use super::state::AppState;
+use super::store::now_secs;
+use crate::api::{Draft, Envelope, RenderState, SessionInfo, SessionState, StateData};
+
+/// The create body; both fields optional so a bare `{}` works too.
+#[derive(Debug, Deserialize, Default)]
+pub struct CreateBody {
+    #[serde(default)]
+    task_name: Option<String>,
+    #[serde(default)]
+    language: Option<String>,
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<CreateBody>,
+) -> Result<Json<Envelope<SessionInfo>>, ApiError> {
+    let rec = SessionRecord {
+        session_id: format!("ses_{}", uuid::Uuid::new_v4().simple()),
+        task_id: format!("task_{}", uuid::Uuid::new_v4().simple()),
+        user_id: caller.user_id.clone(),
+        created_at: now_secs(),
+        task_name: body.task_name.unwrap_or_else(|| "project".into()),
+        language: body.language.unwrap_or_else(|| "en".into()),
+        lost: false,
+        draft: Draft::default(),
+        media: Vec::new(),
+    };
+    let info = SessionInfo {
+        task_id: rec.task_id.clone(),
+        session_id: rec.session_id.clone(),
+        user_id: caller.user_id,
+    };
+    state.db().sessions.put(&rec.session_id.clone(), rec)?;
+    Ok(Json(Envelope::ok(info)))
+}
+
+/// The caller's live session `id`, or 1002.
+pub fn owned_session(db: &Db, caller: &Caller, id: &str) -> Result<SessionRecord, ApiError> {
+    match db.sessions.get(id) {
+        Some(s) if s.user_id == caller.user_id && !s.lost => Ok(s.clone()),
+        _ => Err(ApiError::SessionNotFound(format!(
+            "session {id} was not found; create a new session and retry"
+        ))),
+    }
+}
+
+pub async fn latest(
+    State(state): State<AppState>,
+    caller: Caller,
+    BaseUrl(base): BaseUrl,
+    Path(session_id): Path<String>,
+) -> Result<Json<Envelope<StateData>>, ApiError> {
+    let db = state.db();
+    let session = owned_session(&db, &caller, &session_id)?;
+    Ok(Json(Envelope::ok(StateData {
+        state: session_state(&db, &session, &base),
+    })))
+}
+
+pub fn media_url(base: &str, m: &MediaRecord) -> String {
+    format!("{base}/media/{}.{}", m.media_id, m.ext)
+}
+
+pub fn media_info_json(base: &str, m: &MediaRecord) -> Value {
+    json!({
+        "media_id": m.media_id,
+        "filename": m.filename,
+        "file_type": m.file_type,
+        "url": media_url(base, m),
+        "duration": m.duration,
+        "width": m.width,
+        "height": m.height,
+        "fps": m.fps,
+        "hash": m.hash,
+    })
+}
+
+/// The state as answered by `/latest` (and summarised in SSE `stateDelta`s).
+pub fn session_state(db: &Db, session: &SessionRecord, base: &str) -> SessionState {
+    let media: Vec<&MediaRecord> = session
+        .media
+        .iter()
+        .filter_map(|id| db.media.get(id))
+        .collect();
+    let video_infos: Vec<Value> = media.iter().map(|m| media_info_json(base, m)).collect();
+    let canvas_config = media
+        .iter()
+        .find(|m| m.file_type == "video")
+        .map(|m| {
+            json!({"width": m.width, "height": m.height, "ratio": ratio_text(m.width, m.height)})
+        })
+        .unwrap_or_else(|| json!({}));
+    let mut renders: Vec<_> = db
+        .renders
+        .values()
+        .filter(|r| r.session_id == session.session_id && r.status == RenderState::Completed)
+        .collect();
+    renders.sort_by_key(|r| r.created_at);
+    let generated_media: Vec<Value> = renders
+        .iter()
+        .map(|r| {
+            json!({
+                "id": r.id,
+                "type": "video",
+                "url": format!("{base}/api/render/proxy/{}/download", r.id),
+            })
+        })
+        .collect();
+    let mut extra = serde_json::Map::new();
+    extra.insert("session_id".into(), json!(session.session_id));
+    SessionState {
+        draft: Some(session.draft.clone()),
+        video_infos: Value::Array(video_infos),
+        canvas_config,
+        generated_media: Value::Array(generated_media),
+        extra,
+    }
+}
+
+fn ratio_text(w: u32, h: u32) -> String {
+    fn gcd(a: u32, b: u32) -> u32 {
+        if b == 0 { a } else { gcd(b, a % b) }
+    }
+    let g = gcd(w, h).max(1);
+    format!("{}:{}", w / g, h / g)
+}

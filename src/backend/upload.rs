@@ -1,0 +1,228 @@
+//! `POST /api/upload-video/nemo_agent/me/S`: multipart `files` parts streamed to disk, or JSON
+//! `{"urls":[…],"source_type":"url"}` with `file://` URLs (only inside the configured roots,
+//! after resolving `..` and symlinks) and `http(s)://` URLs (downloaded with the same size cap).
+
+use std::path::{Path, PathBuf};
+
+use axum::Json;
+use axum::extract::multipart::MultipartError;
+use axum::extract::{FromRequest, Multipart, Path as UrlPath, Request, State};
+use axum::http::{StatusCode, header};
+use bytes::Bytes;
+use futures::StreamExt;
+use reqwest::Url;
+
+use super::error::ApiError;
+use super::extract::{ApiJson, BaseUrl, Caller};
+use super::media::{Staged, commit, stage};
+use super::sessions::owned_session;
+use super::state::AppState;
+use crate::api::{Envelope, UPLOAD_FIELD, UploadResult, UploadUrlsRequest};
+
+impl From<MultipartError> for ApiError {
+    fn from(e: MultipartError) -> Self {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::TooLarge(
+                "the upload is larger than the upload limit; trim or compress it and upload again"
+                    .into(),
+            )
+        } else {
+            ApiError::BadRequest(format!(
+                "the multipart body could not be read: {}",
+                e.body_text()
+            ))
+        }
+    }
+}
+
+impl From<reqwest::Error> for ApiError {
+    fn from(e: reqwest::Error) -> Self {
+        ApiError::BadRequest(format!("downloading the URL failed: {e}"))
+    }
+}
+
+pub async fn upload(
+    State(state): State<AppState>,
+    caller: Caller,
+    BaseUrl(base): BaseUrl,
+    UrlPath(session_id): UrlPath<String>,
+    req: Request,
+) -> Result<Json<Envelope<UploadResult>>, ApiError> {
+    owned_session(&state.db(), &caller, &session_id)?;
+    let is_json = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/json"));
+    let staged = if is_json {
+        let ApiJson(body) = ApiJson::<UploadUrlsRequest>::from_request(req, &state).await?;
+        from_urls(&state, body).await?
+    } else {
+        let multipart = Multipart::from_request(req, &state).await.map_err(|e| {
+            ApiError::BadRequest(format!(
+                "send multipart/form-data with one or more `{UPLOAD_FIELD}` parts, or JSON {{\"urls\":[…],\"source_type\":\"url\"}} ({})",
+                e.body_text()
+            ))
+        })?;
+        from_multipart(&state, multipart).await?
+    };
+    if staged.is_empty() {
+        return Err(ApiError::BadRequest(format!(
+            "no files in the request: add `{UPLOAD_FIELD}` parts or `urls`"
+        )));
+    }
+    let (files, applied) = commit(&state, &session_id, &caller.user_id, staged, &base)?;
+    Ok(Json(Envelope::ok(UploadResult {
+        files,
+        session_state_applied: applied,
+    })))
+}
+
+async fn from_multipart(state: &AppState, mut mp: Multipart) -> Result<Vec<Staged>, ApiError> {
+    let dir = state.db().media_dir().to_path_buf();
+    let limit = state.config.max_upload_bytes;
+    let mut staged = Vec::new();
+    while let Some(mut field) = mp.next_field().await? {
+        if field.name() != Some(UPLOAD_FIELD) {
+            // Drain unknown parts so the next one can be read.
+            while field.chunk().await?.is_some() {}
+            continue;
+        }
+        let filename = field.file_name().unwrap_or_default().to_string();
+        let stream = futures::stream::unfold(field, |mut f| async move {
+            match f.chunk().await {
+                Ok(Some(c)) => Some((Ok::<Bytes, ApiError>(c), f)),
+                Ok(None) => None,
+                Err(e) => Some((Err(ApiError::from(e)), f)),
+            }
+        });
+        staged.push(stage(&dir, &filename, limit, Box::pin(stream)).await?);
+    }
+    Ok(staged)
+}
+
+async fn from_urls(state: &AppState, body: UploadUrlsRequest) -> Result<Vec<Staged>, ApiError> {
+    if body.source_type != "url" {
+        return Err(ApiError::BadRequest(format!(
+            "source_type must be \"url\", not {:?}",
+            body.source_type
+        )));
+    }
+    let dir = state.db().media_dir().to_path_buf();
+    let limit = state.config.max_upload_bytes;
+    let mut staged = Vec::new();
+    for raw in &body.urls {
+        let url = Url::parse(raw)
+            .map_err(|e| ApiError::BadRequest(format!("{raw} is not a URL ({e})")))?;
+        let s = match url.scheme() {
+            "file" => {
+                let path = allowed_file(&state.config.url_roots, &url, raw)?;
+                let name = path
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or_default()
+                    .to_string();
+                let file = tokio::fs::File::open(&path)
+                    .await
+                    .map_err(|e| ApiError::BadRequest(format!("{raw} cannot be read ({e})")))?;
+                let stream =
+                    tokio_util::io::ReaderStream::new(file).map(|r| r.map_err(ApiError::from));
+                stage(&dir, &name, limit, Box::pin(stream)).await?
+            }
+            "http" | "https" if state.config.allow_http_urls => {
+                download(&dir, limit, url, raw).await?
+            }
+            "http" | "https" => {
+                return Err(ApiError::BadRequest(format!(
+                    "{raw}: this backend does not download http(s) URLs; upload the file itself"
+                )));
+            }
+            other => {
+                return Err(ApiError::BadRequest(format!(
+                    "{raw}: URL scheme {other:?} is not supported; use file://, http:// or https://"
+                )));
+            }
+        };
+        staged.push(s);
+    }
+    Ok(staged)
+}
+
+/// The file a `file://` URL names, if it resolves (after `..` and symlinks) to a regular
+/// file inside one of `roots`.
+pub fn allowed_file(roots: &[PathBuf], url: &Url, raw: &str) -> Result<PathBuf, ApiError> {
+    if roots.is_empty() {
+        return Err(ApiError::BadRequest(format!(
+            "{raw}: file:// URLs are disabled on this backend; start it with --url-root DIR, or upload the file itself"
+        )));
+    }
+    let outside = || {
+        ApiError::BadRequest(format!(
+            "{raw} is outside the folders this backend may read; copy the file into one of them or upload it as multipart"
+        ))
+    };
+    if url
+        .host_str()
+        .is_some_and(|h| !h.is_empty() && h != "localhost")
+    {
+        return Err(outside());
+    }
+    let path = url.to_file_path().map_err(|_| outside())?;
+    allowed_path(roots, &path)
+}
+
+/// `path` resolved (`..`, symlinks) if it is a regular file inside one of `roots`.
+pub fn allowed_path(roots: &[PathBuf], path: &Path) -> Result<PathBuf, ApiError> {
+    let shown = path.display();
+    if roots.is_empty() {
+        return Err(ApiError::BadRequest(format!(
+            "{shown}: local paths are disabled on this backend; start it with --url-root DIR, or upload the file itself"
+        )));
+    }
+    let real = path
+        .canonicalize()
+        .map_err(|_| ApiError::BadRequest(format!("{shown}: no such file; check the path")))?;
+    let inside = roots.iter().any(|root| {
+        root.canonicalize()
+            .map(|r| real.starts_with(&r))
+            .unwrap_or(false)
+    });
+    if !inside {
+        return Err(ApiError::BadRequest(format!(
+            "{shown} is outside the folders this backend may read; copy the file into one of them or upload it as multipart"
+        )));
+    }
+    if !real.is_file() {
+        return Err(ApiError::BadRequest(format!(
+            "{shown} is not a regular file"
+        )));
+    }
+    Ok(real)
+}
+
+async fn download(dir: &Path, limit: u64, url: Url, raw: &str) -> Result<Staged, ApiError> {
+    let name = url
+        .path_segments()
+        .and_then(|mut s| s.next_back())
+        .filter(|s| !s.is_empty())
+        .unwrap_or("download")
+        .to_string();
+    let client = reqwest::Client::builder()
+        .connect_timeout(std::time::Duration::from_secs(20))
+        .build()?;
+    let resp = client.get(url).send().await?;
+    if !resp.status().is_success() {
+        return Err(ApiError::BadRequest(format!(
+            "{raw}: the server answered HTTP {}; check the URL",
+            resp.status().as_u16()
+        )));
+    }
+    if resp.content_length().is_some_and(|n| n > limit) {
+        return Err(ApiError::TooLarge(format!(
+            "{name} is larger than the {} MB upload limit; trim or compress it and upload again",
+            limit / (1024 * 1024)
+        )));
+    }
+    let stream = resp.bytes_stream().map(|r| r.map_err(ApiError::from));
+    stage(dir, &name, limit, Box::pin(stream)).await
+}

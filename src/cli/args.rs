@@ -1,0 +1,224 @@
+//! Raw command-line arguments (clap) and their conversion into validated engine options,
+//! ripgrep's LowArgs → HiArgs split: bad values are refused here, naming the flag.
+
+use std::path::PathBuf;
+
+use anyhow::{Result, bail};
+use clap::{Args, ValueEnum};
+
+use ebc::engine::matte::MatteOptions;
+use ebc::engine::{Quality, ReplaceOptions, SegmentOptions, backdrop};
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum QualityArg {
+    High,
+    Medium,
+    Low,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ResolutionArg {
+    /// Long side up to 1920 (the default and the product's limit).
+    #[value(name = "1080p")]
+    P1080,
+    /// Long side up to 1280.
+    #[value(name = "720p")]
+    P720,
+}
+
+impl ResolutionArg {
+    fn max_long_side(self) -> u32 {
+        match self {
+            ResolutionArg::P1080 => 1920,
+            ResolutionArg::P720 => 1280,
+        }
+    }
+}
+
+/// Matte tunables; unset flags keep the engine's defaults.
+#[derive(Debug, Clone, Args)]
+pub struct MatteArgs {
+    /// Temporal smoothing of the matte, 0 (off) to 1 (strongest).
+    #[arg(long, value_name = "0..1")]
+    pub temporal: Option<f32>,
+    /// Feather radius of the matte edge in output pixels (0 = none).
+    #[arg(long, value_name = "PX")]
+    pub feather: Option<f32>,
+    /// Radius of the edge-aware (guided filter) upsampling in output pixels.
+    #[arg(long, value_name = "PX")]
+    pub guided_radius: Option<u32>,
+    /// Drop person blobs smaller than this fraction of the frame (0 keeps all).
+    #[arg(long, value_name = "FRACTION")]
+    pub min_blob: Option<f32>,
+}
+
+impl MatteArgs {
+    fn validate(&self) -> Result<MatteOptions> {
+        let mut o = MatteOptions::default();
+        if let Some(t) = self.temporal {
+            if !(0.0..=1.0).contains(&t) {
+                bail!("--temporal {t}: must be between 0 (off) and 1 (strongest)");
+            }
+            o.temporal = t;
+        }
+        if let Some(f) = self.feather {
+            if !(0.0..=50.0).contains(&f) {
+                bail!("--feather {f}: must be between 0 and 50 pixels");
+            }
+            o.feather = f;
+        }
+        if let Some(r) = self.guided_radius {
+            if !(1..=64).contains(&r) {
+                bail!("--guided-radius {r}: must be between 1 and 64 pixels");
+            }
+            o.guided_radius = r;
+        }
+        if let Some(b) = self.min_blob {
+            if !(0.0..=0.5).contains(&b) {
+                bail!("--min-blob {b}: must be a fraction of the frame between 0 and 0.5");
+            }
+            o.min_blob = b;
+        }
+        Ok(o)
+    }
+}
+
+/// Encoder and size flags shared by `replace` and `demo`.
+#[derive(Debug, Clone, Args)]
+pub struct OutputArgs {
+    /// Encoder quality (CRF 18 / 23 / 28 for H.264).
+    #[arg(long, value_enum, default_value = "high")]
+    pub quality: QualityArg,
+    /// libx264 speed preset (ultrafast … veryslow).
+    #[arg(long, default_value = ebc::engine::pipeline::DEFAULT_X264_PRESET)]
+    pub preset: String,
+    /// Output size limit; the input is never upscaled.
+    #[arg(long, value_enum, default_value = "1080p")]
+    pub resolution: ResolutionArg,
+    /// Also write a small before/after JPEG of a middle frame.
+    #[arg(long, value_name = "FILE.jpg")]
+    pub preview: Option<PathBuf>,
+    #[command(flatten)]
+    pub matte: MatteArgs,
+}
+
+const PRESETS: &[&str] = &[
+    "ultrafast",
+    "superfast",
+    "veryfast",
+    "faster",
+    "fast",
+    "medium",
+    "slow",
+    "slower",
+    "veryslow",
+];
+
+impl OutputArgs {
+    fn apply(&self, opts: &mut ReplaceOptions) -> Result<()> {
+        if !PRESETS.contains(&self.preset.as_str()) {
+            bail!(
+                "--preset {:?}: not an x264 preset; use one of {}",
+                self.preset,
+                PRESETS.join(", ")
+            );
+        }
+        opts.quality = match self.quality {
+            QualityArg::High => Quality::High,
+            QualityArg::Medium => Quality::Medium,
+            QualityArg::Low => Quality::Low,
+        };
+        opts.x264_preset = self.preset.clone();
+        opts.max_long_side = self.resolution.max_long_side();
+        opts.preview = self.preview.clone();
+        opts.matte = self.matte.validate()?;
+        Ok(())
+    }
+}
+
+/// `replace INPUT -b BACKDROP -o OUT`
+#[derive(Debug, Clone, Args)]
+pub struct ReplaceArgs {
+    /// The clip (mp4, mov, avi, webm, mkv) or image (jpg, png, webp) to work on.
+    pub input: PathBuf,
+    /// The new background: a description ("clean studio backdrop", "gradient navy to teal",
+    /// "#1E90FF", "blur", "transparent", "green screen") or an image/video file.
+    #[arg(short = 'b', long)]
+    pub backdrop: String,
+    /// Where to write the result; the extension picks the format (.mp4, .mov, .webm, .png, .jpg).
+    #[arg(short = 'o', long)]
+    pub output: PathBuf,
+    #[command(flatten)]
+    pub out: OutputArgs,
+}
+
+impl ReplaceArgs {
+    pub fn to_options(&self) -> Result<ReplaceOptions> {
+        if !self.input.exists() {
+            bail!(
+                "{}: no such file; give the path of a clip or image",
+                self.input.display()
+            );
+        }
+        let backdrop = backdrop::resolve(&self.backdrop)?;
+        let mut opts = ReplaceOptions::new(self.input.clone(), self.output.clone(), backdrop);
+        self.out.apply(&mut opts)?;
+        Ok(opts)
+    }
+}
+
+/// `demo -o demo.mp4`
+#[derive(Debug, Clone, Args)]
+pub struct DemoArgs {
+    /// Where to write the demo clip.
+    #[arg(short = 'o', long, default_value = "demo.mp4")]
+    pub output: PathBuf,
+    /// The new background (see `replace --help`).
+    #[arg(short = 'b', long, default_value = "clean studio backdrop")]
+    pub backdrop: String,
+    /// Length of the demo clip in seconds.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=30))]
+    pub seconds: u32,
+    #[command(flatten)]
+    pub out: OutputArgs,
+}
+
+impl DemoArgs {
+    /// Options for rendering `source` (the generated clip) to the demo's output.
+    pub fn to_options(&self, source: PathBuf) -> Result<ReplaceOptions> {
+        let backdrop = backdrop::resolve(&self.backdrop)?;
+        let mut opts = ReplaceOptions::new(source, self.output.clone(), backdrop);
+        self.out.apply(&mut opts)?;
+        Ok(opts)
+    }
+}
+
+/// `segment INPUT -o OUT`
+#[derive(Debug, Clone, Args)]
+pub struct SegmentArgs {
+    /// The clip or image to segment.
+    pub input: PathBuf,
+    /// The matte: .png for an image, .mkv (lossless gray FFV1) for a clip.
+    #[arg(short = 'o', long)]
+    pub output: PathBuf,
+    /// Output size limit; the input is never upscaled.
+    #[arg(long, value_enum, default_value = "1080p")]
+    pub resolution: ResolutionArg,
+    #[command(flatten)]
+    pub matte: MatteArgs,
+}
+
+impl SegmentArgs {
+    pub fn to_options(&self) -> Result<SegmentOptions> {
+        if !self.input.exists() {
+            bail!(
+                "{}: no such file; give the path of a clip or image",
+                self.input.display()
+            );
+        }
+        let mut opts = SegmentOptions::new(self.input.clone(), self.output.clone());
+        opts.max_long_side = self.resolution.max_long_side();
+        opts.matte = self.matte.validate()?;
+        Ok(opts)
+    }
+}

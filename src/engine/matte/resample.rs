@@ -1,0 +1,172 @@
+//! Resampling between the full-resolution frame and the small planes the matte is computed
+//! on: box-average downsampling of 8-bit planes and bilinear upsampling of f32 planes, both
+//! with pixel-centre alignment (`(d + 0.5)·s/d − 0.5`, as OpenCV's INTER_LINEAR and
+//! MediaPipe's mask upsampler use).
+
+/// Precomputed bilinear taps along one axis (`src_len` → `dst_len`).
+#[derive(Debug, Clone, Default)]
+pub struct AxisMap {
+    pub i0: Vec<u32>,
+    pub i1: Vec<u32>,
+    pub frac: Vec<f32>,
+}
+
+impl AxisMap {
+    pub fn new(src_len: usize, dst_len: usize) -> Self {
+        let scale = src_len as f32 / dst_len.max(1) as f32;
+        let last = src_len.saturating_sub(1) as f32;
+        let mut m = AxisMap {
+            i0: Vec::with_capacity(dst_len),
+            i1: Vec::with_capacity(dst_len),
+            frac: Vec::with_capacity(dst_len),
+        };
+        for d in 0..dst_len {
+            let s = ((d as f32 + 0.5) * scale - 0.5).clamp(0.0, last);
+            let i0 = s.floor();
+            m.i0.push(i0 as u32);
+            m.i1.push((i0 as usize + 1).min(src_len.saturating_sub(1)) as u32);
+            m.frac.push(s - i0);
+        }
+        m
+    }
+
+    pub fn len(&self) -> usize {
+        self.i0.len()
+    }
+}
+
+/// Horizontal bilinear interpolation of one source row into `dst` (`xmap.len()` samples),
+/// each result multiplied by `scale`.
+#[inline]
+pub fn lerp_row(src: &[f32], xmap: &AxisMap, scale: f32, dst: &mut [f32]) {
+    for (((d, &i0), &i1), &f) in dst.iter_mut().zip(&xmap.i0).zip(&xmap.i1).zip(&xmap.frac) {
+        let a = src[i0 as usize];
+        let b = src[i1 as usize];
+        *d = (a + f * (b - a)) * scale;
+    }
+}
+
+/// Bilinear upsampling (or downsampling of smooth data) of a `sw`×`sh` plane into a
+/// `xmap.len()`×`ymap.len()` plane. `row0`/`row1` are scratch of `xmap.len()` floats.
+pub fn bilinear_f32(
+    src: &[f32],
+    sw: usize,
+    xmap: &AxisMap,
+    ymap: &AxisMap,
+    dst: &mut [f32],
+    row0: &mut Vec<f32>,
+    row1: &mut Vec<f32>,
+) {
+    let dw = xmap.len();
+    row0.resize(dw, 0.0);
+    row1.resize(dw, 0.0);
+    let mut cached = (usize::MAX, usize::MAX);
+    for (y, out) in dst.chunks_exact_mut(dw).take(ymap.len()).enumerate() {
+        let (y0, y1) = (ymap.i0[y] as usize, ymap.i1[y] as usize);
+        let fy = ymap.frac[y];
+        if cached.0 != y0 {
+            if cached.1 == y0 {
+                std::mem::swap(row0, row1);
+                cached.0 = y0;
+                cached.1 = usize::MAX;
+            } else {
+                lerp_row(&src[y0 * sw..(y0 + 1) * sw], xmap, 1.0, row0);
+                cached.0 = y0;
+            }
+        }
+        if cached.1 != y1 {
+            lerp_row(&src[y1 * sw..(y1 + 1) * sw], xmap, 1.0, row1);
+            cached.1 = y1;
+        }
+        for ((o, a), b) in out.iter_mut().zip(row0.iter()).zip(row1.iter()) {
+            *o = a + fy * (b - a);
+        }
+    }
+}
+
+/// Size of the box-downsampled plane: `ceil(len / factor)`.
+pub fn reduced(len: usize, factor: usize) -> usize {
+    len.div_ceil(factor.max(1))
+}
+
+/// Box-average an 8-bit plane (`w`×`h`, row stride `w`) by `f`×`f` blocks into `dst`
+/// (`reduced(w,f)`×`reduced(h,f)`), scaled to [0,1]. Partial border blocks average what
+/// they cover. `acc` is scratch.
+pub fn downsample_u8(
+    src: &[u8],
+    w: usize,
+    h: usize,
+    f: usize,
+    dst: &mut [f32],
+    acc: &mut Vec<u32>,
+) {
+    let f = f.max(1);
+    let (lw, lh) = (reduced(w, f), reduced(h, f));
+    acc.resize(lw, 0);
+    for ly in 0..lh {
+        acc.fill(0);
+        let y0 = ly * f;
+        let y1 = (y0 + f).min(h);
+        for row in src[y0 * w..y1 * w].chunks_exact(w) {
+            for (a, block) in acc.iter_mut().zip(row.chunks(f)) {
+                *a += block.iter().map(|&v| v as u32).sum::<u32>();
+            }
+        }
+        let rows = (y1 - y0) as f32;
+        let full = 1.0 / (rows * f as f32 * 255.0);
+        let out = &mut dst[ly * lw..(ly + 1) * lw];
+        for (lx, (o, &a)) in out.iter_mut().zip(acc.iter()).enumerate() {
+            let cols = (w - lx * f).min(f);
+            *o = if cols == f {
+                a as f32 * full
+            } else {
+                a as f32 / (rows * cols as f32 * 255.0)
+            };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn axis_map_is_centre_aligned() {
+        let m = AxisMap::new(2, 4);
+        // dst centres 0.5,1.5,2.5,3.5 map to src -0.25,0.25,0.75,1.25 → clamped.
+        assert_eq!(m.i0, vec![0, 0, 0, 1]);
+        assert!((m.frac[1] - 0.25).abs() < 1e-6 && (m.frac[2] - 0.75).abs() < 1e-6);
+        assert_eq!(m.frac[0], 0.0);
+    }
+
+    #[test]
+    fn bilinear_identity_and_constant() {
+        let src: Vec<f32> = (0..12).map(|i| i as f32).collect();
+        let (xm, ym) = (AxisMap::new(4, 4), AxisMap::new(3, 3));
+        let mut dst = vec![0.0; 12];
+        let (mut r0, mut r1) = (Vec::new(), Vec::new());
+        bilinear_f32(&src, 4, &xm, &ym, &mut dst, &mut r0, &mut r1);
+        assert_eq!(dst, src);
+        let src = vec![0.25f32; 6];
+        let (xm, ym) = (AxisMap::new(3, 10), AxisMap::new(2, 7));
+        let mut dst = vec![0.0; 70];
+        bilinear_f32(&src, 3, &xm, &ym, &mut dst, &mut r0, &mut r1);
+        assert!(dst.iter().all(|v| (v - 0.25).abs() < 1e-6));
+    }
+
+    #[test]
+    fn downsample_averages_blocks_including_partial_ones() {
+        // 5x3 plane, factor 2 → 3x2.
+        let src: Vec<u8> = vec![
+            0, 255, 10, 20, 100, //
+            255, 0, 30, 40, 100, //
+            51, 51, 51, 51, 200,
+        ];
+        let mut dst = vec![0.0; 6];
+        downsample_u8(&src, 5, 3, 2, &mut dst, &mut Vec::new());
+        let expect = [127.5, 25.0, 100.0, 51.0, 51.0, 200.0];
+        for (d, e) in dst.iter().zip(expect) {
+            assert!((d * 255.0 - e).abs() < 1e-3, "{d} vs {e}");
+        }
+    }
+}

@@ -1,0 +1,538 @@
+//! The stages and their wiring (gifski style): one named scoped thread per stage, bounded
+//! channels between them, one message struct per hop carrying the frame index, and buffers
+//! sent back upstream for reuse, so the steady state allocates nothing per frame and memory
+//! does not depend on the clip's length. Encoding runs on the calling thread, which also
+//! reports progress and cancels.
+
+use std::path::Path;
+use std::thread::{self, ScopedJoinHandle};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
+
+use super::ReplaceReport;
+use super::plan::{Look, Plan};
+use crate::engine::ffmpeg::{Decoder, EncodeSpec, Encoder, PixelLayout};
+use crate::engine::matte::{MatteOptions, MatteRefiner};
+use crate::engine::segment::{ModelKind, Segmenter};
+use crate::engine::{Error, Progress, ProgressReporter, Result, YuvFrame, preview};
+
+/// Frames queued between two stages. Small: a slow stage holds back the ones before it.
+const QUEUE: usize = 2;
+
+struct Decoded {
+    index: u64,
+    frame: YuvFrame,
+    /// A copy of the untouched frame, kept for the before/after preview.
+    before: Option<Box<YuvFrame>>,
+}
+
+struct Segmented {
+    index: u64,
+    frame: YuvFrame,
+    before: Option<Box<YuvFrame>>,
+    /// Model output at model size.
+    raw: Vec<f32>,
+}
+
+struct Refined {
+    index: u64,
+    frame: YuvFrame,
+    before: Option<Box<YuvFrame>>,
+    /// Full-resolution alpha, 255 = person.
+    alpha: Vec<u8>,
+}
+
+struct Composited {
+    index: u64,
+    frame: YuvFrame,
+}
+
+struct DecodeSummary {
+    frames: u64,
+    /// What ffmpeg said while decoding (non-empty for damaged inputs).
+    stderr_tail: String,
+}
+
+pub(super) fn run(plan: Plan, progress: &mut dyn ProgressReporter) -> Result<ReplaceReport> {
+    let started = Instant::now();
+    let dir = match plan.output.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let suffix = format!(".{}", plan.container.extension());
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".ebc-").suffix(&suffix);
+    // A finished output is an ordinary file, not a private temp file.
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
+    let tmp = builder.tempfile_in(&dir).map_err(|e| Error::io(&dir, e))?;
+    let total = plan.info.frames.max(1);
+    if !progress.update(&Progress {
+        frames_done: 0,
+        frames_total: total,
+        fps: 0.0,
+        eta: None,
+    }) {
+        return Err(Error::Cancelled);
+    }
+
+    let (w, h) = (plan.width as usize, plan.height as usize);
+    let preview_at = plan.preview.as_ref().map(|_| plan.info.frames / 2);
+    let kind = ModelKind::for_frame(w, h);
+    let audio_codec = plan.info.audio_codec.clone().unwrap_or_default();
+    let spec = EncodeSpec {
+        output: tmp.path(),
+        display: &plan.output,
+        container: plan.container,
+        layout: plan.layout,
+        width: plan.width,
+        height: plan.height,
+        frame_rate: if plan.is_still() {
+            "1/1"
+        } else {
+            &plan.frame_rate
+        },
+        quality: plan.quality,
+        x264_preset: &plan.x264_preset,
+        // A matte has no use for sound.
+        audio: (plan.info.has_audio && plan.layout != PixelLayout::Gray)
+            .then_some((plan.input.as_path(), audio_codec.as_str())),
+        color: plan.color.clone(),
+    };
+
+    let (dec_tx, dec_rx) = bounded::<Decoded>(QUEUE);
+    let (seg_tx, seg_rx) = bounded::<Segmented>(QUEUE);
+    let (ref_tx, ref_rx) = bounded::<Refined>(QUEUE);
+    let (comp_tx, comp_rx) = bounded::<Composited>(QUEUE);
+    // Recycling: used buffers flow back upstream. These hold at most as many buffers as
+    // are in flight, so they are unbounded only nominally.
+    let (frames_back_tx, frames_back_rx) = unbounded::<YuvFrame>();
+    let (raw_back_tx, raw_back_rx) = unbounded::<Vec<f32>>();
+    let (alpha_back_tx, alpha_back_rx) = unbounded::<Vec<u8>>();
+
+    let input = plan.input.as_path();
+    let still = plan.is_still();
+    let (width, height) = (plan.width, plan.height);
+    let matte_opts = plan.matte.clone();
+    let frame_rate = plan.frame_rate.clone();
+    let mut look = plan.look;
+
+    let (results, encoded) = thread::scope(|s| {
+        let decode = spawn(s, "decode", move || {
+            decode_stage(
+                input,
+                width,
+                height,
+                still,
+                preview_at,
+                dec_tx,
+                frames_back_rx,
+            )
+        });
+        let segment = spawn(s, "segment", move || {
+            segment_stage(kind, dec_rx, seg_tx, raw_back_rx)
+        });
+        let refine = spawn(s, "refine", move || {
+            refine_stage(
+                matte_opts,
+                kind,
+                w,
+                h,
+                seg_rx,
+                ref_tx,
+                raw_back_tx,
+                alpha_back_rx,
+            )
+        });
+        let look_ref = &mut look;
+        let composite = spawn(s, "composite", move || {
+            composite_stage(look_ref, &frame_rate, ref_rx, comp_tx, alpha_back_tx)
+        });
+        let encoded = encode_stage(&spec, comp_rx, frames_back_tx, progress, total, started);
+        let results = [
+            join(decode).map(|d| Some(StageOut::Decode(d))),
+            join(segment).map(|()| None),
+            join(refine).map(|()| None),
+            join(composite).map(|p| Some(StageOut::Preview(p))),
+        ];
+        (results, encoded)
+    });
+
+    // The root cause wins: a real error over a cancel, a cancel over the `Aborted` echoes of
+    // stages that only saw a closed channel; upstream errors first.
+    let mut summary = None;
+    let mut preview_jpeg = None;
+    let mut first_err: Option<Error> = None;
+    let all = results
+        .into_iter()
+        .chain(std::iter::once(encoded.map(|n| Some(StageOut::Encoded(n)))));
+    let mut frames_written = 0;
+    for r in all {
+        match r {
+            Ok(Some(StageOut::Decode(d))) => summary = Some(d),
+            Ok(Some(StageOut::Preview(p))) => preview_jpeg = p,
+            Ok(Some(StageOut::Encoded(n))) => frames_written = n,
+            Ok(None) => {}
+            Err(e) => {
+                let replace = match (&first_err, &e) {
+                    (None, _) => true,
+                    (Some(Error::Aborted), _) => !matches!(e, Error::Aborted),
+                    (Some(Error::Cancelled), _) => !matches!(e, Error::Aborted | Error::Cancelled),
+                    _ => false,
+                };
+                if replace {
+                    first_err = Some(e);
+                }
+            }
+        }
+    }
+    if let Some(e) = first_err {
+        return Err(e);
+    }
+    let Some(summary) = summary else {
+        return Err(Error::Aborted);
+    };
+
+    let mut warnings = Vec::new();
+    let expected = plan.info.frames;
+    if !still && summary.frames < expected {
+        let lost = expected - summary.frames;
+        if !summary.stderr_tail.trim().is_empty() || lost * 50 >= expected.max(100) {
+            let why = summary
+                .stderr_tail
+                .lines()
+                .last()
+                .map(|l| format!(" (ffmpeg: {})", strip_context(l)))
+                .unwrap_or_default();
+            warnings.push(format!(
+                "{}: the input is damaged: only {} of {} frames could be decoded, {} lost{}; the output has the {} frames that decoded",
+                plan.input.display(),
+                summary.frames,
+                expected,
+                lost,
+                why,
+                summary.frames
+            ));
+        }
+    }
+    if let Some(path) = &plan.preview {
+        match &preview_jpeg {
+            Some(jpeg) => write_atomic(path, jpeg)?,
+            None => warnings.push(format!(
+                "{}: no preview written: the input ended before its middle frame",
+                path.display()
+            )),
+        }
+    }
+
+    tmp.persist(&plan.output)
+        .map_err(|e| Error::io(&plan.output, e.error))?;
+    for w in &warnings {
+        tracing::info!("{w}");
+        progress.warn(w);
+    }
+    progress.done();
+    Ok(ReplaceReport {
+        output: plan.output.clone(),
+        width: plan.width,
+        height: plan.height,
+        frames: frames_written,
+        backdrop: plan.backdrop.clone(),
+        warnings,
+        elapsed: started.elapsed(),
+    })
+}
+
+enum StageOut {
+    Decode(DecodeSummary),
+    Preview(Option<Vec<u8>>),
+    Encoded(u64),
+}
+
+fn spawn<'scope, 'env, T: Send + 'scope>(
+    s: &'scope thread::Scope<'scope, 'env>,
+    name: &str,
+    f: impl FnOnce() -> Result<T> + Send + 'scope,
+) -> Result<ScopedJoinHandle<'scope, Result<T>>> {
+    thread::Builder::new()
+        .name(name.to_string())
+        .spawn_scoped(s, f)
+        .map_err(|e| Error::Panic(format!("could not start the {name} thread: {e}")))
+}
+
+/// A panicked stage becomes `Error::Panic` instead of taking the process down.
+fn join<T>(handle: Result<ScopedJoinHandle<'_, Result<T>>>) -> Result<T> {
+    let handle = handle?;
+    let name = handle.thread().name().unwrap_or("stage").to_string();
+    match handle.join() {
+        Ok(r) => r,
+        Err(payload) => {
+            let msg = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            Err(Error::Panic(format!("{name}: {msg}")))
+        }
+    }
+}
+
+fn decode_stage(
+    input: &Path,
+    width: u32,
+    height: u32,
+    still: bool,
+    preview_at: Option<u64>,
+    out: Sender<Decoded>,
+    frames_back: Receiver<YuvFrame>,
+) -> Result<DecodeSummary> {
+    let mut dec = Decoder::open(input, width, height, still)?;
+    let mut index = 0u64;
+    loop {
+        let mut frame = frames_back.try_recv().unwrap_or_else(|_| dec.new_frame());
+        if !dec.read_frame(&mut frame)? {
+            break;
+        }
+        let before = (preview_at == Some(index)).then(|| Box::new(frame.clone()));
+        if out
+            .send(Decoded {
+                index,
+                frame,
+                before,
+            })
+            .is_err()
+        {
+            dec.kill();
+            return Err(Error::Aborted);
+        }
+        index += 1;
+    }
+    let ended = dec.finish();
+    match (index, ended) {
+        (0, Err(e)) => Err(no_frames(input, &e.to_string())),
+        (0, Ok(tail)) => Err(no_frames(input, &tail)),
+        (frames, Ok(stderr_tail)) => Ok(DecodeSummary {
+            frames,
+            stderr_tail,
+        }),
+        (frames, Err(e)) => Ok(DecodeSummary {
+            frames,
+            stderr_tail: e.to_string(),
+        }),
+    }
+}
+
+/// An ffmpeg log line without its `[demuxer @ 0x…] ` prefix.
+fn strip_context(line: &str) -> &str {
+    let line = line.trim();
+    match line.strip_prefix('[').and_then(|l| l.split_once("] ")) {
+        Some((_, rest)) => rest.trim(),
+        None => line,
+    }
+}
+
+#[cold]
+fn no_frames(input: &Path, why: &str) -> Error {
+    let why = strip_context(why.lines().last().unwrap_or(""));
+    Error::input(
+        input,
+        format!(
+            "no frame could be decoded; the file is damaged or not a supported video{}",
+            if why.is_empty() {
+                String::new()
+            } else {
+                format!(" (ffmpeg: {why})")
+            }
+        ),
+    )
+}
+
+fn segment_stage(
+    kind: ModelKind,
+    input: Receiver<Decoded>,
+    out: Sender<Segmented>,
+    raw_back: Receiver<Vec<f32>>,
+) -> Result<()> {
+    let mut seg = Segmenter::new(kind)?;
+    for msg in input {
+        let probs = seg.infer_yuv(&msg.frame)?;
+        let mut raw = raw_back.try_recv().unwrap_or_default();
+        raw.clear();
+        raw.extend_from_slice(probs);
+        let next = Segmented {
+            index: msg.index,
+            frame: msg.frame,
+            before: msg.before,
+            raw,
+        };
+        out.send(next).map_err(|_| Error::Aborted)?;
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn refine_stage(
+    opts: MatteOptions,
+    kind: ModelKind,
+    width: usize,
+    height: usize,
+    input: Receiver<Segmented>,
+    out: Sender<Refined>,
+    raw_back: Sender<Vec<f32>>,
+    alpha_back: Receiver<Vec<u8>>,
+) -> Result<()> {
+    let (mw, mh) = kind.input_size();
+    let mut refiner = MatteRefiner::new(opts, width, height);
+    for msg in input {
+        let mut alpha = alpha_back.try_recv().unwrap_or_default();
+        refiner.refine(&msg.raw, mw, mh, &msg.frame, &mut alpha);
+        let _ = raw_back.send(msg.raw);
+        let next = Refined {
+            index: msg.index,
+            frame: msg.frame,
+            before: msg.before,
+            alpha,
+        };
+        out.send(next).map_err(|_| Error::Aborted)?;
+    }
+    Ok(())
+}
+
+/// Returns the preview JPEG when one was asked for and its frame came by.
+fn composite_stage(
+    look: &mut Look,
+    frame_rate: &str,
+    input: Receiver<Refined>,
+    out: Sender<Composited>,
+    alpha_back: Sender<Vec<u8>>,
+) -> Result<Option<Vec<u8>>> {
+    let mut preview_jpeg = None;
+    let mut bg: Option<(Decoder, YuvFrame)> = None;
+    for mut msg in input {
+        let size = msg.frame.width * msg.frame.height;
+        if msg.alpha.len() != size {
+            return Err(Error::Panic(format!(
+                "matte has {} values for a {}x{} frame",
+                msg.alpha.len(),
+                msg.frame.width,
+                msg.frame.height
+            )));
+        }
+        match look {
+            Look::Composite {
+                compositor,
+                bg_video,
+            } => {
+                let video_bg = match bg_video {
+                    Some(path) => {
+                        if bg.is_none() {
+                            let d = Decoder::open_looped_cover(
+                                path,
+                                msg.frame.width as u32,
+                                msg.frame.height as u32,
+                                frame_rate,
+                            )?;
+                            let f = d.new_frame();
+                            bg = Some((d, f));
+                        }
+                        let (dec, f) = bg.as_mut().expect("set above");
+                        // A backdrop that stops (a one-frame "video") keeps its last frame.
+                        if !dec.read_frame(f)? && dec.frames_read() == 0 {
+                            dec.finish()?;
+                            return Err(Error::input(
+                                path.as_path(),
+                                "the backdrop video has no decodable frame; give another video, an image or a colour",
+                            ));
+                        }
+                        Some(&*f)
+                    }
+                    None => None,
+                };
+                compositor.composite(&mut msg.frame, &msg.alpha, video_bg);
+            }
+            Look::Matte => {
+                msg.frame.y.copy_from_slice(&msg.alpha);
+                msg.frame.u.fill(128);
+                msg.frame.v.fill(128);
+            }
+        }
+        if let Some(before) = &msg.before {
+            preview_jpeg = Some(preview::before_after_jpeg(before, &msg.frame)?);
+        }
+        let _ = alpha_back.send(msg.alpha);
+        let next = Composited {
+            index: msg.index,
+            frame: msg.frame,
+        };
+        out.send(next).map_err(|_| Error::Aborted)?;
+    }
+    if let Some((mut dec, _)) = bg {
+        dec.kill();
+    }
+    Ok(preview_jpeg)
+}
+
+/// Runs on the calling thread: writes frames in order, reports progress, cancels.
+fn encode_stage(
+    spec: &EncodeSpec<'_>,
+    input: Receiver<Composited>,
+    frames_back: Sender<YuvFrame>,
+    progress: &mut dyn ProgressReporter,
+    total: u64,
+    started: Instant,
+) -> Result<u64> {
+    let mut encoder: Option<Encoder> = None;
+    let mut done = 0u64;
+    for msg in input {
+        debug_assert_eq!(msg.index, done, "frames arrive in order");
+        // Started on the first frame, so an input with no decodable frame leaves no file.
+        let enc = match &mut encoder {
+            Some(e) => e,
+            None => encoder.insert(Encoder::start(spec)?),
+        };
+        enc.write_frame(&msg.frame)?;
+        let _ = frames_back.send(msg.frame);
+        done += 1;
+        let elapsed = started.elapsed().as_secs_f64();
+        let fps = if elapsed > 0.0 {
+            done as f64 / elapsed
+        } else {
+            0.0
+        };
+        let total = total.max(done);
+        let eta = (fps > 0.0).then(|| Duration::from_secs_f64((total - done) as f64 / fps));
+        let report = Progress {
+            frames_done: done,
+            frames_total: total,
+            fps,
+            eta,
+        };
+        if !progress.update(&report) {
+            if let Some(e) = &mut encoder {
+                e.kill();
+            }
+            return Err(Error::Cancelled);
+        }
+    }
+    match encoder {
+        Some(e) => e.finish().map(|()| done),
+        None => Ok(0),
+    }
+}
+
+/// Write a small file beside its destination and rename it into place.
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut builder = tempfile::Builder::new();
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
+    let mut tmp = builder.tempfile_in(dir).map_err(|e| Error::io(dir, e))?;
+    tmp.write_all(bytes).map_err(|e| Error::io(path, e))?;
+    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
+    Ok(())
+}

@@ -1,0 +1,517 @@
+//! Load → fix shapes → plan, once: turns a parsed `.tflite` graph into a list of executable
+//! steps over a small pool of preallocated buffers. DEQUANTIZE of fp16 constants is folded
+//! to f32 weights here; an activation whose input has no other reader is fused into the op
+//! that produced it; buffers are assigned by liveness (a buffer is reused once its tensor's
+//! last reader ran), so a run touches a few megabytes and allocates nothing.
+
+use super::error::ModelError;
+use super::ops::conv2d::ConvParams;
+use super::ops::{self, Act, Binary, BinaryKind, Hwc, Op};
+use super::tflite::{self, DType, FusedAct, Graph, OpCode, Options};
+
+type Result<T> = std::result::Result<T, ModelError>;
+
+/// What a tensor holds during planning.
+#[derive(Debug, Clone)]
+enum Value {
+    /// Produced at run time (or the graph input).
+    Activation,
+    F32(Vec<f32>),
+    I32(Vec<i32>),
+    /// Constant of a type no op here reads.
+    Other,
+}
+
+#[derive(Debug, Clone)]
+struct Step {
+    op: Op,
+    /// Tensor ids during planning, buffer slots after.
+    inputs: Vec<usize>,
+    output: usize,
+    out_len: usize,
+}
+
+/// A planned model with its buffers: `run` allocates nothing.
+#[derive(Debug, Clone)]
+pub struct Model {
+    steps: Vec<Step>,
+    buffers: Vec<Vec<f32>>,
+    scratch: Vec<f32>,
+    input_slot: usize,
+    input_hwc: Hwc,
+    output_slot: usize,
+    output_len: usize,
+}
+
+fn decode(t: &tflite::TensorDef) -> Result<Value> {
+    let Some(data) = &t.data else {
+        return Ok(Value::Activation);
+    };
+    let n: usize = t.shape.iter().product();
+    let want = |size: usize| -> Result<()> {
+        if data.len() == n * size {
+            Ok(())
+        } else {
+            Err(ModelError::Malformed {
+                what: "constant tensor data length",
+                offset: data.len(),
+            })
+        }
+    };
+    Ok(match t.dtype {
+        DType::F32 => {
+            want(4)?;
+            Value::F32(
+                data.chunks_exact(4)
+                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                    .collect(),
+            )
+        }
+        DType::F16 => {
+            want(2)?;
+            Value::F32(
+                data.chunks_exact(2)
+                    .map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32())
+                    .collect(),
+            )
+        }
+        DType::I32 => {
+            want(4)?;
+            Value::I32(
+                data.chunks_exact(4)
+                    .map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                    .collect(),
+            )
+        }
+        DType::Other(_) => Value::Other,
+    })
+}
+
+fn act_of(f: FusedAct) -> Act {
+    match f {
+        FusedAct::None => Act::None,
+        FusedAct::Relu => Act::Relu,
+        FusedAct::Relu6 => Act::Relu6,
+    }
+}
+
+fn op_name(code: &OpCode) -> String {
+    match code {
+        OpCode::Builtin(c) => format!("builtin operator {c}"),
+        OpCode::Custom(s) => format!("custom operator {s:?}"),
+    }
+}
+
+/// Parses, checks and plans a `.tflite` model. Any malformed, truncated or unsupported input
+/// gives `Err`.
+pub fn load_model(bytes: &[u8]) -> Result<Model> {
+    let g = tflite::parse(bytes)?;
+    let mut values: Vec<Value> = g.tensors.iter().map(decode).collect::<Result<_>>()?;
+    let (&[input], &[output]) = (g.inputs.as_slice(), g.outputs.as_slice()) else {
+        return Err(ModelError::unsupported(format!(
+            "{} inputs and {} outputs (expected 1 and 1)",
+            g.inputs.len(),
+            g.outputs.len()
+        )));
+    };
+    let input_hwc = ops::hwc(&g.tensors[input].shape, "model input", 0, "input")?;
+    if g.tensors[input].dtype != DType::F32 || input_hwc[2] != 3 {
+        return Err(ModelError::unsupported(
+            "model input is not a float32 RGB [1,H,W,3] tensor",
+        ));
+    }
+    values[input] = Value::Activation;
+
+    let mut steps = Vec::new();
+    for (index, def) in g.ops.iter().enumerate() {
+        if let Some(step) = build_step(&g, &mut values, index, def)? {
+            steps.push(step);
+        }
+    }
+    if !matches!(values[output], Value::Activation) {
+        return Err(ModelError::unsupported("the model output is a constant"));
+    }
+    fuse_activations(&mut steps, output);
+    plan(steps, &g, input, input_hwc, output)
+}
+
+fn build_step(
+    g: &Graph,
+    values: &mut [Value],
+    index: usize,
+    def: &tflite::OpDef,
+) -> Result<Option<Step>> {
+    let shape = |t: usize| g.tensors[t].shape.as_slice();
+    let input = |i: usize| -> Result<usize> {
+        def.inputs
+            .get(i)
+            .copied()
+            .flatten()
+            .ok_or_else(|| ModelError::unsupported(format!("operator {index} lacks input {i}")))
+    };
+    let konst = |t: usize, what: &str| -> Result<&[f32]> {
+        match &values[t] {
+            // A constant's length must agree with its declared shape, which the ops trust.
+            Value::F32(v) if v.len() == shape(t).iter().product::<usize>() => Ok(v),
+            _ => Err(ModelError::unsupported(format!(
+                "operator {index} ({}): {what} is not a float constant",
+                op_name(&def.code)
+            ))),
+        }
+    };
+    let activation = |t: usize| -> Result<usize> {
+        match values[t] {
+            Value::Activation => Ok(t),
+            _ => Err(ModelError::unsupported(format!(
+                "operator {index} ({}): constant operand where an activation was expected",
+                op_name(&def.code)
+            ))),
+        }
+    };
+    let &[out] = def.outputs.as_slice() else {
+        return Err(ModelError::unsupported(format!(
+            "operator {index} has {} outputs",
+            def.outputs.len()
+        )));
+    };
+    let hwc = |t: usize, what| ops::hwc(shape(t), "operator", index, what);
+    let bad_opts =
+        || ModelError::unsupported(format!("operator {index}: options do not match its type"));
+
+    let (op, inputs) = match (&def.code, &def.options) {
+        (OpCode::Builtin(tflite::DEQUANTIZE), _) => {
+            let src = input(0)?;
+            let v = konst(src, "the DEQUANTIZE input")?.to_vec();
+            check_len(index, "DEQUANTIZE", v.len(), shape(out))?;
+            values[out] = Value::F32(v);
+            return Ok(None);
+        }
+        (
+            OpCode::Builtin(code @ (tflite::CONV_2D | tflite::DEPTHWISE_CONV_2D)),
+            Options::Conv(o),
+        ) => {
+            if o.dilation_h != 1 || o.dilation_w != 1 || o.depth_multiplier != 1 {
+                return Err(ModelError::unsupported(format!(
+                    "operator {index}: dilated or multiplied convolution"
+                )));
+            }
+            let x = activation(input(0)?)?;
+            let w = input(1)?;
+            let bias = match def.inputs.get(2).copied().flatten() {
+                Some(b) => Some(konst(b, "the bias")?),
+                None => None,
+            };
+            let p = ConvParams {
+                padding: o.padding,
+                stride_h: o.stride_h,
+                stride_w: o.stride_w,
+                act: act_of(o.act),
+            };
+            let (xi, oo) = (hwc(x, "input")?, hwc(out, "output")?);
+            let wv = konst(w, "the weights")?;
+            let op = if *code == tflite::CONV_2D {
+                Op::Conv2d(ops::Conv2d::new(index, p, xi, wv, shape(w), bias, oo)?)
+            } else {
+                Op::Depthwise(ops::Depthwise::new(index, p, xi, wv, shape(w), bias, oo)?)
+            };
+            (op, vec![x])
+        }
+        (OpCode::Custom(name), Options::Custom(bytes)) if name == "Convolution2DTransposeBias" => {
+            let x = activation(input(0)?)?;
+            let (w, b) = (input(1)?, input(2)?);
+            let opts = ops::transpose_conv::parse_options(bytes)?;
+            let op = ops::TransposeConv::new(
+                index,
+                opts,
+                hwc(x, "input")?,
+                konst(w, "the weights")?,
+                shape(w),
+                konst(b, "the bias")?,
+                hwc(out, "output")?,
+            )?;
+            (Op::TransposeConv(op), vec![x])
+        }
+        (
+            OpCode::Builtin(
+                code @ (tflite::RELU | tflite::RELU6 | tflite::HARD_SWISH | tflite::LOGISTIC),
+            ),
+            _,
+        ) => {
+            let act = match *code {
+                tflite::RELU => Act::Relu,
+                tflite::RELU6 => Act::Relu6,
+                tflite::HARD_SWISH => Act::HardSwish,
+                _ => Act::Logistic,
+            };
+            let x = activation(input(0)?)?;
+            (
+                Op::Unary(ops::Unary::new(act, index, shape(x), shape(out))?),
+                vec![x],
+            )
+        }
+        (OpCode::Builtin(code @ (tflite::ADD | tflite::MUL)), opts) => {
+            let Options::Act(f) = opts else {
+                return Err(bad_opts());
+            };
+            let kind = if *code == tflite::ADD {
+                BinaryKind::Add
+            } else {
+                BinaryKind::Mul
+            };
+            let (a, b) = (activation(input(0)?)?, activation(input(1)?)?);
+            let op = Binary::new(kind, act_of(*f), index, shape(a), shape(b), shape(out))?;
+            (Op::Binary(op), vec![a, b])
+        }
+        (OpCode::Builtin(tflite::AVERAGE_POOL_2D), Options::Pool(o)) => {
+            let x = activation(input(0)?)?;
+            let op = ops::AvgPool::new(
+                index,
+                o,
+                act_of(o.act),
+                hwc(x, "input")?,
+                hwc(out, "output")?,
+            )?;
+            (Op::AvgPool(op), vec![x])
+        }
+        (OpCode::Builtin(tflite::MEAN), Options::Reducer { .. }) => {
+            let x = activation(input(0)?)?;
+            let Value::I32(axes) = &values[input(1)?] else {
+                return Err(ModelError::unsupported(format!(
+                    "operator {index} (MEAN): axes are not an int32 constant"
+                )));
+            };
+            (
+                Op::Mean(ops::Mean::new(index, hwc(x, "input")?, axes, shape(out))?),
+                vec![x],
+            )
+        }
+        (
+            OpCode::Builtin(tflite::RESIZE_BILINEAR),
+            Options::Resize {
+                align_corners,
+                half_pixel_centers,
+            },
+        ) => {
+            let x = activation(input(0)?)?;
+            let Value::I32(size) = &values[input(1)?] else {
+                return Err(ModelError::unsupported(format!(
+                    "operator {index} (RESIZE_BILINEAR): size is not an int32 constant"
+                )));
+            };
+            let op = ops::ResizeBilinear::new(
+                index,
+                hwc(x, "input")?,
+                size,
+                hwc(out, "output")?,
+                *align_corners,
+                *half_pixel_centers,
+            )?;
+            (Op::Resize(op), vec![x])
+        }
+        (code, _) => {
+            return Err(ModelError::unsupported(format!(
+                "operator {index}: {} is not implemented",
+                op_name(code)
+            )));
+        }
+    };
+    if !matches!(values[out], Value::Activation) {
+        return Err(ModelError::unsupported(format!(
+            "operator {index} writes a constant tensor"
+        )));
+    }
+    let out_len = shape(out).iter().product();
+    Ok(Some(Step {
+        op,
+        inputs,
+        output: out,
+        out_len,
+    }))
+}
+
+fn check_len(index: usize, op: &'static str, len: usize, shape: &[usize]) -> Result<()> {
+    if shape.iter().product::<usize>() == len {
+        Ok(())
+    } else {
+        Err(ModelError::Shape {
+            op,
+            index,
+            what: "output",
+            expected: vec![len],
+            got: shape.to_vec(),
+        })
+    }
+}
+
+/// Merges `producer → activation` pairs when the activation is the producer's only reader.
+fn fuse_activations(steps: &mut Vec<Step>, graph_output: usize) {
+    let mut i = 0;
+    while i < steps.len() {
+        let Op::Unary(u) = &steps[i].op else {
+            i += 1;
+            continue;
+        };
+        let (act, t) = (u.act, steps[i].inputs[0]);
+        let readers = steps.iter().filter(|s| s.inputs.contains(&t)).count();
+        let producer = steps[..i].iter().position(|s| s.output == t);
+        match producer {
+            Some(p) if readers == 1 && t != graph_output && steps[p].op.fuse_act(act) => {
+                steps[p].output = steps[i].output;
+                steps.remove(i);
+            }
+            _ => i += 1,
+        }
+    }
+}
+
+/// Assigns buffers by liveness: each step's output takes the smallest free buffer that fits
+/// (or a new one); inputs are released after the step that reads them last.
+fn plan(
+    mut steps: Vec<Step>,
+    g: &Graph,
+    input: usize,
+    input_hwc: Hwc,
+    output: usize,
+) -> Result<Model> {
+    let n = g.tensors.len();
+    let mut last_use = vec![0usize; n];
+    for (i, s) in steps.iter().enumerate() {
+        for &t in &s.inputs {
+            last_use[t] = i;
+        }
+    }
+    let mut slot_of = vec![usize::MAX; n];
+    let mut sizes: Vec<usize> = Vec::new();
+    let mut free: Vec<usize> = Vec::new();
+    let take = |len: usize, sizes: &mut Vec<usize>, free: &mut Vec<usize>| -> usize {
+        let best = free
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| sizes[**s] >= len)
+            .min_by_key(|(_, s)| sizes[**s])
+            .map(|(i, _)| i)
+            .or_else(|| {
+                free.iter()
+                    .enumerate()
+                    .max_by_key(|(_, s)| sizes[**s])
+                    .map(|(i, _)| i)
+            });
+        match best {
+            Some(i) => {
+                let s = free.swap_remove(i);
+                sizes[s] = sizes[s].max(len);
+                s
+            }
+            None => {
+                sizes.push(len);
+                sizes.len() - 1
+            }
+        }
+    };
+    let input_len = ops::elems(input_hwc);
+    slot_of[input] = take(input_len, &mut sizes, &mut free);
+    for (i, s) in steps.iter_mut().enumerate() {
+        for t in s.inputs.iter_mut() {
+            if slot_of[*t] == usize::MAX {
+                return Err(ModelError::unsupported(format!(
+                    "tensor {:?} is read before it is written",
+                    g.tensors[*t].name
+                )));
+            }
+        }
+        if slot_of[s.output] != usize::MAX {
+            return Err(ModelError::unsupported(format!(
+                "tensor {:?} is written twice",
+                g.tensors[s.output].name
+            )));
+        }
+        let out_slot = take(s.out_len, &mut sizes, &mut free);
+        slot_of[s.output] = out_slot;
+        let mut released = Vec::new();
+        for t in s.inputs.iter_mut() {
+            let tensor = *t;
+            *t = slot_of[tensor];
+            if last_use[tensor] == i && tensor != output && !released.contains(&tensor) {
+                released.push(tensor);
+                free.push(slot_of[tensor]);
+            }
+        }
+        s.output = out_slot;
+    }
+    if slot_of[output] == usize::MAX {
+        return Err(ModelError::unsupported(
+            "no operator writes the model output",
+        ));
+    }
+    let output_len = g.tensors[output].shape.iter().product();
+    let scratch_len = steps.iter().map(|s| s.op.scratch_len()).max().unwrap_or(0);
+    tracing::debug!(
+        steps = steps.len(),
+        buffers = sizes.len(),
+        floats = sizes.iter().sum::<usize>() + scratch_len,
+        "segmentation model planned"
+    );
+    Ok(Model {
+        buffers: sizes.iter().map(|n| vec![0.0; *n]).collect(),
+        scratch: vec![0.0; scratch_len],
+        input_slot: slot_of[input],
+        input_hwc,
+        output_slot: slot_of[output],
+        output_len,
+        steps,
+    })
+}
+
+impl Model {
+    /// Height, width, channels of the input tensor.
+    pub fn input_hwc(&self) -> Hwc {
+        self.input_hwc
+    }
+
+    /// The input tensor's buffer, to fill in place before `run_loaded`.
+    pub fn input_mut(&mut self) -> &mut [f32] {
+        let n = ops::elems(self.input_hwc);
+        &mut self.buffers[self.input_slot][..n]
+    }
+
+    /// Copies `input` (H×W×3) into the model and runs it.
+    pub fn run(&mut self, input: &[f32]) -> Result<&[f32]> {
+        let n = ops::elems(self.input_hwc);
+        if input.len() != n {
+            return Err(ModelError::InputSize {
+                what: "H×W×3 input tensor",
+                expected: n,
+                got: input.len(),
+            });
+        }
+        self.input_mut().copy_from_slice(input);
+        Ok(self.run_loaded())
+    }
+
+    /// Runs on whatever `input_mut` holds; returns the output tensor.
+    pub fn run_loaded(&mut self) -> &[f32] {
+        for s in &self.steps {
+            // The planner never gives a step's output the buffer of one of its inputs, so
+            // taking the output Vec out leaves the inputs borrowable.
+            let mut out = std::mem::take(&mut self.buffers[s.output]);
+            {
+                let mut ins: [&[f32]; 2] = [&[], &[]];
+                for (slot, &b) in ins.iter_mut().zip(&s.inputs) {
+                    *slot = &self.buffers[b];
+                }
+                s.op.eval(
+                    &ins[..s.inputs.len()],
+                    &mut out[..s.out_len],
+                    &mut self.scratch,
+                );
+            }
+            self.buffers[s.output] = out;
+        }
+        &self.buffers[self.output_slot][..self.output_len]
+    }
+
+    /// Op names in execution order (for diagnostics and tests).
+    pub fn op_names(&self) -> Vec<&'static str> {
+        self.steps.iter().map(|s| s.op.name()).collect()
+    }
+}

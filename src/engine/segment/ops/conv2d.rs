@@ -1,0 +1,257 @@
+//! CONV_2D (NHWC, weights OHWI) as one GEMM: 1×1 stride-1 convolutions multiply the input
+//! directly, others go through im2col into the plan's scratch buffer. Bias and the fused
+//! activation are applied in one pass afterwards.
+
+use super::{Act, Hwc, ModelError, check, elems, out_and_pad};
+use crate::engine::segment::gemm::matmul;
+use crate::engine::segment::tflite::Padding;
+
+#[derive(Debug, Clone)]
+pub struct Conv2d {
+    pub input: Hwc,
+    pub output: Hwc,
+    pub kh: usize,
+    pub kw: usize,
+    pub stride_h: usize,
+    pub stride_w: usize,
+    pub pad_top: usize,
+    pub pad_left: usize,
+    /// `(kh*kw*cin) × cout`, row-major (the GEMM's right-hand side).
+    pub weights_t: Vec<f32>,
+    pub bias: Vec<f32>,
+    pub act: Act,
+}
+
+/// Parameters of a convolution as read from the file.
+#[derive(Debug, Clone, Copy)]
+pub struct ConvParams {
+    pub padding: Padding,
+    pub stride_h: usize,
+    pub stride_w: usize,
+    pub act: Act,
+}
+
+impl Conv2d {
+    /// `weights`: OHWI `[cout, kh, kw, cin]`; `bias`: `[cout]` (zeros when absent).
+    pub fn new(
+        index: usize,
+        p: ConvParams,
+        input: Hwc,
+        weights: &[f32],
+        w_shape: &[usize],
+        bias: Option<&[f32]>,
+        output: Hwc,
+    ) -> Result<Self, ModelError> {
+        const OP: &str = "CONV_2D";
+        let &[cout, kh, kw, cin] = w_shape else {
+            return Err(ModelError::Shape {
+                op: OP,
+                index,
+                what: "weights",
+                expected: vec![output[2], 0, 0, input[2]],
+                got: w_shape.to_vec(),
+            });
+        };
+        check(
+            OP,
+            index,
+            "weights",
+            &[output[2], kh, kw, input[2]],
+            w_shape,
+        )?;
+        let (oh, pad_top) = out_and_pad(p.padding, input[0], kh, p.stride_h);
+        let (ow, pad_left) = out_and_pad(p.padding, input[1], kw, p.stride_w);
+        check(OP, index, "output", &[oh, ow, cout], &output)?;
+        let bias = match bias {
+            Some(b) => {
+                check(OP, index, "bias", &[cout], &[b.len()])?;
+                b.to_vec()
+            }
+            None => vec![0.0; cout],
+        };
+        let kdim = kh * kw * cin;
+        let mut weights_t = vec![0.0; kdim * cout];
+        for o in 0..cout {
+            for k in 0..kdim {
+                weights_t[k * cout + o] = weights[o * kdim + k];
+            }
+        }
+        Ok(Conv2d {
+            input,
+            output,
+            kh,
+            kw,
+            stride_h: p.stride_h,
+            stride_w: p.stride_w,
+            pad_top,
+            pad_left,
+            weights_t,
+            bias,
+            act: p.act,
+        })
+    }
+
+    fn is_pointwise(&self) -> bool {
+        self.kh == 1 && self.kw == 1 && self.stride_h == 1 && self.stride_w == 1
+    }
+
+    pub fn scratch_len(&self) -> usize {
+        if self.is_pointwise() {
+            0
+        } else {
+            self.output[0] * self.output[1] * self.kh * self.kw * self.input[2]
+        }
+    }
+
+    pub fn eval(&self, input: &[f32], out: &mut [f32], scratch: &mut [f32]) {
+        let [oh, ow, cout] = self.output;
+        let cin = self.input[2];
+        let m = oh * ow;
+        let kdim = self.kh * self.kw * cin;
+        let out = &mut out[..elems(self.output)];
+        let lhs: &[f32] = if self.is_pointwise() {
+            &input[..m * cin]
+        } else {
+            let cols = &mut scratch[..m * kdim];
+            self.im2col(input, cols);
+            cols
+        };
+        matmul(m, kdim, cout, lhs, &self.weights_t, out);
+        self.act.bias_apply(out, &self.bias);
+    }
+
+    /// Rows of `kh*kw*cin` input values per output pixel, zeros where the window leaves the
+    /// image (SAME padding).
+    fn im2col(&self, input: &[f32], cols: &mut [f32]) {
+        let [ih, iw, cin] = self.input;
+        let [oh, ow, _] = self.output;
+        let kdim = self.kh * self.kw * cin;
+        for oy in 0..oh {
+            for ox in 0..ow {
+                let row = &mut cols[(oy * ow + ox) * kdim..][..kdim];
+                for ky in 0..self.kh {
+                    let iy = (oy * self.stride_h + ky) as isize - self.pad_top as isize;
+                    let seg = &mut row[ky * self.kw * cin..][..self.kw * cin];
+                    if iy < 0 || iy >= ih as isize {
+                        seg.fill(0.0);
+                        continue;
+                    }
+                    for kx in 0..self.kw {
+                        let ix = (ox * self.stride_w + kx) as isize - self.pad_left as isize;
+                        let dst = &mut seg[kx * cin..][..cin];
+                        if ix < 0 || ix >= iw as isize {
+                            dst.fill(0.0);
+                        } else {
+                            let src = (iy as usize * iw + ix as usize) * cin;
+                            dst.copy_from_slice(&input[src..src + cin]);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testutil::*;
+    use super::*;
+
+    /// Direct seven-loop convolution in f64.
+    #[allow(clippy::too_many_arguments)]
+    fn reference(
+        x: &[f32],
+        [ih, iw, cin]: Hwc,
+        w: &[f32],
+        b: &[f32],
+        [kh, kw]: [usize; 2],
+        [sh, sw]: [usize; 2],
+        [pt, pl]: [usize; 2],
+        [oh, ow, cout]: Hwc,
+    ) -> Vec<f32> {
+        let mut out = vec![0.0; oh * ow * cout];
+        for oy in 0..oh {
+            for ox in 0..ow {
+                for o in 0..cout {
+                    let mut acc = b[o] as f64;
+                    for ky in 0..kh {
+                        for kx in 0..kw {
+                            let iy = (oy * sh + ky) as isize - pt as isize;
+                            let ix = (ox * sw + kx) as isize - pl as isize;
+                            if iy < 0 || ix < 0 || iy >= ih as isize || ix >= iw as isize {
+                                continue;
+                            }
+                            for i in 0..cin {
+                                acc += x[(iy as usize * iw + ix as usize) * cin + i] as f64
+                                    * w[((o * kh + ky) * kw + kx) * cin + i] as f64;
+                            }
+                        }
+                    }
+                    out[(oy * ow + ox) * cout + o] = acc as f32;
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn matches_reference_for_model_like_shapes() {
+        // (input, k, stride, padding, cout): the model's stem (3×3/2 SAME on RGB), pointwise
+        // layers, a squeeze-excite 1×1 on a 1×1 map, and a VALID case.
+        let cases = [
+            ([17, 13, 3], 3, 2, Padding::Same, 16),
+            ([9, 8, 16], 1, 1, Padding::Same, 24),
+            ([1, 1, 96], 1, 1, Padding::Valid, 24),
+            ([10, 11, 5], 3, 1, Padding::Valid, 7),
+            ([8, 8, 4], 5, 2, Padding::Same, 3),
+        ];
+        for (seed, (input, k, s, pad, cout)) in cases.into_iter().enumerate() {
+            let seed = seed as u64 * 10;
+            let x = random(elems(input), seed);
+            let w = random(cout * k * k * input[2], seed + 1);
+            let b = random(cout, seed + 2);
+            let (oh, pt) = out_and_pad(pad, input[0], k, s);
+            let (ow, pl) = out_and_pad(pad, input[1], k, s);
+            let output = [oh, ow, cout];
+            let p = ConvParams {
+                padding: pad,
+                stride_h: s,
+                stride_w: s,
+                act: Act::None,
+            };
+            let conv =
+                Conv2d::new(0, p, input, &w, &[cout, k, k, input[2]], Some(&b), output).unwrap();
+            let mut out = vec![0.0; elems(output)];
+            let mut scratch = vec![0.0; conv.scratch_len()];
+            conv.eval(&x, &mut out, &mut scratch);
+            let want = reference(&x, input, &w, &b, [k, k], [s, s], [pt, pl], output);
+            let d = max_rel_diff(&out, &want);
+            assert!(
+                d <= TOL_REORDERED_SUMS,
+                "case {input:?} k{k} s{s}: diff {d}"
+            );
+        }
+    }
+
+    #[test]
+    fn wrong_output_shape_is_a_typed_error() {
+        let p = ConvParams {
+            padding: Padding::Same,
+            stride_h: 2,
+            stride_w: 2,
+            act: Act::None,
+        };
+        let e =
+            Conv2d::new(7, p, [8, 8, 3], &[0.0; 54], &[2, 3, 3, 3], None, [8, 8, 2]).unwrap_err();
+        assert_eq!(
+            e,
+            ModelError::Shape {
+                op: "CONV_2D",
+                index: 7,
+                what: "output",
+                expected: vec![4, 4, 2],
+                got: vec![8, 8, 2],
+            }
+        );
+    }
+}
