@@ -23,6 +23,8 @@ enum Command {
     Demo(cli::DemoArgs),
     /// Write the person matte itself (PNG for an image, lossless gray .mkv for a clip).
     Segment(cli::SegmentArgs),
+    /// Serve the NemoVideo API locally (the embedded backend), rendering with the local engine.
+    Backend(ebc::config::backend::BackendArgs),
 }
 
 fn main() -> ExitCode {
@@ -55,5 +57,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Replace(args)) => cli::replace(args),
         Some(Command::Demo(args)) => cli::demo(args),
         Some(Command::Segment(args)) => cli::segment(args),
+        Some(Command::Backend(args)) => run_backend(args),
     }
+}
+
+fn run_backend(args: ebc::config::backend::BackendArgs) -> anyhow::Result<ExitCode> {
+    let config = args
+        .into_config(ebc::backend::default_data_dir())
+        .map_err(anyhow::Error::msg)?;
+    let rt = tokio::runtime::Runtime::new()?;
+    rt.block_on(ebc::backend::run_until_signal(config))?;
+    Ok(ExitCode::SUCCESS)
 }

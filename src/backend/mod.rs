@@ -149,3 +149,59 @@ pub async fn spawn(config: BackendConfig) -> Result<BackendHandle, BackendError>
         server,
     })
 }
+
+/// The OS data dir of the standalone backend (`~/.local/share/editor-background-changer/backend`
+/// on Linux).
+pub fn default_data_dir() -> Option<std::path::PathBuf> {
+    directories::ProjectDirs::from("", "", crate::SKILL_SOURCE)
+        .map(|d| d.data_dir().join("backend"))
+}
+
+/// Run the backend until Ctrl-C or SIGTERM, then shut down gracefully (the standalone
+/// `backend` command). Says where it listens on stderr.
+pub async fn run_until_signal(config: BackendConfig) -> Result<(), BackendError> {
+    let data_dir = config.data_dir.clone();
+    let keyed = config.access_key.is_some();
+    let handle = spawn(config).await?;
+    eprintln!(
+        "editor-background-changer backend listening on {} (data in {}){}",
+        handle.url(),
+        data_dir.display(),
+        if keyed {
+            "; requests must send X-Access-Key"
+        } else {
+            ""
+        }
+    );
+    shutdown_signal().await;
+    eprintln!("shutting down: stopping renders and open requests");
+    handle.shutdown().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!("cannot listen for Ctrl-C: {e}");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!("cannot listen for SIGTERM: {e}");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

@@ -83,3 +83,75 @@ impl BackendConfig {
         }
     }
 }
+
+/// Flags of `editor-background-changer backend` (the raw level; `into_config` validates).
+#[derive(Debug, Clone, clap::Args)]
+pub struct BackendArgs {
+    /// Address to listen on. Anything but loopback also needs --access-key.
+    #[arg(long, default_value = "127.0.0.1:8790")]
+    pub listen: SocketAddr,
+    /// Where sessions, media, credits and renders are kept (default: the OS data dir).
+    #[arg(long, env = "EBC_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Key every request must send in `X-Access-Key`; required off loopback.
+    #[arg(long, env = "EBC_ACCESS_KEY", hide_env_values = true)]
+    pub access_key: Option<String>,
+    /// Token lifetime in hours.
+    #[arg(long, default_value_t = 168)]
+    pub token_ttl_hours: u64,
+    /// Requests per token per minute before HTTP 429 (0 = unlimited).
+    #[arg(long, default_value_t = 600)]
+    pub rate_limit: u32,
+    /// Credits a new anonymous user gets (0 reproduces "out of credits").
+    #[arg(long, default_value_t = 10_000.0)]
+    pub initial_credits: f64,
+    /// Upload size limit in MB.
+    #[arg(long, default_value_t = 500)]
+    pub max_upload_mb: u64,
+    /// Folder `file://` upload URLs and background paths may point into (repeatable).
+    #[arg(long = "url-root")]
+    pub url_roots: Vec<PathBuf>,
+    /// Renders running at once.
+    #[arg(long, default_value_t = 1)]
+    pub render_workers: usize,
+    /// Refuse http(s) upload URLs (file uploads and file:// still work).
+    #[arg(long)]
+    pub no_http_urls: bool,
+}
+
+impl BackendArgs {
+    /// Validate into a config; `default_data_dir` is used when --data-dir is absent.
+    pub fn into_config(self, default_data_dir: Option<PathBuf>) -> Result<BackendConfig, String> {
+        let data_dir = self.data_dir.or(default_data_dir).ok_or_else(|| {
+            "no data dir: the OS data dir is unknown here; pass --data-dir DIR".to_string()
+        })?;
+        if self.render_workers == 0 {
+            return Err("--render-workers must be at least 1".into());
+        }
+        if self.max_upload_mb == 0 {
+            return Err("--max-upload-mb must be at least 1".into());
+        }
+        if !(self.initial_credits >= 0.0 && self.initial_credits.is_finite()) {
+            return Err("--initial-credits must be 0 or more".into());
+        }
+        for root in &self.url_roots {
+            if !root.is_dir() {
+                return Err(format!(
+                    "--url-root {}: not a folder; pass an existing folder",
+                    root.display()
+                ));
+            }
+        }
+        let mut c = BackendConfig::ephemeral(data_dir);
+        c.listen = self.listen;
+        c.access_key = self.access_key.filter(|k| !k.is_empty());
+        c.token_ttl = Duration::from_secs(self.token_ttl_hours.max(1) * 3600);
+        c.rate_limit_per_min = self.rate_limit;
+        c.initial_credits = self.initial_credits;
+        c.max_upload_bytes = self.max_upload_mb * 1024 * 1024;
+        c.url_roots = self.url_roots;
+        c.render_workers = self.render_workers;
+        c.allow_http_urls = !self.no_http_urls;
+        Ok(c)
+    }
+}

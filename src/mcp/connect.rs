@@ -77,13 +77,10 @@ impl Connector {
                 ))
             })?;
         tracing::info!(url = %handle.url(), data_dir = %data_dir.display(), "embedded backend started");
-        let mut cfg = cfg.clone();
-        cfg.api_url = handle.url();
-        // The cloud token means nothing to the embedded backend, and its own tokens and
-        // sessions must not mix with the cloud's in the state file.
-        cfg.token = None;
+        // The embedded backend's tokens and sessions must not mix with the cloud's in the
+        // state file; `use_local` also keeps a cloud token away from it.
+        let mut cfg = cfg.clone().use_local(handle.url());
         cfg.state_dir = cfg.state_dir.join("local");
-        cfg.backend_label = "local".into();
         let client = NemoClient::new(cfg).map_err(|e| Failure::User(e.to_string()))?;
         *self.embedded.lock().await = Some(handle);
         Ok(Connection {
