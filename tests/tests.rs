@@ -3,4 +3,5 @@
 mod cli;
 mod clip_util;
 mod engine_clips;
+mod mcp;
 mod segment;

@@ -19,6 +19,9 @@ pub struct ServeArgs {
     /// Longest wait inside one tool call, in seconds; longer work continues as a job.
     #[arg(long, env = "EBC_CALL_BUDGET_SECS", default_value_t = 45.0)]
     pub call_budget_secs: f64,
+    /// After a dropped reply stream, the first state poll waits this long (tests shorten it).
+    #[arg(long, env = "EBC_SSE_RECOVERY_POLL_SECS", hide = true)]
+    pub recovery_poll_secs: Option<f64>,
 }
 
 #[derive(Parser)]
@@ -40,7 +43,13 @@ impl ServeArgs {
                 self.call_budget_secs
             );
         }
-        let client = ClientConfig::from_env().map_err(anyhow::Error::msg)?;
+        let mut client = ClientConfig::from_env().map_err(anyhow::Error::msg)?;
+        if let Some(secs) = self
+            .recovery_poll_secs
+            .filter(|s| s.is_finite() && *s > 0.0)
+        {
+            client.recovery_first_poll = Duration::from_secs_f64(secs);
+        }
         let data_dir = self
             .data_dir
             .filter(|d| !d.as_os_str().is_empty())

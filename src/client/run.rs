@@ -297,7 +297,13 @@ mod tests {
         let body = ticking(Duration::from_secs(10), |_| encode_comment("working"));
         let (r, notices, elapsed) = follow_with_notices(&c, body).await;
         assert!(
-            matches!(r, Err(ClientError::RunTimeout { minutes: 10, heartbeats_only: true })),
+            matches!(
+                r,
+                Err(ClientError::RunTimeout {
+                    minutes: 10,
+                    heartbeats_only: true
+                })
+            ),
             "{:?}",
             r.err()
         );
@@ -315,7 +321,13 @@ mod tests {
         });
         let (r, notices, elapsed) = follow_with_notices(&c, body).await;
         assert!(
-            matches!(r, Err(ClientError::RunTimeout { minutes: 15, heartbeats_only: false })),
+            matches!(
+                r,
+                Err(ClientError::RunTimeout {
+                    minutes: 15,
+                    heartbeats_only: false
+                })
+            ),
             "{:?}",
             r.err()
         );

@@ -27,7 +27,7 @@ fn rule(pattern: &str, english: &'static str, chinese: &'static str) -> Rule {
 static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
     vec![
         rule(
-            r"(?i)\b(click|clicking|press|pressing|tap|hit|select|open)\b[^.!?\n]{0,40}?\bexport\b|\bexport (button|menu|panel)\b|(点击|点一下|按下?|选择|打开)[^。！？\n]{0,10}?导出|导出按钮",
+            r"(?i)\b(click|clicking|press|pressing|tap|hit|select|open)\b[^.!?\n]{0,40}?\bexport\b|\bexport (button|menu|panel)\b|^\s*(please\s+)?export\b|\b(you can|you may|ready to)\s+export\b|(点击|点一下|按下?|选择|打开)[^。！？\n]{0,10}?导出|导出按钮",
             "Call export_video (with an output path) to render and save the MP4.",
             "调用 export_video（给出输出路径）即可渲染并保存 MP4。",
         ),
@@ -225,6 +225,25 @@ mod tests {
     fn file_names_with_dots_do_not_split() {
         let out = translate("Uploaded city.mp4 and press export when ready");
         assert!(out.starts_with("Uploaded city.mp4."));
+    }
+
+    #[test]
+    fn imperative_export_becomes_export_video() {
+        let out = translate(
+            "Done: the background of a.mp4 is now soft light studio backdrop. Export the video when you are ready.",
+        );
+        assert_eq!(
+            out,
+            "Done: the background of a.mp4 is now soft light studio backdrop. Call export_video (with an output path) to render and save the MP4."
+        );
+        let out = translate("All set, you can export it now.");
+        assert_eq!(
+            out,
+            "All set. Call export_video (with an output path) to render and save the MP4."
+        );
+        // Past-tense descriptions are content, not directions.
+        let text = "The last render was exported at 720p.";
+        assert_eq!(translate(text), text);
     }
 
     #[test]

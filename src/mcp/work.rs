@@ -25,7 +25,7 @@ use crate::api::{Draft, RenderOutput, RenderState, UploadedFile};
 use crate::client::{ClientError, Notice, RunOutcome};
 
 /// How often a running render is polled.
-const RENDER_POLL: Duration = Duration::from_secs(1);
+const RENDER_POLL: Duration = Duration::from_millis(500);
 
 /// A client error as the user sees it. The client's `Display` is already the user-facing
 /// sentence (no tokens, no raw answers).
