@@ -23,6 +23,10 @@ enum Command {
     Demo(cli::DemoArgs),
     /// Write the person matte itself (PNG for an image, lossless gray .mkv for a clip).
     Segment(cli::SegmentArgs),
+    /// Merge this server into Cursor's and/or Claude Desktop's MCP config (both when no flag is given).
+    Register(cli::register::RegisterArgs),
+    /// Check ffmpeg/ffprobe, the model, the embedded backend, the token and config, the platform.
+    Doctor,
     /// Serve the NemoVideo API locally (the embedded backend), rendering with the local engine.
     Backend(ebc::config::backend::BackendArgs),
 }
@@ -58,6 +62,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Demo(args)) => cli::demo(args),
         Some(Command::Segment(args)) => cli::segment(args),
         Some(Command::Backend(args)) => run_backend(args),
+        Some(Command::Register(args)) => cli::register::run(args),
+        Some(Command::Doctor) => cli::doctor::run(),
     }
 }
 

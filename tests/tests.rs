@@ -4,4 +4,5 @@ mod cli;
 mod clip_util;
 mod engine_clips;
 mod mcp;
+mod register;
 mod segment;
