@@ -98,10 +98,10 @@ pub fn translate(text: &str) -> String {
 fn earliest_match(sentence: &str) -> Option<(usize, &'static Rule, bool)> {
     let mut best: Option<(usize, &'static Rule, bool)> = None;
     for rule in RULES.iter() {
-        if let Some(m) = rule.pattern.find(sentence) {
-            if best.is_none_or(|(start, _, _)| m.start() < start) {
-                best = Some((m.start(), rule, m.as_str().chars().any(is_cjk)));
-            }
+        if let Some(m) = rule.pattern.find(sentence)
+            && best.is_none_or(|(start, _, _)| m.start() < start)
+        {
+            best = Some((m.start(), rule, m.as_str().chars().any(is_cjk)));
         }
     }
     best

@@ -25,10 +25,10 @@ pub fn expand(s: &str, home: Option<&Path>) -> PathBuf {
     if let (Some(rest), Some(home)) = (s.strip_prefix("~/").or(s.strip_prefix("~\\")), home) {
         return home.join(rest);
     }
-    if s == "~" {
-        if let Some(home) = home {
-            return home.to_path_buf();
-        }
+    if s == "~"
+        && let Some(home) = home
+    {
+        return home.to_path_buf();
     }
     PathBuf::from(s)
 }

@@ -82,7 +82,7 @@ fn describe(kind: TrackType, index: usize, seg: &Segment, start_ms: u64) -> Stri
 
 /// Milliseconds as seconds: whole numbers plain ("10"), others with one decimal ("2.5").
 fn seconds(ms: u64) -> String {
-    if ms % 1000 == 0 {
+    if ms.is_multiple_of(1000) {
         (ms / 1000).to_string()
     } else {
         format!("{:.1}", ms as f64 / 1000.0)

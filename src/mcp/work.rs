@@ -329,13 +329,12 @@ pub async fn export_video(conn: Arc<Connection>, plan: ExportPlan, job: JobCtx) 
     // A render started by an earlier run of this server and still going is waited for,
     // not started twice.
     let mut resumed = None;
-    if let Some(id) = client.pending_render() {
-        if let Ok(status) = client.render_status(&id).await {
-            if !status.status.is_final() {
-                tracing::info!(render = %id, "resuming a render started earlier");
-                resumed = Some(status);
-            }
-        }
+    if let Some(id) = client.pending_render()
+        && let Ok(status) = client.render_status(&id).await
+        && !status.status.is_final()
+    {
+        tracing::info!(render = %id, "resuming a render started earlier");
+        resumed = Some(status);
     }
     let was_resumed = resumed.is_some();
     let mut status = match resumed {
