@@ -74,7 +74,11 @@ const CLEARED: &[&str] = &[
 ];
 
 async fn start(env: &[(&str, String)]) -> Session {
-    let dir = tempfile::tempdir().expect("tempdir");
+    start_in(tempfile::tempdir().expect("tempdir"), env).await
+}
+
+/// A server whose HOME, state and data live in `dir` (reused across a restart).
+async fn start_in(dir: TempDir, env: &[(&str, String)]) -> Session {
     let mut cmd = tokio::process::Command::new(EXE);
     cmd.arg("serve");
     for key in CLEARED {
@@ -160,6 +164,12 @@ impl Session {
 
     async fn stop(self) {
         let _ = self.client.cancel().await;
+    }
+
+    /// Stop the server and keep its dirs for the next one.
+    async fn stop_keep_dir(self) -> TempDir {
+        let _ = self.client.cancel().await;
+        self.dir
     }
 }
 
@@ -382,6 +392,55 @@ async fn export_outlives_the_call_budget_and_continues_by_job_id() {
     // A job id is only good for its own tool.
     let wrong = s.user_error("edit_video", json!({"job_id": job_id})).await;
     assert!(wrong.contains("export_video"), "{wrong}");
+    s.stop().await;
+    backend.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restarted_server_collects_the_render_it_started() {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = standalone(dir.path()).await;
+    let budget = [("EBC_CALL_BUDGET_SECS", "1".to_string())];
+    let s = cloud_session(&backend, &budget).await;
+    s.ok("replace_background", json!({"backdrop": "blur"}))
+        .await;
+    backend.set_faults(Faults {
+        hold_renders: true,
+        ..Faults::default()
+    });
+    let out = s.dir.path().join("first.mp4");
+    let (_, first) = s.ok("export_video", json!({"output_path": out})).await;
+    assert_eq!(first["status"], "running", "{first}");
+
+    // A new server process on the same state picks the render up instead of starting another.
+    let kept = s.stop_keep_dir().await;
+    let mut env = vec![
+        ("EBC_BACKEND", "cloud".to_string()),
+        ("NEMO_API_URL", backend.url()),
+    ];
+    env.extend(budget.iter().cloned());
+    let s = start_in(kept, &env).await;
+    let out = s.dir.path().join("collected.mp4");
+    let (_, again) = s.ok("export_video", json!({"output_path": out})).await;
+    assert_eq!(again["status"], "running", "{again}");
+    let job_id = again["job_id"].as_str().expect("job_id").to_string();
+    backend.set_faults(Faults::default());
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let done = loop {
+        let (_, r) = s.ok("export_video", json!({"job_id": job_id})).await;
+        if r["status"] != "running" {
+            break r;
+        }
+        assert!(Instant::now() < deadline, "the render never finished");
+    };
+    assert!(
+        done["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("started earlier"),
+        "{done}"
+    );
+    assert_eq!(probe_video(&out)["codec_name"], "h264");
     s.stop().await;
     backend.shutdown().await;
 }

@@ -326,12 +326,12 @@ pub struct ExportPlan {
 
 pub async fn export_video(conn: Arc<Connection>, plan: ExportPlan, job: JobCtx) -> Outcome {
     let client = &conn.client;
-    // A render started by an earlier run of this server and still going is waited for,
-    // not started twice.
+    // A render started by an earlier run of this server and not collected (still going, or
+    // finished) is waited for and downloaded, not started twice.
     let mut resumed = None;
     if let Some(id) = client.pending_render()
         && let Ok(status) = client.render_status(&id).await
-        && !status.status.is_final()
+        && !matches!(status.status, RenderState::Failed | RenderState::Cancelled)
     {
         tracing::info!(render = %id, "resuming a render started earlier");
         resumed = Some(status);
