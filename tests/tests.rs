@@ -1,8 +1,11 @@
 //! One integration-test binary; modules by theme.
 
+mod backend_http;
 mod cli;
+mod client;
 mod clip_util;
 mod engine_clips;
 mod mcp;
+mod quality;
 mod register;
 mod segment;

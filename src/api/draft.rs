@@ -7,7 +7,8 @@
 //! - `m.name`: display name (file name or title); `m.src`: the uploaded file's URL;
 //!   `m.media`: the backend's media id.
 //! - video segments: `m.bg`: the requested backdrop as text; `m.bg_desc`: what it resolved
-//!   to, in words; `m.w`, `m.h`, `m.fps`.
+//!   to, in words; `m.bg_media`: the backend media id when the backdrop is a file uploaded
+//!   to the session ("use beach.jpg as the background"); `m.w`, `m.h`, `m.fps`.
 //! - audio segments: `m.vol`: volume in percent.  Title segments: `m.text`.
 
 use schemars::JsonSchema;

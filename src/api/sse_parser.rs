@@ -278,6 +278,21 @@ mod tests {
     }
 
     proptest! {
+        /// Arbitrary bytes (invalid UTF-8, stray `\r`, no blank lines) never panic, and
+        /// splitting them anywhere changes nothing.
+        #[test]
+        fn arbitrary_bytes_split_anywhere(
+            stream in proptest::collection::vec(
+                prop_oneof![Just(b'\r'), Just(b'\n'), Just(b':'), Just(0xE8), any::<u8>()],
+                0..200,
+            ),
+            cut in any::<prop::sample::Index>(),
+        ) {
+            let at = cut.index(stream.len() + 1);
+            let whole = parse_all(&[&stream]);
+            prop_assert_eq!(parse_all(&[&stream[..at], &stream[at..]]), whole);
+        }
+
         #[test]
         fn any_split_gives_the_same_frames(
             events in proptest::collection::vec(event(), 0..8),

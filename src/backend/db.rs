@@ -87,6 +87,13 @@ pub struct RenderRecord {
     pub bg: String,
     #[serde(default)]
     pub bg_media: Option<String>,
+    /// Output container: "mp4", or "webm" when the backdrop is transparent (mp4 has no alpha).
+    #[serde(default = "mp4")]
+    pub ext: String,
+}
+
+fn mp4() -> String {
+    "mp4".into()
 }
 
 pub const INTERRUPTED: &str = "interrupted by a backend restart; start the render again";
@@ -134,13 +141,13 @@ impl Db {
             if r.status.is_final() {
                 continue;
             }
-            let (user_id, cost) = (r.user_id.clone(), r.cost);
+            let (user_id, cost, output) = (r.user_id.clone(), r.cost, self.render_output(r));
             self.renders.update(&id, |r| {
                 r.status = RenderState::Failed;
                 r.error = Some(INTERRUPTED.to_string());
                 r.finished_at = Some(now_secs());
             })?;
-            let _ = std::fs::remove_file(self.render_output(&id));
+            let _ = std::fs::remove_file(output);
             self.users
                 .update(&user_id, |u| u.credits.release(cost, &id))?;
             tracing::warn!("render {id} was interrupted by a restart; reported as failed");
@@ -165,8 +172,8 @@ impl Db {
     }
 
     /// Where a render's output lives once complete.
-    pub fn render_output(&self, id: &str) -> PathBuf {
-        self.renders.dir().join(format!("{id}.mp4"))
+    pub fn render_output(&self, r: &RenderRecord) -> PathBuf {
+        self.renders.dir().join(format!("{}.{}", r.id, r.ext))
     }
 
     pub fn renders_dir(&self) -> &Path {

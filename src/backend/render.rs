@@ -26,7 +26,8 @@ use super::state::AppState;
 use super::store::{is_safe_id, now_secs};
 use super::upload::allowed_path;
 use crate::api::{
-    Envelope, RenderOutputUrl, RenderRequest, RenderState, RenderStatus, TrackType, headers,
+    Envelope, RenderOutputUrl, RenderRequest, RenderState, RenderStatus, Segment, TrackType,
+    headers,
 };
 use crate::engine::{self, Progress, ProgressReporter, Quality, ReplaceOptions};
 
@@ -167,6 +168,27 @@ fn attribution(h: &HeaderMap) -> Result<(), ApiError> {
     }
 }
 
+/// The clip a render renders: the draft's first video segment with a background choice.
+fn chosen_segment(req: &RenderRequest) -> Result<&Segment, ApiError> {
+    let mut segs = req
+        .draft
+        .t
+        .iter()
+        .filter(|t| t.kind() == TrackType::Video)
+        .flat_map(|t| t.sg.iter())
+        .peekable();
+    if segs.peek().is_none() {
+        return Err(ApiError::BadRequest(
+            "the draft has no video clip; upload one to the session first".into(),
+        ));
+    }
+    segs.find(|s| s.meta_str("bg").is_some()).ok_or_else(|| {
+        ApiError::BadRequest(
+            "no clip in the draft has a background choice (m.bg); ask for one first, e.g. \"blur the background\"".into(),
+        )
+    })
+}
+
 pub async fn submit(
     State(state): State<AppState>,
     caller: Result<Caller, ApiError>,
@@ -177,6 +199,7 @@ pub async fn submit(
     let caller = caller?;
     attribution(&hdrs)?;
     let ApiJson(req) = body?;
+    owned_session(&state.db(), &caller, &req.session_id)?;
     if !is_safe_id(&req.id) {
         return Err(ApiError::BadRequest(format!(
             "render id {:?} must be 1–128 letters, digits, '_' or '-' (e.g. render_<unique>)",
@@ -194,6 +217,29 @@ pub async fn submit(
     let q = quality(&req.output.quality)?;
     let max_long_side = long_side(req.output.resolution.as_deref())?;
     let zero = state.faults.get().out_of_credits;
+    let (bg_text, bg_input) = {
+        let db = state.db();
+        let seg = chosen_segment(&req)?;
+        let bg = seg.meta_str("bg").unwrap_or_default().to_string();
+        let input = match seg.meta_str("bg_media") {
+            Some(id) => match db.media.get(id).filter(|m| m.user_id == caller.user_id) {
+                Some(m) => db.media_file(m).to_string_lossy().into_owned(),
+                None => bg.clone(),
+            },
+            None => bg.clone(),
+        };
+        (bg, input)
+    };
+    // Checked now so a backdrop the engine does not understand is a 4000, not a failed job.
+    let backdrop = tokio::task::spawn_blocking(move || engine::backdrop::resolve(&bg_input))
+        .await
+        .map_err(ApiError::from)?
+        .map_err(|e| ApiError::BadRequest(format!("the clip's background {bg_text:?}: {e}")))?;
+    let ext = if backdrop.spec == engine::BackdropSpec::Transparent {
+        "webm"
+    } else {
+        "mp4"
+    };
 
     let rec = {
         let mut db = state.db();
@@ -205,27 +251,7 @@ pub async fn submit(
             ))
             .into());
         }
-        let segs: Vec<_> = req
-            .draft
-            .t
-            .iter()
-            .filter(|t| t.kind() == TrackType::Video)
-            .flat_map(|t| t.sg.iter())
-            .collect();
-        if segs.is_empty() {
-            return Err(ApiError::BadRequest(
-                "the draft has no video clip; upload one to the session first".into(),
-            )
-            .into());
-        }
-        let seg = segs
-            .iter()
-            .find(|s| s.meta_str("bg").is_some())
-            .ok_or_else(|| {
-                ApiError::BadRequest(
-                    "no clip in the draft has a background choice (m.bg); ask for one first, e.g. \"blur the background\"".into(),
-                )
-            })?;
+        let seg = chosen_segment(&req)?;
         let owned_media = |id: &str| {
             db.media
                 .get(id)
@@ -270,6 +296,7 @@ pub async fn submit(
             media_id: media.media_id,
             bg,
             bg_media,
+            ext: ext.to_string(),
         };
         let mut user = db
             .users
@@ -346,7 +373,7 @@ async fn execute(state: &AppState, id: &str, q: Quality, ctl: Arc<JobCtl>) -> Re
             None => rec.bg.clone(),
         };
         let input = db.media_file(&media);
-        let output = db.render_output(id);
+        let output = db.render_output(&rec);
         (rec, input, bg_input, output)
     };
     let faults = state.faults.clone();
@@ -376,7 +403,9 @@ async fn execute(state: &AppState, id: &str, q: Quality, ctl: Arc<JobCtl>) -> Re
 /// Write the final state, settle the credits, remove output that must not stay.
 fn finish(state: &AppState, id: &str, ctl: &JobCtl, outcome: Result<(), String>) {
     let mut db = state.db();
-    let output = db.render_output(id);
+    let Some(output) = db.renders.get(id).map(|r| db.render_output(r)) else {
+        return;
+    };
     let cancelled = ctl.cancel.load(Ordering::SeqCst);
     let (status, error) = match outcome {
         _ if cancelled => (RenderState::Cancelled, None),
@@ -494,9 +523,9 @@ pub async fn download(
         ))
         .into());
     }
-    let path = state.db().render_output(&id);
+    let path = state.db().render_output(&rec);
     let mut resp = serve_file(&path, req).await?;
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{id}.mp4\"")) {
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{id}.{}\"", rec.ext)) {
         resp.headers_mut().insert(header::CONTENT_DISPOSITION, v);
     }
     Ok(resp)

@@ -189,3 +189,32 @@ impl Inner {
             .min(self.config.rate_limit_max_wait)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use crate::client::NemoClient;
+    use crate::config::ClientConfig;
+
+    #[test]
+    fn rate_limit_wait_defaults_to_thirty_seconds_and_caps_retry_after() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = NemoClient::new(ClientConfig::new(
+            "http://127.0.0.1:9",
+            dir.path().into(),
+            "local",
+        ))
+        .unwrap();
+        let inner = &c.inner;
+        assert_eq!(inner.rate_limit_wait(None), Duration::from_secs(30));
+        assert_eq!(
+            inner.rate_limit_wait(Some(Duration::from_secs(3))),
+            Duration::from_secs(3)
+        );
+        assert_eq!(
+            inner.rate_limit_wait(Some(Duration::from_secs(3600))),
+            Duration::from_secs(120)
+        );
+    }
+}

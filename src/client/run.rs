@@ -211,6 +211,7 @@ impl Inner {
         let deadline = Instant::now() + self.config.recovery_max_wait;
         let mut wait = self.config.recovery_first_poll;
         let mut last: Option<Result<Option<Draft>, ClientError>> = None;
+        let mut next_notice = Instant::now() + self.config.notice_every;
         loop {
             match self.read_state().await {
                 Ok(state) => {
@@ -233,7 +234,10 @@ impl Inner {
                 break;
             }
             sleep(wait.min(deadline - now)).await;
-            notify(notices, STILL_WORKING);
+            if Instant::now() >= next_notice {
+                notify(notices, STILL_WORKING);
+                next_notice += self.config.notice_every;
+            }
             wait = wait.saturating_mul(2);
         }
         match last {

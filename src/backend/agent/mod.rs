@@ -323,10 +323,14 @@ async fn apply(
     db.users
         .put(&user_id, user)
         .map_err(|e| format!("saving the ledger failed: {e}"))?;
+    let mut desc = backdrop.description;
+    if backdrop.spec == engine::BackdropSpec::Transparent {
+        desc.push_str("; it exports as WebM, since MP4 cannot carry transparency");
+    }
     Ok(Applied {
         clip,
         bg: bg_text,
-        desc: backdrop.description,
+        desc,
         draft,
     })
 }

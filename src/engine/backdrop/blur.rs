@@ -5,7 +5,7 @@
 
 use crate::engine::YuvFrame;
 use crate::engine::matte::boxfilter::BoxFilter;
-use crate::engine::matte::resample::{AxisMap, lerp_row, reduced};
+use crate::engine::matte::resample::{AxisMap, lerp_row, reduced, to_u8};
 
 /// Weight of the unmasked frame in the average: where the person covers a whole
 /// neighbourhood (weight ≈ 0) the estimate falls back to the plain blur, which is hidden
@@ -27,7 +27,9 @@ pub struct BlurredBackground {
     dc: Vec<f32>,
     tmp: Vec<f32>,
     boxf: BoxFilter,
-    acc: Vec<[u32; 3]>,
+    cols: Cols,
+    /// Chroma-resolution alpha of one row (2×2 mean, 0..1).
+    calpha: Vec<f32>,
     luma: RowUpsampler,
     chroma_u: RowUpsampler,
     chroma_v: RowUpsampler,
@@ -56,7 +58,8 @@ impl BlurredBackground {
             dc: vec![0.0; n],
             tmp: vec![0.0; n],
             boxf: BoxFilter::new(),
-            acc: vec![[0; 3]; lw],
+            cols: Cols::default(),
+            calpha: vec![0.0; w / 2],
             luma: RowUpsampler::new(lw, lh, w, h),
             chroma_u: RowUpsampler::new(lw, lh, w / 2, h / 2),
             chroma_v: RowUpsampler::new(lw, lh, w / 2, h / 2),
@@ -74,7 +77,7 @@ impl BlurredBackground {
             f,
             1,
             lw,
-            &mut self.acc,
+            &mut self.cols,
             &mut self.ny,
             &mut self.dy,
         );
@@ -87,7 +90,7 @@ impl BlurredBackground {
             cf,
             2,
             lw,
-            &mut self.acc,
+            &mut self.cols,
             &mut self.nu,
             &mut self.dc,
         );
@@ -99,7 +102,7 @@ impl BlurredBackground {
             cf,
             2,
             lw,
-            &mut self.acc,
+            &mut self.cols,
             &mut self.nv,
             &mut self.dc,
         );
@@ -137,7 +140,7 @@ impl BlurredBackground {
             let bg = self.luma.row(&self.ny, y);
             for ((p, &b), &a) in row.iter_mut().zip(bg).zip(arow) {
                 let a = a as f32 * (1.0 / 255.0);
-                *p = (b + a * (*p as f32 - b) + 0.5) as u8;
+                *p = to_u8(b + a * (*p as f32 - b));
             }
         }
         let cw = w / 2;
@@ -148,19 +151,24 @@ impl BlurredBackground {
             let bv = self.chroma_v.row(&self.nv, cy);
             let ru = &mut frame.u[cy * cw..(cy + 1) * cw];
             let rv = &mut frame.v[cy * cw..(cy + 1) * cw];
-            for (cx, ((u, v), (&bu, &bv))) in ru
+            for ((c, p0), p1) in self
+                .calpha
+                .iter_mut()
+                .zip(a0.chunks_exact(2))
+                .zip(a1.chunks_exact(2))
+            {
+                let s = p0[0] as u32 + p0[1] as u32 + p1[0] as u32 + p1[1] as u32;
+                *c = s as f32 * (1.0 / 1020.0);
+            }
+            for ((((u, v), &bu), &bv), &a) in ru
                 .iter_mut()
                 .zip(rv.iter_mut())
-                .zip(bu.iter().zip(bv))
-                .enumerate()
+                .zip(bu)
+                .zip(bv)
+                .zip(&self.calpha)
             {
-                let s = a0[2 * cx] as u32
-                    + a0[2 * cx + 1] as u32
-                    + a1[2 * cx] as u32
-                    + a1[2 * cx + 1] as u32;
-                let a = s as f32 * (1.0 / 1020.0);
-                *u = (bu + a * (*u as f32 - bu) + 0.5) as u8;
-                *v = (bv + a * (*v as f32 - bv) + 0.5) as u8;
+                *u = to_u8(bu + a * (*u as f32 - bu));
+                *v = to_u8(bv + a * (*v as f32 - bv));
             }
         }
     }
@@ -169,7 +177,7 @@ impl BlurredBackground {
 /// Box sums over `f`×`f` blocks of `plane` (`w`×`h`): `num` = mean(value·(1−α)) +
 /// FALLBACK·mean(value), `den` = mean(1−α) + FALLBACK, on the `lw`-wide grid. `astep` maps
 /// plane coordinates to alpha coordinates (1 for luma, 2 for chroma, sampling the top-left
-/// alpha of each 2×2 block).
+/// alpha of each 2×2 block). Column sums first (vectorised along the row), then block sums.
 #[allow(clippy::too_many_arguments)]
 fn accumulate(
     plane: &[u8],
@@ -179,36 +187,74 @@ fn accumulate(
     f: usize,
     astep: usize,
     lw: usize,
-    acc: &mut [[u32; 3]],
+    cols: &mut Cols,
     num: &mut [f32],
     den: &mut [f32],
 ) {
     let aw = w * astep;
+    cols.resize(w);
+    let Cols { vw, wt, v } = cols;
     for ly in 0..reduced(h, f) {
-        acc.fill([0; 3]);
+        vw.fill(0);
+        wt.fill(0);
+        v.fill(0);
         let (y0, y1) = (ly * f, ((ly + 1) * f).min(h));
         for y in y0..y1 {
             let row = &plane[y * w..(y + 1) * w];
             let arow = &alpha[y * astep * aw..y * astep * aw + aw];
-            for (bx, a) in acc.iter_mut().enumerate().take(reduced(w, f)) {
-                let x0 = bx * f;
-                let x1 = (x0 + f).min(w);
-                for x in x0..x1 {
-                    let v = row[x] as u32;
-                    let wt = 255 - arow[x * astep] as u32;
-                    a[0] += v * wt;
-                    a[1] += wt;
-                    a[2] += v;
+            if astep == 1 {
+                for ((((cvw, cwt), cv), &p), &a) in vw
+                    .iter_mut()
+                    .zip(wt.iter_mut())
+                    .zip(v.iter_mut())
+                    .zip(row)
+                    .zip(arow)
+                {
+                    let k = 255 - a as u32;
+                    *cvw += p as u32 * k;
+                    *cwt += k;
+                    *cv += p as u32;
+                }
+            } else {
+                for ((((cvw, cwt), cv), &p), a) in vw
+                    .iter_mut()
+                    .zip(wt.iter_mut())
+                    .zip(v.iter_mut())
+                    .zip(row)
+                    .zip(arow.chunks_exact(astep))
+                {
+                    let k = 255 - a[0] as u32;
+                    *cvw += p as u32 * k;
+                    *cwt += k;
+                    *cv += p as u32;
                 }
             }
         }
-        for (bx, a) in acc.iter().enumerate().take(lw) {
-            let cols = (w - (bx * f).min(w)).min(f);
-            let n = ((y1 - y0) * cols).max(1) as f32;
+        for bx in 0..lw {
+            let x0 = (bx * f).min(w);
+            let x1 = (x0 + f).min(w);
+            let n = ((y1 - y0) * (x1 - x0)).max(1) as f32;
+            let sum = |c: &[u32]| c[x0..x1].iter().sum::<u32>() as f32;
             let i = ly * lw + bx;
-            num[i] = a[0] as f32 / (255.0 * n) + FALLBACK * a[2] as f32 / n;
-            den[i] = a[1] as f32 / (255.0 * n) + FALLBACK;
+            num[i] = sum(vw) / (255.0 * n) + FALLBACK * sum(v) / n;
+            den[i] = sum(wt) / (255.0 * n) + FALLBACK;
         }
+    }
+}
+
+/// Per-column sums of one block row: value·weight, weight, value.
+#[derive(Default)]
+struct Cols {
+    vw: Vec<u32>,
+    wt: Vec<u32>,
+    v: Vec<u32>,
+}
+
+impl Cols {
+    fn resize(&mut self, w: usize) {
+        self.vw.resize(w, 0);
+        self.wt.resize(w, 0);
+        self.v.resize(w, 0);
     }
 }
 

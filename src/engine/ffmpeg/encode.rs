@@ -124,6 +124,8 @@ pub struct EncodeSpec<'a> {
     /// The input file and its (first) audio codec, when its audio is to be carried over.
     pub audio: Option<(&'a Path, &'a str)>,
     pub color: ColorTags,
+    /// Start the video this many seconds after the audio (the input's own offset).
+    pub video_offset_s: f64,
 }
 
 pub struct Encoder {
@@ -278,6 +280,11 @@ fn command(spec: &EncodeSpec<'_>) -> Result<std::process::Command> {
             cmd.args(["-c:v", "mjpeg", "-q:v", "2", "-pix_fmt", "yuvj444p"]);
         }
         _ => return Err(unsupported()),
+    }
+    if spec.video_offset_s > 0.0 && !spec.container.is_still() {
+        // (`-itsoffset` on the raw input does not survive into the MP4 here.)
+        let shift = format!("setpts=PTS+{:.6}/TB", spec.video_offset_s);
+        cmd.args(["-vf", &shift]);
     }
     if !spec.container.is_still() && spec.layout != L::Gray {
         let tags = [

@@ -45,6 +45,11 @@ impl FfmpegProcess {
             Stdio::null()
         })
         .stderr(Stdio::piped());
+        // A terminal's Ctrl-C goes to the whole foreground process group; the children
+        // must not see it, or ffmpeg would end the file itself and its exit would race our
+        // own cancellation. The engine stops them through `kill`.
+        #[cfg(unix)]
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
         tracing::debug!(?cmd, "spawning {}", tool.name());
         let mut child = cmd.spawn().map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => Error::ToolMissing { tool: tool.name() },

@@ -30,12 +30,21 @@ impl BoxFilter {
         }
         self.tmp.resize(w * h, 0.0);
         self.colsum.resize(w, 0.0);
-        for (srow, trow) in src
-            .chunks_exact(w)
-            .zip(self.tmp.chunks_exact_mut(w))
-            .take(h)
-        {
-            horizontal(srow, trow, r);
+        // Four rows at a time: four independent running sums hide the add latency that a
+        // single row's sum is bound by.
+        let mut y = 0;
+        while y + 4 <= h {
+            let s = &src[y * w..(y + 4) * w];
+            let t = &mut self.tmp[y * w..(y + 4) * w];
+            horizontal4(s, t, w, r);
+            y += 4;
+        }
+        for yy in y..h {
+            horizontal(
+                &src[yy * w..(yy + 1) * w],
+                &mut self.tmp[yy * w..(yy + 1) * w],
+                r,
+            );
         }
         vertical(&self.tmp, dst, &mut self.colsum, w, h, r);
     }
@@ -53,6 +62,29 @@ fn horizontal(src: &[f32], dst: &mut [f32], r: usize) {
         }
         if x >= r {
             sum -= src[x - r];
+        }
+    }
+}
+
+fn horizontal4(src: &[f32], dst: &mut [f32], w: usize, r: usize) {
+    let row = |k: usize| k * w;
+    let mut sum = [0.0f32; 4];
+    for (k, s) in sum.iter_mut().enumerate() {
+        *s = src[row(k)..row(k) + (r + 1).min(w)].iter().sum();
+    }
+    for x in 0..w {
+        let lo = x.saturating_sub(r);
+        let hi = (x + r).min(w - 1);
+        let inv = 1.0 / (hi - lo + 1) as f32;
+        for (k, s) in sum.iter_mut().enumerate() {
+            dst[row(k) + x] = *s * inv;
+            let add = if x + r + 1 < w {
+                src[row(k) + x + r + 1]
+            } else {
+                0.0
+            };
+            let sub = if x >= r { src[row(k) + x - r] } else { 0.0 };
+            *s += add - sub;
         }
     }
 }

@@ -5,7 +5,7 @@
 //! of a handful of small-plane box filters plus one multiply-add per output pixel.
 
 use super::boxfilter::BoxFilter;
-use super::resample::{AxisMap, lerp_row};
+use super::resample::{AxisMap, lerp_row, to_u8};
 
 pub struct FastGuided {
     lw: usize,
@@ -146,8 +146,7 @@ impl FastGuided {
             {
                 let a = a0 + fy * (a1 - a0);
                 let b = b0 + fy * (b1 - b0);
-                let q = a * l as f32 + b;
-                *o = (q.clamp(0.0, 255.0) + 0.5) as u8;
+                *o = to_u8(a * l as f32 + b);
             }
         }
     }

@@ -102,33 +102,54 @@ pub fn downsample_u8(
 ) {
     let f = f.max(1);
     let (lw, lh) = (reduced(w, f), reduced(h, f));
-    acc.resize(lw, 0);
+    // First `w` entries: column sums over the block's rows (vectorised); then `lw` block sums.
+    acc.resize(w + lw, 0);
+    let (cols, blocks) = acc.split_at_mut(w);
     for ly in 0..lh {
-        acc.fill(0);
+        cols.fill(0);
         let y0 = ly * f;
         let y1 = (y0 + f).min(h);
         for row in src[y0 * w..y1 * w].chunks_exact(w) {
-            for (a, block) in acc.iter_mut().zip(row.chunks(f)) {
-                *a += block.iter().map(|&v| v as u32).sum::<u32>();
+            for (c, &v) in cols.iter_mut().zip(row) {
+                *c += v as u32;
             }
         }
+        for (b, block) in blocks.iter_mut().zip(cols.chunks(f)) {
+            *b = block.iter().sum();
+        }
         let rows = (y1 - y0) as f32;
-        let full = 1.0 / (rows * f as f32 * 255.0);
         let out = &mut dst[ly * lw..(ly + 1) * lw];
-        for (lx, (o, &a)) in out.iter_mut().zip(acc.iter()).enumerate() {
-            let cols = (w - lx * f).min(f);
-            *o = if cols == f {
-                a as f32 * full
-            } else {
-                a as f32 / (rows * cols as f32 * 255.0)
-            };
+        for (lx, (o, &a)) in out.iter_mut().zip(blocks.iter()).enumerate() {
+            let n = (w - lx * f).min(f) as f32 * rows;
+            *o = a as f32 / (n * 255.0);
         }
     }
+}
+
+/// Clamp to [0,255] and round to nearest, in a form that vectorises: comparisons become
+/// min/max, and adding 1.5·2²³ leaves the rounded integer in the low mantissa bits (a
+/// saturating `as u8`/`as i32` cast compiles to scalar code).
+#[inline(always)]
+pub fn to_u8(q: f32) -> u8 {
+    let q = if q > 255.0 { 255.0 } else { q };
+    let q = if q > 0.0 { q } else { 0.0 };
+    (q + 12_582_912.0).to_bits() as u8
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn to_u8_rounds_and_clamps() {
+        assert_eq!(to_u8(-3.0), 0);
+        assert_eq!(to_u8(f32::NAN), 0);
+        assert_eq!(to_u8(0.49), 0);
+        assert_eq!(to_u8(0.51), 1);
+        assert_eq!(to_u8(127.6), 128);
+        assert_eq!(to_u8(254.7), 255);
+        assert_eq!(to_u8(1e9), 255);
+    }
 
     #[test]
     fn axis_map_is_centre_aligned() {

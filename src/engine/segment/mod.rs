@@ -19,7 +19,7 @@ mod flatbuf;
 mod gemm;
 mod model;
 pub mod ops;
-mod preprocess;
+pub mod preprocess;
 mod tflite;
 
 pub use error::ModelError;
@@ -114,6 +114,17 @@ impl Segmenter {
     /// (NHWC, batch 1). Returns H×W person probabilities in [0,1].
     pub fn infer_tensor(&mut self, input: &[f32]) -> Result<&[f32]> {
         Ok(self.model.run(input)?)
+    }
+
+    /// Per-step timings of the loaded model (see `Model::profile`).
+    #[doc(hidden)]
+    pub fn profile(
+        &mut self,
+        input: &[f32],
+        iters: usize,
+    ) -> Result<Vec<(&'static str, usize, f64)>> {
+        self.model.run(input)?;
+        Ok(self.model.profile(iters))
     }
 
     /// Full-resolution YUV frame → model output at model size (`kind().input_size()`),

@@ -510,6 +510,38 @@ impl Model {
         &self.buffers[self.output_slot][..self.output_len]
     }
 
+    /// Runs every step `iters` times on the loaded input and returns, per step, its name,
+    /// output length and fastest time in nanoseconds (the minimum resists other load on the
+    /// machine; for finding the slow ops, benches print it).
+    #[doc(hidden)]
+    pub fn profile(&mut self, iters: usize) -> Vec<(&'static str, usize, f64)> {
+        let mut times = vec![f64::MAX; self.steps.len()];
+        for _ in 0..iters.max(1) {
+            for (i, s) in self.steps.iter().enumerate() {
+                let t = std::time::Instant::now();
+                let mut out = std::mem::take(&mut self.buffers[s.output]);
+                {
+                    let mut ins: [&[f32]; 2] = [&[], &[]];
+                    for (slot, &b) in ins.iter_mut().zip(&s.inputs) {
+                        *slot = &self.buffers[b];
+                    }
+                    s.op.eval(
+                        &ins[..s.inputs.len()],
+                        &mut out[..s.out_len],
+                        &mut self.scratch,
+                    );
+                }
+                self.buffers[s.output] = out;
+                times[i] = times[i].min(t.elapsed().as_nanos() as f64);
+            }
+        }
+        self.steps
+            .iter()
+            .zip(times)
+            .map(|(s, t)| (s.op.name(), s.out_len, t))
+            .collect()
+    }
+
     /// Op names in execution order (for diagnostics and tests).
     pub fn op_names(&self) -> Vec<&'static str> {
         self.steps.iter().map(|s| s.op.name()).collect()

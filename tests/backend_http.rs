@@ -1,0 +1,958 @@
+//! The embedded backend over real HTTP: reqwest against `backend::spawn` on a free loopback
+//! port with a temp data dir. Every endpoint, every error code, token isolation, upload
+//! limits and path escapes, the agent's SSE events, renders to a real file, cancel, faults,
+//! and a restart in the middle of a render.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use ebc::backend::{self, BackendHandle};
+use ebc::config::{BackendConfig, Faults};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::clip_util::{clip, tempdir, video_facts};
+
+const DEADLINE: Duration = Duration::from_secs(120);
+
+async fn start(dir: &Path, tweak: impl FnOnce(&mut BackendConfig)) -> BackendHandle {
+    let mut cfg = BackendConfig::ephemeral(dir.join("data"));
+    tweak(&mut cfg);
+    backend::spawn(cfg).await.expect("backend starts")
+}
+
+/// A test user: one client id, one token, the contract's headers.
+struct User {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl User {
+    async fn new(base: &str) -> User {
+        let http = reqwest::Client::new();
+        let v: Value = http
+            .post(format!("{base}/api/auth/anonymous-token"))
+            .header("X-Client-Id", uuid::Uuid::new_v4().to_string())
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(v["code"], 0, "{v}");
+        User {
+            http,
+            base: base.to_string(),
+            token: v["data"]["token"].as_str().unwrap().to_string(),
+        }
+    }
+
+    fn req(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let url = if path.starts_with("http") {
+            path.to_string()
+        } else {
+            format!("{}{path}", self.base)
+        };
+        self.http
+            .request(method, url)
+            .bearer_auth(&self.token)
+            .header("X-Skill-Source", "editor-background-changer")
+            .header("X-Skill-Version", "0.1.0")
+            .header("X-Skill-Platform", "unknown")
+    }
+
+    async fn get(&self, path: &str) -> (StatusCode, Value) {
+        let r = self.req(reqwest::Method::GET, path).send().await.unwrap();
+        (r.status(), r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        let r = self
+            .req(reqwest::Method::POST, path)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        (r.status(), r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn session(&self) -> String {
+        let (st, v) = self
+            .post(
+                "/api/tasks/me/with-session/nemo_agent",
+                json!({"task_name": "project", "language": "en"}),
+            )
+            .await;
+        assert_eq!((st, &v["code"]), (StatusCode::OK, &json!(0)), "{v}");
+        v["data"]["session_id"].as_str().unwrap().to_string()
+    }
+
+    async fn upload(&self, session: &str, files: &[(&Path, &str)]) -> (StatusCode, Value) {
+        let mut form = reqwest::multipart::Form::new();
+        for (path, name) in files {
+            let part = reqwest::multipart::Part::bytes(std::fs::read(path).unwrap())
+                .file_name(name.to_string());
+            form = form.part("files", part);
+        }
+        let r = self
+            .req(
+                reqwest::Method::POST,
+                &format!("/api/upload-video/nemo_agent/me/{session}"),
+            )
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        (r.status(), r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Send a message; the raw SSE body and its `data:` events.
+    async fn say(&self, session: &str, text: &str) -> (StatusCode, String, Vec<Value>) {
+        let r = self
+            .req(reqwest::Method::POST, "/run_sse")
+            .header("Accept", "text/event-stream")
+            .json(&json!({"app_name":"nemo_agent","user_id":"me","session_id":session,"new_message":{"parts":[{"text":text}]}}))
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        let raw = r.text().await.unwrap();
+        let events = raw
+            .split("\n\n")
+            .filter_map(|block| block.strip_prefix("data: "))
+            .map(|d| serde_json::from_str(d).unwrap())
+            .collect();
+        (status, raw, events)
+    }
+
+    async fn draft_video_segment(&self, session: &str) -> Value {
+        let (_, v) = self
+            .get(&format!("/api/state/nemo_agent/me/{session}/latest"))
+            .await;
+        v["data"]["state"]["draft"]["t"]
+            .as_array()
+            .and_then(|t| t.iter().find(|t| t["tt"] == 0))
+            .map(|t| t["sg"][0].clone())
+            .unwrap_or(Value::Null)
+    }
+
+    async fn draft(&self, session: &str) -> Value {
+        let (_, v) = self
+            .get(&format!("/api/state/nemo_agent/me/{session}/latest"))
+            .await;
+        v["data"]["state"]["draft"].clone()
+    }
+
+    async fn credits(&self) -> Value {
+        self.get("/api/credits/balance/simple").await.1["data"].clone()
+    }
+
+    async fn render(&self, id: &str, session: &str, quality: &str) -> (StatusCode, Value) {
+        let draft = self.draft(session).await;
+        self.post(
+            "/api/render/proxy/lambda",
+            json!({"id": id, "sessionId": session, "draft": draft,
+                   "output": {"format": "mp4", "quality": quality, "resolution": "720p"}}),
+        )
+        .await
+    }
+
+    async fn render_status(&self, id: &str) -> Value {
+        let (st, v) = self.get(&format!("/api/render/proxy/lambda/{id}")).await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+        v["data"].clone()
+    }
+
+    /// Poll until `done(status)` holds; the statuses seen on the way.
+    async fn wait_render(&self, id: &str, done: impl Fn(&Value) -> bool) -> Vec<Value> {
+        let start = Instant::now();
+        let mut seen = Vec::new();
+        loop {
+            let s = self.render_status(id).await;
+            seen.push(s.clone());
+            if done(&s) {
+                return seen;
+            }
+            assert!(start.elapsed() < DEADLINE, "render {id} stuck: {s}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// A session with the 640x360 clip uploaded.
+async fn session_with_clip(u: &User) -> String {
+    let s = u.session().await;
+    let (st, v) = u
+        .upload(&s, &[(&clip("noaudio_640x360.mp4"), "talk.mp4")])
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    s
+}
+
+fn is_final(s: &Value) -> bool {
+    matches!(
+        s["status"].as_str(),
+        Some("completed" | "failed" | "cancelled")
+    )
+}
+
+fn texts(events: &[Value]) -> Vec<String> {
+    events
+        .iter()
+        .flat_map(|e| {
+            e["content"]["parts"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .filter_map(|p| p["text"].as_str().map(str::to_string))
+        .collect()
+}
+
+fn write_png(path: &Path) {
+    let img = image::RgbImage::from_fn(64, 48, |x, _| image::Rgb([x as u8 * 4, 120, 200]));
+    img.save(path).unwrap();
+}
+
+#[tokio::test]
+async fn anonymous_token_needs_a_client_id() {
+    let dir = tempdir();
+    let b = start(dir.path(), |_| {}).await;
+    let http = reqwest::Client::new();
+    let r = http
+        .post(format!("{}/api/auth/anonymous-token", b.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let v: Value = r.json().await.unwrap();
+    assert!(
+        v["message"].as_str().unwrap().contains("X-Client-Id"),
+        "{v}"
+    );
+
+    let v: Value = http
+        .post(format!("{}/api/auth/anonymous-token", b.url()))
+        .header("X-Client-Id", "c1")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["code"], 0);
+    assert!(v["data"]["token"].as_str().unwrap().starts_with("nmv_usr_"));
+    assert!(v["data"]["expires_at"].as_u64().unwrap() > 1_700_000_000);
+    assert_eq!(v["data"]["credits"], 10_000.0);
+    b.shutdown().await;
+}
+
+#[tokio::test]
+async fn unknown_missing_and_expired_tokens_are_1001() {
+    let dir = tempdir();
+    let b = start(dir.path(), |c| c.token_ttl = Duration::from_secs(3600)).await;
+    let u = User::new(&b.url()).await;
+    let http = reqwest::Client::new();
+    let r = http
+        .get(format!("{}/api/credits/balance/simple", b.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(r.json::<Value>().await.unwrap()["code"], 1001);
+    let r = http
+        .get(format!("{}/api/credits/balance/simple", b.url()))
+        .bearer_auth("nmv_usr_forged")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.json::<Value>().await.unwrap()["code"], 1001);
+
+    assert_eq!(u.get("/api/credits/balance/simple").await.1["code"], 0);
+    b.set_faults(Faults {
+        expire_tokens_now: true,
+        ..Faults::default()
+    });
+    let (st, v) = u.get("/api/credits/balance/simple").await;
+    assert_eq!((st, &v["code"]), (StatusCode::UNAUTHORIZED, &json!(1001)));
+    // The fault hit the tokens existing when armed, not new ones.
+    let u2 = User::new(&b.url()).await;
+    assert_eq!(u2.get("/api/credits/balance/simple").await.1["code"], 0);
+    b.shutdown().await;
+}
+
+#[tokio::test]
+async fn tokens_see_only_their_own_sessions_media_and_renders() {
+    let dir = tempdir();
+    let b = start(dir.path(), |_| {}).await;
+    let (a, other) = (User::new(&b.url()).await, User::new(&b.url()).await);
+    let s = a.session().await;
+    let (_, up) = a
+        .upload(&s, &[(&clip("noaudio_640x360.mp4"), "talk.mp4")])
+        .await;
+    let media_url = up["data"]["files"][0]["cdn_url"].as_str().unwrap();
+
+    let (st, v) = other
+        .get(&format!("/api/state/nemo_agent/me/{s}/latest"))
+        .await;
+    assert_eq!((st, &v["code"]), (StatusCode::NOT_FOUND, &json!(1002)));
+    let (_, v) = other
+        .upload(&s, &[(&clip("noaudio_640x360.mp4"), "x.mp4")])
+        .await;
+    assert_eq!(v["code"], 1002);
+    let (_, _, ev) = other.say(&s, "blur the background").await;
+    assert!(ev.is_empty());
+    let (st, v) = other.get(media_url).await;
+    assert_eq!((st, &v["code"]), (StatusCode::NOT_FOUND, &json!(4004)));
+
+    let (_, _, ev) = a.say(&s, "blur the background").await;
+    assert!(!ev.is_empty());
+    let (_, v) = a.render("render_iso", &s, "low").await;
+    assert_eq!(v["success"], true, "{v}");
+    let (st, v) = other.get("/api/render/proxy/lambda/render_iso").await;
+    assert_eq!((st, &v["code"]), (StatusCode::NOT_FOUND, &json!(4004)));
+    assert_eq!(v["success"], false);
+    let (st, _) = other
+        .post("/api/render/proxy/lambda/render_iso/cancel", json!({}))
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (st, _) = other.get("/api/render/proxy/render_iso/download").await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    // Rendering into someone else's session.
+    let (_, v) = other
+        .post(
+            "/api/render/proxy/lambda",
+            json!({"id":"render_x","sessionId":s,"draft":{},"output":{"format":"mp4","quality":"high"}}),
+        )
+        .await;
+    assert_eq!(v["code"], 1002);
+    a.wait_render("render_iso", is_final).await;
+
+    b.set_faults(Faults {
+        lose_sessions_now: true,
+        ..Faults::default()
+    });
+    let (st, v) = a.get(&format!("/api/state/nemo_agent/me/{s}/latest")).await;
+    assert_eq!((st, &v["code"]), (StatusCode::NOT_FOUND, &json!(1002)));
+    let s2 = a.session().await;
+    assert_eq!(
+        a.get(&format!("/api/state/nemo_agent/me/{s2}/latest"))
+            .await
+            .1["code"],
+        0
+    );
+    b.shutdown().await;
+}
+
+#[tokio::test]
+async fn upload_answers_media_facts_and_serves_the_file_with_range() {
+    let dir = tempdir();
+    let b = start(dir.path(), |_| {}).await;
+    let u = User::new(&b.url()).await;
+    let s = u.session().await;
+    let png = dir.path().join("beach.png");
+    write_png(&png);
+    let src = clip("noaudio_640x360.mp4");
+    let (st, v) = u
+        .upload(&s, &[(&src, "talk.mp4"), (&png, "beach.png")])
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let files = v["data"]["files"].as_array().unwrap();
+    assert_eq!(files.len(), 2);
+    let f = &files[0];
+    assert_eq!(f["filename"], "talk.mp4");
+    assert_eq!(f["file_type"], "video");
+    assert_eq!(
+        (f["width"].as_u64(), f["height"].as_u64()),
+        (Some(640), Some(360))
+    );
+    assert!((f["fps"].as_f64().unwrap() - 30.0).abs() < 0.01);
+    assert!((f["duration"].as_f64().unwrap() - 2.0).abs() < 0.1);
+    let bytes = std::fs::read(&src).unwrap();
+    assert_eq!(f["hash"], hex::encode(Sha256::digest(&bytes)));
+    assert_eq!(files[1]["file_type"], "image");
+    assert_eq!(files[1]["width"], 64);
+    assert_eq!(v["data"]["session_state_applied"], true);
+
+    let url = f["cdn_url"].as_str().unwrap();
+    assert!(url.starts_with(&b.url()), "{url}");
+    let got = u.req(reqwest::Method::GET, url).send().await.unwrap();
+    assert_eq!(got.status(), StatusCode::OK);
+    assert_eq!(got.bytes().await.unwrap().as_ref(), bytes.as_slice());
+    let part = u
+        .req(reqwest::Method::GET, url)
+        .header("Range", "bytes=4-11")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(part.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(part.bytes().await.unwrap().as_ref(), &bytes[4..12]);
+    let anon = reqwest::get(url).await.unwrap();
+    assert_eq!(anon.status(), StatusCode::UNAUTHORIZED);
+
+    // Bigger than axum's default 2 MB body limit: the upload route has its own.
+    let big = dir.path().join("big.mp4");
+    let mut padded = bytes.clone();
+    padded.resize(bytes.len() + 3 * 1024 * 1024, 0);
+    std::fs::write(&big, &padded).unwrap();
+    let (st, v) = u.upload(&u.session().await, &[(&big, "big.mp4")]).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(
+        v["data"]["files"][0]["hash"],
+        hex::encode(Sha256::digest(&padded))
+    );
+
+    // The clip became a video segment; the image did not.
+    let seg = u.draft_video_segment(&s).await;
+    assert_eq!(seg["m"]["name"], "talk.mp4");
+    assert_eq!(seg["d"], 2000);
+    let (_, st) = u.get(&format!("/api/state/nemo_agent/me/{s}/latest")).await;
+    assert_eq!(
+        st["data"]["state"]["video_infos"].as_array().unwrap().len(),
+        2
+    );
+    assert_eq!(st["data"]["state"]["canvas_config"]["ratio"], "16:9");
+    b.shutdown().await;
+}
+
+#[tokio::test]
+async fn upload_rejects_wrong_types_and_oversize_files_leaving_nothing() {
+    let dir = tempdir();
+    let b = start(dir.path(), |c| c.max_upload_bytes = 20_000).await;
+    let u = User::new(&b.url()).await;
+    let s = u.session().await;
+    let (st, v) = u
+        .upload(&s, &[(&clip("not_a_video.mp4"), "not_a_video.mp4")])
+        .await;
+    assert_eq!(
+        (st, &v["code"]),
+        (StatusCode::UNSUPPORTED_MEDIA_TYPE, &json!(4001))
+    );
+    let msg = v["message"].as_str().unwrap();
+    assert!(
+        msg.contains("not_a_video.mp4") && msg.contains("mp4 mov avi webm mkv"),
+        "{msg}"
+    );
+
+    let (st, v) = u
+        .upload(&s, &[(&clip("noaudio_640x360.mp4"), "big.mp4")])
+        .await;
+    assert_eq!(
+        (st, &v["code"]),
+        (StatusCode::PAYLOAD_TOO_LARGE, &json!(4002))
+    );
+    assert!(v["message"].as_str().unwrap().contains("big.mp4"));
+    let media_dir = dir.path().join("data/media");
+    assert!(
+        std::fs::read_dir(&media_dir).unwrap().next().is_none(),
+        "partial uploads left behind"
+    );
+    assert!(u.draft_video_segment(&s).await.is_null());
+
+    let (st, v) = u
+        .upload("ses_nope", &[(&clip("noaudio_640x360.mp4"), "x.mp4")])
+        .await;
+    assert_eq!((st, &v["code"]), (StatusCode::NOT_FOUND, &json!(1002)));
+    b.shutdown().await;
+}
+
+#[tokio::test]
+async fn url_uploads_stay_inside_their_roots() {
+    let dir = tempdir();
+    let root = dir.path().join("root");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::copy(clip("noaudio_640x360.mp4"), root.join("talk.mp4")).unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", root.join("sneaky.mp4")).unwrap();
+    let b = start(dir.path(), |c| c.url_roots = vec![root.clone()]).await;
+    let u = User::new(&b.url()).await;
+    let s = u.session().await;
+    let up = |urls: Vec<String>| {
+        let u = &u;
+        let s = s.clone();
+        async move {
+            u.post(
+                &format!("/api/upload-video/nemo_agent/me/{s}"),
+                json!({"urls": urls, "source_type": "url"}),
+            )
+            .await
+        }
+    };
+    let (st, v) = up(vec![format!("file://{}", root.join("talk.mp4").display())]).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["data"]["files"][0]["filename"], "talk.mp4");
+    assert_eq!(v["data"]["files"][0]["width"], 640);
+
+    for bad in [
+        "file:///etc/passwd".to_string(),
+        format!("file://{}/../../../etc/passwd", root.display()),
+        format!("file://{}", root.join("sneaky.mp4").display()),
+        format!("file://{}/%2e%2e/%2e%2e/etc/passwd", root.display()),
+        "ftp://example.com/x.mp4".to_string(),
+    ] {
+        let (st, v) = up(vec![bad.clone()]).await;
+        assert_eq!(
+            (st, &v["code"]),
+            (StatusCode::BAD_REQUEST, &json!(4000)),
+            "{bad}: {v}"
+        );
+    }
+
+    // http(s): fetched with the size cap, typed by content.
+    let serve_dir = dir.path().join("www");
+    std::fs::create_dir_all(&serve_dir).unwrap();
+    std::fs::copy(clip("noaudio_640x360.mp4"), serve_dir.join("clip.mp4")).unwrap();
+    std::fs::copy(clip("not_a_video.mp4"), serve_dir.join("text.mp4")).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let web = listener.local_addr().unwrap();
+    let site =
+        axum::Router::new().fallback_service(tower_http::services::ServeDir::new(&serve_dir));
+    tokio::spawn(async move { axum::serve(listener, site).await });
+    let (st, v) = up(vec![format!("http://{web}/clip.mp4")]).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["data"]["files"][0]["file_type"], "video");
+    let (_, v) = up(vec![format!("http://{web}/text.mp4")]).await;
+    assert_eq!(v["code"], 4001);
+    let (_, v) = up(vec![format!("http://{web}/missing.mp4")]).await;
+    assert_eq!(v["code"], 4000);
+    b.shutdown().await;
+
+    // Without roots, file:// is refused outright.
+    let dir2 = tempdir();
+    let b = start(dir2.path(), |_| {}).await;
+    let u = User::new(&b.url()).await;
+    let s = u.session().await;
+    let (_, v) = u
+        .post(
+            &format!("/api/upload-video/nemo_agent/me/{s}"),
+            json!({"urls": [format!("file://{}", root.join("talk.mp4").display())], "source_type": "url"}),
+        )
+        .await;
+    assert_eq!(v["code"], 4000);
+    assert!(v["message"].as_str().unwrap().contains("--url-root"), "{v}");
+    b.shutdown().await;
+}
+
+#[tokio::test]
+async fn agent_streams_adk_events_and_edits_the_draft() {
+    let dir = tempdir();
+    let b = start(dir.path(), |_| {}).await;
+    let u = User::new(&b.url()).await;
+    let s = session_with_clip(&u).await;
+    let before = u.credits().await["available"].as_f64().unwrap();
+
+    let (st, raw, ev) = u.say(&s, "Blur the background").await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(ev.len(), 3, "{raw}");
+    let call = &ev[0]["content"]["parts"][0]["functionCall"];
+    assert_eq!(call["name"], "set_background");
+    let resp = &ev[1]["content"]["parts"][0]["functionResponse"];
+    assert_eq!(resp["response"]["status"], "ok");
+    let delta = &ev[1]["actions"]["stateDelta"]["draft"];
+    assert_eq!(delta["t"][0]["sg"][0]["m"]["bg"], "blur");
+    assert_eq!(ev[2]["turnComplete"], true);
+    assert!(texts(&ev)[0].contains("blurred"), "{raw}");
+    let seg = u.draft_video_segment(&s).await;
+    assert_eq!(seg["m"]["bg"], "blur");
+    assert!(seg["m"]["bg_desc"].as_str().unwrap().contains("blurred"));
+    assert_eq!(
+        u.credits().await["available"].as_f64().unwrap(),
+        before - 1.0
+    );
+
+    let (_, _, ev) = u
+        .say(
+            &s,
+            "replace my office background with a clean studio backdrop",
+        )
+        .await;
+    assert!(texts(&ev)[0].contains("studio"), "{ev:?}");
+    let (_, _, ev) = u.say(&s, "把背景换成白色").await;
+    assert_eq!(ev.len(), 3, "{ev:?}");
+    let desc = u.draft_video_segment(&s).await["m"]["bg_desc"].clone();
+    assert!(desc.as_str().unwrap().contains("white"), "{desc}");
+    let (_, _, ev) = u.say(&s, "remove the background").await;
+    assert!(texts(&ev)[0].contains("WebM"), "{ev:?}");
+    let (_, _, ev) = u.say(&s, "背景虚化").await;
+    assert_eq!(u.draft_video_segment(&s).await["m"]["bg"], "blur", "{ev:?}");
+
+    // An image uploaded to the session, by name.
+    let png = dir.path().join("beach.png");
+    write_png(&png);
+    u.upload(&s, &[(&png, "beach.png")]).await;
+    let (_, _, ev) = u.say(&s, "use beach.png as the background").await;
+    assert_eq!(
+        ev[1]["content"]["parts"][0]["functionResponse"]["response"]["status"], "ok",
+        "{ev:?}"
+    );
+    let seg = u.draft_video_segment(&s).await;
+    assert_eq!(seg["m"]["bg"], "beach.png");
+    assert!(seg["m"]["bg_media"].as_str().unwrap().starts_with("med_"));
+
+    // Not understood: a text saying what it can do, nothing charged.
+    let credits = u.credits().await["available"].as_f64().unwrap();
+    let (_, _, ev) = u.say(&s, "add some jazz").await;
+    assert_eq!(ev.len(), 1);
+    assert!(texts(&ev)[0].contains("blur the background"));
+    // A backdrop the resolver does not know: an explanation, nothing charged.
+    let (_, _, ev) = u.say(&s, "change the background to quantum foam").await;
+    assert_eq!(
+        ev[1]["content"]["parts"][0]["functionResponse"]["response"]["status"],
+        "error"
+    );
+    assert!(texts(&ev)[0].contains("quantum"), "{ev:?}");
+    assert_eq!(u.credits().await["available"].as_f64().unwrap(), credits);
+
+    let (st, _, _) = u.say("ses_unknown", "blur the background").await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let r = u
+        .req(reqwest::Method::POST, "/run_sse")
+        .json(&json!({"session_id": s}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(r.json::<Value>().await.unwrap()["code"], 4000);
+    b.shutdown().await;
+}
+
+#[tokio::test]
+async fn agent_faults_silent_disconnect_and_heartbeats() {
+    let dir = tempdir();
+    let b = start(dir.path(), |c| c.sse_heartbeat = Duration::from_millis(20)).await;
+    let u = User::new(&b.url()).await;
+    let s = session_with_clip(&u).await;
+
+    b.set_faults(Faults {
+        silent_replies: true,
+        ..Faults::default()
+    });
+    let (_, _, ev) = u.say(&s, "blur the background").await;
+    assert_eq!(ev.len(), 3);
+    assert!(texts(&ev).is_empty(), "{ev:?}");
+    assert_eq!(ev[2]["turnComplete"], true);
+
+    b.set_faults(Faults {
+        disconnect_sse: true,
+        ..Faults::default()
+    });
+    let (_, raw, ev) = u.say(&s, "make the background navy").await;
+    assert_eq!(ev.len(), 1, "{raw}");
+    assert!(ev[0]["content"]["parts"][0]["functionCall"].is_object());
+    // The edit still lands: poll the state.
+    let start = Instant::now();
+    while u.draft_video_segment(&s).await["m"]["bg"] != "navy" {
+        assert!(start.elapsed() < DEADLINE, "edit never applied");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    b.set_faults(Faults {
+        slow_ms: 150,
+        ..Faults::default()
+    });
+    let (_, raw, ev) = u.say(&s, "blur the background").await;
+    assert!(
+        raw.contains("\n: working\n") || raw.starts_with(": working"),
+        "{raw}"
+    );
+    assert_eq!(ev.len(), 3);
+    b.shutdown().await;
+}
+
+#[tokio::test]
+async fn out_of_credits_is_2001() {
+    let dir = tempdir();
+    let b = start(dir.path(), |c| c.initial_credits = 0.0).await;
+    let u = User::new(&b.url()).await;
+    let s = session_with_clip(&u).await;
+    let (st, raw, _) = u.say(&s, "blur the background").await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    assert!(raw.contains("2001"), "{raw}");
+    let c = u.credits().await;
+    assert_eq!(
+        (c["available"].as_f64(), c["frozen"].as_f64()),
+        (Some(0.0), Some(0.0))
+    );
+    b.shutdown().await;
+
+    // The fault: credits read 0 for an otherwise rich user; renders are refused too.
+    let dir = tempdir();
+    let b = start(dir.path(), |_| {}).await;
+    let u = User::new(&b.url()).await;
+    let s = session_with_clip(&u).await;
+    u.say(&s, "blur the background").await;
+    b.set_faults(Faults {
+        out_of_credits: true,
+        ..Faults::default()
+    });
+    let (_, v) = u.render("render_nocredit", &s, "low").await;
+    assert_eq!(
+        (v["code"].clone(), v["success"].clone()),
+        (json!(2001), json!(false))
+    );
+    assert_eq!(u.credits().await["available"], 0.0);
+    b.shutdown().await;
+}
+
+#[tokio::test]
+async fn rate_limits_answer_429_with_retry_after() {
+    let dir = tempdir();
+    let b = start(dir.path(), |c| c.rate_limit_per_min = 3).await;
+    let u = User::new(&b.url()).await;
+    for _ in 0..3 {
+        assert_eq!(u.get("/api/credits/balance/simple").await.0, StatusCode::OK);
+    }
+    let r = u
+        .req(reqwest::Method::GET, "/api/credits/balance/simple")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    assert_eq!(r.json::<Value>().await.unwrap()["code"], 429);
+    // Another token is not limited by this one.
+    assert_eq!(
+        User::new(&b.url())
+            .await
+            .get("/api/credits/balance/simple")
+            .await
+            .0,
+        StatusCode::OK
+    );
+    b.shutdown().await;
+
+    let dir = tempdir();
+    let b = start(dir.path(), |_| {}).await;
+    let u = User::new(&b.url()).await;
+    b.set_faults(Faults {
+        rate_limit_next: 2,
+        retry_after_secs: 7,
+        ..Faults::default()
+    });
+    for _ in 0..2 {
+        let r = u
+            .req(reqwest::Method::GET, "/api/credits/balance/simple")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(r.headers()["retry-after"], "7");
+    }
+    assert_eq!(u.get("/api/credits/balance/simple").await.0, StatusCode::OK);
+    b.shutdown().await;
+}
+
+#[tokio::test]
+async fn render_flow_completes_and_downloads_a_valid_file() {
+    let dir = tempdir();
+    let b = start(dir.path(), |_| {}).await;
+    let u = User::new(&b.url()).await;
+    let s = session_with_clip(&u).await;
+    u.say(&s, "replace the background with a clean studio backdrop")
+        .await;
+
+    // No attribution → 402, nothing queued.
+    let draft = u.draft(&s).await;
+    let r = u
+        .http
+        .post(format!("{}/api/render/proxy/lambda", b.url()))
+        .bearer_auth(&u.token)
+        .json(&json!({"id":"render_a","sessionId":s,"draft":draft,"output":{"format":"mp4","quality":"high"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::PAYMENT_REQUIRED);
+    let v: Value = r.json().await.unwrap();
+    assert!(
+        v["message"].as_str().unwrap().contains("attribution"),
+        "{v}"
+    );
+
+    let (st, v) = u.render("render_a", &s, "medium").await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["success"], true);
+    assert!(matches!(
+        v["data"]["status"].as_str(),
+        Some("pending" | "processing")
+    ));
+    let frozen = u.credits().await["frozen"].as_f64().unwrap();
+    assert_eq!(frozen, 2.0, "2 s clip at 1 credit/s");
+    let (st, v) = u.render("render_a", &s, "medium").await;
+    assert_eq!((st, &v["code"]), (StatusCode::CONFLICT, &json!(4009)));
+
+    let seen = u.wait_render("render_a", is_final).await;
+    let last = seen.last().unwrap();
+    assert_eq!(last["status"], "completed", "{last}");
+    assert_eq!(last["progress"], 100.0);
+    let progress: Vec<f64> = seen
+        .iter()
+        .map(|s| s["progress"].as_f64().unwrap())
+        .collect();
+    assert!(progress.windows(2).all(|w| w[0] <= w[1]), "{progress:?}");
+    let url = last["outputUrl"].as_str().unwrap();
+    assert_eq!(last["output"]["url"], url);
+    let c = u.credits().await;
+    assert_eq!(
+        (c["frozen"].as_f64(), c["available"].as_f64()),
+        (Some(0.0), Some(10_000.0 - 1.0 - 2.0))
+    );
+
+    let bytes = u
+        .req(reqwest::Method::GET, url)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let out = dir.path().join("out.mp4");
+    std::fs::write(&out, &bytes).unwrap();
+    let (codec, w, h, frames) = video_facts(&out);
+    assert_eq!((codec.as_str(), w, h, frames), ("h264", 640, 360, 60));
+    let part = u
+        .req(reqwest::Method::GET, "/api/render/proxy/render_a/download")
+        .header("Range", "bytes=0-99")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(part.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(part.bytes().await.unwrap().as_ref(), &bytes[..100]);
+    let (_, st) = u.get(&format!("/api/state/nemo_agent/me/{s}/latest")).await;
+    assert_eq!(st["data"]["state"]["generated_media"][0]["id"], "render_a");
+
+    let (st, v) = u.get("/api/render/proxy/lambda/render_missing").await;
+    assert_eq!((st, &v["code"]), (StatusCode::NOT_FOUND, &json!(4004)));
+    let (_, v) = u
+        .post("/api/render/proxy/lambda", json!({"id":"../x","sessionId":s,"draft":draft,"output":{"format":"mp4","quality":"high"}}))
+        .await;
+    assert_eq!(v["code"], 4000);
+    let (_, v) = u
+        .post("/api/render/proxy/lambda", json!({"id":"render_q","sessionId":s,"draft":draft,"output":{"format":"mp4","quality":"ultra"}}))
+        .await;
+    assert_eq!(v["code"], 4000);
+    b.shutdown().await;
+}
+
+#[tokio::test]
+async fn render_cancel_and_failure_release_credits_and_leave_no_output() {
+    let dir = tempdir();
+    let b = start(dir.path(), |_| {}).await;
+    let u = User::new(&b.url()).await;
+    let s = session_with_clip(&u).await;
+    u.say(&s, "blur the background").await;
+    let available = u.credits().await["available"].as_f64().unwrap();
+
+    b.set_faults(Faults {
+        hold_renders: true,
+        ..Faults::default()
+    });
+    u.render("render_c", &s, "high").await;
+    u.wait_render("render_c", |s| s["status"] == "processing")
+        .await;
+    let (_, v) = u
+        .post("/api/render/proxy/lambda/render_c/cancel", json!({}))
+        .await;
+    assert_eq!(v["data"]["status"], "cancelled", "{v}");
+    let start = Instant::now();
+    while u.credits().await["frozen"].as_f64() != Some(0.0) {
+        assert!(start.elapsed() < DEADLINE);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(u.credits().await["available"].as_f64().unwrap(), available);
+    assert_eq!(u.render_status("render_c").await["status"], "cancelled");
+    let renders = dir.path().join("data/renders");
+    let outputs: Vec<PathBuf> = std::fs::read_dir(&renders)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e != "json"))
+        .collect();
+    assert!(outputs.is_empty(), "{outputs:?}");
+    let (st, _) = u.get("/api/render/proxy/render_c/download").await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+
+    b.set_faults(Faults {
+        render_failure: Some("injected failure".into()),
+        ..Faults::default()
+    });
+    u.render("render_f", &s, "high").await;
+    let last = u.wait_render("render_f", is_final).await.pop().unwrap();
+    assert_eq!(
+        (last["status"].as_str(), last["error"].as_str()),
+        (Some("failed"), Some("injected failure"))
+    );
+    assert_eq!(u.credits().await["frozen"], 0.0);
+    assert_eq!(u.credits().await["available"].as_f64().unwrap(), available);
+    b.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_restart_mid_render_reports_it_failed_and_keeps_everything_else() {
+    let dir = tempdir();
+    let b = start(dir.path(), |_| {}).await;
+    let u = User::new(&b.url()).await;
+    let s = session_with_clip(&u).await;
+    u.say(&s, "blur the background").await;
+    let available = u.credits().await["available"].as_f64().unwrap();
+    b.set_faults(Faults {
+        hold_renders: true,
+        ..Faults::default()
+    });
+    u.render("render_r", &s, "high").await;
+    u.wait_render("render_r", |s| s["status"] == "processing")
+        .await;
+    b.shutdown().await;
+
+    let b = start(dir.path(), |_| {}).await;
+    let u = User { base: b.url(), ..u };
+    let st = u.render_status("render_r").await;
+    assert_eq!(st["status"], "failed");
+    assert_eq!(st["error"], backend::RENDER_INTERRUPTED);
+    let c = u.credits().await;
+    assert_eq!(
+        (c["available"].as_f64(), c["frozen"].as_f64()),
+        (Some(available), Some(0.0))
+    );
+    // Token, session, draft and media survived.
+    assert_eq!(u.draft_video_segment(&s).await["m"]["bg"], "blur");
+    u.render("render_r2", &s, "low").await;
+    let last = u.wait_render("render_r2", is_final).await.pop().unwrap();
+    assert_eq!(last["status"], "completed", "{last}");
+    b.shutdown().await;
+}
+
+#[tokio::test]
+async fn access_key_guards_every_request_and_unknown_paths_are_4004() {
+    let dir = tempdir();
+    let b = start(dir.path(), |c| c.access_key = Some("k3y".into())).await;
+    let http = reqwest::Client::new();
+    let r = http
+        .post(format!("{}/api/auth/anonymous-token", b.url()))
+        .header("X-Client-Id", "c")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = http
+        .post(format!("{}/api/auth/anonymous-token", b.url()))
+        .header("X-Client-Id", "c")
+        .header("X-Access-Key", "k3y")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = http
+        .get(format!("{}/api/nothing", b.url()))
+        .header("X-Access-Key", "k3y")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(r.json::<Value>().await.unwrap()["code"], 4004);
+    b.shutdown().await;
+}

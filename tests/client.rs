@@ -1,0 +1,545 @@
+//! `NemoClient` against the real embedded backend on a loopback port: token and session
+//! bootstrap and persistence, every recovery of the contract through the backend's fault
+//! injection (1001, 1002, 429, 2001, 402, silent replies, SSE disconnects), local 4001/4002
+//! checks, and upload → edit → render → download of a fixture clip.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use ebc::api::{self, RenderOutput, RenderState};
+use ebc::backend::{self, BackendHandle};
+use ebc::client::{ClientError, NemoClient};
+use ebc::config::{BackendConfig, ClientConfig, Faults};
+
+fn fixture(name: &str) -> PathBuf {
+    let root = std::env::var_os("EBC_FIXTURES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures"));
+    let p = root.join("clips").join(name);
+    assert!(
+        p.is_file(),
+        "fixture {} missing (set EBC_FIXTURES)",
+        p.display()
+    );
+    p
+}
+
+/// A backend on a free port with its data in `dir/data`.
+async fn backend_in(dir: &Path, tweak: impl FnOnce(&mut BackendConfig)) -> BackendHandle {
+    let mut cfg = BackendConfig::ephemeral(dir.join("data"));
+    tweak(&mut cfg);
+    backend::spawn(cfg).await.expect("backend starts")
+}
+
+/// The contract's defaults, with waits shortened so failures show fast.
+fn config(url: &str, state_dir: &Path) -> ClientConfig {
+    let mut c = ClientConfig::new(url, state_dir.to_path_buf(), "local");
+    c.rate_limit_wait = Duration::from_millis(100);
+    c.recovery_first_poll = Duration::from_millis(50);
+    c.recovery_max_wait = Duration::from_secs(30);
+    c
+}
+
+fn client(url: &str, state_dir: &Path) -> NemoClient {
+    NemoClient::new(config(url, state_dir)).expect("client")
+}
+
+fn state_file(dir: &Path) -> serde_json::Value {
+    let bytes = std::fs::read(dir.join("state-local.json")).expect("state file written");
+    serde_json::from_slice(&bytes).expect("state file is JSON")
+}
+
+const EDIT: &str = "replace the background with a clean studio backdrop";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bootstrap_persists_token_and_session_for_the_next_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let be = backend_in(dir.path(), |_| {}).await;
+    let state_dir = dir.path().join("state");
+
+    let first = client(&be.url(), &state_dir);
+    let session = first.ensure_session().await.unwrap();
+    assert!(!session.session_id.is_empty());
+    let credits = first.credits().await.unwrap();
+    assert_eq!(credits.available, 10_000.0);
+
+    let saved = state_file(&state_dir);
+    let token = saved["token"].as_str().unwrap().to_string();
+    assert!(token.starts_with("nmv_usr_"));
+    assert_eq!(saved["session_id"], session.session_id.as_str());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(state_dir.join("state-local.json"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "state file mode {mode:o}");
+    }
+    let client_id = std::fs::read_to_string(state_dir.join("client_id")).unwrap();
+    assert_eq!(first.client_id().unwrap(), client_id.trim());
+
+    // A restarted server: same token, same session, no new anonymous token.
+    let second = client(&be.url(), &state_dir);
+    assert_eq!(second.ensure_session().await.unwrap(), session);
+    second.state().await.unwrap();
+    assert_eq!(state_file(&state_dir)["token"], token.as_str());
+    be.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_token_is_renewed_once_transparently() {
+    let dir = tempfile::tempdir().unwrap();
+    let be = backend_in(dir.path(), |_| {}).await;
+    let c = client(&be.url(), &dir.path().join("state"));
+    let session = c.ensure_session().await.unwrap();
+    let old = state_file(&dir.path().join("state"))["token"].clone();
+
+    be.set_faults(Faults {
+        expire_tokens_now: true,
+        ..Faults::default()
+    });
+    // 1001 → new token → the same call again, and the session survives.
+    c.state().await.unwrap();
+    let new = state_file(&dir.path().join("state"))["token"].clone();
+    assert_ne!(old, new, "a new token was issued");
+    assert_eq!(c.ensure_session().await.unwrap(), session);
+    assert_eq!(c.credits().await.unwrap().available, 10_000.0);
+    be.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_registered_token_asks_for_a_fresh_nemo_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let be = backend_in(dir.path(), |_| {}).await;
+    let anonymous = client(&be.url(), &dir.path().join("anon"));
+    anonymous.ensure_session().await.unwrap();
+    let token = state_file(&dir.path().join("anon"))["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut cfg = config(&be.url(), &dir.path().join("state"));
+    cfg.token = Some(token.clone());
+    let c = NemoClient::new(cfg).unwrap();
+    assert!(c.is_registered());
+    c.ensure_session().await.unwrap();
+    c.credits().await.unwrap();
+    // A NEMO_TOKEN is never written to the state file.
+    let saved = std::fs::read_to_string(dir.path().join("state/state-local.json")).unwrap();
+    assert!(!saved.contains(&token));
+
+    be.set_faults(Faults {
+        expire_tokens_now: true,
+        ..Faults::default()
+    });
+    let err = c.credits().await.unwrap_err();
+    assert!(
+        matches!(err, ClientError::RegisteredTokenRejected { .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("NEMO_TOKEN") && !err.to_string().contains(&token));
+    be.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lost_session_is_replaced_once_transparently() {
+    let dir = tempfile::tempdir().unwrap();
+    let be = backend_in(dir.path(), |_| {}).await;
+    let c = client(&be.url(), &dir.path().join("state"));
+    let old = c.ensure_session().await.unwrap();
+
+    be.set_faults(Faults {
+        lose_sessions_now: true,
+        ..Faults::default()
+    });
+    let state = c.state().await.unwrap();
+    assert!(state.draft.is_none_or(|d| !d.is_exportable()));
+    let new = c.ensure_session().await.unwrap();
+    assert_ne!(new.session_id, old.session_id);
+    assert_eq!(
+        state_file(&dir.path().join("state"))["session_id"],
+        new.session_id.as_str()
+    );
+    be.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limit_waits_for_retry_after_then_retries_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let be = backend_in(dir.path(), |_| {}).await;
+    let c = client(&be.url(), &dir.path().join("state"));
+    c.ensure_session().await.unwrap();
+
+    // One 429 with Retry-After: 1 → waits that second (not the 100 ms default), succeeds.
+    be.set_faults(Faults {
+        rate_limit_next: 1,
+        retry_after_secs: 1,
+        ..Faults::default()
+    });
+    let t = std::time::Instant::now();
+    c.credits().await.unwrap();
+    assert!(t.elapsed() >= Duration::from_secs(1), "{:?}", t.elapsed());
+
+    // Two in a row: one retry only, then a message saying to wait.
+    be.set_faults(Faults {
+        rate_limit_next: 2,
+        retry_after_secs: 0,
+        ..Faults::default()
+    });
+    let err = c.credits().await.unwrap_err();
+    assert!(matches!(err, ClientError::RateLimited { .. }), "{err}");
+    assert!(err.to_string().contains("try again"), "{err}");
+    // The fault is used up: the next call goes through.
+    c.credits().await.unwrap();
+    be.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn out_of_credits_gives_the_bind_link_or_a_top_up_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    let be = backend_in(dir.path(), |c| c.initial_credits = 0.0).await;
+    let state_dir = dir.path().join("state");
+    let c = client(&be.url(), &state_dir);
+    c.upload_files(&[fixture("noaudio_640x360.mp4")])
+        .await
+        .unwrap();
+    let err = c.run(EDIT, None).await.unwrap_err();
+    let link = format!(
+        "https://nemovideo.ai/register?bind={}",
+        c.client_id().unwrap()
+    );
+    assert!(
+        matches!(&err, ClientError::OutOfCredits { register_link: Some(l) } if *l == link),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains(&link), "{err}");
+
+    // A registered user (NEMO_TOKEN) is told to top up instead.
+    let token = state_file(&state_dir)["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut cfg = config(&be.url(), &dir.path().join("registered"));
+    cfg.token = Some(token);
+    let registered = NemoClient::new(cfg).unwrap();
+    registered
+        .upload_files(&[fixture("noaudio_640x360.mp4")])
+        .await
+        .unwrap();
+    let err = registered.run(EDIT, None).await.unwrap_err().to_string();
+    assert!(err.contains("Top up") && !err.contains("bind="), "{err}");
+    be.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unsupported_and_too_large_files_are_caught_before_uploading() {
+    let dir = tempfile::tempdir().unwrap();
+    let be = backend_in(dir.path(), |_| {}).await;
+    let c = client(&be.url(), &dir.path().join("state"));
+
+    let err = c
+        .upload_files(&[fixture("not_a_video.mp4")])
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, ClientError::UnsupportedFile { .. }), "{text}");
+    assert!(
+        text.contains("not_a_video.mp4") && text.contains(&api::accepted_formats_text()),
+        "{text}"
+    );
+
+    let big = dir.path().join("big.mp4");
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&big).unwrap();
+        f.write_all(b"\0\0\0\x20ftypisom").unwrap();
+        f.set_len(api::MAX_UPLOAD_BYTES + 1).unwrap(); // sparse
+    }
+    // The good clip in the same call is not uploaded either: all files are checked first.
+    let err = c
+        .upload_files(&[fixture("noaudio_640x360.mp4"), big])
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, ClientError::FileTooLarge { .. }), "{text}");
+    assert!(text.contains("500 MB") && text.contains("ffmpeg"), "{text}");
+
+    // Nothing reached the session.
+    let state = c.state().await.unwrap();
+    assert!(state.draft.is_none_or(|d| !d.is_exportable()));
+    be.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_without_attribution_is_402_and_the_client_always_attributes() {
+    let dir = tempfile::tempdir().unwrap();
+    let be = backend_in(dir.path(), |_| {}).await;
+    let c = client(&be.url(), &dir.path().join("state"));
+    c.upload_files(&[fixture("noaudio_640x360.mp4")])
+        .await
+        .unwrap();
+    let session = c.ensure_session().await.unwrap();
+    let draft = c.run(EDIT, None).await.unwrap().draft.unwrap();
+    let token = state_file(&dir.path().join("state"))["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // The server side: a raw request without the three headers.
+    let body = api::RenderRequest {
+        id: "render_raw".into(),
+        session_id: session.session_id.clone(),
+        draft: draft.clone(),
+        output: RenderOutput::default(),
+    };
+    let resp = reqwest::Client::new()
+        .post(format!("{}{}", be.url(), api::paths::RENDER))
+        .bearer_auth(&token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    assert_eq!(status, 402);
+    let bytes = resp.bytes().await.unwrap();
+    let failure = api::decode_envelope::<serde_json::Value>(status, &bytes).unwrap_err();
+    let err = ebc::client::error::from_failure(
+        status,
+        failure,
+        &ebc::client::error::FailureContext::default(),
+    );
+    assert!(matches!(err, ClientError::ExportNeedsPlan), "{err}");
+    assert!(err.to_string().contains("not about credits"));
+
+    // The client sends them on every request, so the same export is accepted.
+    let started = c
+        .start_render(&draft, RenderOutput::default())
+        .await
+        .unwrap();
+    assert!(started.id.starts_with("render_"));
+    c.cancel_render(&started.id).await.unwrap();
+    assert_eq!(c.pending_render(), None);
+    be.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_reply_is_described_from_the_draft_diff() {
+    let dir = tempfile::tempdir().unwrap();
+    let be = backend_in(dir.path(), |_| {}).await;
+    let c = client(&be.url(), &dir.path().join("state"));
+    c.upload_files(&[fixture("noaudio_640x360.mp4")])
+        .await
+        .unwrap();
+    be.set_faults(Faults {
+        silent_replies: true,
+        ..Faults::default()
+    });
+    let out = c.run(EDIT, None).await.unwrap();
+    assert_eq!(out.text, "");
+    assert!(!out.recovered_after_disconnect);
+    assert_eq!(out.tool_calls, vec!["set_background"]);
+    assert_eq!(out.changes.len(), 1, "{:?}", out.changes);
+    let change = &out.changes[0];
+    assert!(
+        change.starts_with("video 'noaudio_640x360.mp4': background set to "),
+        "{change}"
+    );
+    let seg = out.draft.as_ref().unwrap().video_segments().next().unwrap();
+    let desc = seg.meta_str("bg_desc").unwrap();
+    assert!(change.ends_with(desc), "{change} vs {desc}");
+    be.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn disconnect_mid_stream_is_recovered_by_polling_without_resending() {
+    let dir = tempfile::tempdir().unwrap();
+    let be = backend_in(dir.path(), |_| {}).await;
+    let c = client(&be.url(), &dir.path().join("state"));
+    c.upload_files(&[fixture("noaudio_640x360.mp4")])
+        .await
+        .unwrap();
+    let before = c.credits().await.unwrap().available;
+    // Slow edits, so the first poll right after the drop sees no change yet.
+    be.set_faults(Faults {
+        disconnect_sse: true,
+        slow_ms: 300,
+        ..Faults::default()
+    });
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let out = c.run(EDIT, Some(tx)).await.unwrap();
+    be.set_faults(Faults::default());
+    assert!(out.recovered_after_disconnect);
+    assert_eq!(out.text, "");
+    assert!(
+        out.changes
+            .iter()
+            .any(|c| c.starts_with("video 'noaudio_640x360.mp4': background set to ")),
+        "{:?}",
+        out.changes
+    );
+    // The backend charges one credit per edit message: exactly one was received.
+    let after = c.credits().await.unwrap().available;
+    assert_eq!(before - after, 1.0);
+    let first = rx.try_recv().unwrap();
+    assert!(
+        first.message.contains("instead of sending"),
+        "{}",
+        first.message
+    );
+    be.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upload_edit_render_survives_a_restart_and_downloads() {
+    let dir = tempfile::tempdir().unwrap();
+    let be = backend_in(dir.path(), |_| {}).await;
+    let state_dir = dir.path().join("state");
+    let c = client(&be.url(), &state_dir);
+    let files = c
+        .upload_files(&[fixture("noaudio_640x360.mp4")])
+        .await
+        .unwrap();
+    assert_eq!(files.len(), 1);
+    assert_eq!((files[0].width, files[0].height), (640, 360));
+    assert_eq!(files[0].file_type, "video");
+
+    let out = c.run(EDIT, None).await.unwrap();
+    assert!(!out.text.is_empty() && !out.recovered_after_disconnect);
+    assert_eq!(out.tool_calls, vec!["set_background"]);
+    assert!(
+        out.changes[0].contains("background set to"),
+        "{:?}",
+        out.changes
+    );
+    let draft = out.draft.unwrap();
+    assert!(draft.is_exportable());
+
+    // Hold the render so the restart happens while it is under way.
+    be.set_faults(Faults {
+        hold_renders: true,
+        ..Faults::default()
+    });
+    let started = c
+        .start_render(&draft, RenderOutput::default())
+        .await
+        .unwrap();
+    assert_eq!(c.pending_render().as_deref(), Some(started.id.as_str()));
+    drop(c);
+
+    let restarted = client(&be.url(), &state_dir);
+    let id = restarted.pending_render().expect("pending render survives");
+    assert_eq!(id, started.id);
+    be.set_faults(Faults::default());
+    let deadline = std::time::Instant::now() + Duration::from_secs(300);
+    let status = loop {
+        let s = restarted.render_status(&id).await.unwrap();
+        assert_ne!(s.status, RenderState::Failed, "{:?}", s.error);
+        if s.status == RenderState::Completed {
+            break s;
+        }
+        assert!(std::time::Instant::now() < deadline, "render still {:?}", s);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let dest = dir.path().join("out").join("export.mp4");
+    let bytes = restarted.download_render(&status, &dest).await.unwrap();
+    assert_eq!(bytes, std::fs::metadata(&dest).unwrap().len());
+    assert_eq!(restarted.pending_render(), None);
+    // Only the export is left in the folder: no temp files.
+    assert_eq!(
+        std::fs::read_dir(dest.parent().unwrap()).unwrap().count(),
+        1
+    );
+    let probe = std::process::Command::new("ffprobe")
+        .args(["-v", "error", "-select_streams", "v:0", "-count_frames"])
+        .args([
+            "-show_entries",
+            "stream=codec_name,width,height,nb_read_frames",
+        ])
+        .args(["-of", "csv=p=0"])
+        .arg(&dest)
+        .output()
+        .unwrap();
+    let facts = String::from_utf8_lossy(&probe.stdout);
+    assert_eq!(facts.trim(), "h264,640,360,60", "ffprobe: {facts}");
+
+    // An output URL that cannot be fetched falls back to the download endpoint.
+    let mut unreachable = status.clone();
+    unreachable.output_url = Some("http://127.0.0.1:1/gone.mp4".into());
+    unreachable.output = None;
+    let again = dir.path().join("out").join("again.mp4");
+    let n = restarted
+        .download_render(&unreachable, &again)
+        .await
+        .unwrap();
+    assert_eq!(n, bytes);
+    assert_eq!(
+        std::fs::read(&again).unwrap(),
+        std::fs::read(&dest).unwrap()
+    );
+    be.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn platform_header_override_and_detection() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config("http://127.0.0.1:9", dir.path());
+    cfg.platform = Some("cursor".into());
+    assert_eq!(NemoClient::new(cfg).unwrap().platform(), "cursor");
+    // The test binary lives under target/…/deps: no skills folder, no .cursor.
+    let plain = client("http://127.0.0.1:9", dir.path());
+    let exe = std::env::current_exe().unwrap();
+    let cwd = std::env::current_dir().unwrap();
+    let expected = ebc::client::platform::detect(None, Some(&exe), Some(&cwd));
+    assert_eq!(plain.platform(), expected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_client_id_is_replaced_and_the_token_call_retried() {
+    let dir = tempfile::tempdir().unwrap();
+    let be = backend_in(dir.path(), |_| {}).await;
+    let state_dir = dir.path().join("state");
+    std::fs::create_dir_all(&state_dir).unwrap();
+    // The backend refuses ids over 200 characters with HTTP 400, as if it were missing.
+    let refused = "x".repeat(201);
+    std::fs::write(state_dir.join("client_id"), &refused).unwrap();
+    let c = client(&be.url(), &state_dir);
+    c.ensure_session().await.unwrap();
+    let id = c.client_id().unwrap();
+    assert_ne!(id, refused);
+    assert!(uuid::Uuid::parse_str(&id).is_ok(), "{id}");
+    let on_disk = std::fs::read_to_string(state_dir.join("client_id")).unwrap();
+    assert_eq!(on_disk.trim(), id);
+    be.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn heartbeats_keep_a_slow_edit_alive_and_notices_flow() {
+    let dir = tempfile::tempdir().unwrap();
+    let be = backend_in(dir.path(), |c| c.sse_heartbeat = Duration::from_millis(20)).await;
+    let mut cfg = config(&be.url(), &dir.path().join("state"));
+    cfg.notice_every = Duration::from_millis(100);
+    // Heartbeats alone for longer than this would time the run out; real events reset it.
+    cfg.heartbeat_only_timeout = Duration::from_secs(30);
+    let c = NemoClient::new(cfg).unwrap();
+    c.upload_files(&[fixture("noaudio_640x360.mp4")])
+        .await
+        .unwrap();
+    be.set_faults(Faults {
+        slow_ms: 600,
+        ..Faults::default()
+    });
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let out = c.run(EDIT, Some(tx)).await.unwrap();
+    be.set_faults(Faults::default());
+    assert!(out.text.starts_with("Done"), "{}", out.text);
+    let mut notices = Vec::new();
+    while let Ok(n) = rx.try_recv() {
+        notices.push(n.message);
+    }
+    assert!(!notices.is_empty());
+    assert!(
+        notices.iter().all(|m| m == ebc::client::STILL_WORKING),
+        "{notices:?}"
+    );
+    be.shutdown().await;
+}
