@@ -547,6 +547,7 @@ async fn agent_streams_adk_events_and_edits_the_draft() {
     assert_eq!(ev.len(), 3, "{raw}");
     let call = &ev[0]["content"]["parts"][0]["functionCall"];
     assert_eq!(call["name"], "set_background");
+    assert_eq!(call["args"]["clip"], "talk.mp4");
     let resp = &ev[1]["content"]["parts"][0]["functionResponse"];
     assert_eq!(resp["response"]["status"], "ok");
     let delta = &ev[1]["actions"]["stateDelta"]["draft"];
@@ -826,6 +827,14 @@ async fn render_flow_completes_and_downloads_a_valid_file() {
     let (_, st) = u.get(&format!("/api/state/nemo_agent/me/{s}/latest")).await;
     assert_eq!(st["data"]["state"]["generated_media"][0]["id"], "render_a");
 
+    // An empty draft in the request renders the session's draft.
+    let (_, v) = u
+        .post("/api/render/proxy/lambda", json!({"id":"render_b","sessionId":s,"draft":{},"output":{"format":"mp4","quality":"low"}}))
+        .await;
+    assert_eq!(v["success"], true, "{v}");
+    let last = u.wait_render("render_b", is_final).await.pop().unwrap();
+    assert_eq!(last["status"], "completed", "{last}");
+
     let (st, v) = u.get("/api/render/proxy/lambda/render_missing").await;
     assert_eq!((st, &v["code"]), (StatusCode::NOT_FOUND, &json!(4004)));
     let (_, v) = u
@@ -955,4 +964,68 @@ async fn access_key_guards_every_request_and_unknown_paths_are_4004() {
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     assert_eq!(r.json::<Value>().await.unwrap()["code"], 4004);
     b.shutdown().await;
+}
+
+/// The standalone binary on a free port; its URL read from the line it prints to stderr.
+struct Proc {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_binary(data: &Path, faults: &str) -> Proc {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_editor-background-changer"))
+        .args(["backend", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data)
+        .args(["--faults", faults])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("starting the backend binary");
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let url = loop {
+        let line = lines
+            .next()
+            .expect("the backend exited before saying where it listens")
+            .unwrap();
+        if let Some(rest) = line.split("listening on ").nth(1) {
+            break rest.split_whitespace().next().unwrap().to_string();
+        }
+    };
+    // Keep draining stderr so the child never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    Proc { child, url }
+}
+
+#[tokio::test]
+async fn a_killed_backend_reports_its_render_failed_after_restart() {
+    let dir = tempdir();
+    let data = dir.path().join("data");
+    let mut p = start_binary(&data, r#"{"hold_renders":true}"#);
+    let u = User::new(&p.url).await;
+    let s = session_with_clip(&u).await;
+    u.say(&s, "blur the background").await;
+    u.render("render_k", &s, "high").await;
+    u.wait_render("render_k", |s| s["status"] == "processing")
+        .await;
+    p.child.kill().unwrap(); // SIGKILL: no shutdown code runs.
+    p.child.wait().unwrap();
+
+    let p = start_binary(&data, "");
+    let u = User {
+        base: p.url.clone(),
+        ..u
+    };
+    let st = u.render_status("render_k").await;
+    assert_eq!(
+        (st["status"].as_str(), st["error"].as_str()),
+        (Some("failed"), Some(backend::RENDER_INTERRUPTED))
+    );
+    assert_eq!(u.credits().await["frozen"], 0.0);
 }

@@ -168,7 +168,8 @@ fn attribution(h: &HeaderMap) -> Result<(), ApiError> {
     }
 }
 
-/// The clip a render renders: the draft's first video segment with a background choice.
+/// The clip a render renders: the draft's first video segment with a background choice
+/// (the request's draft, or the session's when the request's has no clip).
 fn chosen_segment(req: &RenderRequest) -> Result<&Segment, ApiError> {
     let mut segs = req
         .draft
@@ -198,8 +199,12 @@ pub async fn submit(
 ) -> Result<Json<Envelope<RenderStatus>>, RenderError> {
     let caller = caller?;
     attribution(&hdrs)?;
-    let ApiJson(req) = body?;
-    owned_session(&state.db(), &caller, &req.session_id)?;
+    let ApiJson(mut req) = body?;
+    let session = owned_session(&state.db(), &caller, &req.session_id)?;
+    // A request without a clip (e.g. `"draft":{}` from curl) renders the session's own draft.
+    if req.draft.video_segments().next().is_none() {
+        req.draft = session.draft;
+    }
     if !is_safe_id(&req.id) {
         return Err(ApiError::BadRequest(format!(
             "render id {:?} must be 1–128 letters, digits, '_' or '-' (e.g. render_<unique>)",

@@ -117,6 +117,9 @@ pub struct BackendArgs {
     /// Refuse http(s) upload URLs (file uploads and file:// still work).
     #[arg(long)]
     pub no_http_urls: bool,
+    /// Test-only fault injection, as JSON of `Faults` (e.g. '{"hold_renders":true}').
+    #[arg(long, hide = true, env = "EBC_BACKEND_FAULTS")]
+    pub faults: Option<String>,
 }
 
 impl BackendArgs {
@@ -142,7 +145,14 @@ impl BackendArgs {
                 ));
             }
         }
+        let faults = match self.faults.as_deref().filter(|f| !f.trim().is_empty()) {
+            Some(json) => serde_json::from_str::<Faults>(json).map_err(|e| {
+                format!("--faults / EBC_BACKEND_FAULTS is not valid Faults JSON: {e}")
+            })?,
+            None => Faults::default(),
+        };
         let mut c = BackendConfig::ephemeral(data_dir);
+        c.faults = faults;
         c.listen = self.listen;
         c.access_key = self.access_key.filter(|k| !k.is_empty());
         c.token_ttl = Duration::from_secs(self.token_ttl_hours.max(1) * 3600);

@@ -97,6 +97,18 @@ fn names(db: &Db, session: &SessionRecord) -> (Vec<String>, Vec<String>) {
     )
 }
 
+/// The file name of the session's last uploaded video, the default target of an edit.
+fn last_clip_name(state: &AppState, session_id: &str) -> Option<String> {
+    let db = state.db();
+    let session = db.sessions.get(session_id)?;
+    session
+        .media
+        .iter()
+        .filter_map(|id| db.media.get(id))
+        .rfind(|m| m.file_type == "video")
+        .map(|m| m.filename.clone())
+}
+
 fn now_ts() -> f64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -144,8 +156,12 @@ async fn work(
             .await;
         return;
     };
+    let clip = edit
+        .clip
+        .clone()
+        .or_else(|| last_clip_name(&state, &session_id));
     let args = json!({
-        "clip": edit.clip,
+        "clip": clip,
         "background": match &edit.source {
             BackdropSource::Text(t) | BackdropSource::Media(t) | BackdropSource::Path(t) => t.clone(),
         },
