@@ -5,5 +5,7 @@ mod cli;
 mod client;
 mod clip_util;
 mod engine_clips;
+mod mcp;
 mod quality;
+mod register;
 mod segment;

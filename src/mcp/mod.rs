@@ -1,2 +1,54 @@
 //! The rmcp server: tools, prompts and progress over stdio, translating backend answers into
-//! what an AI assistant can act on.
+//! what an AI assistant can act on. One file per concern: `server` (state and handler),
+//! `tools` (thin handlers), `types` (arguments and results), `prompts`, `jobs` (long-call
+//! continuation), `progress`, `work` (what each long tool does), `connect` (backend choice),
+//! `gui_speak` (GUI directions → tool calls), `timeline` (summary line), `paths`, `preview`.
+
+mod connect;
+pub mod gui_speak;
+mod jobs;
+mod paths;
+mod preview;
+mod progress;
+mod prompts;
+mod server;
+mod settings;
+pub mod timeline;
+mod tools;
+pub mod types;
+mod uploads;
+mod work;
+
+pub use connect::answers as cloud_answers;
+pub use server::EbcServer;
+pub use settings::{DEFAULT_CALL_BUDGET, DEFAULT_PROBE_TIMEOUT, McpSettings};
+
+use rmcp::ServiceExt;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("the MCP handshake on stdio failed: {0}")]
+    Handshake(String),
+    #[error("the MCP server stopped unexpectedly: {0}")]
+    Task(String),
+}
+
+/// Serve MCP on stdin/stdout until the host closes the connection.
+pub async fn serve_stdio(settings: McpSettings) -> Result<(), ServeError> {
+    let server = EbcServer::new(settings);
+    let running = server
+        .clone()
+        .serve(rmcp::transport::stdio())
+        .await
+        .map_err(|e| ServeError::Handshake(e.to_string()))?;
+    tracing::info!("MCP server ready on stdio");
+    let reason = running.waiting().await;
+    server.shutdown().await;
+    match reason {
+        Ok(reason) => {
+            tracing::info!(?reason, "MCP server stopped");
+            Ok(())
+        }
+        Err(e) => Err(ServeError::Task(e.to_string())),
+    }
+}

@@ -1,0 +1,317 @@
+//! Long-call continuation. Hosts drop a tool call after about a minute, so work runs in a
+//! background task keyed by a job id, and a call waits for it at most the call budget
+//! (`EBC_CALL_BUDGET_SECS`, ~45 s). Then the result says `status: "running"` with the
+//! `job_id`, and calling the same tool again with `{"job_id": …}` picks the wait up again.
+//! Cancelling a waiting call (`ctx.ct`) stops the wait and cancels the job.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures::FutureExt;
+use rmcp::{
+    ErrorData as McpError, RoleServer,
+    model::{CallToolResult, ContentBlock},
+    service::RequestContext,
+};
+use serde_json::{Value, json};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use super::progress::ProgressSink;
+use crate::client::Notice;
+
+/// Finished jobs kept for late `{"job_id": …}` calls, oldest dropped first.
+const KEEP_FINISHED: usize = 32;
+
+/// A successful tool result before the job fields are filled in.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    /// Short text for the model.
+    pub text: String,
+    /// The tool's structured result (an object; `backend`, `status` and `job_id` are set here).
+    pub structured: Value,
+    /// More content after the text: preview images, resource links.
+    pub content: Vec<ContentBlock>,
+}
+
+/// Why a tool call did not succeed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Failure {
+    /// Something the user can fix (bad path, format, credits): a tool error the model reads.
+    User(String),
+    /// Transport or internal trouble: a protocol error.
+    Internal(String),
+}
+
+pub type Outcome = Result<Reply, Failure>;
+
+/// What a job's work sees: a way to report progress and a cancellation signal.
+#[derive(Clone)]
+pub struct JobCtx {
+    notices: Arc<watch::Sender<Option<Notice>>>,
+    cancel: CancellationToken,
+}
+
+impl JobCtx {
+    pub fn notify(&self, notice: Notice) {
+        self.notices.send_replace(Some(notice));
+    }
+
+    /// Cancelled when a waiting call is cancelled by the host.
+    pub fn cancel_token(&self) -> &CancellationToken {
+        &self.cancel
+    }
+}
+
+pub struct Job {
+    id: String,
+    tool: &'static str,
+    backend: String,
+    started: Instant,
+    done: watch::Receiver<Option<Arc<Outcome>>>,
+    notices: Arc<watch::Sender<Option<Notice>>>,
+    cancel: CancellationToken,
+    /// The id was given to the host, so results mention it.
+    handed_out: AtomicBool,
+}
+
+impl Job {
+    fn is_finished(&self) -> bool {
+        self.done.borrow().is_some()
+    }
+}
+
+pub struct Jobs {
+    budget: Duration,
+    map: Mutex<HashMap<String, Arc<Job>>>,
+}
+
+impl Jobs {
+    pub fn new(budget: Duration) -> Self {
+        Jobs {
+            budget,
+            map: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Start `work` in the background.
+    pub fn start<F, Fut>(&self, tool: &'static str, backend: &str, work: F) -> Arc<Job>
+    where
+        F: FnOnce(JobCtx) -> Fut,
+        Fut: Future<Output = Outcome> + Send + 'static,
+    {
+        let (done_tx, done) = watch::channel(None);
+        let (notices, _) = watch::channel(None);
+        let notices = Arc::new(notices);
+        let cancel = CancellationToken::new();
+        let id = format!("job_{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+        let fut = work(JobCtx {
+            notices: notices.clone(),
+            cancel: cancel.clone(),
+        });
+        let span = tracing::info_span!("job", %id, tool);
+        tokio::spawn(async move {
+            let outcome = match AssertUnwindSafe(fut).catch_unwind().await {
+                Ok(outcome) => outcome,
+                Err(panic) => {
+                    let what = panic
+                        .downcast_ref::<&str>()
+                        .map(|s| s.to_string())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_default();
+                    tracing::error!(parent: &span, panic = %what, "job panicked");
+                    Err(Failure::Internal(
+                        "internal error while working on the request".into(),
+                    ))
+                }
+            };
+            done_tx.send_replace(Some(Arc::new(outcome)));
+        });
+        let job = Arc::new(Job {
+            id: id.clone(),
+            tool,
+            backend: backend.to_string(),
+            started: Instant::now(),
+            done,
+            notices,
+            cancel,
+            handed_out: AtomicBool::new(false),
+        });
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        prune(&mut map);
+        map.insert(id, job.clone());
+        job
+    }
+
+    pub fn get(&self, id: &str) -> Option<Arc<Job>> {
+        let map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(id.trim()).cloned()
+    }
+
+    /// Look up `id` for a continuation call of `tool`; a user-facing failure if it cannot be.
+    pub fn resume(&self, tool: &'static str, id: &str) -> Result<Arc<Job>, Failure> {
+        match self.get(id) {
+            Some(job) if job.tool == tool => Ok(job),
+            Some(job) => Err(Failure::User(format!(
+                "Job {id} belongs to {}; call {} with {{\"job_id\": \"{id}\"}} instead.",
+                job.tool, job.tool
+            ))),
+            None => Err(Failure::User(format!(
+                "No job {id} is known to this server (it may have been started before a restart). \
+                 Call show_timeline to see the project's current state, then repeat the request if needed."
+            ))),
+        }
+    }
+
+    /// Wait for `job` at most the call budget, forwarding its progress to this request.
+    pub async fn wait(
+        &self,
+        job: &Arc<Job>,
+        ctx: &RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, McpError> {
+        let mut sink = ProgressSink::new(ctx);
+        let mut done = job.done.clone();
+        let mut notices = job.notices.subscribe();
+        let latest = notices.borrow_and_update().clone();
+        if let Some(notice) = latest {
+            sink.send(&notice).await;
+        }
+        let deadline = tokio::time::sleep(self.budget);
+        tokio::pin!(deadline);
+        loop {
+            tokio::select! {
+                biased;
+                _ = ctx.ct.cancelled() => {
+                    tracing::info!(job = %job.id, "call cancelled by the host; cancelling the job");
+                    job.cancel.cancel();
+                    return Err(McpError::internal_error("the request was cancelled", None));
+                }
+                outcome = async { done.wait_for(Option::is_some).await.ok().and_then(|o| o.clone()) } => {
+                    let Some(outcome) = outcome else {
+                        return Err(McpError::internal_error("the job ended without a result", None));
+                    };
+                    return finish(job, &outcome);
+                }
+                changed = notices.changed() => {
+                    if changed.is_ok() {
+                        let notice = notices.borrow_and_update().clone();
+                        if let Some(notice) = notice {
+                            sink.send(&notice).await;
+                        }
+                    }
+                }
+                _ = &mut deadline => return Ok(running(job)),
+            }
+        }
+    }
+}
+
+fn prune(map: &mut HashMap<String, Arc<Job>>) {
+    let mut finished: Vec<(Instant, String)> = map
+        .values()
+        .filter(|j| j.is_finished())
+        .map(|j| (j.started, j.id.clone()))
+        .collect();
+    if finished.len() < KEEP_FINISHED {
+        return;
+    }
+    finished.sort();
+    let excess = finished.len() + 1 - KEEP_FINISHED;
+    for (_, id) in finished.into_iter().take(excess) {
+        map.remove(&id);
+    }
+}
+
+fn job_fields(job: &Job, status: &str) -> serde_json::Map<String, Value> {
+    let mut fields = serde_json::Map::new();
+    fields.insert("backend".into(), json!(job.backend));
+    fields.insert("status".into(), json!(status));
+    if job.handed_out.load(Ordering::SeqCst) {
+        fields.insert("job_id".into(), json!(job.id));
+    }
+    fields
+}
+
+/// The result for a finished job.
+fn finish(job: &Job, outcome: &Outcome) -> Result<CallToolResult, McpError> {
+    match outcome {
+        Ok(reply) => {
+            let mut structured = match &reply.structured {
+                Value::Object(map) => map.clone(),
+                other => {
+                    let mut map = serde_json::Map::new();
+                    map.insert("result".into(), other.clone());
+                    map
+                }
+            };
+            structured.extend(job_fields(job, "completed"));
+            let structured = Value::Object(structured);
+            let mut result = CallToolResult::structured(structured.clone());
+            let mut content = vec![ContentBlock::text(reply.text.clone())];
+            content.extend(reply.content.iter().cloned());
+            // Hosts without structured-content support still get the fields as JSON text.
+            content.push(ContentBlock::text(structured.to_string()));
+            result.content = content;
+            Ok(result)
+        }
+        Err(Failure::User(message)) => {
+            let mut structured = job_fields(job, "failed");
+            structured.insert("message".into(), json!(message));
+            let mut result = CallToolResult::structured_error(Value::Object(structured));
+            result.content = vec![ContentBlock::text(message.clone())];
+            Ok(result)
+        }
+        Err(Failure::Internal(message)) => Err(McpError::internal_error(message.clone(), None)),
+    }
+}
+
+/// The result for a job still running when the budget ran out.
+fn running(job: &Job) -> CallToolResult {
+    job.handed_out.store(true, Ordering::SeqCst);
+    let latest = job.notices.borrow().clone();
+    let elapsed = job.started.elapsed().as_secs();
+    let mut message = format!("Still working ({elapsed} s so far");
+    if let Some(percent) = latest.as_ref().and_then(|n| n.percent) {
+        message.push_str(&format!(", {percent:.0}%"));
+    }
+    message.push_str(&format!(
+        "). Call {} again with {{\"job_id\": \"{}\"}} to keep waiting.",
+        job.tool, job.id
+    ));
+    let mut structured = job_fields(job, "running");
+    structured.insert("message".into(), json!(message));
+    if let Some(percent) = latest.and_then(|n| n.percent) {
+        structured.insert("progress".into(), json!(percent));
+    }
+    let structured = Value::Object(structured);
+    let mut result = CallToolResult::structured(structured.clone());
+    result.content = vec![
+        ContentBlock::text(message),
+        ContentBlock::text(structured.to_string()),
+    ];
+    result
+}
+
+/// A failure before any job started (bad arguments, no backend).
+pub fn failure_result(backend: Option<&str>, failure: Failure) -> Result<CallToolResult, McpError> {
+    match failure {
+        Failure::User(message) => {
+            // Without a backend the fields would not match the output schema: text only.
+            let Some(backend) = backend else {
+                return Ok(CallToolResult::error(vec![ContentBlock::text(message)]));
+            };
+            let mut structured = serde_json::Map::new();
+            structured.insert("backend".into(), json!(backend));
+            structured.insert("status".into(), json!("failed"));
+            structured.insert("message".into(), json!(message));
+            let mut result = CallToolResult::structured_error(Value::Object(structured));
+            result.content = vec![ContentBlock::text(message)];
+            Ok(result)
+        }
+        Failure::Internal(message) => Err(McpError::internal_error(message, None)),
+    }
+}

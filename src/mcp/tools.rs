@@ -1,0 +1,330 @@
+//! The tools: thin handlers that check the arguments, get the connection and hand the work to
+//! a job (long tools) or make one client call (credits, timeline).
+
+use std::sync::Arc;
+
+use rmcp::{
+    ErrorData as McpError, Json, RoleServer,
+    handler::server::{tool::schema_for_output, wrapper::Parameters},
+    model::{CallToolResponse, CallToolResult, ContentBlock},
+    service::RequestContext,
+    tool, tool_router,
+};
+
+use super::connect::Connection;
+use super::jobs::{self, Failure, JobCtx, Outcome};
+use super::paths::{self, MediaRef};
+use super::server::EbcServer;
+use super::timeline;
+use super::types::{
+    CreditsResponse, EditResponse, EditVideoRequest, ExportVideoRequest, ExportVideoResponse,
+    ReplaceBackgroundRequest, TimelineResponse, UploadMediaRequest, UploadMediaResponse,
+};
+use super::work::{self, ExportPlan, ReplacePlan};
+use crate::api::Draft;
+
+/// A user-fixable failure is a tool error the model reads (`is_error`); an internal one is a
+/// protocol error.
+impl rmcp::handler::server::tool::IntoCallToolResult for Failure {
+    fn into_call_tool_result(self) -> Result<CallToolResponse, McpError> {
+        match self {
+            Failure::User(message) => {
+                Ok(CallToolResult::error(vec![ContentBlock::text(message)]).into())
+            }
+            Failure::Internal(message) => Err(McpError::internal_error(message, None)),
+        }
+    }
+}
+
+impl EbcServer {
+    /// Continue waiting for job `id` of `tool`.
+    async fn resume(
+        &self,
+        tool: &'static str,
+        id: &str,
+        ctx: &RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, McpError> {
+        match self.shared.jobs.resume(tool, id) {
+            Ok(job) => self.shared.jobs.wait(&job, ctx).await,
+            Err(f) => jobs::failure_result(self.shared.connector.label().as_deref(), f),
+        }
+    }
+
+    /// Start `work` as a job of `tool` on the connection and wait for it within the budget.
+    async fn launch<F, Fut>(
+        &self,
+        tool: &'static str,
+        ctx: &RequestContext<RoleServer>,
+        work: F,
+    ) -> Result<CallToolResult, McpError>
+    where
+        F: FnOnce(Arc<Connection>, JobCtx) -> Fut,
+        Fut: Future<Output = Outcome> + Send + 'static,
+    {
+        let conn = match self.shared.connector.get().await {
+            Ok(conn) => conn,
+            Err(f) => return jobs::failure_result(None, f),
+        };
+        let label = conn.label.clone();
+        let job = self
+            .shared
+            .jobs
+            .start(tool, &label, move |job| work(conn, job));
+        self.shared.jobs.wait(&job, ctx).await
+    }
+
+    async fn connection(&self) -> Result<Arc<Connection>, Failure> {
+        self.shared.connector.get().await
+    }
+}
+
+#[tool_router(vis = "pub(super)")]
+impl EbcServer {
+    #[tool(
+        name = "upload_media",
+        description = "Add video, image or audio files to the editing project: local paths (absolute or starting with ~) or http(s) URLs, several at once; never base64 data. Returns each file's name, kind, duration and size, plus the timeline. Long uploads return status \"running\" with a job_id: call again with {\"job_id\": ...} to keep waiting.",
+        output_schema = schema_for_output::<UploadMediaResponse>(),
+        annotations(
+            title = "Upload media",
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = true
+        )
+    )]
+    async fn upload_media(
+        &self,
+        Parameters(req): Parameters<UploadMediaRequest>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, McpError> {
+        if let Some(id) = req.job_id.as_deref() {
+            return self.resume("upload_media", id, &ctx).await;
+        }
+        if req.media.is_empty() {
+            return jobs::failure_result(
+                None,
+                Failure::User(
+                    "Pass `media`: one or more local file paths or http(s) URLs to upload.".into(),
+                ),
+            );
+        }
+        let home = self.shared.settings.home.clone();
+        let refs: Result<Vec<MediaRef>, Failure> = req
+            .media
+            .iter()
+            .map(|m| paths::media_ref(m, home.as_deref()))
+            .collect();
+        let refs = match refs {
+            Ok(refs) => refs,
+            Err(f) => return jobs::failure_result(None, f),
+        };
+        let uploads = self.shared.uploads.clone();
+        self.launch("upload_media", &ctx, move |conn, job| {
+            work::upload_media(conn, uploads, refs, job)
+        })
+        .await
+    }
+
+    #[tool(
+        name = "replace_background",
+        description = "Replace the background behind the people in the project's video clips. Give the user's instruction (e.g. \"replace my office background with a clean studio backdrop\") and/or a backdrop: a description (\"clean studio backdrop\", \"gradient navy to teal\", \"blur\", \"#1E90FF\", \"green screen\") or an image/video path or URL. Optional `media` picks the clip: a name from upload_media, or a path/URL to upload first. Returns what changed, the timeline, and a small before/after JPEG preview when the backend is local. Long edits return status \"running\" with a job_id: call again with {\"job_id\": ...} to keep waiting.",
+        output_schema = schema_for_output::<EditResponse>(),
+        annotations(
+            title = "Replace background",
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = true
+        )
+    )]
+    async fn replace_background(
+        &self,
+        Parameters(req): Parameters<ReplaceBackgroundRequest>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, McpError> {
+        if let Some(id) = req.job_id.as_deref() {
+            return self.resume("replace_background", id, &ctx).await;
+        }
+        let clean = |s: Option<String>| s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+        let (instruction, backdrop, media) = (
+            clean(req.instruction),
+            clean(req.backdrop),
+            clean(req.media),
+        );
+        // `media` is an uploaded name unless it is a URL or names a file on this machine.
+        let home = self.shared.settings.home.clone();
+        let mut upload_first = None;
+        let mut media_name = media.clone();
+        if let Some(m) = &media {
+            let known = self.shared.uploads.path_of(m).is_some();
+            let local = paths::expand(m, home.as_deref());
+            if !known && (paths::is_url(m) || (local.is_absolute() && local.exists())) {
+                match paths::media_ref(m, home.as_deref()) {
+                    Ok(r) => {
+                        upload_first = Some(r);
+                        media_name = None;
+                    }
+                    Err(f) => return jobs::failure_result(None, f),
+                }
+            }
+        }
+        let Some(message) = work::replace_message(
+            instruction.as_deref(),
+            backdrop.as_deref(),
+            media_name.as_deref(),
+        ) else {
+            return jobs::failure_result(
+                None,
+                Failure::User(
+                    "Say what the new background should be: pass `backdrop` (e.g. \"clean studio backdrop\", \"#1E90FF\", \"blur\", or an image path) or an `instruction`.".into(),
+                ),
+            );
+        };
+        let plan = ReplacePlan {
+            message,
+            upload_first,
+            media_name,
+            backdrop,
+            instruction,
+        };
+        let uploads = self.shared.uploads.clone();
+        self.launch("replace_background", &ctx, move |conn, job| {
+            work::replace_background(conn, uploads, plan, job)
+        })
+        .await
+    }
+
+    #[tool(
+        name = "export_video",
+        description = "Render the project's timeline to an MP4 and save it: output_path is a .mp4 file path or an existing folder (absolute or starting with ~; default: the user's Videos folder). quality: high (default), medium or low; resolution: 1080p (default) or 720p. Returns the saved file as a resource link and its path. Renders that outlive one call return status \"running\" with a job_id: call again with {\"job_id\": ...} to keep waiting.",
+        output_schema = schema_for_output::<ExportVideoResponse>(),
+        annotations(
+            title = "Export video",
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = true
+        )
+    )]
+    async fn export_video(
+        &self,
+        Parameters(req): Parameters<ExportVideoRequest>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, McpError> {
+        if let Some(id) = req.job_id.as_deref() {
+            return self.resume("export_video", id, &ctx).await;
+        }
+        let settings = &self.shared.settings;
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or_default()
+            .to_string();
+        let dest = match paths::export_destination(
+            req.output_path.as_deref(),
+            settings.home.as_deref(),
+            &settings.export_dir,
+            &stamp,
+        ) {
+            Ok(dest) => dest,
+            Err(f) => return jobs::failure_result(None, f),
+        };
+        let plan = ExportPlan {
+            dest,
+            quality: req.quality.unwrap_or_default(),
+            resolution: req.resolution.unwrap_or_default(),
+        };
+        self.launch("export_video", &ctx, move |conn, job| {
+            work::export_video(conn, plan, job)
+        })
+        .await
+    }
+
+    #[tool(
+        name = "edit_video",
+        description = "Any other edit, in plain words: titles and captions, background music and its volume, trimming, aspect ratio (e.g. 9:16), speed. Returns what changed and the timeline. Long edits return status \"running\" with a job_id: call again with {\"job_id\": ...} to keep waiting.",
+        output_schema = schema_for_output::<EditResponse>(),
+        annotations(
+            title = "Edit video",
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = true
+        )
+    )]
+    async fn edit_video(
+        &self,
+        Parameters(req): Parameters<EditVideoRequest>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, McpError> {
+        if let Some(id) = req.job_id.as_deref() {
+            return self.resume("edit_video", id, &ctx).await;
+        }
+        let Some(instruction) = req
+            .instruction
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+        else {
+            return jobs::failure_result(
+                None,
+                Failure::User(
+                    "Pass `instruction`: the edit in plain words, e.g. \"add the title 'Urban Dreams' for 3 seconds\".".into(),
+                ),
+            );
+        };
+        self.launch("edit_video", &ctx, move |conn, job| {
+            work::edit_video(conn, instruction, job)
+        })
+        .await
+    }
+
+    #[tool(
+        name = "get_credits",
+        description = "Show the editing account's credit balance: available, frozen (held by running work) and total.",
+        annotations(
+            title = "Credits",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn get_credits(&self) -> Result<Json<CreditsResponse>, Failure> {
+        let conn = self.connection().await?;
+        let c = conn.client.credits().await.map_err(work::failure)?;
+        Ok(Json(CreditsResponse {
+            backend: conn.label.clone(),
+            available: c.available,
+            frozen: c.frozen,
+            total: c.total,
+            message: format!(
+                "{} credits available ({} frozen, {} total) on the {} backend.",
+                c.available, c.frozen, c.total, conn.label
+            ),
+        }))
+    }
+
+    #[tool(
+        name = "show_timeline",
+        description = "Show the project's timeline: a one-line summary of its tracks (clips with their backgrounds, music with volume, titles, with times) plus the full draft.",
+        annotations(
+            title = "Show timeline",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn show_timeline(&self) -> Result<Json<TimelineResponse>, Failure> {
+        let conn = self.connection().await?;
+        let state = conn.client.state().await.map_err(work::failure)?;
+        let draft = state.draft.unwrap_or_else(Draft::default);
+        Ok(Json(TimelineResponse {
+            backend: conn.label.clone(),
+            summary: timeline::summary(Some(&draft)),
+            tracks: draft.t.len(),
+            exportable: draft.is_exportable(),
+            draft,
+        }))
+    }
+}

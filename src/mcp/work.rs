@@ -1,0 +1,463 @@
+//! What each long tool does once its job starts: the client calls, progress, and the reply in
+//! the tool's result shape. Runs inside a background job (see `jobs`), so it may take longer
+//! than one call.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use rmcp::model::{ContentBlock, Resource};
+
+use super::connect::Connection;
+use super::gui_speak;
+use super::jobs::{Failure, JobCtx, Outcome, Reply};
+use super::paths::{self, MediaRef};
+use super::preview;
+use super::progress::with_notices;
+use super::timeline;
+use super::types::{
+    EditResponse, ExportQuality, ExportResolution, ExportVideoResponse, JobFields, JobStatus,
+    UploadMediaResponse, UploadedMedia,
+};
+use super::uploads::Uploads;
+use crate::api::{Draft, RenderOutput, RenderState, UploadedFile};
+use crate::client::{ClientError, Notice, RunOutcome};
+
+/// How often a running render is polled.
+const RENDER_POLL: Duration = Duration::from_millis(500);
+
+/// A client error as the user sees it. The client's `Display` is already the user-facing
+/// sentence (no tokens, no raw answers).
+pub fn failure(err: ClientError) -> Failure {
+    match err {
+        // An answer the client could not understand is not something the user can fix.
+        ClientError::BadAnswer { .. } => Failure::Internal(err.to_string()),
+        other => Failure::User(other.to_string()),
+    }
+}
+
+/// The job fields of a finished reply; `jobs` fills in status and job id.
+fn fields(conn: &Connection) -> JobFields {
+    JobFields {
+        backend: conn.label.clone(),
+        status: JobStatus::Completed,
+        job_id: None,
+    }
+}
+
+fn to_value<T: serde::Serialize>(v: &T) -> Result<serde_json::Value, Failure> {
+    serde_json::to_value(v).map_err(|e| Failure::Internal(format!("result encoding: {e}")))
+}
+
+/// Upload local files and URLs, remembering which names came from local files.
+pub async fn upload(
+    conn: &Connection,
+    uploads: &Uploads,
+    refs: Vec<MediaRef>,
+    job: &JobCtx,
+) -> Result<Vec<UploadedFile>, Failure> {
+    let (mut files, mut urls) = (Vec::new(), Vec::new());
+    for r in refs {
+        match r {
+            MediaRef::File(p) => files.push(p),
+            MediaRef::Url(u) => urls.push(u),
+        }
+    }
+    job.notify(Notice {
+        message: format!("Uploading {} file(s)…", files.len() + urls.len()),
+        percent: None,
+    });
+    let mut uploaded = Vec::new();
+    if !files.is_empty() {
+        let done = conn.client.upload_files(&files).await.map_err(failure)?;
+        for (i, file) in done.iter().enumerate() {
+            // The answer lists files in the order sent; fall back to matching by name.
+            let local = files
+                .iter()
+                .find(|p| {
+                    p.file_name()
+                        .is_some_and(|n| n.to_string_lossy() == file.filename)
+                })
+                .or_else(|| (done.len() == files.len()).then(|| &files[i]));
+            if let Some(local) = local {
+                uploads.record(&file.filename, local.clone());
+            }
+        }
+        uploaded.extend(done);
+    }
+    if !urls.is_empty() {
+        uploaded.extend(conn.client.upload_urls(&urls).await.map_err(failure)?);
+    }
+    Ok(uploaded)
+}
+
+pub async fn upload_media(
+    conn: Arc<Connection>,
+    uploads: Arc<Uploads>,
+    refs: Vec<MediaRef>,
+    job: JobCtx,
+) -> Outcome {
+    let uploaded = upload(&conn, &uploads, refs, &job).await?;
+    let files: Vec<UploadedMedia> = uploaded
+        .iter()
+        .map(|f| UploadedMedia {
+            name: f.filename.clone(),
+            kind: f.file_type.clone(),
+            duration_s: f.duration,
+            width: f.width,
+            height: f.height,
+            fps: f.fps,
+        })
+        .collect();
+    let timeline = conn
+        .client
+        .state()
+        .await
+        .ok()
+        .map(|s| timeline::summary(s.draft.as_ref()));
+    let listed = files
+        .iter()
+        .map(|f| match f.kind.as_str() {
+            "image" => format!("{} (image, {}×{})", f.name, f.width, f.height),
+            "audio" => format!("{} (audio, {:.1} s)", f.name, f.duration_s),
+            _ => format!(
+                "{} ({}, {:.1} s, {}×{})",
+                f.name, f.kind, f.duration_s, f.width, f.height
+            ),
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let message = format!(
+        "Uploaded {listed}. Next: replace_background to change the background, or edit_video for other edits."
+    );
+    let mut text = message.clone();
+    if let Some(t) = &timeline {
+        text.push('\n');
+        text.push_str(t);
+    }
+    let resp = UploadMediaResponse {
+        job: fields(&conn),
+        message,
+        files,
+        timeline,
+    };
+    Ok(Reply {
+        text,
+        structured: to_value(&resp)?,
+        content: Vec::new(),
+    })
+}
+
+/// What replace_background asked for, resolved before the job starts.
+pub struct ReplacePlan {
+    /// The message sent to the agent.
+    pub message: String,
+    /// A clip to upload first (a path or URL given as `media`).
+    pub upload_first: Option<MediaRef>,
+    /// The clip's name as the project knows it, when one was named.
+    pub media_name: Option<String>,
+    /// The backdrop as written, when given.
+    pub backdrop: Option<String>,
+    pub instruction: Option<String>,
+}
+
+/// The agent message for replace_background; None when nothing says what the backdrop is.
+pub fn replace_message(
+    instruction: Option<&str>,
+    backdrop: Option<&str>,
+    media: Option<&str>,
+) -> Option<String> {
+    let clip = media
+        .map(|m| format!("the clip {m}"))
+        .unwrap_or_else(|| "my video clips".to_string());
+    match (instruction, backdrop) {
+        (Some(i), Some(b)) => Some(format!("{i} (backdrop: {b}; applies to {clip})")),
+        (Some(i), None) => Some(match media {
+            Some(m) => format!("{i} (clip: {m})"),
+            None => i.to_string(),
+        }),
+        (None, Some(b)) => Some(format!("Replace the background of {clip} with {b}")),
+        (None, None) => None,
+    }
+}
+
+pub async fn replace_background(
+    conn: Arc<Connection>,
+    uploads: Arc<Uploads>,
+    plan: ReplacePlan,
+    job: JobCtx,
+) -> Outcome {
+    let mut media_name = plan.media_name.clone();
+    let mut message = plan.message.clone();
+    if let Some(r) = plan.upload_first.clone() {
+        let uploaded = upload(&conn, &uploads, vec![r], &job).await?;
+        if let Some(first) = uploaded.first() {
+            media_name = Some(first.filename.clone());
+            message = replace_message(
+                plan.instruction.as_deref(),
+                plan.backdrop.as_deref(),
+                media_name.as_deref(),
+            )
+            .unwrap_or(message);
+        }
+    }
+    let outcome = run(&conn, &message, &job).await?;
+    let draft = draft_after(&conn, &outcome).await;
+
+    // The preview is made here from the original file: only possible with a local backend.
+    let local = match &media_name {
+        Some(name) => uploads.path_of(name).map(|p| (name.clone(), p)),
+        None => uploads.latest(),
+    };
+    let mut content = Vec::new();
+    let preview_note = if conn.label != "local" {
+        "No preview: previews are rendered on this machine with the local backend only; call export_video to get the result.".to_string()
+    } else if let Some((name, path)) = local {
+        let backdrop = plan
+            .backdrop
+            .clone()
+            .or_else(|| draft.as_ref().and_then(|d| backdrop_of(d, &name)))
+            .or_else(|| plan.instruction.clone())
+            .unwrap_or_default();
+        match preview::before_after(path, backdrop).await {
+            Ok(jpeg) => {
+                let kb = jpeg.len().div_ceil(1024);
+                content.push(ContentBlock::image(
+                    base64::engine::general_purpose::STANDARD.encode(&jpeg),
+                    "image/jpeg",
+                ));
+                format!("Attached: before/after of the middle frame of {name} ({kb} KB JPEG).")
+            }
+            Err(why) => format!("No preview: {why}."),
+        }
+    } else {
+        "No preview: the clip was not uploaded from a local file in this session.".to_string()
+    };
+    edit_reply(&conn, outcome, draft, Some(preview_note), content)
+}
+
+pub async fn edit_video(conn: Arc<Connection>, instruction: String, job: JobCtx) -> Outcome {
+    let outcome = run(&conn, &instruction, &job).await?;
+    let draft = draft_after(&conn, &outcome).await;
+    edit_reply(&conn, outcome, draft, None, Vec::new())
+}
+
+/// One agent turn with its notices forwarded to the job.
+async fn run(conn: &Connection, message: &str, job: &JobCtx) -> Result<RunOutcome, Failure> {
+    tracing::info!(
+        chars = message.len(),
+        "sending the instruction to the agent"
+    );
+    with_notices(
+        |tx| conn.client.run(message, Some(tx)),
+        |notice| job.notify(notice),
+    )
+    .await
+    .map_err(failure)
+}
+
+async fn draft_after(conn: &Connection, outcome: &RunOutcome) -> Option<Draft> {
+    match &outcome.draft {
+        Some(d) => Some(d.clone()),
+        None => conn.client.state().await.ok().and_then(|s| s.draft),
+    }
+}
+
+/// The backdrop recorded on the video segment named `name`.
+fn backdrop_of(draft: &Draft, name: &str) -> Option<String> {
+    draft
+        .video_segments()
+        .find(|s| s.meta_str("name") == Some(name))
+        .and_then(|s| s.meta_str("bg"))
+        .map(str::to_string)
+}
+
+fn edit_reply(
+    conn: &Connection,
+    outcome: RunOutcome,
+    draft: Option<Draft>,
+    preview: Option<String>,
+    content: Vec<ContentBlock>,
+) -> Outcome {
+    let mut message = gui_speak::translate(&outcome.text);
+    if message.is_empty() {
+        message = if outcome.changes.is_empty() {
+            "Done. The editor sent no text and no change to the timeline was detected; call show_timeline to check.".to_string()
+        } else {
+            format!("Done: {}.", outcome.changes.join("; "))
+        };
+    }
+    if outcome.recovered_after_disconnect {
+        message.push_str(
+            " (The reply stream dropped; this result was read from the project state, and the request was not sent twice.)",
+        );
+    }
+    let summary = draft.as_ref().map(|d| timeline::summary(Some(d)));
+    let mut text = message.clone();
+    if let Some(s) = &summary {
+        text.push('\n');
+        text.push_str(s);
+    }
+    if let Some(p) = &preview {
+        text.push('\n');
+        text.push_str(p);
+    }
+    let resp = EditResponse {
+        job: fields(conn),
+        message,
+        changes: outcome.changes,
+        timeline: summary,
+        recovered_after_disconnect: outcome.recovered_after_disconnect,
+        preview,
+    };
+    Ok(Reply {
+        text,
+        structured: to_value(&resp)?,
+        content,
+    })
+}
+
+pub struct ExportPlan {
+    pub dest: PathBuf,
+    pub quality: ExportQuality,
+    pub resolution: ExportResolution,
+}
+
+pub async fn export_video(conn: Arc<Connection>, plan: ExportPlan, job: JobCtx) -> Outcome {
+    let client = &conn.client;
+    // A render started by an earlier run of this server and not collected (still going, or
+    // finished) is waited for and downloaded, not started twice.
+    let mut resumed = None;
+    if let Some(id) = client.pending_render()
+        && let Ok(status) = client.render_status(&id).await
+        && !matches!(status.status, RenderState::Failed | RenderState::Cancelled)
+    {
+        tracing::info!(render = %id, "resuming a render started earlier");
+        resumed = Some(status);
+    }
+    let was_resumed = resumed.is_some();
+    let mut status = match resumed {
+        Some(s) => s,
+        None => {
+            let state = client.state().await.map_err(failure)?;
+            let draft = state.draft.filter(Draft::is_exportable).ok_or_else(|| {
+                Failure::User(
+                    "The timeline is empty, so there is nothing to export: call upload_media with a clip first, then export_video."
+                        .into(),
+                )
+            })?;
+            let output = RenderOutput {
+                format: "mp4".into(),
+                quality: plan.quality.as_str().into(),
+                resolution: Some(plan.resolution.as_str().into()),
+            };
+            client.start_render(&draft, output).await.map_err(failure)?
+        }
+    };
+    let id = status.id.clone();
+    let mut tick = tokio::time::interval(RENDER_POLL);
+    tick.tick().await;
+    while !status.status.is_final() {
+        job.notify(Notice {
+            message: format!("Rendering… {:.0}%", status.progress),
+            percent: Some(status.progress),
+        });
+        tokio::select! {
+            _ = job.cancel_token().cancelled() => {
+                if let Err(e) = client.cancel_render(&id).await {
+                    tracing::warn!(render = %id, error = %e, "cancelling the render failed");
+                }
+                return Err(Failure::User(
+                    "Export cancelled: the render was stopped and nothing was written.".into(),
+                ));
+            }
+            _ = tick.tick() => {}
+        }
+        status = client.render_status(&id).await.map_err(failure)?;
+    }
+    match status.status {
+        RenderState::Completed => {}
+        RenderState::Cancelled => {
+            return Err(Failure::User(
+                "The render was cancelled before it finished; call export_video again to start a new one.".into(),
+            ));
+        }
+        _ => {
+            let why = status
+                .error
+                .clone()
+                .unwrap_or_else(|| "no reason was given".into());
+            return Err(Failure::User(format!(
+                "The render failed: {why}. Check the timeline with show_timeline, then call export_video again."
+            )));
+        }
+    }
+    job.notify(Notice {
+        message: "Saving the MP4…".into(),
+        percent: Some(100.0),
+    });
+    let bytes = client
+        .download_render(&status, &plan.dest)
+        .await
+        .map_err(failure)?;
+    let path = plan.dest.display().to_string();
+    let name = plan
+        .dest
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "export.mp4".into());
+    let mut message = format!(
+        "Saved the video to {path} ({:.1} MB, {} quality, {}).",
+        bytes as f64 / 1_048_576.0,
+        plan.quality.as_str(),
+        plan.resolution.as_str()
+    );
+    if was_resumed {
+        message.push_str(" This was a render started earlier, collected now.");
+    }
+    let link = Resource::new(paths::file_uri(&plan.dest), name)
+        .with_title("Exported video")
+        .with_mime_type("video/mp4")
+        .with_size(bytes);
+    let resp = ExportVideoResponse {
+        job: fields(&conn),
+        message: message.clone(),
+        path: Some(path),
+        bytes: Some(bytes),
+        progress: None,
+        quality: Some(plan.quality),
+        resolution: Some(plan.resolution),
+    };
+    Ok(Reply {
+        text: message,
+        structured: to_value(&resp)?,
+        content: vec![ContentBlock::resource_link(link)],
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::replace_message;
+
+    #[test]
+    fn replace_messages_name_the_clip_and_backdrop() {
+        assert_eq!(
+            replace_message(None, Some("clean studio backdrop"), Some("city.mp4")).unwrap(),
+            "Replace the background of the clip city.mp4 with clean studio backdrop"
+        );
+        assert_eq!(
+            replace_message(None, Some("blur"), None).unwrap(),
+            "Replace the background of my video clips with blur"
+        );
+        assert_eq!(
+            replace_message(Some("make it a beach"), None, None).unwrap(),
+            "make it a beach"
+        );
+        assert_eq!(
+            replace_message(Some("swap the office"), Some("#112233"), Some("a.mp4")).unwrap(),
+            "swap the office (backdrop: #112233; applies to the clip a.mp4)"
+        );
+        assert!(replace_message(None, None, Some("a.mp4")).is_none());
+    }
+}

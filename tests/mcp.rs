@@ -1,0 +1,730 @@
+//! The MCP server end to end: the built binary, driven over stdio by rmcp's own client, against
+//! the embedded backend — inside the binary (`EBC_BACKEND=local`), or standalone in this test
+//! process (`EBC_BACKEND=cloud NEMO_API_URL=…`) so faults can be armed mid-session.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use ebc::backend::{self, BackendHandle};
+use ebc::client::NemoClient;
+use ebc::config::{BackendConfig, ClientConfig, Faults};
+use rmcp::{
+    ClientHandler, RoleClient, ServiceExt,
+    model::{CallToolRequestParams, CallToolResult, ContentBlock, ProgressNotificationParam},
+    service::{NotificationContext, RunningService},
+    transport::TokioChildProcess,
+};
+use serde_json::{Value, json};
+use tempfile::TempDir;
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+
+const EXE: &str = env!("CARGO_BIN_EXE_editor-background-changer");
+
+fn fixtures() -> PathBuf {
+    std::env::var_os("EBC_FIXTURES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures"))
+}
+
+fn clip() -> String {
+    fixtures()
+        .join("clips/noaudio_640x360.mp4")
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// The client side: records the server's progress notifications.
+#[derive(Clone)]
+struct Recorder {
+    progress: UnboundedSender<ProgressNotificationParam>,
+}
+
+impl ClientHandler for Recorder {
+    async fn on_progress(
+        &self,
+        params: ProgressNotificationParam,
+        _context: NotificationContext<RoleClient>,
+    ) {
+        let _ = self.progress.send(params);
+    }
+}
+
+/// One running server binary with its own HOME, state and data dirs.
+struct Session {
+    client: RunningService<RoleClient, Recorder>,
+    progress: UnboundedReceiver<ProgressNotificationParam>,
+    dir: TempDir,
+}
+
+/// Variables of the developer's environment that must not leak into the server under test.
+const CLEARED: &[&str] = &[
+    "NEMO_TOKEN",
+    "NEMO_API_URL",
+    "NEMO_CLIENT_ID",
+    "EBC_BACKEND",
+    "EBC_PLATFORM",
+    "EBC_STATE_DIR",
+    "EBC_DATA_DIR",
+    "EBC_CALL_BUDGET_SECS",
+    "EBC_SSE_RECOVERY_POLL_SECS",
+    "XDG_CONFIG_HOME",
+    "XDG_DATA_HOME",
+    "XDG_STATE_HOME",
+];
+
+async fn start(env: &[(&str, String)]) -> Session {
+    start_in(tempfile::tempdir().expect("tempdir"), env).await
+}
+
+/// A server whose HOME, state and data live in `dir` (reused across a restart).
+async fn start_in(dir: TempDir, env: &[(&str, String)]) -> Session {
+    let mut cmd = tokio::process::Command::new(EXE);
+    cmd.arg("serve");
+    for key in CLEARED {
+        cmd.env_remove(key);
+    }
+    cmd.env("HOME", dir.path())
+        .env("EBC_STATE_DIR", dir.path().join("state"))
+        .env("EBC_DATA_DIR", dir.path().join("data"))
+        .env("RUST_LOG", "info");
+    for (key, value) in env {
+        cmd.env(key, value);
+    }
+    let log = std::fs::File::create(dir.path().join("server.log")).expect("log file");
+    let (transport, _) = TokioChildProcess::builder(cmd)
+        .stderr(Stdio::from(log))
+        .spawn()
+        .expect("spawn the server binary");
+    let (tx, progress) = unbounded_channel();
+    let client = Recorder { progress: tx }
+        .serve(transport)
+        .await
+        .expect("MCP handshake with the server binary");
+    Session {
+        client,
+        progress,
+        dir,
+    }
+}
+
+impl Session {
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+    }
+
+    async fn call(&self, name: &str, args: Value) -> CallToolResult {
+        let args = args.as_object().cloned().unwrap_or_default();
+        let params = CallToolRequestParams::new(name.to_string()).with_arguments(args);
+        match self.client.call_tool(params).await {
+            Ok(result) => result,
+            Err(e) => panic!(
+                "{name} failed at the protocol level: {e}\nserver log:\n{}",
+                self.log()
+            ),
+        }
+    }
+
+    /// A call that must succeed; its structured content.
+    async fn ok(&self, name: &str, args: Value) -> (CallToolResult, Value) {
+        let result = self.call(name, args).await;
+        assert_ne!(
+            result.is_error,
+            Some(true),
+            "{name} returned a tool error: {}\nserver log:\n{}",
+            text(&result),
+            self.log()
+        );
+        let structured = result
+            .structured_content
+            .clone()
+            .unwrap_or_else(|| panic!("{name} returned no structured content"));
+        (result, structured)
+    }
+
+    /// A call that must fail with a tool error the model can read; its text.
+    async fn user_error(&self, name: &str, args: Value) -> String {
+        let result = self.call(name, args).await;
+        assert_eq!(
+            result.is_error,
+            Some(true),
+            "{name} should have failed: {}",
+            text(&result)
+        );
+        text(&result)
+    }
+
+    fn drain_progress(&mut self) -> Vec<ProgressNotificationParam> {
+        let mut all = Vec::new();
+        while let Ok(p) = self.progress.try_recv() {
+            all.push(p);
+        }
+        all
+    }
+
+    async fn stop(self) {
+        let _ = self.client.cancel().await;
+    }
+
+    /// Stop the server and keep its dirs for the next one.
+    async fn stop_keep_dir(self) -> TempDir {
+        let _ = self.client.cancel().await;
+        self.dir
+    }
+}
+
+fn text(result: &CallToolResult) -> String {
+    result
+        .content
+        .iter()
+        .filter_map(|c| c.as_text().map(|t| t.text.clone()))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A standalone embedded backend in this process, for fault injection.
+async fn standalone(dir: &Path) -> BackendHandle {
+    backend::spawn(BackendConfig::ephemeral(dir.join("backend")))
+        .await
+        .expect("start the standalone backend")
+}
+
+/// A server pointed at `backend` as if it were the cloud, with the fixture clip uploaded so a
+/// token and session exist before any fault is armed.
+async fn cloud_session(backend: &BackendHandle, extra: &[(&str, String)]) -> Session {
+    let mut env = vec![
+        ("EBC_BACKEND", "cloud".to_string()),
+        ("NEMO_API_URL", backend.url()),
+    ];
+    env.extend(extra.iter().cloned());
+    let s = start(&env).await;
+    let (_, up) = s.ok("upload_media", json!({"media": [clip()]})).await;
+    assert_eq!(up["backend"], "cloud");
+    s
+}
+
+fn probe_video(path: &Path) -> Value {
+    let out = std::process::Command::new("ffprobe")
+        .args(["-v", "error", "-select_streams", "v:0", "-count_frames"])
+        .args([
+            "-show_entries",
+            "stream=codec_name,width,height,nb_read_frames",
+        ])
+        .args(["-of", "json"])
+        .arg(path)
+        .output()
+        .expect("run ffprobe");
+    assert!(out.status.success(), "ffprobe failed on {}", path.display());
+    let v: Value = serde_json::from_slice(&out.stdout).expect("ffprobe json");
+    v["streams"][0].clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tools_list_matches_the_manifest() {
+    let s = start(&[]).await;
+    let info = s.client.peer_info().expect("server info");
+    assert_eq!(
+        info.server_info.as_ref().map(|i| i.version.as_str()),
+        Some(ebc::VERSION)
+    );
+    let tools = s.client.list_all_tools().await.expect("tools/list");
+    let manifest: Value = serde_json::from_str(
+        &std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("mcp-manifest.json"))
+            .expect("read mcp-manifest.json"),
+    )
+    .expect("mcp-manifest.json is JSON");
+    assert_eq!(manifest["version"], ebc::VERSION, "manifest version");
+    assert_eq!(manifest["name"], "editor-background-changer");
+    let listed = manifest["tools"].as_array().expect("manifest tools");
+    assert_eq!(listed.len(), tools.len(), "same number of tools");
+    for entry in listed {
+        let name = entry["name"].as_str().expect("tool name");
+        let tool = tools
+            .iter()
+            .find(|t| t.name == name)
+            .unwrap_or_else(|| panic!("manifest tool {name} is not served"));
+        assert_eq!(
+            tool.description.as_deref(),
+            entry["description"].as_str(),
+            "description of {name}"
+        );
+        let read_only = tool
+            .annotations
+            .as_ref()
+            .and_then(|a| a.read_only_hint)
+            .unwrap_or(false);
+        assert_eq!(
+            Some(read_only),
+            entry["readOnly"].as_bool(),
+            "readOnly of {name}"
+        );
+        assert!(tool.output_schema.is_some(), "{name} has an output schema");
+    }
+    for name in ["get_credits", "show_timeline"] {
+        let tool = tools.iter().find(|t| t.name == name).expect("tool");
+        assert_eq!(
+            tool.annotations.as_ref().and_then(|a| a.read_only_hint),
+            Some(true)
+        );
+    }
+    let prompts = s.client.list_all_prompts().await.expect("prompts/list");
+    assert_eq!(prompts.len(), 3);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_upload_replace_timeline_export() {
+    let s = start(&[("EBC_BACKEND", "local".to_string())]).await;
+
+    let (_, credits) = s.ok("get_credits", json!({})).await;
+    assert_eq!(credits["backend"], "local");
+    assert!(credits["available"].as_f64().unwrap_or_default() > 0.0);
+
+    let (_, up) = s.ok("upload_media", json!({"media": [clip()]})).await;
+    assert_eq!(up["backend"], "local");
+    assert_eq!(up["status"], "completed");
+    assert_eq!(up["files"][0]["name"], "noaudio_640x360.mp4");
+    assert_eq!(up["files"][0]["kind"], "video");
+
+    let (result, replaced) = s
+        .ok(
+            "replace_background",
+            json!({"backdrop": "clean studio backdrop"}),
+        )
+        .await;
+    assert_eq!(replaced["backend"], "local");
+    assert!(
+        replaced["timeline"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("background:"),
+        "{replaced}"
+    );
+    let image = result
+        .content
+        .iter()
+        .find_map(ContentBlock::as_image)
+        .unwrap_or_else(|| panic!("no preview image: {}", text(&result)));
+    assert_eq!(image.mime_type, "image/jpeg");
+    use base64::Engine as _;
+    let jpeg = base64::engine::general_purpose::STANDARD
+        .decode(&image.data)
+        .expect("base64 preview");
+    assert!(jpeg.len() <= 64 * 1024, "preview is {} bytes", jpeg.len());
+    assert_eq!(&jpeg[..3], &[0xFF, 0xD8, 0xFF], "preview is a JPEG");
+    assert!(!text(&result).to_lowercase().contains("click"));
+
+    let (_, timeline) = s.ok("show_timeline", json!({})).await;
+    let summary = timeline["summary"].as_str().expect("summary");
+    assert!(
+        summary
+            .starts_with("Timeline (1 track): 1. Video: noaudio_640x360.mp4 (0-2s, background: "),
+        "{summary}"
+    );
+    assert_eq!(timeline["exportable"], true);
+    assert_eq!(timeline["draft"]["t"][0]["tt"], 0);
+
+    let out = s.dir.path().join("exported.mp4");
+    let (result, exported) = s
+        .ok(
+            "export_video",
+            json!({"output_path": out, "quality": "medium", "resolution": "720p"}),
+        )
+        .await;
+    assert_eq!(exported["path"], out.to_string_lossy().as_ref());
+    let link = result
+        .content
+        .iter()
+        .find_map(ContentBlock::as_resource_link)
+        .expect("a resource link to the MP4");
+    assert!(link.uri.starts_with("file://") && link.uri.ends_with("/exported.mp4"));
+    assert_eq!(link.mime_type.as_deref(), Some("video/mp4"));
+    let meta = std::fs::metadata(&out).expect("exported file exists");
+    assert_eq!(Some(meta.len()), exported["bytes"].as_u64());
+    let stream = probe_video(&out);
+    assert_eq!(stream["codec_name"], "h264");
+    assert_eq!(
+        (stream["width"].as_u64(), stream["height"].as_u64()),
+        (Some(640), Some(360))
+    );
+    assert_eq!(stream["nb_read_frames"], "60");
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_outlives_the_call_budget_and_continues_by_job_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = standalone(dir.path()).await;
+    let mut s = cloud_session(&backend, &[("EBC_CALL_BUDGET_SECS", "1".to_string())]).await;
+    s.ok("replace_background", json!({"backdrop": "blur"}))
+        .await;
+    backend.set_faults(Faults {
+        hold_renders: true,
+        ..Faults::default()
+    });
+    let out = s.dir.path().join("later.mp4");
+    let (_, first) = s.ok("export_video", json!({"output_path": out})).await;
+    assert_eq!(first["status"], "running", "{first}");
+    let job_id = first["job_id"].as_str().expect("job_id").to_string();
+    assert!(!out.exists(), "nothing is written while rendering");
+    let progress = s.drain_progress();
+    assert!(
+        progress.iter().any(|p| p
+            .message
+            .as_deref()
+            .is_some_and(|m| m.contains("Rendering"))),
+        "render progress was notified: {progress:?}"
+    );
+
+    backend.set_faults(Faults::default());
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let done = loop {
+        let (_, r) = s.ok("export_video", json!({"job_id": job_id})).await;
+        if r["status"] != "running" {
+            break r;
+        }
+        assert!(Instant::now() < deadline, "the render never finished");
+    };
+    assert_eq!(done["status"], "completed", "{done}");
+    assert_eq!(done["job_id"], job_id.as_str());
+    assert_eq!(probe_video(&out)["codec_name"], "h264");
+
+    // A job id is only good for its own tool.
+    let wrong = s.user_error("edit_video", json!({"job_id": job_id})).await;
+    assert!(wrong.contains("export_video"), "{wrong}");
+    s.stop().await;
+    backend.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restarted_server_collects_the_render_it_started() {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = standalone(dir.path()).await;
+    let budget = [("EBC_CALL_BUDGET_SECS", "1".to_string())];
+    let s = cloud_session(&backend, &budget).await;
+    s.ok("replace_background", json!({"backdrop": "blur"}))
+        .await;
+    backend.set_faults(Faults {
+        hold_renders: true,
+        ..Faults::default()
+    });
+    let out = s.dir.path().join("first.mp4");
+    let (_, first) = s.ok("export_video", json!({"output_path": out})).await;
+    assert_eq!(first["status"], "running", "{first}");
+
+    // A new server process on the same state picks the render up instead of starting another.
+    let kept = s.stop_keep_dir().await;
+    let mut env = vec![
+        ("EBC_BACKEND", "cloud".to_string()),
+        ("NEMO_API_URL", backend.url()),
+    ];
+    env.extend(budget.iter().cloned());
+    let s = start_in(kept, &env).await;
+    let out = s.dir.path().join("collected.mp4");
+    let (_, again) = s.ok("export_video", json!({"output_path": out})).await;
+    assert_eq!(again["status"], "running", "{again}");
+    let job_id = again["job_id"].as_str().expect("job_id").to_string();
+    backend.set_faults(Faults::default());
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let done = loop {
+        let (_, r) = s.ok("export_video", json!({"job_id": job_id})).await;
+        if r["status"] != "running" {
+            break r;
+        }
+        assert!(Instant::now() < deadline, "the render never finished");
+    };
+    assert!(
+        done["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("started earlier"),
+        "{done}"
+    );
+    assert_eq!(probe_video(&out)["codec_name"], "h264");
+    s.stop().await;
+    backend.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelling_the_call_cancels_the_render() {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = standalone(dir.path()).await;
+    let mut s = cloud_session(&backend, &[]).await;
+    s.ok("replace_background", json!({"backdrop": "blur"}))
+        .await;
+    backend.set_faults(Faults {
+        hold_renders: true,
+        ..Faults::default()
+    });
+    let out = s.dir.path().join("cancelled.mp4");
+    let args = json!({"output_path": out}).as_object().cloned().unwrap();
+    // Wait until the render is under way (its progress is notified), then give up the call:
+    // dropping the call's future makes rmcp send `notifications/cancelled`.
+    let render_id = {
+        let call = s
+            .client
+            .call_tool(CallToolRequestParams::new("export_video").with_arguments(args));
+        tokio::pin!(call);
+        loop {
+            tokio::select! {
+                r = &mut call => panic!("export finished while renders are held: {r:?}"),
+                Some(p) = s.progress.recv() => {
+                    if p.message.as_deref().is_some_and(|m| m.starts_with("Rendering")) {
+                        let client = NemoClient::new(ClientConfig::new(
+                            backend.url(),
+                            s.dir.path().join("state"),
+                            "cloud",
+                        ))
+                        .expect("client on the server's state");
+                        break client.pending_render().expect("the render is recorded as pending");
+                    }
+                }
+            }
+        }
+    };
+
+    let observer = NemoClient::new(ClientConfig::new(
+        backend.url(),
+        s.dir.path().join("state"),
+        "cloud",
+    ))
+    .expect("observer client");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let status = observer
+            .render_status(&render_id)
+            .await
+            .expect("render status");
+        if status.status == ebc::api::RenderState::Cancelled {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "render {render_id} still {:?} after the call was cancelled\n{}",
+            status.status,
+            s.log()
+        );
+        tokio::task::yield_now().await;
+    }
+    assert!(!out.exists(), "a cancelled export writes nothing");
+    s.stop().await;
+    backend.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_token_mid_session_is_renewed() {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = standalone(dir.path()).await;
+    let s = cloud_session(&backend, &[]).await;
+    backend.set_faults(Faults {
+        expire_tokens_now: true,
+        ..Faults::default()
+    });
+    let (_, r) = s
+        .ok("replace_background", json!({"backdrop": "#1E90FF"}))
+        .await;
+    assert_eq!(r["backend"], "cloud");
+    assert!(
+        r["timeline"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("background:"),
+        "{r}"
+    );
+    s.stop().await;
+    backend.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lost_session_is_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = standalone(dir.path()).await;
+    let s = cloud_session(&backend, &[]).await;
+    backend.set_faults(Faults {
+        lose_sessions_now: true,
+        ..Faults::default()
+    });
+    let (_, t) = s.ok("show_timeline", json!({})).await;
+    assert_eq!(t["backend"], "cloud");
+    // The new session works: the clip can be added again and edited.
+    let (_, r) = s
+        .ok(
+            "replace_background",
+            json!({"media": clip(), "backdrop": "blur"}),
+        )
+        .await;
+    assert!(
+        r["timeline"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("noaudio_640x360.mp4"),
+        "{r}"
+    );
+    s.stop().await;
+    backend.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limit_is_waited_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = standalone(dir.path()).await;
+    let s = cloud_session(&backend, &[]).await;
+    backend.set_faults(Faults {
+        rate_limit_next: 1,
+        retry_after_secs: 1,
+        ..Faults::default()
+    });
+    let (_, c) = s.ok("get_credits", json!({})).await;
+    assert_eq!(c["backend"], "cloud");
+    s.stop().await;
+    backend.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn out_of_credits_gives_the_registration_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = standalone(dir.path()).await;
+    let s = cloud_session(&backend, &[]).await;
+    backend.set_faults(Faults {
+        out_of_credits: true,
+        ..Faults::default()
+    });
+    let msg = s
+        .user_error("replace_background", json!({"backdrop": "blur"}))
+        .await;
+    assert!(msg.contains("credits"), "{msg}");
+    assert!(
+        msg.contains("?bind="),
+        "anonymous users get the registration link: {msg}"
+    );
+    assert!(!msg.contains("nmv_"), "no token in messages: {msg}");
+    s.stop().await;
+    backend.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_reply_is_described_from_the_draft() {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = standalone(dir.path()).await;
+    let s = cloud_session(&backend, &[]).await;
+    backend.set_faults(Faults {
+        silent_replies: true,
+        ..Faults::default()
+    });
+    let (_, r) = s
+        .ok(
+            "replace_background",
+            json!({"backdrop": "clean studio backdrop"}),
+        )
+        .await;
+    let changes = r["changes"].as_array().cloned().unwrap_or_default();
+    assert!(!changes.is_empty(), "changes come from the draft diff: {r}");
+    assert!(!r["message"].as_str().unwrap_or_default().is_empty(), "{r}");
+    s.stop().await;
+    backend.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn disconnect_mid_stream_is_recovered_without_resending() {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = standalone(dir.path()).await;
+    let s = cloud_session(
+        &backend,
+        &[("EBC_SSE_RECOVERY_POLL_SECS", "0.2".to_string())],
+    )
+    .await;
+    backend.set_faults(Faults {
+        disconnect_sse: true,
+        ..Faults::default()
+    });
+    let (_, r) = s
+        .ok("replace_background", json!({"backdrop": "blur"}))
+        .await;
+    assert_eq!(r["recovered_after_disconnect"], true, "{r}");
+    assert!(
+        r["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("not sent twice"),
+        "{r}"
+    );
+    backend.set_faults(Faults::default());
+    // The edit landed exactly once: one clip, one backdrop.
+    let (_, t) = s.ok("show_timeline", json!({})).await;
+    let summary = t["summary"].as_str().unwrap_or_default();
+    assert!(
+        summary
+            .starts_with("Timeline (1 track): 1. Video: noaudio_640x360.mp4 (0-2s, background: "),
+        "{summary}"
+    );
+    s.stop().await;
+    backend.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_render_is_a_tool_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = standalone(dir.path()).await;
+    let s = cloud_session(&backend, &[]).await;
+    s.ok("replace_background", json!({"backdrop": "blur"}))
+        .await;
+    backend.set_faults(Faults {
+        render_failure: Some("the GPU caught fire".into()),
+        ..Faults::default()
+    });
+    let out = s.dir.path().join("never.mp4");
+    let msg = s
+        .user_error("export_video", json!({"output_path": out}))
+        .await;
+    assert!(msg.contains("the GPU caught fire"), "{msg}");
+    assert!(!out.exists());
+    s.stop().await;
+    backend.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_mistakes_are_tool_errors_that_say_what_to_do() {
+    let s = start(&[("EBC_BACKEND", "local".to_string())]).await;
+    let missing = s.dir.path().join("nope.mp4");
+    let msg = s
+        .user_error("upload_media", json!({"media": [missing]}))
+        .await;
+    assert!(
+        msg.contains("nope.mp4") && msg.contains("not found"),
+        "{msg}"
+    );
+
+    let notes = s.dir.path().join("notes.txt");
+    std::fs::write(&notes, "hello").unwrap();
+    let msg = s.user_error("upload_media", json!({"media": notes})).await;
+    assert!(
+        msg.contains("notes.txt") && msg.contains("mp4"),
+        "lists accepted formats: {msg}"
+    );
+
+    let msg = s.user_error("replace_background", json!({})).await;
+    assert!(msg.contains("backdrop"), "{msg}");
+
+    let msg = s
+        .user_error("export_video", json!({"job_id": "job_unknown"}))
+        .await;
+    assert!(msg.contains("job_unknown"), "{msg}");
+
+    let msg = s
+        .user_error(
+            "export_video",
+            json!({"output_path": s.dir.path().join("x.mov")}),
+        )
+        .await;
+    assert!(msg.contains(".mp4"), "{msg}");
+
+    // Nothing uploaded yet: nothing to export.
+    let msg = s
+        .user_error(
+            "export_video",
+            json!({"output_path": s.dir.path().join("x.mp4")}),
+        )
+        .await;
+    assert!(msg.contains("upload_media"), "{msg}");
+    s.stop().await;
+}

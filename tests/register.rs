@@ -1,0 +1,132 @@
+//! `register` in a temporary HOME: merges into Cursor's and Claude Desktop's configs, keeps
+//! other servers, is idempotent, keeps a backup, and `--dry-run` writes nothing.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::{Value, json};
+
+const EXE: &str = env!("CARGO_BIN_EXE_editor-background-changer");
+
+fn register(home: &Path, args: &[&str]) -> Output {
+    let out = Command::new(EXE)
+        .arg("register")
+        .args(args)
+        .env("HOME", home)
+        .env("USERPROFILE", home)
+        .env("APPDATA", home.join("AppData/Roaming"))
+        .env_remove("XDG_CONFIG_HOME")
+        .env_remove("EBC_BACKEND")
+        .env_remove("NEMO_API_URL")
+        .output()
+        .expect("run register");
+    assert!(
+        out.status.success(),
+        "register {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn cursor(home: &Path) -> PathBuf {
+    home.join(".cursor/mcp.json")
+}
+
+fn claude(home: &Path) -> PathBuf {
+    if cfg!(target_os = "macos") {
+        home.join("Library/Application Support/Claude/claude_desktop_config.json")
+    } else if cfg!(windows) {
+        home.join("AppData/Roaming/Claude/claude_desktop_config.json")
+    } else {
+        home.join(".config/Claude/claude_desktop_config.json")
+    }
+}
+
+fn read(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).expect("config written")).expect("JSON")
+}
+
+#[test]
+fn register_merges_keeps_others_and_is_idempotent() {
+    let home = tempfile::tempdir().unwrap();
+    let home = home.path();
+    std::fs::create_dir_all(home.join(".cursor")).unwrap();
+    let original = json!({"mcpServers": {"other": {"command": "other-server", "args": ["x"]}}, "theme": "dark"});
+    let original_text = serde_json::to_string(&original).unwrap();
+    std::fs::write(cursor(home), &original_text).unwrap();
+
+    let out = register(home, &["--cursor", "--claude-desktop"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("added"));
+
+    let exe = Path::new(EXE).canonicalize().unwrap();
+    for path in [cursor(home), claude(home)] {
+        let v = read(&path);
+        let ours = &v["mcpServers"]["editor-background-changer"];
+        assert_eq!(
+            ours["command"],
+            exe.to_string_lossy().as_ref(),
+            "{}",
+            path.display()
+        );
+        assert_eq!(ours["args"], json!(["serve"]));
+        assert_eq!(ours["env"]["EBC_BACKEND"], "auto");
+    }
+    let merged = read(&cursor(home));
+    assert_eq!(
+        merged["mcpServers"]["other"],
+        original["mcpServers"]["other"]
+    );
+    assert_eq!(merged["theme"], "dark");
+    // The file that was there is kept as a backup, byte for byte.
+    assert_eq!(
+        std::fs::read_to_string(home.join(".cursor/mcp.json.bak")).unwrap(),
+        original_text
+    );
+
+    let before = std::fs::read(cursor(home)).unwrap();
+    let out = register(home, &["--cursor", "--claude-desktop"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("unchanged"));
+    assert_eq!(std::fs::read(cursor(home)).unwrap(), before, "idempotent");
+}
+
+#[test]
+fn register_dry_run_writes_nothing() {
+    let home = tempfile::tempdir().unwrap();
+    let home = home.path();
+    let out = register(home, &["--dry-run"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("would add"), "{stdout}");
+    assert!(
+        stdout.contains("\"editor-background-changer\""),
+        "prints the result: {stdout}"
+    );
+    assert!(!cursor(home).exists());
+    assert!(!claude(home).exists());
+    assert_eq!(
+        std::fs::read_dir(home).unwrap().count(),
+        0,
+        "nothing created"
+    );
+}
+
+#[test]
+fn register_refuses_a_broken_config_and_leaves_it_alone() {
+    let home = tempfile::tempdir().unwrap();
+    let home = home.path();
+    std::fs::create_dir_all(home.join(".cursor")).unwrap();
+    std::fs::write(cursor(home), "{ not json").unwrap();
+    let out = Command::new(EXE)
+        .args(["register", "--cursor"])
+        .env("HOME", home)
+        .env_remove("XDG_CONFIG_HOME")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("mcp.json") && stderr.contains("not valid JSON"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read_to_string(cursor(home)).unwrap(), "{ not json");
+    assert!(!home.join(".cursor/mcp.json.bak").exists());
+}
