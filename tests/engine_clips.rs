@@ -92,6 +92,15 @@ fn clip_without_audio_gives_output_without_audio() {
     let (_, w, h, frames) = video_facts(&out);
     assert_eq!((w, h, frames), (640, 360, 60));
     assert!(!has_audio(&out));
+    // The MCP server's preview of a finished job, straight from the files.
+    let jpeg = ebc::engine::preview::from_files(&clip("noaudio_640x360.mp4"), &out).unwrap();
+    assert!(jpeg.len() <= ebc::engine::preview::MAX_BYTES);
+    let img = image::load_from_memory(&jpeg).unwrap();
+    assert_eq!(
+        (img.width(), img.height()),
+        (960, 270),
+        "two 480x270 panels"
+    );
 }
 
 #[test]
@@ -201,4 +210,57 @@ fn transparent_backdrop_needs_an_alpha_container() {
     let v = stream(&json, "video").unwrap();
     assert_eq!(v["codec_name"], "vp9");
     assert_eq!(v["tags"]["alpha_mode"], "1", "VP9 carries an alpha channel");
+
+    o.output = dir.path().join("out.mov");
+    replace(&o, &mut NoProgress).expect("mov with alpha");
+    let json = probe_json(&o.output);
+    let v = stream(&json, "video").unwrap();
+    assert_eq!(
+        (v["codec_name"].as_str(), v["profile"].as_str()),
+        (Some("prores"), Some("4444"))
+    );
+    assert!(
+        v["pix_fmt"].as_str().unwrap_or("").starts_with("yuva"),
+        "{v}"
+    );
+}
+
+#[test]
+fn video_starting_after_its_audio_keeps_its_offset() {
+    let dir = tempdir();
+    let delayed = dir.path().join("delayed.mp4");
+    let made = std::process::Command::new("ffmpeg")
+        .args([
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=d=2.5",
+            "-itsoffset",
+            "0.5",
+            "-i",
+        ])
+        .arg(clip("noaudio_640x360.mp4"))
+        .args(["-map", "1:v", "-map", "0:a", "-c:v", "copy", "-c:a", "aac"])
+        .arg(&delayed)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let out = dir.path().join("out.mp4");
+    let mut o = ReplaceOptions::new(delayed, out.clone(), green());
+    o.x264_preset = "ultrafast".into();
+    replace(&o, &mut NoProgress).expect("replace");
+    let json = probe_json(&out);
+    let start = |kind| {
+        stream(&json, kind).unwrap()["start_time"]
+            .as_str()
+            .and_then(|s| s.parse::<f64>().ok())
+            .unwrap()
+    };
+    assert!(
+        (start("video") - start("audio") - 0.5).abs() < 0.02,
+        "{json}"
+    );
+    assert_eq!(video_facts(&out).3, 60);
 }

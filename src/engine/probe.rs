@@ -42,6 +42,9 @@ pub(crate) struct ProbeDetail {
     /// The exact frame rate as a rational, for the encoder's `-r`.
     pub frame_rate: String,
     pub color: ColorTags,
+    /// Seconds by which the video stream starts after the file's earliest stream, so the
+    /// re-encoded video keeps its place against the copied audio.
+    pub video_offset_s: f64,
 }
 
 pub fn probe(path: &Path) -> Result<MediaInfo> {
@@ -112,6 +115,7 @@ struct Format {
     #[serde(default)]
     format_name: String,
     duration: Option<String>,
+    start_time: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -125,6 +129,7 @@ struct Stream {
     nb_frames: Option<String>,
     nb_read_packets: Option<String>,
     duration: Option<String>,
+    start_time: Option<String>,
     color_space: Option<String>,
     color_primaries: Option<String>,
     color_transfer: Option<String>,
@@ -185,6 +190,7 @@ fn interpret(path: &Path, p: Probed) -> Result<(MediaInfo, ProbeDetail)> {
             let detail = ProbeDetail {
                 frame_rate: "0/1".into(),
                 color: ColorTags::default(),
+                video_offset_s: 0.0,
             };
             return Ok((info, detail));
         }
@@ -207,12 +213,25 @@ fn interpret(path: &Path, p: Probed) -> Result<(MediaInfo, ProbeDetail)> {
     } else {
         MediaKind::Video
     };
-    let rate = [v.r_frame_rate.as_deref(), v.avg_frame_rate.as_deref()]
-        .into_iter()
-        .flatten()
-        .find(|r| parse_rational(r).is_some_and(|f| f > 0.0 && f < 1000.0))
-        .unwrap_or("30/1")
-        .to_string();
+    let sane = |r: &&str| parse_rational(r).is_some_and(|f| f > 0.0 && f < 1000.0);
+    let r_rate = v.r_frame_rate.as_deref().filter(sane);
+    let avg_rate = v.avg_frame_rate.as_deref().filter(sane);
+    // `r_frame_rate` is exact for constant-rate clips. Phone clips are often variable-rate:
+    // when the average differs by more than 1 %, the average keeps the video as long as
+    // the audio.
+    let rate = match (r_rate, avg_rate) {
+        (Some(r), Some(a)) => {
+            let (rf, af) = (
+                parse_rational(r).unwrap_or(0.0),
+                parse_rational(a).unwrap_or(0.0),
+            );
+            if (rf - af).abs() > 0.01 * af { a } else { r }
+        }
+        (Some(r), None) => r,
+        (None, Some(a)) => a,
+        (None, None) => "30/1",
+    }
+    .to_string();
     let fps = parse_rational(&rate).unwrap_or(30.0);
     let duration_s = v
         .duration
@@ -243,6 +262,16 @@ fn interpret(path: &Path, p: Probed) -> Result<(MediaInfo, ProbeDetail)> {
         has_audio: audio.is_some(),
         audio_codec: audio.and_then(|a| a.codec_name.clone()),
     };
+    let file_start = p
+        .format
+        .as_ref()
+        .and_then(|f| f.start_time.as_deref())
+        .and_then(parse_f64);
+    let video_start = v.start_time.as_deref().and_then(parse_f64);
+    let video_offset_s = match (video_start, file_start) {
+        (Some(v), Some(f)) if v - f > 0.0005 && v - f < 60.0 => v - f,
+        _ => 0.0,
+    };
     let known = |s: &Option<String>| s.clone().filter(|v| v != "unknown" && v != "reserved");
     let detail = ProbeDetail {
         frame_rate: rate,
@@ -251,6 +280,7 @@ fn interpret(path: &Path, p: Probed) -> Result<(MediaInfo, ProbeDetail)> {
             primaries: known(&v.color_primaries),
             transfer: known(&v.color_transfer),
         },
+        video_offset_s,
     };
     Ok((info, detail))
 }

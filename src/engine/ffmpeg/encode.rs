@@ -124,6 +124,8 @@ pub struct EncodeSpec<'a> {
     /// The input file and its (first) audio codec, when its audio is to be carried over.
     pub audio: Option<(&'a Path, &'a str)>,
     pub color: ColorTags,
+    /// Start the video this many seconds after the audio (the input's own offset).
+    pub video_offset_s: f64,
 }
 
 pub struct Encoder {
@@ -256,7 +258,9 @@ fn command(spec: &EncodeSpec<'_>) -> Result<std::process::Command> {
             cmd.args(["-auto-alt-ref", "0"]);
         }
         (C::Mov, L::Yuva420p) => {
-            cmd.args(["-c:v", "prores_ks", "-profile:v", "4444"]);
+            // ProRes 4444 (`ap4h`). prores_aw rather than prores_ks: ~3.7× faster here, and
+            // its alpha comes back bit-exact.
+            cmd.args(["-c:v", "prores_aw", "-profile:v", "4"]);
             cmd.args(["-pix_fmt", "yuva444p10le", "-vendor", "apl0"]);
         }
         (C::Mkv, L::Gray) => {
@@ -278,6 +282,11 @@ fn command(spec: &EncodeSpec<'_>) -> Result<std::process::Command> {
             cmd.args(["-c:v", "mjpeg", "-q:v", "2", "-pix_fmt", "yuvj444p"]);
         }
         _ => return Err(unsupported()),
+    }
+    if spec.video_offset_s > 0.0 && !spec.container.is_still() {
+        // (`-itsoffset` on the raw input does not survive into the MP4 here.)
+        let shift = format!("setpts=PTS+{:.6}/TB", spec.video_offset_s);
+        cmd.args(["-vf", &shift]);
     }
     if !spec.container.is_still() && spec.layout != L::Gray {
         let tags = [

@@ -68,6 +68,7 @@ pub(super) fn run(plan: Plan, progress: &mut dyn ProgressReporter) -> Result<Rep
     builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
     let tmp = builder.tempfile_in(&dir).map_err(|e| Error::io(&dir, e))?;
     let total = plan.info.frames.max(1);
+    let still = plan.is_still();
     if !progress.update(&Progress {
         frames_done: 0,
         frames_total: total,
@@ -99,6 +100,7 @@ pub(super) fn run(plan: Plan, progress: &mut dyn ProgressReporter) -> Result<Rep
         audio: (plan.info.has_audio && plan.layout != PixelLayout::Gray)
             .then_some((plan.input.as_path(), audio_codec.as_str())),
         color: plan.color.clone(),
+        video_offset_s: if still { 0.0 } else { plan.video_offset_s },
     };
 
     let (dec_tx, dec_rx) = bounded::<Decoded>(QUEUE);
@@ -112,7 +114,6 @@ pub(super) fn run(plan: Plan, progress: &mut dyn ProgressReporter) -> Result<Rep
     let (alpha_back_tx, alpha_back_rx) = unbounded::<Vec<u8>>();
 
     let input = plan.input.as_path();
-    let still = plan.is_still();
     let (width, height) = (plan.width, plan.height);
     let matte_opts = plan.matte.clone();
     let frame_rate = plan.frame_rate.clone();
@@ -174,17 +175,7 @@ pub(super) fn run(plan: Plan, progress: &mut dyn ProgressReporter) -> Result<Rep
             Ok(Some(StageOut::Preview(p))) => preview_jpeg = p,
             Ok(Some(StageOut::Encoded(n))) => frames_written = n,
             Ok(None) => {}
-            Err(e) => {
-                let replace = match (&first_err, &e) {
-                    (None, _) => true,
-                    (Some(Error::Aborted), _) => !matches!(e, Error::Aborted),
-                    (Some(Error::Cancelled), _) => !matches!(e, Error::Aborted | Error::Cancelled),
-                    _ => false,
-                };
-                if replace {
-                    first_err = Some(e);
-                }
-            }
+            Err(e) => first_err = Some(root_cause(first_err, e)),
         }
     }
     if let Some(e) = first_err {
@@ -242,6 +233,22 @@ pub(super) fn run(plan: Plan, progress: &mut dyn ProgressReporter) -> Result<Rep
         warnings,
         elapsed: started.elapsed(),
     })
+}
+
+/// Of two stage errors (`earlier` from a stage further upstream), the one to report: a real
+/// error over a cancel, a cancel over an `Aborted` echo, otherwise the upstream one.
+fn root_cause(earlier: Option<Error>, later: Error) -> Error {
+    fn rank(e: &Error) -> u8 {
+        match e {
+            Error::Aborted => 0,
+            Error::Cancelled => 1,
+            _ => 2,
+        }
+    }
+    match earlier {
+        Some(e) if rank(&e) >= rank(&later) => e,
+        _ => later,
+    }
 }
 
 enum StageOut {
@@ -436,7 +443,9 @@ fn composite_stage(
                             let f = d.new_frame();
                             bg = Some((d, f));
                         }
-                        let (dec, f) = bg.as_mut().expect("set above");
+                        let Some((dec, f)) = bg.as_mut() else {
+                            return Err(Error::Aborted);
+                        };
                         // A backdrop that stops (a one-frame "video") keeps its last frame.
                         if !dec.read_frame(f)? && dec.frames_read() == 0 {
                             dec.finish()?;
@@ -535,4 +544,44 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     tmp.write_all(bytes).map_err(|e| Error::io(path, e))?;
     tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_root_cause_wins_over_echoes_and_cancels() {
+        let real = || Error::input("in.mp4", "broken");
+        let pick = |errs: Vec<Error>| {
+            errs.into_iter()
+                .fold(None, |acc, e| Some(root_cause(acc, e)))
+        };
+        let is_input = |e: Option<Error>| matches!(e, Some(Error::Input { .. }));
+        assert!(is_input(pick(vec![Error::Aborted, real(), Error::Aborted])));
+        assert!(is_input(pick(vec![Error::Cancelled, real()])));
+        assert!(is_input(pick(vec![real(), Error::Cancelled])));
+        assert!(matches!(
+            pick(vec![Error::Aborted, Error::Aborted, Error::Cancelled]),
+            Some(Error::Cancelled)
+        ));
+        // Two real errors: the upstream one.
+        let first = pick(vec![real(), Error::Model("later".into())]);
+        assert!(is_input(first));
+    }
+
+    #[test]
+    fn a_panicking_stage_becomes_an_error() {
+        let res: Result<()> = thread::scope(|s| {
+            let h = spawn(s, "boom", || -> Result<()> { panic!("stage exploded") });
+            join(h)
+        });
+        match res {
+            Err(Error::Panic(msg)) => assert!(
+                msg.contains("boom") && msg.contains("stage exploded"),
+                "{msg}"
+            ),
+            other => panic!("expected Error::Panic, got {other:?}"),
+        }
+    }
 }

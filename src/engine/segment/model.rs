@@ -11,6 +11,10 @@ use super::tflite::{self, DType, FusedAct, Graph, OpCode, Options};
 
 type Result<T> = std::result::Result<T, ModelError>;
 
+/// Cap on planned activation memory (256 MiB): the real models need under 5 MiB; a damaged
+/// file declaring huge tensors gets an error instead of an allocation failure.
+const MAX_PLANNED_FLOATS: usize = 1 << 26;
+
 /// What a tensor holds during planning.
 #[derive(Debug, Clone)]
 enum Value {
@@ -445,10 +449,18 @@ fn plan(
     }
     let output_len = g.tensors[output].shape.iter().product();
     let scratch_len = steps.iter().map(|s| s.op.scratch_len()).max().unwrap_or(0);
+    let floats = sizes.iter().sum::<usize>() + scratch_len;
+    if floats > MAX_PLANNED_FLOATS {
+        return Err(ModelError::unsupported(format!(
+            "the model needs {} MiB of activations (limit {} MiB)",
+            (floats * 4) >> 20,
+            (MAX_PLANNED_FLOATS * 4) >> 20
+        )));
+    }
     tracing::debug!(
         steps = steps.len(),
         buffers = sizes.len(),
-        floats = sizes.iter().sum::<usize>() + scratch_len,
+        floats,
         "segmentation model planned"
     );
     Ok(Model {
@@ -508,6 +520,38 @@ impl Model {
             self.buffers[s.output] = out;
         }
         &self.buffers[self.output_slot][..self.output_len]
+    }
+
+    /// Runs every step `iters` times on the loaded input and returns, per step, its name,
+    /// output length and fastest time in nanoseconds (the minimum resists other load on the
+    /// machine; for finding the slow ops, benches print it).
+    #[doc(hidden)]
+    pub fn profile(&mut self, iters: usize) -> Vec<(&'static str, usize, f64)> {
+        let mut times = vec![f64::MAX; self.steps.len()];
+        for _ in 0..iters.max(1) {
+            for (i, s) in self.steps.iter().enumerate() {
+                let t = std::time::Instant::now();
+                let mut out = std::mem::take(&mut self.buffers[s.output]);
+                {
+                    let mut ins: [&[f32]; 2] = [&[], &[]];
+                    for (slot, &b) in ins.iter_mut().zip(&s.inputs) {
+                        *slot = &self.buffers[b];
+                    }
+                    s.op.eval(
+                        &ins[..s.inputs.len()],
+                        &mut out[..s.out_len],
+                        &mut self.scratch,
+                    );
+                }
+                self.buffers[s.output] = out;
+                times[i] = times[i].min(t.elapsed().as_nanos() as f64);
+            }
+        }
+        self.steps
+            .iter()
+            .zip(times)
+            .map(|(s, t)| (s.op.name(), s.out_len, t))
+            .collect()
     }
 
     /// Op names in execution order (for diagnostics and tests).

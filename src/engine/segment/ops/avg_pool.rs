@@ -1,7 +1,7 @@
 //! AVERAGE_POOL_2D with TFLite semantics: SAME padding averages only the cells inside the
 //! image. In this model every pool is global (squeeze-excite), a per-channel mean.
 
-use super::{Act, Hwc, ModelError, check, out_and_pad};
+use super::{Act, Hwc, LANES, ModelError, check, out_and_pad};
 use crate::engine::segment::tflite::PoolOpts;
 
 #[derive(Debug, Clone)]
@@ -65,16 +65,39 @@ impl AvgPool {
                 let acc = &mut out[(oy * ow + ox) * c..][..c];
                 acc.fill(0.0);
                 for y in ya..yb {
-                    for px in input[(y * iw + xa) * c..(y * iw + xb.max(xa)) * c].chunks_exact(c) {
-                        for (a, v) in acc.iter_mut().zip(px) {
-                            *a += v;
-                        }
-                    }
+                    sum_pixels(&input[(y * iw + xa) * c..(y * iw + xb.max(xa)) * c], acc);
                 }
                 let n = (yb.saturating_sub(ya) * xb.saturating_sub(xa)).max(1) as f32;
                 acc.iter_mut().for_each(|a| *a /= n);
                 self.act.apply(acc);
             }
+        }
+    }
+}
+
+/// `acc[ch] += Σ pixels[i·c + ch]` over the NHWC run `pixels` (`c = acc.len()`). Channel
+/// blocks of LANES keep the running sums in registers.
+pub fn sum_pixels(pixels: &[f32], acc: &mut [f32]) {
+    let c = acc.len();
+    if c == 0 {
+        return;
+    }
+    let blocks = c / LANES;
+    for b in 0..blocks {
+        let mut sum = [0f32; LANES];
+        for px in pixels.chunks_exact(c) {
+            let v: &[f32; LANES] = px[b * LANES..][..LANES].try_into().expect("LANES floats");
+            for l in 0..LANES {
+                sum[l] += v[l];
+            }
+        }
+        for (a, s) in acc[b * LANES..][..LANES].iter_mut().zip(sum) {
+            *a += s;
+        }
+    }
+    for px in pixels.chunks_exact(c) {
+        for (a, v) in acc[blocks * LANES..].iter_mut().zip(&px[blocks * LANES..]) {
+            *a += v;
         }
     }
 }

@@ -1,7 +1,10 @@
-//! CONV_2D (NHWC, weights OHWI) as one GEMM: 1×1 stride-1 convolutions multiply the input
-//! directly, others go through im2col into the plan's scratch buffer. Bias and the fused
-//! activation are applied in one pass afterwards.
+//! CONV_2D (NHWC, weights OHWI). 1×1 stride-1 convolutions are one GEMM on the input as is
+//! (the `gemm` crate's AVX-512 kernels beat a hand-written AVX2 tile there), followed by one
+//! bias + activation pass. Larger kernels (the model's 3×3/2 stem) run a direct AVX2 tile
+//! loop when the CPU has AVX2+FMA, else im2col into the plan's scratch buffer + GEMM.
 
+#[cfg(target_arch = "x86_64")]
+use super::depthwise::taps;
 use super::{Act, Hwc, ModelError, check, elems, out_and_pad};
 use crate::engine::segment::gemm::matmul;
 use crate::engine::segment::tflite::Padding;
@@ -104,6 +107,12 @@ impl Conv2d {
     }
 
     pub fn eval(&self, input: &[f32], out: &mut [f32], scratch: &mut [f32]) {
+        #[cfg(target_arch = "x86_64")]
+        if !self.is_pointwise() && self.output[2] % super::LANES == 0 && super::has_avx2_fma() {
+            // SAFETY: the CPU supports AVX2 and FMA, checked just above.
+            unsafe { conv_avx2(self, input, out) };
+            return;
+        }
         let [oh, ow, cout] = self.output;
         let cin = self.input[2];
         let m = oh * ow;
@@ -136,6 +145,15 @@ impl Conv2d {
                         seg.fill(0.0);
                         continue;
                     }
+                    let ix0 = (ox * self.stride_w) as isize - self.pad_left as isize;
+                    if ix0 >= 0 && ix0 as usize + self.kw <= iw {
+                        // Whole window row inside: one contiguous run of kw·cin floats.
+                        let src = &input[(iy as usize * iw + ix0 as usize) * cin..][..seg.len()];
+                        for (d, s) in seg.iter_mut().zip(src) {
+                            *d = *s;
+                        }
+                        continue;
+                    }
                     for kx in 0..self.kw {
                         let ix = (ox * self.stride_w + kx) as isize - self.pad_left as isize;
                         let dst = &mut seg[kx * cin..][..cin];
@@ -148,6 +166,110 @@ impl Conv2d {
                     }
                 }
             }
+        }
+    }
+}
+
+/// Direct convolution (kernels larger than 1×1), output channels a multiple of 8: a
+/// register tile of 4 output pixels
+/// × 16 output channels (8 accumulators) runs over every tap and input channel with one
+/// broadcast per pixel and two weight loads per step, then adds bias and activation before
+/// its single store. Border pixels (clipped windows) and the last 8 channels use the same
+/// loop with smaller tiles. No im2col buffer, no separate epilogue pass.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn conv_avx2(p: &Conv2d, input: &[f32], out: &mut [f32]) {
+    let [ih, iw, _] = p.input;
+    let [oh, ow, cout] = p.output;
+    let (sw, kw) = (p.stride_w, p.kw);
+    let x_lo = p.pad_left.div_ceil(sw);
+    let x_hi = if iw + p.pad_left >= kw {
+        ((iw + p.pad_left - kw) / sw + 1).min(ow)
+    } else {
+        0
+    };
+    for oy in 0..oh {
+        let (ky0, ky1, iy0) = taps(oy, p.stride_h, p.pad_top, p.kh, ih);
+        let mut ox = 0;
+        while ox < ow {
+            let quad = ox >= x_lo && ox + 4 <= x_hi;
+            let npx = if quad { 4 } else { 1 };
+            let mut nb = 0;
+            while nb < cout {
+                if nb + 16 <= cout {
+                    if quad {
+                        tile::<4, 2>(p, input, out, oy, ox, nb, (ky0, ky1, iy0));
+                    } else {
+                        tile::<1, 2>(p, input, out, oy, ox, nb, (ky0, ky1, iy0));
+                    }
+                    nb += 16;
+                } else {
+                    if quad {
+                        tile::<4, 1>(p, input, out, oy, ox, nb, (ky0, ky1, iy0));
+                    } else {
+                        tile::<1, 1>(p, input, out, oy, ox, nb, (ky0, ky1, iy0));
+                    }
+                    nb += 8;
+                }
+            }
+            ox += npx;
+        }
+    }
+}
+
+/// One register tile: `P` consecutive output pixels starting at (`oy`, `ox`) × `8·NV` output
+/// channels from `nb`. With `P > 1` the caller guarantees every pixel's window is fully
+/// inside the row (only `ky` is clipped).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn tile<const P: usize, const NV: usize>(
+    p: &Conv2d,
+    input: &[f32],
+    out: &mut [f32],
+    oy: usize,
+    ox: usize,
+    nb: usize,
+    (ky0, ky1, iy0): (usize, usize, isize),
+) {
+    use super::avx2::{V, act, fma, ld, splat, st};
+    let [_, iw, cin] = p.input;
+    let [_, ow, cout] = p.output;
+    let (kx0, kx1, ix0) = if P == 1 {
+        taps(ox, p.stride_w, p.pad_left, p.kw, iw)
+    } else {
+        (0, p.kw, (ox * p.stride_w) as isize - p.pad_left as isize)
+    };
+    let step = p.stride_w * cin;
+    let mut acc: [[V; NV]; P] = [[splat(0.0); NV]; P];
+    for a in acc.iter_mut() {
+        for (v, slot) in a.iter_mut().enumerate() {
+            *slot = ld(&p.bias[nb + 8 * v..]);
+        }
+    }
+    for ky in ky0..ky1 {
+        let row = (iy0 + ky as isize) as usize * iw;
+        for kx in kx0..kx1 {
+            let px0 = (row + (ix0 + kx as isize) as usize) * cin;
+            let xs = &input[px0..px0 + (P - 1) * step + cin];
+            let wtap = &p.weights_t[(ky * p.kw + kx) * cin * cout..][..cin * cout];
+            for (ci, wrow) in wtap.chunks_exact(cout).enumerate() {
+                let mut w = [splat(0.0); NV];
+                for (v, wv) in w.iter_mut().enumerate() {
+                    *wv = ld(&wrow[nb + 8 * v..]);
+                }
+                for (pi, a) in acc.iter_mut().enumerate() {
+                    let x = splat(xs[pi * step + ci]);
+                    for v in 0..NV {
+                        a[v] = fma(x, w[v], a[v]);
+                    }
+                }
+            }
+        }
+    }
+    for (pi, a) in acc.iter().enumerate() {
+        let dst = &mut out[((oy * ow) + ox + pi) * cout + nb..];
+        for (v, av) in a.iter().enumerate() {
+            st(&mut dst[8 * v..], act(p.act, *av));
         }
     }
 }
@@ -204,6 +326,9 @@ mod tests {
             ([1, 1, 96], 1, 1, Padding::Valid, 24),
             ([10, 11, 5], 3, 1, Padding::Valid, 7),
             ([8, 8, 4], 5, 2, Padding::Same, 3),
+            ([11, 13, 3], 3, 2, Padding::Same, 24),
+            ([6, 9, 16], 1, 1, Padding::Valid, 72),
+            ([7, 10, 5], 3, 1, Padding::Same, 8),
         ];
         for (seed, (input, k, s, pad, cout)) in cases.into_iter().enumerate() {
             let seed = seed as u64 * 10;

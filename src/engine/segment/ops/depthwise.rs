@@ -2,8 +2,9 @@
 //! each output pixel starts from the bias and accumulates its valid taps with the channel
 //! loop innermost, so every tap is a contiguous multiply-add over channels in L1.
 
+use super::activation::hard_swish;
 use super::conv2d::ConvParams;
-use super::{Act, Hwc, ModelError, check, madd, out_and_pad, simd_dispatch};
+use super::{Act, Hwc, LANES, ModelError, check, madd, out_and_pad, simd_dispatch};
 
 #[derive(Debug, Clone)]
 pub struct Depthwise {
@@ -69,13 +70,26 @@ impl Depthwise {
     }
 
     pub fn eval(&self, input: &[f32], out: &mut [f32]) {
+        #[cfg(target_arch = "x86_64")]
+        if self.input[2] % LANES == 0 && super::has_avx2_fma() {
+            // SAFETY: the CPU supports AVX2 and FMA, checked just above.
+            unsafe { depthwise_avx2(self, input, out) };
+            return;
+        }
         depthwise(self, input, out)
     }
 }
 
-/// Valid tap range `lo..hi` along one axis for output coordinate `o`.
+/// Valid tap range `lo..hi` along one axis for output coordinate `o`, and the (possibly
+/// negative) input coordinate of tap 0.
 #[inline(always)]
-fn taps(o: usize, stride: usize, pad: usize, k: usize, size: usize) -> (usize, usize, isize) {
+pub(super) fn taps(
+    o: usize,
+    stride: usize,
+    pad: usize,
+    k: usize,
+    size: usize,
+) -> (usize, usize, isize) {
     let start = (o * stride) as isize - pad as isize;
     let lo = (-start).max(0) as usize;
     let hi = ((size as isize - start).max(0) as usize).min(k);
@@ -83,35 +97,140 @@ fn taps(o: usize, stride: usize, pad: usize, k: usize, size: usize) -> (usize, u
 }
 
 #[inline(always)]
+fn lanes(s: &[f32]) -> &[f32; LANES] {
+    s[..LANES].try_into().expect("slice of LANES floats")
+}
+
+#[inline(always)]
 fn depthwise_kernel<const FMA: bool>(p: &Depthwise, input: &[f32], out: &mut [f32]) {
     let [ih, iw, c] = p.input;
     let [oh, ow, _] = p.output;
+    // Channels in blocks of LANES with the accumulator in registers across all taps; a
+    // channel count that is not a multiple of LANES finishes with a scalar tail.
+    let blocks = c / LANES;
     for oy in 0..oh {
         let (ky0, ky1, iy0) = taps(oy, p.stride_h, p.pad_top, p.kh, ih);
         for ox in 0..ow {
             let (kx0, kx1, ix0) = taps(ox, p.stride_w, p.pad_left, p.kw, iw);
-            let acc = &mut out[(oy * ow + ox) * c..][..c];
-            acc.copy_from_slice(&p.bias);
-            for ky in ky0..ky1 {
-                let iy = (iy0 + ky as isize) as usize;
-                for kx in kx0..kx1 {
-                    let ix = (ix0 + kx as isize) as usize;
-                    let px = &input[(iy * iw + ix) * c..][..c];
-                    let w = &p.weights[(ky * p.kw + kx) * c..][..c];
-                    for ((a, x), w) in acc.iter_mut().zip(px).zip(w) {
-                        *a = madd::<FMA>(*x, *w, *a);
+            let dst = &mut out[(oy * ow + ox) * c..][..c];
+            for b in 0..blocks {
+                let cb = b * LANES;
+                let mut acc = *lanes(&p.bias[cb..]);
+                for ky in ky0..ky1 {
+                    let row = (iy0 + ky as isize) as usize * iw;
+                    for kx in kx0..kx1 {
+                        let ix = (ix0 + kx as isize) as usize;
+                        let x = lanes(&input[(row + ix) * c + cb..]);
+                        let w = lanes(&p.weights[(ky * p.kw + kx) * c + cb..]);
+                        for l in 0..LANES {
+                            acc[l] = madd::<FMA>(x[l], w[l], acc[l]);
+                        }
                     }
                 }
+                act_lanes(p.act, &mut acc);
+                dst[cb..cb + LANES].copy_from_slice(&acc);
             }
-            match p.act {
-                Act::Relu => acc.iter_mut().for_each(|v| *v = v.max(0.0)),
-                Act::HardSwish => acc
-                    .iter_mut()
-                    .for_each(|v| *v = super::activation::hard_swish(*v)),
-                Act::None => {}
-                other => other.apply(acc),
+            for ch in blocks * LANES..c {
+                let mut acc = p.bias[ch];
+                for ky in ky0..ky1 {
+                    let row = (iy0 + ky as isize) as usize * iw;
+                    for kx in kx0..kx1 {
+                        let ix = (ix0 + kx as isize) as usize;
+                        acc = madd::<FMA>(
+                            input[(row + ix) * c + ch],
+                            p.weights[(ky * p.kw + kx) * c + ch],
+                            acc,
+                        );
+                    }
+                }
+                dst[ch] = acc;
+            }
+            if blocks * LANES < c {
+                p.act.apply(&mut dst[blocks * LANES..]);
             }
         }
+    }
+}
+
+/// Channels a multiple of 8. Interior pixels go four at a time (four independent FMA chains
+/// sharing each weight load); border pixels one at a time with their clipped windows.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn depthwise_avx2(p: &Depthwise, input: &[f32], out: &mut [f32]) {
+    use super::avx2::{act, fma, ld, st};
+    let [ih, iw, c] = p.input;
+    let [oh, ow, _] = p.output;
+    let (sw, kw) = (p.stride_w, p.kw);
+    // Output columns whose window lies fully inside the row.
+    let x_lo = p.pad_left.div_ceil(sw);
+    let x_hi = if iw + p.pad_left >= kw {
+        ((iw + p.pad_left - kw) / sw + 1).min(ow)
+    } else {
+        0
+    };
+    let single = |out: &mut [f32], oy: usize, ox: usize, ky0: usize, ky1: usize, iy0: isize| {
+        let (kx0, kx1, ix0) = taps(ox, sw, p.pad_left, kw, iw);
+        let dst = &mut out[(oy * ow + ox) * c..][..c];
+        for cb in (0..c).step_by(LANES) {
+            let mut acc = ld(&p.bias[cb..]);
+            for ky in ky0..ky1 {
+                let row = (iy0 + ky as isize) as usize * iw;
+                for kx in kx0..kx1 {
+                    let ix = (ix0 + kx as isize) as usize;
+                    acc = fma(
+                        ld(&input[(row + ix) * c + cb..]),
+                        ld(&p.weights[(ky * kw + kx) * c + cb..]),
+                        acc,
+                    );
+                }
+            }
+            st(&mut dst[cb..], act(p.act, acc));
+        }
+    };
+    for oy in 0..oh {
+        let (ky0, ky1, iy0) = taps(oy, p.stride_h, p.pad_top, p.kh, ih);
+        let mut ox = 0;
+        while ox < ow {
+            if ox >= x_lo && ox + 4 <= x_hi {
+                let ix = ox * sw - p.pad_left;
+                let step = sw * c;
+                for cb in (0..c).step_by(LANES) {
+                    let b = ld(&p.bias[cb..]);
+                    let (mut a0, mut a1, mut a2, mut a3) = (b, b, b, b);
+                    for ky in ky0..ky1 {
+                        let row = (iy0 + ky as isize) as usize * iw;
+                        for kx in 0..kw {
+                            let w = ld(&p.weights[(ky * kw + kx) * c + cb..]);
+                            let x = &input[(row + ix + kx) * c + cb..];
+                            a0 = fma(ld(x), w, a0);
+                            a1 = fma(ld(&x[step..]), w, a1);
+                            a2 = fma(ld(&x[2 * step..]), w, a2);
+                            a3 = fma(ld(&x[3 * step..]), w, a3);
+                        }
+                    }
+                    let dst = &mut out[(oy * ow + ox) * c + cb..];
+                    st(dst, act(p.act, a0));
+                    st(&mut dst[c..], act(p.act, a1));
+                    st(&mut dst[2 * c..], act(p.act, a2));
+                    st(&mut dst[3 * c..], act(p.act, a3));
+                }
+                ox += 4;
+            } else {
+                single(out, oy, ox, ky0, ky1, iy0);
+                ox += 1;
+            }
+        }
+    }
+}
+
+#[inline(always)]
+fn act_lanes(act: Act, acc: &mut [f32; LANES]) {
+    match act {
+        Act::None => {}
+        Act::Relu => acc.iter_mut().for_each(|v| *v = v.max(0.0)),
+        Act::Relu6 => acc.iter_mut().for_each(|v| *v = v.clamp(0.0, 6.0)),
+        Act::HardSwish => acc.iter_mut().for_each(|v| *v = hard_swish(*v)),
+        Act::Logistic => act.apply(acc),
     }
 }
 simd_dispatch!(fn depthwise(p: &Depthwise, input: &[f32], out: &mut [f32]) => depthwise_kernel);

@@ -7,6 +7,8 @@
 pub mod activation;
 pub mod add_mul;
 pub mod avg_pool;
+#[cfg(target_arch = "x86_64")]
+pub mod avx2;
 pub mod conv2d;
 pub mod depthwise;
 pub mod mean;
@@ -24,6 +26,9 @@ pub use transpose_conv::TransposeConv;
 
 use super::error::ModelError;
 use super::tflite::Padding;
+
+/// f32 lanes the channel-blocked kernels work in (one AVX2 register).
+pub const LANES: usize = 8;
 
 /// Height, width, channels of a batch-1 NHWC tensor.
 pub type Hwc = [usize; 3];
@@ -115,6 +120,7 @@ impl Op {
     pub fn scratch_len(&self) -> usize {
         match self {
             Op::Conv2d(c) => c.scratch_len(),
+            Op::TransposeConv(t) => t.scratch_len(),
             _ => 0,
         }
     }
@@ -124,7 +130,7 @@ impl Op {
         match self {
             Op::Conv2d(c) => c.eval(inputs[0], out, scratch),
             Op::Depthwise(d) => d.eval(inputs[0], out),
-            Op::TransposeConv(t) => t.eval(inputs[0], out),
+            Op::TransposeConv(t) => t.eval(inputs[0], out, scratch),
             Op::Unary(u) => u.eval(inputs[0], out),
             Op::Binary(b) => b.eval(inputs[0], inputs[1], out),
             Op::AvgPool(p) => p.eval(inputs[0], out),

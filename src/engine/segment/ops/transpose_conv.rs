@@ -1,9 +1,11 @@
 //! MediaPipe's custom `Convolution2DTransposeBias`: a transposed convolution plus bias. Its
 //! 12 bytes of custom options are `TfLiteTransposeConvParams` (padding, stride_w, stride_h as
-//! i32); the kernel is OHWI. Each input pixel scatters `kh×kw×cout` dot products of its
-//! channels into the output; with kernel = stride (this model: 2×2/2) no outputs overlap.
+//! i32); the kernel is OHWI. One GEMM computes, for every input pixel, its `kh×kw×cout`
+//! contributions (into the plan's scratch buffer); a scatter pass adds them to the
+//! bias-initialised output. With kernel = stride (this model: 2×2/2) no outputs overlap.
 
-use super::{Act, Hwc, ModelError, check, madd, simd_dispatch};
+use super::{Act, Hwc, ModelError, check};
+use crate::engine::segment::gemm::matmul;
 use crate::engine::segment::tflite::Padding;
 
 #[derive(Debug, Clone)]
@@ -16,8 +18,10 @@ pub struct TransposeConv {
     pub stride_w: usize,
     pub pad_top: usize,
     pub pad_left: usize,
-    /// OHWI `[cout, kh, kw, cin]`.
+    /// OHWI `[cout, kh, kw, cin]`: row `j` holds the weights of contribution `j`.
     pub weights: Vec<f32>,
+    /// `cin × (cout·kh·kw)` row-major: OHWI transposed for the GEMM.
+    pub weights_t: Vec<f32>,
     pub bias: Vec<f32>,
     pub act: Act,
 }
@@ -100,52 +104,111 @@ impl TransposeConv {
             pad_top: pad(input[0], kh, stride_h, oh),
             pad_left: pad(input[1], kw, stride_w, ow),
             weights: weights.to_vec(),
+            weights_t: {
+                let n = cout * kh * kw;
+                let mut t = vec![0.0; cin * n];
+                for j in 0..n {
+                    for i in 0..cin {
+                        t[i * n + j] = weights[j * cin + i];
+                    }
+                }
+                t
+            },
             bias: bias.to_vec(),
             act: Act::None,
         })
     }
 
-    pub fn eval(&self, input: &[f32], out: &mut [f32]) {
-        transpose_conv(self, input, out);
-        self.act.apply(&mut out[..super::elems(self.output)]);
+    pub fn scratch_len(&self) -> usize {
+        self.input[0] * self.input[1] * self.output[2] * self.kh * self.kw
     }
-}
 
-#[inline(always)]
-fn transpose_conv_kernel<const FMA: bool>(p: &TransposeConv, input: &[f32], out: &mut [f32]) {
-    let [ih, iw, cin] = p.input;
-    let [oh, ow, cout] = p.output;
-    for px in out[..oh * ow * cout].chunks_exact_mut(cout) {
-        px.copy_from_slice(&p.bias);
-    }
-    for y in 0..ih {
-        for x in 0..iw {
-            let v = &input[(y * iw + x) * cin..][..cin];
-            for ky in 0..p.kh {
-                let oy = (y * p.stride_h + ky) as isize - p.pad_top as isize;
-                if oy < 0 || oy >= oh as isize {
-                    continue;
+    pub fn eval(&self, input: &[f32], out: &mut [f32], scratch: &mut [f32]) {
+        let [ih, iw, cin] = self.input;
+        let [oh, ow, cout] = self.output;
+        let n = cout * self.kh * self.kw;
+        let contrib = &mut scratch[..ih * iw * n];
+        let input = &input[..ih * iw * cin];
+        #[cfg(target_arch = "x86_64")]
+        let done = cin % super::LANES == 0 && n % 4 == 0 && super::has_avx2_fma() && {
+            // SAFETY: the CPU supports AVX2 and FMA, checked just above.
+            unsafe { contributions_avx2(input, &self.weights, cin, n, contrib) };
+            true
+        };
+        #[cfg(not(target_arch = "x86_64"))]
+        let done = false;
+        if !done {
+            matmul(ih * iw, cin, n, input, &self.weights_t, contrib);
+        }
+        let out = &mut out[..oh * ow * cout];
+        let (kh, kw) = (self.kh, self.kw);
+        if kh == self.stride_h && kw == self.stride_w && oh == ih * kh && ow == iw * kw {
+            // Windows tile the output exactly (this model): every output gets one
+            // contribution, written in output order.
+            for y in 0..ih {
+                for ky in 0..kh {
+                    let orow = &mut out[(y * kh + ky) * ow * cout..][..ow * cout];
+                    let crow = &contrib[y * iw * n..][..iw * n];
+                    for (o_px, c) in orow.chunks_exact_mut(kw * cout).zip(crow.chunks_exact(n)) {
+                        for kx in 0..kw {
+                            for (o, d) in o_px[kx * cout..][..cout].iter_mut().enumerate() {
+                                *d = self.bias[o] + c[(o * kh + ky) * kw + kx];
+                            }
+                        }
+                    }
                 }
-                for kx in 0..p.kw {
-                    let ox = (x * p.stride_w + kx) as isize - p.pad_left as isize;
-                    if ox < 0 || ox >= ow as isize {
+            }
+            self.act.apply(out);
+            return;
+        }
+        for px in out.chunks_exact_mut(cout) {
+            px.copy_from_slice(&self.bias);
+        }
+        for y in 0..ih {
+            for x in 0..iw {
+                let c = &contrib[(y * iw + x) * n..][..n];
+                for ky in 0..self.kh {
+                    let oy = (y * self.stride_h + ky) as isize - self.pad_top as isize;
+                    if oy < 0 || oy >= oh as isize {
                         continue;
                     }
-                    let dst = &mut out[(oy as usize * ow + ox as usize) * cout..][..cout];
-                    for (o, d) in dst.iter_mut().enumerate() {
-                        let w = &p.weights[((o * p.kh + ky) * p.kw + kx) * cin..][..cin];
-                        let mut acc = 0.0f32;
-                        for (a, b) in v.iter().zip(w) {
-                            acc = madd::<FMA>(*a, *b, acc);
+                    for kx in 0..self.kw {
+                        let ox = (x * self.stride_w + kx) as isize - self.pad_left as isize;
+                        if ox < 0 || ox >= ow as isize {
+                            continue;
                         }
-                        *d += acc;
+                        let dst = &mut out[(oy as usize * ow + ox as usize) * cout..][..cout];
+                        for (o, d) in dst.iter_mut().enumerate() {
+                            *d += c[(o * self.kh + ky) * self.kw + kx];
+                        }
                     }
                 }
             }
         }
+        self.act.apply(out);
     }
 }
-simd_dispatch!(fn transpose_conv(p: &TransposeConv, input: &[f32], out: &mut [f32]) => transpose_conv_kernel);
+
+/// `contrib[p][j] = Σ_i input[p][i] · weights[j][i]`, four dot products at a time (a GEMM
+/// with n = 4 is all packing overhead; here each pixel's channels are loaded once).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn contributions_avx2(input: &[f32], weights: &[f32], cin: usize, n: usize, contrib: &mut [f32]) {
+    use super::avx2::{fma, hsum4, ld, splat};
+    for (x, c) in input.chunks_exact(cin).zip(contrib.chunks_exact_mut(n)) {
+        for j in (0..n).step_by(4) {
+            let (mut a, mut b, mut cc, mut d) = (splat(0.0), splat(0.0), splat(0.0), splat(0.0));
+            for i in (0..cin).step_by(super::LANES) {
+                let xv = ld(&x[i..]);
+                a = fma(xv, ld(&weights[j * cin + i..]), a);
+                b = fma(xv, ld(&weights[(j + 1) * cin + i..]), b);
+                cc = fma(xv, ld(&weights[(j + 2) * cin + i..]), cc);
+                d = fma(xv, ld(&weights[(j + 3) * cin + i..]), d);
+            }
+            c[j..j + 4].copy_from_slice(&hsum4(a, b, cc, d));
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -168,6 +231,7 @@ mod tests {
             ([5, 4, 16], 2, 2, 1),
             ([3, 3, 4], 3, 2, 2),
             ([4, 6, 3], 2, 1, 3),
+            ([3, 5, 24], 2, 2, 2),
         ] {
             let [ih, iw, cin] = input;
             let x = random(ih * iw * cin, 1);
@@ -185,7 +249,8 @@ mod tests {
             )
             .unwrap();
             let mut got = vec![0.0; ih * s * iw * s * cout];
-            t.eval(&x, &mut got);
+            let mut scratch = vec![0.0; t.scratch_len()];
+            t.eval(&x, &mut got, &mut scratch);
             let (oh, ow) = (ih * s, iw * s);
             let mut want: Vec<f64> = (0..oh * ow * cout).map(|i| b[i % cout] as f64).collect();
             for y in 0..ih {
