@@ -29,12 +29,28 @@ impl Feather {
     }
 }
 
+/// 16-bit fixed-point reciprocal of `n`: `round(sum / n)` = `(sum·inv(n) + 2¹⁵) >> 16`
+/// (a division per pixel dominated the cost).
+fn inv(n: u32) -> u32 {
+    (65536 + n / 2) / n
+}
+
+#[inline(always)]
+fn div(sum: u32, inv: u32) -> u8 {
+    ((sum * inv + 32768) >> 16).min(255) as u8
+}
+
 fn box_row(src: &[u8], dst: &mut [u8], r: usize) {
     let w = src.len();
     let mut sum: u32 = src[..(r + 1).min(w)].iter().map(|&v| v as u32).sum();
+    let full = inv(2 * r as u32 + 1);
     for x in 0..w {
-        let n = ((x + r).min(w - 1) - x.saturating_sub(r) + 1) as u32;
-        dst[x] = ((sum + n / 2) / n) as u8;
+        let i = if x >= r && x + r < w {
+            full
+        } else {
+            inv(((x + r).min(w - 1) - x.saturating_sub(r) + 1) as u32)
+        };
+        dst[x] = div(sum, i);
         if x + r + 1 < w {
             sum += src[x + r + 1] as u32;
         }
@@ -53,8 +69,9 @@ fn box_cols(src: &[u8], dst: &mut [u8], col: &mut [u32], w: usize, h: usize, r: 
     }
     for y in 0..h {
         let n = ((y + r).min(h - 1) - y.saturating_sub(r) + 1) as u32;
+        let i = inv(n);
         for (d, &c) in dst[y * w..(y + 1) * w].iter_mut().zip(col.iter()) {
-            *d = ((c + n / 2) / n) as u8;
+            *d = div(c, i);
         }
         if y + r + 1 < h {
             for (c, &v) in col.iter_mut().zip(&src[(y + r + 1) * w..(y + r + 2) * w]) {
@@ -72,6 +89,16 @@ fn box_cols(src: &[u8], dst: &mut [u8], col: &mut [u32], w: usize, h: usize, r: 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fixed_point_division_rounds_like_integer_division() {
+        for n in 1..=257u32 {
+            for sum in (0..=255 * n).step_by(7) {
+                let exact = (sum as f64 / n as f64).round();
+                assert!((div(sum, inv(n)) as f64 - exact).abs() <= 1.0, "{sum}/{n}");
+            }
+        }
+    }
 
     #[test]
     fn softens_a_hard_edge_and_keeps_flat_areas() {
