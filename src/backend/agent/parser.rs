@@ -26,7 +26,8 @@ pub struct BackgroundEdit {
 pub const HELP: &str = "I can change the background of your clip. Try: \
 \"replace the background with a clean studio backdrop\", \"blur the background\", \
 \"remove the background\" (transparent), \"use beach.jpg as the background\" (an image or video \
-you uploaded to this session), \"make the background #1E90FF\" or \"a gradient from navy to teal\"; \
+you uploaded to this session), \"make the background #1E90FF\" or \"make the background a gradient \
+from navy to teal\"; \
 in Chinese: \"把背景换成白色\", \"背景虚化\", \"去掉背景\". It applies to the last clip you uploaded \
 unless you name one (\"… of talk.mp4\").";
 
@@ -230,6 +231,10 @@ mod tests {
         );
         assert_eq!(p("change the background to white."), text("white"));
         assert_eq!(p("make the background #1E90FF"), text("#1e90ff"));
+        assert_eq!(
+            p("make the background a gradient from navy to teal"),
+            text("gradient from navy to teal")
+        );
         assert_eq!(
             p("use /srv/pics/sky.png as the background"),
             Some(BackdropSource::Path("/srv/pics/sky.png".into()))
