@@ -205,3 +205,20 @@ async fn shutdown_signal() {
         _ = term => {},
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn off_loopback_needs_an_access_key() {
+        let mut c = BackendConfig::ephemeral("/tmp/x".into());
+        c.listen = "0.0.0.0:8790".parse().unwrap();
+        assert_eq!(effective_listen(&c), "127.0.0.1:8790".parse().unwrap());
+        c.access_key = Some("k".into());
+        assert_eq!(effective_listen(&c), "0.0.0.0:8790".parse().unwrap());
+        c.listen = "[::1]:9".parse().unwrap();
+        c.access_key = None;
+        assert_eq!(effective_listen(&c), "[::1]:9".parse().unwrap());
+    }
+}

@@ -165,3 +165,57 @@ impl BackendArgs {
         Ok(c)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Wrap {
+        #[command(flatten)]
+        args: BackendArgs,
+    }
+
+    fn parse(argv: &[&str]) -> Result<BackendConfig, String> {
+        let w = Wrap::try_parse_from(std::iter::once("x").chain(argv.iter().copied()))
+            .map_err(|e| e.to_string())?;
+        w.args.into_config(Some("/tmp/default".into()))
+    }
+
+    #[test]
+    fn flags_become_a_config() {
+        let c = parse(&[
+            "--initial-credits",
+            "0",
+            "--max-upload-mb",
+            "2",
+            "--rate-limit",
+            "5",
+        ])
+        .unwrap();
+        assert_eq!(c.data_dir, PathBuf::from("/tmp/default"));
+        assert_eq!(
+            (c.initial_credits, c.max_upload_bytes, c.rate_limit_per_min),
+            (0.0, 2 << 20, 5)
+        );
+        assert_eq!(c.listen, "127.0.0.1:8790".parse().unwrap());
+        let c = parse(&["--faults", r#"{"rate_limit_next":2}"#]).unwrap();
+        assert_eq!(c.faults.rate_limit_next, 2);
+    }
+
+    #[test]
+    fn bad_flags_name_themselves() {
+        assert!(
+            parse(&["--render-workers", "0"])
+                .unwrap_err()
+                .contains("--render-workers")
+        );
+        assert!(
+            parse(&["--url-root", "/definitely/not/here"])
+                .unwrap_err()
+                .contains("--url-root")
+        );
+        assert!(parse(&["--faults", "{"]).unwrap_err().contains("--faults"));
+    }
+}
