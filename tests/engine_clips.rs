@@ -210,6 +210,19 @@ fn transparent_backdrop_needs_an_alpha_container() {
     let v = stream(&json, "video").unwrap();
     assert_eq!(v["codec_name"], "vp9");
     assert_eq!(v["tags"]["alpha_mode"], "1", "VP9 carries an alpha channel");
+
+    o.output = dir.path().join("out.mov");
+    replace(&o, &mut NoProgress).expect("mov with alpha");
+    let json = probe_json(&o.output);
+    let v = stream(&json, "video").unwrap();
+    assert_eq!(
+        (v["codec_name"].as_str(), v["profile"].as_str()),
+        (Some("prores"), Some("4444"))
+    );
+    assert!(
+        v["pix_fmt"].as_str().unwrap_or("").starts_with("yuva"),
+        "{v}"
+    );
 }
 
 #[test]

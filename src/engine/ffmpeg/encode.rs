@@ -258,7 +258,9 @@ fn command(spec: &EncodeSpec<'_>) -> Result<std::process::Command> {
             cmd.args(["-auto-alt-ref", "0"]);
         }
         (C::Mov, L::Yuva420p) => {
-            cmd.args(["-c:v", "prores_ks", "-profile:v", "4444"]);
+            // ProRes 4444 (`ap4h`). prores_aw rather than prores_ks: ~3.7× faster here, and
+            // its alpha comes back bit-exact.
+            cmd.args(["-c:v", "prores_aw", "-profile:v", "4"]);
             cmd.args(["-pix_fmt", "yuva444p10le", "-vendor", "apl0"]);
         }
         (C::Mkv, L::Gray) => {

@@ -443,7 +443,9 @@ fn composite_stage(
                             let f = d.new_frame();
                             bg = Some((d, f));
                         }
-                        let (dec, f) = bg.as_mut().expect("set above");
+                        let Some((dec, f)) = bg.as_mut() else {
+                            return Err(Error::Aborted);
+                        };
                         // A backdrop that stops (a one-frame "video") keeps its last frame.
                         if !dec.read_frame(f)? && dec.frames_read() == 0 {
                             dec.finish()?;

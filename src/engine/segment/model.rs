@@ -11,6 +11,10 @@ use super::tflite::{self, DType, FusedAct, Graph, OpCode, Options};
 
 type Result<T> = std::result::Result<T, ModelError>;
 
+/// Cap on planned activation memory (256 MiB): the real models need under 5 MiB; a damaged
+/// file declaring huge tensors gets an error instead of an allocation failure.
+const MAX_PLANNED_FLOATS: usize = 1 << 26;
+
 /// What a tensor holds during planning.
 #[derive(Debug, Clone)]
 enum Value {
@@ -445,10 +449,18 @@ fn plan(
     }
     let output_len = g.tensors[output].shape.iter().product();
     let scratch_len = steps.iter().map(|s| s.op.scratch_len()).max().unwrap_or(0);
+    let floats = sizes.iter().sum::<usize>() + scratch_len;
+    if floats > MAX_PLANNED_FLOATS {
+        return Err(ModelError::unsupported(format!(
+            "the model needs {} MiB of activations (limit {} MiB)",
+            (floats * 4) >> 20,
+            (MAX_PLANNED_FLOATS * 4) >> 20
+        )));
+    }
     tracing::debug!(
         steps = steps.len(),
         buffers = sizes.len(),
-        floats = sizes.iter().sum::<usize>() + scratch_len,
+        floats,
         "segmentation model planned"
     );
     Ok(Model {
