@@ -47,8 +47,10 @@ impl FastGuided {
     }
 
     /// Fit the local linear model of `p` against guide `i` (both `lw`×`lh`, [0,1]) with box
-    /// radius `r` (reduced-grid pixels) and regulariser `eps` (in guide units²).
-    pub fn fit(&mut self, i: &[f32], p: &[f32], r: usize, eps: f32) {
+    /// radius `r` (reduced-grid pixels) and regulariser `eps` (in guide units²). `gain`
+    /// steepens the result around 0.5 (`(q − ½)·gain + ½`), folded into the coefficients so
+    /// it costs nothing per output pixel.
+    pub fn fit(&mut self, i: &[f32], p: &[f32], r: usize, eps: f32, gain: f32) {
         let (w, h) = (self.lw, self.lh);
         let n = w * h;
         self.boxf.mean(i, &mut self.mean_i, w, h, r);
@@ -84,6 +86,12 @@ impl FastGuided {
         self.boxf.mean(&self.prod, &mut self.a, w, h, r);
         self.prod.copy_from_slice(&self.b);
         self.boxf.mean(&self.prod, &mut self.b, w, h, r);
+        if gain != 1.0 {
+            for (a, b) in self.a.iter_mut().zip(self.b.iter_mut()) {
+                *a *= gain;
+                *b = (*b - 0.5) * gain + 0.5;
+            }
+        }
     }
 
     /// `out[y][x] = clamp(a·Y/255 + b) · 255` on the full-resolution luma plane.
@@ -163,7 +171,7 @@ mod tests {
         let guide: Vec<f32> = (0..lw * lh).map(|i| (i % 7) as f32 / 7.0).collect();
         let p = vec![0.6f32; lw * lh];
         let mut g = FastGuided::new(lw, lh, w, h);
-        g.fit(&guide, &p, 2, 1e-3);
+        g.fit(&guide, &p, 2, 1e-3, 1.0);
         let luma: Vec<u8> = (0..w * h).map(|i| (i * 13 % 256) as u8).collect();
         let mut out = vec![0u8; w * h];
         g.apply(&luma, w, &mut out);
@@ -193,7 +201,7 @@ mod tests {
             })
             .collect();
         let mut g = FastGuided::new(lw, lh, w, h);
-        g.fit(&guide, &p, 2, 1e-4);
+        g.fit(&guide, &p, 2, 1e-4, 1.0);
         let mut out = vec![0u8; w * h];
         g.apply(&luma, w, &mut out);
         let row = &out[8 * w..9 * w];
