@@ -6,7 +6,9 @@
 
 use std::path::{Path, PathBuf};
 
-use ebc::engine::segment::{GENERAL_MODEL, LANDSCAPE_MODEL, ModelKind, Segmenter, load_model};
+use ebc::engine::segment::{
+    GENERAL_MODEL, LANDSCAPE_MODEL, ModelKind, Segmenter, force_portable_kernels, load_model,
+};
 use ebc::engine::{Matte, YuvFrame};
 
 /// Tolerances from the parity README: two official CPU backends differ by up to ~3.5e-4.
@@ -120,8 +122,8 @@ fn cases(dir: &Path) -> Vec<Case> {
     out
 }
 
-#[test]
-fn matches_reference_runtime_on_every_parity_case() {
+/// Runs every parity case; returns one line per failure.
+fn check_parity(label: &str) -> Vec<String> {
     let dir = parity_dir();
     let cases = cases(&dir);
     assert!(
@@ -156,16 +158,27 @@ fn matches_reference_runtime_on_every_parity_case() {
         }
         let mean = sum / want.len() as f64;
         eprintln!(
-            "parity {:<32} max |diff| {max:.3e}  mean |diff| {mean:.3e}  flips {flips}",
+            "parity {label:<9} {:<32} max |diff| {max:.3e}  mean |diff| {mean:.3e}  flips {flips}",
             case.name
         );
         if max > MAX_ABS_DIFF || mean > MEAN_ABS_DIFF || flips > 0 {
             failures.push(format!(
-                "{}: max {max:e}, mean {mean:e}, {flips} pixels across 0.5",
+                "{label} {}: max {max:e}, mean {mean:e}, {flips} pixels across 0.5",
                 case.name
             ));
         }
     }
+    failures
+}
+
+#[test]
+fn matches_reference_runtime_on_every_parity_case() {
+    // The fastest kernels this CPU allows, then the portable fallbacks (the switch is
+    // process-wide; other tests running meanwhile merely take the other, equally exact path).
+    let mut failures = check_parity("fastest");
+    force_portable_kernels(true);
+    failures.extend(check_parity("portable"));
+    force_portable_kernels(false);
     assert!(
         failures.is_empty(),
         "parity failures:\n{}",

@@ -1,8 +1,8 @@
-//! The one matrix product of the runtime: `dst (m×n) = lhs (m×k) · rhs (k×n)`, all
-//! row-major and dense. Large products go to the `gemm` crate (runtime-dispatched
-//! AVX2/AVX-512 kernels), forced single-threaded: the pipeline runs one segmenter per stage
-//! thread and must not oversubscribe the cores. Tiny ones (the squeeze-excite 1×1 maps) use
-//! a plain loop, cheaper than the crate's packing.
+//! The portable matrix product: `dst (m×n) = lhs (m×k) · rhs (k×n)`, all row-major and
+//! dense, for convolutions on CPUs without AVX2+FMA (or channel counts the tiled kernels do
+//! not cover). Large products go to the `gemm` crate, forced single-threaded: the pipeline
+//! runs one segmenter per stage thread and must not oversubscribe the cores. Tiny ones (the
+//! squeeze-excite 1×1 maps) use a plain loop, cheaper than the crate's packing.
 
 /// Below this many rows a plain loop wins over packing.
 const SMALL_M: usize = 4;

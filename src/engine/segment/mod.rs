@@ -5,25 +5,35 @@
 //! Why an interpreter of our own: the model needs DEQUANTIZE of fp16 weights, MEAN and the
 //! MediaPipe custom op `Convolution2DTransposeBias`, none of which tract-tflite runs (nor can
 //! they be registered from outside it); a load-time rewrite made tract work but at ~11 ms per
-//! 256×256 frame on one core. The model uses only eleven simple ops, so this module parses
-//! the flatbuffer itself (`flatbuf`, `tflite`: every offset checked, malformed bytes give
-//! `Err`), folds the fp16 constants to f32 at load (`half`), fuses activations into their
-//! producers, plans buffers by liveness once (`model`), and runs ops written for NHWC batch-1
-//! tensors (`ops/`, one per file): convolutions as single-threaded GEMMs (`gemm` crate),
-//! depthwise convolutions as channel-innermost loops compiled for AVX2+FMA when the CPU has
-//! them. Nothing allocates per frame. Numbers: BENCHMARKS.md ("Segmentation"); parity with
+//! 256×256 frame on one core, against ~2–3 ms for LiteRT/XNNPACK. The model uses only eleven
+//! simple ops on batch-1 NHWC tensors, so this module:
+//! - parses the flatbuffer itself (`flatbuf`, `tflite`): every offset and length is checked,
+//!   so damaged bytes give `Err`, never a panic;
+//! - plans once (`model`): fp16 constants folded to f32 (`half`), shapes checked op by op
+//!   against what the file declares, activations fused into their producers, buffers
+//!   assigned by liveness — a frame allocates nothing;
+//! - runs one op per file (`ops/`): convolutions, depthwise and transposed convolutions and
+//!   activations as register-tiled AVX2+FMA loops picked at run time, with portable
+//!   fallbacks (GEMMs through the `gemm` crate, single-threaded, for the convolutions) on
+//!   CPUs without them. A hand-tiled 1×1 convolution with the bias/activation epilogue
+//!   fused matched the `gemm` crate's AVX-512 kernels and saves its per-call packing
+//!   allocations.
+//!
+//! Pre/post-processing (`preprocess`) stretches a full-resolution YUV or RGB frame straight to
+//! the model input and the mask back. Numbers: BENCHMARKS.md ("Segmentation"); parity with
 //! MediaPipe's own runtime: `tests/segment.rs`.
 
 mod error;
 mod flatbuf;
 mod gemm;
 mod model;
-pub mod ops;
+mod ops;
 pub mod preprocess;
 mod tflite;
 
 pub use error::ModelError;
 pub use model::{Model, load_model};
+pub use ops::force_portable_kernels;
 
 use super::{Matte, Result, YuvFrame};
 use preprocess::TapCache;

@@ -1,7 +1,9 @@
-//! CONV_2D (NHWC, weights OHWI). 1×1 stride-1 convolutions are one GEMM on the input as is
-//! (the `gemm` crate's AVX-512 kernels beat a hand-written AVX2 tile there), followed by one
-//! bias + activation pass. Larger kernels (the model's 3×3/2 stem) run a direct AVX2 tile
-//! loop when the CPU has AVX2+FMA, else im2col into the plan's scratch buffer + GEMM.
+//! CONV_2D (NHWC, weights OHWI). With AVX2+FMA and output channels a multiple of 8 (every
+//! convolution of these models), direct register-tiled loops with bias and activation in the
+//! epilogue: 1×1 convolutions as a flat pixel list 6 pixels × 16 channels at a time, larger
+//! kernels (the 3×3/2 stem) 4 pixels × 16 channels with clipped windows at the borders.
+//! Otherwise one GEMM (`gemm` crate) on the input, or on an im2col copy in the plan's scratch
+//! buffer, followed by one bias + activation pass.
 
 #[cfg(target_arch = "x86_64")]
 use super::depthwise::taps;
@@ -108,9 +110,14 @@ impl Conv2d {
 
     pub fn eval(&self, input: &[f32], out: &mut [f32], scratch: &mut [f32]) {
         #[cfg(target_arch = "x86_64")]
-        if !self.is_pointwise() && self.output[2] % super::LANES == 0 && super::has_avx2_fma() {
-            // SAFETY: the CPU supports AVX2 and FMA, checked just above.
-            unsafe { conv_avx2(self, input, out) };
+        if self.output[2] % super::LANES == 0 && super::has_avx2_fma() {
+            if self.is_pointwise() {
+                // SAFETY: the CPU supports AVX2 and FMA, checked just above.
+                unsafe { pointwise_avx2(self, input, out) };
+            } else {
+                // SAFETY: as above.
+                unsafe { conv_avx2(self, input, out) };
+            }
             return;
         }
         let [oh, ow, cout] = self.output;
@@ -213,6 +220,71 @@ fn conv_avx2(p: &Conv2d, input: &[f32], out: &mut [f32]) {
                 }
             }
             ox += npx;
+        }
+    }
+}
+
+/// 1×1 stride-1 convolution: the image is a flat list of pixels, taken 6 at a time.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn pointwise_avx2(p: &Conv2d, input: &[f32], out: &mut [f32]) {
+    let [oh, ow, cout] = p.output;
+    let m = oh * ow;
+    let mut i = 0;
+    while i < m {
+        let six = i + 6 <= m;
+        let mut nb = 0;
+        while nb < cout {
+            let nv = if nb + 16 <= cout { 2 } else { 1 };
+            match (six, nv) {
+                (true, 2) => ptile::<6, 2>(p, input, out, i, nb),
+                (true, _) => ptile::<6, 1>(p, input, out, i, nb),
+                (false, 2) => ptile::<1, 2>(p, input, out, i, nb),
+                (false, _) => ptile::<1, 1>(p, input, out, i, nb),
+            }
+            nb += 8 * nv;
+        }
+        i += if six { 6 } else { 1 };
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn ptile<const P: usize, const NV: usize>(
+    p: &Conv2d,
+    input: &[f32],
+    out: &mut [f32],
+    i: usize,
+    nb: usize,
+) {
+    use super::avx2::{V, act, fma, ld, splat, st};
+    let cin = p.input[2];
+    let cout = p.output[2];
+    let xs = &input[i * cin..(i + P) * cin];
+    let mut acc: [[V; NV]; P] = [[splat(0.0); NV]; P];
+    for a in acc.iter_mut() {
+        for (v, slot) in a.iter_mut().enumerate() {
+            *slot = ld(&p.bias[nb + 8 * v..]);
+        }
+    }
+    let wt = &p.weights_t[..cin * cout];
+    for ci in 0..cin {
+        let wrow = &wt[ci * cout + nb..];
+        let mut w = [splat(0.0); NV];
+        for (v, wv) in w.iter_mut().enumerate() {
+            *wv = ld(&wrow[8 * v..]);
+        }
+        for (pi, a) in acc.iter_mut().enumerate() {
+            let x = splat(xs[pi * cin + ci]);
+            for v in 0..NV {
+                a[v] = fma(x, w[v], a[v]);
+            }
+        }
+    }
+    for (pi, a) in acc.iter().enumerate() {
+        let dst = &mut out[(i + pi) * cout + nb..];
+        for (v, av) in a.iter().enumerate() {
+            st(&mut dst[8 * v..], act(p.act, *av));
         }
     }
 }

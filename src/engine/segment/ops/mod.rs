@@ -157,12 +157,23 @@ impl Op {
     }
 }
 
-/// True when the AVX2+FMA kernels can run (checked once by std, cached).
+static FORCE_PORTABLE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Makes every op take its portable path (true) or the fastest the CPU allows (false,
+/// the default). Process-wide; for tests of the fallback kernels and comparisons.
+pub fn force_portable_kernels(on: bool) {
+    FORCE_PORTABLE.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// True when the AVX2+FMA kernels can run (CPU check cached by std) and are not disabled by
+/// `force_portable_kernels`.
 #[inline]
 pub fn has_avx2_fma() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
-        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        !FORCE_PORTABLE.load(std::sync::atomic::Ordering::Relaxed)
+            && std::arch::is_x86_feature_detected!("avx2")
+            && std::arch::is_x86_feature_detected!("fma")
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
