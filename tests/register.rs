@@ -1,5 +1,6 @@
-//! `register` in a temporary HOME: merges into Cursor's and Claude Desktop's configs, keeps
-//! other servers, is idempotent, keeps a backup, and `--dry-run` writes nothing.
+//! The packaging commands. `register` in a temporary HOME: merges into Cursor's and Claude
+//! Desktop's configs, keeps other servers, is idempotent, keeps a backup, and `--dry-run`
+//! writes nothing. `doctor`: a checklist, and a non-zero exit when a check fails.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -129,4 +130,59 @@ fn register_refuses_a_broken_config_and_leaves_it_alone() {
     );
     assert_eq!(std::fs::read_to_string(cursor(home)).unwrap(), "{ not json");
     assert!(!home.join(".cursor/mcp.json.bak").exists());
+}
+
+fn doctor(home: &Path, env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(EXE);
+    cmd.arg("doctor")
+        .env("HOME", home)
+        .env("EBC_STATE_DIR", home.join("state"))
+        .env_remove("NEMO_TOKEN")
+        .env_remove("EBC_BACKEND")
+        // A closed loopback port: the "cloud" never answers, with no network involved.
+        .env("NEMO_API_URL", "http://127.0.0.1:9");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run doctor")
+}
+
+#[test]
+fn doctor_passes_with_the_embedded_backend() {
+    let home = tempfile::tempdir().unwrap();
+    let out = doctor(home.path(), &[("EBC_BACKEND", "local")]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for line in [
+        "[ok]   ffmpeg",
+        "[ok]   ffprobe",
+        "[ok]   segmentation model",
+        "[ok]   embedded backend",
+        "[ok]   platform",
+        "[info] cloud",
+    ] {
+        assert!(stdout.contains(line), "missing {line:?} in:\n{stdout}");
+    }
+    assert!(stdout.contains("All checks passed."));
+}
+
+#[test]
+fn doctor_fails_when_the_chosen_cloud_is_unreachable_or_the_choice_is_bad() {
+    let home = tempfile::tempdir().unwrap();
+    let out = doctor(home.path(), &[("EBC_BACKEND", "cloud")]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{stdout}");
+    assert!(stdout.contains("[FAIL] cloud"), "{stdout}");
+
+    let out = doctor(home.path(), &[("EBC_BACKEND", "sideways")]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success());
+    assert!(
+        stdout.contains("[FAIL] config") && stdout.contains("EBC_BACKEND"),
+        "{stdout}"
+    );
 }
