@@ -44,7 +44,7 @@ impl Act {
     /// activation: the epilogue of the GEMM convolutions, one pass over the output.
     pub fn bias_apply(self, data: &mut [f32], bias: &[f32]) {
         #[cfg(target_arch = "x86_64")]
-        if !bias.is_empty() && bias.len() % super::LANES == 0 && super::has_avx2_fma() {
+        if !bias.is_empty() && bias.len().is_multiple_of(super::LANES) && super::has_avx2_fma() {
             // SAFETY: the CPU supports AVX2 and FMA, checked just above.
             unsafe { bias_act_avx2(data, bias, self) };
             return;

@@ -110,7 +110,7 @@ impl Conv2d {
 
     pub fn eval(&self, input: &[f32], out: &mut [f32], scratch: &mut [f32]) {
         #[cfg(target_arch = "x86_64")]
-        if self.output[2] % super::LANES == 0 && super::has_avx2_fma() {
+        if self.output[2].is_multiple_of(super::LANES) && super::has_avx2_fma() {
             if self.is_pointwise() {
                 // SAFETY: the CPU supports AVX2 and FMA, checked just above.
                 unsafe { pointwise_avx2(self, input, out) };

@@ -71,7 +71,7 @@ impl Depthwise {
 
     pub fn eval(&self, input: &[f32], out: &mut [f32]) {
         #[cfg(target_arch = "x86_64")]
-        if self.input[2] % LANES == 0 && super::has_avx2_fma() {
+        if self.input[2].is_multiple_of(LANES) && super::has_avx2_fma() {
             // SAFETY: the CPU supports AVX2 and FMA, checked just above.
             unsafe { depthwise_avx2(self, input, out) };
             return;

@@ -130,7 +130,7 @@ impl TransposeConv {
         let contrib = &mut scratch[..ih * iw * n];
         let input = &input[..ih * iw * cin];
         #[cfg(target_arch = "x86_64")]
-        let done = cin % super::LANES == 0 && n % 4 == 0 && super::has_avx2_fma() && {
+        let done = cin % super::LANES == 0 && n.is_multiple_of(4) && super::has_avx2_fma() && {
             // SAFETY: the CPU supports AVX2 and FMA, checked just above.
             unsafe { contributions_avx2(input, &self.weights, cin, n, contrib) };
             true
