@@ -11,6 +11,7 @@ mod error;
 mod extract;
 mod faults;
 mod media;
+pub mod preview;
 mod ratelimit;
 mod render;
 mod sessions;

@@ -5,8 +5,12 @@ use std::path::Path;
 
 use image::codecs::jpeg::JpegEncoder;
 
+use super::backdrop::Backdrop;
+use super::composite::Compositor;
 use super::ffmpeg::{Decoder, output_size};
+use super::matte::{MatteOptions, MatteRefiner};
 use super::probe::{MediaKind, probe};
+use super::segment::{ModelKind, Segmenter};
 use super::{Error, Result, YuvFrame};
 
 /// Upper bound of the JPEG size.
@@ -144,6 +148,39 @@ pub(crate) fn yuv_to_rgb(y: f32, u: f32, v: f32) -> [f32; 3] {
         y + 1.8556 * u,
     ]
     .map(|c| c.clamp(0.0, 255.0))
+}
+
+/// Frames are decoded at most this big for a clip preview (each half is shown at 480×360).
+const CLIP_PREVIEW_LONG_SIDE: u32 = 960;
+
+/// The before/after JPEG of a clip's middle frame (or a still image) on `backdrop`, rendered
+/// without encoding the clip: one frame through segment → refine → composite.
+pub fn clip_before_after(input: &Path, backdrop: &Backdrop) -> Result<Vec<u8>> {
+    let info = probe(input)?;
+    let still = info.kind == MediaKind::Image;
+    let (w, h) = output_size(info.width, info.height, CLIP_PREVIEW_LONG_SIDE);
+    let at = if still { 0.0 } else { info.duration_s / 2.0 };
+    let mut decoder = Decoder::open_at(input, w, h, at, still)?;
+    let mut before = decoder.new_frame();
+    if !decoder.read_frame(&mut before)? {
+        decoder.finish()?;
+        return Err(Error::input(
+            input,
+            "no frame could be decoded for the preview",
+        ));
+    }
+    decoder.kill();
+    let (width, height) = (before.width, before.height);
+    let kind = ModelKind::for_frame(width, height);
+    let (mw, mh) = kind.input_size();
+    let mut segmenter = Segmenter::new(kind)?;
+    let raw = segmenter.infer_yuv(&before)?.to_vec();
+    let mut alpha = Vec::new();
+    MatteRefiner::new(MatteOptions::default(), width, height)
+        .refine(&raw, mw, mh, &before, &mut alpha);
+    let mut after = before.clone();
+    Compositor::new(backdrop, width, height)?.composite(&mut after, &alpha, None);
+    before_after_jpeg(&before, &after)
 }
 
 #[cfg(test)]
