@@ -7,7 +7,7 @@
 
 #[cfg(target_arch = "x86_64")]
 use super::depthwise::taps;
-use super::{Act, Hwc, ModelError, check, elems, out_and_pad};
+use super::{Act, Hwc, ModelError, check, elems, ohwi_weights, out_and_pad};
 use crate::engine::segment::gemm::matmul;
 use crate::engine::segment::tflite::Padding;
 
@@ -48,22 +48,7 @@ impl Conv2d {
         output: Hwc,
     ) -> Result<Self, ModelError> {
         const OP: &str = "CONV_2D";
-        let &[cout, kh, kw, cin] = w_shape else {
-            return Err(ModelError::Shape {
-                op: OP,
-                index,
-                what: "weights",
-                expected: vec![output[2], 0, 0, input[2]],
-                got: w_shape.to_vec(),
-            });
-        };
-        check(
-            OP,
-            index,
-            "weights",
-            &[output[2], kh, kw, input[2]],
-            w_shape,
-        )?;
+        let [cout, kh, kw, cin] = ohwi_weights(OP, index, w_shape, input, output)?;
         let (oh, pad_top) = out_and_pad(p.padding, input[0], kh, p.stride_h);
         let (ow, pad_left) = out_and_pad(p.padding, input[1], kw, p.stride_w);
         check(OP, index, "output", &[oh, ow, cout], &output)?;

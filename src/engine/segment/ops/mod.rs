@@ -77,6 +77,34 @@ pub fn check(
     }
 }
 
+/// The `[cout, kh, kw, cin]` of OHWI weights, checked against the op's input and output
+/// channel counts (both convolution kinds store their kernels this way).
+pub fn ohwi_weights(
+    op: &'static str,
+    index: usize,
+    w_shape: &[usize],
+    input: Hwc,
+    output: Hwc,
+) -> Result<[usize; 4], ModelError> {
+    let &[cout, kh, kw, cin] = w_shape else {
+        return Err(ModelError::Shape {
+            op,
+            index,
+            what: "weights",
+            expected: vec![output[2], 0, 0, input[2]],
+            got: w_shape.to_vec(),
+        });
+    };
+    check(
+        op,
+        index,
+        "weights",
+        &[output[2], kh, kw, input[2]],
+        w_shape,
+    )?;
+    Ok([cout, kh, kw, cin])
+}
+
 /// Output size and leading padding along one axis, TFLite rules.
 pub fn out_and_pad(padding: Padding, input: usize, k: usize, stride: usize) -> (usize, usize) {
     match padding {

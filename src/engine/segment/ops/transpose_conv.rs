@@ -4,7 +4,7 @@
 //! contributions (into the plan's scratch buffer); a scatter pass adds them to the
 //! bias-initialised output. With kernel = stride (this model: 2×2/2) no outputs overlap.
 
-use super::{Act, Hwc, ModelError, check};
+use super::{Act, Hwc, ModelError, check, ohwi_weights};
 use crate::engine::segment::gemm::matmul;
 use crate::engine::segment::tflite::Padding;
 
@@ -67,22 +67,7 @@ impl TransposeConv {
         output: Hwc,
     ) -> Result<Self, ModelError> {
         const OP: &str = "Convolution2DTransposeBias";
-        let &[cout, kh, kw, cin] = w_shape else {
-            return Err(ModelError::Shape {
-                op: OP,
-                index,
-                what: "weights",
-                expected: vec![output[2], 0, 0, input[2]],
-                got: w_shape.to_vec(),
-            });
-        };
-        check(
-            OP,
-            index,
-            "weights",
-            &[output[2], kh, kw, input[2]],
-            &[cout, kh, kw, cin],
-        )?;
+        let [cout, kh, kw, cin] = ohwi_weights(OP, index, w_shape, input, output)?;
         check(OP, index, "bias", &[cout], &[bias.len()])?;
         // TFLite: SAME gives in*stride, VALID gives (in-1)*stride + k.
         let size = |i: usize, k: usize, s: usize| match padding {
