@@ -4,7 +4,7 @@
 //! the same run as the baseline. Prints a table (total time, mean per render, peak RSS).
 //!
 //! `cargo run --release --example backend_load -- [USERS] [WORKERS] [CLIP]`
-//! (defaults: 8 users, 1 worker, talking_720p.mp4 from `EBC_FIXTURES` or ../shared/fixtures).
+//! (defaults: 8 users, 1 worker, talking_720p.mp4 from `EBC_FIXTURES` or tests/fixtures).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -19,7 +19,7 @@ type Res<T> = Result<T, String>;
 fn fixtures() -> PathBuf {
     std::env::var_os("EBC_FIXTURES")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures"))
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures"))
 }
 
 /// Peak resident set of this process (server, engine and clients), in MB.

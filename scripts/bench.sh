@@ -7,12 +7,12 @@
 # including the ffmpeg children, sampled from /proc).
 #
 # Usage: scripts/bench.sh            (RUNS=3 scripts/bench.sh for best-of-3)
-# Env:   EBC_FIXTURES (default ../shared/fixtures), CARGO_TARGET_DIR, RUNS (default 2),
+# Env:   EBC_FIXTURES (default tests/fixtures), CARGO_TARGET_DIR, RUNS (default 2),
 #        BACKDROP (default "clean studio backdrop").
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-FIXTURES=${EBC_FIXTURES:-../shared/fixtures}
+FIXTURES=${EBC_FIXTURES:-tests/fixtures}
 RUNS=${RUNS:-2}
 BACKDROP=${BACKDROP:-clean studio backdrop}
 TARGET=${CARGO_TARGET_DIR:-target}

@@ -14,7 +14,7 @@ use ebc::config::{BackendConfig, ClientConfig, Faults};
 fn fixture(name: &str) -> PathBuf {
     let root = std::env::var_os("EBC_FIXTURES")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures"));
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures"));
     let p = root.join("clips").join(name);
     assert!(
         p.is_file(),

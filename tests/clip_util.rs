@@ -6,11 +6,11 @@ use std::process::Command;
 
 use ebc::engine::{Progress, ProgressReporter};
 
-/// `EBC_FIXTURES`, else `../shared/fixtures` relative to the crate root.
+/// `EBC_FIXTURES`, else `tests/fixtures` relative to the crate root.
 pub fn fixtures() -> PathBuf {
     std::env::var_os("EBC_FIXTURES")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures"))
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures"))
 }
 
 pub fn clip(name: &str) -> PathBuf {

@@ -24,7 +24,7 @@ const EXE: &str = env!("CARGO_BIN_EXE_editor-background-changer");
 fn fixtures() -> PathBuf {
     std::env::var_os("EBC_FIXTURES")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures"))
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures"))
 }
 
 fn clip() -> String {

@@ -2,7 +2,7 @@
 //! entry points, and a loader that returns errors (never panics) on damaged model bytes.
 //!
 //! Cases come from `$PARITY_DIR/manifest.json` (default `$EBC_FIXTURES/parity`, with
-//! `EBC_FIXTURES` defaulting to `../shared/fixtures`), so other case sets run unchanged.
+//! `EBC_FIXTURES` defaulting to `tests/fixtures`), so other case sets run unchanged.
 
 use std::path::{Path, PathBuf};
 
@@ -18,7 +18,7 @@ const MEAN_ABS_DIFF: f64 = 1e-5;
 fn fixtures() -> PathBuf {
     std::env::var_os("EBC_FIXTURES")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures"))
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures"))
 }
 
 fn parity_dir() -> PathBuf {

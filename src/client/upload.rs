@@ -226,7 +226,7 @@ mod tests {
         std::env::var_os("EBC_FIXTURES")
             .map(Into::into)
             .unwrap_or_else(|| {
-                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures")
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
             })
     }
 
