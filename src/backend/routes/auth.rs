@@ -8,9 +8,9 @@ use rand::RngCore;
 use serde_json::json;
 
 use super::error::ApiError;
+use crate::api::{AnonymousToken, Envelope, headers};
 use crate::backend::state::AppState;
 use crate::backend::store::{Account, TokenRecord, UserRecord, now_secs, sha256_hex};
-use crate::api::{AnonymousToken, Envelope, headers};
 
 pub async fn anonymous_token(
     State(state): State<AppState>,

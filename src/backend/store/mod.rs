@@ -110,9 +110,7 @@ impl Db {
     }
 
     pub fn user_for_client(&self, client_id: &str) -> Option<UserRecord> {
-        self.clients
-            .get(client_id)
-            .and_then(|u| self.user(u).ok())
+        self.clients.get(client_id).and_then(|u| self.user(u).ok())
     }
 
     /// The user `user_id` with their ledger.

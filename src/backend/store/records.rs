@@ -87,4 +87,3 @@ pub struct RenderRecord {
 fn mp4() -> String {
     "mp4".into()
 }
-

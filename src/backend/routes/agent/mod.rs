@@ -22,11 +22,11 @@ pub use parser::{BackdropSource, BackgroundEdit, HELP, parse};
 use super::error::ApiError;
 use super::extract::{ApiJson, Caller};
 use super::sessions::owned_session;
+use crate::api::sse::{AdkEvent, encode_comment, encode_data};
+use crate::api::{RunSseRequest, TrackType};
 use crate::backend::services::paths::allowed_path;
 use crate::backend::state::AppState;
 use crate::backend::store::{Db, SessionRecord};
-use crate::api::sse::{AdkEvent, encode_comment, encode_data};
-use crate::api::{RunSseRequest, TrackType};
 use crate::engine;
 
 const TOOL: &str = "set_background";
