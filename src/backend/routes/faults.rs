@@ -1,5 +1,5 @@
 //! Test-only fault middleware (the `faults` feature): injected 429s (`rate_limit_next`),
-//! delays (`slow_ms`), and on `/run_sse` streams the "silent" reply (every text blanked) and
+//! delays (`slow_ms`), and on `/run_sse` streams the "silent" reply (no text at all) and
 //! the cut after the function call (`disconnect_sse`). The agent itself knows none of this:
 //! it keeps working after the client is gone, as with a real disconnect.
 
@@ -48,7 +48,7 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
     Response::from_parts(parts, Body::from_stream(stream))
 }
 
-/// The event with its texts blanked when `silent`, and whether it is a function call (ADK
+/// The event without its text parts when `silent`, and whether it is a function call (ADK
 /// `functionCall` part or typed `tool_call`).
 fn rewrite(bytes: Bytes, silent: bool) -> (Bytes, bool) {
     let Some(json) = std::str::from_utf8(&bytes)
@@ -65,20 +65,17 @@ fn rewrite(bytes: Bytes, silent: bool) -> (Bytes, bool) {
         .and_then(Value::as_array_mut);
     let mut changed = false;
     if let Some(parts) = parts {
-        for part in parts {
-            is_call |= part.get("functionCall").is_some();
-            if silent && let Some(t) = part.get_mut("text") {
-                *t = Value::String(String::new());
-                changed = true;
-            }
+        is_call |= parts.iter().any(|p| p.get("functionCall").is_some());
+        let before = parts.len();
+        if silent {
+            // A silent reply has no text part at all, as the cloud sends about 30 % of edits.
+            parts.retain(|p| p.get("text").is_none());
         }
+        changed = parts.len() != before;
     }
-    if silent
-        && json.get("type").and_then(Value::as_str) == Some("text")
-        && let Some(c) = json.get_mut("content")
-    {
-        *c = Value::String(String::new());
-        changed = true;
+    if silent && json.get("type").and_then(Value::as_str) == Some("text") {
+        // Typed shape: the text event is not sent.
+        return (Bytes::new(), is_call);
     }
     if !changed {
         return (bytes, is_call);
