@@ -223,6 +223,40 @@ fn transparent_backdrop_needs_an_alpha_container() {
         v["pix_fmt"].as_str().unwrap_or("").starts_with("yuva"),
         "{v}"
     );
+    // The person's interior (matte 255) must read back fully opaque at any decoder bit
+    // depth: at 16 bits, 65535, and every value an exact 8-bit level (v = a·257). With
+    // prores_aw it read 65472 (1023 << 6): 0.1 % of the background showed through.
+    let raw = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(&o.output)
+        .args([
+            "-vf",
+            "alphaextract",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "gray16le",
+            "-",
+        ])
+        .output()
+        .unwrap();
+    assert!(raw.status.success() && !raw.stdout.is_empty());
+    let alpha: Vec<u16> = raw
+        .stdout
+        .chunks_exact(2)
+        .map(|b| u16::from_le_bytes([b[0], b[1]]))
+        .collect();
+    let opaque = alpha.iter().filter(|a| **a == u16::MAX).count();
+    assert!(
+        opaque * 20 > alpha.len(),
+        "only {opaque} of {} alpha samples are fully opaque (max {:?})",
+        alpha.len(),
+        alpha.iter().max()
+    );
+    assert!(
+        alpha.iter().all(|a| a % 257 == 0),
+        "alpha is not exact 8-bit levels"
+    );
 }
 
 #[test]

@@ -29,6 +29,7 @@ use crate::api::{
     Envelope, RenderOutputUrl, RenderRequest, RenderState, RenderStatus, Segment, TrackType,
     headers,
 };
+use crate::engine::matte::MatteMode;
 use crate::engine::{self, Progress, ProgressReporter, Quality, ReplaceOptions};
 
 /// Live control of one queued or running job.
@@ -116,6 +117,18 @@ fn quality(q: &str) -> Result<Quality, ApiError> {
         other => Err(ApiError::BadRequest(format!(
             "output.quality {other:?} is not one of high, medium, low"
         ))),
+    }
+}
+
+fn matte_mode(m: Option<&str>) -> Result<Option<MatteMode>, ApiError> {
+    match m.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(s) => MatteMode::parse(s).map(Some).ok_or_else(|| {
+            ApiError::BadRequest(format!(
+                "output.matte {s:?} is not one of {}",
+                MatteMode::NAMES
+            ))
+        }),
     }
 }
 
@@ -221,6 +234,7 @@ pub async fn submit(
     }
     let q = quality(&req.output.quality)?;
     let max_long_side = long_side(req.output.resolution.as_deref())?;
+    let matte = matte_mode(req.output.matte.as_deref())?;
     let zero = state.faults.get().out_of_credits;
     let (bg_text, bg_input) = {
         let db = state.db();
@@ -297,6 +311,7 @@ pub async fn submit(
             finished_at: None,
             cost,
             quality: req.output.quality.to_ascii_lowercase(),
+            matte: matte.map(|m| m.as_str().to_string()).unwrap_or_default(),
             max_long_side,
             media_id: media.media_id,
             bg,
@@ -393,6 +408,9 @@ async fn execute(state: &AppState, id: &str, q: Quality, ctl: Arc<JobCtl>) -> Re
         let mut opts = ReplaceOptions::new(input, output, backdrop);
         opts.quality = q;
         opts.max_long_side = rec.max_long_side;
+        if let Some(m) = MatteMode::parse(&rec.matte) {
+            opts.matte.mode = m;
+        }
         let mut reporter = JobReporter { ctl, faults };
         engine::replace(&opts, &mut reporter)
             .map(|_| ())
