@@ -19,7 +19,8 @@ fn bad(what: &'static str, offset: usize) -> ModelError {
 #[derive(Debug, Clone, Copy)]
 enum Wire<'a> {
     Varint(u64),
-    Fixed64(u64),
+    /// An 8-byte value (no field read here has this type; skipped).
+    Fixed64,
     Bytes(&'a [u8]),
     Fixed32(u32),
 }
@@ -73,8 +74,8 @@ impl<'a> Fields<'a> {
         let wire = match key & 7 {
             0 => Wire::Varint(self.varint()?),
             1 => {
-                let b = self.take(8, "fixed64 field")?;
-                Wire::Fixed64(u64::from_le_bytes(b.try_into().expect("8 bytes")))
+                self.take(8, "fixed64 field")?;
+                Wire::Fixed64
             }
             2 => {
                 let n = usize::try_from(self.varint()?)

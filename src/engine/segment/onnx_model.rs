@@ -52,7 +52,6 @@ enum Val {
     /// An instance-normalized channel slice.
     SliceIn {
         id: usize,
-        shape: Hwc,
         c0: usize,
         c1: usize,
         gamma: Vec<f32>,
@@ -279,7 +278,6 @@ impl<'a> Lower<'a> {
                 } else {
                     Val::SliceIn {
                         id,
-                        shape,
                         c0,
                         c1,
                         gamma,
