@@ -89,7 +89,7 @@ impl Default for MatteOptions {
         // false positives there, temporal 0.7 damps flicker without visible lag.
         MatteOptions {
             mode: MatteMode::default(),
-            fine_every: 2,
+            fine_every: 1,
             fine_long_side: 512,
             fuse: fuse::FuseParams::default(),
             temporal: 0.7,
