@@ -46,8 +46,8 @@ impl IbNorm {
                     *s += f64::from(*x);
                 }
             }
-            for (m, s) in mu.iter_mut().zip(&mut sum[..cw]) {
-                *m = *s / n as f64;
+            for (mv, s) in mu.iter_mut().zip(&mut sum[..cw]) {
+                *mv = *s / n as f64;
                 *s = 0.0;
             }
             for px in input.chunks_exact(c) {
@@ -67,11 +67,17 @@ impl IbNorm {
             }
         }
         for (px, dst) in input.chunks_exact(c).zip(out.chunks_exact_mut(c)) {
-            for j in 0..k {
-                dst[j] = px[j] * self.bn_scale[j] + self.bn_shift[j];
+            let (bn_dst, in_dst) = dst.split_at_mut(k);
+            for (((d, x), s), t) in bn_dst
+                .iter_mut()
+                .zip(&px[..k])
+                .zip(&self.bn_scale)
+                .zip(&self.bn_shift)
+            {
+                *d = x * s + t;
             }
-            for j in 0..m {
-                dst[k + j] = (px[k + j] - mean[j]) * inv[j] * self.in_gamma[j] + self.in_beta[j];
+            for (j, d) in in_dst.iter_mut().enumerate() {
+                *d = (px[k + j] - mean[j]) * inv[j] * self.in_gamma[j] + self.in_beta[j];
             }
         }
         self.act.apply(out);
