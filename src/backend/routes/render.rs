@@ -1,0 +1,310 @@
+//! Render routes: `POST /api/render/proxy/lambda` checks the request, freezes the credits,
+//! stores the record and hands it to the render queue; status, cancel and download (with
+//! Range) answer the owner only.
+
+use std::path::PathBuf;
+
+use axum::Json;
+use axum::extract::{Path as UrlPath, Request, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::Response;
+
+use super::error::{ApiError, RenderError};
+use super::extract::{ApiJson, BaseUrl, Caller};
+use super::media::serve_file;
+use crate::api::{
+    Envelope, RenderOutputUrl, RenderRequest, RenderState, RenderStatus, Segment, TrackType,
+    headers,
+};
+use crate::backend::services::paths::allowed_path;
+use crate::backend::state::AppState;
+use crate::backend::store::{RenderRecord, is_safe_id, now_secs};
+use crate::engine::matte::MatteMode;
+use crate::engine::{self, Quality};
+
+fn matte_mode(m: Option<&str>) -> Result<Option<MatteMode>, ApiError> {
+    match m.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(s) => MatteMode::parse(s).map(Some).ok_or_else(|| {
+            ApiError::BadRequest(format!(
+                "output.matte {s:?} is not one of {}",
+                MatteMode::NAMES
+            ))
+        }),
+    }
+}
+
+fn quality(q: &str) -> Result<Quality, ApiError> {
+    match q.to_ascii_lowercase().as_str() {
+        "high" | "" => Ok(Quality::High),
+        "medium" => Ok(Quality::Medium),
+        "low" => Ok(Quality::Low),
+        other => Err(ApiError::BadRequest(format!(
+            "output.quality {other:?} is not one of high, medium, low"
+        ))),
+    }
+}
+
+fn long_side(resolution: Option<&str>) -> Result<u32, ApiError> {
+    match resolution.map(str::to_ascii_lowercase).as_deref() {
+        None | Some("") | Some("1080p") => Ok(1920),
+        Some("720p") => Ok(1280),
+        Some("480p") => Ok(854),
+        Some(other) => Err(ApiError::BadRequest(format!(
+            "output.resolution {other:?} is not one of 1080p, 720p, 480p"
+        ))),
+    }
+}
+
+/// `live`: the queue's progress of a running render.
+fn status_of(rec: &RenderRecord, live: Option<f64>, base: &str) -> RenderStatus {
+    let progress = match (rec.status, live) {
+        (RenderState::Completed, _) => 100.0,
+        (RenderState::Processing, Some(p)) => p,
+        _ => rec.progress,
+    };
+    let url = (rec.status == RenderState::Completed)
+        .then(|| format!("{base}/api/render/proxy/{}/download", rec.id));
+    RenderStatus {
+        id: rec.id.clone(),
+        status: rec.status,
+        progress,
+        output_url: url.clone(),
+        output: url.map(|url| RenderOutputUrl { url }),
+        error: rec.error.clone(),
+    }
+}
+
+fn attribution(h: &HeaderMap) -> Result<(), ApiError> {
+    let present = |name: &str| {
+        h.get(name)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| !v.trim().is_empty())
+    };
+    if [
+        headers::SKILL_SOURCE,
+        headers::SKILL_VERSION,
+        headers::SKILL_PLATFORM,
+    ]
+    .iter()
+    .all(|n| present(n))
+    {
+        Ok(())
+    } else {
+        Err(ApiError::AttributionRequired)
+    }
+}
+
+/// The clip a render renders: the draft's first video segment with a background choice
+/// (the request's draft, or the session's when the request's has no clip).
+fn chosen_segment(req: &RenderRequest) -> Result<&Segment, ApiError> {
+    let mut segs = req
+        .draft
+        .t
+        .iter()
+        .filter(|t| t.kind() == TrackType::Video)
+        .flat_map(|t| t.sg.iter())
+        .peekable();
+    if segs.peek().is_none() {
+        return Err(ApiError::BadRequest(
+            "the draft has no video clip; upload one to the session first".into(),
+        ));
+    }
+    segs.find(|s| s.meta_str("bg").is_some()).ok_or_else(|| {
+        ApiError::BadRequest(
+            "no clip in the draft has a background choice (m.bg); ask for one first, e.g. \"blur the background\"".into(),
+        )
+    })
+}
+
+pub async fn submit(
+    State(state): State<AppState>,
+    caller: Result<Caller, ApiError>,
+    BaseUrl(base): BaseUrl,
+    hdrs: HeaderMap,
+    body: Result<ApiJson<RenderRequest>, ApiError>,
+) -> Result<Json<Envelope<RenderStatus>>, RenderError> {
+    let caller = caller?;
+    attribution(&hdrs)?;
+    let ApiJson(mut req) = body?;
+    let session = state.db().owned_session(&caller.user_id, &req.session_id)?;
+    // A request without a clip (e.g. `"draft":{}` from curl) renders the session's own draft.
+    if req.draft.video_segments().next().is_none() {
+        req.draft = session.draft;
+    }
+    if !is_safe_id(&req.id) {
+        return Err(ApiError::BadRequest(format!(
+            "render id {:?} must be 1–128 letters, digits, '_' or '-' (e.g. render_<unique>)",
+            req.id
+        ))
+        .into());
+    }
+    if !req.output.format.eq_ignore_ascii_case("mp4") {
+        return Err(ApiError::BadRequest(format!(
+            "output.format {:?} is not supported here; use \"mp4\"",
+            req.output.format
+        ))
+        .into());
+    }
+    let q = quality(&req.output.quality)?;
+    let max_long_side = long_side(req.output.resolution.as_deref())?;
+    let matte = matte_mode(req.output.matte.as_deref())?;
+    let (bg_text, bg_input) = {
+        let db = state.db();
+        let seg = chosen_segment(&req)?;
+        let bg = seg.meta_str("bg").unwrap_or_default().to_string();
+        let input = match seg.meta_str("bg_media") {
+            Some(id) => match db.media.get(id).filter(|m| m.user_id == caller.user_id) {
+                Some(m) => db.media_file(m).to_string_lossy().into_owned(),
+                None => bg.clone(),
+            },
+            None => bg.clone(),
+        };
+        (bg, input)
+    };
+    // Checked now so a backdrop the engine does not understand is a 4000, not a failed job.
+    let backdrop = tokio::task::spawn_blocking(move || engine::backdrop::resolve(&bg_input))
+        .await
+        .map_err(ApiError::from)?
+        .map_err(|e| ApiError::BadRequest(format!("the clip's background {bg_text:?}: {e}")))?;
+    let ext = if backdrop.spec == engine::BackdropSpec::Transparent {
+        "webm"
+    } else {
+        "mp4"
+    };
+
+    let rec = {
+        let mut db = state.db();
+        db.owned_session(&caller.user_id, &req.session_id)?;
+        if db.renders.contains(&req.id) {
+            return Err(ApiError::Conflict(format!(
+                "render id {} is already used; send a new unique id",
+                req.id
+            ))
+            .into());
+        }
+        let seg = chosen_segment(&req)?;
+        let owned_media = |id: &str| {
+            db.media
+                .get(id)
+                .filter(|m| m.user_id == caller.user_id)
+                .cloned()
+                .ok_or_else(|| {
+                    ApiError::BadRequest(format!(
+                        "the draft names media {id}, which you have not uploaded here; upload the clip again"
+                    ))
+                })
+        };
+        let media = owned_media(seg.meta_str("media").unwrap_or_default())?;
+        if media.file_type != "video" {
+            return Err(ApiError::BadRequest(format!(
+                "{} is not a video; only video clips can be rendered",
+                media.filename
+            ))
+            .into());
+        }
+        let bg = seg.meta_str("bg").unwrap_or_default().to_string();
+        let bg_media = match seg.meta_str("bg_media") {
+            Some(id) => Some(owned_media(id)?.media_id),
+            None => None,
+        };
+        if bg_media.is_none() && (bg.contains('/') || bg.contains('\\')) {
+            allowed_path(&state.config.url_roots, &PathBuf::from(&bg))?;
+        }
+        let seconds = media.duration.ceil().max(1.0);
+        let cost = seconds * state.config.render_cost_per_second;
+        let rec = RenderRecord {
+            id: req.id.clone(),
+            user_id: caller.user_id.clone(),
+            session_id: req.session_id.clone(),
+            status: RenderState::Pending,
+            progress: 0.0,
+            error: None,
+            created_at: now_secs(),
+            finished_at: None,
+            cost,
+            quality: req.output.quality.to_ascii_lowercase(),
+            matte: matte.map(|m| m.as_str().to_string()).unwrap_or_default(),
+            max_long_side,
+            media_id: media.media_id,
+            bg,
+            bg_media,
+            ext: ext.to_string(),
+        };
+        let mut user = db.user(&caller.user_id)?;
+        user.credits.freeze(cost, &req.id)?;
+        db.renders.put(&req.id, rec.clone())?;
+        db.users.put(&caller.user_id, user)?;
+        rec
+    };
+    let status = status_of(&rec, None, &base);
+    state.renders.start(rec.id.clone(), q);
+    Ok(Json(Envelope::success(status)))
+}
+
+fn owned_render(state: &AppState, caller: &Caller, id: &str) -> Result<RenderRecord, ApiError> {
+    match state.db().renders.get(id) {
+        Some(r) if r.user_id == caller.user_id => Ok(r.clone()),
+        _ => Err(ApiError::NotFound(format!("render {id} was not found"))),
+    }
+}
+
+pub async fn status(
+    State(state): State<AppState>,
+    caller: Result<Caller, ApiError>,
+    BaseUrl(base): BaseUrl,
+    UrlPath(id): UrlPath<String>,
+) -> Result<Json<Envelope<RenderStatus>>, RenderError> {
+    let rec = owned_render(&state, &caller?, &id)?;
+    let live = state.renders.progress(&id);
+    Ok(Json(Envelope::success(status_of(&rec, live, &base))))
+}
+
+/// Cancel a pending or running render; a finished one is answered as it is.
+pub async fn cancel(
+    State(state): State<AppState>,
+    caller: Result<Caller, ApiError>,
+    BaseUrl(base): BaseUrl,
+    UrlPath(id): UrlPath<String>,
+) -> Result<Json<Envelope<RenderStatus>>, RenderError> {
+    let rec = owned_render(&state, &caller?, &id)?;
+    if rec.status.is_final() {
+        return Ok(Json(Envelope::success(status_of(&rec, None, &base))));
+    }
+    state.renders.cancel(&id);
+    let rec = state
+        .db()
+        .renders
+        .update(&id, |r| {
+            r.status = RenderState::Cancelled;
+            r.clone()
+        })
+        .map_err(ApiError::from)?
+        .unwrap_or(rec);
+    Ok(Json(Envelope::success(status_of(&rec, None, &base))))
+}
+
+pub async fn download(
+    State(state): State<AppState>,
+    caller: Result<Caller, ApiError>,
+    UrlPath(id): UrlPath<String>,
+    req: Request,
+) -> Result<Response, RenderError> {
+    let rec = owned_render(&state, &caller?, &id)?;
+    if rec.status != RenderState::Completed {
+        return Err(ApiError::NotFound(format!(
+            "render {id} has no output: it is {}; poll its status until completed",
+            serde_json::to_value(rec.status)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default()
+        ))
+        .into());
+    }
+    let path = state.db().render_output(&rec);
+    let mut resp = serve_file(&path, req).await?;
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{id}.{}\"", rec.ext)) {
+        resp.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(resp)
+}
