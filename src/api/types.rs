@@ -189,6 +189,10 @@ pub struct RenderOutput {
     /// "1080p" | "720p" (an extension of ours; the cloud ignores it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resolution: Option<String>,
+    /// "fast" | "quality": the person matte (an extension of ours; the cloud ignores it).
+    /// Absent: the backend's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub matte: Option<String>,
 }
 
 impl Default for RenderOutput {
@@ -197,6 +201,7 @@ impl Default for RenderOutput {
             format: "mp4".into(),
             quality: "high".into(),
             resolution: None,
+            matte: None,
         }
     }
 }

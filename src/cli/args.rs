@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::{Result, bail};
 use clap::{Args, ValueEnum};
 
-use ebc::engine::matte::MatteOptions;
+use ebc::engine::matte::{MatteMode, MatteOptions};
 use ebc::engine::{Quality, ReplaceOptions, SegmentOptions, backdrop};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -35,9 +35,33 @@ impl ResolutionArg {
     }
 }
 
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum MatteArg {
+    /// The selfie segmentation model with edge-aware refinement (cheapest).
+    Fast,
+    /// The selfie model fused with MODNet portrait matting: hair-level edges, no band of
+    /// old background, several times the cost.
+    Quality,
+}
+
 /// Matte tunables; unset flags keep the engine's defaults.
 #[derive(Debug, Clone, Args)]
 pub struct MatteArgs {
+    /// Matte: fast or quality (not the encoder's --quality).
+    #[arg(long, value_enum)]
+    pub matte: Option<MatteArg>,
+    /// Quality matte: run MODNet on every n-th frame (1 = every frame).
+    #[arg(long, value_name = "N", hide = true)]
+    pub matte_every: Option<u32>,
+    /// Quality matte: longest side of MODNet's input, in pixels (64..1024).
+    #[arg(long, value_name = "PX", hide = true)]
+    pub matte_long_side: Option<u32>,
+    /// Quality matte: erosion of the selfie mask MODNet may not remove (model pixels).
+    #[arg(long, value_name = "PX", hide = true)]
+    pub matte_core: Option<usize>,
+    /// Quality matte: dilation of the selfie mask MODNet may add within (model pixels).
+    #[arg(long, value_name = "PX", hide = true)]
+    pub matte_halo: Option<usize>,
     /// Temporal smoothing of the matte, 0 (off) to 1 (strongest).
     #[arg(long, value_name = "0..1")]
     pub temporal: Option<f32>,
@@ -55,6 +79,30 @@ pub struct MatteArgs {
 impl MatteArgs {
     fn validate(&self) -> Result<MatteOptions> {
         let mut o = MatteOptions::default();
+        if let Some(m) = self.matte {
+            o.mode = match m {
+                MatteArg::Fast => MatteMode::Fast,
+                MatteArg::Quality => MatteMode::Quality,
+            };
+        }
+        if let Some(n) = self.matte_every {
+            if !(1..=30).contains(&n) {
+                bail!("--matte-every {n}: must be between 1 and 30 frames");
+            }
+            o.fine_every = n;
+        }
+        if let Some(px) = self.matte_long_side {
+            if !(64..=1024).contains(&px) {
+                bail!("--matte-long-side {px}: must be between 64 and 1024 pixels");
+            }
+            o.fine_long_side = px;
+        }
+        if let Some(px) = self.matte_core {
+            o.fuse.core_erode = px.min(64);
+        }
+        if let Some(px) = self.matte_halo {
+            o.fuse.halo_dilate = px.min(64);
+        }
         if let Some(t) = self.temporal {
             if !(0.0..=1.0).contains(&t) {
                 bail!("--temporal {t}: must be between 0 (off) and 1 (strongest)");

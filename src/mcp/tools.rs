@@ -196,7 +196,7 @@ impl EbcServer {
 
     #[tool(
         name = "export_video",
-        description = "Render the project's timeline to an MP4 and save it: output_path is a .mp4 file path or an existing folder (absolute or starting with ~; default: the user's Videos folder). quality: high (default), medium or low; resolution: 1080p (default) or 720p. Returns the saved file as a resource link and its path. Renders that outlive one call return status \"running\" with a job_id: call again with {\"job_id\": ...} to keep waiting.",
+        description = "Render the project's timeline to an MP4 and save it: output_path is a .mp4 file path or an existing folder (absolute or starting with ~; default: the user's Videos folder). quality: high (default), medium or low; resolution: 1080p (default) or 720p; matte: quality (sharp hair and edges) or fast (quicker render), the person cut-out, not the encoder quality. Returns the saved file as a resource link and its path. Renders that outlive one call return status \"running\" with a job_id: call again with {\"job_id\": ...} to keep waiting.",
         output_schema = schema_for_output::<ExportVideoResponse>(),
         annotations(
             title = "Export video",
@@ -233,6 +233,7 @@ impl EbcServer {
             dest,
             quality: req.quality.unwrap_or_default(),
             resolution: req.resolution.unwrap_or_default(),
+            matte: req.matte.unwrap_or_default(),
         };
         self.launch("export_video", &ctx, move |conn, job| {
             work::export_video(conn, plan, job)

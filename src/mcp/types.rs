@@ -154,6 +154,30 @@ impl ExportQuality {
     }
 }
 
+/// The person matte of the export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ExportMatte {
+    /// The renderer's default.
+    #[default]
+    Default,
+    /// The selfie segmentation model alone: fastest.
+    Fast,
+    /// The selfie model fused with portrait matting: hair-level edges, slower.
+    Quality,
+}
+
+impl ExportMatte {
+    /// The render request's `output.matte`, `None` for the renderer's default.
+    pub fn as_option(self) -> Option<&'static str> {
+        match self {
+            ExportMatte::Default => None,
+            ExportMatte::Fast => Some("fast"),
+            ExportMatte::Quality => Some("quality"),
+        }
+    }
+}
+
 /// Output resolution (long side at most 1920 or 1280 pixels; never upscaled).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 pub enum ExportResolution {
@@ -185,6 +209,10 @@ pub struct ExportVideoRequest {
     /// "1080p" (default) or "720p".
     #[serde(default)]
     pub resolution: Option<ExportResolution>,
+    /// Person matte: "quality" (sharp hair and edges, slower) or "fast". Not the encoder's
+    /// `quality`. Default: the renderer's choice.
+    #[serde(default)]
+    pub matte: Option<ExportMatte>,
     /// Continue waiting for an earlier export_video call that returned status "running".
     #[serde(default)]
     pub job_id: Option<String>,

@@ -17,8 +17,8 @@ use super::preview;
 use super::progress::with_notices;
 use super::timeline;
 use super::types::{
-    EditResponse, ExportQuality, ExportResolution, ExportVideoResponse, JobFields, JobStatus,
-    UploadMediaResponse, UploadedMedia,
+    EditResponse, ExportMatte, ExportQuality, ExportResolution, ExportVideoResponse, JobFields,
+    JobStatus, UploadMediaResponse, UploadedMedia,
 };
 use super::uploads::Uploads;
 use crate::api::{Draft, RenderOutput, RenderState, UploadedFile};
@@ -322,6 +322,7 @@ pub struct ExportPlan {
     pub dest: PathBuf,
     pub quality: ExportQuality,
     pub resolution: ExportResolution,
+    pub matte: ExportMatte,
 }
 
 pub async fn export_video(conn: Arc<Connection>, plan: ExportPlan, job: JobCtx) -> Outcome {
@@ -351,6 +352,7 @@ pub async fn export_video(conn: Arc<Connection>, plan: ExportPlan, job: JobCtx) 
                 format: "mp4".into(),
                 quality: plan.quality.as_str().into(),
                 resolution: Some(plan.resolution.as_str().into()),
+                matte: plan.matte.as_option().map(str::to_string),
             };
             client.start_render(&draft, output).await.map_err(failure)?
         }

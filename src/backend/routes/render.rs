@@ -19,7 +19,20 @@ use crate::api::{
 use crate::backend::services::paths::allowed_path;
 use crate::backend::state::AppState;
 use crate::backend::store::{RenderRecord, is_safe_id, now_secs};
+use crate::engine::matte::MatteMode;
 use crate::engine::{self, Quality};
+
+fn matte_mode(m: Option<&str>) -> Result<Option<MatteMode>, ApiError> {
+    match m.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(s) => MatteMode::parse(s).map(Some).ok_or_else(|| {
+            ApiError::BadRequest(format!(
+                "output.matte {s:?} is not one of {}",
+                MatteMode::NAMES
+            ))
+        }),
+    }
+}
 
 fn quality(q: &str) -> Result<Quality, ApiError> {
     match q.to_ascii_lowercase().as_str() {
@@ -135,6 +148,7 @@ pub async fn submit(
     }
     let q = quality(&req.output.quality)?;
     let max_long_side = long_side(req.output.resolution.as_deref())?;
+    let matte = matte_mode(req.output.matte.as_deref())?;
     let (bg_text, bg_input) = {
         let db = state.db();
         let seg = chosen_segment(&req)?;
@@ -210,6 +224,7 @@ pub async fn submit(
             finished_at: None,
             cost,
             quality: req.output.quality.to_ascii_lowercase(),
+            matte: matte.map(|m| m.as_str().to_string()).unwrap_or_default(),
             max_long_side,
             media_id: media.media_id,
             bg,

@@ -213,6 +213,9 @@ async fn execute(
         let mut opts = ReplaceOptions::new(input, output, backdrop);
         opts.quality = q;
         opts.max_long_side = rec.max_long_side;
+        if let Some(m) = crate::engine::matte::MatteMode::parse(&rec.matte) {
+            opts.matte.mode = m;
+        }
         let mut reporter = JobReporter {
             ctl,
             #[cfg(feature = "faults")]

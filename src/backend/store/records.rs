@@ -74,6 +74,9 @@ pub struct RenderRecord {
     pub cost: f64,
     pub quality: String,
     pub max_long_side: u32,
+    /// The person matte asked for ("fast" | "quality"); empty: the engine's default.
+    #[serde(default)]
+    pub matte: String,
     /// The clip rendered and its backdrop, as read from the draft at submit time.
     pub media_id: String,
     pub bg: String,

@@ -258,9 +258,13 @@ fn command(spec: &EncodeSpec<'_>) -> Result<std::process::Command> {
             cmd.args(["-auto-alt-ref", "0"]);
         }
         (C::Mov, L::Yuva420p) => {
-            // ProRes 4444 (`ap4h`). prores_aw rather than prores_ks: ~3.7× faster here, and
-            // its alpha comes back bit-exact.
-            cmd.args(["-c:v", "prores_aw", "-profile:v", "4"]);
+            // ProRes 4444 (`ap4h`) by prores_ks with 8-bit alpha: our matte is 8-bit, and
+            // 255 is then stored as fully opaque (decoders scale 8-bit alpha by bit
+            // replication, 255 → 4095/65535). prores_aw is ~4× faster but cannot: it scales
+            // the 8-bit alpha to 10 bits by a shift (255 → 1020) and stores 10-bit alpha
+            // shifted to 16 bits, so an opaque person read back as 0.997 (1020/1023) or
+            // 0.9993 (4092/4095) and let 0.1–0.3 % of the background show in an editor.
+            cmd.args(["-c:v", "prores_ks", "-profile:v", "4", "-alpha_bits", "8"]);
             cmd.args(["-pix_fmt", "yuva444p10le", "-vendor", "apl0"]);
         }
         (C::Mkv, L::Gray) => {

@@ -13,7 +13,9 @@ use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
 use super::ReplaceReport;
 use super::plan::{Look, Plan};
 use crate::engine::ffmpeg::{Decoder, EncodeSpec, Encoder, PixelLayout};
-use crate::engine::matte::{MatteOptions, MatteRefiner};
+use crate::engine::matte::fuse::{FineMatte, Fuser, model_size, person_region};
+use crate::engine::matte::{MatteMode, MatteOptions, MatteRefiner};
+use crate::engine::segment::modnet::Matter;
 use crate::engine::segment::{ModelKind, Segmenter};
 use crate::engine::{Error, Progress, ProgressReporter, Result, YuvFrame, preview};
 
@@ -33,6 +35,8 @@ struct Segmented {
     before: Option<Box<YuvFrame>>,
     /// Model output at model size.
     raw: Vec<f32>,
+    /// Quality matte: MODNet's alpha for this frame, when it ran on it.
+    fine: Option<Box<FineMatte>>,
 }
 
 struct Refined {
@@ -105,6 +109,7 @@ pub(super) fn run(plan: Plan, progress: &mut dyn ProgressReporter) -> Result<Rep
 
     let (dec_tx, dec_rx) = bounded::<Decoded>(QUEUE);
     let (seg_tx, seg_rx) = bounded::<Segmented>(QUEUE);
+    let (fine_tx, fine_rx) = bounded::<Segmented>(QUEUE);
     let (ref_tx, ref_rx) = bounded::<Refined>(QUEUE);
     let (comp_tx, comp_rx) = bounded::<Composited>(QUEUE);
     // Recycling: used buffers flow back upstream. These hold at most as many buffers as
@@ -134,13 +139,19 @@ pub(super) fn run(plan: Plan, progress: &mut dyn ProgressReporter) -> Result<Rep
         let segment = spawn(s, "segment", move || {
             segment_stage(kind, dec_rx, seg_tx, raw_back_rx)
         });
+        let fine_opts = matte_opts.clone();
+        // Quality matte: MODNet in a stage of its own, so it overlaps the selfie model and
+        // the refinement of other frames; fast mode passes frames straight through.
+        let fine = spawn(s, "matting", move || {
+            fine_stage(&fine_opts, kind, seg_rx, fine_tx)
+        });
         let refine = spawn(s, "refine", move || {
             refine_stage(
                 matte_opts,
                 kind,
                 w,
                 h,
-                seg_rx,
+                fine_rx,
                 ref_tx,
                 raw_back_tx,
                 alpha_back_rx,
@@ -154,6 +165,7 @@ pub(super) fn run(plan: Plan, progress: &mut dyn ProgressReporter) -> Result<Rep
         let results = [
             join(decode).map(|d| Some(StageOut::Decode(d))),
             join(segment).map(|()| None),
+            join(fine).map(|()| None),
             join(refine).map(|()| None),
             join(composite).map(|p| Some(StageOut::Preview(p))),
         ];
@@ -372,11 +384,64 @@ fn segment_stage(
             frame: msg.frame,
             before: msg.before,
             raw,
+            fine: None,
         };
         out.send(next).map_err(|_| Error::Aborted)?;
     }
     Ok(())
 }
+
+/// Quality matte: runs MODNet on every `fine_every`-th frame, on the crop around the people
+/// the selfie mask shows, at a size from the crop's (`fuse::person_region`, `model_size`).
+/// Fast mode forwards every message untouched.
+fn fine_stage(
+    opts: &MatteOptions,
+    kind: ModelKind,
+    input: Receiver<Segmented>,
+    out: Sender<Segmented>,
+) -> Result<()> {
+    if opts.mode != MatteMode::Quality {
+        for msg in input {
+            out.send(msg).map_err(|_| Error::Aborted)?;
+        }
+        return Ok(());
+    }
+    let (mw, mh) = kind.input_size();
+    let every = u64::from(opts.fine_every.max(1));
+    let mut matter = Matter::new();
+    let mut size: Option<(usize, usize)> = None;
+    for mut msg in input {
+        if msg.index % every == 0 {
+            let (fw, fh) = (msg.frame.width, msg.frame.height);
+            if let Some(region) = person_region(&msg.raw, mw, mh, fw, fh, FINE_MARGIN) {
+                let want = model_size(region, opts.fine_long_side as usize);
+                // Hysteresis: a new plan costs ~0.1 s, so a size one step away is kept.
+                let (sw, sh) = match size {
+                    Some((pw, ph)) if pw.abs_diff(want.0) <= 32 && ph.abs_diff(want.1) <= 32 => {
+                        (pw, ph)
+                    }
+                    _ => want,
+                };
+                size = Some((sw, sh));
+                let alpha = matter.infer_yuv_region(&msg.frame, region, sw, sh)?;
+                msg.fine = Some(Box::new(FineMatte {
+                    alpha: alpha.to_vec(),
+                    w: sw,
+                    h: sh,
+                    region,
+                }));
+            } else {
+                msg.fine = Some(Box::default());
+            }
+        }
+        out.send(msg).map_err(|_| Error::Aborted)?;
+    }
+    Ok(())
+}
+
+/// Margin around the people's box for MODNet's crop, as a fraction of the box's longer side:
+/// room for hair and hands the selfie mask misses, and context for MODNet.
+const FINE_MARGIN: f32 = 0.08;
 
 #[allow(clippy::too_many_arguments)]
 fn refine_stage(
@@ -390,10 +455,27 @@ fn refine_stage(
     alpha_back: Receiver<Vec<u8>>,
 ) -> Result<()> {
     let (mw, mh) = kind.input_size();
+    let quality = opts.mode == MatteMode::Quality;
+    let mut fuser = Fuser::new(opts.fuse);
     let mut refiner = MatteRefiner::new(opts, width, height);
+    let mut last_fine: Option<Box<FineMatte>> = None;
     for msg in input {
         let mut alpha = alpha_back.try_recv().unwrap_or_default();
-        refiner.refine(&msg.raw, mw, mh, &msg.frame, &mut alpha);
+        if quality {
+            if let Some(f) = msg.fine {
+                last_fine = Some(f);
+            }
+            let (fw, fh) = (msg.frame.width, msg.frame.height);
+            fuser.fuse(
+                &msg.raw,
+                (mw, mh),
+                last_fine.as_deref(),
+                (fw, fh),
+                &mut alpha,
+            );
+        } else {
+            refiner.refine(&msg.raw, mw, mh, &msg.frame, &mut alpha);
+        }
         let _ = raw_back.send(msg.raw);
         let next = Refined {
             index: msg.index,
