@@ -145,4 +145,60 @@ mod tests {
         let d: Draft = serde_json::from_str(r#"{"t":[{"tt":1,"sg":[]}]}"#).unwrap();
         assert!(!d.is_exportable());
     }
+
+    /// A draft as the cloud writes it comes back out exactly as it came in: nothing added
+    /// (no `"d":0`, `"sg":[]`, `"m":{}`), floats stay floats, `null`s stay `null`, ids stay
+    /// numbers, unknown keys stay.
+    #[test]
+    fn cloud_draft_round_trips_untouched() {
+        for src in [
+            r#"{"t":[{"tt":0,"sg":[{"id":"seg_1a2b","d":5000,"m":{"title":"talk.mp4"}}]}]}"#,
+            r#"{"t":[{"tt":0,"sg":[{"id":"seg_1","d":5000.0,"m":{"title":"talk.mp4"}}]}]}"#,
+            r#"{"t":[{"tt":1},{"sg":[{"id":17,"m":null}],"name":"main"},{"tt":7,"sg":null}]}"#,
+            r#"{"t":[{"tt":0,"sg":[{"st":0.0,"d":"2500","src":{"k":[1,2.5,null]},"m":{}}]}],"ver":3,"canvas":null}"#,
+            r#"{}"#,
+            r#"{"t":null}"#,
+        ] {
+            let d: Draft = serde_json::from_str(src).unwrap_or_else(|e| panic!("{src}: {e}"));
+            let back = serde_json::to_value(&d).unwrap();
+            let orig: Value = serde_json::from_str(src).unwrap();
+            assert_eq!(back, orig, "{src}");
+        }
+    }
+
+    #[test]
+    fn liberal_numbers_are_read_as_ms() {
+        let d: Draft = serde_json::from_str(
+            r#"{"t":[{"tt":0.0,"sg":[{"st":1000.0,"d":5000.0},{"d":"2500"},{"d":null},{"id":12}]}]}"#,
+        )
+        .unwrap();
+        let sg = &d.t[0].sg;
+        assert_eq!(d.t[0].kind(), TrackType::Video);
+        assert_eq!((sg[0].st, sg[0].d), (Some(1000), 5000));
+        assert_eq!(sg[1].d, 2500);
+        assert_eq!(sg[2].d, 0);
+        assert_eq!(sg[3].id.as_deref(), Some("12"));
+    }
+
+    #[test]
+    fn edited_fields_are_written_plainly() {
+        let mut d: Draft =
+            serde_json::from_str(r#"{"t":[{"tt":0,"sg":[{"id":12,"d":5000.0,"m":null}]}]}"#)
+                .unwrap();
+        let seg = &mut d.t[0].sg[0];
+        seg.d = 4000;
+        seg.set_meta("bg", "blur");
+        assert_eq!(
+            serde_json::to_value(&d).unwrap(),
+            serde_json::json!({"t":[{"tt":0,"sg":[{"id":12,"d":4000,"m":{"bg":"blur"}}]}]})
+        );
+        // A draft built here writes only what was set.
+        let mut ours = Draft::default();
+        ours.track_mut(TrackType::Audio);
+        assert_eq!(
+            serde_json::to_value(&ours).unwrap(),
+            serde_json::json!({"t":[{"tt":1,"sg":[]}]})
+        );
+    }
 }
+

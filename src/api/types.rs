@@ -282,4 +282,100 @@ mod tests {
         .unwrap();
         assert_eq!(a.url(), b.url());
     }
+
+    /// Render answers in the three documented shapes (DESIGN.md "The NemoVideo contract";
+    /// shared/cases/cloud.md 1–2), through the same envelope decoding the client uses.
+    #[test]
+    fn render_answers_in_every_documented_shape_decode() {
+        use crate::api::decode_envelope;
+        let decode = |body: &str| -> RenderStatus {
+            decode_envelope::<RenderStatus>(200, body.as_bytes())
+                .unwrap_or_else(|e| panic!("{body}: {e}"))
+        };
+        // seed + v1.9: bare object, status at top level, URL at output.url.
+        let seed = decode(
+            r#"{"id":"render_x","status":"completed","progress":100,"output":{"url":"http://h/x.mp4"}}"#,
+        );
+        assert_eq!(
+            (seed.id.as_str(), seed.status, seed.url()),
+            ("render_x", RenderState::Completed, Some("http://h/x.mp4"))
+        );
+        // pre-4.4: taskId, output with duration and size.
+        let legacy = decode(r#"{"taskId":"render_x","status":"processing","progress":50}"#);
+        assert_eq!(
+            (legacy.id.as_str(), legacy.status, legacy.progress),
+            ("render_x", RenderState::Processing, 50.0)
+        );
+        let legacy = decode(
+            r#"{"taskId":"render_x","status":"completed","progress":100,"output":{"url":"http://h/x.mp4","duration":5.0,"size":455033}}"#,
+        );
+        assert_eq!(legacy.url(), Some("http://h/x.mp4"));
+        // v4.4: success envelope, outputUrl.
+        let v44 = decode(
+            r#"{"success":true,"data":{"id":"render_x","status":"completed","progress":100,"outputUrl":"http://h/x.mp4"}}"#,
+        );
+        assert_eq!((v44.id.as_str(), v44.url()), ("render_x", Some("http://h/x.mp4")));
+        // A submit answer without status is a pending job; ids may be numbers; null objects.
+        let submitted = decode(r#"{"taskId":"render_x","progress":0}"#);
+        assert_eq!(submitted.status, RenderState::Pending);
+        let numeric = decode(r#"{"code":0,"data":{"id":5529798706024415232,"status":"pending"}}"#);
+        assert_eq!(numeric.id, "5529798706024415232");
+        let nulls = decode(
+            r#"{"id":"r","status":"processing","progress":null,"output":null,"outputUrl":null,"error":null}"#,
+        );
+        assert_eq!((nulls.progress, nulls.url()), (0.0, None));
+        let float = decode(r#"{"id":"r","status":"processing","progress":42.5}"#);
+        assert_eq!(float.progress, 42.5);
+    }
+
+    /// Integers or floats, ids as strings or numbers, `null` objects, missing optional fields.
+    #[test]
+    fn every_answer_type_is_liberal() {
+        use crate::api::decode_envelope;
+        let files: UploadResult = decode_envelope(
+            200,
+            br#"{"code":0,"data":{"files":[
+                {"filename":"talk.mp4","file_type":"video","cdn_url":"http://h/t.mp4","duration":5.0,"width":1920.0,"height":1080},
+                {"filename":"bg.png","file_type":"image","cdn_url":"http://h/b.png","width":800,"height":600},
+                {"filename":"a.mp3","file_type":"audio","cdn_url":"http://h/a.mp3","duration":null,"width":null,"height":null,"fps":null,"hash":null}
+            ]}}"#,
+        )
+        .unwrap();
+        assert_eq!(files.files.len(), 3);
+        assert_eq!((files.files[0].width, files.files[0].duration), (1920, 5.0));
+        assert_eq!(files.files[1].duration, 0.0);
+        assert_eq!(files.files[2].hash, "");
+
+        let session: SessionInfo = decode_envelope(
+            200,
+            br#"{"code":0,"data":{"task_id":77,"session_id":5529798706024415232,"user_id":null}}"#,
+        )
+        .unwrap();
+        assert_eq!(session.session_id, "5529798706024415232");
+        assert_eq!(session.task_id, "77");
+
+        let token: AnonymousToken = decode_envelope(
+            200,
+            br#"{"code":0,"data":{"token":"nmv_usr_x","user_id":"anon_4c1d","credits":100,"expires_at":"2026-12-07T00:00:00Z"}}"#,
+        )
+        .unwrap();
+        assert_eq!((token.user_id.as_str(), token.credits), ("anon_4c1d", 100.0));
+
+        let credits: CreditsData = decode_envelope(
+            200,
+            br#"{"code":0,"data":{"available":100,"frozen":null,"total":"100"}}"#,
+        )
+        .unwrap();
+        assert_eq!((credits.available, credits.frozen, credits.total), (100.0, 0.0, 100.0));
+
+        // Older docs: session_id, task_id and task_name beside `state`; `null` parts.
+        let state: StateData = decode_envelope(
+            200,
+            br#"{"code":0,"data":{"session_id":"1","task_id":"2","task_name":"project","state":{"draft":{"t":[{"tt":0,"sg":[{"d":5000.0,"m":{"title":"talk.mp4"}}]}]},"video_infos":null,"canvas_config":null,"generated_media":null}}}"#,
+        )
+        .unwrap();
+        let draft = state.state.draft.unwrap();
+        assert_eq!(draft.t[0].sg[0].d, 5000);
+    }
 }
+

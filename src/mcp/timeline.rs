@@ -154,4 +154,24 @@ mod tests {
             r#"Timeline (3 tracks): 1. BGM: (empty) 2. Track type 5: clip 1 (0-1s) 3. Title: "title 1" (0-0.5s)"#
         );
     }
+
+    /// shared/cases/cloud.md 4 and 6: the cloud names a clip in `m.title` and may write
+    /// durations as floats.
+    #[test]
+    fn cloud_names_and_float_durations_are_read() {
+        let d = draft(
+            r#"{"t":[{"tt":0,"sg":[{"id":"seg_1a2b","d":5000,"m":{"title":"talk.mp4"}}]}]}"#,
+        );
+        assert_eq!(
+            summary(Some(&d)),
+            "Timeline (1 track): 1. Video: talk.mp4 (0-5s)"
+        );
+        let d = draft(
+            r#"{"t":[{"tt":0,"sg":[{"d":5000.0,"m":{"title":"talk.mp4"}}]},{"tt":1,"sg":[{"d":5000.0,"m":{"title":"Lo-fi","vol":35.0}}]},{"tt":7,"sg":[{"d":3000,"m":{"title":"Urban Dreams"}}]}]}"#,
+        );
+        assert_eq!(
+            summary(Some(&d)),
+            r#"Timeline (3 tracks): 1. Video: talk.mp4 (0-5s) 2. BGM: Lo-fi (0-5s, 35%) 3. Title: "Urban Dreams" (0-3s)"#
+        );
+    }
 }
