@@ -6,17 +6,19 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::draft::Draft;
+use super::lenient::{self, de};
 
 /// `POST /api/auth/anonymous-token` → data.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
 pub struct AnonymousToken {
     pub token: String,
-    #[serde(default)]
+    /// `anon_…` for anonymous users (the seed and v1.9 docs).
+    #[serde(default, deserialize_with = "de::string")]
     pub user_id: String,
     /// RFC 3339 or epoch seconds as the server wrote it.
     #[serde(default)]
     pub expires_at: serde_json::Value,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::f64")]
     pub credits: f64,
 }
 
@@ -39,11 +41,31 @@ impl Default for CreateSessionRequest {
 /// … → data.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
 pub struct SessionInfo {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::string")]
+    pub task_id: String,
+    /// A string of digits on the cloud (`"5529798706024415232"`); a number is read as its digits.
+    #[serde(deserialize_with = "de::string")]
+    pub session_id: String,
+    #[serde(default, deserialize_with = "de::string")]
+    pub user_id: String,
+}
+
+/// `POST /api/auth/claim-token` body: which project the browser link opens.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
+pub struct ClaimTokenRequest {
     pub task_id: String,
     pub session_id: String,
-    #[serde(default)]
-    pub user_id: String,
+}
+
+/// … → data. The browser link is `$NEMO_WEB_URL/workspace/claim?ct=<claim_token>`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
+pub struct ClaimToken {
+    /// `clm_…`.
+    #[serde(deserialize_with = "de::string")]
+    pub claim_token: String,
+    /// Seconds the claim token is valid.
+    #[serde(default, deserialize_with = "de::f64")]
+    pub expires_in: f64,
 }
 
 /// `POST /run_sse` body.
@@ -111,46 +133,54 @@ pub const UPLOAD_FIELD: &str = "files";
 /// One uploaded file as the service describes it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
 pub struct UploadedFile {
+    #[serde(default, deserialize_with = "de::string")]
     pub filename: String,
     /// "video", "image" or "audio".
+    #[serde(default, deserialize_with = "de::string")]
     pub file_type: String,
     /// A URL the client can fetch the file from.
+    #[serde(default, deserialize_with = "de::string")]
     pub cdn_url: String,
-    /// Seconds (0 for images).
-    #[serde(default)]
+    /// Seconds, integer or float (0 when missing: images, older docs).
+    #[serde(default, deserialize_with = "de::f64")]
     pub duration: f64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::u32")]
     pub width: u32,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::u32")]
     pub height: u32,
-    #[serde(default)]
+    /// Frames per second (0 when missing: older docs send none).
+    #[serde(default, deserialize_with = "de::f64")]
     pub fps: f64,
-    /// sha256 of the content (hex).
-    #[serde(default)]
+    /// sha256 of the content (hex); "" when missing (older docs send none).
+    #[serde(default, deserialize_with = "de::string")]
     pub hash: String,
 }
 
 /// Upload → data.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
 pub struct UploadResult {
+    #[serde(default, deserialize_with = "de::null_default")]
     pub files: Vec<UploadedFile>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::bool")]
     pub session_state_applied: bool,
 }
 
 /// `GET /api/credits/balance/simple` → data.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
 pub struct CreditsData {
+    #[serde(deserialize_with = "de::f64")]
     pub available: f64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::f64")]
     pub frozen: f64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::f64")]
     pub total: f64,
 }
 
-/// `GET /api/state/nemo_agent/me/S/latest` → data.
+/// `GET /api/state/nemo_agent/me/S/latest` → data. Older docs also put `session_id`,
+/// `task_id` and `task_name` beside `state`; they are ignored.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
 pub struct StateData {
+    #[serde(default, deserialize_with = "de::null_default")]
     pub state: SessionState,
 }
 
@@ -213,6 +243,25 @@ pub enum RenderState {
 }
 
 impl RenderState {
+    /// A status word as the docs and services spell it, case-insensitive: `pending`
+    /// (`queued`, `waiting`, `submitted`), `processing` (`running`, `rendering`,
+    /// `in_progress`), `completed` (`complete`, `done`, `success`, `succeeded`, `finished`),
+    /// `failed` (`error`, `failure`), `cancelled` (`canceled`).
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s.trim().to_ascii_lowercase().as_str() {
+            "pending" | "queued" | "waiting" | "submitted" | "created" => RenderState::Pending,
+            "processing" | "running" | "rendering" | "in_progress" | "started" => {
+                RenderState::Processing
+            }
+            "completed" | "complete" | "done" | "success" | "succeeded" | "finished" => {
+                RenderState::Completed
+            }
+            "failed" | "error" | "failure" => RenderState::Failed,
+            "cancelled" | "canceled" => RenderState::Cancelled,
+            _ => return None,
+        })
+    }
+
     pub fn is_final(self) -> bool {
         matches!(
             self,
@@ -221,8 +270,12 @@ impl RenderState {
     }
 }
 
-/// Render submit / status → data.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
+/// Render submit / status answer, in any of the three documented shapes (DESIGN.md "The
+/// NemoVideo contract"): the seed's and v1.9's bare object (`status` at the top, URL at
+/// `output.url`), the pre-4.4 bare object with `taskId`, and v4.4's
+/// `{"success":true,"data":{id,status,progress,outputUrl}}`. The envelope decoding hands a
+/// bare object over whole; reading it is `RenderStatus::from_value`. Written exactly as below.
+#[derive(Debug, Clone, Serialize, PartialEq, JsonSchema)]
 pub struct RenderStatus {
     #[serde(default)]
     pub id: String,
@@ -244,10 +297,86 @@ impl RenderStatus {
     pub fn url(&self) -> Option<&str> {
         self.output_url
             .as_deref()
+            .filter(|u| !u.is_empty())
             .or_else(|| self.output.as_ref().map(|o| o.url.as_str()))
+            .filter(|u| !u.is_empty())
+    }
+
+    /// Read a render answer liberally: the id from `id`, `taskId`, `task_id` or `render_id`
+    /// (text or number); no `status` means a job just submitted (`pending`); `progress` as an
+    /// integer, float, numeric string or `null`; the URL from `outputUrl`, `output_url`,
+    /// `output.url` or an `output` that is itself a URL; `null` objects as missing.
+    pub fn from_value(v: &serde_json::Value) -> Result<Self, String> {
+        use serde_json::Value;
+        let obj = v
+            .as_object()
+            .ok_or_else(|| format!("a render answer must be an object, not {v}"))?;
+        let field = |names: &[&str]| {
+            names
+                .iter()
+                .find_map(|n| obj.get(*n).filter(|v| !v.is_null()))
+        };
+        let id = field(&["id", "taskId", "task_id", "render_id", "renderId"])
+            .and_then(lenient::text)
+            .unwrap_or_default();
+        let status = match field(&["status", "state"]) {
+            None => RenderState::Pending,
+            Some(s) => {
+                let s = s
+                    .as_str()
+                    .ok_or_else(|| format!("a render status must be text, not {s}"))?;
+                RenderState::parse(s).ok_or_else(|| format!("unknown render status {s:?}"))?
+            }
+        };
+        let progress = field(&["progress"])
+            .and_then(lenient::number)
+            .unwrap_or(0.0);
+        let output_url = field(&["outputUrl", "output_url"])
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        let output = match field(&["output"]) {
+            Some(Value::String(url)) => Some(RenderOutputUrl { url: url.clone() }),
+            // Pre-4.4 docs add `duration` and `size` beside `url`: not needed here.
+            Some(o @ Value::Object(_)) => {
+                o.get("url")
+                    .and_then(Value::as_str)
+                    .map(|url| RenderOutputUrl {
+                        url: url.to_string(),
+                    })
+            }
+            _ => None,
+        };
+        let error = field(&["error", "errorMessage", "error_message"]).and_then(|e| {
+            e.as_str()
+                .map(str::to_string)
+                .or_else(|| e.get("message").and_then(Value::as_str).map(str::to_string))
+        });
+        // A failed job may only say why in `message`.
+        let error = error.or_else(|| {
+            (status == RenderState::Failed)
+                .then(|| field(&["message", "msg"]).and_then(Value::as_str))
+                .flatten()
+                .map(str::to_string)
+        });
+        Ok(RenderStatus {
+            id,
+            status,
+            progress,
+            output_url,
+            output,
+            error,
+        })
     }
 }
 
+impl<'de> Deserialize<'de> for RenderStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = serde_json::Value::deserialize(d)?;
+        RenderStatus::from_value(&v).map_err(serde::de::Error::custom)
+    }
+}
+
+/// `output` of a render answer.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
 pub struct RenderOutputUrl {
     pub url: String,
@@ -314,7 +443,10 @@ mod tests {
         let v44 = decode(
             r#"{"success":true,"data":{"id":"render_x","status":"completed","progress":100,"outputUrl":"http://h/x.mp4"}}"#,
         );
-        assert_eq!((v44.id.as_str(), v44.url()), ("render_x", Some("http://h/x.mp4")));
+        assert_eq!(
+            (v44.id.as_str(), v44.url()),
+            ("render_x", Some("http://h/x.mp4"))
+        );
         // A submit answer without status is a pending job; ids may be numbers; null objects.
         let submitted = decode(r#"{"taskId":"render_x","progress":0}"#);
         assert_eq!(submitted.status, RenderState::Pending);
@@ -359,14 +491,20 @@ mod tests {
             br#"{"code":0,"data":{"token":"nmv_usr_x","user_id":"anon_4c1d","credits":100,"expires_at":"2026-12-07T00:00:00Z"}}"#,
         )
         .unwrap();
-        assert_eq!((token.user_id.as_str(), token.credits), ("anon_4c1d", 100.0));
+        assert_eq!(
+            (token.user_id.as_str(), token.credits),
+            ("anon_4c1d", 100.0)
+        );
 
         let credits: CreditsData = decode_envelope(
             200,
             br#"{"code":0,"data":{"available":100,"frozen":null,"total":"100"}}"#,
         )
         .unwrap();
-        assert_eq!((credits.available, credits.frozen, credits.total), (100.0, 0.0, 100.0));
+        assert_eq!(
+            (credits.available, credits.frozen, credits.total),
+            (100.0, 0.0, 100.0)
+        );
 
         // Older docs: session_id, task_id and task_name beside `state`; `null` parts.
         let state: StateData = decode_envelope(
@@ -378,4 +516,3 @@ mod tests {
         assert_eq!(draft.t[0].sg[0].d, 5000);
     }
 }
-

@@ -13,13 +13,14 @@ use tower_http::timeout::TimeoutLayer;
 
 use super::error::ApiError;
 use super::state::AppState;
-use super::{agent, auth, credits, media, ratelimit, render, sessions, upload};
+use super::{agent, auth, claim, credits, dialect, media, ratelimit, render, sessions, upload};
 use super::{extract, faults};
 use crate::api::paths;
 
 pub fn app(state: AppState) -> Router {
     let quick = Router::new()
         .route(paths::ANONYMOUS_TOKEN, post(auth::anonymous_token))
+        .route(paths::CLAIM_TOKEN, post(claim::claim_token))
         .route(paths::CREATE_SESSION, post(sessions::create))
         .route(paths::CREDITS, get(credits::balance))
         .route(
@@ -54,6 +55,10 @@ pub fn app(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(
             state.clone(),
             faults::middleware,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            dialect::middleware,
         ))
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -5,8 +5,10 @@
 mod agent;
 mod app;
 mod auth;
+mod claim;
 mod credits;
 mod db;
+pub mod dialect;
 mod error;
 mod extract;
 mod faults;
@@ -68,6 +70,11 @@ impl BackendHandle {
         self.state.faults.set(faults, &self.state.db);
     }
 
+    /// The requests received so far, when the backend was started with `log_requests`.
+    pub fn requests(&self) -> Vec<dialect::LoggedRequest> {
+        self.state.dialect.requests()
+    }
+
     /// Stop accepting, stop running renders (left for the next start to report as
     /// interrupted, like a killed process), and wait for the server task.
     pub async fn shutdown(self) {
@@ -107,6 +114,7 @@ pub fn build_state(config: BackendConfig, addr: SocketAddr) -> Result<AppState, 
         faults: Arc::new(faults::FaultBox::default()),
         db: Arc::new(Mutex::new(db)),
         base_url: Arc::from(format!("http://{addr}")),
+        dialect: Arc::new(dialect::DialectState::default()),
         config: Arc::new(config),
     };
     state.faults.set(state.config.faults.clone(), &state.db);

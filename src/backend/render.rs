@@ -386,7 +386,7 @@ async fn execute(state: &AppState, id: &str, q: Quality, ctl: Arc<JobCtl>) -> Re
         if !faults.wait_while_held(&ctl.cancel) {
             return Err("cancelled".into());
         }
-        if let Some(msg) = faults.get().render_failure {
+        if let Some(msg) = faults.take_render_failure() {
             return Err(msg);
         }
         let backdrop = engine::backdrop::resolve(&bg_input).map_err(|e| e.to_string())?;

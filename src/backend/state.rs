@@ -4,6 +4,7 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::db::Db;
+use super::dialect::DialectState;
 use super::faults::FaultBox;
 use super::ratelimit::RateLimiter;
 use super::render::RenderQueue;
@@ -18,6 +19,8 @@ pub struct AppState {
     pub renders: Arc<RenderQueue>,
     /// `http://ADDR` of this server, for URLs in answers when a request has no `Host`.
     pub base_url: Arc<str>,
+    /// The dialect layer's request log and drafts given out.
+    pub dialect: Arc<DialectState>,
 }
 
 impl AppState {

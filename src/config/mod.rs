@@ -4,5 +4,5 @@
 pub mod backend;
 pub mod client;
 
-pub use backend::{BackendConfig, Faults};
-pub use client::{BackendChoice, ClientConfig};
+pub use backend::{BackendConfig, Dialect, Faults, SseDialect};
+pub use client::{BackendChoice, ClientConfig, PollPace};
