@@ -13,7 +13,7 @@ use super::http;
 use super::language;
 use super::state::{self, PersistedState};
 use crate::api::{
-    AnonymousToken, ApiFailure, ClaimToken, ClaimTokenRequest, CreateSessionRequest, SessionInfo,
+    AnonymousToken, ClaimToken, ClaimTokenRequest, CreateSessionRequest, SessionInfo,
     decode_envelope, headers, paths,
 };
 
@@ -135,7 +135,7 @@ impl Inner {
             }
             // A 429 here is the anonymous-token allowance (one per client id per 7 days, ten
             // per IP), not a burst limit: waiting a minute would not help.
-            if status == 429 && matches!(failure, ApiFailure::Http { .. }) {
+            if status == 429 {
                 return Err(ClientError::TokenLimit);
             }
             let ctx = FailureContext {
