@@ -552,7 +552,7 @@ async fn heartbeats_keep_a_slow_edit_alive_and_notices_flow() {
 
 // ---- The documented dialects (issue 9): a real server answering in each shape. ----
 
-use ebc::backend::dialect::LoggedRequest;
+use ebc::backend::LoggedRequest;
 use ebc::config::{Dialect, SseDialect};
 
 const DIALECTS: [Dialect; 4] = [

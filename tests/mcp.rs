@@ -741,7 +741,7 @@ async fn user_mistakes_are_tool_errors_that_say_what_to_do() {
 
 // ---- The cloud flow in every dialect (issue 9) ----
 
-use ebc::backend::dialect::LoggedRequest;
+use ebc::backend::LoggedRequest;
 use ebc::config::{Dialect, SseDialect};
 
 /// A standalone backend answering in `dialect` / `sse`, logging the requests it receives.

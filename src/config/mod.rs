@@ -4,5 +4,7 @@
 pub mod backend;
 pub mod client;
 
-pub use backend::{BackendConfig, Dialect, Faults, SseDialect};
+#[cfg(feature = "faults")]
+pub use backend::Faults;
+pub use backend::{BackendConfig, Dialect, SseDialect};
 pub use client::{BackendChoice, ClientConfig, PollPace};

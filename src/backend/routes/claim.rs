@@ -10,8 +10,8 @@ use rand::RngCore;
 use super::error::ApiError;
 use super::extract::{ApiJson, Caller};
 use super::sessions::owned_session;
-use super::state::AppState;
 use crate::api::{ClaimToken, ClaimTokenRequest, Envelope};
+use crate::backend::state::AppState;
 
 /// Seconds a claim token is valid.
 const CLAIM_TTL_SECS: f64 = 3600.0;

@@ -1,18 +1,11 @@
-//! Fault injection at runtime: the armed `Faults`, the one-shot ones applied to the store when
-//! armed, the middleware that answers injected 429s and delays, and the render hold gate.
+//! Test-only fault injection (compiled with the `faults` feature, which only the tests turn
+//! on): the armed `Faults` and the render hold gate. `state` applies the one-shot faults to
+//! the store, `routes::faults` answers injected 429s, delays and SSE cuts.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
-use axum::extract::{Request, State};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
-
-use super::db::Db;
-use super::error::ApiError;
-use super::state::AppState;
-use super::store::now_secs;
 use crate::config::Faults;
 
 /// The armed faults plus a condvar that wakes renders held by `hold_renders`.
@@ -31,17 +24,8 @@ impl FaultBox {
         self.lock().clone()
     }
 
-    /// Arm `faults`. The one-shot ones (`expire_tokens_now`, `lose_sessions_now`) are applied
-    /// to everything in `db` now and are not kept armed.
-    pub fn set(&self, mut faults: Faults, db: &Mutex<Db>) {
-        if faults.expire_tokens_now || faults.lose_sessions_now {
-            let mut db = db.lock().unwrap_or_else(|e| e.into_inner());
-            if let Err(e) = apply_one_shots(&faults, &mut db) {
-                tracing::error!("applying one-shot faults: {e}");
-            }
-            faults.expire_tokens_now = false;
-            faults.lose_sessions_now = false;
-        }
+    /// Arm `faults` (the caller applies and clears the one-shot ones first).
+    pub fn set(&self, faults: Faults) {
         *self.lock() = faults;
         self.changed.notify_all();
     }
@@ -93,31 +77,4 @@ impl FaultBox {
                 .unwrap_or_else(|e| e.into_inner().0);
         }
     }
-}
-
-fn apply_one_shots(faults: &Faults, db: &mut Db) -> std::io::Result<()> {
-    if faults.expire_tokens_now {
-        let past = now_secs().saturating_sub(1);
-        for id in db.tokens.ids() {
-            db.tokens.update(&id, |t| t.expires_at = past)?;
-        }
-    }
-    if faults.lose_sessions_now {
-        for id in db.sessions.ids() {
-            db.sessions.update(&id, |s| s.lost = true)?;
-        }
-    }
-    Ok(())
-}
-
-/// Injected 429s (`rate_limit_next`) and delays (`slow_ms`), before any handler runs.
-pub async fn middleware(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    if let Some(retry_after_secs) = state.faults.take_rate_limit() {
-        return ApiError::RateLimited { retry_after_secs }.into_response();
-    }
-    let slow = state.faults.get().slow_ms;
-    if slow > 0 {
-        tokio::time::sleep(Duration::from_millis(slow)).await;
-    }
-    next.run(req).await
 }

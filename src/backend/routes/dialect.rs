@@ -3,13 +3,10 @@
 //! each answer into the documented variant chosen (DESIGN.md "The NemoVideo contract"), so
 //! the client is tested against a real server in every shape it must accept. The shaping is
 //! pure functions of the native answer; the middleware only routes answers to them, records
-//! requests when asked (`log_requests`), and, in a cloud dialect, refuses a render whose
+//! requests when asked (`log_requests`, kept by `services::request_log`), and, in a cloud
+//! dialect, refuses a render whose
 //! draft is not the one the session's state gave out (the contract: the draft sent to render
 //! is the one read from state, untouched).
-
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::Instant;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
@@ -17,99 +14,17 @@ use axum::http::{Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
-use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use super::state::AppState;
-use crate::api::sse::{AdkEvent, AgentEvent, encode_comment, encode_data, events_from_json};
+use crate::api::sse::{AgentEvent, encode_comment, encode_data, events_from_json};
 use crate::api::sse_parser::{SseFrame, SseParser};
 use crate::api::{self, headers};
+use crate::backend::services::request_log::LoggedRequest;
+use crate::backend::state::AppState;
 use crate::config::{Dialect, SseDialect};
-
-/// What the agent of the cloud says after normal output now and then (`trailing_temporary_issue`).
-pub const TEMPORARY_ISSUE: &str = "I encountered a temporary issue. Please try again.";
 
 /// Largest request body kept for the log and the draft check (JSON only; uploads are not read).
 const BODY_LIMIT: usize = 8 << 20;
-/// Requests kept in the log, oldest dropped first.
-const LOG_LIMIT: usize = 4096;
-
-/// One request as the backend received it. Never holds a token: only whether one was sent.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct LoggedRequest {
-    /// Milliseconds since the backend started.
-    pub at_ms: u64,
-    pub method: String,
-    pub path: String,
-    /// `X-Skill-Source`, `X-Skill-Version`, `X-Skill-Platform` as sent (`None`: missing).
-    pub skill_source: Option<String>,
-    pub skill_version: Option<String>,
-    pub skill_platform: Option<String>,
-    /// `X-Client-Id` as sent.
-    pub client_id: Option<String>,
-    /// An `Authorization: Bearer …` header was sent.
-    pub bearer: bool,
-    /// A JSON request body.
-    pub body: Option<Value>,
-    /// The HTTP status answered.
-    pub status: u16,
-}
-
-impl LoggedRequest {
-    /// All three attribution headers are present and non-empty.
-    pub fn attributed(&self) -> bool {
-        [
-            &self.skill_source,
-            &self.skill_version,
-            &self.skill_platform,
-        ]
-        .iter()
-        .all(|h| h.as_deref().is_some_and(|v| !v.trim().is_empty()))
-    }
-}
-
-/// The dialect layer's own state: the request log and the drafts given out per session.
-pub struct DialectState {
-    started: Instant,
-    log: Mutex<Vec<LoggedRequest>>,
-    /// The draft of each session's last state answer, as sent.
-    drafts: Mutex<HashMap<String, Value>>,
-}
-
-impl Default for DialectState {
-    fn default() -> Self {
-        DialectState {
-            started: Instant::now(),
-            log: Mutex::new(Vec::new()),
-            drafts: Mutex::new(HashMap::new()),
-        }
-    }
-}
-
-impl DialectState {
-    /// The requests logged so far (empty unless `log_requests` is on).
-    pub fn requests(&self) -> Vec<LoggedRequest> {
-        self.log.lock().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-
-    fn push(&self, r: LoggedRequest) {
-        let mut log = self.log.lock().unwrap_or_else(|e| e.into_inner());
-        if log.len() >= LOG_LIMIT {
-            log.remove(0);
-        }
-        log.push(r);
-    }
-
-    fn remember_draft(&self, session: &str, draft: Value) {
-        let mut d = self.drafts.lock().unwrap_or_else(|e| e.into_inner());
-        d.insert(session.to_string(), draft);
-    }
-
-    fn draft_of(&self, session: &str) -> Option<Value> {
-        let d = self.drafts.lock().unwrap_or_else(|e| e.into_inner());
-        d.get(session).cloned()
-    }
-}
 
 /// A new session id: ours (`ses_<uuid>`), or in a cloud dialect a string of 19 digits like
 /// the cloud's (`"5529798706024415232"`).
@@ -402,31 +317,18 @@ pub fn typed_event(e: &AgentEvent) -> Option<Value> {
     })
 }
 
-/// The trailing "temporary issue" text in the chosen shape.
-fn trailing_text(sse: SseDialect) -> String {
-    match sse {
-        SseDialect::Typed => encode_data(&json!({"type": "text", "content": TEMPORARY_ISSUE})),
-        SseDialect::Adk => {
-            let mut e = AdkEvent::final_text("e-trailing", 0.0, TEMPORARY_ISSUE);
-            e.turn_complete = false;
-            encode_data(&e)
-        }
-    }
-}
-
 /// The middleware: log the request (when asked), check a cloud-dialect render's draft, run
 /// the handler, and reshape its answer for the dialect.
 pub async fn middleware(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let dialect = state.config.dialect;
     let sse = state.config.sse_dialect;
-    let trailing = state.faults.get().trailing_temporary_issue;
     let log = state.config.log_requests;
     let route = Route::of(req.method(), req.uri().path());
-    let reshape = dialect != Dialect::Native || sse != SseDialect::Adk || trailing;
+    let reshape = dialect != Dialect::Native || sse != SseDialect::Adk;
     if !log && !reshape {
         return next.run(req).await;
     }
-    let at_ms = state.dialect.started.elapsed().as_millis() as u64;
+    let at_ms = state.requests.elapsed_ms();
     let mut entry = logged(&req, at_ms);
     let is_json = req
         .headers()
@@ -452,7 +354,7 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
     {
         entry.status = refusal.status().as_u16();
         if log {
-            state.dialect.push(entry);
+            state.requests.push(entry);
         }
         return refusal;
     }
@@ -464,13 +366,13 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
         .map(str::to_string);
     let resp = next.run(req).await;
     let resp = if reshape {
-        shape(&state, &route, resp, session_of_run, trailing).await
+        shape(&state, &route, resp, session_of_run).await
     } else {
         resp
     };
     if log {
         entry.status = resp.status().as_u16();
-        state.dialect.push(entry);
+        state.requests.push(entry);
     }
     resp
 }
@@ -502,7 +404,7 @@ fn logged(req: &Request, at_ms: u64) -> LoggedRequest {
 fn draft_check(state: &AppState, body: Option<&Value>) -> Option<Response> {
     let body = body?;
     let session = body.get("sessionId").and_then(Value::as_str)?;
-    let given = state.dialect.draft_of(session)?;
+    let given = state.requests.draft_of(session)?;
     let sent = body.get("draft")?;
     if *sent == given {
         return None;
@@ -523,11 +425,10 @@ async fn shape(
     route: &Route,
     resp: Response,
     session_of_run: Option<String>,
-    trailing: bool,
 ) -> Response {
     let dialect = state.config.dialect;
     if *route == Route::RunSse {
-        return shape_sse(state, resp, session_of_run, trailing).await;
+        return shape_sse(state, resp, session_of_run).await;
     }
     if !resp.status().is_success() || dialect == Dialect::Native {
         return resp;
@@ -551,7 +452,7 @@ async fn shape(
             let task = state.db().sessions.get(session).map(|s| s.task_id.clone());
             let shaped = state_answer(dialect, native, task.as_deref());
             if let Some(draft) = shaped.pointer("/data/state/draft") {
-                state.dialect.remember_draft(session, draft.clone());
+                state.requests.remember_draft(session, draft.clone());
             }
             shaped
         }
@@ -575,12 +476,7 @@ fn render_facts(state: &AppState, id: &str) -> RenderFacts {
     }
 }
 
-async fn shape_sse(
-    state: &AppState,
-    resp: Response,
-    session: Option<String>,
-    trailing: bool,
-) -> Response {
+async fn shape_sse(state: &AppState, resp: Response, session: Option<String>) -> Response {
     let dialect = state.config.dialect;
     let sse = state.config.sse_dialect;
     let plain_adk = dialect != Dialect::Native;
@@ -613,7 +509,6 @@ async fn shape_sse(
         parser: SseParser,
         sse: SseDialect,
         plain_adk: bool,
-        trailing: Option<String>,
         done: bool,
     }
     impl Shaper {
@@ -629,7 +524,6 @@ async fn shape_sse(
         parser: SseParser::new(),
         sse,
         plain_adk,
-        trailing: trailing.then(|| trailing_text(sse)),
         done: false,
     };
     let stream = futures::stream::unfold(shaper, |mut s| async move {
@@ -648,10 +542,7 @@ async fn shape_sse(
             }
             None => {
                 let frames = s.parser.finish();
-                let mut out = s.render(frames);
-                if let Some(t) = s.trailing.take() {
-                    out.push_str(&t);
-                }
+                let out = s.render(frames);
                 s.done = true;
                 Some((Ok(Bytes::from(out)), s))
             }
@@ -663,6 +554,7 @@ async fn shape_sse(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::sse::AdkEvent;
 
     fn native_render(status: &str, url: Option<&str>) -> Value {
         let mut data = json!({"id": "render_x", "status": status, "progress": 50.0});
