@@ -22,6 +22,7 @@ pub use routes::agent::{
 };
 pub use routes::app;
 pub use routes::error::ApiError;
+pub use services::request_log::LoggedRequest;
 pub use state::AppState;
 pub use store::INTERRUPTED as RENDER_INTERRUPTED;
 
@@ -65,6 +66,11 @@ impl BackendHandle {
     #[cfg(feature = "faults")]
     pub fn set_faults(&self, faults: crate::config::Faults) {
         self.state.set_faults(faults);
+    }
+
+    /// The requests received so far, when the backend was started with `log_requests`.
+    pub fn requests(&self) -> Vec<LoggedRequest> {
+        self.state.requests.requests()
     }
 
     /// Stop accepting, stop running renders (left for the next start to report as

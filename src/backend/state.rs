@@ -8,6 +8,7 @@ use std::sync::{Arc, MutexGuard};
 use super::services::faults::FaultBox;
 use super::services::ratelimit::RateLimiter;
 use super::services::render_queue::RenderQueue;
+use super::services::request_log::RequestLog;
 use super::store::{Db, Store};
 use crate::config::BackendConfig;
 
@@ -19,6 +20,8 @@ pub struct AppState {
     pub renders: Arc<RenderQueue>,
     /// `http://ADDR` of this server, for URLs in answers when a request has no `Host`.
     pub base_url: Arc<str>,
+    /// The requests received (`log_requests`) and the drafts given out, for the dialects.
+    pub requests: Arc<RequestLog>,
     /// Test-only fault injection.
     #[cfg(feature = "faults")]
     pub faults: Arc<FaultBox>,
@@ -40,6 +43,7 @@ impl AppState {
             renders,
             store,
             base_url: Arc::from(base_url),
+            requests: Arc::new(RequestLog::default()),
             #[cfg(feature = "faults")]
             faults,
             config: Arc::new(config),

@@ -33,6 +33,66 @@ pub struct Faults {
     pub hold_renders: bool,
     /// Every ledger reads 0 available: edits and renders answer 2001.
     pub out_of_credits: bool,
+    /// The next N renders fail (the job ends `failed`): a client's one retry with a new id
+    /// can then be watched succeed (N = 1) or fail again (N = 2).
+    pub fail_renders_next: u32,
+    /// Agent replies end with a last text "I encountered a temporary issue…" after the normal
+    /// output, as the cloud's agent sometimes sends.
+    pub trailing_temporary_issue: bool,
+}
+
+/// Which documented shape the embedded backend answers in (DESIGN.md "The NemoVideo
+/// contract"), so a real server exercises every variant the client must accept.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    clap::ValueEnum,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Dialect {
+    /// Ours, unchanged: `{"code":0,"data":…}`, render answers as `{"success":true,"data":…}`
+    /// carrying both `outputUrl` and `output.url`.
+    #[default]
+    Native,
+    /// The seed skill and SKILL.md v1.9: bare render objects with `status` at the top and the
+    /// URL at `output.url`, a submit answer with the id only; `anon_` user ids, session ids of
+    /// digits; drafts naming clips in `m.title`, with keys of the cloud's own.
+    Seed,
+    /// The withdrawn v4.4 reference: `{"success":true,"data":{id,status,progress,outputUrl}}`.
+    V44,
+    /// Before 4.4: bare `{taskId,status,progress,output:{url,duration,size}}`; uploads without
+    /// fps/hash, images without duration; durations as floats; `session_id`, `task_id`,
+    /// `task_name` beside `state`; `expires_at` as an ISO date.
+    Legacy,
+}
+
+/// Which of the two SSE event shapes `/run_sse` sends (DESIGN.md, SSE events).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    clap::ValueEnum,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum SseDialect {
+    /// ADK events (`content.parts`, `functionCall`…). With a dialect other than `native`,
+    /// as a plain `/run_sse` run sends them: no `turnComplete`, and an unknown session is
+    /// HTTP 404 `{"detail":"Session not found…"}`.
+    #[default]
+    Adk,
+    /// Typed events: `{"type":"text"|"tool_call"|"tool_result"|"heartbeat"|"error",…}`.
+    Typed,
 }
 
 #[derive(Debug, Clone)]
@@ -63,6 +123,13 @@ pub struct BackendConfig {
     pub allow_http_urls: bool,
     /// Time limit of ordinary (non-streaming, non-upload) requests.
     pub request_timeout: Duration,
+    /// The answer shapes spoken (`--dialect`).
+    pub dialect: Dialect,
+    /// The SSE event shape of `/run_sse` (`--sse`).
+    pub sse_dialect: SseDialect,
+    /// Keep a log of the requests received (method, path, attribution headers, JSON bodies;
+    /// never the token), readable through the backend handle: tests check what a client sent.
+    pub log_requests: bool,
 }
 
 impl BackendConfig {
@@ -85,6 +152,9 @@ impl BackendConfig {
             render_cost_per_second: 1.0,
             allow_http_urls: true,
             request_timeout: Duration::from_secs(30),
+            dialect: Dialect::Native,
+            sse_dialect: SseDialect::Adk,
+            log_requests: false,
         }
     }
 }
@@ -122,6 +192,13 @@ pub struct BackendArgs {
     /// Refuse http(s) upload URLs (file uploads and file:// still work).
     #[arg(long)]
     pub no_http_urls: bool,
+    /// Answer in the shapes of one version of the NemoVideo docs (seed, v44, legacy); the
+    /// default is this backend's own.
+    #[arg(long, value_enum, default_value_t = Dialect::Native)]
+    pub dialect: Dialect,
+    /// The SSE event shape of /run_sse: adk (default) or typed.
+    #[arg(long = "sse", value_enum, default_value_t = SseDialect::Adk)]
+    pub sse_dialect: SseDialect,
     /// Test builds only (the `faults` feature): fault injection, as JSON of `Faults`
     /// (e.g. '{"hold_renders":true}').
     #[cfg(feature = "faults")]
@@ -171,6 +248,8 @@ impl BackendArgs {
         c.url_roots = self.url_roots;
         c.render_workers = self.render_workers;
         c.allow_http_urls = !self.no_http_urls;
+        c.dialect = self.dialect;
+        c.sse_dialect = self.sse_dialect;
         Ok(c)
     }
 }

@@ -4,7 +4,7 @@
 pub mod backend;
 pub mod client;
 
-pub use backend::BackendConfig;
 #[cfg(feature = "faults")]
 pub use backend::Faults;
-pub use client::{BackendChoice, ClientConfig};
+pub use backend::{BackendConfig, Dialect, SseDialect};
+pub use client::{BackendChoice, ClientConfig, PollPace};

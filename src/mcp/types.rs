@@ -237,6 +237,10 @@ pub struct ExportVideoResponse {
     pub quality: Option<ExportQuality>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resolution: Option<ExportResolution>,
+    /// With a cloud export: a link that opens the project on the NemoVideo website
+    /// (`https://nemovideo.com/workspace/claim?ct=…`), to keep editing in the browser.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim_link: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]

@@ -31,7 +31,7 @@ pub async fn anonymous_token(
         Some(u) => u,
         None => {
             let user = UserRecord {
-                user_id: format!("usr_{}", uuid::Uuid::new_v4().simple()),
+                user_id: super::dialect::new_user_id(),
                 client_id: client_id.clone(),
                 created_at: now,
                 credits: Account::new(state.config.initial_credits),

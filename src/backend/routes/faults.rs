@@ -15,6 +15,7 @@ use serde_json::Value;
 
 use super::error::ApiError;
 use crate::api::paths;
+use crate::api::sse::{AdkEvent, encode_data};
 use crate::backend::state::AppState;
 
 pub async fn middleware(State(state): State<AppState>, req: Request, next: Next) -> Response {
@@ -27,7 +28,15 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
     }
     let sse = req.uri().path() == paths::RUN_SSE;
     let resp = next.run(req).await;
-    if !sse || !(faults.silent_replies || faults.disconnect_sse) {
+    if !sse || !resp.status().is_success() {
+        return resp;
+    }
+    let resp = if faults.trailing_temporary_issue {
+        with_trailing_temporary_issue(resp)
+    } else {
+        resp
+    };
+    if !(faults.silent_replies || faults.disconnect_sse) {
         return resp;
     }
     let (parts, body) = resp.into_parts();
@@ -46,6 +55,24 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
         futures::future::ready(out)
     });
     Response::from_parts(parts, Body::from_stream(stream))
+}
+
+/// What the cloud's agent says now and then after normal output (`trailing_temporary_issue`).
+pub const TEMPORARY_ISSUE: &str = "I encountered a temporary issue. Please try again.";
+
+/// The stream with a last text event, `TEMPORARY_ISSUE`, after everything the agent said.
+fn with_trailing_temporary_issue(resp: Response) -> Response {
+    let (parts, body) = resp.into_parts();
+    let mut last = AdkEvent::final_text("e-trailing", 0.0, TEMPORARY_ISSUE);
+    last.turn_complete = false;
+    let tail =
+        futures::stream::once(
+            async move { Ok::<Bytes, axum::Error>(Bytes::from(encode_data(&last))) },
+        );
+    Response::from_parts(
+        parts,
+        Body::from_stream(body.into_data_stream().chain(tail)),
+    )
 }
 
 /// The event without its text parts when `silent`, and whether it is a function call (ADK

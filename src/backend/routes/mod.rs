@@ -1,12 +1,14 @@
 //! The HTTP layer: one file per endpoint group, the extractors, the middleware, the one
 //! mapping of domain errors to `ApiError`, and the router — every endpoint of the contract
-//! plus `/media/…` and `/health`, with the middleware stack (access key → injected faults in
-//! test builds → rate limit) and a request timeout on the routes that answer at once (not on
+//! plus `/media/…` and `/health`, with the middleware stack (access key → dialect shaping and
+//! request log → injected faults in test builds → rate limit) and a request timeout on the routes that answer at once (not on
 //! SSE, uploads or file downloads). Handlers get the services from `AppState`.
 
 pub mod agent;
 pub mod auth;
+pub mod claim;
 pub mod credits;
+pub mod dialect;
 pub mod error;
 pub mod extract;
 #[cfg(feature = "faults")]
@@ -33,6 +35,7 @@ use error::ApiError;
 pub fn app(state: AppState) -> Router {
     let quick = Router::new()
         .route(paths::ANONYMOUS_TOKEN, post(auth::anonymous_token))
+        .route(paths::CLAIM_TOKEN, post(claim::claim_token))
         .route(paths::CREATE_SESSION, post(sessions::create))
         .route(paths::CREDITS, get(credits::balance))
         .route(
@@ -64,6 +67,7 @@ pub fn app(state: AppState) -> Router {
     #[cfg(feature = "faults")]
     let router = router.layer(from_fn_with_state(state.clone(), faults::middleware));
     router
+        .layer(from_fn_with_state(state.clone(), dialect::middleware))
         .layer(from_fn_with_state(state.clone(), middleware::access_key))
         .with_state(state)
 }

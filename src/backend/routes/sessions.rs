@@ -29,7 +29,7 @@ pub async fn create(
     ApiJson(body): ApiJson<CreateBody>,
 ) -> Result<Json<Envelope<SessionInfo>>, ApiError> {
     let rec = SessionRecord {
-        session_id: format!("ses_{}", uuid::Uuid::new_v4().simple()),
+        session_id: super::dialect::new_session_id(state.config.dialect),
         task_id: format!("task_{}", uuid::Uuid::new_v4().simple()),
         user_id: caller.user_id.clone(),
         created_at: now_secs(),

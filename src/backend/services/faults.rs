@@ -45,6 +45,20 @@ impl FaultBox {
         Some(f.retry_after_secs)
     }
 
+    /// The failure an injected fault gives this render: `render_failure` every time, else
+    /// one of `fail_renders_next` (used up one by one).
+    pub fn take_render_failure(&self) -> Option<String> {
+        let mut f = self.lock();
+        if let Some(msg) = f.render_failure.clone() {
+            return Some(msg);
+        }
+        if f.fail_renders_next > 0 {
+            f.fail_renders_next -= 1;
+            return Some("the render node was restarted (injected fault)".into());
+        }
+        None
+    }
+
     /// Block (on a render thread) while `hold_renders` is set. Returns false when `cancel`
     /// was raised meanwhile.
     pub fn wait_while_held(&self, cancel: &AtomicBool) -> bool {

@@ -205,7 +205,7 @@ async fn execute(
             if !faults.wait_while_held(&ctl.cancel) {
                 return Err("cancelled".into());
             }
-            if let Some(msg) = faults.get().render_failure {
+            if let Some(msg) = faults.take_render_failure() {
                 return Err(msg);
             }
         }
