@@ -5,6 +5,7 @@ mod cli;
 mod client;
 mod clip_util;
 mod engine_clips;
+mod footage;
 mod mcp;
 mod quality;
 mod register;

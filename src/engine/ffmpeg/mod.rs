@@ -1,12 +1,13 @@
 //! ffmpeg/ffprobe as child processes: locating the tools, the child wrapper, raw-frame
-//! decoding and encoding over pipes, and the output-size rule.
+//! decoding and encoding over pipes (timestamped Matroska framing), and the output-size rule.
 
 mod decode;
 mod encode;
+pub mod mkv;
 mod process;
 
-pub use decode::Decoder;
-pub use encode::{ColorTags, Container, EncodeSpec, Encoder, PixelLayout};
+pub use decode::{DecodeLook, Decoder};
+pub use encode::{Carry, ColorTags, Container, EncodeSpec, Encoder, PixelLayout};
 pub use process::FfmpegProcess;
 
 use std::ffi::OsString;
