@@ -3,6 +3,7 @@
 
 pub mod backend;
 pub mod client;
+pub mod dirs;
 
 pub use backend::{BackendConfig, Faults};
 pub use client::{BackendChoice, ClientConfig};
