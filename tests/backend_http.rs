@@ -176,7 +176,7 @@ impl User {
                 return seen;
             }
             assert!(start.elapsed() < DEADLINE, "render {id} stuck: {s}");
-            tokio::time::sleep(Duration::from_millis(20)).await;
+            tokio::time::sleep(Duration::from_millis(150)).await;
         }
     }
 }
