@@ -18,7 +18,6 @@ use rmcp::{
     transport::TokioChildProcess,
 };
 use serde_json::{Value, json};
-use tempfile::TempDir;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 const EXE: &str = env!("CARGO_BIN_EXE_editor-background-changer");
