@@ -152,10 +152,20 @@ pub async fn spawn(config: BackendConfig) -> Result<BackendHandle, BackendError>
 }
 
 /// The OS data dir of the standalone backend (`~/.local/share/editor-background-changer/backend`
-/// on Linux).
+/// on Linux): the app id of `config::dirs`, shared with the client's state.
 pub fn default_data_dir() -> Option<std::path::PathBuf> {
-    directories::ProjectDirs::from("", "", crate::SKILL_SOURCE)
-        .map(|d| d.data_dir().join("backend"))
+    crate::config::dirs::backend_data_dir()
+}
+
+/// Why the local engine cannot run here, as the user-facing sentence for the first of
+/// ffprobe/ffmpeg that cannot be found (see `engine::ffmpeg::locate`); None when both are
+/// there.
+pub fn tools_problem() -> Option<String> {
+    use crate::engine::ffmpeg::Tool;
+    [Tool::Ffprobe, Tool::Ffmpeg]
+        .into_iter()
+        .find(|t| t.path().is_none())
+        .map(|t| crate::engine::Error::ToolMissing { tool: t.name() }.to_string())
 }
 
 /// Run the backend until Ctrl-C or SIGTERM, then shut down gracefully (the standalone

@@ -232,14 +232,9 @@ pub fn shared_client_id_file(home: &Path) -> PathBuf {
 }
 
 /// The per-user state dir (`~/.local/state/editor-background-changer` on Linux, the
-/// platform's config dir elsewhere).
+/// platform's config dir elsewhere); see [`super::dirs`].
 pub fn default_state_dir() -> Option<PathBuf> {
-    let dirs = directories::ProjectDirs::from("ai", "nemovideo", "editor-background-changer")?;
-    Some(
-        dirs.state_dir()
-            .map(PathBuf::from)
-            .unwrap_or_else(|| dirs.config_dir().to_path_buf()),
-    )
+    super::dirs::state_dir()
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 
 pub mod backend;
 pub mod client;
+pub mod dirs;
 
 #[cfg(feature = "faults")]
 pub use backend::Faults;

@@ -199,10 +199,15 @@ impl ExportResolution {
 
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 pub struct ExportVideoRequest {
-    /// Where to save the MP4: a file path ending in .mp4, or an existing folder. Absolute or
-    /// starting with ~. Default: the user's Videos folder (else home), named after the time.
+    /// Where to save the MP4: a file path ending in .mp4, or an existing folder. Absolute,
+    /// starting with ~, or a file:// URI. Default: the user's Videos folder (else home), named
+    /// after the time.
     #[serde(default)]
     pub output_path: Option<String>,
+    /// Replace the file at output_path if it exists. Default false: an existing file is never
+    /// replaced, and the call fails naming it. Names chosen in a folder are always new files.
+    #[serde(default)]
+    pub overwrite: bool,
     /// "high" (default), "medium" or "low".
     #[serde(default)]
     pub quality: Option<ExportQuality>,
@@ -230,6 +235,9 @@ pub struct ExportVideoResponse {
     /// Its size in bytes (when completed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bytes: Option<u64>,
+    /// The file at output_path existed and was replaced (only with `overwrite: true`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub replaced: bool,
     /// Render progress, 0–100, while running.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub progress: Option<f64>,

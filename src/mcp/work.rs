@@ -14,6 +14,7 @@ use super::jobs::{Failure, JobCtx, Outcome, Reply};
 use super::paths::{self, MediaRef};
 use super::preview;
 use super::progress::with_notices;
+use super::save::Staging;
 use super::timeline;
 use super::types::{
     EditResponse, ExportMatte, ExportQuality, ExportResolution, ExportVideoResponse, JobFields,
@@ -320,7 +321,9 @@ fn edit_reply(
 }
 
 pub struct ExportPlan {
-    pub dest: PathBuf,
+    pub dest: paths::Destination,
+    /// Where the journal of unfinished exports lives (see `save`).
+    pub state_dir: PathBuf,
     pub quality: ExportQuality,
     pub resolution: ExportResolution,
     pub matte: ExportMatte,
@@ -328,6 +331,9 @@ pub struct ExportPlan {
 
 pub async fn export_video(conn: Arc<Connection>, plan: ExportPlan, job: JobCtx) -> Outcome {
     let client = &conn.client;
+    let dest = plan.dest.path.clone();
+    // Before any credit is spent: the folder must be writable. Removed on every early return.
+    let staging = Staging::new(&plan.state_dir, &dest)?;
     // A render started by an earlier run of this server and not collected (still going, or
     // finished) is waited for and downloaded, not started twice.
     let mut resumed = None;
@@ -395,12 +401,13 @@ pub async fn export_video(conn: Arc<Connection>, plan: ExportPlan, job: JobCtx) 
         percent: Some(100.0),
     });
     let bytes = client
-        .download_render(&status, &plan.dest)
+        .download_render(&status, &staging.file())
         .await
         .map_err(failure)?;
-    let path = plan.dest.display().to_string();
-    let name = plan
-        .dest
+    let replaced = plan.dest.overwrite && dest.is_file();
+    staging.commit(&dest, plan.dest.overwrite)?;
+    let path = dest.display().to_string();
+    let name = dest
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "export.mp4".into());
@@ -410,6 +417,15 @@ pub async fn export_video(conn: Arc<Connection>, plan: ExportPlan, job: JobCtx) 
         plan.quality.as_str(),
         plan.resolution.as_str()
     );
+    if let Some(taken) = &plan.dest.taken {
+        message.push_str(&format!(
+            " {} already existed, so a new name was used.",
+            taken.display()
+        ));
+    }
+    if replaced {
+        message.push_str(" The existing file was replaced (overwrite: true).");
+    }
     if was_resumed {
         message.push_str(" This was a render started earlier, collected now.");
     }
@@ -433,7 +449,7 @@ pub async fn export_video(conn: Arc<Connection>, plan: ExportPlan, job: JobCtx) 
             " Open the project on NemoVideo in your browser: {link}"
         ));
     }
-    let link = Resource::new(paths::file_uri(&plan.dest), name)
+    let link = Resource::new(paths::file_uri(&dest), name)
         .with_title("Exported video")
         .with_mime_type("video/mp4")
         .with_size(bytes);
@@ -442,6 +458,7 @@ pub async fn export_video(conn: Arc<Connection>, plan: ExportPlan, job: JobCtx) 
         message: message.clone(),
         path: Some(path),
         bytes: Some(bytes),
+        replaced,
         progress: None,
         quality: Some(plan.quality),
         resolution: Some(plan.resolution),

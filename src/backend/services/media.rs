@@ -140,6 +140,12 @@ where
     let probed = tokio::task::spawn_blocking(move || engine::probe(&path)).await?;
     let info = match (probed, kind) {
         (Ok(info), _) => Some(info),
+        // A missing tool says nothing about the file: say what is missing, not "unsupported".
+        (Err(e @ engine::Error::ToolMissing { .. }), _) => {
+            return Err(ApiError::Conflict(format!(
+                "{filename} was not checked: {e}"
+            )));
+        }
         (Err(e), "video") => {
             return Err(unsupported(
                 filename,
