@@ -142,9 +142,7 @@ where
         (Ok(info), _) => Some(info),
         // A missing tool says nothing about the file: say what is missing, not "unsupported".
         (Err(e @ engine::Error::ToolMissing { .. }), _) => {
-            return Err(ApiError::Conflict(format!(
-                "{filename} was not checked: {e}"
-            )));
+            return Err(Error::Conflict(format!("{filename} was not checked: {e}")));
         }
         (Err(e), "video") => {
             return Err(unsupported(
