@@ -308,7 +308,7 @@ pub struct Graph<'a> {
 }
 
 /// `ValueInfoProto.name`.
-fn value_name<'a>(buf: &'a [u8], base: usize) -> Result<&'a str> {
+fn value_name(buf: &[u8], base: usize) -> Result<&str> {
     let mut f = Fields::new(buf, base);
     while let Some((num, w, at)) = f.next_field()? {
         if num == 1 {

@@ -185,7 +185,7 @@ impl<'a> Lower<'a> {
                         };
                         match (bound(1, "min")?, bound(2, "max")?) {
                             (Some(lo), Some(hi)) if lo == 0.0 && hi == 6.0 => Act::Relu6,
-                            (Some(lo), None) if lo == 0.0 => Act::Relu,
+                            (Some(0.0), None) => Act::Relu,
                             b => return Err(unsupported(index, n, format!("Clip bounds {b:?}"))),
                         }
                     }
