@@ -298,6 +298,13 @@ async fn existing_file_is_never_replaced_silently() {
         std::fs::set_permissions(&wedding, std::fs::Permissions::from_mode(0o644)).unwrap();
     }
     ok(&client, d, "upload_media", json!({"media": fixture_clip()})).await;
+    ok(
+        &client,
+        d,
+        "replace_background",
+        json!({"backdrop": "blur"}),
+    )
+    .await;
     let refused = call(
         &client,
         d,
@@ -376,6 +383,13 @@ async fn killed_export_leftovers_are_removed_at_start() {
         .await
         .expect("handshake");
     ok(&client, d, "upload_media", json!({"media": fixture_clip()})).await;
+    ok(
+        &client,
+        d,
+        "replace_background",
+        json!({"backdrop": "blur"}),
+    )
+    .await;
     backend.set_faults(Faults {
         hold_renders: true,
         ..Faults::default()
@@ -452,9 +466,9 @@ impl Raw {
 
     /// The next line the server writes (a failure guard, not a wait: answers come at once).
     async fn next(&mut self) -> Value {
-        let line = tokio::time::timeout(Duration::from_secs(30), self.lines.next_line())
+        let line = tokio::time::timeout(Duration::from_secs(120), self.lines.next_line())
             .await
-            .expect("the server answered within 30 s")
+            .expect("the server answered within 120 s")
             .expect("read stdout")
             .expect("the server closed stdout");
         serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"))
