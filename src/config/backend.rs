@@ -1,11 +1,14 @@
-//! Settings of the embedded backend, including its test-only fault injection.
+//! Settings of the embedded backend, and (only with the `faults` feature, which the tests turn
+//! on) its fault injection.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
 /// Fault injection for tests; all off by default. Shared at runtime through the backend
-/// handle, so a test can arm a fault mid-session.
+/// handle, so a test can arm a fault mid-session. Compiled only with the `faults` feature:
+/// the shipped binary has none of it.
+#[cfg(feature = "faults")]
 #[derive(Debug, Clone, Default, PartialEq, serde::Deserialize, serde::Serialize)]
 #[serde(default)]
 pub struct Faults {
@@ -48,6 +51,7 @@ pub struct BackendConfig {
     pub url_roots: Vec<PathBuf>,
     /// Renders running at once.
     pub render_workers: usize,
+    #[cfg(feature = "faults")]
     pub faults: Faults,
     /// SSE comment heartbeat period of `/run_sse` while the agent works.
     pub sse_heartbeat: Duration,
@@ -74,6 +78,7 @@ impl BackendConfig {
             max_upload_bytes: 500 * 1024 * 1024,
             url_roots: Vec::new(),
             render_workers: 1,
+            #[cfg(feature = "faults")]
             faults: Faults::default(),
             sse_heartbeat: Duration::from_secs(10),
             edit_cost: 1.0,
@@ -117,8 +122,10 @@ pub struct BackendArgs {
     /// Refuse http(s) upload URLs (file uploads and file:// still work).
     #[arg(long)]
     pub no_http_urls: bool,
-    /// Test-only fault injection, as JSON of `Faults` (e.g. '{"hold_renders":true}').
-    #[arg(long, hide = true, env = "EBC_BACKEND_FAULTS")]
+    /// Test builds only (the `faults` feature): fault injection, as JSON of `Faults`
+    /// (e.g. '{"hold_renders":true}').
+    #[cfg(feature = "faults")]
+    #[arg(long, env = "EBC_BACKEND_FAULTS")]
     pub faults: Option<String>,
 }
 
@@ -145,14 +152,16 @@ impl BackendArgs {
                 ));
             }
         }
-        let faults = match self.faults.as_deref().filter(|f| !f.trim().is_empty()) {
-            Some(json) => serde_json::from_str::<Faults>(json).map_err(|e| {
-                format!("--faults / EBC_BACKEND_FAULTS is not valid Faults JSON: {e}")
-            })?,
-            None => Faults::default(),
-        };
         let mut c = BackendConfig::ephemeral(data_dir);
-        c.faults = faults;
+        #[cfg(feature = "faults")]
+        {
+            c.faults = match self.faults.as_deref().filter(|f| !f.trim().is_empty()) {
+                Some(json) => serde_json::from_str::<Faults>(json).map_err(|e| {
+                    format!("--faults / EBC_BACKEND_FAULTS is not valid Faults JSON: {e}")
+                })?,
+                None => Faults::default(),
+            };
+        }
         c.listen = self.listen;
         c.access_key = self.access_key.filter(|k| !k.is_empty());
         c.token_ttl = Duration::from_secs(self.token_ttl_hours.max(1) * 3600);
@@ -200,8 +209,14 @@ mod tests {
             (0.0, 2 << 20, 5)
         );
         assert_eq!(c.listen, "127.0.0.1:8790".parse().unwrap());
+    }
+
+    #[cfg(feature = "faults")]
+    #[test]
+    fn test_builds_take_faults() {
         let c = parse(&["--faults", r#"{"rate_limit_next":2}"#]).unwrap();
         assert_eq!(c.faults.rate_limit_next, 2);
+        assert!(parse(&["--faults", "{"]).unwrap_err().contains("--faults"));
     }
 
     #[test]
@@ -216,6 +231,5 @@ mod tests {
                 .unwrap_err()
                 .contains("--url-root")
         );
-        assert!(parse(&["--faults", "{"]).unwrap_err().contains("--faults"));
     }
 }

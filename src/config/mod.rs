@@ -4,5 +4,7 @@
 pub mod backend;
 pub mod client;
 
-pub use backend::{BackendConfig, Faults};
+pub use backend::BackendConfig;
+#[cfg(feature = "faults")]
+pub use backend::Faults;
 pub use client::{BackendChoice, ClientConfig};

@@ -6,8 +6,7 @@
 //! buffer, followed by one bias + activation pass.
 
 #[cfg(target_arch = "x86_64")]
-use super::depthwise::taps;
-use super::{Act, Hwc, ModelError, check, elems, ohwi_weights, out_and_pad};
+use super::{Act, Hwc, ModelError, check, elems, ohwi_weights, out_and_pad, taps};
 use crate::engine::segment::gemm::matmul;
 use crate::engine::segment::tflite::Padding;
 

@@ -4,7 +4,7 @@
 
 use super::activation::hard_swish;
 use super::conv2d::ConvParams;
-use super::{Act, Hwc, LANES, ModelError, check, madd, out_and_pad, simd_dispatch};
+use super::{Act, Hwc, LANES, ModelError, check, madd, out_and_pad, simd_dispatch, taps};
 
 #[derive(Debug, Clone)]
 pub struct Depthwise {
@@ -78,22 +78,6 @@ impl Depthwise {
         }
         depthwise(self, input, out)
     }
-}
-
-/// Valid tap range `lo..hi` along one axis for output coordinate `o`, and the (possibly
-/// negative) input coordinate of tap 0.
-#[inline(always)]
-pub(super) fn taps(
-    o: usize,
-    stride: usize,
-    pad: usize,
-    k: usize,
-    size: usize,
-) -> (usize, usize, isize) {
-    let start = (o * stride) as isize - pad as isize;
-    let lo = (-start).max(0) as usize;
-    let hi = ((size as isize - start).max(0) as usize).min(k);
-    (lo, hi.max(lo), start)
 }
 
 #[inline(always)]
