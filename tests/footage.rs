@@ -654,7 +654,8 @@ mod colour {
 mod fields {
     use super::*;
 
-    /// Share of frames `idet` finds progressive (multi-frame detection).
+    /// Share of frames `idet` finds progressive, frame by frame (its multi-frame verdict
+    /// lags a few frames behind at the start of any clip, even after ffmpeg's own bwdif).
     fn progressive_share(path: &Path) -> f64 {
         let out = Command::new("ffmpeg")
             .args(["-hide_banner", "-nostdin", "-i"])
@@ -665,14 +666,19 @@ mod fields {
         let log = String::from_utf8_lossy(&out.stderr);
         let line = log
             .lines()
-            .find(|l| l.contains("Multi frame detection"))
+            .find(|l| l.contains("Single frame detection"))
             .expect("idet summary");
         let num = |key: &str| -> f64 {
             let rest = &line[line.find(key).unwrap() + key.len()..];
             rest.split_whitespace().next().unwrap().parse().unwrap()
         };
-        let (t, b, p) = (num("TFF:"), num("BFF:"), num("Progressive:"));
-        p / (t + b + p).max(1.0)
+        let (t, b, p, u) = (
+            num("TFF:"),
+            num("BFF:"),
+            num("Progressive:"),
+            num("Undetermined:"),
+        );
+        p / (t + b + p + u).max(1.0)
     }
 
     fn interlaced_case(name: &str, vf: &str, codec: &[&str]) {
@@ -893,8 +899,9 @@ mod tracks {
 mod transparency {
     use super::*;
 
-    /// A frame of the talking clip as RGBA whose right 35 % (part of the person) has alpha 0,
-    /// and the same picture's size.
+    /// A frame of the talking clip as RGBA whose central band (x from 40 % to 60 %, through
+    /// the person) has alpha 0, and the picture's size. Without the cut that band is person:
+    /// (88, 93, 98) on average at 2 s, against the backdrop's (30, 144, 255).
     fn cut_png(d: &Path) -> (PathBuf, u32, u32) {
         let t = clip("talking_720p.mp4");
         ff(
@@ -914,7 +921,7 @@ mod transparency {
         let mut img = image::open(d.join("frame.png")).unwrap().to_rgba8();
         let (w, h) = img.dimensions();
         for (x, _, p) in img.enumerate_pixels_mut() {
-            if x >= w * 65 / 100 {
+            if x >= w * 40 / 100 && x < w * 60 / 100 {
                 p.0[3] = 0;
             }
         }
@@ -924,7 +931,7 @@ mod transparency {
     }
 
     fn assert_cut_is_backdrop(out: &Path, w: usize, h: usize, what: &str) {
-        let strip = mean_yuv(out, w, h, (w * 70 / 100, 0, w, h));
+        let strip = mean_yuv(out, w, h, (w * 43 / 100, 0, w * 57 / 100, h));
         let j = probe_json(out);
         let rgb = yuv_to_rgb(strip, str_of(video(&j), "color_space"));
         assert_rgb_near(
@@ -956,7 +963,7 @@ mod transparency {
             let mut s = [0.0f64; 3];
             let mut n = 0.0;
             for y in 0..h {
-                for x in w * 70 / 100..w {
+                for x in w * 43 / 100..w * 57 / 100 {
                     let p = o.get_pixel(x, y).0;
                     for k in 0..3 {
                         s[k] += p[k] as f64;

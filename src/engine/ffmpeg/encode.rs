@@ -181,6 +181,11 @@ pub struct Carry {
     /// The codec of every subtitle track, in order; those the container cannot hold
     /// ([`Container::subtitle_codec`]) are left out.
     pub subtitles: Vec<String>,
+    /// Titles of the audio tracks (same order as `audio`; `None`: untitled). MP4/MOV keep a
+    /// track's name as its handler name (`hdlr`), which is where players read it.
+    pub audio_titles: Vec<Option<String>>,
+    /// Titles of the subtitle tracks (same order as `subtitles`).
+    pub subtitle_titles: Vec<Option<String>>,
     /// Chapters and global metadata (creation date, title, …).
     pub metadata: bool,
     /// The input's start time in seconds: its timestamps are shifted by this, as the frame
@@ -459,11 +464,27 @@ fn command(spec: &EncodeSpec<'_>) -> Result<std::process::Command> {
             } else {
                 cmd.args([&flag, "aac", &format!("-b:a:{i}"), "192k"]);
             }
+            if let Some(Some(title)) = spec.carry.audio_titles.get(i)
+                && matches!(spec.container, C::Mp4 | C::Mov)
+            {
+                cmd.args([
+                    &format!("-metadata:s:a:{i}"),
+                    &format!("handler_name={title}"),
+                ]);
+            }
         }
         let mut out = 0;
         for (i, codec) in spec.carry.subtitles.iter().enumerate() {
             if let Some(c) = spec.container.subtitle_codec(codec) {
                 cmd.args(["-map", &format!("1:s:{i}?"), &format!("-c:s:{out}"), c]);
+                if let Some(Some(title)) = spec.carry.subtitle_titles.get(i)
+                    && matches!(spec.container, C::Mp4 | C::Mov)
+                {
+                    cmd.args([
+                        &format!("-metadata:s:s:{out}"),
+                        &format!("handler_name={title}"),
+                    ]);
+                }
                 out += 1;
             }
         }

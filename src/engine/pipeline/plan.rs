@@ -254,6 +254,8 @@ fn carry(input: &Path, detail: &ProbeDetail, container: Container) -> (Carry, Ve
     let carry = Carry {
         audio: detail.audio.iter().map(|t| t.codec.clone()).collect(),
         subtitles: detail.subtitles.iter().map(|t| t.codec.clone()).collect(),
+        audio_titles: detail.audio.iter().map(|t| t.title.clone()).collect(),
+        subtitle_titles: detail.subtitles.iter().map(|t| t.title.clone()).collect(),
         metadata: true,
         start_s: detail.file_start_s,
         video_language: detail.video_language.clone(),
