@@ -30,6 +30,10 @@ const LATIN: &[Lang] = &[
     Lang::Fin,
 ];
 
+/// Cyrillic-script languages considered for a Cyrillic text: whatlang reads a short Russian
+/// sentence as Bulgarian or Macedonian as often as not, and the cloud's languages are these two.
+const CYRILLIC: &[Lang] = &[Lang::Rus, Lang::Ukr];
+
 /// The ISO code of the language `text` is written in; `None` when it cannot be told (too
 /// short, only numbers or paths, an unlisted language).
 pub fn from_text(text: &str) -> Option<String> {
@@ -51,10 +55,10 @@ pub fn from_text(text: &str) -> Option<String> {
         return Some("zh-CN".into());
     }
     let script = whatlang::detect_script(text)?;
-    let info = if script == Script::Latin {
-        Detector::with_allowlist(LATIN.to_vec()).detect(text)?
-    } else {
-        whatlang::detect(text)?
+    let info = match script {
+        Script::Latin => Detector::with_allowlist(LATIN.to_vec()).detect(text)?,
+        Script::Cyrillic => Detector::with_allowlist(CYRILLIC.to_vec()).detect(text)?,
+        _ => whatlang::detect(text)?,
     };
     // Two- or three-word texts are often unreliable in whatlang's sense; its best guess is
     // still better than none there, so only a near tie is refused.
@@ -168,6 +172,8 @@ mod tests {
                 "en",
             ),
             ("Замени фон моего офиса на чистую студию", "ru"),
+            ("Поменяй фон на пляж", "ru"),
+            ("Заміни фон мого офісу на чисту студію", "uk"),
             // A Chinese instruction naming an English file is still Chinese.
             ("把 office_talk.mp4 的背景换成海滩", "zh-CN"),
         ];

@@ -122,7 +122,10 @@ mod tests {
             find("ffprobe", Some(&gui_path), std::slice::from_ref(&brew)),
             Some(on_path)
         );
-        assert_eq!(find("ffmpeg", Some(&gui_path), std::slice::from_ref(&brew)), None);
+        assert_eq!(
+            find("ffmpeg", Some(&gui_path), std::slice::from_ref(&brew)),
+            None
+        );
         // Not executable, or a folder: not a tool.
         tool(&root.path().join("x"), "ffmpeg", 0o644);
         std::fs::create_dir_all(root.path().join("y/ffmpeg")).unwrap();

@@ -321,7 +321,7 @@ impl Fuser {
         );
         alpha.resize(width * height, 0);
         for (a, c) in alpha.iter_mut().zip(&self.fill_full) {
-            *a = to_u8(*c);
+            *a = to_u8(*c * 255.0);
         }
         let Some(f) = fine else {
             return;
@@ -344,7 +344,7 @@ impl Fuser {
             let c = &self.fill_full[off..off + r.w];
             let h = &self.halo_full[off..off + r.w];
             for (((a, m), c), h) in alpha[off..off + r.w].iter_mut().zip(m).zip(c).zip(h) {
-                *a = to_u8(m.min(*h).max(*c));
+                *a = to_u8(m.min(*h).max(*c) * 255.0);
             }
         }
     }
