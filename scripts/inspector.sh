@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The official MCP Inspector CLI against the built server: lists the tools, then calls
-# get_credits and show_timeline, asserting on the answers. Skips (exit 0) without node/npx.
+# get_credits and show_timeline, asserting on the answers. Without node/npx it fails when
+# CI=true (CI must run it: .ci/run installs node) and only says it did not run elsewhere.
 #
 # Usage: scripts/inspector.sh [path/to/editor-background-changer]
 #   default: $EBC_EXE, else ${CARGO_TARGET_DIR:-target}/debug/editor-background-changer
@@ -10,7 +11,11 @@ cd "$(dirname "$0")/.."
 EXE="${1:-${EBC_EXE:-${CARGO_TARGET_DIR:-target}/debug/editor-background-changer}}"
 
 if ! command -v npx >/dev/null 2>&1 || ! command -v node >/dev/null 2>&1; then
-    echo "inspector.sh: skipped — node/npx not found (install Node.js 18+ to run the MCP Inspector check)"
+    if [ "${CI:-}" = "true" ]; then
+        echo "inspector.sh: FAILED — node/npx not found, and CI must run the MCP Inspector check (install Node.js 18+)" >&2
+        exit 1
+    fi
+    echo "inspector.sh: NOT RUN — node/npx not found (install Node.js 18+ to run the MCP Inspector check)"
     exit 0
 fi
 if [ ! -x "$EXE" ]; then

@@ -775,6 +775,17 @@ async fn render_flow_completes_and_downloads_a_valid_file() {
         "{v}"
     );
 
+    // An unknown matte is refused up front, naming the choices; nothing is queued or frozen.
+    let (st, v) = u
+        .post(
+            "/api/render/proxy/lambda",
+            json!({"id": "render_m", "sessionId": s, "draft": draft,
+                   "output": {"format": "mp4", "quality": "high", "matte": "ultra"}}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
+    assert!(v.to_string().contains("fast, quality"), "{v}");
+
     let (st, v) = u.render("render_a", &s, "medium").await;
     assert_eq!(st, StatusCode::OK, "{v}");
     assert_eq!(v["success"], true);

@@ -194,6 +194,8 @@ async fn rate_limit_waits_for_retry_after_then_retries_once() {
     be.shutdown().await;
 }
 
+/// shared/cases/cloud.md 5: an anonymous user (`anon_…`, also when the token came in as
+/// NEMO_TOKEN) gets nemovideo.com/register?bind=<user_id>.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn out_of_credits_gives_the_bind_link_or_a_top_up_hint() {
     let dir = tempfile::tempdir().unwrap();
@@ -204,31 +206,35 @@ async fn out_of_credits_gives_the_bind_link_or_a_top_up_hint() {
         .await
         .unwrap();
     let err = c.run(EDIT, None).await.unwrap_err();
-    let link = format!(
-        "https://nemovideo.ai/register?bind={}",
-        c.client_id().unwrap()
-    );
+    let user_id = state_file(&state_dir)["user_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(user_id.starts_with("anon_"), "{user_id}");
+    let link = format!("https://nemovideo.com/register?bind={user_id}");
     assert!(
         matches!(&err, ClientError::OutOfCredits { register_link: Some(l) } if *l == link),
         "{err:?}"
     );
     assert!(err.to_string().contains(&link), "{err}");
 
-    // A registered user (NEMO_TOKEN) is told to top up instead.
+    // The same anonymous token set as NEMO_TOKEN: still anonymous, still the bind link.
     let token = state_file(&state_dir)["token"]
         .as_str()
         .unwrap()
         .to_string();
-    let mut cfg = config(&be.url(), &dir.path().join("registered"));
+    let mut cfg = config(&be.url(), &dir.path().join("as-env"));
     cfg.token = Some(token);
-    let registered = NemoClient::new(cfg).unwrap();
-    registered
+    let from_env = NemoClient::new(cfg).unwrap();
+    from_env
         .upload_files(&[fixture("noaudio_640x360.mp4")])
         .await
         .unwrap();
-    let err = registered.run(EDIT, None).await.unwrap_err().to_string();
-    assert!(err.contains("Top up") && !err.contains("bind="), "{err}");
+    let err = from_env.run(EDIT, None).await.unwrap_err().to_string();
+    assert!(err.contains(&link), "{err}");
     be.shutdown().await;
+    // A registered user (a user id other than `anon_…`) is told to top up instead: the
+    // embedded backend has anonymous users only, so `client::error`'s unit tests cover it.
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -540,6 +546,222 @@ async fn heartbeats_keep_a_slow_edit_alive_and_notices_flow() {
     assert!(
         notices.iter().all(|m| m == ebc::client::STILL_WORKING),
         "{notices:?}"
+    );
+    be.shutdown().await;
+}
+
+// ---- The documented dialects (issue 9): a real server answering in each shape. ----
+
+use ebc::backend::LoggedRequest;
+use ebc::config::{Dialect, SseDialect};
+
+const DIALECTS: [Dialect; 4] = [
+    Dialect::Native,
+    Dialect::Seed,
+    Dialect::V44,
+    Dialect::Legacy,
+];
+
+async fn dialect_backend(dir: &Path, dialect: Dialect, sse: SseDialect) -> BackendHandle {
+    backend_in(dir, |c| {
+        c.dialect = dialect;
+        c.sse_dialect = sse;
+        c.log_requests = true;
+    })
+    .await
+}
+
+fn created_languages(log: &[LoggedRequest]) -> Vec<String> {
+    log.iter()
+        .filter(|r| r.path == api::paths::CREATE_SESSION)
+        .filter_map(|r| {
+            r.body
+                .as_ref()?
+                .get("language")?
+                .as_str()
+                .map(str::to_string)
+        })
+        .collect()
+}
+
+/// Upload, an edit, the timeline, a held render's submit and status answers, and cancel,
+/// against the backend in each dialect and SSE shape: the client reads every answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_dialect_is_understood() {
+    for dialect in DIALECTS {
+        for sse in [SseDialect::Adk, SseDialect::Typed] {
+            let dir = tempfile::tempdir().unwrap();
+            let be = dialect_backend(dir.path(), dialect, sse).await;
+            let c = client(&be.url(), &dir.path().join("state"));
+            let what = format!("{dialect:?}/{sse:?}");
+            let files = c
+                .upload_files(&[fixture("noaudio_640x360.mp4")])
+                .await
+                .unwrap_or_else(|e| panic!("{what}: upload: {e}"));
+            assert_eq!((files[0].width, files[0].height), (640, 360), "{what}");
+            let session = c.ensure_session().await.unwrap();
+            assert!(session.user_id.starts_with("anon_"), "{what}");
+            if dialect != Dialect::Native {
+                assert!(
+                    session.session_id.bytes().all(|b| b.is_ascii_digit()),
+                    "{what}: {}",
+                    session.session_id
+                );
+            }
+            // Typed events and plain ADK runs carry no turnComplete: the clean end of the
+            // stream is the end of the turn, with no recovery wait.
+            let t = std::time::Instant::now();
+            let out = c
+                .run(EDIT, None)
+                .await
+                .unwrap_or_else(|e| panic!("{what}: run: {e}"));
+            assert!(!out.recovered_after_disconnect, "{what}");
+            assert!(
+                t.elapsed() < Duration::from_secs(20),
+                "{what}: {:?}",
+                t.elapsed()
+            );
+            assert!(out.text.starts_with("Done"), "{what}: {}", out.text);
+            assert_eq!(out.tool_calls, vec!["set_background"], "{what}");
+            let draft = c.state().await.unwrap().draft.unwrap();
+            let summary = ebc::mcp::timeline::summary(Some(&draft));
+            assert!(
+                summary.starts_with(
+                    "Timeline (1 track): 1. Video: noaudio_640x360.mp4 (0-2s, background: "
+                ),
+                "{what}: {summary}"
+            );
+            be.set_faults(Faults {
+                hold_renders: true,
+                ..Faults::default()
+            });
+            let started = c
+                .start_render(&draft, RenderOutput::default())
+                .await
+                .unwrap_or_else(|e| panic!("{what}: submit: {e}"));
+            assert!(started.id.starts_with("render_"), "{what}: {started:?}");
+            assert!(!started.status.is_final(), "{what}");
+            let status = c.render_status(&started.id).await.unwrap();
+            assert_eq!(status.id, started.id, "{what}");
+            assert!(!status.status.is_final(), "{what}: {status:?}");
+            c.cancel_render(&started.id).await.unwrap();
+            let log = be.requests();
+            assert!(log.iter().all(LoggedRequest::attributed), "{what}");
+            be.shutdown().await;
+        }
+    }
+}
+
+/// The session is created in the language of the user's words; before any text, in the
+/// OS locale's; a session an upload made in the locale's language is made again in the
+/// user's at their first message, with the upload added again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn session_language_follows_the_user() {
+    let dir = tempfile::tempdir().unwrap();
+    let be = dialect_backend(dir.path(), Dialect::Seed, SseDialect::Adk).await;
+
+    let mut cfg = config(&be.url(), &dir.path().join("ja"));
+    cfg.locale = Some("ja_JP.UTF-8".into());
+    let ja = NemoClient::new(cfg).unwrap();
+    ja.ensure_session().await.unwrap();
+    assert_eq!(ja.session_language().as_deref(), Some("ja"));
+
+    let mut cfg = config(&be.url(), &dir.path().join("zh"));
+    cfg.locale = Some("en_US.UTF-8".into());
+    let zh = NemoClient::new(cfg).unwrap();
+    zh.upload_files(&[fixture("noaudio_640x360.mp4")])
+        .await
+        .unwrap();
+    let first = zh.ensure_session().await.unwrap();
+    assert_eq!(zh.session_language().as_deref(), Some("en"));
+    let out = zh.run("把背景换成白色", None).await.unwrap();
+    assert_eq!(zh.session_language().as_deref(), Some("zh-CN"));
+    let second = zh.ensure_session().await.unwrap();
+    assert_ne!(first.session_id, second.session_id);
+    assert!(out.draft.unwrap().is_exportable(), "the clip came along");
+    // A session that has had a message stays.
+    zh.run("replace the background with a beach", None)
+        .await
+        .unwrap();
+    assert_eq!(zh.ensure_session().await.unwrap(), second);
+    assert_eq!(created_languages(&be.requests()), vec!["ja", "en", "zh-CN"]);
+    be.shutdown().await;
+}
+
+/// A typed error keeps its detail, a trailing "temporary issue" is dropped, ADK's 404 for an
+/// unknown session counts as 1002, and the browser link never carries the token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sse_details_and_the_claim_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let be = dialect_backend(dir.path(), Dialect::Seed, SseDialect::Adk).await;
+    let c = client(&be.url(), &dir.path().join("state"));
+    c.upload_files(&[fixture("noaudio_640x360.mp4")])
+        .await
+        .unwrap();
+    be.set_faults(Faults {
+        trailing_temporary_issue: true,
+        ..Faults::default()
+    });
+    let out = c.run(EDIT, None).await.unwrap();
+    assert!(out.text.starts_with("Done"), "{}", out.text);
+    assert!(!out.text.contains("temporary issue"), "{}", out.text);
+    be.set_faults(Faults::default());
+
+    // ADK's answer for a session it does not know.
+    let token = state_file(&dir.path().join("state"))["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let resp = reqwest::Client::new()
+        .post(format!("{}{}", be.url(), api::paths::RUN_SSE))
+        .bearer_auth(&token)
+        .json(&api::RunSseRequest::new("1234567890123456789", EDIT))
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    let body = resp.bytes().await.unwrap();
+    assert_eq!(status, 404);
+    assert!(
+        String::from_utf8_lossy(&body).contains("Session not found"),
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    let failure = api::decode_envelope::<serde_json::Value>(status, &body).unwrap_err();
+    assert!(
+        matches!(failure, api::ApiFailure::Code { code: 1002, .. }),
+        "{failure:?}"
+    );
+
+    let link = c.claim_link().await.unwrap();
+    assert!(
+        link.starts_with("https://nemovideo.com/workspace/claim?ct=clm_"),
+        "{link}"
+    );
+    assert!(
+        !link.contains(&token) && !link.contains("nmv_usr_"),
+        "{link}"
+    );
+    be.shutdown().await;
+}
+
+/// A 429 on the token call is the one-token-per-device-per-7-days allowance, said at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limited_token_call_explains_the_weekly_allowance() {
+    let dir = tempfile::tempdir().unwrap();
+    let be = backend_in(dir.path(), |_| {}).await;
+    be.set_faults(Faults {
+        rate_limit_next: 1,
+        retry_after_secs: 0,
+        ..Faults::default()
+    });
+    let c = client(&be.url(), &dir.path().join("state"));
+    let err = c.credits().await.unwrap_err();
+    assert!(matches!(err, ClientError::TokenLimit), "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains("7 days") && text.contains("NEMO_TOKEN"),
+        "{text}"
     );
     be.shutdown().await;
 }

@@ -223,6 +223,34 @@ fn transparent_backdrop_needs_an_alpha_container() {
         v["pix_fmt"].as_str().unwrap_or("").starts_with("yuva"),
         "{v}"
     );
+    // The person's interior (matte 255) must read back fully opaque at the decoder's own
+    // depth (ProRes 4444 decodes to 12-bit yuva444p12le): 4095. prores_aw stored it as
+    // 4092 (1020 from the 8→10-bit shift, or 1023 << 2): 0.1–0.3 % of the background showed
+    // through in an editor.
+    let raw = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(&o.output)
+        .args(["-f", "rawvideo", "-pix_fmt", "yuva444p12le", "-"])
+        .output()
+        .unwrap();
+    assert!(raw.status.success() && !raw.stdout.is_empty());
+    let plane = 640 * 360;
+    let samples: Vec<u16> = raw
+        .stdout
+        .chunks_exact(2)
+        .map(|b| u16::from_le_bytes([b[0], b[1]]))
+        .collect();
+    let alpha: Vec<u16> = samples
+        .chunks_exact(4 * plane)
+        .flat_map(|f| f[3 * plane..].iter().copied())
+        .collect();
+    let opaque = alpha.iter().filter(|a| **a == 4095).count();
+    assert!(
+        opaque * 20 > alpha.len(),
+        "only {opaque} of {} alpha samples are fully opaque (max {:?})",
+        alpha.len(),
+        alpha.iter().max()
+    );
 }
 
 #[test]

@@ -68,6 +68,13 @@ const CLEARED: &[&str] = &[
     "EBC_DATA_DIR",
     "EBC_CALL_BUDGET_SECS",
     "EBC_SSE_RECOVERY_POLL_SECS",
+    "EBC_RENDER_POLL_SECS",
+    "EBC_RENDER_MAX_POLLS",
+    "SKILL_SOURCE",
+    "NEMO_WEB_URL",
+    "LANG",
+    "LC_ALL",
+    "LC_MESSAGES",
     "XDG_CONFIG_HOME",
     "XDG_DATA_HOME",
     "XDG_STATE_HOME",
@@ -195,6 +202,11 @@ async fn cloud_session(backend: &BackendHandle, extra: &[(&str, String)]) -> Ses
     let mut env = vec![
         ("EBC_BACKEND", "cloud".to_string()),
         ("NEMO_API_URL", backend.url()),
+        // The cloud is polled every 30 s, 10 times per call; the tests shorten the pace, so
+        // they lift the count (the call budget still bounds a call) to let a render on a
+        // loaded machine finish within one call.
+        ("EBC_RENDER_POLL_SECS", "0.5".to_string()),
+        ("EBC_RENDER_MAX_POLLS", "1000".to_string()),
     ];
     env.extend(extra.iter().cloned());
     let s = start(&env).await;
@@ -417,6 +429,7 @@ async fn restarted_server_collects_the_render_it_started() {
     let mut env = vec![
         ("EBC_BACKEND", "cloud".to_string()),
         ("NEMO_API_URL", backend.url()),
+        ("EBC_RENDER_POLL_SECS", "0.5".to_string()),
     ];
     env.extend(budget.iter().cloned());
     let s = start_in(kept, &env).await;
@@ -727,4 +740,283 @@ async fn user_mistakes_are_tool_errors_that_say_what_to_do() {
         .await;
     assert!(msg.contains("upload_media"), "{msg}");
     s.stop().await;
+}
+
+// ---- The cloud flow in every dialect (issue 9) ----
+
+use ebc::backend::LoggedRequest;
+use ebc::config::{Dialect, SseDialect};
+
+/// A standalone backend answering in `dialect` / `sse`, logging the requests it receives.
+async fn dialect_backend(dir: &Path, dialect: Dialect, sse: SseDialect) -> BackendHandle {
+    let mut cfg = BackendConfig::ephemeral(dir.join("backend"));
+    cfg.dialect = dialect;
+    cfg.sse_dialect = sse;
+    cfg.log_requests = true;
+    backend::spawn(cfg)
+        .await
+        .expect("start the dialect backend")
+}
+
+/// Everything a tool call handed back, as one string: texts, structured content, links.
+fn everything(result: &CallToolResult) -> String {
+    let mut all = serde_json::to_string(&result.content).unwrap_or_default();
+    if let Some(s) = &result.structured_content {
+        all.push_str(&s.to_string());
+    }
+    all
+}
+
+/// Render status polls in the log (not submits, cancels or downloads), with their times.
+fn status_polls(log: &[LoggedRequest]) -> Vec<u64> {
+    log.iter()
+        .filter(|r| {
+            r.method == "GET"
+                && r.path.starts_with("/api/render/proxy/lambda/")
+                && !r.path.ends_with("/cancel")
+        })
+        .map(|r| r.at_ms)
+        .collect()
+}
+
+const CHINESE_EDIT: &str = "把我的办公室背景换成干净的影棚背景";
+
+/// Upload → replace in Chinese → timeline → credits → export, over stdio from rmcp's client,
+/// against the embedded backend speaking `dialect` as if it were the cloud. The request log
+/// must show the attribution headers on every call, the session created in zh-CN, status
+/// polls at the configured pace; the export carries the claim link, and no tool output
+/// carries the token.
+async fn cloud_flow(dialect: Dialect, sse: SseDialect) {
+    let what = format!("{dialect:?}/{sse:?}");
+    let dir = tempfile::tempdir().unwrap();
+    let backend = dialect_backend(dir.path(), dialect, sse).await;
+    const PACE_MS: u64 = 300;
+    let s = start(&[
+        ("EBC_BACKEND", "cloud".to_string()),
+        ("NEMO_API_URL", backend.url()),
+        (
+            "EBC_RENDER_POLL_SECS",
+            format!("{}", PACE_MS as f64 / 1000.0),
+        ),
+        ("EBC_RENDER_MAX_POLLS", "1000".to_string()),
+        ("LANG", "en_US.UTF-8".to_string()),
+    ])
+    .await;
+    let mut outputs = Vec::new();
+
+    let (r, up) = s.ok("upload_media", json!({"media": [clip()]})).await;
+    assert_eq!(up["backend"], "cloud", "{what}");
+    assert_eq!(up["files"][0]["name"], "noaudio_640x360.mp4", "{what}");
+    outputs.push(everything(&r));
+
+    let (r, replaced) = s
+        .ok("replace_background", json!({"instruction": CHINESE_EDIT}))
+        .await;
+    assert_eq!(
+        replaced["recovered_after_disconnect"],
+        Value::Null,
+        "{what}: {replaced}"
+    );
+    outputs.push(everything(&r));
+
+    let (r, timeline) = s.ok("show_timeline", json!({})).await;
+    let summary = timeline["summary"].as_str().unwrap_or_default();
+    assert!(
+        summary
+            .starts_with("Timeline (1 track): 1. Video: noaudio_640x360.mp4 (0-2s, background: "),
+        "{what}: {summary}"
+    );
+    outputs.push(everything(&r));
+
+    let (r, credits) = s.ok("get_credits", json!({})).await;
+    assert!(
+        credits["available"].as_f64().unwrap_or_default() > 0.0,
+        "{what}"
+    );
+    outputs.push(everything(&r));
+
+    let out = s.dir.path().join("flow.mp4");
+    let (r, exported) = s.ok("export_video", json!({"output_path": out})).await;
+    assert_eq!(exported["status"], "completed", "{what}: {exported}");
+    let stream = probe_video(&out);
+    assert_eq!(stream["codec_name"], "h264", "{what}");
+    assert_eq!(
+        (stream["width"].as_u64(), stream["height"].as_u64()),
+        (Some(640), Some(360)),
+        "{what}"
+    );
+    assert_eq!(stream["nb_read_frames"], "60", "{what}");
+    let link = exported["claim_link"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        link.starts_with("https://nemovideo.com/workspace/claim?ct=clm_"),
+        "{what}: {exported}"
+    );
+    assert!(
+        text(&r).contains(&link),
+        "{what}: the link is in the text too"
+    );
+    outputs.push(everything(&r));
+
+    // No token anywhere in what the tools handed back.
+    let state: Value = serde_json::from_slice(
+        &std::fs::read(s.dir.path().join("state/state-cloud.json")).expect("state file"),
+    )
+    .expect("state JSON");
+    let token = state["token"].as_str().expect("token").to_string();
+    for o in &outputs {
+        assert!(
+            !o.contains(&token) && !o.contains("nmv_usr_"),
+            "{what}: {o}"
+        );
+    }
+
+    let log = backend.requests();
+    let unattributed: Vec<_> = log.iter().filter(|r| !r.attributed()).collect();
+    assert!(unattributed.is_empty(), "{what}: {unattributed:?}");
+    let languages: Vec<String> = log
+        .iter()
+        .filter(|r| r.path == ebc::api::paths::CREATE_SESSION)
+        .filter_map(|r| r.body.as_ref()?["language"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(
+        languages.last().map(String::as_str),
+        Some("zh-CN"),
+        "{what}: {languages:?}"
+    );
+    let polls = status_polls(&log);
+    assert!(!polls.is_empty(), "{what}: the render was polled");
+    let gaps: Vec<u64> = polls.windows(2).map(|w| w[1] - w[0]).collect();
+    assert!(
+        gaps.iter().all(|g| *g >= PACE_MS),
+        "{what}: poll gaps {gaps:?} ms"
+    );
+    eprintln!(
+        "{what}: {} requests, all attributed; session languages {languages:?}; {} status polls, gaps {gaps:?} ms; claim link {}…",
+        log.len(),
+        polls.len(),
+        &link[..link.len().min(48)]
+    );
+    s.stop().await;
+    backend.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cloud_flow_native_dialect() {
+    cloud_flow(Dialect::Native, SseDialect::Adk).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cloud_flow_seed_dialect() {
+    cloud_flow(Dialect::Seed, SseDialect::Adk).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cloud_flow_v44_dialect_typed_events() {
+    cloud_flow(Dialect::V44, SseDialect::Typed).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cloud_flow_legacy_dialect_typed_events() {
+    cloud_flow(Dialect::Legacy, SseDialect::Typed).await;
+}
+
+/// After the backend's number of polls (here 3, 0.2 s apart) a slow render's job stays
+/// `running` with its job id, at once, without failing; the next call polls again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_render_is_kept_after_the_documented_polls() {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = dialect_backend(dir.path(), Dialect::Seed, SseDialect::Adk).await;
+    let s = cloud_session(
+        &backend,
+        &[
+            ("EBC_RENDER_POLL_SECS", "0.2".to_string()),
+            ("EBC_RENDER_MAX_POLLS", "3".to_string()),
+            ("EBC_CALL_BUDGET_SECS", "60".to_string()),
+        ],
+    )
+    .await;
+    s.ok("replace_background", json!({"backdrop": "blur"}))
+        .await;
+    backend.set_faults(Faults {
+        hold_renders: true,
+        ..Faults::default()
+    });
+    let out = s.dir.path().join("slow.mp4");
+    let t = Instant::now();
+    let (_, first) = s.ok("export_video", json!({"output_path": out})).await;
+    assert!(
+        t.elapsed() < Duration::from_secs(30),
+        "answered before the call budget"
+    );
+    assert_eq!(first["status"], "running", "{first}");
+    let job_id = first["job_id"].as_str().expect("job_id").to_string();
+    let message = first["message"].as_str().unwrap_or_default();
+    assert!(message.contains("kept, not failed"), "{message}");
+    assert_eq!(status_polls(&backend.requests()).len(), 3);
+    // Nothing more is asked while the job waits for the user.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(status_polls(&backend.requests()).len(), 3);
+
+    backend.set_faults(Faults::default());
+    // Each call polls 3 times; a loaded machine may need several calls to finish.
+    let mut done = Value::Null;
+    for _ in 0..200 {
+        done = s.ok("export_video", json!({"job_id": job_id})).await.1;
+        if done["status"] != "running" {
+            break;
+        }
+    }
+    assert_eq!(done["status"], "completed", "{done}");
+    assert_eq!(probe_video(&out)["codec_name"], "h264");
+    s.stop().await;
+    backend.shutdown().await;
+}
+
+/// A failed render is retried once with a new id; a second failure is reported.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_render_is_retried_once_with_a_new_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = dialect_backend(dir.path(), Dialect::V44, SseDialect::Adk).await;
+    let s = cloud_session(&backend, &[("EBC_RENDER_POLL_SECS", "0.2".to_string())]).await;
+    s.ok("replace_background", json!({"backdrop": "blur"}))
+        .await;
+    backend.set_faults(Faults {
+        fail_renders_next: 1,
+        ..Faults::default()
+    });
+    let out = s.dir.path().join("retried.mp4");
+    let (_, done) = s.ok("export_video", json!({"output_path": out})).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    assert!(
+        done["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("retry succeeded"),
+        "{done}"
+    );
+    let ids: Vec<String> = backend
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST" && r.path == ebc::api::paths::RENDER)
+        .filter_map(|r| r.body.as_ref()?["id"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(ids.len(), 2, "{ids:?}");
+    assert_ne!(ids[0], ids[1], "the retry has a new id");
+    assert_eq!(probe_video(&out)["codec_name"], "h264");
+
+    backend.set_faults(Faults {
+        fail_renders_next: 2,
+        ..Faults::default()
+    });
+    let never = s.dir.path().join("never.mp4");
+    let msg = s
+        .user_error("export_video", json!({"output_path": never}))
+        .await;
+    assert!(msg.contains("failed twice"), "{msg}");
+    assert!(!never.exists());
+    s.stop().await;
+    backend.shutdown().await;
 }

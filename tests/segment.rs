@@ -6,6 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
+use ebc::engine::segment::modnet::Matter;
 use ebc::engine::segment::{
     GENERAL_MODEL, LANDSCAPE_MODEL, ModelKind, Segmenter, force_portable_kernels, load_model,
 };
@@ -169,6 +170,71 @@ fn check_parity(label: &str) -> Vec<String> {
         }
     }
     failures
+}
+
+/// MODNet through the ONNX front end against onnxruntime (`parity/modnet/manifest.json`,
+/// made by `tools/gen_modnet_parity.py`): the stored selfie inputs, mapped to MODNet's
+/// (x·255 − 127.5)/127.5 normalization, at 256×256 and a 160×256 row crop.
+fn check_modnet_parity(label: &str) -> Vec<String> {
+    let dir = parity_dir().join("modnet");
+    let text = std::fs::read_to_string(dir.join("manifest.json"))
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.join("manifest.json").display()));
+    let manifest: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let cases = manifest["cases"].as_object().expect("cases");
+    assert!(cases.len() >= 3, "{}: too few MODNet cases", dir.display());
+    let mut matter = Matter::new();
+    let mut failures = Vec::new();
+    for (name, case) in cases {
+        let (ishape, input) = read_npy(&parity_dir().join(case["input"].as_str().unwrap()));
+        let rows = case["input_rows"].as_array().unwrap();
+        let (r0, r1) = (
+            rows[0].as_u64().unwrap() as usize,
+            rows[1].as_u64().unwrap() as usize,
+        );
+        let (w, row) = (ishape[1], ishape[1] * 3);
+        let tensor: Vec<f32> = input[r0 * row..r1 * row]
+            .iter()
+            .map(|x| (x * 255.0 - 127.5) / 127.5)
+            .collect();
+        let (oshape, want) = read_npy(&dir.join(case["output"].as_str().unwrap()));
+        assert_eq!(oshape, [r1 - r0, w], "{name}");
+        let got = matter.infer_tensor(&tensor, r1 - r0, w).unwrap();
+        let (mut max, mut sum) = (0f32, 0f64);
+        for (g, w) in got.iter().zip(&want) {
+            max = max.max((g - w).abs());
+            sum += f64::from((g - w).abs());
+        }
+        let mean = sum / want.len() as f64;
+        eprintln!(
+            "modnet parity {label:<9} {name:<32} max |diff| {max:.3e}  mean |diff| {mean:.3e}"
+        );
+        if got.len() != want.len() || max > MAX_ABS_DIFF {
+            failures.push(format!("{label} {name}: max {max:e}, mean {mean:e}"));
+        }
+    }
+    failures
+}
+
+#[test]
+fn modnet_matches_onnxruntime_on_stored_inputs() {
+    let mut failures = check_modnet_parity("fastest");
+    force_portable_kernels(true);
+    failures.extend(check_modnet_parity("portable"));
+    force_portable_kernels(false);
+    assert!(
+        failures.is_empty(),
+        "MODNet parity failures:\n{}",
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn modnet_rejects_sizes_that_are_not_multiples_of_32() {
+    let mut m = Matter::new();
+    let e = m
+        .infer_tensor(&vec![0.0; 100 * 64 * 3], 100, 64)
+        .unwrap_err();
+    assert!(e.to_string().contains("multiples of 32"), "{e}");
 }
 
 #[test]

@@ -1,5 +1,6 @@
-//! The response envelope: `{"code":0,"data":…}` or `{"success":true,"data":…}`, and the
-//! `{code,message}` error body. The body code is read first, the HTTP status second.
+//! The response envelope: `{"code":0,"data":…}`, `{"success":true,"data":…}` or a bare
+//! object (the render answers of the seed and the pre-4.4 docs), and the `{code,message}`
+//! error body. The body code is read first, the HTTP status second.
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -98,13 +99,28 @@ pub fn decode_envelope<T: DeserializeOwned>(status: u16, body: &[u8]) -> Result<
             None => ApiFailure::Http { status, message },
         });
     }
+    // ADK's own answer for an unknown session: HTTP 404 `{"detail":"Session not found…"}`.
+    if status == 404
+        && value
+            .get("detail")
+            .and_then(|d| d.as_str())
+            .is_some_and(|d| d.to_ascii_lowercase().starts_with("session not found"))
+    {
+        return Err(ApiFailure::Code {
+            code: super::codes::CODE_SESSION_NOT_FOUND,
+            message: value["detail"].as_str().unwrap_or_default().to_string(),
+        });
+    }
     if !(200..300).contains(&status) {
         return Err(ApiFailure::Http { status, message });
     }
-    let data = value
-        .get("data")
-        .cloned()
-        .unwrap_or(serde_json::Value::Null);
+    // `data` when the answer has one; else the answer itself (the seed's, v1.9's and the
+    // pre-4.4 render answers are bare objects with `status` at the top level).
+    let data = match value.get("data") {
+        Some(data) => data.clone(),
+        None if value.is_object() => value,
+        None => serde_json::Value::Null,
+    };
     serde_json::from_value(data).map_err(|e| ApiFailure::Shape(e.to_string()))
 }
 
@@ -140,6 +156,21 @@ mod tests {
         .unwrap();
         assert_eq!(a, b);
         assert_eq!(a.available, 5.0);
+    }
+
+    #[test]
+    fn adk_session_not_found_is_1002() {
+        let r: Result<CreditsData, _> = decode_envelope(
+            404,
+            br#"{"detail":"Session not found: 5529798706024415232"}"#,
+        );
+        assert!(
+            matches!(r, Err(ApiFailure::Code { code: 1002, .. })),
+            "{r:?}"
+        );
+        // Any other 404 stays an HTTP failure.
+        let r: Result<CreditsData, _> = decode_envelope(404, br#"{"detail":"Not Found"}"#);
+        assert!(matches!(r, Err(ApiFailure::Http { status: 404, .. })));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 mod codes;
 mod draft;
 mod envelope;
+pub mod lenient;
 pub mod sse;
 pub mod sse_parser;
 mod types;
@@ -30,6 +31,7 @@ pub mod headers {
 /// Endpoint paths (session-scoped ones take the session id).
 pub mod paths {
     pub const ANONYMOUS_TOKEN: &str = "/api/auth/anonymous-token";
+    pub const CLAIM_TOKEN: &str = "/api/auth/claim-token";
     pub const CREATE_SESSION: &str = "/api/tasks/me/with-session/nemo_agent";
     pub const RUN_SSE: &str = "/run_sse";
     pub const CREDITS: &str = "/api/credits/balance/simple";

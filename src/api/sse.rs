@@ -57,27 +57,17 @@ pub fn events_from_json(v: &Value) -> Vec<AgentEvent> {
             }),
             "heartbeat" => out.push(AgentEvent::Heartbeat),
             "error" => out.push(AgentEvent::Error {
-                message: v
-                    .get("message")
-                    .or_else(|| v.get("content"))
-                    .and_then(Value::as_str)
-                    .unwrap_or("the agent failed")
-                    .to_string(),
+                message: error_text(v.get("error"))
+                    .or_else(|| error_text(v.get("message")))
+                    .or_else(|| error_text(v.get("content")))
+                    .unwrap_or_else(|| "the agent failed".to_string()),
             }),
             _ => {}
         }
         return out;
     }
-    if let Some(err) = v.get("error") {
-        let message = err
-            .as_str()
-            .map(str::to_string)
-            .or_else(|| {
-                err.get("message")
-                    .and_then(Value::as_str)
-                    .map(str::to_string)
-            })
-            .unwrap_or_else(|| "the agent failed".to_string());
+    if let Some(err) = v.get("error").filter(|e| !e.is_null()) {
+        let message = error_text(Some(err)).unwrap_or_else(|| "the agent failed".to_string());
         out.push(AgentEvent::Error { message });
         return out;
     }
@@ -112,6 +102,31 @@ pub fn events_from_json(v: &Value) -> Vec<AgentEvent> {
         out.push(AgentEvent::TurnComplete);
     }
     out
+}
+
+/// An error's detail: a string, or an object's `message` / `detail` (with its `code` when
+/// there is one); `None` when there is no text.
+fn error_text(v: Option<&Value>) -> Option<String> {
+    let v = v?;
+    if let Some(s) = v.as_str() {
+        return Some(s.to_string()).filter(|s| !s.trim().is_empty());
+    }
+    let text = v
+        .get("message")
+        .or_else(|| v.get("detail"))
+        .and_then(Value::as_str)
+        .filter(|s| !s.trim().is_empty())?;
+    Some(
+        match v.get("code").filter(|c| c.is_number() || c.is_string()) {
+            Some(code) => format!(
+                "{text} (code {})",
+                code.as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| code.to_string())
+            ),
+            None => text.to_string(),
+        },
+    )
 }
 
 fn str_field(v: &Value, key: &str) -> String {
@@ -224,6 +239,30 @@ mod tests {
     fn silent_final_has_no_text() {
         let v = serde_json::to_value(AdkEvent::final_text("inv", 1.0, "")).unwrap();
         assert_eq!(events_from_json(&v), vec![AgentEvent::TurnComplete]);
+    }
+
+    /// The typed shape's error keeps its detail (`{"type":"error","error":…}`).
+    #[test]
+    fn typed_error_keeps_its_detail() {
+        for (v, want) in [
+            (
+                json!({"type":"error","error":"render quota exceeded"}),
+                "render quota exceeded",
+            ),
+            (
+                json!({"type":"error","error":{"message":"model overloaded","code":503}}),
+                "model overloaded (code 503)",
+            ),
+            (json!({"type":"error","message":"bad draft"}), "bad draft"),
+        ] {
+            assert_eq!(
+                events_from_json(&v),
+                vec![AgentEvent::Error {
+                    message: want.into()
+                }],
+                "{v}"
+            );
+        }
     }
 
     #[test]

@@ -6,17 +6,19 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::draft::Draft;
+use super::lenient::{self, de};
 
 /// `POST /api/auth/anonymous-token` → data.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
 pub struct AnonymousToken {
     pub token: String,
-    #[serde(default)]
+    /// `anon_…` for anonymous users (the seed and v1.9 docs).
+    #[serde(default, deserialize_with = "de::string")]
     pub user_id: String,
     /// RFC 3339 or epoch seconds as the server wrote it.
     #[serde(default)]
     pub expires_at: serde_json::Value,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::f64")]
     pub credits: f64,
 }
 
@@ -39,11 +41,31 @@ impl Default for CreateSessionRequest {
 /// … → data.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
 pub struct SessionInfo {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::string")]
+    pub task_id: String,
+    /// A string of digits on the cloud (`"5529798706024415232"`); a number is read as its digits.
+    #[serde(deserialize_with = "de::string")]
+    pub session_id: String,
+    #[serde(default, deserialize_with = "de::string")]
+    pub user_id: String,
+}
+
+/// `POST /api/auth/claim-token` body: which project the browser link opens.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
+pub struct ClaimTokenRequest {
     pub task_id: String,
     pub session_id: String,
-    #[serde(default)]
-    pub user_id: String,
+}
+
+/// … → data. The browser link is `$NEMO_WEB_URL/workspace/claim?ct=<claim_token>`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
+pub struct ClaimToken {
+    /// `clm_…`.
+    #[serde(deserialize_with = "de::string")]
+    pub claim_token: String,
+    /// Seconds the claim token is valid.
+    #[serde(default, deserialize_with = "de::f64")]
+    pub expires_in: f64,
 }
 
 /// `POST /run_sse` body.
@@ -111,46 +133,54 @@ pub const UPLOAD_FIELD: &str = "files";
 /// One uploaded file as the service describes it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
 pub struct UploadedFile {
+    #[serde(default, deserialize_with = "de::string")]
     pub filename: String,
     /// "video", "image" or "audio".
+    #[serde(default, deserialize_with = "de::string")]
     pub file_type: String,
     /// A URL the client can fetch the file from.
+    #[serde(default, deserialize_with = "de::string")]
     pub cdn_url: String,
-    /// Seconds (0 for images).
-    #[serde(default)]
+    /// Seconds, integer or float (0 when missing: images, older docs).
+    #[serde(default, deserialize_with = "de::f64")]
     pub duration: f64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::u32")]
     pub width: u32,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::u32")]
     pub height: u32,
-    #[serde(default)]
+    /// Frames per second (0 when missing: older docs send none).
+    #[serde(default, deserialize_with = "de::f64")]
     pub fps: f64,
-    /// sha256 of the content (hex).
-    #[serde(default)]
+    /// sha256 of the content (hex); "" when missing (older docs send none).
+    #[serde(default, deserialize_with = "de::string")]
     pub hash: String,
 }
 
 /// Upload → data.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
 pub struct UploadResult {
+    #[serde(default, deserialize_with = "de::null_default")]
     pub files: Vec<UploadedFile>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::bool")]
     pub session_state_applied: bool,
 }
 
 /// `GET /api/credits/balance/simple` → data.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
 pub struct CreditsData {
+    #[serde(deserialize_with = "de::f64")]
     pub available: f64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::f64")]
     pub frozen: f64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::f64")]
     pub total: f64,
 }
 
-/// `GET /api/state/nemo_agent/me/S/latest` → data.
+/// `GET /api/state/nemo_agent/me/S/latest` → data. Older docs also put `session_id`,
+/// `task_id` and `task_name` beside `state`; they are ignored.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
 pub struct StateData {
+    #[serde(default, deserialize_with = "de::null_default")]
     pub state: SessionState,
 }
 
@@ -189,6 +219,10 @@ pub struct RenderOutput {
     /// "1080p" | "720p" (an extension of ours; the cloud ignores it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resolution: Option<String>,
+    /// "fast" | "quality": the person matte (an extension of ours; the cloud ignores it).
+    /// Absent: the backend's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub matte: Option<String>,
 }
 
 impl Default for RenderOutput {
@@ -197,6 +231,7 @@ impl Default for RenderOutput {
             format: "mp4".into(),
             quality: "high".into(),
             resolution: None,
+            matte: None,
         }
     }
 }
@@ -213,6 +248,25 @@ pub enum RenderState {
 }
 
 impl RenderState {
+    /// A status word as the docs and services spell it, case-insensitive: `pending`
+    /// (`queued`, `waiting`, `submitted`), `processing` (`running`, `rendering`,
+    /// `in_progress`), `completed` (`complete`, `done`, `success`, `succeeded`, `finished`),
+    /// `failed` (`error`, `failure`), `cancelled` (`canceled`).
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s.trim().to_ascii_lowercase().as_str() {
+            "pending" | "queued" | "waiting" | "submitted" | "created" => RenderState::Pending,
+            "processing" | "running" | "rendering" | "in_progress" | "started" => {
+                RenderState::Processing
+            }
+            "completed" | "complete" | "done" | "success" | "succeeded" | "finished" => {
+                RenderState::Completed
+            }
+            "failed" | "error" | "failure" => RenderState::Failed,
+            "cancelled" | "canceled" => RenderState::Cancelled,
+            _ => return None,
+        })
+    }
+
     pub fn is_final(self) -> bool {
         matches!(
             self,
@@ -221,8 +275,12 @@ impl RenderState {
     }
 }
 
-/// Render submit / status → data.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
+/// Render submit / status answer, in any of the three documented shapes (DESIGN.md "The
+/// NemoVideo contract"): the seed's and v1.9's bare object (`status` at the top, URL at
+/// `output.url`), the pre-4.4 bare object with `taskId`, and v4.4's
+/// `{"success":true,"data":{id,status,progress,outputUrl}}`. The envelope decoding hands a
+/// bare object over whole; reading it is `RenderStatus::from_value`. Written exactly as below.
+#[derive(Debug, Clone, Serialize, PartialEq, JsonSchema)]
 pub struct RenderStatus {
     #[serde(default)]
     pub id: String,
@@ -244,10 +302,86 @@ impl RenderStatus {
     pub fn url(&self) -> Option<&str> {
         self.output_url
             .as_deref()
+            .filter(|u| !u.is_empty())
             .or_else(|| self.output.as_ref().map(|o| o.url.as_str()))
+            .filter(|u| !u.is_empty())
+    }
+
+    /// Read a render answer liberally: the id from `id`, `taskId`, `task_id` or `render_id`
+    /// (text or number); no `status` means a job just submitted (`pending`); `progress` as an
+    /// integer, float, numeric string or `null`; the URL from `outputUrl`, `output_url`,
+    /// `output.url` or an `output` that is itself a URL; `null` objects as missing.
+    pub fn from_value(v: &serde_json::Value) -> Result<Self, String> {
+        use serde_json::Value;
+        let obj = v
+            .as_object()
+            .ok_or_else(|| format!("a render answer must be an object, not {v}"))?;
+        let field = |names: &[&str]| {
+            names
+                .iter()
+                .find_map(|n| obj.get(*n).filter(|v| !v.is_null()))
+        };
+        let id = field(&["id", "taskId", "task_id", "render_id", "renderId"])
+            .and_then(lenient::text)
+            .unwrap_or_default();
+        let status = match field(&["status", "state"]) {
+            None => RenderState::Pending,
+            Some(s) => {
+                let s = s
+                    .as_str()
+                    .ok_or_else(|| format!("a render status must be text, not {s}"))?;
+                RenderState::parse(s).ok_or_else(|| format!("unknown render status {s:?}"))?
+            }
+        };
+        let progress = field(&["progress"])
+            .and_then(lenient::number)
+            .unwrap_or(0.0);
+        let output_url = field(&["outputUrl", "output_url"])
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        let output = match field(&["output"]) {
+            Some(Value::String(url)) => Some(RenderOutputUrl { url: url.clone() }),
+            // Pre-4.4 docs add `duration` and `size` beside `url`: not needed here.
+            Some(o @ Value::Object(_)) => {
+                o.get("url")
+                    .and_then(Value::as_str)
+                    .map(|url| RenderOutputUrl {
+                        url: url.to_string(),
+                    })
+            }
+            _ => None,
+        };
+        let error = field(&["error", "errorMessage", "error_message"]).and_then(|e| {
+            e.as_str()
+                .map(str::to_string)
+                .or_else(|| e.get("message").and_then(Value::as_str).map(str::to_string))
+        });
+        // A failed job may only say why in `message`.
+        let error = error.or_else(|| {
+            (status == RenderState::Failed)
+                .then(|| field(&["message", "msg"]).and_then(Value::as_str))
+                .flatten()
+                .map(str::to_string)
+        });
+        Ok(RenderStatus {
+            id,
+            status,
+            progress,
+            output_url,
+            output,
+            error,
+        })
     }
 }
 
+impl<'de> Deserialize<'de> for RenderStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = serde_json::Value::deserialize(d)?;
+        RenderStatus::from_value(&v).map_err(serde::de::Error::custom)
+    }
+}
+
+/// `output` of a render answer.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
 pub struct RenderOutputUrl {
     pub url: String,
@@ -281,5 +415,109 @@ mod tests {
         )
         .unwrap();
         assert_eq!(a.url(), b.url());
+    }
+
+    /// Render answers in the three documented shapes (DESIGN.md "The NemoVideo contract";
+    /// shared/cases/cloud.md 1–2), through the same envelope decoding the client uses.
+    #[test]
+    fn render_answers_in_every_documented_shape_decode() {
+        use crate::api::decode_envelope;
+        let decode = |body: &str| -> RenderStatus {
+            decode_envelope::<RenderStatus>(200, body.as_bytes())
+                .unwrap_or_else(|e| panic!("{body}: {e}"))
+        };
+        // seed + v1.9: bare object, status at top level, URL at output.url.
+        let seed = decode(
+            r#"{"id":"render_x","status":"completed","progress":100,"output":{"url":"http://h/x.mp4"}}"#,
+        );
+        assert_eq!(
+            (seed.id.as_str(), seed.status, seed.url()),
+            ("render_x", RenderState::Completed, Some("http://h/x.mp4"))
+        );
+        // pre-4.4: taskId, output with duration and size.
+        let legacy = decode(r#"{"taskId":"render_x","status":"processing","progress":50}"#);
+        assert_eq!(
+            (legacy.id.as_str(), legacy.status, legacy.progress),
+            ("render_x", RenderState::Processing, 50.0)
+        );
+        let legacy = decode(
+            r#"{"taskId":"render_x","status":"completed","progress":100,"output":{"url":"http://h/x.mp4","duration":5.0,"size":455033}}"#,
+        );
+        assert_eq!(legacy.url(), Some("http://h/x.mp4"));
+        // v4.4: success envelope, outputUrl.
+        let v44 = decode(
+            r#"{"success":true,"data":{"id":"render_x","status":"completed","progress":100,"outputUrl":"http://h/x.mp4"}}"#,
+        );
+        assert_eq!(
+            (v44.id.as_str(), v44.url()),
+            ("render_x", Some("http://h/x.mp4"))
+        );
+        // A submit answer without status is a pending job; ids may be numbers; null objects.
+        let submitted = decode(r#"{"taskId":"render_x","progress":0}"#);
+        assert_eq!(submitted.status, RenderState::Pending);
+        let numeric = decode(r#"{"code":0,"data":{"id":5529798706024415232,"status":"pending"}}"#);
+        assert_eq!(numeric.id, "5529798706024415232");
+        let nulls = decode(
+            r#"{"id":"r","status":"processing","progress":null,"output":null,"outputUrl":null,"error":null}"#,
+        );
+        assert_eq!((nulls.progress, nulls.url()), (0.0, None));
+        let float = decode(r#"{"id":"r","status":"processing","progress":42.5}"#);
+        assert_eq!(float.progress, 42.5);
+    }
+
+    /// Integers or floats, ids as strings or numbers, `null` objects, missing optional fields.
+    #[test]
+    fn every_answer_type_is_liberal() {
+        use crate::api::decode_envelope;
+        let files: UploadResult = decode_envelope(
+            200,
+            br#"{"code":0,"data":{"files":[
+                {"filename":"talk.mp4","file_type":"video","cdn_url":"http://h/t.mp4","duration":5.0,"width":1920.0,"height":1080},
+                {"filename":"bg.png","file_type":"image","cdn_url":"http://h/b.png","width":800,"height":600},
+                {"filename":"a.mp3","file_type":"audio","cdn_url":"http://h/a.mp3","duration":null,"width":null,"height":null,"fps":null,"hash":null}
+            ]}}"#,
+        )
+        .unwrap();
+        assert_eq!(files.files.len(), 3);
+        assert_eq!((files.files[0].width, files.files[0].duration), (1920, 5.0));
+        assert_eq!(files.files[1].duration, 0.0);
+        assert_eq!(files.files[2].hash, "");
+
+        let session: SessionInfo = decode_envelope(
+            200,
+            br#"{"code":0,"data":{"task_id":77,"session_id":5529798706024415232,"user_id":null}}"#,
+        )
+        .unwrap();
+        assert_eq!(session.session_id, "5529798706024415232");
+        assert_eq!(session.task_id, "77");
+
+        let token: AnonymousToken = decode_envelope(
+            200,
+            br#"{"code":0,"data":{"token":"nmv_usr_x","user_id":"anon_4c1d","credits":100,"expires_at":"2026-12-07T00:00:00Z"}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (token.user_id.as_str(), token.credits),
+            ("anon_4c1d", 100.0)
+        );
+
+        let credits: CreditsData = decode_envelope(
+            200,
+            br#"{"code":0,"data":{"available":100,"frozen":null,"total":"100"}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (credits.available, credits.frozen, credits.total),
+            (100.0, 0.0, 100.0)
+        );
+
+        // Older docs: session_id, task_id and task_name beside `state`; `null` parts.
+        let state: StateData = decode_envelope(
+            200,
+            br#"{"code":0,"data":{"session_id":"1","task_id":"2","task_name":"project","state":{"draft":{"t":[{"tt":0,"sg":[{"d":5000.0,"m":{"title":"talk.mp4"}}]}]},"video_infos":null,"canvas_config":null,"generated_media":null}}}"#,
+        )
+        .unwrap();
+        let draft = state.state.draft.unwrap();
+        assert_eq!(draft.t[0].sg[0].d, 5000);
     }
 }

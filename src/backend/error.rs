@@ -1,151 +1,62 @@
-//! `ApiError`: every failure a handler can answer, mapped to the contract's body code and a
-//! fitting HTTP status, rendered as the `{code,message}` envelope (`success:false` added on
-//! the render endpoints). Internal errors are logged and answered without their details.
+//! `Error`: what the backend's store and services report, in the contract's terms but with no
+//! HTTP in it. `routes::error` maps each variant to an `ApiError` (body code + HTTP status) in
+//! one place.
 
-use axum::Json;
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-
-use crate::api::{self, ErrorBody};
-
+/// A failure of the store or a service. The `String`s are user-facing messages that say what
+/// went wrong and what to do.
 #[derive(Debug, thiserror::Error)]
-pub enum ApiError {
-    #[error("{0}")]
-    TokenInvalid(String),
+pub enum Error {
+    /// The session is unknown, lost, or someone else's (→ 1002).
     #[error("{0}")]
     SessionNotFound(String),
-    #[error("{0}")]
-    OutOfCredits(String),
-    #[error("{0}")]
-    Unsupported(String),
-    #[error("{0}")]
-    TooLarge(String),
-    #[error("{0}")]
-    BadRequest(String),
+    /// A render, media file or other record is unknown or not the caller's (→ 4004).
     #[error("{0}")]
     NotFound(String),
+    /// The ledger cannot pay for the work (→ 2001).
+    #[error("{0}")]
+    OutOfCredits(String),
+    /// The file's content is not a format this service reads (→ 4001).
+    #[error("{0}")]
+    Unsupported(String),
+    /// Over the upload size limit (→ 4002).
+    #[error("{0}")]
+    TooLarge(String),
+    /// The request names something invalid (→ 4000).
+    #[error("{0}")]
+    Invalid(String),
+    /// An id already used (→ 4009).
     #[error("{0}")]
     Conflict(String),
-    #[error("the X-Client-Id header is required: send a UUID that identifies this installation")]
-    MissingClientId,
-    #[error(
-        "attribution headers are required to export: send X-Skill-Source, X-Skill-Version and X-Skill-Platform"
-    )]
-    AttributionRequired,
-    #[error("too many requests: wait {retry_after_secs} s and retry once")]
-    RateLimited { retry_after_secs: u64 },
-    #[error("this backend requires an access key: send it in the X-Access-Key header")]
-    AccessKey,
-    /// Details go to the log, not to the client.
-    #[error("something went wrong on the local backend; see its log")]
+    /// The store or the file system failed; details for the log only (→ 5000).
+    #[error("{0}")]
     Internal(String),
 }
 
-/// HTTP-level failures carry their HTTP status as body code, so a client reading the body
-/// code first still sees which one it is.
-pub const CODE_MISSING_CLIENT_ID: i64 = 400;
-pub const CODE_ATTRIBUTION_REQUIRED: i64 = 402;
-pub const CODE_RATE_LIMITED: i64 = 429;
-pub const CODE_ACCESS_KEY: i64 = 403;
-
-impl ApiError {
+impl Error {
     pub fn internal(context: impl std::fmt::Display) -> Self {
-        ApiError::Internal(context.to_string())
+        Error::Internal(context.to_string())
     }
 
-    pub fn code(&self) -> i64 {
-        match self {
-            ApiError::TokenInvalid(_) => api::CODE_TOKEN_INVALID,
-            ApiError::SessionNotFound(_) => api::CODE_SESSION_NOT_FOUND,
-            ApiError::OutOfCredits(_) => api::CODE_OUT_OF_CREDITS,
-            ApiError::Unsupported(_) => api::CODE_UNSUPPORTED_FILE,
-            ApiError::TooLarge(_) => api::CODE_FILE_TOO_LARGE,
-            ApiError::BadRequest(_) => api::CODE_BAD_REQUEST,
-            ApiError::NotFound(_) => api::CODE_NOT_FOUND,
-            ApiError::Conflict(_) => api::CODE_CONFLICT,
-            ApiError::MissingClientId => CODE_MISSING_CLIENT_ID,
-            ApiError::AttributionRequired => CODE_ATTRIBUTION_REQUIRED,
-            ApiError::RateLimited { .. } => CODE_RATE_LIMITED,
-            ApiError::AccessKey => CODE_ACCESS_KEY,
-            ApiError::Internal(_) => api::CODE_INTERNAL,
-        }
-    }
-
-    pub fn status(&self) -> StatusCode {
-        match self {
-            ApiError::TokenInvalid(_) => StatusCode::UNAUTHORIZED,
-            ApiError::SessionNotFound(_) | ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            // 402 is reserved for the attribution block, which is not about credits.
-            ApiError::OutOfCredits(_) => StatusCode::FORBIDDEN,
-            ApiError::Unsupported(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::BadRequest(_) | ApiError::MissingClientId => StatusCode::BAD_REQUEST,
-            ApiError::Conflict(_) => StatusCode::CONFLICT,
-            ApiError::AttributionRequired => StatusCode::PAYMENT_REQUIRED,
-            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::AccessKey => StatusCode::FORBIDDEN,
-            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-
-    fn into_response_shaped(self, success_field: bool) -> Response {
-        if let ApiError::Internal(detail) = &self {
-            tracing::error!("internal error: {detail}");
-        }
-        let body = ErrorBody {
-            code: self.code(),
-            message: self.to_string(),
-            success: success_field.then_some(false),
-        };
-        let mut resp = (self.status(), Json(body)).into_response();
-        if let ApiError::RateLimited { retry_after_secs } = self
-            && let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string())
-        {
-            resp.headers_mut().insert(header::RETRY_AFTER, v);
-        }
-        resp
+    /// 1002 for `session_id`, with what to do.
+    pub fn session_not_found(session_id: &str) -> Self {
+        Error::SessionNotFound(format!(
+            "session {session_id} was not found; create a new session and retry"
+        ))
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        self.into_response_shaped(false)
-    }
-}
-
-/// An error of a render endpoint: the same body plus `success:false`.
-#[derive(Debug)]
-pub struct RenderError(pub ApiError);
-
-impl From<ApiError> for RenderError {
-    fn from(e: ApiError) -> Self {
-        RenderError(e)
-    }
-}
-
-impl IntoResponse for RenderError {
-    fn into_response(self) -> Response {
-        self.0.into_response_shaped(true)
-    }
-}
-
-impl From<std::io::Error> for RenderError {
+impl From<std::io::Error> for Error {
     #[cold]
     fn from(e: std::io::Error) -> Self {
-        RenderError(e.into())
+        Error::Internal(format!("I/O: {e}"))
     }
 }
 
-impl From<std::io::Error> for ApiError {
-    #[cold]
-    fn from(e: std::io::Error) -> Self {
-        ApiError::Internal(format!("I/O: {e}"))
-    }
-}
-
-impl From<tokio::task::JoinError> for ApiError {
+impl From<tokio::task::JoinError> for Error {
     #[cold]
     fn from(e: tokio::task::JoinError) -> Self {
-        ApiError::Internal(format!("background task: {e}"))
+        Error::Internal(format!("background task: {e}"))
     }
 }
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

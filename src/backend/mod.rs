@@ -1,34 +1,32 @@
 //! The embedded backend: an axum server of the NemoVideo API on loopback, with an on-disk
 //! store, a local deterministic agent and a render queue backed by `engine`.
 //! `spawn` starts it in-process; `app` builds the router alone (tests, other servers).
+//!
+//! Layers, imports only going down: `routes` (HTTP: one file per endpoint group, the agent's
+//! `/run_sse`, extractors, `ApiError`) → `state` (the services, handed to handlers) →
+//! `services` (render queue, rate limiter, media staging, paths, previews) → `store`
+//! (records, ledger, tables; no axum) → `error` (the domain `Error`).
 
-mod agent;
-mod app;
-mod auth;
-mod credits;
-mod db;
 mod error;
-mod extract;
-mod faults;
-mod media;
-pub mod preview;
-mod ratelimit;
-mod render;
-mod sessions;
+mod routes;
+mod services;
 mod state;
 mod store;
-mod upload;
+
+pub use services::preview;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::{Arc, Mutex};
 
-pub use agent::{BackdropSource, BackgroundEdit, HELP as AGENT_HELP, parse as parse_instruction};
-pub use app::app;
-pub use db::INTERRUPTED as RENDER_INTERRUPTED;
-pub use error::ApiError;
+pub use routes::agent::{
+    BackdropSource, BackgroundEdit, HELP as AGENT_HELP, parse as parse_instruction,
+};
+pub use routes::app;
+pub use routes::error::ApiError;
+pub use services::request_log::LoggedRequest;
 pub use state::AppState;
+pub use store::INTERRUPTED as RENDER_INTERRUPTED;
 
-use crate::config::{BackendConfig, Faults};
+use crate::config::BackendConfig;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BackendError {
@@ -62,16 +60,23 @@ impl BackendHandle {
         format!("http://{}", self.addr)
     }
 
-    /// Arm or clear fault injection at runtime (tests). `expire_tokens_now` and
-    /// `lose_sessions_now` apply once, to every token / session existing now.
-    pub fn set_faults(&self, faults: Faults) {
-        self.state.faults.set(faults, &self.state.db);
+    /// Arm or clear fault injection at runtime (tests; the `faults` feature).
+    /// `expire_tokens_now` and `lose_sessions_now` apply once, to every token / session
+    /// existing now.
+    #[cfg(feature = "faults")]
+    pub fn set_faults(&self, faults: crate::config::Faults) {
+        self.state.set_faults(faults);
+    }
+
+    /// The requests received so far, when the backend was started with `log_requests`.
+    pub fn requests(&self) -> Vec<LoggedRequest> {
+        self.state.requests.requests()
     }
 
     /// Stop accepting, stop running renders (left for the next start to report as
     /// interrupted, like a killed process), and wait for the server task.
     pub async fn shutdown(self) {
-        self.state.renders.shutdown(&self.state.faults).await;
+        self.state.renders.shutdown().await;
         let _ = self.stop.send(());
         if let Err(e) = self.server.await {
             tracing::error!("backend server task: {e}");
@@ -100,17 +105,12 @@ pub fn build_state(config: BackendConfig, addr: SocketAddr) -> Result<AppState, 
         source,
     };
     std::fs::create_dir_all(&config.data_dir).map_err(store_err)?;
-    let db = db::Db::open(&config.data_dir).map_err(store_err)?;
-    let state = AppState {
-        limiter: Arc::new(ratelimit::RateLimiter::new(config.rate_limit_per_min)),
-        renders: Arc::new(render::RenderQueue::new(config.render_workers)),
-        faults: Arc::new(faults::FaultBox::default()),
-        db: Arc::new(Mutex::new(db)),
-        base_url: Arc::from(format!("http://{addr}")),
-        config: Arc::new(config),
-    };
-    state.faults.set(state.config.faults.clone(), &state.db);
-    Ok(state)
+    let db = store::Db::open(&config.data_dir).map_err(store_err)?;
+    Ok(AppState::new(
+        config,
+        store::Store::new(db),
+        format!("http://{addr}"),
+    ))
 }
 
 /// Start the server in-process (on a free loopback port when `config.listen` has port 0).
@@ -152,10 +152,20 @@ pub async fn spawn(config: BackendConfig) -> Result<BackendHandle, BackendError>
 }
 
 /// The OS data dir of the standalone backend (`~/.local/share/editor-background-changer/backend`
-/// on Linux).
+/// on Linux): the app id of `config::dirs`, shared with the client's state.
 pub fn default_data_dir() -> Option<std::path::PathBuf> {
-    directories::ProjectDirs::from("", "", crate::SKILL_SOURCE)
-        .map(|d| d.data_dir().join("backend"))
+    crate::config::dirs::backend_data_dir()
+}
+
+/// Why the local engine cannot run here, as the user-facing sentence for the first of
+/// ffprobe/ffmpeg that cannot be found (see `engine::ffmpeg::locate`); None when both are
+/// there.
+pub fn tools_problem() -> Option<String> {
+    use crate::engine::ffmpeg::Tool;
+    [Tool::Ffprobe, Tool::Ffmpeg]
+        .into_iter()
+        .find(|t| t.path().is_none())
+        .map(|t| crate::engine::Error::ToolMissing { tool: t.name() }.to_string())
 }
 
 /// Run the backend until Ctrl-C or SIGTERM, then shut down gracefully (the standalone

@@ -1,29 +1,86 @@
-//! The shared state every handler receives: configuration, the store, faults, the rate
-//! limiter and the render queue, each behind an `Arc` so the state clones cheaply.
+//! The shared state every handler receives (axum's dependency-injection pattern): the
+//! configuration and the services — store, render queue, rate limiter — each behind an `Arc`
+//! so the state clones cheaply. Only the routes name it; the services below never do.
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, MutexGuard};
 
-use super::db::Db;
-use super::faults::FaultBox;
-use super::ratelimit::RateLimiter;
-use super::render::RenderQueue;
+#[cfg(feature = "faults")]
+use super::services::faults::FaultBox;
+use super::services::ratelimit::RateLimiter;
+use super::services::render_queue::RenderQueue;
+use super::services::request_log::RequestLog;
+use super::store::{Db, Store};
 use crate::config::BackendConfig;
 
 #[derive(Clone)]
 pub struct AppState {
     pub config: Arc<BackendConfig>,
-    pub db: Arc<Mutex<Db>>,
-    pub faults: Arc<FaultBox>,
+    pub store: Store,
     pub limiter: Arc<RateLimiter>,
     pub renders: Arc<RenderQueue>,
     /// `http://ADDR` of this server, for URLs in answers when a request has no `Host`.
     pub base_url: Arc<str>,
+    /// The requests received (`log_requests`) and the drafts given out, for the dialects.
+    pub requests: Arc<RequestLog>,
+    /// Test-only fault injection.
+    #[cfg(feature = "faults")]
+    pub faults: Arc<FaultBox>,
 }
 
 impl AppState {
-    /// The store. Held only for short in-memory work and small JSON writes, never across an
-    /// `.await`.
+    /// Wire the services over `store`.
+    pub fn new(config: BackendConfig, store: Store, base_url: String) -> Self {
+        #[cfg(feature = "faults")]
+        let faults = Arc::new(FaultBox::default());
+        let renders = Arc::new(RenderQueue::new(
+            config.render_workers,
+            store.clone(),
+            #[cfg(feature = "faults")]
+            faults.clone(),
+        ));
+        let state = AppState {
+            limiter: Arc::new(RateLimiter::new(config.rate_limit_per_min)),
+            renders,
+            store,
+            base_url: Arc::from(base_url),
+            requests: Arc::new(RequestLog::default()),
+            #[cfg(feature = "faults")]
+            faults,
+            config: Arc::new(config),
+        };
+        #[cfg(feature = "faults")]
+        state.set_faults(state.config.faults.clone());
+        state
+    }
+
+    /// The store's tables. Held only for short in-memory work and small writes, never across
+    /// an `.await`.
     pub fn db(&self) -> MutexGuard<'_, Db> {
-        self.db.lock().unwrap_or_else(|e| e.into_inner())
+        self.store.lock()
+    }
+
+    /// Arm `faults`. The one-shot ones (`expire_tokens_now`, `lose_sessions_now`) apply to
+    /// every token / session existing now and are not kept armed.
+    #[cfg(feature = "faults")]
+    pub fn set_faults(&self, mut faults: crate::config::Faults) {
+        {
+            let mut db = self.db();
+            if faults.expire_tokens_now {
+                let past = super::store::now_secs().saturating_sub(1);
+                for id in db.tokens.ids() {
+                    if let Err(e) = db.tokens.update(&id, |t| t.expires_at = past) {
+                        tracing::error!("applying expire_tokens_now: {e}");
+                    }
+                }
+            }
+            if faults.lose_sessions_now {
+                let ids = db.sessions.ids();
+                db.faults.lost_sessions.extend(ids);
+            }
+            db.faults.zero_credits = faults.out_of_credits;
+        }
+        faults.expire_tokens_now = false;
+        faults.lose_sessions_now = false;
+        self.faults.set(faults);
     }
 }

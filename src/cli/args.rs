@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use anyhow::{Result, bail};
 use clap::{Args, ValueEnum};
 
-use ebc::engine::matte::MatteOptions;
+use ebc::engine::matte::{MatteMode, MatteOptions};
+use ebc::engine::pipeline::HdrMode;
 use ebc::engine::{Quality, ReplaceOptions, SegmentOptions, backdrop};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -35,9 +36,33 @@ impl ResolutionArg {
     }
 }
 
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum MatteArg {
+    /// The selfie segmentation model with edge-aware refinement (cheapest).
+    Fast,
+    /// The selfie model fused with MODNet portrait matting: hair-level edges, no band of
+    /// old background, several times the cost.
+    Quality,
+}
+
 /// Matte tunables; unset flags keep the engine's defaults.
 #[derive(Debug, Clone, Args)]
 pub struct MatteArgs {
+    /// Matte: fast or quality (not the encoder's --quality).
+    #[arg(long, value_enum)]
+    pub matte: Option<MatteArg>,
+    /// Quality matte: run MODNet on every n-th frame (1 = every frame).
+    #[arg(long, value_name = "N", hide = true)]
+    pub matte_every: Option<u32>,
+    /// Quality matte: longest side of MODNet's input, in pixels (64..1024).
+    #[arg(long, value_name = "PX", hide = true)]
+    pub matte_long_side: Option<u32>,
+    /// Quality matte: erosion of the selfie mask MODNet may not remove (model pixels).
+    #[arg(long, value_name = "PX", hide = true)]
+    pub matte_core: Option<usize>,
+    /// Quality matte: dilation of the selfie mask MODNet may add within (model pixels).
+    #[arg(long, value_name = "PX", hide = true)]
+    pub matte_halo: Option<usize>,
     /// Temporal smoothing of the matte, 0 (off) to 1 (strongest).
     #[arg(long, value_name = "0..1")]
     pub temporal: Option<f32>,
@@ -55,6 +80,30 @@ pub struct MatteArgs {
 impl MatteArgs {
     fn validate(&self) -> Result<MatteOptions> {
         let mut o = MatteOptions::default();
+        if let Some(m) = self.matte {
+            o.mode = match m {
+                MatteArg::Fast => MatteMode::Fast,
+                MatteArg::Quality => MatteMode::Quality,
+            };
+        }
+        if let Some(n) = self.matte_every {
+            if !(1..=30).contains(&n) {
+                bail!("--matte-every {n}: must be between 1 and 30 frames");
+            }
+            o.fine_every = n;
+        }
+        if let Some(px) = self.matte_long_side {
+            if !(64..=1024).contains(&px) {
+                bail!("--matte-long-side {px}: must be between 64 and 1024 pixels");
+            }
+            o.fine_long_side = px;
+        }
+        if let Some(px) = self.matte_core {
+            o.fuse.core_erode = px.min(64);
+        }
+        if let Some(px) = self.matte_halo {
+            o.fuse.halo_dilate = px.min(64);
+        }
         if let Some(t) = self.temporal {
             if !(0.0..=1.0).contains(&t) {
                 bail!("--temporal {t}: must be between 0 (off) and 1 (strongest)");
@@ -96,8 +145,12 @@ pub struct OutputArgs {
     #[arg(long, value_enum, default_value = "1080p")]
     pub resolution: ResolutionArg,
     /// Also write a small before/after JPEG of a middle frame.
-    #[arg(long, value_name = "FILE.jpg")]
+    #[arg(long, value_name = "FILE.jpg", value_parser = home_path)]
     pub preview: Option<PathBuf>,
+    /// Keep HDR (PQ/HLG) input HDR: 10-bit output with its BT.2020 tags. Without it, HDR is
+    /// tone-mapped to SDR BT.709, what phone editors export for sharing.
+    #[arg(long)]
+    pub keep_hdr: bool,
     #[command(flatten)]
     pub matte: MatteArgs,
 }
@@ -131,6 +184,11 @@ impl OutputArgs {
         opts.x264_preset = self.preset.clone();
         opts.max_long_side = self.resolution.max_long_side();
         opts.preview = self.preview.clone();
+        opts.hdr = if self.keep_hdr {
+            HdrMode::Keep
+        } else {
+            HdrMode::ToneMap
+        };
         opts.matte = self.matte.validate()?;
         Ok(())
     }
@@ -140,13 +198,14 @@ impl OutputArgs {
 #[derive(Debug, Clone, Args)]
 pub struct ReplaceArgs {
     /// The clip (mp4, mov, avi, webm, mkv) or image (jpg, png, webp) to work on.
+    #[arg(value_parser = home_path)]
     pub input: PathBuf,
     /// The new background: a description ("clean studio backdrop", "gradient navy to teal",
     /// "#1E90FF", "blur", "transparent", "green screen") or an image/video file.
     #[arg(short = 'b', long)]
     pub backdrop: String,
     /// Where to write the result; the extension picks the format (.mp4, .mov, .webm, .png, .jpg).
-    #[arg(short = 'o', long)]
+    #[arg(short = 'o', long, value_parser = home_path)]
     pub output: PathBuf,
     #[command(flatten)]
     pub out: OutputArgs,
@@ -160,7 +219,7 @@ impl ReplaceArgs {
                 self.input.display()
             );
         }
-        let backdrop = backdrop::resolve(&self.backdrop)?;
+        let backdrop = backdrop::resolve(&home_text(&self.backdrop))?;
         let mut opts = ReplaceOptions::new(self.input.clone(), self.output.clone(), backdrop);
         self.out.apply(&mut opts)?;
         Ok(opts)
@@ -171,7 +230,7 @@ impl ReplaceArgs {
 #[derive(Debug, Clone, Args)]
 pub struct DemoArgs {
     /// Where to write the demo clip.
-    #[arg(short = 'o', long, default_value = "demo.mp4")]
+    #[arg(short = 'o', long, default_value = "demo.mp4", value_parser = home_path)]
     pub output: PathBuf,
     /// The new background (see `replace --help`).
     #[arg(short = 'b', long, default_value = "clean studio backdrop")]
@@ -197,9 +256,10 @@ impl DemoArgs {
 #[derive(Debug, Clone, Args)]
 pub struct SegmentArgs {
     /// The clip or image to segment.
+    #[arg(value_parser = home_path)]
     pub input: PathBuf,
     /// The matte: .png for an image, .mkv (lossless gray FFV1) for a clip.
-    #[arg(short = 'o', long)]
+    #[arg(short = 'o', long, value_parser = home_path)]
     pub output: PathBuf,
     /// Output size limit; the input is never upscaled.
     #[arg(long, value_enum, default_value = "1080p")]
@@ -220,5 +280,54 @@ impl SegmentArgs {
         opts.max_long_side = self.resolution.max_long_side();
         opts.matte = self.matte.validate()?;
         Ok(opts)
+    }
+}
+
+/// `~` or `~/…` at the start of a path (quoted on the command line, so the shell left it)
+/// → the home directory, as the MCP tools already do; anything else unchanged.
+pub fn home_path(s: &str) -> Result<PathBuf, std::convert::Infallible> {
+    Ok(PathBuf::from(home_text(s)))
+}
+
+/// [`home_path`] for text that may be a path (a backdrop file).
+pub fn home_text(s: &str) -> String {
+    let home = directories::BaseDirs::new().map(|d| d.home_dir().to_path_buf());
+    expand_home(s, home.as_deref())
+}
+
+fn expand_home(s: &str, home: Option<&std::path::Path>) -> String {
+    let Some(home) = home else {
+        return s.to_string();
+    };
+    let trimmed = s.trim_start();
+    if trimmed == "~" {
+        return home.display().to_string();
+    }
+    match trimmed
+        .strip_prefix("~/")
+        .or_else(|| trimmed.strip_prefix("~\\"))
+    {
+        Some(rest) => home.join(rest).display().to_string(),
+        None => s.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod home_tests {
+    use super::expand_home;
+    use std::path::Path;
+
+    #[test]
+    fn tilde_at_the_start_is_home() {
+        let home = Some(Path::new("/home/ana"));
+        assert_eq!(
+            expand_home("~/clips/a b.mp4", home),
+            "/home/ana/clips/a b.mp4"
+        );
+        assert_eq!(expand_home("~", home), "/home/ana");
+        assert_eq!(expand_home("clips/~/x.mp4", home), "clips/~/x.mp4");
+        assert_eq!(expand_home("~bob/x.mp4", home), "~bob/x.mp4");
+        assert_eq!(expand_home("#1E90FF", home), "#1E90FF");
+        assert_eq!(expand_home("~/x.mp4", None), "~/x.mp4");
     }
 }

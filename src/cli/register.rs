@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
 use clap::Args;
+use ebc::engine::ffmpeg::Tool;
 use serde_json::{Map, Value, json};
 
 /// The key of this server under `mcpServers`.
@@ -63,7 +64,8 @@ pub fn merge(existing: Option<&str>, entry: &Value) -> Result<(String, Change), 
     Ok((text, change))
 }
 
-/// Our entry: this executable, `serve`, and the backend choice.
+/// Our entry: this executable, `serve`, the backend choice, and where ffmpeg/ffprobe are
+/// (GUI apps start servers with a PATH that often lacks them; see `engine::ffmpeg::locate`).
 fn entry() -> anyhow::Result<Value> {
     let exe = std::env::current_exe().context("finding this program's path")?;
     let exe = exe.canonicalize().unwrap_or(exe);
@@ -73,6 +75,11 @@ fn entry() -> anyhow::Result<Value> {
         .filter(|v| !v.trim().is_empty())
         .unwrap_or_else(|| "auto".into());
     env.insert("EBC_BACKEND".into(), json!(backend));
+    for tool in [Tool::Ffmpeg, Tool::Ffprobe] {
+        if let Some(path) = tool.path() {
+            env.insert(tool.env_var().into(), json!(path.to_string_lossy()));
+        }
+    }
     if let Some(url) = std::env::var("NEMO_API_URL")
         .ok()
         .filter(|v| !v.trim().is_empty() && v.trim_end_matches('/') != ebc::api::DEFAULT_CLOUD_URL)
@@ -124,13 +131,24 @@ pub fn run(args: RegisterArgs) -> anyhow::Result<ExitCode> {
     };
     let entry = entry()?;
     let mut targets = Vec::new();
+    let mut out = std::io::stdout().lock();
+    for tool in [Tool::Ffmpeg, Tool::Ffprobe] {
+        match tool.path() {
+            Some(path) => writeln!(out, "{}: {}", tool.name(), path.display())?,
+            None => writeln!(
+                out,
+                "warning: {} was not found; the local backend will not work until it is installed (then run register again). {}",
+                tool.name(),
+                ebc::engine::Error::ToolMissing { tool: tool.name() }
+            )?,
+        }
+    }
     if cursor {
         targets.push(("Cursor", cursor_config(&home)));
     }
     if claude {
         targets.push(("Claude Desktop", claude_config(&home)));
     }
-    let mut out = std::io::stdout().lock();
     for (host, path) in targets {
         let existing = match std::fs::read_to_string(&path) {
             Ok(text) => Some(text),

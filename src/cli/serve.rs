@@ -22,6 +22,14 @@ pub struct ServeArgs {
     /// After a dropped reply stream, the first state poll waits this long (tests shorten it).
     #[arg(long, env = "EBC_SSE_RECOVERY_POLL_SECS", hide = true)]
     pub recovery_poll_secs: Option<f64>,
+    /// Seconds between render status polls, instead of the backend's own pace (the cloud:
+    /// 30 s; tests shorten it).
+    #[arg(long, env = "EBC_RENDER_POLL_SECS", hide = true)]
+    pub render_poll_secs: Option<f64>,
+    /// Render status polls per wait before the job is kept for the next call, instead of the
+    /// backend's own number (the cloud: 10).
+    #[arg(long, env = "EBC_RENDER_MAX_POLLS", hide = true)]
+    pub render_max_polls: Option<u32>,
 }
 
 #[derive(Parser)]
@@ -49,6 +57,20 @@ impl ServeArgs {
             .filter(|s| s.is_finite() && *s > 0.0)
         {
             client.recovery_first_poll = Duration::from_secs_f64(secs);
+        }
+        if let Some(secs) = self.render_poll_secs {
+            if !(secs.is_finite() && secs > 0.0) {
+                anyhow::bail!(
+                    "EBC_RENDER_POLL_SECS / --render-poll-secs must be a positive number of seconds, not {secs}"
+                );
+            }
+            client.render_poll_override = Some(Duration::from_secs_f64(secs));
+        }
+        if let Some(n) = self.render_max_polls {
+            if n == 0 {
+                anyhow::bail!("EBC_RENDER_MAX_POLLS / --render-max-polls must be at least 1");
+            }
+            client.render_max_polls_override = Some(n);
         }
         let data_dir = self
             .data_dir

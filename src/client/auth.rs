@@ -8,11 +8,13 @@ use sha2::Digest;
 
 use super::Inner;
 use super::call::{Call, Needs};
-use super::error::{ClientError, FailureContext, Recovery, from_failure, recovery};
+use super::error::{ClientError, FailureContext, from_failure};
 use super::http;
+use super::language;
 use super::state::{self, PersistedState};
 use crate::api::{
-    AnonymousToken, CreateSessionRequest, SessionInfo, decode_envelope, headers, paths,
+    AnonymousToken, ClaimToken, ClaimTokenRequest, CreateSessionRequest, SessionInfo,
+    decode_envelope, headers, paths,
 };
 
 impl Inner {
@@ -27,7 +29,10 @@ impl Inner {
         if let Some(id) = slot.as_ref() {
             return Ok(id.clone());
         }
-        let id = state::client_id(&self.config.state_dir, self.config.client_id.as_deref())?;
+        let id = state::client_id(
+            &self.config.client_id_file,
+            self.config.client_id.as_deref(),
+        )?;
         *slot = Some(id.clone());
         Ok(id)
     }
@@ -85,7 +90,7 @@ impl Inner {
     /// refused) → a new client id and one retry; 429 → wait and one retry.
     async fn fetch_anonymous_token(&self) -> Result<String, ClientError> {
         const WHAT: &str = "getting an access token";
-        let (mut new_id, mut waited) = (false, false);
+        let mut new_id = false;
         loop {
             let client_id = self.client_id()?;
             let rb = self
@@ -95,7 +100,6 @@ impl Inner {
                 .timeout(self.config.request_timeout);
             let response = http::send(rb, WHAT, self.http.base()).await?;
             let status = response.status().as_u16();
-            let retry_after = http::retry_after(response.headers());
             let body = response
                 .bytes()
                 .await
@@ -124,21 +128,21 @@ impl Inner {
             };
             if status == 400 && !new_id && self.config.client_id.is_none() {
                 new_id = true;
-                let id = state::new_client_id(&self.config.state_dir)?;
+                let id = state::new_client_id(&self.config.client_id_file)?;
                 *lock(&self.client_id) = Some(id);
                 tracing::info!("the service refused the client id; generated a new one");
                 continue;
             }
-            if recovery(status, &failure) == Recovery::Wait && !waited {
-                waited = true;
-                tokio::time::sleep(self.rate_limit_wait(retry_after)).await;
-                continue;
+            // A 429 here is the anonymous-token allowance (one per client id per 7 days, ten
+            // per IP), not a burst limit: waiting a minute would not help.
+            if status == 429 {
+                return Err(ClientError::TokenLimit);
             }
             let ctx = FailureContext {
                 what: WHAT.into(),
-                registered: false,
                 client_id: self.client_id().unwrap_or_default(),
-                file: None,
+                web_url: self.config.web_url.clone(),
+                ..FailureContext::default()
             };
             return Err(from_failure(status, failure, &ctx));
         }
@@ -190,13 +194,18 @@ impl Inner {
 
     async fn create_session(&self) -> Result<SessionInfo, ClientError> {
         let base = self.http.clone();
+        let (language, from_text) = self.session_language();
+        let body = CreateSessionRequest {
+            language: language.clone(),
+            ..CreateSessionRequest::default()
+        };
         let info: SessionInfo = self
             .call_json(
                 Call::new("starting an editing session", Needs::Token),
                 &mut |c| {
                     Ok(base
                         .request(Method::POST, paths::CREATE_SESSION, Some(&c.token))
-                        .json(&CreateSessionRequest::default()))
+                        .json(&body))
                 },
             )
             .await?;
@@ -209,9 +218,115 @@ impl Inner {
                 s.user_id = Some(info.user_id.clone());
             }
             s.token_owner = owner;
+            s.session_language = Some(language.clone());
+            s.language_from_text = from_text;
+            s.session_turns = 0;
+            s.session_uploads.clear();
         })?;
-        tracing::debug!("editing session created");
+        tracing::debug!(%language, "editing session created");
         Ok(info)
+    }
+
+    /// Remember the language of the user's own words (`text`), for the session.
+    pub(crate) fn note_language(&self, text: &str) {
+        if let Some(lang) = language::from_text(text) {
+            *lock(&self.language_hint) = Some(lang);
+        }
+    }
+
+    /// The language a new session is created in, and whether it came from the user's words.
+    fn session_language(&self) -> (String, bool) {
+        match lock(&self.language_hint).clone() {
+            Some(lang) => (lang, true),
+            None => (
+                language::resolve(None, self.config.locale.as_deref()),
+                false,
+            ),
+        }
+    }
+
+    /// Before the first message to the agent: a session made before the user wrote anything
+    /// (e.g. by an upload) took the OS locale's language; when the user's words are in
+    /// another language, a new session is made in theirs and the uploads are added to it
+    /// again, so the agent answers in the user's language. Only while no message was sent on
+    /// the old session and every upload can be repeated; otherwise the session stays.
+    pub(crate) async fn align_session_language(&self) -> Result<(), ClientError> {
+        let Some(wanted) = lock(&self.language_hint).clone() else {
+            return Ok(());
+        };
+        let Some(current) = self.current_session() else {
+            return Ok(());
+        };
+        let st = self.snapshot();
+        if st.session_turns > 0
+            || st.language_from_text
+            || st.session_language.as_deref() == Some(wanted.as_str())
+        {
+            return Ok(());
+        }
+        let uploads = st.session_uploads.clone();
+        let repeatable = uploads
+            .iter()
+            .all(|u| super::upload::is_url(u) || std::path::Path::new(u).is_file());
+        if !repeatable {
+            return Ok(());
+        }
+        {
+            let _guard = self.session_lock.lock().await;
+            if self.current_session().map(|s| s.session_id) != Some(current.session_id.clone()) {
+                return Ok(());
+            }
+            self.update_state(|s| {
+                s.session_id = None;
+                s.task_id = None;
+            })?;
+            self.create_session().await?;
+        }
+        tracing::info!(
+            from = st.session_language.as_deref().unwrap_or_default(),
+            to = %wanted,
+            uploads = uploads.len(),
+            "made the session again in the user's language"
+        );
+        let (urls, files): (Vec<String>, Vec<String>) =
+            uploads.into_iter().partition(|u| super::upload::is_url(u));
+        let files: Vec<std::path::PathBuf> = files.into_iter().map(Into::into).collect();
+        self.upload_paths(&files).await?;
+        self.upload_url_list(&urls).await?;
+        Ok(())
+    }
+
+    /// A browser link to the project: `POST /api/auth/claim-token` →
+    /// `$NEMO_WEB_URL/workspace/claim?ct=<claim_token>`. The token itself is never put in a URL.
+    pub(crate) async fn claim_link(&self) -> Result<String, ClientError> {
+        let http = self.http.clone();
+        let task_id = self.session().await?.task_id;
+        let claim: ClaimToken = self
+            .call_json(
+                Call::new("getting the browser link", Needs::Session),
+                &mut |c| {
+                    Ok(http
+                        .request(Method::POST, paths::CLAIM_TOKEN, Some(&c.token))
+                        .json(&ClaimTokenRequest {
+                            task_id: task_id.clone(),
+                            session_id: c.session_id.clone(),
+                        }))
+                },
+            )
+            .await?;
+        if claim.claim_token.is_empty() {
+            return Err(ClientError::BadAnswer {
+                what: "getting the browser link".into(),
+                detail: "no claim_token".into(),
+            });
+        }
+        let base = format!(
+            "{}/workspace/claim",
+            self.config.web_url.trim_end_matches('/')
+        );
+        reqwest::Url::parse_with_params(&base, &[("ct", claim.claim_token.as_str())])
+            .map(String::from)
+            .map_err(|e| ClientError::Message(format!("NEMO_WEB_URL gives no valid link: {e}")))
     }
 }
 

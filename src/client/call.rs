@@ -70,6 +70,8 @@ impl Inner {
             what: call.what.to_string(),
             registered: self.registered(),
             client_id: self.client_id().unwrap_or_default(),
+            user_id: self.snapshot().user_id.unwrap_or_default(),
+            web_url: self.config.web_url.clone(),
             file: call.file.clone(),
         }
     }

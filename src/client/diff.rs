@@ -104,7 +104,7 @@ fn segment_changes(track: &Track, old: &Segment, new: &Segment, i: usize, out: &
             ("bg" | "bg_desc", None) => what.push("background restored to the original".into()),
             ("vol", Some(v)) => what.push(format!("volume set to {}%", text_of(v))),
             ("text", Some(v)) => what.push(format!("text set to \"{}\"", text_of(v))),
-            ("name", Some(v)) => what.push(format!("renamed to '{}'", text_of(v))),
+            ("name" | "title", Some(v)) => what.push(format!("renamed to '{}'", text_of(v))),
             (k, Some(v)) if o.is_none() => what.push(format!("{k} set to {}", short(v))),
             (k, Some(v)) => what.push(format!("{k} changed to {}", short(v))),
             (k, None) => what.push(format!("{k} removed")),
@@ -168,7 +168,7 @@ fn a_kind(kind: TrackType) -> String {
 
 fn seg_label(track: &Track, s: &Segment, i: usize) -> String {
     let name = s
-        .meta_str("name")
+        .display_name()
         .or_else(|| s.meta_str("text"))
         .map(str::to_string)
         .or_else(|| s.id.clone())

@@ -9,10 +9,9 @@ use crate::api::{
     CODE_TOKEN_INVALID, CODE_UNSUPPORTED_FILE, MAX_UPLOAD_BYTES, accepted_formats_text,
 };
 
-/// Where anonymous users register to get more credits (`?bind=<client id>` links the device).
-pub const REGISTER_URL: &str = "https://nemovideo.ai/register";
-/// Where registered users top up.
-pub const TOP_UP_URL: &str = "https://nemovideo.ai/pricing";
+/// The register page under the website (`NEMO_WEB_URL`, default nemovideo.com); anonymous
+/// users get `…/register?bind=<user_id>`, which links the anonymous user to the new account.
+pub const REGISTER_PATH: &str = "/register";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -22,8 +21,9 @@ pub enum ClientError {
 
     #[error("{}", out_of_credits_text(.register_link.as_deref()))]
     OutOfCredits {
-        /// `https://nemovideo.ai/register?bind=<client id>` for anonymous users; `None` for
-        /// registered (`NEMO_TOKEN`) users, who get a top-up hint instead.
+        /// `https://nemovideo.com/register?bind=<user_id>` for anonymous users (`user_id`
+        /// starting with `anon_`, also when the token came from `NEMO_TOKEN`); `None` for
+        /// registered users, who are told to top up instead.
         register_link: Option<String>,
     },
 
@@ -37,9 +37,14 @@ pub enum ClientError {
     FileTooLarge { name: String, size: Option<u64> },
 
     #[error(
-        "Export needs a registered NemoVideo plan: the service refused to export on the free plan (HTTP 402). This is not about credits; register or upgrade at {REGISTER_URL}, or export with the local backend (EBC_BACKEND=local)."
+        "Register at nemovideo.com to unlock export: the service does not export on the free plan (HTTP 402; this is not about credits). Or export with the local backend (EBC_BACKEND=local)."
     )]
     ExportNeedsPlan,
+
+    #[error(
+        "The NemoVideo service gives one free anonymous token per device every 7 days (and ten per network), and this device has had its token (HTTP 429 while getting an access token), so waiting a minute will not help. Set NEMO_TOKEN to a token of your nemovideo.com account, or use the local backend (EBC_BACKEND=local)."
+    )]
+    TokenLimit,
 
     #[error(
         "The NemoVideo service is still rate-limiting requests ({what}) after waiting {waited_secs} s; wait a minute and try again."
@@ -140,11 +145,10 @@ fn suffix(message: &str) -> String {
 fn out_of_credits_text(link: Option<&str>) -> String {
     match link {
         Some(link) => format!(
-            "Your free NemoVideo credits have run out. Register at {link} to link this device to an account and get more credits, then try again."
+            "Your free NemoVideo credits have run out. Register at {link} to keep this project and get more credits, then try again."
         ),
-        None => format!(
-            "Your NemoVideo credits have run out. Top up your account at {TOP_UP_URL}, then try again."
-        ),
+        None => "Your NemoVideo credits have run out. Top up at nemovideo.com, then try again."
+            .to_string(),
     }
 }
 
@@ -176,9 +180,13 @@ fn run_timeout_text(minutes: u64, heartbeats_only: bool) -> String {
 pub struct FailureContext {
     /// The call, in words ("upload", "export", "reading the timeline").
     pub what: String,
-    /// The token came from `NEMO_TOKEN` (a registered user).
+    /// The token came from `NEMO_TOKEN`.
     pub registered: bool,
     pub client_id: String,
+    /// The service's user id when known (`anon_…` for anonymous users).
+    pub user_id: String,
+    /// The website for links (`NEMO_WEB_URL`).
+    pub web_url: String,
     /// The file or URL an upload was about.
     pub file: Option<String>,
 }
@@ -274,10 +282,23 @@ pub fn from_failure(status: u16, failure: ApiFailure, ctx: &FailureContext) -> C
     }
 }
 
+/// 2001: anonymous means a `user_id` starting with `anon_`, whether or not the token came
+/// from `NEMO_TOKEN`; a known other id is a registered user. With no id known, a user
+/// without `NEMO_TOKEN` is anonymous and gets the register page without `bind`.
 pub fn out_of_credits(ctx: &FailureContext) -> ClientError {
-    ClientError::OutOfCredits {
-        register_link: (!ctx.registered).then(|| format!("{REGISTER_URL}?bind={}", ctx.client_id)),
-    }
+    let web = if ctx.web_url.is_empty() {
+        crate::config::client::DEFAULT_WEB_URL
+    } else {
+        ctx.web_url.trim_end_matches('/')
+    };
+    let register_link = if ctx.user_id.starts_with("anon_") {
+        Some(format!("{web}{REGISTER_PATH}?bind={}", ctx.user_id))
+    } else if ctx.user_id.is_empty() && !ctx.registered {
+        Some(format!("{web}{REGISTER_PATH}"))
+    } else {
+        None
+    };
+    ClientError::OutOfCredits { register_link }
 }
 
 #[cfg(test)]
@@ -294,6 +315,12 @@ mod tests {
                 what: "upload".into(),
                 registered,
                 client_id: "cid-123".into(),
+                user_id: if registered {
+                    "usr_9".into()
+                } else {
+                    "anon_4c1d".into()
+                },
+                web_url: "https://nemovideo.com".into(),
                 file: Some("clip.flv".into()),
             },
         )
@@ -303,11 +330,14 @@ mod tests {
     fn codes_map_to_sentences() {
         let e = map(200, r#"{"code":2001,"message":"no credits"}"#, false).to_string();
         assert!(
-            e.contains("https://nemovideo.ai/register?bind=cid-123"),
+            e.contains("https://nemovideo.com/register?bind=anon_4c1d"),
             "{e}"
         );
         let e = map(402, r#"{"code":2001,"message":"no credits"}"#, true).to_string();
-        assert!(e.contains("Top up") && !e.contains("bind="), "{e}");
+        assert!(
+            e.contains("Top up at nemovideo.com") && !e.contains("bind="),
+            "{e}"
+        );
 
         let e = map(400, r#"{"code":4001,"message":"bad type"}"#, false).to_string();
         assert!(
@@ -320,7 +350,8 @@ mod tests {
         // No body code: the HTTP status decides.
         let e = map(402, "{}", false).to_string();
         assert!(
-            e.contains("registered NemoVideo plan") && e.contains("not about credits"),
+            e.starts_with("Register at nemovideo.com to unlock export")
+                && e.contains("not about credits"),
             "{e}"
         );
         assert!(matches!(
@@ -366,6 +397,34 @@ mod tests {
             e,
             "upload failed: the NemoVideo service answered with code 5000: disk full."
         );
+    }
+
+    /// shared/cases/cloud.md 5: the link binds the anonymous *user id* on nemovideo.com,
+    /// also when that anonymous token came in through NEMO_TOKEN.
+    #[test]
+    fn out_of_credits_depends_on_the_user_id() {
+        let ctx = |user_id: &str, registered: bool| FailureContext {
+            what: "export".into(),
+            registered,
+            client_id: "cid-123".into(),
+            user_id: user_id.into(),
+            web_url: "https://nemovideo.com".into(),
+            file: None,
+        };
+        let text = |c: &FailureContext| out_of_credits(c).to_string();
+        assert!(
+            text(&ctx("anon_4c1d", false))
+                .contains("Register at https://nemovideo.com/register?bind=anon_4c1d ")
+        );
+        assert!(text(&ctx("anon_4c1d", true)).contains("register?bind=anon_4c1d"));
+        let registered = text(&ctx("usr_77", true));
+        assert!(
+            registered.contains("Top up at nemovideo.com"),
+            "{registered}"
+        );
+        assert!(!registered.contains("register"), "{registered}");
+        assert!(text(&ctx("", false)).contains("https://nemovideo.com/register "));
+        assert!(!text(&ctx("", false)).contains("cid-123"));
     }
 
     #[test]

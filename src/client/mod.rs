@@ -5,13 +5,14 @@
 //! (the 0600 state file and client id), `auth` (token/session), `call` (one call with the
 //! contract's recoveries), `error` (user-facing errors), `upload` (local checks, streamed
 //! parts), `sse` (stream reader), `run` (one agent turn), `diff` (draft changes in words),
-//! `render` (export jobs and downloads).
+//! `render` (export jobs and downloads), `language` (the session's language).
 
 mod auth;
 mod call;
 pub mod diff;
 pub mod error;
 mod http;
+pub mod language;
 pub mod platform;
 mod render;
 mod run;
@@ -25,8 +26,7 @@ use std::sync::{Arc, Mutex};
 use reqwest::Method;
 
 use crate::api::{
-    CreditsData, Draft, RenderOutput, RenderStatus, SessionInfo, SessionState, UploadResult,
-    UploadUrlsRequest, UploadedFile, paths,
+    CreditsData, Draft, RenderOutput, RenderStatus, SessionInfo, SessionState, UploadedFile, paths,
 };
 use crate::config::ClientConfig;
 use call::{Call, Needs};
@@ -64,6 +64,8 @@ pub(crate) struct Inner {
     state_path: PathBuf,
     state: Mutex<state::PersistedState>,
     client_id: Mutex<Option<String>>,
+    /// The language of the user's words, once seen (`language::from_text`).
+    language_hint: Mutex<Option<String>>,
     token_lock: tokio::sync::Mutex<()>,
     session_lock: tokio::sync::Mutex<()>,
 }
@@ -91,6 +93,7 @@ impl NemoClient {
                 state_path,
                 state: Mutex::new(persisted),
                 client_id: Mutex::new(None),
+                language_hint: Mutex::new(None),
                 token_lock: tokio::sync::Mutex::new(()),
                 session_lock: tokio::sync::Mutex::new(()),
             }),
@@ -133,50 +136,34 @@ impl NemoClient {
 
     /// Local files, checked for type and size before upload, streamed from disk.
     pub async fn upload_files(&self, paths: &[PathBuf]) -> Result<Vec<UploadedFile>, ClientError> {
-        if paths.is_empty() {
-            return Ok(Vec::new());
-        }
-        // Every file is checked before anything is sent.
-        let files = paths
-            .iter()
-            .map(|p| upload::check_file(p))
-            .collect::<Result<Vec<_>, _>>()?;
-        let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
-        let http = self.inner.http.clone();
-        let call = Call {
-            file: Some(names.join(", ")),
-            ..Call::new("upload", Needs::Session)
-        };
-        let result: UploadResult = self
-            .inner
-            .call_json_untimed(call, &mut |c| {
-                Ok(http
-                    .request(Method::POST, &paths::upload(&c.session_id), Some(&c.token))
-                    .multipart(upload::form(&files)?))
-            })
-            .await?;
-        Ok(result.files)
+        self.inner.upload_paths(paths).await
     }
 
     pub async fn upload_urls(&self, urls: &[String]) -> Result<Vec<UploadedFile>, ClientError> {
-        if urls.is_empty() {
-            return Ok(Vec::new());
-        }
-        let http = self.inner.http.clone();
-        let call = Call {
-            file: Some(urls.join(", ")),
-            ..Call::new("upload", Needs::Session)
-        };
-        let body = UploadUrlsRequest::new(urls.to_vec());
-        let result: UploadResult = self
-            .inner
-            .call_json_untimed(call, &mut |c| {
-                Ok(http
-                    .request(Method::POST, &paths::upload(&c.session_id), Some(&c.token))
-                    .json(&body))
-            })
-            .await?;
-        Ok(result.files)
+        self.inner.upload_url_list(urls).await
+    }
+
+    /// The user's own words (an instruction), for the session's `language`: a session is
+    /// created in the language they are written in, and one made earlier in the OS locale's
+    /// language, before any message, is made again in theirs.
+    pub fn note_user_text(&self, text: &str) {
+        self.inner.note_language(text);
+    }
+
+    /// The `language` the current session was created with, if there is one.
+    pub fn session_language(&self) -> Option<String> {
+        self.inner.snapshot().session_language
+    }
+
+    /// A browser link that opens this project on the NemoVideo website
+    /// (`$NEMO_WEB_URL/workspace/claim?ct=<claim_token>`); never carries the access token.
+    pub async fn claim_link(&self) -> Result<String, ClientError> {
+        self.inner.claim_link().await
+    }
+
+    /// How this client's backend is polled for renders (30 s / 10 polls for the cloud).
+    pub fn poll_pace(&self) -> crate::config::PollPace {
+        self.inner.config.poll_pace()
     }
 
     /// Send one message to the agent and follow its SSE stream to the end. `notices` hears

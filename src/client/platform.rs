@@ -21,8 +21,9 @@ impl Platform {
     }
 }
 
-/// The header value: a non-empty `EBC_PLATFORM` override wins; else the executable's path
-/// decides, then the skill folder (the working directory the host started us in).
+/// The header value (DESIGN.md, attribution headers), first match: a non-empty override
+/// (`SKILL_SOURCE`, or its alias `EBC_PLATFORM`, resolved by the config); else the
+/// executable's path, then the skill folder (the working directory the host started us in).
 pub fn detect(
     override_value: Option<&str>,
     exe: Option<&Path>,
@@ -40,9 +41,10 @@ pub fn detect(
     Platform::Unknown.as_str().to_string()
 }
 
-/// `cursor` under a `.cursor` directory; `clawhub` under `.openclaw`/`.clawhub`/`clawhub`
-/// or inside a skills folder (`<workspace>/skills/<name>/…`, as ClawHub installs into
-/// `~/.openclaw/skills/<name>` or a workspace such as `~/clawd/skills/<name>`).
+/// As the seed documents it: a path under `~/.clawhub/` or in the OpenClaw skills folder
+/// (`~/.openclaw/skills/`) → `clawhub`; under `~/.cursor/` (skills in `~/.cursor/skills/`)
+/// → `cursor`; anything else, including a generic `…/skills/<name>` folder such as
+/// `~/.claude/skills/x`, → `unknown`.
 pub fn platform_of(path: &Path) -> Platform {
     let names: Vec<String> = path
         .components()
@@ -54,19 +56,10 @@ pub fn platform_of(path: &Path) -> Platform {
     if names.iter().any(|n| n == ".cursor") {
         return Platform::Cursor;
     }
-    if names
-        .iter()
-        .any(|n| n == ".openclaw" || n == ".clawhub" || n == "clawhub" || n == "openclaw")
-    {
-        return Platform::ClawHub;
-    }
-    // `skills/<name>` with something inside `<name>` (the skill folder itself, or a file
-    // below it): a bare `…/skills` directory is not an install.
-    let in_skill_folder = names
-        .iter()
-        .position(|n| n == "skills")
-        .is_some_and(|i| i + 1 < names.len());
-    if in_skill_folder {
+    let openclaw_skills = names
+        .windows(2)
+        .any(|w| w[0] == ".openclaw" && w[1] == "skills");
+    if openclaw_skills || names.iter().any(|n| n == ".clawhub") {
         return Platform::ClawHub;
     }
     Platform::Unknown
@@ -82,18 +75,17 @@ mod tests {
 
     #[test]
     fn install_paths() {
+        // ClawHub: its own folder, or the OpenClaw skills folder.
+        assert_eq!(
+            of("/home/u/.clawhub/skills/ebc/bin/editor-background-changer"),
+            "clawhub"
+        );
+        assert_eq!(of("/home/u/.clawhub/editor-background-changer"), "clawhub");
         assert_eq!(
             of("/home/u/.openclaw/skills/editor-background-changer/bin/editor-background-changer"),
             "clawhub"
         );
-        assert_eq!(
-            of("/home/u/clawd/skills/editor-background-changer"),
-            "clawhub"
-        );
-        assert_eq!(
-            of("/Users/u/work/skills/ebc/editor-background-changer"),
-            "clawhub"
-        );
+        // Cursor: anything under ~/.cursor/.
         assert_eq!(
             of("/home/u/.cursor/skills/ebc/editor-background-changer"),
             "cursor"
@@ -106,6 +98,19 @@ mod tests {
             of(r"C:\Users\u\.cursor\bin\ebc.exe"),
             if cfg!(windows) { "cursor" } else { "unknown" }
         );
+        // A generic skills folder is not ClawHub.
+        assert_eq!(of("/home/u/.claude/skills/x"), "unknown");
+        assert_eq!(
+            of("/home/u/clawd/skills/editor-background-changer"),
+            "unknown"
+        );
+        assert_eq!(
+            of("/Users/u/work/skills/ebc/editor-background-changer"),
+            "unknown"
+        );
+        // OpenClaw outside its skills folder, and look-alike names, are not either.
+        assert_eq!(of("/home/u/.openclaw/bin/ebc"), "unknown");
+        assert_eq!(of("/opt/clawhub/ebc"), "unknown");
         assert_eq!(of("/usr/local/bin/editor-background-changer"), "unknown");
         assert_eq!(of("/home/u/skills"), "unknown");
         assert_eq!(
@@ -117,7 +122,7 @@ mod tests {
     #[test]
     fn override_then_exe_then_skill_dir() {
         let exe = Path::new("/home/u/.cursor/bin/ebc");
-        let cwd = Path::new("/home/u/clawd/skills/ebc");
+        let cwd = Path::new("/home/u/.openclaw/skills/ebc");
         assert_eq!(detect(Some("ClawHub"), Some(exe), None), "clawhub");
         assert_eq!(detect(Some("  "), Some(exe), Some(cwd)), "cursor");
         assert_eq!(

@@ -7,6 +7,7 @@ use reqwest::Method;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::time::{Instant, sleep, sleep_until};
 
+use super::auth::lock;
 use super::call::{Call, Needs, Reply};
 use super::diff::describe_changes;
 use super::error::ClientError;
@@ -57,9 +58,22 @@ impl Follow {
         progress
     }
 
+    /// The final text. A trailing "I encountered a temporary issue…" after normal output is
+    /// dropped (DESIGN.md: the agent appends it even when the work went through).
     fn text(&self) -> String {
-        self.texts.join("\n")
+        let mut texts: Vec<&str> = self.texts.iter().map(String::as_str).collect();
+        while texts.len() > 1 && texts.last().is_some_and(|t| is_temporary_issue(t)) {
+            texts.pop();
+        }
+        texts.join("\n")
     }
+}
+
+/// The agent's canned apology for a hiccup it recovered from.
+fn is_temporary_issue(text: &str) -> bool {
+    text.trim_start()
+        .to_ascii_lowercase()
+        .starts_with("i encountered a temporary issue")
 }
 
 fn notify(notices: &Option<UnboundedSender<Notice>>, message: &str) {
@@ -91,6 +105,10 @@ impl Inner {
         message: &str,
         notices: Option<UnboundedSender<Notice>>,
     ) -> Result<RunOutcome, ClientError> {
+        if lock(&self.language_hint).is_none() {
+            self.note_language(message);
+        }
+        self.align_session_language().await?;
         let before = self.read_state().await?.draft;
         let started = Instant::now();
         let http = self.http.clone();
@@ -105,6 +123,8 @@ impl Inner {
                     .json(&RunSseRequest::new(&c.session_id, message)))
             })
             .await?;
+        // Sent: this session has had a message, so it is never remade.
+        self.update_state(|s| s.session_turns = s.session_turns.saturating_add(1))?;
         let response = match reply {
             Reply::Stream(r) => r,
             Reply::Data(_) => {
@@ -126,18 +146,17 @@ impl Inner {
             tool_calls: follow.tool_calls.clone(),
             ..RunOutcome::default()
         };
+        // Cut: the connection broke, or it closed while a tool call had no result yet and
+        // nothing was said. A clean close after the calls finished is the end of the turn even
+        // without `turnComplete`: ADK sets it only in streaming mode, so a plain run never
+        // has it (DESIGN.md, SSE events), and nothing changing is then an answer, not a drop.
         let cut =
             follow.broken || (text.is_empty() && !follow.turn_complete && follow.open_calls > 0);
         if !cut {
             let after = self.read_state().await?.draft;
             outcome.changes = describe_changes(before.as_ref(), after.as_ref());
             outcome.draft = after;
-            // A clean close with no text, no end-of-turn and no change looks exactly like a
-            // dropped connection: the edit may still be under way, so wait for it.
-            let ambiguous = text.is_empty() && !follow.turn_complete && outcome.changes.is_empty();
-            if !ambiguous {
-                return Ok(outcome);
-            }
+            return Ok(outcome);
         }
         tracing::info!("the event stream ended early; polling the timeline instead of re-sending");
         notify(
@@ -337,6 +356,27 @@ mod tests {
         );
         assert_eq!(elapsed, Duration::from_secs(900));
         assert_eq!(notices.len(), 7);
+    }
+
+    #[test]
+    fn a_trailing_temporary_issue_after_normal_output_is_dropped() {
+        let f = |texts: &[&str]| Follow {
+            texts: texts.iter().map(|t| t.to_string()).collect(),
+            ..Follow::default()
+        };
+        assert_eq!(
+            f(&[
+                "Replaced the background with a studio backdrop.",
+                "I encountered a temporary issue. Please try again."
+            ])
+            .text(),
+            "Replaced the background with a studio backdrop."
+        );
+        // Alone it is the answer: nothing else was said.
+        let alone = "I encountered a temporary issue. Please try again.";
+        assert_eq!(f(&[alone]).text(), alone);
+        // Not trailing: kept.
+        assert_eq!(f(&[alone, "Done."]).text(), format!("{alone}\nDone."));
     }
 
     #[tokio::test(start_paused = true)]

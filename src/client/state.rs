@@ -24,6 +24,15 @@ pub struct PersistedState {
     pub token_owner: Option<String>,
     /// A render started and not yet downloaded.
     pub pending_render: Option<String>,
+    /// The `language` the session was created with.
+    pub session_language: Option<String>,
+    /// That language came from the user's words (not from the OS locale).
+    pub language_from_text: bool,
+    /// Messages sent to the agent in this session.
+    pub session_turns: u32,
+    /// What was uploaded to this session, in order: local paths and URLs. A session created
+    /// before the user wrote anything can then be remade in their language (see `auth`).
+    pub session_uploads: Vec<String>,
 }
 
 /// The state file of one backend label, in `dir`.
@@ -68,26 +77,27 @@ pub fn save(path: &Path, state: &PersistedState) -> Result<(), ClientError> {
     write_private(path, &json)
 }
 
-/// The persisted client id, created once (uuid v4). `NEMO_CLIENT_ID` is passed in as
-/// `from_env` and wins without touching the file.
-pub fn client_id(dir: &Path, from_env: Option<&str>) -> Result<String, ClientError> {
+/// The persisted client id in `path` (shared with the other NemoVideo skills at
+/// `~/.config/nemovideo/client_id`): an existing one is read, else one is created once
+/// (uuid v4). `NEMO_CLIENT_ID` is passed in as `from_env` and wins without touching the file.
+pub fn client_id(path: &Path, from_env: Option<&str>) -> Result<String, ClientError> {
     if let Some(id) = from_env.map(str::trim).filter(|s| !s.is_empty()) {
         return Ok(id.to_string());
     }
-    let path = client_id_path(dir);
+    let path = path.to_path_buf();
     match std::fs::read_to_string(&path) {
         Ok(s) if !s.trim().is_empty() => return Ok(s.trim().to_string()),
         Ok(_) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(ClientError::StateFile { path, source: e }),
     }
-    new_client_id(dir)
+    new_client_id(&path)
 }
 
-/// Replace the persisted client id with a fresh one (after the service rejected ours).
-pub fn new_client_id(dir: &Path) -> Result<String, ClientError> {
+/// Replace the persisted client id in `path` with a fresh one (after the service rejected ours).
+pub fn new_client_id(path: &Path) -> Result<String, ClientError> {
     let id = uuid::Uuid::new_v4().to_string();
-    write_private(&client_id_path(dir), id.as_bytes())?;
+    write_private(path, id.as_bytes())?;
     Ok(id)
 }
 
@@ -130,6 +140,10 @@ mod tests {
             task_id: Some("t".into()),
             token_owner: None,
             pending_render: Some("render_1".into()),
+            session_language: Some("zh-CN".into()),
+            language_from_text: true,
+            session_turns: 2,
+            session_uploads: vec!["/tmp/a.mp4".into()],
         };
         save(&path, &s).unwrap();
         assert_eq!(load(&path), s);
@@ -156,12 +170,31 @@ mod tests {
     #[test]
     fn client_id_is_created_once_and_env_wins() {
         let dir = tempfile::tempdir().unwrap();
-        let a = client_id(dir.path(), None).unwrap();
+        let path = client_id_path(dir.path());
+        let a = client_id(&path, None).unwrap();
         assert!(uuid::Uuid::parse_str(&a).is_ok());
-        assert_eq!(client_id(dir.path(), None).unwrap(), a);
-        assert_eq!(client_id(dir.path(), Some("fixed")).unwrap(), "fixed");
-        let b = new_client_id(dir.path()).unwrap();
+        assert_eq!(client_id(&path, None).unwrap(), a);
+        assert_eq!(client_id(&path, Some("fixed")).unwrap(), "fixed");
+        let b = new_client_id(&path).unwrap();
         assert_ne!(a, b);
-        assert_eq!(client_id(dir.path(), None).unwrap(), b);
+        assert_eq!(client_id(&path, None).unwrap(), b);
+    }
+
+    /// Another NemoVideo skill wrote `~/.config/nemovideo/client_id` first: it is read, not
+    /// replaced; a missing folder is created.
+    #[test]
+    fn an_existing_shared_client_id_is_read() {
+        let home = tempfile::tempdir().unwrap();
+        let shared = crate::config::client::shared_client_id_file(home.path());
+        std::fs::create_dir_all(shared.parent().unwrap()).unwrap();
+        std::fs::write(&shared, "6f1c2b9e-0000-4000-8000-00000000abcd\n").unwrap();
+        assert_eq!(
+            client_id(&shared, None).unwrap(),
+            "6f1c2b9e-0000-4000-8000-00000000abcd"
+        );
+        let fresh = tempfile::tempdir().unwrap();
+        let made = crate::config::client::shared_client_id_file(fresh.path());
+        let id = client_id(&made, None).unwrap();
+        assert_eq!(std::fs::read_to_string(&made).unwrap(), id);
     }
 }

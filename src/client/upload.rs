@@ -3,12 +3,86 @@
 //! parts that stream each file from disk instead of reading it into memory.
 
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
+use reqwest::Method;
 use reqwest::multipart::{Form, Part};
 
+use super::Inner;
+use super::call::{Call, Needs};
 use super::error::ClientError;
-use crate::api::{AUDIO_FORMATS, IMAGE_FORMATS, MAX_UPLOAD_BYTES, UPLOAD_FIELD, VIDEO_FORMATS};
+use crate::api::{
+    AUDIO_FORMATS, IMAGE_FORMATS, MAX_UPLOAD_BYTES, UPLOAD_FIELD, UploadResult, UploadUrlsRequest,
+    UploadedFile, VIDEO_FORMATS, paths,
+};
+
+/// `http://` or `https://`: an upload by URL rather than a local file.
+pub fn is_url(s: &str) -> bool {
+    s.starts_with("http://") || s.starts_with("https://")
+}
+
+impl Inner {
+    /// Local files, checked for type and size before upload, streamed from disk; recorded in
+    /// the session's uploads.
+    pub(crate) async fn upload_paths(
+        &self,
+        paths: &[PathBuf],
+    ) -> Result<Vec<UploadedFile>, ClientError> {
+        if paths.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Every file is checked before anything is sent.
+        let files = paths
+            .iter()
+            .map(|p| check_file(p))
+            .collect::<Result<Vec<_>, _>>()?;
+        let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        let http = self.http.clone();
+        let call = Call {
+            file: Some(names.join(", ")),
+            ..Call::new("upload", Needs::Session)
+        };
+        let result: UploadResult = self
+            .call_json_untimed(call, &mut |c| {
+                Ok(http
+                    .request(Method::POST, &paths::upload(&c.session_id), Some(&c.token))
+                    .multipart(form(&files)?))
+            })
+            .await?;
+        let sources: Vec<String> = paths
+            .iter()
+            .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()))
+            .map(|p| p.to_string_lossy().into_owned())
+            .collect();
+        self.update_state(|s| s.session_uploads.extend(sources))?;
+        Ok(result.files)
+    }
+
+    /// Files by URL (the service fetches them); recorded in the session's uploads.
+    pub(crate) async fn upload_url_list(
+        &self,
+        urls: &[String],
+    ) -> Result<Vec<UploadedFile>, ClientError> {
+        if urls.is_empty() {
+            return Ok(Vec::new());
+        }
+        let http = self.http.clone();
+        let call = Call {
+            file: Some(urls.join(", ")),
+            ..Call::new("upload", Needs::Session)
+        };
+        let body = UploadUrlsRequest::new(urls.to_vec());
+        let result: UploadResult = self
+            .call_json_untimed(call, &mut |c| {
+                Ok(http
+                    .request(Method::POST, &paths::upload(&c.session_id), Some(&c.token))
+                    .json(&body))
+            })
+            .await?;
+        self.update_state(|s| s.session_uploads.extend(urls.iter().cloned()))?;
+        Ok(result.files)
+    }
+}
 
 /// A local file that passed the checks.
 #[derive(Debug, Clone)]

@@ -1,11 +1,14 @@
-//! Settings of the embedded backend, including its test-only fault injection.
+//! Settings of the embedded backend, and (only with the `faults` feature, which the tests turn
+//! on) its fault injection.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
 /// Fault injection for tests; all off by default. Shared at runtime through the backend
-/// handle, so a test can arm a fault mid-session.
+/// handle, so a test can arm a fault mid-session. Compiled only with the `faults` feature:
+/// the shipped binary has none of it.
+#[cfg(feature = "faults")]
 #[derive(Debug, Clone, Default, PartialEq, serde::Deserialize, serde::Serialize)]
 #[serde(default)]
 pub struct Faults {
@@ -30,6 +33,66 @@ pub struct Faults {
     pub hold_renders: bool,
     /// Every ledger reads 0 available: edits and renders answer 2001.
     pub out_of_credits: bool,
+    /// The next N renders fail (the job ends `failed`): a client's one retry with a new id
+    /// can then be watched succeed (N = 1) or fail again (N = 2).
+    pub fail_renders_next: u32,
+    /// Agent replies end with a last text "I encountered a temporary issue…" after the normal
+    /// output, as the cloud's agent sometimes sends.
+    pub trailing_temporary_issue: bool,
+}
+
+/// Which documented shape the embedded backend answers in (DESIGN.md "The NemoVideo
+/// contract"), so a real server exercises every variant the client must accept.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    clap::ValueEnum,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Dialect {
+    /// Ours, unchanged: `{"code":0,"data":…}`, render answers as `{"success":true,"data":…}`
+    /// carrying both `outputUrl` and `output.url`.
+    #[default]
+    Native,
+    /// The seed skill and SKILL.md v1.9: bare render objects with `status` at the top and the
+    /// URL at `output.url`, a submit answer with the id only; `anon_` user ids, session ids of
+    /// digits; drafts naming clips in `m.title`, with keys of the cloud's own.
+    Seed,
+    /// The withdrawn v4.4 reference: `{"success":true,"data":{id,status,progress,outputUrl}}`.
+    V44,
+    /// Before 4.4: bare `{taskId,status,progress,output:{url,duration,size}}`; uploads without
+    /// fps/hash, images without duration; durations as floats; `session_id`, `task_id`,
+    /// `task_name` beside `state`; `expires_at` as an ISO date.
+    Legacy,
+}
+
+/// Which of the two SSE event shapes `/run_sse` sends (DESIGN.md, SSE events).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    clap::ValueEnum,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum SseDialect {
+    /// ADK events (`content.parts`, `functionCall`…). With a dialect other than `native`,
+    /// as a plain `/run_sse` run sends them: no `turnComplete`, and an unknown session is
+    /// HTTP 404 `{"detail":"Session not found…"}`.
+    #[default]
+    Adk,
+    /// Typed events: `{"type":"text"|"tool_call"|"tool_result"|"heartbeat"|"error",…}`.
+    Typed,
 }
 
 #[derive(Debug, Clone)]
@@ -48,6 +111,7 @@ pub struct BackendConfig {
     pub url_roots: Vec<PathBuf>,
     /// Renders running at once.
     pub render_workers: usize,
+    #[cfg(feature = "faults")]
     pub faults: Faults,
     /// SSE comment heartbeat period of `/run_sse` while the agent works.
     pub sse_heartbeat: Duration,
@@ -59,6 +123,13 @@ pub struct BackendConfig {
     pub allow_http_urls: bool,
     /// Time limit of ordinary (non-streaming, non-upload) requests.
     pub request_timeout: Duration,
+    /// The answer shapes spoken (`--dialect`).
+    pub dialect: Dialect,
+    /// The SSE event shape of `/run_sse` (`--sse`).
+    pub sse_dialect: SseDialect,
+    /// Keep a log of the requests received (method, path, attribution headers, JSON bodies;
+    /// never the token), readable through the backend handle: tests check what a client sent.
+    pub log_requests: bool,
 }
 
 impl BackendConfig {
@@ -74,12 +145,16 @@ impl BackendConfig {
             max_upload_bytes: 500 * 1024 * 1024,
             url_roots: Vec::new(),
             render_workers: 1,
+            #[cfg(feature = "faults")]
             faults: Faults::default(),
             sse_heartbeat: Duration::from_secs(10),
             edit_cost: 1.0,
             render_cost_per_second: 1.0,
             allow_http_urls: true,
             request_timeout: Duration::from_secs(30),
+            dialect: Dialect::Native,
+            sse_dialect: SseDialect::Adk,
+            log_requests: false,
         }
     }
 }
@@ -117,8 +192,17 @@ pub struct BackendArgs {
     /// Refuse http(s) upload URLs (file uploads and file:// still work).
     #[arg(long)]
     pub no_http_urls: bool,
-    /// Test-only fault injection, as JSON of `Faults` (e.g. '{"hold_renders":true}').
-    #[arg(long, hide = true, env = "EBC_BACKEND_FAULTS")]
+    /// Answer in the shapes of one version of the NemoVideo docs (seed, v44, legacy); the
+    /// default is this backend's own.
+    #[arg(long, value_enum, default_value_t = Dialect::Native)]
+    pub dialect: Dialect,
+    /// The SSE event shape of /run_sse: adk (default) or typed.
+    #[arg(long = "sse", value_enum, default_value_t = SseDialect::Adk)]
+    pub sse_dialect: SseDialect,
+    /// Test builds only (the `faults` feature): fault injection, as JSON of `Faults`
+    /// (e.g. '{"hold_renders":true}').
+    #[cfg(feature = "faults")]
+    #[arg(long, env = "EBC_BACKEND_FAULTS")]
     pub faults: Option<String>,
 }
 
@@ -145,14 +229,16 @@ impl BackendArgs {
                 ));
             }
         }
-        let faults = match self.faults.as_deref().filter(|f| !f.trim().is_empty()) {
-            Some(json) => serde_json::from_str::<Faults>(json).map_err(|e| {
-                format!("--faults / EBC_BACKEND_FAULTS is not valid Faults JSON: {e}")
-            })?,
-            None => Faults::default(),
-        };
         let mut c = BackendConfig::ephemeral(data_dir);
-        c.faults = faults;
+        #[cfg(feature = "faults")]
+        {
+            c.faults = match self.faults.as_deref().filter(|f| !f.trim().is_empty()) {
+                Some(json) => serde_json::from_str::<Faults>(json).map_err(|e| {
+                    format!("--faults / EBC_BACKEND_FAULTS is not valid Faults JSON: {e}")
+                })?,
+                None => Faults::default(),
+            };
+        }
         c.listen = self.listen;
         c.access_key = self.access_key.filter(|k| !k.is_empty());
         c.token_ttl = Duration::from_secs(self.token_ttl_hours.max(1) * 3600);
@@ -162,6 +248,8 @@ impl BackendArgs {
         c.url_roots = self.url_roots;
         c.render_workers = self.render_workers;
         c.allow_http_urls = !self.no_http_urls;
+        c.dialect = self.dialect;
+        c.sse_dialect = self.sse_dialect;
         Ok(c)
     }
 }
@@ -200,8 +288,14 @@ mod tests {
             (0.0, 2 << 20, 5)
         );
         assert_eq!(c.listen, "127.0.0.1:8790".parse().unwrap());
+    }
+
+    #[cfg(feature = "faults")]
+    #[test]
+    fn test_builds_take_faults() {
         let c = parse(&["--faults", r#"{"rate_limit_next":2}"#]).unwrap();
         assert_eq!(c.faults.rate_limit_next, 2);
+        assert!(parse(&["--faults", "{"]).unwrap_err().contains("--faults"));
     }
 
     #[test]
@@ -216,6 +310,5 @@ mod tests {
                 .unwrap_err()
                 .contains("--url-root")
         );
-        assert!(parse(&["--faults", "{"]).unwrap_err().contains("--faults"));
     }
 }

@@ -1,11 +1,30 @@
 //! Settings of the NemoVideo client and the MCP server: backend choice, API base, token,
 //! client id, platform, state and config dirs, and the client's waits and time limits.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// The cloud base URL (the same as `api::DEFAULT_CLOUD_URL`; config imports nothing).
 pub const DEFAULT_API_URL: &str = "https://mega-api-prod.nemovideo.ai";
+/// The NemoVideo website (`NEMO_WEB_URL`), for browser links (claim, register).
+pub const DEFAULT_WEB_URL: &str = "https://nemovideo.com";
+/// How often the cloud's render status is polled: every 30 s (DESIGN.md, render status row).
+pub const CLOUD_RENDER_POLL: Duration = Duration::from_secs(30);
+/// The docs' limit of polls per wait; then the job is kept and the user told, never failed.
+pub const CLOUD_RENDER_MAX_POLLS: u32 = 10;
+/// The embedded backend is ours and on loopback: polled this often...
+pub const LOCAL_RENDER_POLL: Duration = Duration::from_millis(500);
+/// ...up to this many times per wait (5 minutes, the same window as the cloud's 10 × 30 s).
+pub const LOCAL_RENDER_MAX_POLLS: u32 = 600;
+
+/// How a backend's render status is polled: a property of the backend, not of the caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PollPace {
+    /// Time between two status polls.
+    pub every: Duration,
+    /// Polls per wait; after them the job is kept (`running` with its job id), not failed.
+    pub max_polls: u32,
+}
 
 /// `EBC_BACKEND`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -39,8 +58,20 @@ pub struct ClientConfig {
     pub token: Option<String>,
     /// `NEMO_CLIENT_ID`.
     pub client_id: Option<String>,
-    /// `EBC_PLATFORM` override; else detected.
+    /// `SKILL_SOURCE` (or its alias `EBC_PLATFORM`); else detected from the install path.
     pub platform: Option<String>,
+    /// The client id file shared with the other NemoVideo skills
+    /// (`~/.config/nemovideo/client_id`; `state_dir/client_id` when built with `new`).
+    pub client_id_file: PathBuf,
+    /// The NemoVideo website for browser links (`NEMO_WEB_URL`, default nemovideo.com).
+    pub web_url: String,
+    /// The OS locale (`LC_ALL`, `LC_MESSAGES`, `LANG`, else the OS setting), e.g. `zh_CN.UTF-8`:
+    /// the session language when no text of the user's has been seen yet.
+    pub locale: Option<String>,
+    /// Render status polling, overriding the backend's own pace (`EBC_RENDER_POLL_SECS`, tests).
+    pub render_poll_override: Option<Duration>,
+    /// Polls per wait, overriding the backend's own (`EBC_RENDER_MAX_POLLS`, tests).
+    pub render_max_polls_override: Option<u32>,
     pub backend: BackendChoice,
     /// Where the client id file and the 0600 state file live.
     pub state_dir: PathBuf,
@@ -74,6 +105,11 @@ impl ClientConfig {
             token: None,
             client_id: None,
             platform: None,
+            client_id_file: state_dir.join("client_id"),
+            web_url: DEFAULT_WEB_URL.to_string(),
+            locale: None,
+            render_poll_override: None,
+            render_max_polls_override: None,
             backend: BackendChoice::Auto,
             state_dir,
             backend_label: backend_label.to_string(),
@@ -90,9 +126,34 @@ impl ClientConfig {
     }
 
     /// Resolve from the process environment: `NEMO_API_URL`, `NEMO_TOKEN`, `NEMO_CLIENT_ID`,
-    /// `EBC_PLATFORM`, `EBC_BACKEND`, `EBC_STATE_DIR`.
+    /// `NEMO_WEB_URL`, `SKILL_SOURCE` / `EBC_PLATFORM`, `EBC_BACKEND`, `EBC_STATE_DIR`, `HOME`,
+    /// the locale variables, else the OS locale.
     pub fn from_env() -> Result<Self, String> {
-        Self::from_lookup(|key| std::env::var(key).ok())
+        let mut c = Self::from_lookup(|key| std::env::var(key).ok())?;
+        if c.locale.is_none() {
+            c.locale = sys_locale::get_locale();
+        }
+        if !c.client_id_file.is_absolute()
+            && let Some(home) = directories::BaseDirs::new().map(|b| b.home_dir().to_path_buf())
+        {
+            c.client_id_file = shared_client_id_file(&home);
+        }
+        Ok(c)
+    }
+
+    /// How this config's backend is polled for renders: the cloud every 30 s, at most 10
+    /// polls per wait; the embedded backend every 0.5 s (it is ours); either overridden by
+    /// `render_poll_override` / `render_max_polls_override`.
+    pub fn poll_pace(&self) -> PollPace {
+        let (every, max_polls) = if self.backend_label == "local" {
+            (LOCAL_RENDER_POLL, LOCAL_RENDER_MAX_POLLS)
+        } else {
+            (CLOUD_RENDER_POLL, CLOUD_RENDER_MAX_POLLS)
+        };
+        PollPace {
+            every: self.render_poll_override.unwrap_or(every),
+            max_polls: self.render_max_polls_override.unwrap_or(max_polls).max(1),
+        }
     }
 
     /// `from_env` over any lookup, so tests need not touch the process environment.
@@ -130,7 +191,28 @@ impl ClientConfig {
         config.backend = backend;
         config.token = non_empty("NEMO_TOKEN").map(|t| t.trim().to_string());
         config.client_id = non_empty("NEMO_CLIENT_ID").map(|t| t.trim().to_string());
-        config.platform = non_empty("EBC_PLATFORM").map(|t| t.trim().to_ascii_lowercase());
+        // The seed's variable first; ours stays as an alias.
+        config.platform = non_empty("SKILL_SOURCE")
+            .or_else(|| non_empty("EBC_PLATFORM"))
+            .map(|t| t.trim().to_ascii_lowercase());
+        if let Some(web) = non_empty("NEMO_WEB_URL") {
+            let web = web.trim().trim_end_matches('/').to_string();
+            if !(web.starts_with("http://") || web.starts_with("https://")) {
+                return Err(format!(
+                    "NEMO_WEB_URL={web:?} is not an http(s) URL; use e.g. {DEFAULT_WEB_URL}"
+                ));
+            }
+            config.web_url = web;
+        }
+        config.locale = ["LC_ALL", "LC_MESSAGES", "LANG"]
+            .iter()
+            .find_map(|k| non_empty(k))
+            .filter(|l| !matches!(l.as_str(), "C" | "POSIX") && !l.starts_with("C."));
+        // A relative placeholder: `from_env` asks the OS for the home dir when HOME is unset.
+        config.client_id_file = match non_empty("HOME") {
+            Some(home) => shared_client_id_file(Path::new(home.trim())),
+            None => PathBuf::from("client_id"),
+        };
         Ok(config)
     }
 
@@ -144,15 +226,15 @@ impl ClientConfig {
     }
 }
 
+/// `~/.config/nemovideo/client_id`: the path the other NemoVideo skills use, on every OS.
+pub fn shared_client_id_file(home: &Path) -> PathBuf {
+    home.join(".config").join("nemovideo").join("client_id")
+}
+
 /// The per-user state dir (`~/.local/state/editor-background-changer` on Linux, the
-/// platform's config dir elsewhere).
+/// platform's config dir elsewhere); see [`super::dirs`].
 pub fn default_state_dir() -> Option<PathBuf> {
-    let dirs = directories::ProjectDirs::from("ai", "nemovideo", "editor-background-changer")?;
-    Some(
-        dirs.state_dir()
-            .map(PathBuf::from)
-            .unwrap_or_else(|| dirs.config_dir().to_path_buf()),
-    )
+    super::dirs::state_dir()
 }
 
 #[cfg(test)]
@@ -193,5 +275,66 @@ mod tests {
             ("EBC_STATE_DIR", "/tmp/x"),
         ]));
         assert!(bad.unwrap_err().contains("EBC_BACKEND"));
+    }
+
+    #[test]
+    fn skill_source_wins_and_ebc_platform_stays_an_alias() {
+        let c = |pairs: &[(&str, &str)]| {
+            let mut all = vec![("EBC_STATE_DIR", "/tmp/x")];
+            all.extend_from_slice(pairs);
+            ClientConfig::from_lookup(lookup(&all)).unwrap().platform
+        };
+        assert_eq!(
+            c(&[("SKILL_SOURCE", "ClawHub"), ("EBC_PLATFORM", "cursor")]).as_deref(),
+            Some("clawhub")
+        );
+        assert_eq!(c(&[("EBC_PLATFORM", "cursor")]).as_deref(), Some("cursor"));
+        assert_eq!(c(&[("SKILL_SOURCE", " ")]), None);
+    }
+
+    #[test]
+    fn client_id_file_web_url_and_locale() {
+        let c = ClientConfig::from_lookup(lookup(&[
+            ("EBC_STATE_DIR", "/tmp/x"),
+            ("HOME", "/home/u"),
+            ("LANG", "zh_CN.UTF-8"),
+            ("NEMO_WEB_URL", "http://127.0.0.1:9/"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            c.client_id_file,
+            PathBuf::from("/home/u/.config/nemovideo/client_id")
+        );
+        assert_eq!(c.web_url, "http://127.0.0.1:9");
+        assert_eq!(c.locale.as_deref(), Some("zh_CN.UTF-8"));
+        let d = ClientConfig::from_lookup(lookup(&[("EBC_STATE_DIR", "/tmp/x"), ("LANG", "C")]))
+            .unwrap();
+        assert_eq!(d.web_url, DEFAULT_WEB_URL);
+        assert_eq!(d.locale, None);
+        assert!(
+            ClientConfig::from_lookup(lookup(&[("EBC_STATE_DIR", "/x"), ("NEMO_WEB_URL", "x")]))
+                .unwrap_err()
+                .contains("NEMO_WEB_URL")
+        );
+    }
+
+    /// The pace is the backend's: 30 s and 10 polls for the cloud, faster for our own.
+    #[test]
+    fn poll_pace_is_a_property_of_the_backend() {
+        let cloud = ClientConfig::new("https://x", "/tmp/x".into(), "cloud");
+        assert_eq!(
+            cloud.poll_pace(),
+            PollPace {
+                every: Duration::from_secs(30),
+                max_polls: 10
+            }
+        );
+        let local = cloud.clone().use_local("http://127.0.0.1:9");
+        assert!(local.poll_pace().every < Duration::from_secs(1));
+        assert!(local.poll_pace().every * local.poll_pace().max_polls >= Duration::from_secs(300));
+        let mut fast = ClientConfig::new("https://x", "/tmp/x".into(), "cloud");
+        fast.render_poll_override = Some(Duration::from_millis(200));
+        assert_eq!(fast.poll_pace().every, Duration::from_millis(200));
+        assert_eq!(fast.poll_pace().max_polls, 10);
     }
 }

@@ -3,6 +3,9 @@
 
 pub mod backend;
 pub mod client;
+pub mod dirs;
 
-pub use backend::{BackendConfig, Faults};
-pub use client::{BackendChoice, ClientConfig};
+#[cfg(feature = "faults")]
+pub use backend::Faults;
+pub use backend::{BackendConfig, Dialect, SseDialect};
+pub use client::{BackendChoice, ClientConfig, PollPace};

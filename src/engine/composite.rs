@@ -5,6 +5,7 @@
 
 use super::backdrop::blur::BlurredBackground;
 use super::backdrop::{Backdrop, BackdropSpec, render};
+use super::color::Matrix;
 use super::{Result, YuvFrame};
 
 enum Mode {
@@ -26,15 +27,27 @@ pub struct Compositor {
 }
 
 impl Compositor {
-    /// Renders static backdrops (colour, studio, gradient, image) at `width`×`height`.
+    /// Renders static backdrops (colour, studio, gradient, image) at `width`×`height`, in
+    /// BT.709.
     pub fn new(backdrop: &Backdrop, width: usize, height: usize) -> Result<Self> {
+        Self::with_matrix(backdrop, width, height, Matrix::Bt709)
+    }
+
+    /// Like [`new`](Self::new), rendering static backdrops in the YUV matrix `matrix` of the
+    /// frames (the output's tag), so their colours decode to the RGB asked for.
+    pub fn with_matrix(
+        backdrop: &Backdrop,
+        width: usize,
+        height: usize,
+        matrix: Matrix,
+    ) -> Result<Self> {
         let mode = match &backdrop.spec {
             BackdropSpec::Video(_) => Mode::Video { fallback: None },
             BackdropSpec::Transparent => Mode::Transparent,
             BackdropSpec::Blur { strength } => {
                 Mode::Blur(Box::new(BlurredBackground::new(*strength, width, height)))
             }
-            spec => match render::render(spec, width, height)? {
+            spec => match render::render_in(spec, width, height, matrix)? {
                 Some(frame) => Mode::Static(frame),
                 None => unreachable!("render covers every static backdrop"),
             },

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error(
-        "{tool} was not found on PATH; install it (Debian/Ubuntu: `sudo apt-get install ffmpeg`, macOS: `brew install ffmpeg`) or run ./install"
+        "{tool} was not found (looked in EBC_FFMPEG/EBC_FFPROBE, on PATH, and in /opt/homebrew/bin, /usr/local/bin and the other usual install folders). Install ffmpeg (macOS: `brew install ffmpeg`; Debian/Ubuntu: `sudo apt-get install ffmpeg`; Windows: `winget install ffmpeg`), then run `editor-background-changer register` again so the host app gets its path, or set EBC_FFMPEG and EBC_FFPROBE to the full paths in the host's server config"
     )]
     ToolMissing { tool: &'static str },
 

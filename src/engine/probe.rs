@@ -37,7 +37,7 @@ pub struct MediaInfo {
 }
 
 /// What the pipeline needs beyond [`MediaInfo`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub(crate) struct ProbeDetail {
     /// The exact frame rate as a rational, for the encoder's `-r`.
     pub frame_rate: String,
@@ -45,6 +45,46 @@ pub(crate) struct ProbeDetail {
     /// Seconds by which the video stream starts after the file's earliest stream, so the
     /// re-encoded video keeps its place against the copied audio.
     pub video_offset_s: f64,
+    /// The file's start time in seconds (the earliest stream's first timestamp).
+    pub file_start_s: f64,
+    /// The video stream's timebase (numerator, denominator): the unit of its pts.
+    pub time_base: (u64, u64),
+    /// Sample (pixel) aspect ratio of the coded frame; (1, 1) when square or unknown.
+    pub sar: (u32, u32),
+    /// Field order as flagged: `None` for progressive, `Some(true)` top field first,
+    /// `Some(false)` bottom field first; `unknown` when the stream does not say.
+    pub interlace: Interlace,
+    /// The decoded pixel format (ffprobe's name), e.g. `yuv420p`, `gbrp`, `yuva444p10le`.
+    pub pix_fmt: String,
+    /// The colour range is full (`pc`, JPEG) rather than limited.
+    pub full_range: bool,
+    /// The picture carries transparency (an alpha plane, or VP8/VP9 alpha side data).
+    pub alpha: bool,
+    /// Every audio track, in file order.
+    pub audio: Vec<Track>,
+    /// Every subtitle track, in file order.
+    pub subtitles: Vec<Track>,
+    /// The video stream's language tag, when set.
+    pub video_language: Option<String>,
+}
+
+/// How the video's fields are flagged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum Interlace {
+    Progressive,
+    TopFirst,
+    BottomFirst,
+    /// The stream does not say: detect (ffmpeg `idet`).
+    #[default]
+    Unknown,
+}
+
+/// An audio or subtitle track of the input.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub(crate) struct Track {
+    pub codec: String,
+    pub language: Option<String>,
+    pub title: Option<String>,
 }
 
 pub fn probe(path: &Path) -> Result<MediaInfo> {
@@ -133,6 +173,11 @@ struct Stream {
     color_space: Option<String>,
     color_primaries: Option<String>,
     color_transfer: Option<String>,
+    color_range: Option<String>,
+    pix_fmt: Option<String>,
+    field_order: Option<String>,
+    sample_aspect_ratio: Option<String>,
+    time_base: Option<String>,
     #[serde(default)]
     disposition: Disposition,
     #[serde(default)]
@@ -189,8 +234,7 @@ fn interpret(path: &Path, p: Probed) -> Result<(MediaInfo, ProbeDetail)> {
             };
             let detail = ProbeDetail {
                 frame_rate: "0/1".into(),
-                color: ColorTags::default(),
-                video_offset_s: 0.0,
+                ..ProbeDetail::default()
             };
             return Ok((info, detail));
         }
@@ -200,10 +244,22 @@ fn interpret(path: &Path, p: Probed) -> Result<(MediaInfo, ProbeDetail)> {
         return Err(not_media(path, "the video stream has no frame size"));
     };
     let rotation = rotation_of(v);
+    let sar = v
+        .sample_aspect_ratio
+        .as_deref()
+        .and_then(parse_ratio)
+        .filter(|&(n, d)| n > 0 && d > 0 && n != d)
+        .map(|(n, d)| {
+            let g = gcd(u64::from(n), u64::from(d)) as u32;
+            (n / g, d / g)
+        })
+        .unwrap_or((1, 1));
+    // Displayed size: non-square pixels widen (or narrow) the coded width, then rotation.
+    let display_w = (u64::from(cw) * u64::from(sar.0) / u64::from(sar.1)).max(1) as u32;
     let (width, height) = if rotation % 180 == 90 {
-        (ch, cw)
+        (ch, display_w)
     } else {
-        (cw, ch)
+        (display_w, ch)
     };
     let packets = v.nb_read_packets.as_deref().and_then(parse_u64);
     let codec = v.codec_name.clone().unwrap_or_default();
@@ -252,7 +308,7 @@ fn interpret(path: &Path, p: Probed) -> Result<(MediaInfo, ProbeDetail)> {
     let info = MediaInfo {
         kind,
         format_name,
-        video_codec: Some(codec),
+        video_codec: Some(codec.clone()),
         width,
         height,
         rotation,
@@ -273,6 +329,42 @@ fn interpret(path: &Path, p: Probed) -> Result<(MediaInfo, ProbeDetail)> {
         _ => 0.0,
     };
     let known = |s: &Option<String>| s.clone().filter(|v| v != "unknown" && v != "reserved");
+    let pix_fmt = v.pix_fmt.clone().unwrap_or_default();
+    let tag = |key: &str, s: &Stream| {
+        s.tags
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v.clone())
+            .filter(|v| !v.is_empty() && v != "und")
+    };
+    let track = |s: &Stream| Track {
+        codec: s.codec_name.clone().unwrap_or_default(),
+        language: tag("language", s),
+        title: tag("title", s),
+    };
+    let of_type = |t: &str| {
+        p.streams
+            .iter()
+            .filter(|s| s.codec_type.as_deref() == Some(t))
+            .map(track)
+            .collect::<Vec<_>>()
+    };
+    let alpha = has_alpha(&pix_fmt)
+        || (matches!(codec.as_str(), "vp8" | "vp9")
+            && tag("alpha_mode", v).is_some_and(|m| m.trim() == "1"));
+    let interlace = match v.field_order.as_deref() {
+        Some("progressive") => Interlace::Progressive,
+        Some("tt" | "tb") => Interlace::TopFirst,
+        Some("bb" | "bt") => Interlace::BottomFirst,
+        _ => Interlace::Unknown,
+    };
+    let time_base = v
+        .time_base
+        .as_deref()
+        .and_then(parse_ratio)
+        .filter(|&(n, d)| n > 0 && d > 0)
+        .map(|(n, d)| (u64::from(n), u64::from(d)))
+        .unwrap_or((1, 90_000));
     let detail = ProbeDetail {
         frame_rate: rate,
         color: ColorTags {
@@ -281,6 +373,16 @@ fn interpret(path: &Path, p: Probed) -> Result<(MediaInfo, ProbeDetail)> {
             transfer: known(&v.color_transfer),
         },
         video_offset_s,
+        file_start_s: file_start.or(video_start).unwrap_or(0.0),
+        time_base,
+        sar,
+        interlace,
+        full_range: v.color_range.as_deref() == Some("pc") || pix_fmt.starts_with("yuvj"),
+        pix_fmt,
+        alpha,
+        audio: of_type("audio"),
+        subtitles: of_type("subtitle"),
+        video_language: tag("language", v),
     };
     Ok((info, detail))
 }
@@ -299,6 +401,30 @@ fn rotation_of(v: &Stream) -> u32 {
     let deg = from_matrix.or(from_tag).unwrap_or(0.0);
     let quarter = ((deg / 90.0).round() as i64).rem_euclid(4);
     (quarter * 90) as u32
+}
+
+/// Pixel formats with an alpha plane (libavutil's `AV_PIX_FMT_FLAG_ALPHA` formats, by name).
+fn has_alpha(pix_fmt: &str) -> bool {
+    let f = pix_fmt;
+    f.starts_with("yuva")
+        || f.starts_with("rgba")
+        || f.starts_with("bgra")
+        || f.starts_with("argb")
+        || f.starts_with("abgr")
+        || f.starts_with("gbrap")
+        || f.starts_with("ya8")
+        || f.starts_with("ya16")
+        || f == "pal8"
+}
+
+/// `n:d` or `n/d` as two positive integers.
+fn parse_ratio(s: &str) -> Option<(u32, u32)> {
+    let (n, d) = s.split_once([':', '/'])?;
+    Some((n.trim().parse().ok()?, d.trim().parse().ok()?))
+}
+
+fn gcd(a: u64, b: u64) -> u64 {
+    if b == 0 { a.max(1) } else { gcd(b, a % b) }
 }
 
 fn parse_f64(s: &str) -> Option<f64> {

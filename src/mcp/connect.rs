@@ -67,6 +67,12 @@ impl Connector {
                 label: "cloud".into(),
             });
         }
+        // Without ffmpeg/ffprobe every upload would fail later with a misleading reason.
+        if let Some(problem) = backend::tools_problem() {
+            return Err(Failure::User(format!(
+                "The local backend cannot work on this computer: {problem}."
+            )));
+        }
         let data_dir = self.settings.data_dir.clone();
         let handle = backend::spawn(BackendConfig::ephemeral(data_dir.clone()))
             .await

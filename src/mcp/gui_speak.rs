@@ -31,10 +31,18 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             "Call export_video (with an output path) to render and save the MP4.",
             "调用 export_video（给出输出路径）即可渲染并保存 MP4。",
         ),
+        // The seed: a drag or drop in the editor is an edit, so it goes through the agent in
+        // words (not an upload).
         rule(
             r"(?i)\b(drag|dragging|drop)\b|(请?把[^。！？\n]{0,12}?)?(拖拽|拖动|拖入|拖到)",
-            "Call upload_media with the file's local path or URL.",
-            "调用 upload_media，传入文件的本地路径或 URL。",
+            "Ask for the change in words and it will be made (call edit_video).",
+            "直接用文字说明想要的修改即可（调用 edit_video）。",
+        ),
+        // The seed: "check your account / billing / 余额" is the credit balance.
+        rule(
+            r"(?i)\b(check|view|see|open|visit|go to|manage)\b[^.!?\n]{0,30}?\b(account|billing|balance|credits?|subscription|plan)\b|\b(top up|recharge)\b|(查看|检查|打开)?(您的|你的)?(余额|充值|账户|账号|计费|额度)",
+            "Call get_credits to see the credit balance.",
+            "调用 get_credits 查看余额。",
         ),
         rule(
             r"(?i)\b(click|clicking|press|tap|hit|open)\b[^.!?\n]{0,40}?\bpreview\b|\bpreview (it|the (video|result|edit|clip))\b|(点击|打开)[^。！？\n]{0,10}?预览",
@@ -170,9 +178,33 @@ mod tests {
     }
 
     #[test]
-    fn drag_becomes_upload_media() {
-        let out = translate("Drag and drop your video into the timeline to get started!");
-        assert_eq!(out, "Call upload_media with the file's local path or URL.");
+    fn drag_becomes_an_edit_through_the_agent() {
+        let out = translate("Drag the title to the start of the timeline.");
+        assert_eq!(
+            out,
+            "Ask for the change in words and it will be made (call edit_video)."
+        );
+        let out = translate("I added the music. Drop another clip after it to extend the video.");
+        assert!(out.starts_with("I added the music."), "{out}");
+        assert!(
+            out.contains("edit_video") && !out.contains("upload_media"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn account_and_billing_become_get_credits() {
+        for text in [
+            "The export needs 12 credits. Check your account balance before exporting.",
+            "Please visit the billing page to add credits.",
+            "You can top up in the app.",
+        ] {
+            let out = translate(text);
+            assert!(out.contains("Call get_credits"), "{text} → {out}");
+            assert!(!out.contains("show_timeline"), "{text} → {out}");
+        }
+        let out = translate("导出需要 12 积分。请查看您的余额。");
+        assert_eq!(out, "导出需要 12 积分。调用 get_credits 查看余额。");
     }
 
     #[test]
@@ -198,7 +230,7 @@ mod tests {
         let out = translate("背景已替换为白色摄影棚。点击导出按钮下载视频。请把文件拖拽到时间线。");
         assert!(out.starts_with("背景已替换为白色摄影棚。"));
         assert!(out.contains("调用 export_video"));
-        assert!(out.contains("调用 upload_media"));
+        assert!(out.contains("调用 edit_video"));
         assert!(!out.contains("点击"));
         assert!(!out.contains("拖拽"));
     }

@@ -49,11 +49,13 @@ pub enum Failure {
 
 pub type Outcome = Result<Reply, Failure>;
 
-/// What a job's work sees: a way to report progress and a cancellation signal.
+/// What a job's work sees: a way to report progress, a cancellation signal, and a way to
+/// park until the user asks again.
 #[derive(Clone)]
 pub struct JobCtx {
     notices: Arc<watch::Sender<Option<Notice>>>,
     cancel: CancellationToken,
+    parked: Arc<watch::Sender<bool>>,
 }
 
 impl JobCtx {
@@ -65,6 +67,21 @@ impl JobCtx {
     pub fn cancel_token(&self) -> &CancellationToken {
         &self.cancel
     }
+
+    /// Stop working until the next call for this job (`{"job_id": …}`): a waiting call
+    /// returns `running` with the job id and `notice` at once. Returns false when the job was
+    /// cancelled meanwhile. Used where the service's docs limit how often it may be asked
+    /// (10 render polls): the job is kept, not failed.
+    pub async fn park(&self, notice: Notice) -> bool {
+        self.notify(notice);
+        self.parked.send_replace(true);
+        let mut rx = self.parked.subscribe();
+        tokio::select! {
+            _ = self.cancel.cancelled() => false,
+            // The `Ref` a `wait_for` gives is not `Send`: drop it inside.
+            resumed = async { rx.wait_for(|parked| !*parked).await.is_ok() } => resumed,
+        }
+    }
 }
 
 pub struct Job {
@@ -75,6 +92,8 @@ pub struct Job {
     done: watch::Receiver<Option<Arc<Outcome>>>,
     notices: Arc<watch::Sender<Option<Notice>>>,
     cancel: CancellationToken,
+    /// The work is parked (see `JobCtx::park`) until the next call for this job.
+    parked: Arc<watch::Sender<bool>>,
     /// The id was given to the host, so results mention it.
     handed_out: AtomicBool,
 }
@@ -108,10 +127,12 @@ impl Jobs {
         let (notices, _) = watch::channel(None);
         let notices = Arc::new(notices);
         let cancel = CancellationToken::new();
+        let parked = Arc::new(watch::channel(false).0);
         let id = format!("job_{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
         let fut = work(JobCtx {
             notices: notices.clone(),
             cancel: cancel.clone(),
+            parked: parked.clone(),
         });
         let span = tracing::info_span!("job", %id, tool);
         tokio::spawn(async move {
@@ -139,6 +160,7 @@ impl Jobs {
             done,
             notices,
             cancel,
+            parked,
             handed_out: AtomicBool::new(false),
         });
         let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
@@ -174,6 +196,9 @@ impl Jobs {
         ctx: &RequestContext<RoleServer>,
     ) -> Result<CallToolResult, McpError> {
         let mut sink = ProgressSink::new(ctx);
+        // A call for a parked job is the user asking again: the work goes on.
+        job.parked.send_replace(false);
+        let mut parked = job.parked.subscribe();
         let mut done = job.done.clone();
         let mut notices = job.notices.subscribe();
         let latest = notices.borrow_and_update().clone();
@@ -204,6 +229,7 @@ impl Jobs {
                         }
                     }
                 }
+                _ = async { parked.wait_for(|p| *p).await.map(|_| ()) } => return Ok(running(job)),
                 _ = &mut deadline => return Ok(running(job)),
             }
         }
@@ -274,7 +300,16 @@ fn running(job: &Job) -> CallToolResult {
     job.handed_out.store(true, Ordering::SeqCst);
     let latest = job.notices.borrow().clone();
     let elapsed = job.started.elapsed().as_secs();
-    let mut message = format!("Still working ({elapsed} s so far");
+    let mut message = if *job.parked.borrow() {
+        // Parked: the work's own words say why it stopped asking.
+        let why = latest
+            .as_ref()
+            .map(|n| n.message.clone())
+            .unwrap_or_default();
+        format!("{why} ({elapsed} s so far")
+    } else {
+        format!("Still working ({elapsed} s so far")
+    };
     if let Some(percent) = latest.as_ref().and_then(|n| n.percent) {
         message.push_str(&format!(", {percent:.0}%"));
     }

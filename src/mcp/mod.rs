@@ -5,14 +5,18 @@
 //! `gui_speak` (GUI directions → tool calls), `timeline` (summary line), `paths`, `preview`.
 
 mod connect;
+pub mod content;
 pub mod gui_speak;
 mod jobs;
 mod paths;
 mod preview;
 mod progress;
 mod prompts;
+mod save;
+pub mod schema;
 mod server;
 mod settings;
+mod stdio;
 pub mod timeline;
 mod tools;
 pub mod types;
@@ -35,10 +39,20 @@ pub enum ServeError {
 
 /// Serve MCP on stdin/stdout until the host closes the connection.
 pub async fn serve_stdio(settings: McpSettings) -> Result<(), ServeError> {
+    let swept = save::sweep(&settings.client.state_dir);
+    if swept > 0 {
+        tracing::info!(
+            swept,
+            "removed unfinished exports of an earlier, killed run"
+        );
+    }
     let server = EbcServer::new(settings);
     let running = server
         .clone()
-        .serve(rmcp::transport::stdio())
+        .serve(stdio::StdioTransport::new(
+            tokio::io::stdin(),
+            tokio::io::stdout(),
+        ))
         .await
         .map_err(|e| ServeError::Handshake(e.to_string()))?;
     tracing::info!("MCP server ready on stdio");

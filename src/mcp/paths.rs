@@ -18,19 +18,67 @@ pub fn is_url(s: &str) -> bool {
     lower.starts_with("http://") || lower.starts_with("https://")
 }
 
-/// `~/x` → `<home>/x`; `file:///x` → `/x`.
-pub fn expand(s: &str, home: Option<&Path>) -> PathBuf {
+/// Whether `s` is a `file:` URI (scheme matched case-insensitively, RFC 8089).
+pub fn is_file_uri(s: &str) -> bool {
     let s = s.trim();
-    let s = s.strip_prefix("file://").unwrap_or(s);
+    s.len() >= 5 && s[..5].eq_ignore_ascii_case("file:")
+}
+
+/// A path as a host may send it, on this machine: a `file:` URI (RFC 8089: percent-decoded,
+/// host empty or `localhost`, parsed by the `url` crate), `~` or `~/x` (the user's home), or a
+/// plain path (returned as given, possibly relative). A `file:` URI naming another host, or
+/// one that is not a valid URI, is a failure that names it.
+pub fn to_local(s: &str, home: Option<&Path>) -> Result<PathBuf, Failure> {
+    let s = s.trim();
+    if is_file_uri(s) {
+        return from_file_uri(s);
+    }
     if let (Some(rest), Some(home)) = (s.strip_prefix("~/").or(s.strip_prefix("~\\")), home) {
-        return home.join(rest);
+        return Ok(home.join(rest));
     }
     if s == "~"
         && let Some(home) = home
     {
-        return home.to_path_buf();
+        return Ok(home.to_path_buf());
     }
-    PathBuf::from(s)
+    Ok(PathBuf::from(s))
+}
+
+fn from_file_uri(s: &str) -> Result<PathBuf, Failure> {
+    let bad = |why: &str| {
+        Failure::User(format!(
+            "{s} is not a usable file: URI ({why}): pass a path on this computer, e.g. /home/me/clip.mp4, or a file:///… URI."
+        ))
+    };
+    let url = url::Url::parse(s).map_err(|e| bad(&e.to_string()))?;
+    if let Some(host) = url.host_str().filter(|h| !h.is_empty())
+        && !host.eq_ignore_ascii_case("localhost")
+    {
+        return Err(Failure::User(format!(
+            "{s} names a file on another computer ({host}); this server can only read files on this computer: pass a local path."
+        )));
+    }
+    let path = url
+        .to_file_path()
+        .map_err(|()| bad("it does not name an absolute path"))?;
+    // Hosts encode `#` and `?`, but a hand-written URI may not: then the URL parser took them
+    // for a fragment or query. Prefer the reading that names an existing file.
+    if (url.fragment().is_some() || url.query().is_some()) && !path.exists() {
+        let literal = s.replace('#', "%23").replace('?', "%3F");
+        if let Ok(p) = url::Url::parse(&literal).map(|u| u.to_file_path())
+            && let Ok(p) = p
+            && p.exists()
+        {
+            return Ok(p);
+        }
+    }
+    Ok(path)
+}
+
+/// `to_local`, with anything unusable kept as the plain text (a later existence check names
+/// it).
+pub fn expand(s: &str, home: Option<&Path>) -> PathBuf {
+    to_local(s, home).unwrap_or_else(|_| PathBuf::from(s.trim()))
 }
 
 /// Classify one media argument; a local path must name an existing file.
@@ -48,7 +96,7 @@ pub fn media_ref(s: &str, home: Option<&Path>) -> Result<MediaRef, Failure> {
             "Media must be a local file path or an http(s) URL, not inline (base64) data.".into(),
         ));
     }
-    let path = expand(s, home);
+    let path = to_local(s, home)?;
     if path.is_relative() {
         return Err(Failure::User(format!(
             "{s} is a relative path, and this server cannot know your working folder: pass the absolute path (or one starting with ~)."
@@ -69,34 +117,52 @@ pub fn media_ref(s: &str, home: Option<&Path>) -> Result<MediaRef, Failure> {
     Ok(MediaRef::File(path))
 }
 
-/// Where export_video writes: a `.mp4` file path, or a folder (a timestamped name inside).
+/// Where export_video writes, decided before any work starts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Destination {
+    pub path: PathBuf,
+    /// The overwrite flag as given: an existing `path` may be replaced.
+    pub overwrite: bool,
+    /// Set when a generated name was taken and a free one was chosen instead: the name that
+    /// was taken (said in the result).
+    pub taken: Option<PathBuf>,
+}
+
+/// Where export_video writes: a `.mp4` file path, or a folder (a timestamped name inside; if
+/// that name is taken, the first free `-2`, `-3`… variant). A named file that exists is
+/// refused unless `overwrite`.
 pub fn export_destination(
     requested: Option<&str>,
     home: Option<&Path>,
     default_dir: &Path,
     stamp: &str,
-) -> Result<PathBuf, Failure> {
-    let default_name = format!("edited-{stamp}.mp4");
+    overwrite: bool,
+) -> Result<Destination, Failure> {
     let Some(requested) = requested.map(str::trim).filter(|s| !s.is_empty()) else {
-        return Ok(default_dir.join(default_name));
+        return Ok(free_name(default_dir, stamp));
     };
-    let path = expand(requested, home);
+    let path = to_local(requested, home)?;
     if path.is_relative() {
         return Err(Failure::User(format!(
             "output_path {requested} is relative, and this server cannot know your working folder: pass an absolute path (or one starting with ~)."
         )));
     }
-    let path = if path.is_dir() || requested.ends_with(['/', '\\']) {
-        path.join(default_name)
-    } else {
-        match path.extension().and_then(|e| e.to_str()) {
-            None => path.with_extension("mp4"),
-            Some(ext) if ext.eq_ignore_ascii_case("mp4") => path,
-            Some(ext) => {
-                return Err(Failure::User(format!(
-                    "export_video writes MP4 files, so output_path cannot end in .{ext}: use a path ending in .mp4."
-                )));
-            }
+    if path.is_dir() || requested.ends_with(['/', '\\']) {
+        if !path.is_dir() {
+            return Err(Failure::User(format!(
+                "The folder {} does not exist: create it first or pass another output_path.",
+                path.display()
+            )));
+        }
+        return Ok(free_name(&path, stamp));
+    }
+    let path = match path.extension().and_then(|e| e.to_str()) {
+        None => path.with_extension("mp4"),
+        Some(ext) if ext.eq_ignore_ascii_case("mp4") => path,
+        Some(ext) => {
+            return Err(Failure::User(format!(
+                "export_video writes MP4 files, so output_path cannot end in .{ext}: use a path ending in .mp4."
+            )));
         }
     };
     let parent = path.parent().unwrap_or(Path::new("/"));
@@ -106,25 +172,48 @@ pub fn export_destination(
             parent.display()
         )));
     }
-    Ok(path)
+    if path.is_dir() {
+        return Err(Failure::User(format!(
+            "{} is a folder: pass a file name ending in .mp4, or the folder itself.",
+            path.display()
+        )));
+    }
+    if path.exists() && !overwrite {
+        return Err(super::save::exists_failure(&path));
+    }
+    Ok(Destination {
+        path,
+        overwrite,
+        taken: None,
+    })
 }
 
-/// A `file://` URI for an absolute path, percent-encoding what URIs do not allow.
+/// `edited-<stamp>.mp4` in `dir`, or the first free `edited-<stamp>-N.mp4`. A name the server
+/// generated is never overwritten, whatever `overwrite` says.
+fn free_name(dir: &Path, stamp: &str) -> Destination {
+    let first = dir.join(format!("edited-{stamp}.mp4"));
+    let mut path = first.clone();
+    let mut n = 2;
+    while path.exists() {
+        path = dir.join(format!("edited-{stamp}-{n}.mp4"));
+        n += 1;
+    }
+    Destination {
+        taken: (path != first).then_some(first),
+        path,
+        overwrite: false,
+    }
+}
+
+/// A `file://` URI for an absolute path (the `url` crate's encoding, so [`to_local`] gives the
+/// same path back); a relative path, which no URI can name, is made absolute against `/`.
 pub fn file_uri(path: &Path) -> String {
-    let raw = path.to_string_lossy().replace('\\', "/");
-    let mut out = String::from("file://");
-    if !raw.starts_with('/') {
-        out.push('/');
+    match url::Url::from_file_path(path) {
+        Ok(url) => url.to_string(),
+        Err(()) => url::Url::from_file_path(Path::new("/").join(path))
+            .map(|u| u.to_string())
+            .unwrap_or_else(|()| format!("file://{}", path.display())),
     }
-    for b in raw.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' | b':' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -179,30 +268,57 @@ mod tests {
     fn export_destinations() {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
-        assert_eq!(
-            export_destination(None, None, d, "t1").unwrap(),
-            d.join("edited-t1.mp4")
-        );
+        let dest = |r: Option<&str>, stamp: &str| {
+            export_destination(r, None, d, stamp, false).map(|d| d.path)
+        };
+        assert_eq!(dest(None, "t1").unwrap(), d.join("edited-t1.mp4"));
         let folder = d.to_str().unwrap();
-        assert_eq!(
-            export_destination(Some(folder), None, d, "t2").unwrap(),
-            d.join("edited-t2.mp4")
-        );
+        assert_eq!(dest(Some(folder), "t2").unwrap(), d.join("edited-t2.mp4"));
         let named = d.join("out");
         assert_eq!(
-            export_destination(Some(named.to_str().unwrap()), None, d, "t").unwrap(),
+            dest(Some(named.to_str().unwrap()), "t").unwrap(),
             d.join("out.mp4")
         );
         let mov = d.join("out.mov");
         assert!(matches!(
-            export_destination(Some(mov.to_str().unwrap()), None, d, "t"),
+            dest(Some(mov.to_str().unwrap()), "t"),
             Err(Failure::User(m)) if m.contains(".mov")
         ));
         let nowhere = d.join("no/such/dir/a.mp4");
         assert!(matches!(
-            export_destination(Some(nowhere.to_str().unwrap()), None, d, "t"),
+            dest(Some(nowhere.to_str().unwrap()), "t"),
             Err(Failure::User(m)) if m.contains("does not exist")
         ));
+    }
+
+    /// mcp-hosts.md item 4: an existing file is refused by name unless `overwrite`; a
+    /// generated name that is taken moves to a free one, and the result says so.
+    #[test]
+    fn existing_files_are_never_replaced_silently() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let wedding = d.join("wedding.mp4");
+        std::fs::write(&wedding, b"x").unwrap();
+        let Err(Failure::User(msg)) =
+            export_destination(Some(wedding.to_str().unwrap()), None, d, "t", false)
+        else {
+            panic!("an existing file was accepted without overwrite");
+        };
+        assert!(
+            msg.contains("wedding.mp4") && msg.contains("overwrite"),
+            "{msg}"
+        );
+        let ok = export_destination(Some(wedding.to_str().unwrap()), None, d, "t", true).unwrap();
+        assert_eq!((ok.path, ok.overwrite), (wedding.clone(), true));
+
+        std::fs::write(d.join("edited-t.mp4"), b"x").unwrap();
+        std::fs::write(d.join("edited-t-2.mp4"), b"x").unwrap();
+        for overwrite in [false, true] {
+            let free = export_destination(None, None, d, "t", overwrite).unwrap();
+            assert_eq!(free.path, d.join("edited-t-3.mp4"));
+            assert_eq!(free.taken, Some(d.join("edited-t.mp4")));
+            assert!(!free.overwrite);
+        }
     }
 
     #[test]
@@ -210,6 +326,71 @@ mod tests {
         assert_eq!(
             file_uri(Path::new("/tmp/my clip#1.mp4")),
             "file:///tmp/my%20clip%231.mp4"
+        );
+    }
+
+    /// mcp-hosts.md item 2: hosts send `file:` URIs percent-encoded, with an empty host or
+    /// `localhost`; every link the server hands out must come back as the same path.
+    #[cfg(unix)]
+    #[test]
+    fn file_uris_as_hosts_send_them() {
+        let cases = [
+            (
+                "file:///home/me/my%20clips/r%C3%A9sum%C3%A9%20%E8%A7%86%E9%A2%91.mp4",
+                "/home/me/my clips/résumé 视频.mp4",
+            ),
+            ("file://localhost/home/me/a.mp4", "/home/me/a.mp4"),
+            ("FILE://LOCALHOST/home/me/a.mp4", "/home/me/a.mp4"),
+            ("file:/home/me/a.mp4", "/home/me/a.mp4"),
+            ("file:///tmp/100%25%20done.mp4", "/tmp/100% done.mp4"),
+            ("  file:///tmp/a.mp4  ", "/tmp/a.mp4"),
+        ];
+        for (uri, path) in cases {
+            assert_eq!(to_local(uri, None).unwrap(), PathBuf::from(path), "{uri}");
+        }
+        let Err(Failure::User(msg)) = to_local("file://nas.local/share/a.mp4", None) else {
+            panic!("a remote host was accepted");
+        };
+        assert!(msg.contains("nas.local"), "{msg}");
+        for odd in [
+            "/tmp/my clip#1 (final?).mp4",
+            "/tmp/视频 100%/[a] b;c=d&e.mp4",
+            "/tmp/tab\tand\\backslash.mp4",
+        ] {
+            let p = PathBuf::from(odd);
+            assert_eq!(to_local(&file_uri(&p), None).unwrap(), p, "{odd}");
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn unencoded_hash_in_a_hand_written_uri_finds_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let clip = dir.path().join("take#2.mp4");
+        std::fs::write(&clip, b"x").unwrap();
+        let uri = format!("file://{}", clip.display());
+        assert_eq!(media_ref(&uri, None).unwrap(), MediaRef::File(clip.clone()));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn export_destination_accepts_file_uris() {
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join("my exports");
+        std::fs::create_dir(&folder).unwrap();
+        let uri = file_uri(&folder);
+        assert_eq!(
+            export_destination(Some(&uri), None, dir.path(), "t", false)
+                .unwrap()
+                .path,
+            folder.join("edited-t.mp4")
+        );
+        let named = format!("{uri}/final%20cut.mp4");
+        assert_eq!(
+            export_destination(Some(&named), None, dir.path(), "t", false)
+                .unwrap()
+                .path,
+            folder.join("final cut.mp4")
         );
     }
 }

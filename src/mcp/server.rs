@@ -4,13 +4,21 @@
 use std::sync::Arc;
 
 use rmcp::{
-    ServerHandler,
-    handler::server::router::{prompt::PromptRouter, tool::ToolRouter},
-    model::{Implementation, ServerCapabilities, ServerConfig},
-    prompt_handler, tool_handler,
+    ErrorData as McpError, RoleServer, ServerHandler,
+    handler::server::{
+        router::{prompt::PromptRouter, tool::ToolRouter},
+        tool::ToolCallContext,
+    },
+    model::{
+        CallToolRequestParams, CallToolResponse, Implementation, ServerCapabilities, ServerConfig,
+    },
+    prompt_handler,
+    service::RequestContext,
+    tool_handler,
 };
 
 use super::connect::Connector;
+use super::content;
 use super::jobs::Jobs;
 use super::settings::McpSettings;
 use super::uploads::Uploads;
@@ -44,9 +52,17 @@ impl EbcServer {
             uploads: Arc::new(Uploads::default()),
             settings,
         };
+        let mut tool_router = Self::tool_router();
+        for route in tool_router.map.values_mut() {
+            let tool = &mut route.attr;
+            tool.input_schema = Arc::new(super::schema::host_safe(&tool.input_schema));
+            if let Some(output) = &tool.output_schema {
+                tool.output_schema = Some(Arc::new(super::schema::host_safe(output)));
+            }
+        }
         EbcServer {
             shared: Arc::new(shared),
-            tool_router: Self::tool_router(),
+            tool_router,
             prompt_router: Self::prompt_router(),
         }
     }
@@ -65,6 +81,18 @@ impl EbcServer {
 #[tool_handler(router = self.tool_router)]
 #[prompt_handler(router = self.prompt_router)]
 impl ServerHandler for EbcServer {
+    /// The router's answer, cut down to what the negotiated protocol version defines.
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, McpError> {
+        let version = context.protocol_version();
+        let tcc = ToolCallContext::new(self, request, context);
+        let response = self.tool_router.call(tcc).await?;
+        Ok(content::response_for_version(response, version.as_ref()))
+    }
+
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(
             ServerCapabilities::builder()

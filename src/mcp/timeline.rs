@@ -1,9 +1,7 @@
 //! The one-line timeline summary shown to users, in the format of DESIGN.md:
 //! `Timeline (3 tracks): 1. Video: city timelapse (0-10s) 2. BGM: Lo-fi (0-10s, 35%) 3. Title: "Urban Dreams" (0-3s)`
 
-use serde_json::Value;
-
-use crate::api::{Draft, Segment, TrackType};
+use crate::api::{Draft, Segment, TrackType, lenient};
 
 /// Summarise `draft` (None or no tracks → an empty timeline with what to do next).
 pub fn summary(draft: Option<&Draft>) -> String {
@@ -46,14 +44,12 @@ pub fn summary(draft: Option<&Draft>) -> String {
 
 fn describe(kind: TrackType, index: usize, seg: &Segment, start_ms: u64) -> String {
     let span = format!("{}-{}s", seconds(start_ms), seconds(start_ms + seg.d));
-    let name = seg
-        .meta_str("name")
-        .filter(|s| !s.is_empty())
-        .map(str::to_string);
+    let name = seg.display_name().map(str::to_string);
     match kind {
         TrackType::Text => {
             let text = seg
                 .meta_str("text")
+                .or_else(|| seg.meta_str("content"))
                 .map(str::to_string)
                 .or(name)
                 .unwrap_or_else(|| format!("title {}", index + 1));
@@ -61,7 +57,7 @@ fn describe(kind: TrackType, index: usize, seg: &Segment, start_ms: u64) -> Stri
         }
         TrackType::Audio => {
             let name = name.unwrap_or_else(|| format!("audio {}", index + 1));
-            match seg.m.get("vol").and_then(Value::as_f64) {
+            match seg.m.get("vol").and_then(lenient::number) {
                 Some(vol) => format!("{name} ({span}, {}%)", trim_number(vol)),
                 None => format!("{name} ({span})"),
             }
@@ -152,6 +148,25 @@ mod tests {
         assert_eq!(
             summary(Some(&d)),
             r#"Timeline (3 tracks): 1. BGM: (empty) 2. Track type 5: clip 1 (0-1s) 3. Title: "title 1" (0-0.5s)"#
+        );
+    }
+
+    /// shared/cases/cloud.md 4 and 6: the cloud names a clip in `m.title` and may write
+    /// durations as floats.
+    #[test]
+    fn cloud_names_and_float_durations_are_read() {
+        let d =
+            draft(r#"{"t":[{"tt":0,"sg":[{"id":"seg_1a2b","d":5000,"m":{"title":"talk.mp4"}}]}]}"#);
+        assert_eq!(
+            summary(Some(&d)),
+            "Timeline (1 track): 1. Video: talk.mp4 (0-5s)"
+        );
+        let d = draft(
+            r#"{"t":[{"tt":0,"sg":[{"d":5000.0,"m":{"title":"talk.mp4"}}]},{"tt":1,"sg":[{"d":5000.0,"m":{"title":"Lo-fi","vol":35.0}}]},{"tt":7,"sg":[{"d":3000,"m":{"title":"Urban Dreams"}}]}]}"#,
+        );
+        assert_eq!(
+            summary(Some(&d)),
+            r#"Timeline (3 tracks): 1. Video: talk.mp4 (0-5s) 2. BGM: Lo-fi (0-5s, 35%) 3. Title: "Urban Dreams" (0-3s)"#
         );
     }
 }

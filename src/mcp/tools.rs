@@ -196,12 +196,13 @@ impl EbcServer {
 
     #[tool(
         name = "export_video",
-        description = "Render the project's timeline to an MP4 and save it: output_path is a .mp4 file path or an existing folder (absolute or starting with ~; default: the user's Videos folder). quality: high (default), medium or low; resolution: 1080p (default) or 720p. Returns the saved file as a resource link and its path. Renders that outlive one call return status \"running\" with a job_id: call again with {\"job_id\": ...} to keep waiting.",
+        description = "Render the project's timeline to an MP4 and save it: output_path is a .mp4 file path or an existing folder (absolute, starting with ~, or a file:// URI; default: the user's Videos folder). An existing file is never replaced unless overwrite is true; in a folder a new name is chosen. quality: high (default), medium or low; resolution: 1080p (default) or 720p; matte: quality (sharp hair and edges) or fast (quicker render), the person cut-out, not the encoder quality. Returns the saved file as a resource link and its path. Renders that outlive one call return status \"running\" with a job_id: call again with {\"job_id\": ...} to keep waiting.",
         output_schema = schema_for_output::<ExportVideoResponse>(),
         annotations(
             title = "Export video",
             read_only_hint = false,
-            destructive_hint = false,
+            // With `overwrite: true` it replaces the user's file.
+            destructive_hint = true,
             idempotent_hint = false,
             open_world_hint = true
         )
@@ -225,14 +226,17 @@ impl EbcServer {
             settings.home.as_deref(),
             &settings.export_dir,
             &stamp,
+            req.overwrite,
         ) {
             Ok(dest) => dest,
             Err(f) => return jobs::failure_result(None, f),
         };
         let plan = ExportPlan {
             dest,
+            state_dir: settings.client.state_dir.clone(),
             quality: req.quality.unwrap_or_default(),
             resolution: req.resolution.unwrap_or_default(),
+            matte: req.matte.unwrap_or_default(),
         };
         self.launch("export_video", &ctx, move |conn, job| {
             work::export_video(conn, plan, job)

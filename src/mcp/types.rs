@@ -154,6 +154,30 @@ impl ExportQuality {
     }
 }
 
+/// The person matte of the export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ExportMatte {
+    /// The renderer's default.
+    #[default]
+    Default,
+    /// The selfie segmentation model alone: fastest.
+    Fast,
+    /// The selfie model fused with portrait matting: hair-level edges, slower.
+    Quality,
+}
+
+impl ExportMatte {
+    /// The render request's `output.matte`, `None` for the renderer's default.
+    pub fn as_option(self) -> Option<&'static str> {
+        match self {
+            ExportMatte::Default => None,
+            ExportMatte::Fast => Some("fast"),
+            ExportMatte::Quality => Some("quality"),
+        }
+    }
+}
+
 /// Output resolution (long side at most 1920 or 1280 pixels; never upscaled).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 pub enum ExportResolution {
@@ -175,16 +199,25 @@ impl ExportResolution {
 
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 pub struct ExportVideoRequest {
-    /// Where to save the MP4: a file path ending in .mp4, or an existing folder. Absolute or
-    /// starting with ~. Default: the user's Videos folder (else home), named after the time.
+    /// Where to save the MP4: a file path ending in .mp4, or an existing folder. Absolute,
+    /// starting with ~, or a file:// URI. Default: the user's Videos folder (else home), named
+    /// after the time.
     #[serde(default)]
     pub output_path: Option<String>,
+    /// Replace the file at output_path if it exists. Default false: an existing file is never
+    /// replaced, and the call fails naming it. Names chosen in a folder are always new files.
+    #[serde(default)]
+    pub overwrite: bool,
     /// "high" (default), "medium" or "low".
     #[serde(default)]
     pub quality: Option<ExportQuality>,
     /// "1080p" (default) or "720p".
     #[serde(default)]
     pub resolution: Option<ExportResolution>,
+    /// Person matte: "quality" (sharp hair and edges, slower) or "fast". Not the encoder's
+    /// `quality`. Default: the renderer's choice.
+    #[serde(default)]
+    pub matte: Option<ExportMatte>,
     /// Continue waiting for an earlier export_video call that returned status "running".
     #[serde(default)]
     pub job_id: Option<String>,
@@ -202,6 +235,9 @@ pub struct ExportVideoResponse {
     /// Its size in bytes (when completed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bytes: Option<u64>,
+    /// The file at output_path existed and was replaced (only with `overwrite: true`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub replaced: bool,
     /// Render progress, 0–100, while running.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub progress: Option<f64>,
@@ -209,6 +245,10 @@ pub struct ExportVideoResponse {
     pub quality: Option<ExportQuality>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resolution: Option<ExportResolution>,
+    /// With a cloud export: a link that opens the project on the NemoVideo website
+    /// (`https://nemovideo.com/workspace/claim?ct=…`), to keep editing in the browser.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim_link: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]

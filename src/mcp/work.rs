@@ -4,7 +4,6 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use base64::Engine as _;
 use rmcp::model::{ContentBlock, Resource};
@@ -15,17 +14,15 @@ use super::jobs::{Failure, JobCtx, Outcome, Reply};
 use super::paths::{self, MediaRef};
 use super::preview;
 use super::progress::with_notices;
+use super::save::Staging;
 use super::timeline;
 use super::types::{
-    EditResponse, ExportQuality, ExportResolution, ExportVideoResponse, JobFields, JobStatus,
-    UploadMediaResponse, UploadedMedia,
+    EditResponse, ExportMatte, ExportQuality, ExportResolution, ExportVideoResponse, JobFields,
+    JobStatus, UploadMediaResponse, UploadedMedia,
 };
 use super::uploads::Uploads;
-use crate::api::{Draft, RenderOutput, RenderState, UploadedFile};
+use crate::api::{Draft, RenderOutput, RenderState, RenderStatus, UploadedFile};
 use crate::client::{ClientError, Notice, RunOutcome};
-
-/// How often a running render is polled.
-const RENDER_POLL: Duration = Duration::from_millis(500);
 
 /// A client error as the user sees it. The client's `Display` is already the user-facing
 /// sentence (no tokens, no raw answers).
@@ -188,6 +185,10 @@ pub async fn replace_background(
     plan: ReplacePlan,
     job: JobCtx,
 ) -> Outcome {
+    // The user's own words decide the session's language (not our wrapper around them).
+    if let Some(words) = plan.instruction.as_deref().or(plan.backdrop.as_deref()) {
+        conn.client.note_user_text(words);
+    }
     let mut media_name = plan.media_name.clone();
     let mut message = plan.message.clone();
     if let Some(r) = plan.upload_first.clone() {
@@ -238,6 +239,7 @@ pub async fn replace_background(
 }
 
 pub async fn edit_video(conn: Arc<Connection>, instruction: String, job: JobCtx) -> Outcome {
+    conn.client.note_user_text(&instruction);
     let outcome = run(&conn, &instruction, &job).await?;
     let draft = draft_after(&conn, &outcome).await;
     edit_reply(&conn, outcome, draft, None, Vec::new())
@@ -319,13 +321,19 @@ fn edit_reply(
 }
 
 pub struct ExportPlan {
-    pub dest: PathBuf,
+    pub dest: paths::Destination,
+    /// Where the journal of unfinished exports lives (see `save`).
+    pub state_dir: PathBuf,
     pub quality: ExportQuality,
     pub resolution: ExportResolution,
+    pub matte: ExportMatte,
 }
 
 pub async fn export_video(conn: Arc<Connection>, plan: ExportPlan, job: JobCtx) -> Outcome {
     let client = &conn.client;
+    let dest = plan.dest.path.clone();
+    // Before any credit is spent: the folder must be writable. Removed on every early return.
+    let staging = Staging::new(&plan.state_dir, &dest)?;
     // A render started by an earlier run of this server and not collected (still going, or
     // finished) is waited for and downloaded, not started twice.
     let mut resumed = None;
@@ -337,60 +345,55 @@ pub async fn export_video(conn: Arc<Connection>, plan: ExportPlan, job: JobCtx) 
         resumed = Some(status);
     }
     let was_resumed = resumed.is_some();
+    let output = RenderOutput {
+        format: "mp4".into(),
+        quality: plan.quality.as_str().into(),
+        resolution: Some(plan.resolution.as_str().into()),
+        matte: plan.matte.as_option().map(str::to_string),
+    };
     let mut status = match resumed {
         Some(s) => s,
         None => {
-            let state = client.state().await.map_err(failure)?;
-            let draft = state.draft.filter(Draft::is_exportable).ok_or_else(|| {
-                Failure::User(
-                    "The timeline is empty, so there is nothing to export: call upload_media with a clip first, then export_video."
-                        .into(),
-                )
-            })?;
-            let output = RenderOutput {
-                format: "mp4".into(),
-                quality: plan.quality.as_str().into(),
-                resolution: Some(plan.resolution.as_str().into()),
-            };
-            client.start_render(&draft, output).await.map_err(failure)?
+            let draft = exportable_draft(&conn).await?;
+            client
+                .start_render(&draft, output.clone())
+                .await
+                .map_err(failure)?
         }
     };
-    let id = status.id.clone();
-    let mut tick = tokio::time::interval(RENDER_POLL);
-    tick.tick().await;
-    while !status.status.is_final() {
-        job.notify(Notice {
-            message: format!("Rendering… {:.0}%", status.progress),
-            percent: Some(status.progress),
-        });
-        tokio::select! {
-            _ = job.cancel_token().cancelled() => {
-                if let Err(e) = client.cancel_render(&id).await {
-                    tracing::warn!(render = %id, error = %e, "cancelling the render failed");
-                }
+    // The docs: a failed render is retried once, with a new id.
+    let mut retried = false;
+    loop {
+        status = wait_for_render(&conn, status, &job).await?;
+        match status.status {
+            RenderState::Completed => break,
+            RenderState::Cancelled => {
                 return Err(Failure::User(
-                    "Export cancelled: the render was stopped and nothing was written.".into(),
+                    "The render was cancelled before it finished; call export_video again to start a new one.".into(),
                 ));
             }
-            _ = tick.tick() => {}
-        }
-        status = client.render_status(&id).await.map_err(failure)?;
-    }
-    match status.status {
-        RenderState::Completed => {}
-        RenderState::Cancelled => {
-            return Err(Failure::User(
-                "The render was cancelled before it finished; call export_video again to start a new one.".into(),
-            ));
-        }
-        _ => {
-            let why = status
-                .error
-                .clone()
-                .unwrap_or_else(|| "no reason was given".into());
-            return Err(Failure::User(format!(
-                "The render failed: {why}. Check the timeline with show_timeline, then call export_video again."
-            )));
+            _ => {
+                let why = status
+                    .error
+                    .clone()
+                    .unwrap_or_else(|| "no reason was given".into());
+                if retried {
+                    return Err(Failure::User(format!(
+                        "The render failed twice (the second time: {why}). Check the timeline with show_timeline, then call export_video again."
+                    )));
+                }
+                retried = true;
+                tracing::info!(render = %status.id, reason = %why, "render failed; retrying once with a new id");
+                job.notify(Notice {
+                    message: format!("The render failed ({why}); trying once more…"),
+                    percent: Some(0.0),
+                });
+                let draft = exportable_draft(&conn).await?;
+                status = client
+                    .start_render(&draft, output.clone())
+                    .await
+                    .map_err(failure)?;
+            }
         }
     }
     job.notify(Notice {
@@ -398,12 +401,13 @@ pub async fn export_video(conn: Arc<Connection>, plan: ExportPlan, job: JobCtx) 
         percent: Some(100.0),
     });
     let bytes = client
-        .download_render(&status, &plan.dest)
+        .download_render(&status, &staging.file())
         .await
         .map_err(failure)?;
-    let path = plan.dest.display().to_string();
-    let name = plan
-        .dest
+    let replaced = plan.dest.overwrite && dest.is_file();
+    staging.commit(&dest, plan.dest.overwrite)?;
+    let path = dest.display().to_string();
+    let name = dest
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "export.mp4".into());
@@ -413,10 +417,39 @@ pub async fn export_video(conn: Arc<Connection>, plan: ExportPlan, job: JobCtx) 
         plan.quality.as_str(),
         plan.resolution.as_str()
     );
+    if let Some(taken) = &plan.dest.taken {
+        message.push_str(&format!(
+            " {} already existed, so a new name was used.",
+            taken.display()
+        ));
+    }
+    if replaced {
+        message.push_str(" The existing file was replaced (overwrite: true).");
+    }
     if was_resumed {
         message.push_str(" This was a render started earlier, collected now.");
     }
-    let link = Resource::new(paths::file_uri(&plan.dest), name)
+    if retried {
+        message.push_str(" The first render attempt failed; the retry succeeded.");
+    }
+    // With every delivered cloud export: a browser link to the project (never the token).
+    let claim_link = if conn.label == "cloud" {
+        match client.claim_link().await {
+            Ok(link) => Some(link),
+            Err(e) => {
+                tracing::info!(error = %e, "no browser link for this export");
+                None
+            }
+        }
+    } else {
+        None
+    };
+    if let Some(link) = &claim_link {
+        message.push_str(&format!(
+            " Open the project on NemoVideo in your browser: {link}"
+        ));
+    }
+    let link = Resource::new(paths::file_uri(&dest), name)
         .with_title("Exported video")
         .with_mime_type("video/mp4")
         .with_size(bytes);
@@ -425,15 +458,78 @@ pub async fn export_video(conn: Arc<Connection>, plan: ExportPlan, job: JobCtx) 
         message: message.clone(),
         path: Some(path),
         bytes: Some(bytes),
+        replaced,
         progress: None,
         quality: Some(plan.quality),
         resolution: Some(plan.resolution),
+        claim_link,
     };
     Ok(Reply {
         text: message,
         structured: to_value(&resp)?,
         content: vec![ContentBlock::resource_link(link)],
     })
+}
+
+/// The session's draft, if something can be exported; the draft goes to render exactly as
+/// the state gave it.
+async fn exportable_draft(conn: &Connection) -> Result<Draft, Failure> {
+    let state = conn.client.state().await.map_err(failure)?;
+    state.draft.filter(Draft::is_exportable).ok_or_else(|| {
+        Failure::User(
+            "The timeline is empty, so there is nothing to export: call upload_media with a clip first, then export_video."
+                .into(),
+        )
+    })
+}
+
+/// Poll the render at the backend's pace until it ends. After the backend's number of polls
+/// (the cloud's docs: 10, 30 s apart) the job is parked: the call answers `running` with the
+/// job id, and the next call for it polls again. A slow render is never a failure.
+async fn wait_for_render(
+    conn: &Connection,
+    mut status: RenderStatus,
+    job: &JobCtx,
+) -> Result<RenderStatus, Failure> {
+    let client = &conn.client;
+    let pace = client.poll_pace();
+    let id = status.id.clone();
+    let mut polls = 0u32;
+    while !status.status.is_final() {
+        job.notify(Notice {
+            message: format!("Rendering… {:.0}%", status.progress),
+            percent: Some(status.progress),
+        });
+        if polls >= pace.max_polls {
+            tracing::info!(render = %id, polls, "render still going; keeping the job until asked again");
+            let notice = Notice {
+                message: format!(
+                    "The render is still in progress after {polls} status checks {} s apart; the job is kept, not failed",
+                    pace.every.as_secs_f64()
+                ),
+                percent: Some(status.progress),
+            };
+            if !job.park(notice).await {
+                return Err(cancel(conn, &id).await);
+            }
+            polls = 0;
+        }
+        tokio::select! {
+            _ = job.cancel_token().cancelled() => return Err(cancel(conn, &id).await),
+            _ = tokio::time::sleep(pace.every) => {}
+        }
+        status = client.render_status(&id).await.map_err(failure)?;
+        polls += 1;
+    }
+    Ok(status)
+}
+
+/// Cancel render `id` after the call was cancelled; the failure to report.
+async fn cancel(conn: &Connection, id: &str) -> Failure {
+    if let Err(e) = conn.client.cancel_render(id).await {
+        tracing::warn!(render = %id, error = %e, "cancelling the render failed");
+    }
+    Failure::User("Export cancelled: the render was stopped and nothing was written.".into())
 }
 
 #[cfg(test)]

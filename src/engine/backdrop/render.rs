@@ -6,41 +6,38 @@
 use std::path::Path;
 
 use super::{BackdropSpec, GREEN_SCREEN};
+use crate::engine::color::Matrix;
 use crate::engine::{Error, Result, YuvFrame};
 
 /// BT.709 limited-range YUV of an RGB colour (components 0..=255, fractional allowed).
+#[cfg(test)]
 pub fn rgb_to_yuv(r: f32, g: f32, b: f32) -> (f32, f32, f32) {
-    let (r, g, b) = (r / 255.0, g / 255.0, b / 255.0);
-    let y = 0.2126 * r + 0.7152 * g + 0.0722 * b;
-    (
-        16.0 + 219.0 * y,
-        128.0 + 224.0 * (b - y) / 1.8556,
-        128.0 + 224.0 * (r - y) / 1.5748,
-    )
+    Matrix::Bt709.rgb_to_yuv(r, g, b)
 }
 
-/// Render a static backdrop at `w`×`h`; `None` for the kinds that are not static
-/// (video, blur, transparent).
-pub fn render(spec: &BackdropSpec, w: usize, h: usize) -> Result<Option<YuvFrame>> {
+/// Render a static backdrop at `w`×`h` in the YUV matrix `m` of the output, so the colours
+/// decode to the RGB values asked for on any output; `None` for the kinds that are not
+/// static (video, blur, transparent).
+pub fn render_in(spec: &BackdropSpec, w: usize, h: usize, m: Matrix) -> Result<Option<YuvFrame>> {
     Ok(Some(match spec {
-        BackdropSpec::Color { r, g, b } => solid((*r, *g, *b), w, h),
-        BackdropSpec::GreenScreen => solid(GREEN_SCREEN, w, h),
-        BackdropSpec::Studio { dark } => studio(*dark, w, h),
+        BackdropSpec::Color { r, g, b } => solid(m, (*r, *g, *b), w, h),
+        BackdropSpec::GreenScreen => solid(m, GREEN_SCREEN, w, h),
+        BackdropSpec::Studio { dark } => studio(m, *dark, w, h),
         BackdropSpec::Gradient { from, to } => {
             let (a, b) = (oklab(*from), oklab(*to));
-            paint(w, h, 1.0, |_, v| from_oklab(lerp3(a, b, smooth(v))))
+            paint(m, w, h, 1.0, |_, v| from_oklab(lerp3(a, b, smooth(v))))
         }
-        BackdropSpec::Sunset => sunset(w, h),
-        BackdropSpec::Paper => paper(w, h),
-        BackdropSpec::Image(path) => image(path, w, h)?,
+        BackdropSpec::Sunset => sunset(m, w, h),
+        BackdropSpec::Paper => paper(m, w, h),
+        BackdropSpec::Image(path) => image(m, path, w, h)?,
         BackdropSpec::Video(_) | BackdropSpec::Blur { .. } | BackdropSpec::Transparent => {
             return Ok(None);
         }
     }))
 }
 
-fn solid((r, g, b): (u8, u8, u8), w: usize, h: usize) -> YuvFrame {
-    let (y, u, v) = rgb_to_yuv(r as f32, g as f32, b as f32);
+fn solid(m: Matrix, (r, g, b): (u8, u8, u8), w: usize, h: usize) -> YuvFrame {
+    let (y, u, v) = m.rgb_to_yuv(r as f32, g as f32, b as f32);
     let mut f = YuvFrame::new(w, h);
     f.y.fill(y.round() as u8);
     f.u.fill(u.round() as u8);
@@ -50,7 +47,13 @@ fn solid((r, g, b): (u8, u8, u8), w: usize, h: usize) -> YuvFrame {
 
 /// Fill a frame from `rgb(u, v)` (u, v in [0,1] across width and height), two rows at a
 /// time so no full-size RGB buffer is needed. `grain` is extra luma noise in code values.
-fn paint(w: usize, h: usize, grain: f32, rgb: impl Fn(f32, f32) -> [f32; 3]) -> YuvFrame {
+fn paint(
+    m: Matrix,
+    w: usize,
+    h: usize,
+    grain: f32,
+    rgb: impl Fn(f32, f32) -> [f32; 3],
+) -> YuvFrame {
     let mut f = YuvFrame::new(w, h);
     let cw = w / 2;
     let (iw, ih) = (1.0 / w.max(1) as f32, 1.0 / h.max(1) as f32);
@@ -61,7 +64,7 @@ fn paint(w: usize, h: usize, grain: f32, rgb: impl Fn(f32, f32) -> [f32; 3]) -> 
             for x in 0..w {
                 let c = rgb((x as f32 + 0.5) * iw, (y as f32 + 0.5) * ih);
                 rows[dy * w + x] = c;
-                let (yy, _, _) = rgb_to_yuv(c[0], c[1], c[2]);
+                let (yy, _, _) = m.rgb_to_yuv(c[0], c[1], c[2]);
                 let n = dither(x, y) + grain * (noise(x, y, 7) - 0.5) * 2.0;
                 f.y[y * w + x] = (yy + n).round().clamp(0.0, 255.0) as u8;
             }
@@ -73,7 +76,7 @@ fn paint(w: usize, h: usize, grain: f32, rgb: impl Fn(f32, f32) -> [f32; 3]) -> 
                     s[k] += rows[i][k] * 0.25;
                 }
             }
-            let (_, u, v) = rgb_to_yuv(s[0], s[1], s[2]);
+            let (_, u, v) = m.rgb_to_yuv(s[0], s[1], s[2]);
             let d = dither(cx + 9, cy + 5);
             f.u[cy * cw + cx] = (u + d).round().clamp(0.0, 255.0) as u8;
             f.v[cy * cw + cx] = (v - d).round().clamp(0.0, 255.0) as u8;
@@ -127,7 +130,7 @@ fn lerp3(a: [f32; 3], b: [f32; 3], t: f32) -> [f32; 3] {
 
 /// Soft studio backdrop: bright centre a little above the middle (where a seated person's
 /// head is), falling off elliptically to darker edges, with faint grain.
-fn studio(dark: bool, w: usize, h: usize) -> YuvFrame {
+fn studio(m: Matrix, dark: bool, w: usize, h: usize) -> YuvFrame {
     let (centre, edge) = if dark {
         ([74.0, 78.0, 86.0], [13.0, 14.0, 17.0])
     } else {
@@ -135,7 +138,7 @@ fn studio(dark: bool, w: usize, h: usize) -> YuvFrame {
     };
     let (c, e) = (oklab_f(centre), oklab_f(edge));
     let aspect = w as f32 / h.max(1) as f32;
-    paint(w, h, 0.8, move |u, v| {
+    paint(m, w, h, 0.8, move |u, v| {
         let dx = (u - 0.5) * aspect.max(1.0) / 1.1;
         let dy = (v - 0.42) * (1.0 / aspect).max(1.0);
         let d = (dx * dx + dy * dy).sqrt() / 0.85;
@@ -145,7 +148,7 @@ fn studio(dark: bool, w: usize, h: usize) -> YuvFrame {
 
 /// Dusk sky: indigo → plum → coral → warm gold towards the bottom, with a glow low in the
 /// middle.
-fn sunset(w: usize, h: usize) -> YuvFrame {
+fn sunset(m: Matrix, w: usize, h: usize) -> YuvFrame {
     let stops = [
         (0.0, oklab((38, 32, 84))),
         (0.38, oklab((112, 56, 120))),
@@ -153,7 +156,7 @@ fn sunset(w: usize, h: usize) -> YuvFrame {
         (1.0, oklab((255, 196, 122))),
     ];
     let glow = oklab((255, 214, 150));
-    paint(w, h, 0.6, move |u, v| {
+    paint(m, w, h, 0.6, move |u, v| {
         let mut c = stops[0].1;
         for pair in stops.windows(2) {
             let ((t0, a), (t1, b)) = (pair[0], pair[1]);
@@ -168,10 +171,10 @@ fn sunset(w: usize, h: usize) -> YuvFrame {
 }
 
 /// Warm neutral paper: off-white with faint low-frequency fibre texture and a soft vignette.
-fn paper(w: usize, h: usize) -> YuvFrame {
+fn paper(m: Matrix, w: usize, h: usize) -> YuvFrame {
     let (centre, edge) = (oklab((240, 233, 220)), oklab((212, 202, 186)));
     let (fw, fh) = (w as f32, h as f32);
-    paint(w, h, 0.7, move |u, v| {
+    paint(m, w, h, 0.7, move |u, v| {
         let d = (((u - 0.5) * 1.2).powi(2) + (v - 0.5).powi(2)).sqrt() / 0.75;
         let mut c = lerp3(centre, edge, smooth(d));
         let (x, y) = (u * fw, v * fh);
@@ -182,7 +185,7 @@ fn paper(w: usize, h: usize) -> YuvFrame {
 }
 
 /// Load an image file, apply its EXIF orientation, scale it to cover `w`×`h` (centre crop).
-fn image(path: &Path, w: usize, h: usize) -> Result<YuvFrame> {
+fn image(m: Matrix, path: &Path, w: usize, h: usize) -> Result<YuvFrame> {
     use fast_image_resize as fir;
     use image::ImageDecoder;
     let bad = |m: String| Error::input(path, m);
@@ -216,17 +219,17 @@ fn image(path: &Path, w: usize, h: usize) -> Result<YuvFrame> {
         .resize(&src, &mut dst, &opts)
         .map_err(|e| bad(format!("cannot scale the backdrop image: {e}")))?;
     let px = dst.buffer();
-    Ok(paint_rgb8(px, w, h))
+    Ok(paint_rgb8_in(px, w, h, m))
 }
 
-/// Packed RGB8 (`w`×`h`) → YUV 4:2:0 (chroma from the 2×2 average).
-pub fn paint_rgb8(px: &[u8], w: usize, h: usize) -> YuvFrame {
+/// Packed RGB8 (`w`×`h`) → YUV 4:2:0 in matrix `m` (chroma from the 2×2 average).
+pub fn paint_rgb8_in(px: &[u8], w: usize, h: usize, m: Matrix) -> YuvFrame {
     let mut f = YuvFrame::new(w, h);
     let cw = w / 2;
     for y in 0..h {
         for x in 0..w {
             let i = 3 * (y * w + x);
-            let (yy, _, _) = rgb_to_yuv(px[i] as f32, px[i + 1] as f32, px[i + 2] as f32);
+            let (yy, _, _) = m.rgb_to_yuv(px[i] as f32, px[i + 1] as f32, px[i + 2] as f32);
             f.y[y * w + x] = yy.round() as u8;
         }
     }
@@ -239,7 +242,7 @@ pub fn paint_rgb8(px: &[u8], w: usize, h: usize) -> YuvFrame {
                     s[k] += px[i + k] as f32 * 0.25;
                 }
             }
-            let (_, u, v) = rgb_to_yuv(s[0], s[1], s[2]);
+            let (_, u, v) = m.rgb_to_yuv(s[0], s[1], s[2]);
             f.u[cy * cw + cx] = u.round().clamp(0.0, 255.0) as u8;
             f.v[cy * cw + cx] = v.round().clamp(0.0, 255.0) as u8;
         }
@@ -319,12 +322,22 @@ mod tests {
 
     #[test]
     fn studio_is_vignetted_and_light_or_dark() {
-        let light = render(&BackdropSpec::Studio { dark: false }, 320, 180)
-            .unwrap()
-            .unwrap();
-        let dark = render(&BackdropSpec::Studio { dark: true }, 320, 180)
-            .unwrap()
-            .unwrap();
+        let light = render_in(
+            &BackdropSpec::Studio { dark: false },
+            320,
+            180,
+            Matrix::Bt709,
+        )
+        .unwrap()
+        .unwrap();
+        let dark = render_in(
+            &BackdropSpec::Studio { dark: true },
+            320,
+            180,
+            Matrix::Bt709,
+        )
+        .unwrap()
+        .unwrap();
         let mean = |f: &YuvFrame, x0: usize, y0: usize| {
             let mut s = 0u32;
             for y in y0..y0 + 10 {
@@ -344,13 +357,14 @@ mod tests {
 
     #[test]
     fn gradient_runs_top_to_bottom() {
-        let f = render(
+        let f = render_in(
             &BackdropSpec::Gradient {
                 from: (0, 0, 128),
                 to: (0, 128, 128),
             },
             64,
             64,
+            Matrix::Bt709,
         )
         .unwrap()
         .unwrap();
@@ -380,11 +394,13 @@ mod tests {
         });
         img.save(&p).unwrap();
         // 16x16 output: cover crops the centre 10x10 → all white.
-        let f = render(&BackdropSpec::Image(p), 16, 16).unwrap().unwrap();
+        let f = render_in(&BackdropSpec::Image(p), 16, 16, Matrix::Bt709)
+            .unwrap()
+            .unwrap();
         assert!(f.y.iter().all(|&y| y >= 233), "{:?}", &f.y[..16]);
         let bad = dir.path().join("bad.png");
         std::fs::write(&bad, b"not a png").unwrap();
-        let e = render(&BackdropSpec::Image(bad), 16, 16)
+        let e = render_in(&BackdropSpec::Image(bad), 16, 16, Matrix::Bt709)
             .unwrap_err()
             .to_string();
         assert!(e.contains("bad.png"), "{e}");

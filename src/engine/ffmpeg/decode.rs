@@ -2,19 +2,49 @@
 //! scaled in ffmpeg to the output size, so the pipeline never converts or resizes a
 //! full-resolution frame itself.
 
-use std::io::Read;
+use std::io::BufReader;
 use std::path::Path;
+use std::process::ChildStdout;
 
+use super::mkv::MkvReader;
 use super::{FfmpegProcess, Tool};
+use crate::engine::color::Matrix;
 use crate::engine::{Error, Result, YuvFrame};
 
+/// How the main clip's picture is prepared before it reaches the pipeline, beyond its size:
+/// decided by the plan from the probe.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DecodeLook {
+    /// ffmpeg filters applied to the decoded picture before scaling (deinterlace, tone
+    /// map, orientation), in order.
+    pub pre_filters: Vec<String>,
+    /// Convert the picture to this YUV matrix (through RGB). `None` carries the input's own
+    /// YUV values unchanged (only range and size change).
+    pub convert_to: Option<Matrix>,
+    /// Deliver the picture's alpha plane in `frame.a` (255 = opaque).
+    pub alpha: bool,
+    /// The ffmpeg decoder to use instead of the default (`libvpx-vp9` reads VP9 alpha).
+    pub decoder: Option<String>,
+    /// Leave the container's rotation alone (the pre-filters orient the picture).
+    pub no_autorotate: bool,
+}
+
+/// Frames from an ffmpeg child: raw planes in a Matroska stream on its stdout, so every
+/// frame keeps its presentation time.
 pub struct Decoder {
     proc: FfmpegProcess,
+    reader: Option<MkvReader<BufReader<ChildStdout>>>,
     width: usize,
     height: usize,
+    alpha: bool,
     frames: u64,
+    pts_ns: i64,
     ended: bool,
 }
+
+/// ffmpeg's Matroska muxer stores timestamps in milliseconds; scaling every pts by 10⁶ makes
+/// that field carry nanoseconds, so no timestamp is rounded on the way.
+const PTS_TO_NS: &str = "setpts=PTS*1000000";
 
 impl Decoder {
     /// Every frame of the first video stream of `input` (or the one frame of a still image),
@@ -31,28 +61,61 @@ impl Decoder {
         start_s: f64,
         still: bool,
     ) -> Result<Self> {
+        let look = DecodeLook {
+            convert_to: still.then_some(Matrix::Bt709),
+            ..DecodeLook::default()
+        };
+        Self::open_look(input, width, height, start_s, still, &look)
+    }
+
+    /// The general form: `look` says how the picture is prepared.
+    pub fn open_look(
+        input: &Path,
+        width: u32,
+        height: u32,
+        start_s: f64,
+        still: bool,
+        look: &DecodeLook,
+    ) -> Result<Self> {
         let mut cmd = Tool::Ffmpeg.command();
+        if look.no_autorotate {
+            cmd.arg("-noautorotate");
+        }
         if start_s > 0.0 {
             cmd.args(["-ss", &format!("{start_s:.3}")]);
         }
+        if let Some(d) = &look.decoder {
+            cmd.args(["-c:v", d]);
+        }
         cmd.arg("-i").arg(input);
         cmd.args(["-map", "0:v:0", "-an", "-sn", "-dn"]);
-        let filter = if still {
-            // Stills are RGB (PNG/WebP) or full-range BT.601 (JPEG): go through RGB so the
-            // frame ends up in the BT.709 limited range the rest of the engine assumes.
-            format!(
-                "format=rgb24,scale={width}:{height}:flags=bicubic:out_color_matrix=bt709:out_range=tv"
-            )
-        } else {
-            format!("scale={width}:{height}:flags=bicubic:out_range=tv")
-        };
-        cmd.args(["-vf", &filter]);
+        let mut filters = look.pre_filters.clone();
+        let scale = format!("scale={width}:{height}:flags=bicubic:out_range=tv");
+        match look.convert_to {
+            // Through RGB: swscale converts matrices only between RGB and YUV. Stills are
+            // RGB (PNG/WebP) or full-range BT.601 (JPEG) anyway.
+            Some(m) => {
+                filters.push(
+                    if look.alpha {
+                        "format=gbrap"
+                    } else {
+                        "format=gbrp"
+                    }
+                    .into(),
+                );
+                filters.push(format!("{scale}:out_color_matrix={}", m.swscale_name()));
+            }
+            None => filters.push(scale),
+        }
+        let pix_fmt = if look.alpha { "yuva420p" } else { "yuv420p" };
+        filters.push(format!("format={pix_fmt}"));
+        filters.push(PTS_TO_NS.into());
+        cmd.args(["-vf", &filters.join(",")]);
         if still {
             cmd.args(["-frames:v", "1"]);
         }
         cmd.args(["-fps_mode", "passthrough"]);
-        cmd.args(["-pix_fmt", "yuv420p", "-f", "rawvideo", "pipe:1"]);
-        Self::spawn(input, cmd, width, height)
+        Self::spawn(input, cmd, width, height, look.alpha)
     }
 
     /// A backdrop video scaled to cover `width`×`height` (cropped, centred), resampled to
@@ -67,20 +130,37 @@ impl Decoder {
         cmd.args(["-stream_loop", "-1"]).arg("-i").arg(input);
         cmd.args(["-map", "0:v:0", "-an", "-sn", "-dn"]);
         let filter = format!(
-            "fps={frame_rate},scale={width}:{height}:force_original_aspect_ratio=increase:flags=bicubic:out_range=tv,crop={width}:{height},setsar=1"
+            "fps={frame_rate},scale={width}:{height}:force_original_aspect_ratio=increase:flags=bicubic:out_range=tv,crop={width}:{height},setsar=1,format=yuv420p,{PTS_TO_NS}"
         );
         cmd.args(["-vf", &filter]);
-        cmd.args(["-pix_fmt", "yuv420p", "-f", "rawvideo", "pipe:1"]);
-        Self::spawn(input, cmd, width, height)
+        Self::spawn(input, cmd, width, height, false)
     }
 
-    fn spawn(input: &Path, cmd: std::process::Command, width: u32, height: u32) -> Result<Self> {
-        let proc = FfmpegProcess::spawn(Tool::Ffmpeg, input, cmd, false, true)?;
+    fn spawn(
+        input: &Path,
+        mut cmd: std::process::Command,
+        width: u32,
+        height: u32,
+        alpha: bool,
+    ) -> Result<Self> {
+        let pix_fmt = if alpha { "yuva420p" } else { "yuv420p" };
+        cmd.args(["-pix_fmt", pix_fmt, "-c:v", "rawvideo"]);
+        // No CRC over every cluster (pipe to us); raw formats Matroska has no FourCC for
+        // (yuva420p) go in VFW mode, which changes nothing in the block payload read here.
+        cmd.args(["-write_crc32", "0", "-allow_raw_vfw", "1"]);
+        cmd.args(["-f", "matroska", "pipe:1"]);
+        let mut proc = FfmpegProcess::spawn(Tool::Ffmpeg, input, cmd, false, true)?;
+        let reader = proc
+            .take_stdout()
+            .map(|out| MkvReader::new(BufReader::with_capacity(1 << 16, out)));
         Ok(Decoder {
             proc,
+            reader,
             width: width as usize,
             height: height as usize,
+            alpha,
             frames: 0,
+            pts_ns: 0,
             ended: false,
         })
     }
@@ -98,40 +178,60 @@ impl Decoder {
         self.frames
     }
 
-    /// A frame buffer of this decoder's size.
+    /// A frame buffer of this decoder's size (with an alpha plane when it delivers one).
     pub fn new_frame(&self) -> YuvFrame {
-        YuvFrame::new(self.width, self.height)
+        let mut f = YuvFrame::new(self.width, self.height);
+        if self.alpha {
+            f.a = Some(vec![255; self.width * self.height]);
+        }
+        f
+    }
+
+    /// Presentation time of the last frame read, in nanoseconds on the input's clock.
+    pub fn pts_ns(&self) -> i64 {
+        self.pts_ns
     }
 
     /// Fill `frame` with the next frame; `Ok(false)` at the end of the stream (a partial
     /// last frame counts as the end). Call [`finish`](Self::finish) afterwards for the exit
-    /// status.
+    /// status. [`pts_ns`](Self::pts_ns) then gives the frame's time.
     pub fn read_frame(&mut self, frame: &mut YuvFrame) -> Result<bool> {
         if self.ended {
             return Ok(false);
         }
-        if frame.width != self.width || frame.height != self.height {
+        if frame.width != self.width
+            || frame.height != self.height
+            || frame.a.is_some() != self.alpha
+        {
             *frame = self.new_frame();
         }
         let path = self.proc.path().to_path_buf();
-        let Some(out) = self.proc.stdout() else {
+        let Some(reader) = self.reader.as_mut() else {
             self.ended = true;
             return Ok(false);
         };
-        for plane in [&mut frame.y, &mut frame.u, &mut frame.v] {
-            let n = read_full(out, plane).map_err(|e| Error::io(&path, e))?;
-            if n < plane.len() {
+        let got = match frame.a.as_mut() {
+            Some(a) => reader.next_frame(&mut [&mut frame.y, &mut frame.u, &mut frame.v, a]),
+            None => reader.next_frame(&mut [&mut frame.y, &mut frame.u, &mut frame.v]),
+        };
+        match got.map_err(|e| Error::io(&path, e))? {
+            Some(t) => {
+                // Ticks are ms as the muxer sees them, ns after `PTS_TO_NS`.
+                self.pts_ns = (i128::from(t.ticks) * i128::from(t.scale_ns) / 1_000_000) as i64;
+                self.frames += 1;
+                Ok(true)
+            }
+            None => {
                 self.ended = true;
-                return Ok(false);
+                Ok(false)
             }
         }
-        self.frames += 1;
-        Ok(true)
     }
 
     /// Wait for ffmpeg after the end of the stream. Ok carries ffmpeg's stderr tail (decode
     /// errors it survived, e.g. a truncated file); Err when it exited with a failure.
     pub fn finish(&mut self) -> Result<String> {
+        drop(self.reader.take());
         let (status, tail) = self.proc.wait()?;
         if status.success() {
             Ok(tail)
@@ -142,20 +242,7 @@ impl Decoder {
 
     /// Stop ffmpeg now (the rest of the stream is not wanted).
     pub fn kill(&mut self) {
+        drop(self.reader.take());
         self.proc.kill();
     }
-}
-
-/// Read until `buf` is full or the stream ends; the number of bytes read.
-fn read_full(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match r.read(&mut buf[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(filled)
 }

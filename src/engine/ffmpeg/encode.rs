@@ -1,11 +1,14 @@
 //! Encoding raw frames from a pipe: H.264 (libx264, yuv420p, `+faststart`), alpha outputs
 //! (VP9 `yuva420p` in WebM, ProRes 4444 in MOV, RGBA PNG), lossless gray mattes (FFV1) and
-//! stills (PNG/JPEG); the original audio copied from the input file, or re-encoded only
-//! when the container cannot hold it.
+//! stills (PNG/JPEG). Frames go to ffmpeg in a Matroska stream with their presentation times
+//! (nanoseconds), so variable frame rates survive. From the input file come every audio
+//! track (copied, or re-encoded only when the container cannot hold the codec), the
+//! subtitle tracks the container can hold, chapters and global metadata (creation date).
 
-use std::io::Write;
 use std::path::Path;
+use std::process::ChildStdin;
 
+use super::mkv::MkvWriter;
 use super::{FfmpegProcess, Tool};
 use crate::engine::pipeline::Quality;
 use crate::engine::{Error, Result, YuvFrame};
@@ -64,8 +67,29 @@ impl Container {
         }
     }
 
+    /// The subtitle codec a track of `codec` is written with in this container, or `None`
+    /// when the container cannot hold it (bitmap subtitles outside Matroska, any subtitle
+    /// in a still). Text subtitles become `mov_text` in MP4/MOV and WebVTT in WebM.
+    pub fn subtitle_codec(self, codec: &str) -> Option<&'static str> {
+        const BITMAP: &[&str] = &[
+            "dvd_subtitle",
+            "hdmv_pgs_subtitle",
+            "dvb_subtitle",
+            "xsub",
+            "dvb_teletext",
+            "arib_caption",
+        ];
+        let text = !BITMAP.contains(&codec) && !codec.is_empty();
+        match self {
+            Container::Mkv => Some("copy"),
+            Container::Mp4 | Container::Mov if text => Some("mov_text"),
+            Container::Webm if text => Some("webvtt"),
+            _ => None,
+        }
+    }
+
     /// Whether an audio stream of `codec` can be copied into this container unchanged.
-    fn can_copy_audio(self, codec: &str) -> bool {
+    pub fn can_copy_audio(self, codec: &str) -> bool {
         match self {
             Container::Mp4 => matches!(codec, "aac" | "mp3" | "alac" | "ac3" | "eac3" | "opus"),
             Container::Mov => {
@@ -98,9 +122,21 @@ impl PixelLayout {
             PixelLayout::Gray => "gray",
         }
     }
+
+    /// The Matroska `ColourSpace` FourCC of these planes (ffmpeg's raw pixel format tags,
+    /// libavcodec/raw.c).
+    fn fourcc(self) -> [u8; 4] {
+        match self {
+            PixelLayout::Yuv420p => *b"I420",
+            PixelLayout::Yuva420p => [b'Y', b'4', 11, 8],
+            PixelLayout::Gray => *b"Y800",
+        }
+    }
 }
 
-/// The input's colour tags, passed through to the output when present.
+/// Colour tags for the output (or, from the probe, the input's in ffprobe's spelling). Any
+/// spelling or an H.273 code point is accepted; the encoder gets code points
+/// ([`crate::engine::color::tag_code`]), and what maps to nothing is left out.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ColorTags {
     pub space: Option<String>,
@@ -124,33 +160,108 @@ pub struct EncodeSpec<'a> {
     /// The input file and its (first) audio codec, when its audio is to be carried over.
     pub audio: Option<(&'a Path, &'a str)>,
     pub color: ColorTags,
-    /// Start the video this many seconds after the audio (the input's own offset).
+    /// Frames sent with [`Encoder::write_frame`] (no time of their own) start this many
+    /// seconds after the input's start, e.g. the input video's own offset against its audio.
     pub video_offset_s: f64,
+    /// The output video timebase (numerator, denominator), normally the input video's, so
+    /// every frame time given lands on its own tick. `None`: 1/90000.
+    pub time_base: Option<(u64, u64)>,
+    /// What else comes from the input file named in `audio`.
+    pub carry: Carry,
+    /// Write 10-bit video (`yuv420p10le`), for HDR outputs.
+    pub ten_bit: bool,
+}
+
+/// Tracks and metadata carried from the input file (the one named in `EncodeSpec::audio`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Carry {
+    /// The codec of every audio track, in order. Empty: the one codec in `audio` is the
+    /// first track's and only that track is carried.
+    pub audio: Vec<String>,
+    /// The codec of every subtitle track, in order; those the container cannot hold
+    /// ([`Container::subtitle_codec`]) are left out.
+    pub subtitles: Vec<String>,
+    /// Titles of the audio tracks (same order as `audio`; `None`: untitled). MP4/MOV keep a
+    /// track's name as its handler name (`hdlr`), which is where players read it.
+    pub audio_titles: Vec<Option<String>>,
+    /// Titles of the subtitle tracks (same order as `subtitles`).
+    pub subtitle_titles: Vec<Option<String>>,
+    /// Chapters and global metadata (creation date, title, …).
+    pub metadata: bool,
+    /// The input's start time in seconds: its timestamps are shifted by this, as the frame
+    /// times given to the encoder are relative to it.
+    pub start_s: f64,
+    /// Language tag of the video track.
+    pub video_language: Option<String>,
 }
 
 pub struct Encoder {
     proc: FfmpegProcess,
+    writer: Option<MkvWriter<ChildStdin>>,
     layout: PixelLayout,
     frames: u64,
+    /// Nanoseconds per frame of `frame_rate`, for frames written without a time.
+    frame_ns: f64,
+    offset_ns: f64,
+    last_pts_ns: Option<u64>,
 }
 
 impl Encoder {
     pub fn start(spec: &EncodeSpec<'_>) -> Result<Self> {
         let cmd = command(spec)?;
-        let proc = FfmpegProcess::spawn(Tool::Ffmpeg, spec.display, cmd, true, false)?;
+        let mut proc = FfmpegProcess::spawn(Tool::Ffmpeg, spec.display, cmd, true, false)?;
+        let stdin = proc.take_stdin().ok_or(Error::Aborted)?;
+        let writer = match MkvWriter::new(stdin, spec.width, spec.height, spec.layout.fourcc()) {
+            Ok(w) => w,
+            Err(e) => {
+                let mut enc = Encoder::dead(proc, spec);
+                return Err(enc.died(e));
+            }
+        };
+        let fps = rational(spec.frame_rate)
+            .filter(|f| *f > 0.0)
+            .unwrap_or(30.0);
         Ok(Encoder {
+            writer: Some(writer),
+            frame_ns: 1e9 / fps,
+            offset_ns: spec.video_offset_s.max(0.0) * 1e9,
+            ..Encoder::dead(proc, spec)
+        })
+    }
+
+    fn dead(proc: FfmpegProcess, spec: &EncodeSpec<'_>) -> Self {
+        Encoder {
             proc,
+            writer: None,
             layout: spec.layout,
             frames: 0,
-        })
+            frame_ns: 1e9 / 30.0,
+            offset_ns: 0.0,
+            last_pts_ns: None,
+        }
     }
 
     pub fn frames_written(&self) -> u64 {
         self.frames
     }
 
-    /// Send one frame. A write error means ffmpeg stopped: its own error is returned.
+    /// Send one frame at the next tick of the constant frame rate in the spec. A write error
+    /// means ffmpeg stopped: its own error is returned.
     pub fn write_frame(&mut self, frame: &YuvFrame) -> Result<()> {
+        let pts = self.offset_ns + self.frames as f64 * self.frame_ns;
+        self.write_frame_at(frame, pts.round() as i64)
+    }
+
+    /// Send one frame shown at `pts_ns` nanoseconds after the input's start (see
+    /// [`Carry::start_s`]). Times must increase; a time that does not (or is negative) is
+    /// moved to just after the previous frame, so ffmpeg never drops a frame.
+    pub fn write_frame_at(&mut self, frame: &YuvFrame, pts_ns: i64) -> Result<()> {
+        let mut pts = pts_ns.max(0) as u64;
+        if let Some(last) = self.last_pts_ns
+            && pts <= last
+        {
+            pts = last + 1_000;
+        }
         let planes: [&[u8]; 4] = match self.layout {
             PixelLayout::Yuv420p => [&frame.y, &frame.u, &frame.v, &[]],
             PixelLayout::Yuva420p => {
@@ -163,19 +274,18 @@ impl Encoder {
             }
             PixelLayout::Gray => [&frame.y, &[], &[], &[]],
         };
-        let Some(stdin) = self.proc.stdin() else {
+        let Some(writer) = self.writer.as_mut() else {
             return Err(Error::Aborted);
         };
-        let mut res = Ok(());
-        for p in planes {
-            if let Err(e) = stdin.write_all(p) {
-                res = Err(e);
-                break;
-            }
-        }
-        match res {
+        let n = match self.layout {
+            PixelLayout::Yuv420p => 3,
+            PixelLayout::Yuva420p => 4,
+            PixelLayout::Gray => 1,
+        };
+        match writer.write_frame(pts, None, &planes[..n]) {
             Ok(()) => {
                 self.frames += 1;
+                self.last_pts_ns = Some(pts);
                 Ok(())
             }
             Err(e) => Err(self.died(e)),
@@ -184,16 +294,19 @@ impl Encoder {
 
     /// End of input: wait for ffmpeg to finish the file.
     pub fn finish(mut self) -> Result<()> {
+        drop(self.writer.take());
         self.proc.finish()
     }
 
     /// Stop ffmpeg without finishing the file.
     pub fn kill(&mut self) {
+        drop(self.writer.take());
         self.proc.kill();
     }
 
     #[cold]
     fn died(&mut self, write_err: std::io::Error) -> Error {
+        drop(self.writer.take());
         match self.proc.wait() {
             Ok((status, tail)) if !status.success() => self.proc.failure(status, tail),
             _ => Error::io(self.proc.path(), write_err),
@@ -210,14 +323,25 @@ fn crf(quality: Quality, high: u8, medium: u8, low: u8) -> String {
     .to_string()
 }
 
+fn rational(s: &str) -> Option<f64> {
+    let (n, d) = s.split_once('/').unwrap_or((s, "1"));
+    let (n, d) = (n.trim().parse::<f64>().ok()?, d.trim().parse::<f64>().ok()?);
+    (d != 0.0 && n.is_finite()).then(|| n / d)
+}
+
 fn command(spec: &EncodeSpec<'_>) -> Result<std::process::Command> {
     let mut cmd = Tool::Ffmpeg.command();
+    let still = spec.container.is_still();
     cmd.arg("-y");
-    cmd.args(["-f", "rawvideo", "-pix_fmt", spec.layout.pix_fmt()]);
-    cmd.args(["-s", &format!("{}x{}", spec.width, spec.height)]);
-    cmd.args(["-r", spec.frame_rate, "-i", "pipe:0"]);
+    if !still {
+        // Frame times are relative to the input's start, and so are its other tracks
+        // (shifted by `-itsoffset` below): keep them as they are.
+        cmd.arg("-copyts");
+    }
+    cmd.args(["-f", "matroska", "-i", "pipe:0"]);
     let audio = match spec.audio {
-        Some((input, codec)) if !spec.container.is_still() => {
+        Some((input, codec)) if !still => {
+            cmd.args(["-itsoffset", &format!("{:.6}", -spec.carry.start_s)]);
             cmd.arg("-i").arg(input);
             Some(codec)
         }
@@ -258,9 +382,13 @@ fn command(spec: &EncodeSpec<'_>) -> Result<std::process::Command> {
             cmd.args(["-auto-alt-ref", "0"]);
         }
         (C::Mov, L::Yuva420p) => {
-            // ProRes 4444 (`ap4h`). prores_aw rather than prores_ks: ~3.7× faster here, and
-            // its alpha comes back bit-exact.
-            cmd.args(["-c:v", "prores_aw", "-profile:v", "4"]);
+            // ProRes 4444 (`ap4h`) by prores_ks with 8-bit alpha: our matte is 8-bit, and
+            // 255 is then stored as fully opaque (decoders scale 8-bit alpha by bit
+            // replication, 255 → 4095/65535). prores_aw is ~4× faster but cannot: it scales
+            // the 8-bit alpha to 10 bits by a shift (255 → 1020) and stores 10-bit alpha
+            // shifted to 16 bits, so an opaque person read back as 0.997 (1020/1023) or
+            // 0.9993 (4092/4095) and let 0.1–0.3 % of the background show in an editor.
+            cmd.args(["-c:v", "prores_ks", "-profile:v", "4", "-alpha_bits", "8"]);
             cmd.args(["-pix_fmt", "yuva444p10le", "-vendor", "apl0"]);
         }
         (C::Mkv, L::Gray) => {
@@ -283,38 +411,91 @@ fn command(spec: &EncodeSpec<'_>) -> Result<std::process::Command> {
         }
         _ => return Err(unsupported()),
     }
-    if spec.video_offset_s > 0.0 && !spec.container.is_still() {
-        // (`-itsoffset` on the raw input does not survive into the MP4 here.)
-        let shift = format!("setpts=PTS+{:.6}/TB", spec.video_offset_s);
-        cmd.args(["-vf", &shift]);
+    if spec.ten_bit && spec.layout == L::Yuv420p && !still {
+        cmd.args(["-pix_fmt", "yuv420p10le"]);
+        if spec.container == C::Webm {
+            cmd.args(["-profile:v", "2"]);
+        }
     }
-    if !spec.container.is_still() && spec.layout != L::Gray {
+    if !still && spec.layout != L::Gray {
+        use crate::engine::color::{TagKind, tag_code};
         let tags = [
-            ("-colorspace", &spec.color.space),
-            ("-color_primaries", &spec.color.primaries),
-            ("-color_trc", &spec.color.transfer),
+            ("-colorspace", TagKind::Matrix, &spec.color.space),
+            (
+                "-color_primaries",
+                TagKind::Primaries,
+                &spec.color.primaries,
+            ),
+            ("-color_trc", TagKind::Transfer, &spec.color.transfer),
         ];
-        for (flag, value) in tags {
-            if let Some(v) = value {
-                cmd.args([flag, v]);
+        for (flag, kind, value) in tags {
+            // Code points: every ffprobe spelling maps to one, and every encoder takes them.
+            if let Some(code) = value.as_deref().and_then(|v| tag_code(kind, v)) {
+                cmd.args([flag, &code.to_string()]);
             }
         }
         cmd.args(["-color_range", "tv"]);
     }
+    if !still {
+        let (num, den) = spec.time_base.unwrap_or((1, 90_000));
+        let den = if den > 1_000_000 { 90_000 } else { den.max(1) };
+        cmd.args(["-enc_time_base:v", &format!("{}/{den}", num.max(1))]);
+        if matches!(spec.container, C::Mp4 | C::Mov) {
+            cmd.args(["-video_track_timescale", &den.to_string()]);
+        }
+        if let Some(lang) = &spec.carry.video_language {
+            cmd.args(["-metadata:s:v:0", &format!("language={lang}")]);
+        }
+    }
     if let Some(codec) = audio {
-        cmd.args(["-map", "1:a:0?"]);
-        if spec.container.can_copy_audio(codec) {
-            cmd.args(["-c:a", "copy"]);
-        } else if spec.container == C::Webm {
-            cmd.args(["-c:a", "libopus", "-b:a", "128k"]);
+        let codecs: Vec<&str> = if spec.carry.audio.is_empty() {
+            // Only the one codec given (none: a clip without sound).
+            [codec].into_iter().filter(|c| !c.is_empty()).collect()
         } else {
-            cmd.args(["-c:a", "aac", "-b:a", "192k"]);
+            spec.carry.audio.iter().map(String::as_str).collect()
+        };
+        for (i, codec) in codecs.iter().enumerate() {
+            cmd.args(["-map", &format!("1:a:{i}?")]);
+            let flag = format!("-c:a:{i}");
+            if spec.container.can_copy_audio(codec) {
+                cmd.args([&flag, "copy"]);
+            } else if spec.container == C::Webm {
+                cmd.args([&flag, "libopus", &format!("-b:a:{i}"), "128k"]);
+            } else {
+                cmd.args([&flag, "aac", &format!("-b:a:{i}"), "192k"]);
+            }
+            if let Some(Some(title)) = spec.carry.audio_titles.get(i)
+                && matches!(spec.container, C::Mp4 | C::Mov)
+            {
+                cmd.args([
+                    &format!("-metadata:s:a:{i}"),
+                    &format!("handler_name={title}"),
+                ]);
+            }
+        }
+        let mut out = 0;
+        for (i, codec) in spec.carry.subtitles.iter().enumerate() {
+            if let Some(c) = spec.container.subtitle_codec(codec) {
+                cmd.args(["-map", &format!("1:s:{i}?"), &format!("-c:s:{out}"), c]);
+                if let Some(Some(title)) = spec.carry.subtitle_titles.get(i)
+                    && matches!(spec.container, C::Mp4 | C::Mov)
+                {
+                    cmd.args([
+                        &format!("-metadata:s:s:{out}"),
+                        &format!("handler_name={title}"),
+                    ]);
+                }
+                out += 1;
+            }
+        }
+        if spec.carry.metadata {
+            cmd.args(["-map_metadata", "1", "-map_chapters", "1"]);
         }
     }
     if matches!(spec.container, C::Mp4 | C::Mov) {
         cmd.args(["-movflags", "+faststart"]);
     }
-    if spec.container.is_still() {
+    if still {
         cmd.args(["-frames:v", "1", "-update", "1"]);
     } else {
         cmd.args(["-fps_mode", "passthrough"]);

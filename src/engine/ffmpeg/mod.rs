@@ -1,12 +1,14 @@
 //! ffmpeg/ffprobe as child processes: locating the tools, the child wrapper, raw-frame
-//! decoding and encoding over pipes, and the output-size rule.
+//! decoding and encoding over pipes (timestamped Matroska framing), and the output-size rule.
 
 mod decode;
 mod encode;
+pub mod locate;
+pub mod mkv;
 mod process;
 
-pub use decode::Decoder;
-pub use encode::{ColorTags, Container, EncodeSpec, Encoder, PixelLayout};
+pub use decode::{DecodeLook, Decoder};
+pub use encode::{Carry, ColorTags, Container, EncodeSpec, Encoder, PixelLayout};
 pub use process::FfmpegProcess;
 
 use std::ffi::OsString;
@@ -26,15 +28,35 @@ impl Tool {
         }
     }
 
-    /// The program to run: `EBC_FFMPEG` / `EBC_FFPROBE` when set (a non-PATH install), else
-    /// the bare name looked up on PATH.
-    pub fn program(self) -> OsString {
-        let var = match self {
+    /// The variable that names this tool's path.
+    pub fn env_var(self) -> &'static str {
+        match self {
             Tool::Ffmpeg => "EBC_FFMPEG",
             Tool::Ffprobe => "EBC_FFPROBE",
-        };
-        std::env::var_os(var)
-            .filter(|v| !v.is_empty())
+        }
+    }
+
+    /// Where the tool is: `EBC_FFMPEG` / `EBC_FFPROBE` when set, else PATH, else the usual
+    /// install folders (see `locate`). Looked up once per process.
+    pub fn path(self) -> Option<std::path::PathBuf> {
+        use std::sync::OnceLock;
+        static FOUND: [OnceLock<Option<std::path::PathBuf>>; 2] =
+            [OnceLock::new(), OnceLock::new()];
+        FOUND[self as usize]
+            .get_or_init(|| {
+                std::env::var_os(self.env_var())
+                    .filter(|v| !v.is_empty())
+                    .map(std::path::PathBuf::from)
+                    .or_else(|| locate::locate(self.name()))
+            })
+            .clone()
+    }
+
+    /// The program to run: [`Tool::path`], else the bare name (spawning it then fails with
+    /// `NotFound`, reported as [`crate::engine::Error::ToolMissing`]).
+    pub fn program(self) -> OsString {
+        self.path()
+            .map(OsString::from)
             .unwrap_or_else(|| self.name().into())
     }
 

@@ -90,6 +90,16 @@ impl FfmpegProcess {
         self.stdout.as_mut()
     }
 
+    /// Take stdin out of the child, for a writer that owns it (dropped before `wait`).
+    pub fn take_stdin(&mut self) -> Option<ChildStdin> {
+        self.stdin.take()
+    }
+
+    /// Take stdout out of the child, for a reader that owns it (dropped before `wait`).
+    pub fn take_stdout(&mut self) -> Option<ChildStdout> {
+        self.stdout.take()
+    }
+
     pub fn tool(&self) -> Tool {
         self.tool
     }

@@ -7,6 +7,7 @@
 mod blobs;
 pub(crate) mod boxfilter;
 mod feather;
+pub mod fuse;
 mod guided;
 pub(crate) mod resample;
 mod temporal;
@@ -18,9 +19,51 @@ use guided::FastGuided;
 use resample::{AxisMap, bilinear_f32, downsample_u8, reduced};
 use temporal::Temporal;
 
+/// Which matte the engine computes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MatteMode {
+    /// The selfie model alone, refined by a guided filter (cheapest).
+    #[default]
+    Fast,
+    /// The selfie model fused with MODNet's portrait matting (`fuse`): sharper hair and no
+    /// band of old background, at several times the cost.
+    Quality,
+}
+
+impl MatteMode {
+    /// Every accepted spelling, for error messages.
+    pub const NAMES: &'static str = "fast, quality";
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MatteMode::Fast => "fast",
+            MatteMode::Quality => "quality",
+        }
+    }
+
+    /// Parses `fast` or `quality` (case-insensitive, surrounding spaces ignored).
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "fast" => Some(MatteMode::Fast),
+            "quality" => Some(MatteMode::Quality),
+            _ => None,
+        }
+    }
+}
+
 /// Tunables, exposed on the CLI.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MatteOptions {
+    /// `fast` (selfie model) or `quality` (selfie + MODNet).
+    pub mode: MatteMode,
+    /// Quality mode: MODNet runs on every n-th frame (1 = every frame); the frames between
+    /// reuse its last alpha inside the current selfie mask's bounds.
+    pub fine_every: u32,
+    /// Quality mode: longest side of MODNet's input in pixels (the crop around the people
+    /// is scaled down to it, never up).
+    pub fine_long_side: u32,
+    /// Quality mode: how the selfie mask bounds MODNet (`fuse::FuseParams`).
+    pub fuse: fuse::FuseParams,
     /// 0 = no temporal smoothing, 1 = maximal.
     pub temporal: f32,
     /// Feather radius in output pixels (0 = none).
@@ -45,6 +88,10 @@ impl Default for MatteOptions {
         // eps 0.002 lets hair follow luma edges, blobs under 0.5 % of the frame were all
         // false positives there, temporal 0.7 damps flicker without visible lag.
         MatteOptions {
+            mode: MatteMode::default(),
+            fine_every: 1,
+            fine_long_side: 512,
+            fuse: fuse::FuseParams::default(),
             temporal: 0.7,
             feather: 0.0,
             guided_radius: 8,

@@ -2,12 +2,14 @@
 //! joined by bounded channels; temp output renamed on success.
 
 mod plan;
+mod source;
 mod stages;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use super::backdrop::Backdrop;
+pub use super::color::HdrMode;
 use super::matte::MatteOptions;
 use super::{ProgressReporter, Result};
 
@@ -37,6 +39,8 @@ pub struct ReplaceOptions {
     pub matte: MatteOptions,
     /// Also write a small before/after JPEG of a middle frame here.
     pub preview: Option<PathBuf>,
+    /// HDR (PQ/HLG) input: tone-mapped to SDR BT.709 (default) or kept HDR in 10 bits.
+    pub hdr: HdrMode,
 }
 
 impl ReplaceOptions {
@@ -50,6 +54,7 @@ impl ReplaceOptions {
             x264_preset: DEFAULT_X264_PRESET.into(),
             matte: MatteOptions::default(),
             preview: None,
+            hdr: HdrMode::default(),
         }
     }
 }

@@ -4,12 +4,14 @@
 
 use std::path::{Path, PathBuf};
 
+use super::source::{self, Source};
 use super::{Quality, ReplaceOptions, SegmentOptions};
 use crate::engine::backdrop::BackdropSpec;
+use crate::engine::color::HdrMode;
 use crate::engine::composite::Compositor;
-use crate::engine::ffmpeg::{ColorTags, Container, PixelLayout, output_size};
+use crate::engine::ffmpeg::{Carry, Container, PixelLayout, output_size};
 use crate::engine::matte::MatteOptions;
-use crate::engine::probe::{ACCEPTED_FORMATS, MediaInfo, MediaKind, probe_detail};
+use crate::engine::probe::{ACCEPTED_FORMATS, MediaInfo, MediaKind, ProbeDetail, probe_detail};
 use crate::engine::{Error, Result};
 
 /// What the composite stage does to each frame.
@@ -28,8 +30,15 @@ pub(super) struct Plan {
     pub output: PathBuf,
     pub info: MediaInfo,
     pub frame_rate: String,
-    pub color: ColorTags,
+    /// How the picture is decoded, the frames' matrix and the output's tags.
+    pub source: Source,
     pub video_offset_s: f64,
+    /// The input's start time: frame times given to the encoder are relative to it.
+    pub start_s: f64,
+    pub time_base: (u64, u64),
+    pub carry: Carry,
+    /// Problems found while planning (e.g. a subtitle track the output cannot hold).
+    pub warnings: Vec<String>,
     pub width: u32,
     pub height: u32,
     pub container: Container,
@@ -69,10 +78,16 @@ impl Plan {
                 ),
             });
         }
-        let (info, detail) = probe_detail(&opts.input)?;
+        let (mut info, detail) = probe_detail(&opts.input)?;
         check_kind(&opts.input, &opts.output, &info, container)?;
+        let source = decide(&opts.input, &mut info, &detail, opts.hdr);
         let (width, height) = output_size(info.width, info.height, opts.max_long_side);
-        let compositor = Compositor::new(&opts.backdrop, width as usize, height as usize)?;
+        let compositor = Compositor::with_matrix(
+            &opts.backdrop,
+            width as usize,
+            height as usize,
+            source.matrix,
+        )?;
         let layout = if compositor.outputs_alpha() {
             if !matches!(container, Container::Webm | Container::Mov | Container::Png) {
                 return Err(Error::Setting {
@@ -108,12 +123,17 @@ impl Plan {
         } else {
             None
         };
+        let (carry, warnings) = carry(&opts.input, &detail, container);
         Ok(Plan {
             input: opts.input.clone(),
             output: opts.output.clone(),
-            frame_rate: detail.frame_rate,
-            color: detail.color,
+            frame_rate: detail.frame_rate.clone(),
+            source,
             video_offset_s: detail.video_offset_s,
+            start_s: detail.file_start_s,
+            time_base: detail.time_base,
+            carry,
+            warnings,
             info,
             width,
             height,
@@ -134,8 +154,9 @@ impl Plan {
     pub fn for_segment(opts: &SegmentOptions) -> Result<Plan> {
         let container = output_container(&opts.output)?;
         refuse_same_file(&opts.input, &opts.output)?;
-        let (info, detail) = probe_detail(&opts.input)?;
+        let (mut info, detail) = probe_detail(&opts.input)?;
         check_kind(&opts.input, &opts.output, &info, container)?;
+        let source = decide(&opts.input, &mut info, &detail, HdrMode::ToneMap);
         let wanted = if info.kind == MediaKind::Image {
             Container::Png
         } else {
@@ -165,9 +186,13 @@ impl Plan {
         Ok(Plan {
             input: opts.input.clone(),
             output: opts.output.clone(),
-            frame_rate: detail.frame_rate,
-            color: detail.color,
+            frame_rate: detail.frame_rate.clone(),
+            source,
             video_offset_s: detail.video_offset_s,
+            start_s: detail.file_start_s,
+            time_base: detail.time_base,
+            carry: Carry::default(),
+            warnings: Vec::new(),
             info,
             width,
             height,
@@ -185,6 +210,57 @@ impl Plan {
     pub fn is_still(&self) -> bool {
         self.info.kind == MediaKind::Image
     }
+}
+
+/// The source decisions; a still's EXIF orientation turns its displayed size.
+fn decide(input: &Path, info: &mut MediaInfo, detail: &ProbeDetail, hdr: HdrMode) -> Source {
+    let still = info.kind == MediaKind::Image;
+    let src = source::decide(input, info, detail, hdr, still);
+    let turned = src
+        .look
+        .pre_filters
+        .iter()
+        .any(|f| f.starts_with("transpose"));
+    if still && src.look.no_autorotate && info.rotation % 180 == 90 {
+        // The EXIF orientation replaces any rotation ffprobe reported: back to coded size.
+        std::mem::swap(&mut info.width, &mut info.height);
+        info.rotation = 0;
+    }
+    if still && turned {
+        std::mem::swap(&mut info.width, &mut info.height);
+    }
+    src
+}
+
+/// Every audio track; the subtitle tracks the container can hold (a warning names the
+/// others); chapters and metadata.
+fn carry(input: &Path, detail: &ProbeDetail, container: Container) -> (Carry, Vec<String>) {
+    let mut warnings = Vec::new();
+    let dropped: Vec<&str> = detail
+        .subtitles
+        .iter()
+        .filter(|t| container.subtitle_codec(&t.codec).is_none())
+        .map(|t| t.codec.as_str())
+        .collect();
+    if !dropped.is_empty() && !container.is_still() {
+        warnings.push(format!(
+            "{}: {} subtitle track(s) ({}) left out: a .{} file cannot hold them; write .mkv to keep them",
+            input.display(),
+            dropped.len(),
+            dropped.join(", "),
+            container.extension()
+        ));
+    }
+    let carry = Carry {
+        audio: detail.audio.iter().map(|t| t.codec.clone()).collect(),
+        subtitles: detail.subtitles.iter().map(|t| t.codec.clone()).collect(),
+        audio_titles: detail.audio.iter().map(|t| t.title.clone()).collect(),
+        subtitle_titles: detail.subtitles.iter().map(|t| t.title.clone()).collect(),
+        metadata: true,
+        start_s: detail.file_start_s,
+        video_language: detail.video_language.clone(),
+    };
+    (carry, warnings)
 }
 
 fn output_container(output: &Path) -> Result<Container> {

@@ -12,8 +12,10 @@ use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
 
 use super::ReplaceReport;
 use super::plan::{Look, Plan};
-use crate::engine::ffmpeg::{Decoder, EncodeSpec, Encoder, PixelLayout};
-use crate::engine::matte::{MatteOptions, MatteRefiner};
+use crate::engine::ffmpeg::{DecodeLook, Decoder, EncodeSpec, Encoder, PixelLayout};
+use crate::engine::matte::fuse::{FineMatte, Fuser, model_size, person_region};
+use crate::engine::matte::{MatteMode, MatteOptions, MatteRefiner};
+use crate::engine::segment::modnet::Matter;
 use crate::engine::segment::{ModelKind, Segmenter};
 use crate::engine::{Error, Progress, ProgressReporter, Result, YuvFrame, preview};
 
@@ -22,6 +24,8 @@ const QUEUE: usize = 2;
 
 struct Decoded {
     index: u64,
+    /// Presentation time on the input's clock, ns.
+    pts_ns: i64,
     frame: YuvFrame,
     /// A copy of the untouched frame, kept for the before/after preview.
     before: Option<Box<YuvFrame>>,
@@ -29,14 +33,20 @@ struct Decoded {
 
 struct Segmented {
     index: u64,
+    /// Presentation time on the input's clock, ns.
+    pts_ns: i64,
     frame: YuvFrame,
     before: Option<Box<YuvFrame>>,
     /// Model output at model size.
     raw: Vec<f32>,
+    /// Quality matte: MODNet's alpha for this frame, when it ran on it.
+    fine: Option<Box<FineMatte>>,
 }
 
 struct Refined {
     index: u64,
+    /// Presentation time on the input's clock, ns.
+    pts_ns: i64,
     frame: YuvFrame,
     before: Option<Box<YuvFrame>>,
     /// Full-resolution alpha, 255 = person.
@@ -45,7 +55,81 @@ struct Refined {
 
 struct Composited {
     index: u64,
+    pts_ns: i64,
     frame: YuvFrame,
+}
+
+/// Where the matte found a person: for the "nobody there" warnings.
+#[derive(Debug, Default)]
+struct Presence {
+    frames: u64,
+    with_person: u64,
+    /// The longest run of frames without a person: (first pts, pts after the last), ns.
+    longest_gap: Option<(i64, i64)>,
+    gap_start: Option<i64>,
+    last_pts: i64,
+}
+
+/// A frame shows a person when at least this share of its pixels is person (alpha ≥ 128):
+/// 0.2 %, a face far away in a 1080p frame still counts.
+const PERSON_SHARE: f64 = 0.002;
+
+impl Presence {
+    fn add(&mut self, pts_ns: i64, alpha: &[u8]) {
+        let person = alpha.iter().filter(|&&a| a >= 128).count();
+        let present = person as f64 >= PERSON_SHARE * alpha.len() as f64;
+        self.frames += 1;
+        if present {
+            self.with_person += 1;
+            self.close_gap(pts_ns);
+        } else if self.gap_start.is_none() {
+            self.gap_start = Some(pts_ns);
+        }
+        self.last_pts = pts_ns;
+    }
+
+    fn close_gap(&mut self, end_ns: i64) {
+        if let Some(start) = self.gap_start.take() {
+            let longer = self.longest_gap.is_none_or(|(s, e)| end_ns - start > e - s);
+            if longer {
+                self.longest_gap = Some((start, end_ns));
+            }
+        }
+    }
+
+    /// The warnings for `input`: nobody at all, or nobody for at least `min_gap_s`.
+    fn warnings(
+        mut self,
+        input: &Path,
+        frame_ns: i64,
+        start_ns: i64,
+        min_gap_s: f64,
+    ) -> Vec<String> {
+        let end = self.last_pts + frame_ns;
+        self.close_gap(end);
+        if self.frames == 0 {
+            return Vec::new();
+        }
+        if self.with_person == 0 {
+            return vec![format!(
+                "{}: no person was found, so the whole picture became backdrop; the result is complete, but check that this is the clip you meant (the person should be clearly visible)",
+                input.display()
+            )];
+        }
+        match self.longest_gap {
+            Some((s, e)) if (e - s) as f64 / 1e9 >= min_gap_s => {
+                let at = |t: i64| (t - start_ns) as f64 / 1e9;
+                vec![format!(
+                    "{}: the person was lost from {:.1} s to {:.1} s ({:.1} s): those frames show only the backdrop",
+                    input.display(),
+                    at(s),
+                    at(e),
+                    (e - s) as f64 / 1e9
+                )]
+            }
+            _ => Vec::new(),
+        }
+    }
 }
 
 struct DecodeSummary {
@@ -82,6 +166,7 @@ pub(super) fn run(plan: Plan, progress: &mut dyn ProgressReporter) -> Result<Rep
     let preview_at = plan.preview.as_ref().map(|_| plan.info.frames / 2);
     let kind = ModelKind::for_frame(w, h);
     let audio_codec = plan.info.audio_codec.clone().unwrap_or_default();
+    let start_ns = (plan.start_s * 1e9).round() as i64;
     let spec = EncodeSpec {
         output: tmp.path(),
         display: &plan.output,
@@ -96,15 +181,20 @@ pub(super) fn run(plan: Plan, progress: &mut dyn ProgressReporter) -> Result<Rep
         },
         quality: plan.quality,
         x264_preset: &plan.x264_preset,
-        // A matte has no use for sound.
-        audio: (plan.info.has_audio && plan.layout != PixelLayout::Gray)
+        // A matte has no use for sound; other outputs carry the input's tracks and metadata
+        // (even without audio: subtitles, chapters, creation date).
+        audio: (plan.layout != PixelLayout::Gray)
             .then_some((plan.input.as_path(), audio_codec.as_str())),
-        color: plan.color.clone(),
+        color: plan.source.color.clone(),
         video_offset_s: if still { 0.0 } else { plan.video_offset_s },
+        time_base: Some(plan.time_base),
+        carry: plan.carry.clone(),
+        ten_bit: plan.source.ten_bit,
     };
 
     let (dec_tx, dec_rx) = bounded::<Decoded>(QUEUE);
     let (seg_tx, seg_rx) = bounded::<Segmented>(QUEUE);
+    let (fine_tx, fine_rx) = bounded::<Segmented>(QUEUE);
     let (ref_tx, ref_rx) = bounded::<Refined>(QUEUE);
     let (comp_tx, comp_rx) = bounded::<Composited>(QUEUE);
     // Recycling: used buffers flow back upstream. These hold at most as many buffers as
@@ -117,14 +207,17 @@ pub(super) fn run(plan: Plan, progress: &mut dyn ProgressReporter) -> Result<Rep
     let (width, height) = (plan.width, plan.height);
     let matte_opts = plan.matte.clone();
     let frame_rate = plan.frame_rate.clone();
+    let decode_look = plan.source.look.clone();
+    let input_alpha = decode_look.alpha;
+    let composites = matches!(plan.look, Look::Composite { .. });
     let mut look = plan.look;
 
     let (results, encoded) = thread::scope(|s| {
         let decode = spawn(s, "decode", move || {
             decode_stage(
                 input,
-                width,
-                height,
+                (width, height),
+                &decode_look,
                 still,
                 preview_at,
                 dec_tx,
@@ -134,13 +227,19 @@ pub(super) fn run(plan: Plan, progress: &mut dyn ProgressReporter) -> Result<Rep
         let segment = spawn(s, "segment", move || {
             segment_stage(kind, dec_rx, seg_tx, raw_back_rx)
         });
+        let fine_opts = matte_opts.clone();
+        // Quality matte: MODNet in a stage of its own, so it overlaps the selfie model and
+        // the refinement of other frames; fast mode passes frames straight through.
+        let fine = spawn(s, "matting", move || {
+            fine_stage(&fine_opts, kind, seg_rx, fine_tx)
+        });
         let refine = spawn(s, "refine", move || {
             refine_stage(
                 matte_opts,
                 kind,
                 w,
                 h,
-                seg_rx,
+                fine_rx,
                 ref_tx,
                 raw_back_tx,
                 alpha_back_rx,
@@ -148,14 +247,30 @@ pub(super) fn run(plan: Plan, progress: &mut dyn ProgressReporter) -> Result<Rep
         });
         let look_ref = &mut look;
         let composite = spawn(s, "composite", move || {
-            composite_stage(look_ref, &frame_rate, ref_rx, comp_tx, alpha_back_tx)
+            composite_stage(
+                look_ref,
+                &frame_rate,
+                input_alpha,
+                ref_rx,
+                comp_tx,
+                alpha_back_tx,
+            )
         });
-        let encoded = encode_stage(&spec, comp_rx, frames_back_tx, progress, total, started);
+        let encoded = encode_stage(
+            &spec,
+            (!still).then_some(start_ns),
+            comp_rx,
+            frames_back_tx,
+            progress,
+            total,
+            started,
+        );
         let results = [
             join(decode).map(|d| Some(StageOut::Decode(d))),
             join(segment).map(|()| None),
+            join(fine).map(|()| None),
             join(refine).map(|()| None),
-            join(composite).map(|p| Some(StageOut::Preview(p))),
+            join(composite).map(|p| Some(StageOut::Composite(p))),
         ];
         (results, encoded)
     });
@@ -164,6 +279,7 @@ pub(super) fn run(plan: Plan, progress: &mut dyn ProgressReporter) -> Result<Rep
     // stages that only saw a closed channel; upstream errors first.
     let mut summary = None;
     let mut preview_jpeg = None;
+    let mut presence = Presence::default();
     let mut first_err: Option<Error> = None;
     let all = results
         .into_iter()
@@ -172,7 +288,10 @@ pub(super) fn run(plan: Plan, progress: &mut dyn ProgressReporter) -> Result<Rep
     for r in all {
         match r {
             Ok(Some(StageOut::Decode(d))) => summary = Some(d),
-            Ok(Some(StageOut::Preview(p))) => preview_jpeg = p,
+            Ok(Some(StageOut::Composite((p, seen)))) => {
+                preview_jpeg = p;
+                presence = seen;
+            }
             Ok(Some(StageOut::Encoded(n))) => frames_written = n,
             Ok(None) => {}
             Err(e) => first_err = Some(root_cause(first_err, e)),
@@ -185,7 +304,13 @@ pub(super) fn run(plan: Plan, progress: &mut dyn ProgressReporter) -> Result<Rep
         return Err(Error::Aborted);
     };
 
-    let mut warnings = Vec::new();
+    let mut warnings = plan.warnings.clone();
+    if composites {
+        let frame_ns = (1e9 / plan.info.fps.max(1.0)) as i64;
+        // A long stretch: two seconds, or a third of a shorter clip.
+        let min_gap = (plan.info.duration_s / 3.0).clamp(0.5, 2.0);
+        warnings.extend(presence.warnings(&plan.input, frame_ns, start_ns, min_gap));
+    }
     let expected = plan.info.frames;
     if !still && summary.frames < expected {
         let lost = expected - summary.frames;
@@ -253,7 +378,7 @@ fn root_cause(earlier: Option<Error>, later: Error) -> Error {
 
 enum StageOut {
     Decode(DecodeSummary),
-    Preview(Option<Vec<u8>>),
+    Composite((Option<Vec<u8>>, Presence)),
     Encoded(u64),
 }
 
@@ -287,14 +412,14 @@ fn join<T>(handle: Result<ScopedJoinHandle<'_, Result<T>>>) -> Result<T> {
 
 fn decode_stage(
     input: &Path,
-    width: u32,
-    height: u32,
+    (width, height): (u32, u32),
+    look: &DecodeLook,
     still: bool,
     preview_at: Option<u64>,
     out: Sender<Decoded>,
     frames_back: Receiver<YuvFrame>,
 ) -> Result<DecodeSummary> {
-    let mut dec = Decoder::open(input, width, height, still)?;
+    let mut dec = Decoder::open_look(input, width, height, 0.0, still, look)?;
     let mut index = 0u64;
     loop {
         let mut frame = frames_back.try_recv().unwrap_or_else(|_| dec.new_frame());
@@ -305,6 +430,7 @@ fn decode_stage(
         if out
             .send(Decoded {
                 index,
+                pts_ns: dec.pts_ns(),
                 frame,
                 before,
             })
@@ -369,14 +495,68 @@ fn segment_stage(
         raw.extend_from_slice(probs);
         let next = Segmented {
             index: msg.index,
+            pts_ns: msg.pts_ns,
             frame: msg.frame,
             before: msg.before,
             raw,
+            fine: None,
         };
         out.send(next).map_err(|_| Error::Aborted)?;
     }
     Ok(())
 }
+
+/// Quality matte: runs MODNet on every `fine_every`-th frame, on the crop around the people
+/// the selfie mask shows, at a size from the crop's (`fuse::person_region`, `model_size`).
+/// Fast mode forwards every message untouched.
+fn fine_stage(
+    opts: &MatteOptions,
+    kind: ModelKind,
+    input: Receiver<Segmented>,
+    out: Sender<Segmented>,
+) -> Result<()> {
+    if opts.mode != MatteMode::Quality {
+        for msg in input {
+            out.send(msg).map_err(|_| Error::Aborted)?;
+        }
+        return Ok(());
+    }
+    let (mw, mh) = kind.input_size();
+    let every = u64::from(opts.fine_every.max(1));
+    let mut matter = Matter::new();
+    let mut size: Option<(usize, usize)> = None;
+    for mut msg in input {
+        if msg.index % every == 0 {
+            let (fw, fh) = (msg.frame.width, msg.frame.height);
+            if let Some(region) = person_region(&msg.raw, mw, mh, fw, fh, FINE_MARGIN) {
+                let want = model_size(region, opts.fine_long_side as usize);
+                // Hysteresis: a new plan costs ~0.1 s, so a size one step away is kept.
+                let (sw, sh) = match size {
+                    Some((pw, ph)) if pw.abs_diff(want.0) <= 32 && ph.abs_diff(want.1) <= 32 => {
+                        (pw, ph)
+                    }
+                    _ => want,
+                };
+                size = Some((sw, sh));
+                let alpha = matter.infer_yuv_region(&msg.frame, region, sw, sh)?;
+                msg.fine = Some(Box::new(FineMatte {
+                    alpha: alpha.to_vec(),
+                    w: sw,
+                    h: sh,
+                    region,
+                }));
+            } else {
+                msg.fine = Some(Box::default());
+            }
+        }
+        out.send(msg).map_err(|_| Error::Aborted)?;
+    }
+    Ok(())
+}
+
+/// Margin around the people's box for MODNet's crop, as a fraction of the box's longer side:
+/// room for hair and hands the selfie mask misses, and context for MODNet.
+const FINE_MARGIN: f32 = 0.08;
 
 #[allow(clippy::too_many_arguments)]
 fn refine_stage(
@@ -390,13 +570,31 @@ fn refine_stage(
     alpha_back: Receiver<Vec<u8>>,
 ) -> Result<()> {
     let (mw, mh) = kind.input_size();
+    let quality = opts.mode == MatteMode::Quality;
+    let mut fuser = Fuser::new(opts.fuse);
     let mut refiner = MatteRefiner::new(opts, width, height);
+    let mut last_fine: Option<Box<FineMatte>> = None;
     for msg in input {
         let mut alpha = alpha_back.try_recv().unwrap_or_default();
-        refiner.refine(&msg.raw, mw, mh, &msg.frame, &mut alpha);
+        if quality {
+            if let Some(f) = msg.fine {
+                last_fine = Some(f);
+            }
+            let (fw, fh) = (msg.frame.width, msg.frame.height);
+            fuser.fuse(
+                &msg.raw,
+                (mw, mh),
+                last_fine.as_deref(),
+                (fw, fh),
+                &mut alpha,
+            );
+        } else {
+            refiner.refine(&msg.raw, mw, mh, &msg.frame, &mut alpha);
+        }
         let _ = raw_back.send(msg.raw);
         let next = Refined {
             index: msg.index,
+            pts_ns: msg.pts_ns,
             frame: msg.frame,
             before: msg.before,
             alpha,
@@ -406,15 +604,19 @@ fn refine_stage(
     Ok(())
 }
 
-/// Returns the preview JPEG when one was asked for and its frame came by.
+/// Returns the preview JPEG when one was asked for and its frame came by, and where a
+/// person was seen. With `input_alpha`, the input's own alpha (`frame.a`) multiplies the
+/// matte: what the user had already cut away stays away.
 fn composite_stage(
     look: &mut Look,
     frame_rate: &str,
+    input_alpha: bool,
     input: Receiver<Refined>,
     out: Sender<Composited>,
     alpha_back: Sender<Vec<u8>>,
-) -> Result<Option<Vec<u8>>> {
+) -> Result<(Option<Vec<u8>>, Presence)> {
     let mut preview_jpeg = None;
+    let mut presence = Presence::default();
     let mut bg: Option<(Decoder, YuvFrame)> = None;
     for mut msg in input {
         let size = msg.frame.width * msg.frame.height;
@@ -426,6 +628,12 @@ fn composite_stage(
                 msg.frame.height
             )));
         }
+        if input_alpha && let Some(a) = msg.frame.a.as_deref() {
+            for (m, &a) in msg.alpha.iter_mut().zip(a) {
+                *m = ((u32::from(*m) * u32::from(a) + 127) / 255) as u8;
+            }
+        }
+        presence.add(msg.pts_ns, &msg.alpha);
         match look {
             Look::Composite {
                 compositor,
@@ -472,6 +680,7 @@ fn composite_stage(
         let _ = alpha_back.send(msg.alpha);
         let next = Composited {
             index: msg.index,
+            pts_ns: msg.pts_ns,
             frame: msg.frame,
         };
         out.send(next).map_err(|_| Error::Aborted)?;
@@ -479,12 +688,14 @@ fn composite_stage(
     if let Some((mut dec, _)) = bg {
         dec.kill();
     }
-    Ok(preview_jpeg)
+    Ok((preview_jpeg, presence))
 }
 
-/// Runs on the calling thread: writes frames in order, reports progress, cancels.
+/// Runs on the calling thread: writes frames in order, each at its input time relative to
+/// `start_ns` (`None` for a still), reports progress, cancels.
 fn encode_stage(
     spec: &EncodeSpec<'_>,
+    start_ns: Option<i64>,
     input: Receiver<Composited>,
     frames_back: Sender<YuvFrame>,
     progress: &mut dyn ProgressReporter,
@@ -500,7 +711,10 @@ fn encode_stage(
             Some(e) => e,
             None => encoder.insert(Encoder::start(spec)?),
         };
-        enc.write_frame(&msg.frame)?;
+        match start_ns {
+            Some(start) => enc.write_frame_at(&msg.frame, msg.pts_ns - start)?,
+            None => enc.write_frame(&msg.frame)?,
+        }
         let _ = frames_back.send(msg.frame);
         done += 1;
         let elapsed = started.elapsed().as_secs_f64();

@@ -27,12 +27,16 @@ mod error;
 mod flatbuf;
 mod gemm;
 mod model;
+pub mod modnet;
+mod onnx;
+mod onnx_model;
 mod ops;
 pub mod preprocess;
 mod tflite;
 
 pub use error::ModelError;
 pub use model::{Model, load_model};
+pub use onnx_model::load_onnx;
 pub use ops::force_portable_kernels;
 
 use super::{Matte, Result, YuvFrame};

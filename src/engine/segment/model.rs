@@ -27,13 +27,16 @@ enum Value {
 }
 
 #[derive(Debug, Clone)]
-struct Step {
-    op: Op,
+pub(super) struct Step {
+    pub(super) op: Op,
     /// Tensor ids during planning, buffer slots after.
-    inputs: Vec<usize>,
-    output: usize,
-    out_len: usize,
+    pub(super) inputs: Vec<usize>,
+    pub(super) output: usize,
+    pub(super) out_len: usize,
 }
+
+/// Most activation inputs one op reads (CONCATENATION of three tensors in MODNet).
+const MAX_OP_INPUTS: usize = 4;
 
 /// A planned model with its buffers: `run` allocates nothing.
 #[derive(Debug, Clone)]
@@ -136,7 +139,15 @@ pub fn load_model(bytes: &[u8]) -> Result<Model> {
         return Err(ModelError::unsupported("the model output is a constant"));
     }
     fuse_activations(&mut steps, output);
-    plan(steps, &g, input, input_hwc, output)
+    let output_len = g.tensors[output].shape.iter().product();
+    plan(
+        steps,
+        g.tensors.len(),
+        |t| g.tensors[t].name.clone(),
+        input,
+        input_hwc,
+        (output, output_len),
+    )
 }
 
 fn build_step(
@@ -348,7 +359,7 @@ fn check_len(index: usize, op: &'static str, len: usize, shape: &[usize]) -> Res
 }
 
 /// Merges `producer → activation` pairs when the activation is the producer's only reader.
-fn fuse_activations(steps: &mut Vec<Step>, graph_output: usize) {
+pub(super) fn fuse_activations(steps: &mut Vec<Step>, graph_output: usize) {
     let mut i = 0;
     while i < steps.len() {
         let Op::Unary(u) = &steps[i].op else {
@@ -370,14 +381,15 @@ fn fuse_activations(steps: &mut Vec<Step>, graph_output: usize) {
 
 /// Assigns buffers by liveness: each step's output takes the smallest free buffer that fits
 /// (or a new one); inputs are released after the step that reads them last.
-fn plan(
+/// `n` tensor ids, `name` of a tensor id for errors, `(output id, output length)`.
+pub(super) fn plan(
     mut steps: Vec<Step>,
-    g: &Graph,
+    n: usize,
+    name: impl Fn(usize) -> String,
     input: usize,
     input_hwc: Hwc,
-    output: usize,
+    (output, output_len): (usize, usize),
 ) -> Result<Model> {
-    let n = g.tensors.len();
     let mut last_use = vec![0usize; n];
     for (i, s) in steps.iter().enumerate() {
         for &t in &s.inputs {
@@ -419,14 +431,14 @@ fn plan(
             if slot_of[*t] == usize::MAX {
                 return Err(ModelError::unsupported(format!(
                     "tensor {:?} is read before it is written",
-                    g.tensors[*t].name
+                    name(*t)
                 )));
             }
         }
         if slot_of[s.output] != usize::MAX {
             return Err(ModelError::unsupported(format!(
                 "tensor {:?} is written twice",
-                g.tensors[s.output].name
+                name(s.output)
             )));
         }
         let out_slot = take(s.out_len, &mut sizes, &mut free);
@@ -447,7 +459,11 @@ fn plan(
             "no operator writes the model output",
         ));
     }
-    let output_len = g.tensors[output].shape.iter().product();
+    if steps.iter().map(|s| s.inputs.len()).max().unwrap_or(0) > MAX_OP_INPUTS {
+        return Err(ModelError::unsupported(format!(
+            "an operator reads more than {MAX_OP_INPUTS} tensors"
+        )));
+    }
     let scratch_len = steps.iter().map(|s| s.op.scratch_len()).max().unwrap_or(0);
     let floats = sizes.iter().sum::<usize>() + scratch_len;
     if floats > MAX_PLANNED_FLOATS {
@@ -507,7 +523,7 @@ impl Model {
             // taking the output Vec out leaves the inputs borrowable.
             let mut out = std::mem::take(&mut self.buffers[s.output]);
             {
-                let mut ins: [&[f32]; 2] = [&[], &[]];
+                let mut ins: [&[f32]; MAX_OP_INPUTS] = [&[]; MAX_OP_INPUTS];
                 for (slot, &b) in ins.iter_mut().zip(&s.inputs) {
                     *slot = &self.buffers[b];
                 }
@@ -533,7 +549,7 @@ impl Model {
                 let t = std::time::Instant::now();
                 let mut out = std::mem::take(&mut self.buffers[s.output]);
                 {
-                    let mut ins: [&[f32]; 2] = [&[], &[]];
+                    let mut ins: [&[f32]; MAX_OP_INPUTS] = [&[]; MAX_OP_INPUTS];
                     for (slot, &b) in ins.iter_mut().zip(&s.inputs) {
                         *slot = &self.buffers[b];
                     }

@@ -6,8 +6,7 @@
 //! buffer, followed by one bias + activation pass.
 
 #[cfg(target_arch = "x86_64")]
-use super::depthwise::taps;
-use super::{Act, Hwc, ModelError, check, elems, ohwi_weights, out_and_pad};
+use super::{Act, Hwc, ModelError, check, elems, ohwi_weights, out_and_pad, taps};
 use crate::engine::segment::gemm::matmul;
 use crate::engine::segment::tflite::Padding;
 
@@ -25,6 +24,31 @@ pub struct Conv2d {
     pub weights_t: Vec<f32>,
     pub bias: Vec<f32>,
     pub act: Act,
+}
+
+const OP: &str = "CONV_2D";
+
+/// Floats of im2col scratch the portable path works in at most (4 MiB): it converts a block
+/// of output rows at a time, so a full-resolution layer does not need a frame-sized copy.
+const IM2COL_CAP: usize = 1 << 20;
+
+/// Strides `[h, w]` and explicit pads `[top, left, bottom, right]` of a convolution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConvGeometry {
+    pub stride: [usize; 2],
+    pub pads: [usize; 4],
+}
+
+impl ConvGeometry {
+    /// Output length along `axis` (0 = H, 1 = W) for an input of `len` and kernel `k`.
+    pub fn out_len(&self, len: usize, k: usize, axis: usize) -> usize {
+        let padded = len + self.pads[axis] + self.pads[axis + 2];
+        if padded < k || self.stride[axis] == 0 {
+            0
+        } else {
+            (padded - k) / self.stride[axis] + 1
+        }
+    }
 }
 
 /// Parameters of a convolution as read from the file.
@@ -47,11 +71,38 @@ impl Conv2d {
         bias: Option<&[f32]>,
         output: Hwc,
     ) -> Result<Self, ModelError> {
-        const OP: &str = "CONV_2D";
-        let [cout, kh, kw, cin] = ohwi_weights(OP, index, w_shape, input, output)?;
+        let [_, kh, kw, _] = ohwi_weights(OP, index, w_shape, input, output)?;
         let (oh, pad_top) = out_and_pad(p.padding, input[0], kh, p.stride_h);
         let (ow, pad_left) = out_and_pad(p.padding, input[1], kw, p.stride_w);
+        let pad_bottom = ((oh.max(1) - 1) * p.stride_h + kh).saturating_sub(input[0] + pad_top);
+        let pad_right = ((ow.max(1) - 1) * p.stride_w + kw).saturating_sub(input[1] + pad_left);
+        let geo = ConvGeometry {
+            stride: [p.stride_h, p.stride_w],
+            pads: [pad_top, pad_left, pad_bottom, pad_right],
+        };
+        Self::with_geometry(index, geo, input, weights, w_shape, bias, output, p.act)
+    }
+
+    /// As `new`, with explicit padding (ONNX `pads`, which may differ from TFLite's SAME:
+    /// PyTorch pads a 3×3/2 convolution by 1 on every side).
+    #[allow(clippy::too_many_arguments)]
+    pub fn with_geometry(
+        index: usize,
+        geo: ConvGeometry,
+        input: Hwc,
+        weights: &[f32],
+        w_shape: &[usize],
+        bias: Option<&[f32]>,
+        output: Hwc,
+        act: Act,
+    ) -> Result<Self, ModelError> {
+        let [cout, kh, kw, cin] = ohwi_weights(OP, index, w_shape, input, output)?;
+        let [stride_h, stride_w] = geo.stride;
+        let [pad_top, pad_left, pad_bottom, pad_right] = geo.pads;
+        let oh = geo.out_len(input[0], kh, 0);
+        let ow = geo.out_len(input[1], kw, 1);
         check(OP, index, "output", &[oh, ow, cout], &output)?;
+        let _ = (pad_bottom, pad_right);
         let bias = match bias {
             Some(b) => {
                 check(OP, index, "bias", &[cout], &[b.len()])?;
@@ -60,6 +111,15 @@ impl Conv2d {
             None => vec![0.0; cout],
         };
         let kdim = kh * kw * cin;
+        if weights.len() != kdim * cout {
+            return Err(ModelError::Shape {
+                op: OP,
+                index,
+                what: "weight data",
+                expected: vec![kdim * cout],
+                got: vec![weights.len()],
+            });
+        }
         let mut weights_t = vec![0.0; kdim * cout];
         for o in 0..cout {
             for k in 0..kdim {
@@ -71,13 +131,13 @@ impl Conv2d {
             output,
             kh,
             kw,
-            stride_h: p.stride_h,
-            stride_w: p.stride_w,
+            stride_h,
+            stride_w,
             pad_top,
             pad_left,
             weights_t,
             bias,
-            act: p.act,
+            act,
         })
     }
 
@@ -85,11 +145,17 @@ impl Conv2d {
         self.kh == 1 && self.kw == 1 && self.stride_h == 1 && self.stride_w == 1
     }
 
+    /// Output rows the portable path converts per im2col block.
+    fn block_rows(&self) -> usize {
+        let row = self.output[1] * self.kh * self.kw * self.input[2];
+        (IM2COL_CAP / row.max(1)).clamp(1, self.output[0].max(1))
+    }
+
     pub fn scratch_len(&self) -> usize {
         if self.is_pointwise() {
             0
         } else {
-            self.output[0] * self.output[1] * self.kh * self.kw * self.input[2]
+            self.block_rows() * self.output[1] * self.kh * self.kw * self.input[2]
         }
     }
 
@@ -110,26 +176,31 @@ impl Conv2d {
         let m = oh * ow;
         let kdim = self.kh * self.kw * cin;
         let out = &mut out[..elems(self.output)];
-        let lhs: &[f32] = if self.is_pointwise() {
-            &input[..m * cin]
+        if self.is_pointwise() {
+            matmul(m, kdim, cout, &input[..m * cin], &self.weights_t, out);
         } else {
-            let cols = &mut scratch[..m * kdim];
-            self.im2col(input, cols);
-            cols
-        };
-        matmul(m, kdim, cout, lhs, &self.weights_t, out);
+            let rows = self.block_rows();
+            for y0 in (0..oh).step_by(rows) {
+                let n = rows.min(oh - y0);
+                let cols = &mut scratch[..n * ow * kdim];
+                self.im2col(input, y0..y0 + n, cols);
+                let dst = &mut out[y0 * ow * cout..(y0 + n) * ow * cout];
+                matmul(n * ow, kdim, cout, cols, &self.weights_t, dst);
+            }
+        }
         self.act.bias_apply(out, &self.bias);
     }
 
-    /// Rows of `kh*kw*cin` input values per output pixel, zeros where the window leaves the
-    /// image (SAME padding).
-    fn im2col(&self, input: &[f32], cols: &mut [f32]) {
+    /// Rows of `kh*kw*cin` input values per output pixel of output rows `ys`, zeros where
+    /// the window leaves the image (padding).
+    fn im2col(&self, input: &[f32], ys: std::ops::Range<usize>, cols: &mut [f32]) {
         let [ih, iw, cin] = self.input;
-        let [oh, ow, _] = self.output;
+        let ow = self.output[1];
         let kdim = self.kh * self.kw * cin;
-        for oy in 0..oh {
+        let y0 = ys.start;
+        for oy in ys {
             for ox in 0..ow {
-                let row = &mut cols[(oy * ow + ox) * kdim..][..kdim];
+                let row = &mut cols[((oy - y0) * ow + ox) * kdim..][..kdim];
                 for ky in 0..self.kh {
                     let iy = (oy * self.stride_h + ky) as isize - self.pad_top as isize;
                     let seg = &mut row[ky * self.kw * cin..][..self.kw * cin];

@@ -3,8 +3,10 @@
 //! loop innermost, so every tap is a contiguous multiply-add over channels in L1.
 
 use super::activation::hard_swish;
-use super::conv2d::ConvParams;
-use super::{Act, Hwc, LANES, ModelError, check, madd, out_and_pad, simd_dispatch};
+use super::conv2d::{ConvGeometry, ConvParams};
+use super::{Act, Hwc, LANES, ModelError, check, madd, out_and_pad, simd_dispatch, taps};
+
+const OP: &str = "DEPTHWISE_CONV_2D";
 
 #[derive(Debug, Clone)]
 pub struct Depthwise {
@@ -32,7 +34,6 @@ impl Depthwise {
         bias: Option<&[f32]>,
         output: Hwc,
     ) -> Result<Self, ModelError> {
-        const OP: &str = "DEPTHWISE_CONV_2D";
         let c = input[2];
         let &[1, kh, kw, wc] = w_shape else {
             return Err(ModelError::Shape {
@@ -46,7 +47,32 @@ impl Depthwise {
         check(OP, index, "weights", &[1, kh, kw, c], &[1, kh, kw, wc])?;
         let (oh, pad_top) = out_and_pad(p.padding, input[0], kh, p.stride_h);
         let (ow, pad_left) = out_and_pad(p.padding, input[1], kw, p.stride_w);
+        let pad_bottom = ((oh.max(1) - 1) * p.stride_h + kh).saturating_sub(input[0] + pad_top);
+        let pad_right = ((ow.max(1) - 1) * p.stride_w + kw).saturating_sub(input[1] + pad_left);
+        let geo = ConvGeometry {
+            stride: [p.stride_h, p.stride_w],
+            pads: [pad_top, pad_left, pad_bottom, pad_right],
+        };
+        Self::with_geometry(index, geo, input, weights, [kh, kw], bias, output, p.act)
+    }
+
+    /// As `new`, with explicit padding; `weights` are `kh × kw × c` (HWC).
+    #[allow(clippy::too_many_arguments)]
+    pub fn with_geometry(
+        index: usize,
+        geo: ConvGeometry,
+        input: Hwc,
+        weights: &[f32],
+        [kh, kw]: [usize; 2],
+        bias: Option<&[f32]>,
+        output: Hwc,
+        act: Act,
+    ) -> Result<Self, ModelError> {
+        let c = input[2];
+        let oh = geo.out_len(input[0], kh, 0);
+        let ow = geo.out_len(input[1], kw, 1);
         check(OP, index, "output", &[oh, ow, c], &output)?;
+        check(OP, index, "weight data", &[kh * kw * c], &[weights.len()])?;
         let bias = match bias {
             Some(b) => {
                 check(OP, index, "bias", &[c], &[b.len()])?;
@@ -59,13 +85,13 @@ impl Depthwise {
             output,
             kh,
             kw,
-            stride_h: p.stride_h,
-            stride_w: p.stride_w,
-            pad_top,
-            pad_left,
+            stride_h: geo.stride[0],
+            stride_w: geo.stride[1],
+            pad_top: geo.pads[0],
+            pad_left: geo.pads[1],
             weights: weights.to_vec(),
             bias,
-            act: p.act,
+            act,
         })
     }
 
@@ -78,22 +104,6 @@ impl Depthwise {
         }
         depthwise(self, input, out)
     }
-}
-
-/// Valid tap range `lo..hi` along one axis for output coordinate `o`, and the (possibly
-/// negative) input coordinate of tap 0.
-#[inline(always)]
-pub(super) fn taps(
-    o: usize,
-    stride: usize,
-    pad: usize,
-    k: usize,
-    size: usize,
-) -> (usize, usize, isize) {
-    let start = (o * stride) as isize - pad as isize;
-    let lo = (-start).max(0) as usize;
-    let hi = ((size as isize - start).max(0) as usize).min(k);
-    (lo, hi.max(lo), start)
 }
 
 #[inline(always)]

@@ -9,8 +9,10 @@ pub mod add_mul;
 pub mod avg_pool;
 #[cfg(target_arch = "x86_64")]
 pub mod avx2;
+pub mod concat;
 pub mod conv2d;
 pub mod depthwise;
+pub mod ibnorm;
 pub mod mean;
 pub mod resize_bilinear;
 pub mod transpose_conv;
@@ -18,8 +20,10 @@ pub mod transpose_conv;
 pub use activation::{Act, Unary};
 pub use add_mul::{Binary, BinaryKind};
 pub use avg_pool::AvgPool;
+pub use concat::Concat;
 pub use conv2d::Conv2d;
 pub use depthwise::Depthwise;
+pub use ibnorm::IbNorm;
 pub use mean::Mean;
 pub use resize_bilinear::ResizeBilinear;
 pub use transpose_conv::TransposeConv;
@@ -117,6 +121,16 @@ pub fn out_and_pad(padding: Padding, input: usize, k: usize, stride: usize) -> (
     }
 }
 
+/// Valid tap range `lo..hi` along one axis for output coordinate `o`, and the (possibly
+/// negative) input coordinate of tap 0. Shared by CONV_2D and DEPTHWISE_CONV_2D.
+#[inline(always)]
+fn taps(o: usize, stride: usize, pad: usize, k: usize, size: usize) -> (usize, usize, isize) {
+    let start = (o * stride) as isize - pad as isize;
+    let lo = (-start).max(0) as usize;
+    let hi = ((size as isize - start).max(0) as usize).min(k);
+    (lo, hi.max(lo), start)
+}
+
 /// One executable operator.
 #[derive(Debug, Clone)]
 pub enum Op {
@@ -128,6 +142,8 @@ pub enum Op {
     AvgPool(AvgPool),
     Mean(Mean),
     Resize(ResizeBilinear),
+    Concat(Concat),
+    IbNorm(IbNorm),
 }
 
 impl Op {
@@ -141,6 +157,8 @@ impl Op {
             Op::AvgPool(_) => "AVERAGE_POOL_2D",
             Op::Mean(_) => "MEAN",
             Op::Resize(_) => "RESIZE_BILINEAR",
+            Op::Concat(_) => "CONCATENATION",
+            Op::IbNorm(_) => "IBNorm",
         }
     }
 
@@ -149,6 +167,7 @@ impl Op {
         match self {
             Op::Conv2d(c) => c.scratch_len(),
             Op::TransposeConv(t) => t.scratch_len(),
+            Op::IbNorm(n) => n.scratch_len(),
             _ => 0,
         }
     }
@@ -164,6 +183,8 @@ impl Op {
             Op::AvgPool(p) => p.eval(inputs[0], out),
             Op::Mean(m) => m.eval(inputs[0], out),
             Op::Resize(r) => r.eval(inputs[0], out),
+            Op::Concat(c) => c.eval(inputs, out),
+            Op::IbNorm(n) => n.eval(inputs[0], out, scratch),
         }
     }
 
@@ -174,6 +195,8 @@ impl Op {
             Op::Depthwise(d) => &mut d.act,
             Op::TransposeConv(t) => &mut t.act,
             Op::Binary(b) => &mut b.act,
+            Op::Concat(c) => &mut c.act,
+            Op::IbNorm(n) => &mut n.act,
             _ => return false,
         };
         if *slot == Act::None {

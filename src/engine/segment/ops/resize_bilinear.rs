@@ -39,7 +39,49 @@ pub fn axis_table(
         .collect()
 }
 
+/// ONNX `Resize` (mode `linear`, `pytorch_half_pixel`) along one axis with an explicit
+/// scale: source `x = (o + 0.5) / scale − 0.5`, clamped at 0, and 0 when the output has one
+/// element (onnx `Resize` operator spec, coordinate_transformation_mode).
+pub fn axis_table_scaled(input: usize, output: usize, scale: f32) -> Vec<(usize, usize, f32)> {
+    (0..output)
+        .map(|o| {
+            let v = if output > 1 {
+                ((o as f32 + 0.5) / scale - 0.5).max(0.0)
+            } else {
+                0.0
+            };
+            let lo = (v.floor() as usize).min(input - 1);
+            let hi = (lo + 1).min(input - 1);
+            (lo, hi, (v - lo as f32).min(1.0))
+        })
+        .collect()
+}
+
 impl ResizeBilinear {
+    /// ONNX-style resize of `input` to `output` (same channels) by `scales` `[h, w]`.
+    pub fn with_scales(
+        index: usize,
+        input: Hwc,
+        output: Hwc,
+        scales: [f32; 2],
+    ) -> Result<Self, ModelError> {
+        if input[0] == 0 || input[1] == 0 || output[2] != input[2] {
+            return Err(ModelError::Shape {
+                op: "RESIZE_BILINEAR",
+                index,
+                what: "output",
+                expected: vec![output[0], output[1], input[2]],
+                got: output.to_vec(),
+            });
+        }
+        Ok(ResizeBilinear {
+            input,
+            output,
+            ys: axis_table_scaled(input[0], output[0], scales[0]),
+            xs: axis_table_scaled(input[1], output[1], scales[1]),
+        })
+    }
+
     pub fn new(
         index: usize,
         input: Hwc,

@@ -7,12 +7,10 @@ use axum::http::HeaderMap;
 use rand::RngCore;
 use serde_json::json;
 
-use super::credits::Account;
-use super::db::{TokenRecord, UserRecord, sha256_hex};
 use super::error::ApiError;
-use super::state::AppState;
-use super::store::now_secs;
 use crate::api::{AnonymousToken, Envelope, headers};
+use crate::backend::state::AppState;
+use crate::backend::store::{Account, TokenRecord, UserRecord, now_secs, sha256_hex};
 
 pub async fn anonymous_token(
     State(state): State<AppState>,
@@ -28,13 +26,12 @@ pub async fn anonymous_token(
     let token = new_token();
     let now = now_secs();
     let expires_at = now + state.config.token_ttl.as_secs();
-    let faults = state.faults.get();
     let mut db = state.db();
     let user = match db.user_for_client(&client_id) {
-        Some(u) => u.clone(),
+        Some(u) => u,
         None => {
             let user = UserRecord {
-                user_id: format!("usr_{}", uuid::Uuid::new_v4().simple()),
+                user_id: super::dialect::new_user_id(),
                 client_id: client_id.clone(),
                 created_at: now,
                 credits: Account::new(state.config.initial_credits),
@@ -53,7 +50,7 @@ pub async fn anonymous_token(
             expires_at,
         },
     )?;
-    let (available, _, _) = user.credits.balance(faults.out_of_credits);
+    let (available, _, _) = user.credits.balance();
     Ok(Json(Envelope::ok(AnonymousToken {
         token,
         user_id: user.user_id,

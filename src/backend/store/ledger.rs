@@ -3,8 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::error::ApiError;
-use super::store::now_secs;
+use super::table::now_secs;
+use crate::backend::error::Error;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct Account {
@@ -42,10 +42,10 @@ impl Account {
         });
     }
 
-    fn check(&self, cost: f64, what: &str, zero_fault: bool) -> Result<(), ApiError> {
-        let available = if zero_fault { 0.0 } else { self.available };
+    fn check(&self, cost: f64, what: &str) -> Result<(), Error> {
+        let available = self.available;
         if available + 1e-9 < cost {
-            return Err(ApiError::OutOfCredits(format!(
+            return Err(Error::OutOfCredits(format!(
                 "out of credits: {what} costs {cost} and {available} are available; register or top up, then retry"
             )));
         }
@@ -53,8 +53,8 @@ impl Account {
     }
 
     /// Spend at once (agent edits).
-    pub fn spend(&mut self, cost: f64, reference: &str, zero_fault: bool) -> Result<(), ApiError> {
-        self.check(cost, "this edit", zero_fault)?;
+    pub fn spend(&mut self, cost: f64, reference: &str) -> Result<(), Error> {
+        self.check(cost, "this edit")?;
         self.available -= cost;
         self.used += cost;
         self.push("spend", cost, reference);
@@ -62,8 +62,8 @@ impl Account {
     }
 
     /// Hold credits for running work.
-    pub fn freeze(&mut self, cost: f64, reference: &str, zero_fault: bool) -> Result<(), ApiError> {
-        self.check(cost, "this render", zero_fault)?;
+    pub fn freeze(&mut self, cost: f64, reference: &str) -> Result<(), Error> {
+        self.check(cost, "this render")?;
         self.available -= cost;
         self.frozen += cost;
         self.push("freeze", cost, reference);
@@ -87,31 +87,9 @@ impl Account {
     }
 
     /// `(available, frozen, total)` as answered to clients.
-    pub fn balance(&self, zero_fault: bool) -> (f64, f64, f64) {
-        let available = if zero_fault { 0.0 } else { self.available };
-        (available, self.frozen, available + self.frozen)
+    pub fn balance(&self) -> (f64, f64, f64) {
+        (self.available, self.frozen, self.available + self.frozen)
     }
-}
-
-/// `GET /api/credits/balance/simple`.
-pub async fn balance(
-    axum::extract::State(state): axum::extract::State<super::state::AppState>,
-    caller: super::extract::Caller,
-) -> Result<axum::Json<crate::api::Envelope<crate::api::CreditsData>>, ApiError> {
-    let zero = state.faults.get().out_of_credits;
-    let db = state.db();
-    let user = db
-        .users
-        .get(&caller.user_id)
-        .ok_or_else(|| ApiError::internal(format!("user {} has no ledger", caller.user_id)))?;
-    let (available, frozen, total) = user.credits.balance(zero);
-    Ok(axum::Json(crate::api::Envelope::ok(
-        crate::api::CreditsData {
-            available,
-            frozen,
-            total,
-        },
-    )))
 }
 
 #[cfg(test)]
@@ -121,15 +99,15 @@ mod tests {
     #[test]
     fn freeze_then_charge_or_release() {
         let mut a = Account::new(10.0);
-        a.freeze(4.0, "r1", false).unwrap();
-        assert_eq!(a.balance(false), (6.0, 4.0, 10.0));
+        a.freeze(4.0, "r1").unwrap();
+        assert_eq!(a.balance(), (6.0, 4.0, 10.0));
         a.charge(4.0, "r1");
-        assert_eq!(a.balance(false), (6.0, 0.0, 6.0));
-        a.freeze(5.0, "r2", false).unwrap();
+        assert_eq!(a.balance(), (6.0, 0.0, 6.0));
+        a.freeze(5.0, "r2").unwrap();
         a.release(5.0, "r2");
-        assert_eq!(a.balance(false), (6.0, 0.0, 6.0));
-        assert!(a.freeze(7.0, "r3", false).is_err());
-        assert!(a.spend(1.0, "e", true).is_err());
+        assert_eq!(a.balance(), (6.0, 0.0, 6.0));
+        assert!(a.freeze(7.0, "r3").is_err());
+        assert!(a.spend(6.5, "e").is_err());
         assert_eq!(a.ledger.len(), 5);
     }
 }

@@ -2,7 +2,7 @@
 //! `{"urls":[…],"source_type":"url"}` with `file://` URLs (only inside the configured roots,
 //! after resolving `..` and symlinks) and `http(s)://` URLs (downloaded with the same size cap).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use axum::Json;
 use axum::extract::multipart::MultipartError;
@@ -14,30 +14,39 @@ use reqwest::Url;
 
 use super::error::ApiError;
 use super::extract::{ApiJson, BaseUrl, Caller};
-use super::media::{Staged, commit, stage};
-use super::sessions::owned_session;
-use super::state::AppState;
 use crate::api::{Envelope, UPLOAD_FIELD, UploadResult, UploadUrlsRequest};
+use crate::backend::error::Error;
+use crate::backend::services::media::{Staged, commit, stage};
+use crate::backend::services::paths::allowed_file;
+use crate::backend::state::AppState;
+
+fn multipart_error(e: MultipartError) -> Error {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        Error::TooLarge(
+            "the upload is larger than the upload limit; trim or compress it and upload again"
+                .into(),
+        )
+    } else {
+        Error::Invalid(format!(
+            "the multipart body could not be read: {}",
+            e.body_text()
+        ))
+    }
+}
 
 impl From<MultipartError> for ApiError {
     fn from(e: MultipartError) -> Self {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::TooLarge(
-                "the upload is larger than the upload limit; trim or compress it and upload again"
-                    .into(),
-            )
-        } else {
-            ApiError::BadRequest(format!(
-                "the multipart body could not be read: {}",
-                e.body_text()
-            ))
-        }
+        multipart_error(e).into()
     }
+}
+
+fn download_error(e: reqwest::Error) -> Error {
+    Error::Invalid(format!("downloading the URL failed: {e}"))
 }
 
 impl From<reqwest::Error> for ApiError {
     fn from(e: reqwest::Error) -> Self {
-        ApiError::BadRequest(format!("downloading the URL failed: {e}"))
+        download_error(e).into()
     }
 }
 
@@ -48,7 +57,7 @@ pub async fn upload(
     UrlPath(session_id): UrlPath<String>,
     req: Request,
 ) -> Result<Json<Envelope<UploadResult>>, ApiError> {
-    owned_session(&state.db(), &caller, &session_id)?;
+    state.db().owned_session(&caller.user_id, &session_id)?;
     let is_json = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -71,7 +80,7 @@ pub async fn upload(
             "no files in the request: add `{UPLOAD_FIELD}` parts or `urls`"
         )));
     }
-    let (files, applied) = commit(&state, &session_id, &caller.user_id, staged, &base)?;
+    let (files, applied) = commit(&state.store, &session_id, &caller.user_id, staged, &base)?;
     Ok(Json(Envelope::ok(UploadResult {
         files,
         session_state_applied: applied,
@@ -91,9 +100,9 @@ async fn from_multipart(state: &AppState, mut mp: Multipart) -> Result<Vec<Stage
         let filename = field.file_name().unwrap_or_default().to_string();
         let stream = futures::stream::unfold(field, |mut f| async move {
             match f.chunk().await {
-                Ok(Some(c)) => Some((Ok::<Bytes, ApiError>(c), f)),
+                Ok(Some(c)) => Some((Ok::<Bytes, Error>(c), f)),
                 Ok(None) => None,
-                Err(e) => Some((Err(ApiError::from(e)), f)),
+                Err(e) => Some((Err(multipart_error(e)), f)),
             }
         });
         staged.push(stage(&dir, &filename, limit, Box::pin(stream)).await?);
@@ -126,7 +135,7 @@ async fn from_urls(state: &AppState, body: UploadUrlsRequest) -> Result<Vec<Stag
                     .await
                     .map_err(|e| ApiError::BadRequest(format!("{raw} cannot be read ({e})")))?;
                 let stream =
-                    tokio_util::io::ReaderStream::new(file).map(|r| r.map_err(ApiError::from));
+                    tokio_util::io::ReaderStream::new(file).map(|r| r.map_err(Error::from));
                 stage(&dir, &name, limit, Box::pin(stream)).await?
             }
             "http" | "https" if state.config.allow_http_urls => {
@@ -146,58 +155,6 @@ async fn from_urls(state: &AppState, body: UploadUrlsRequest) -> Result<Vec<Stag
         staged.push(s);
     }
     Ok(staged)
-}
-
-/// The file a `file://` URL names, if it resolves (after `..` and symlinks) to a regular
-/// file inside one of `roots`.
-pub fn allowed_file(roots: &[PathBuf], url: &Url, raw: &str) -> Result<PathBuf, ApiError> {
-    if roots.is_empty() {
-        return Err(ApiError::BadRequest(format!(
-            "{raw}: file:// URLs are disabled on this backend; start it with --url-root DIR, or upload the file itself"
-        )));
-    }
-    let outside = || {
-        ApiError::BadRequest(format!(
-            "{raw} is outside the folders this backend may read; copy the file into one of them or upload it as multipart"
-        ))
-    };
-    if url
-        .host_str()
-        .is_some_and(|h| !h.is_empty() && h != "localhost")
-    {
-        return Err(outside());
-    }
-    let path = url.to_file_path().map_err(|_| outside())?;
-    allowed_path(roots, &path)
-}
-
-/// `path` resolved (`..`, symlinks) if it is a regular file inside one of `roots`.
-pub fn allowed_path(roots: &[PathBuf], path: &Path) -> Result<PathBuf, ApiError> {
-    let shown = path.display();
-    if roots.is_empty() {
-        return Err(ApiError::BadRequest(format!(
-            "{shown}: local paths are disabled on this backend; start it with --url-root DIR, or upload the file itself"
-        )));
-    }
-    let real = path
-        .canonicalize()
-        .map_err(|_| ApiError::BadRequest(format!("{shown}: no such file; check the path")))?;
-    let inside = roots.iter().any(|root| {
-        root.canonicalize()
-            .map(|r| real.starts_with(&r))
-            .unwrap_or(false)
-    });
-    if !inside {
-        return Err(ApiError::BadRequest(format!(
-            "{shown} is outside the folders this backend may read; copy the file into one of them or upload it as multipart"
-        )));
-    }
-    if !real.is_file() {
-        return Err(ApiError::BadRequest(format!(
-            "{shown} is not a regular file"
-        )));
-    }
-    Ok(real)
 }
 
 async fn download(dir: &Path, limit: u64, url: Url, raw: &str) -> Result<Staged, ApiError> {
@@ -223,6 +180,6 @@ async fn download(dir: &Path, limit: u64, url: Url, raw: &str) -> Result<Staged,
             limit / (1024 * 1024)
         )));
     }
-    let stream = resp.bytes_stream().map(|r| r.map_err(ApiError::from));
-    stage(dir, &name, limit, Box::pin(stream)).await
+    let stream = resp.bytes_stream().map(|r| r.map_err(download_error));
+    Ok(stage(dir, &name, limit, Box::pin(stream)).await?)
 }

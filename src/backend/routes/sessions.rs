@@ -7,12 +7,12 @@ use axum::extract::{Path, State};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::db::{Db, MediaRecord, SessionRecord};
 use super::error::ApiError;
 use super::extract::{ApiJson, BaseUrl, Caller};
-use super::state::AppState;
-use super::store::now_secs;
 use crate::api::{Draft, Envelope, RenderState, SessionInfo, SessionState, StateData};
+use crate::backend::services::media::media_url;
+use crate::backend::state::AppState;
+use crate::backend::store::{Db, MediaRecord, SessionRecord, now_secs};
 
 /// The create body; both fields optional so a bare `{}` works too.
 #[derive(Debug, Deserialize, Default)]
@@ -29,13 +29,12 @@ pub async fn create(
     ApiJson(body): ApiJson<CreateBody>,
 ) -> Result<Json<Envelope<SessionInfo>>, ApiError> {
     let rec = SessionRecord {
-        session_id: format!("ses_{}", uuid::Uuid::new_v4().simple()),
+        session_id: super::dialect::new_session_id(state.config.dialect),
         task_id: format!("task_{}", uuid::Uuid::new_v4().simple()),
         user_id: caller.user_id.clone(),
         created_at: now_secs(),
         task_name: body.task_name.unwrap_or_else(|| "project".into()),
         language: body.language.unwrap_or_else(|| "en".into()),
-        lost: false,
         draft: Draft::default(),
         media: Vec::new(),
     };
@@ -50,12 +49,7 @@ pub async fn create(
 
 /// The caller's live session `id`, or 1002.
 pub fn owned_session(db: &Db, caller: &Caller, id: &str) -> Result<SessionRecord, ApiError> {
-    match db.sessions.get(id) {
-        Some(s) if s.user_id == caller.user_id && !s.lost => Ok(s.clone()),
-        _ => Err(ApiError::SessionNotFound(format!(
-            "session {id} was not found; create a new session and retry"
-        ))),
-    }
+    Ok(db.owned_session(&caller.user_id, id)?)
 }
 
 pub async fn latest(
@@ -69,10 +63,6 @@ pub async fn latest(
     Ok(Json(Envelope::ok(StateData {
         state: session_state(&db, &session, &base),
     })))
-}
-
-pub fn media_url(base: &str, m: &MediaRecord) -> String {
-    format!("{base}/media/{}.{}", m.media_id, m.ext)
 }
 
 pub fn media_info_json(base: &str, m: &MediaRecord) -> Value {

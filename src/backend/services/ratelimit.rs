@@ -1,18 +1,9 @@
-//! Per-token rate limit: a fixed one-minute window per caller (the bearer token, else the
-//! client id), answered with HTTP 429 and `Retry-After` when exceeded.
+//! Per-token rate limit: a fixed one-minute window per caller key (the routes use the bearer
+//! token, else the client id). `routes::middleware` answers HTTP 429 with `Retry-After`.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
-
-use axum::extract::{Request, State};
-use axum::http::header;
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
-
-use super::error::ApiError;
-use super::state::AppState;
-use crate::api::headers;
 
 const WINDOW: Duration = Duration::from_secs(60);
 
@@ -49,20 +40,6 @@ impl RateLimiter {
         entry.1 += 1;
         Ok(())
     }
-}
-
-pub async fn middleware(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let h = req.headers();
-    let key = h
-        .get(header::AUTHORIZATION)
-        .or_else(|| h.get(headers::CLIENT_ID))
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("anonymous")
-        .to_string();
-    if let Err(retry_after_secs) = state.limiter.hit(&key, Instant::now()) {
-        return ApiError::RateLimited { retry_after_secs }.into_response();
-    }
-    next.run(req).await
 }
 
 #[cfg(test)]

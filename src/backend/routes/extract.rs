@@ -1,18 +1,15 @@
 //! Extractors: `ApiJson` (bad JSON answers in the contract's error shape), `Caller` (the
 //! bearer token's user, 1001 when unknown or expired), `BaseUrl` (this server as the client
-//! reached it, for URLs in answers), and the access-key middleware.
+//! reached it, for URLs in answers).
 
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequest, FromRequestParts, Request, State};
+use axum::extract::{FromRequest, FromRequestParts};
 use axum::http::header;
 use axum::http::request::Parts;
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
 
-use super::db::sha256_hex;
 use super::error::ApiError;
-use super::state::AppState;
-use super::store::now_secs;
+use crate::backend::state::AppState;
+use crate::backend::store::{now_secs, sha256_hex};
 
 #[derive(Debug, FromRequest)]
 #[from_request(via(axum::Json), rejection(ApiError))]
@@ -91,18 +88,4 @@ impl FromRequestParts<AppState> for BaseUrl {
             None => state.base_url.to_string(),
         }))
     }
-}
-
-/// When an access key is configured (required off loopback), every request must carry it.
-pub async fn access_key(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    if let Some(key) = state.config.access_key.as_deref() {
-        let given = req
-            .headers()
-            .get("x-access-key")
-            .and_then(|v| v.to_str().ok());
-        if given != Some(key) {
-            return ApiError::AccessKey.into_response();
-        }
-    }
-    next.run(req).await
 }

@@ -1,25 +1,41 @@
-//! The router: every endpoint of the contract plus `/media/…` and `/health`, with the
-//! middleware stack (access key → injected faults → rate limit) and a request timeout on the
-//! routes that answer at once (not on SSE, uploads or file downloads).
+//! The HTTP layer: one file per endpoint group, the extractors, the middleware, the one
+//! mapping of domain errors to `ApiError`, and the router — every endpoint of the contract
+//! plus `/media/…` and `/health`, with the middleware stack (access key → dialect shaping and
+//! request log → injected faults in test builds → rate limit) and a request timeout on the routes that answer at once (not on
+//! SSE, uploads or file downloads). Handlers get the services from `AppState`.
+
+pub mod agent;
+pub mod auth;
+pub mod claim;
+pub mod credits;
+pub mod dialect;
+pub mod error;
+pub mod extract;
+#[cfg(feature = "faults")]
+pub mod faults;
+pub mod media;
+pub mod middleware;
+pub mod render;
+pub mod sessions;
+pub mod upload;
 
 use axum::Json;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{Method, StatusCode, Uri};
-use axum::middleware;
+use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post};
 use serde_json::json;
 use tower_http::timeout::TimeoutLayer;
 
-use super::error::ApiError;
-use super::state::AppState;
-use super::{agent, auth, credits, media, ratelimit, render, sessions, upload};
-use super::{extract, faults};
 use crate::api::paths;
+use crate::backend::state::AppState;
+use error::ApiError;
 
 pub fn app(state: AppState) -> Router {
     let quick = Router::new()
         .route(paths::ANONYMOUS_TOKEN, post(auth::anonymous_token))
+        .route(paths::CLAIM_TOKEN, post(claim::claim_token))
         .route(paths::CREATE_SESSION, post(sessions::create))
         .route(paths::CREDITS, get(credits::balance))
         .route(
@@ -44,21 +60,15 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/api/render/proxy/{id}/download", get(render::download))
         .route("/media/{file}", get(media::serve));
-    quick
+    let router = quick
         .merge(long)
         .fallback(not_found)
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            ratelimit::middleware,
-        ))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            faults::middleware,
-        ))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            extract::access_key,
-        ))
+        .layer(from_fn_with_state(state.clone(), middleware::rate_limit));
+    #[cfg(feature = "faults")]
+    let router = router.layer(from_fn_with_state(state.clone(), faults::middleware));
+    router
+        .layer(from_fn_with_state(state.clone(), dialect::middleware))
+        .layer(from_fn_with_state(state.clone(), middleware::access_key))
         .with_state(state)
 }
 

@@ -19,14 +19,14 @@ use tokio::sync::mpsc;
 
 pub use parser::{BackdropSource, BackgroundEdit, HELP, parse};
 
-use super::db::{Db, SessionRecord};
 use super::error::ApiError;
 use super::extract::{ApiJson, Caller};
 use super::sessions::owned_session;
-use super::state::AppState;
-use super::upload::allowed_path;
 use crate::api::sse::{AdkEvent, encode_comment, encode_data};
 use crate::api::{RunSseRequest, TrackType};
+use crate::backend::services::paths::allowed_path;
+use crate::backend::state::AppState;
+use crate::backend::store::{Db, SessionRecord};
 use crate::engine;
 
 const TOOL: &str = "set_background";
@@ -48,13 +48,9 @@ pub async fn run_sse(
         let (media, clips) = names(&db, &session);
         let edit = parse(&text, &media, &clips);
         if edit.is_some() {
-            let zero = state.faults.get().out_of_credits;
             let cost = state.config.edit_cost;
-            let user = db
-                .users
-                .get(&caller.user_id)
-                .ok_or_else(|| ApiError::internal("caller without a ledger"))?;
-            if user.credits.balance(zero).0 + 1e-9 < cost {
+            let user = db.user(&caller.user_id)?;
+            if user.credits.balance().0 + 1e-9 < cost {
                 return Err(ApiError::OutOfCredits(format!(
                     "out of credits: an edit costs {cost}; register or top up, then retry"
                 )));
@@ -143,14 +139,7 @@ async fn work(
 ) {
     let inv = format!("e-{}", uuid::Uuid::new_v4().simple());
     let mut out = Out(Some(tx));
-    let faults = state.faults.get();
-    let say = |text: &str| -> String {
-        if faults.silent_replies {
-            String::new()
-        } else {
-            text.to_string()
-        }
-    };
+    let say = |text: &str| -> String { text.to_string() };
     let Some(edit) = edit else {
         out.event(&AdkEvent::final_text(&inv, now_ts(), &say(HELP)))
             .await;
@@ -168,9 +157,6 @@ async fn work(
     });
     out.event(&AdkEvent::function_call(&inv, now_ts(), TOOL, args))
         .await;
-    if faults.disconnect_sse {
-        out.0 = None;
-    }
 
     // The work, with heartbeats while it runs.
     let job = apply(state.clone(), caller, session_id, edit, message);
@@ -231,9 +217,13 @@ async fn apply(
     edit: BackgroundEdit,
     message: String,
 ) -> Result<Applied, String> {
-    let slow = state.faults.get().slow_ms;
-    if slow > 0 {
-        tokio::time::sleep(Duration::from_millis(slow)).await;
+    // Test builds: `slow_ms` makes the work itself slow, so heartbeats show.
+    #[cfg(feature = "faults")]
+    {
+        let slow = state.faults.get().slow_ms;
+        if slow > 0 {
+            tokio::time::sleep(Duration::from_millis(slow)).await;
+        }
     }
     // Which backdrop, as resolver input: words, or a file path.
     let (resolve_input, bg_text, bg_media) = {
@@ -287,7 +277,6 @@ async fn apply(
     let backdrop = resolved
         .map_err(|e| format!("I could not use \"{bg_text}\" as a background: {e}. {HELP}"))?;
 
-    let zero = state.faults.get().out_of_credits;
     let mut db = state.db();
     let mut session = owned_session(&db, &caller, &session_id).map_err(|e| e.to_string())?;
     let last_video = session
@@ -324,13 +313,9 @@ async fn apply(
     }
     let cost = state.config.edit_cost;
     let user_id = caller.user_id.clone();
-    let mut user = db
-        .users
-        .get(&user_id)
-        .cloned()
-        .ok_or_else(|| "your account has no credit ledger".to_string())?;
+    let mut user = db.user(&user_id).map_err(|e| e.to_string())?;
     user.credits
-        .spend(cost, &format!("edit {session_id}"), zero)
+        .spend(cost, &format!("edit {session_id}"))
         .map_err(|e| e.to_string())?;
     let draft = serde_json::to_value(&session.draft).unwrap_or(Value::Null);
     db.sessions

@@ -1,28 +1,19 @@
 //! Media files: staging an incoming byte stream to disk (hashing and size-capping it as it
 //! arrives), deciding its type from the content (magic bytes, then ffprobe through
-//! `engine::probe`), committing it to a session (a video becomes a segment of the draft's
-//! video track), and serving it back at `/media/<id>.<ext>` to its owner, with Range.
+//! `engine::probe`), and committing it to a session (a video becomes a segment of the draft's
+//! video track). `routes::media` serves them back.
 
 use std::path::{Path, PathBuf};
 
-use axum::body::Body;
-use axum::extract::{Path as UrlPath, Request, State};
-use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
-use tower::ServiceExt;
-use tower_http::services::ServeFile;
 
-use super::db::MediaRecord;
-use super::error::ApiError;
-use super::extract::Caller;
-use super::sessions::media_url;
-use super::state::AppState;
-use super::store::now_secs;
 use crate::api::{self, Segment, TrackType, UploadedFile};
+use crate::backend::error::Error;
+use crate::backend::store::{MediaRecord, Store, now_secs};
 use crate::engine::{self, MediaKind};
 
 /// A file received in full, in a temp file beside its final place, not yet in any session.
@@ -85,15 +76,15 @@ pub fn sniff(head: &[u8]) -> Option<(&'static str, &'static str)> {
     None
 }
 
-fn unsupported(filename: &str, why: &str) -> ApiError {
-    ApiError::Unsupported(format!(
+fn unsupported(filename: &str, why: &str) -> Error {
+    Error::Unsupported(format!(
         "{filename}: {why}; accepted formats: {}",
         api::accepted_formats_text()
     ))
 }
 
-fn too_large(filename: &str, limit: u64) -> ApiError {
-    ApiError::TooLarge(format!(
+fn too_large(filename: &str, limit: u64) -> Error {
+    Error::TooLarge(format!(
         "{filename} is larger than the {} MB upload limit; trim or compress it and upload again",
         (limit as f64 / (1024.0 * 1024.0) * 10.0).round() / 10.0
     ))
@@ -106,10 +97,10 @@ pub async fn stage<S, E>(
     filename: &str,
     limit: u64,
     mut stream: S,
-) -> Result<Staged, ApiError>
+) -> Result<Staged, Error>
 where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
-    E: Into<ApiError>,
+    E: Into<Error>,
 {
     let named = tempfile::Builder::new()
         .prefix(".upload-")
@@ -149,6 +140,10 @@ where
     let probed = tokio::task::spawn_blocking(move || engine::probe(&path)).await?;
     let info = match (probed, kind) {
         (Ok(info), _) => Some(info),
+        // A missing tool says nothing about the file: say what is missing, not "unsupported".
+        (Err(e @ engine::Error::ToolMissing { .. }), _) => {
+            return Err(Error::Conflict(format!("{filename} was not checked: {e}")));
+        }
         (Err(e), "video") => {
             return Err(unsupported(
                 filename,
@@ -208,18 +203,18 @@ pub fn clean_filename(name: &str, ext: &str) -> String {
 /// Move staged files into the store and into the session (videos become draft segments).
 /// All or nothing at the session level: the session is written once at the end.
 pub fn commit(
-    state: &AppState,
+    store: &Store,
     session_id: &str,
     user_id: &str,
     staged: Vec<Staged>,
     base: &str,
-) -> Result<(Vec<UploadedFile>, bool), ApiError> {
-    let mut db = state.db();
-    let mut session = db.sessions.get(session_id).cloned().ok_or_else(|| {
-        ApiError::SessionNotFound(format!(
-            "session {session_id} was not found; create a new session and retry"
-        ))
-    })?;
+) -> Result<(Vec<UploadedFile>, bool), Error> {
+    let mut db = store.lock();
+    let mut session = db
+        .sessions
+        .get(session_id)
+        .cloned()
+        .ok_or_else(|| Error::session_not_found(session_id))?;
     let mut answer = Vec::new();
     let mut draft_changed = false;
     for s in staged {
@@ -241,7 +236,7 @@ pub fn commit(
         let dest = db.media_file(&rec);
         s.tmp
             .persist(&dest)
-            .map_err(|e| ApiError::internal(format!("storing {}: {e}", dest.display())))?;
+            .map_err(|e| Error::internal(format!("storing {}: {e}", dest.display())))?;
         let url = media_url(base, &rec);
         if rec.file_type == "video" {
             add_video_segment(&mut session.draft, &rec, &url);
@@ -262,6 +257,11 @@ pub fn commit(
     }
     db.sessions.put(session_id, session)?;
     Ok((answer, draft_changed))
+}
+
+/// Where the owner fetches a stored media file.
+pub fn media_url(base: &str, m: &MediaRecord) -> String {
+    format!("{base}/media/{}.{}", m.media_id, m.ext)
 }
 
 fn add_video_segment(draft: &mut api::Draft, m: &MediaRecord, url: &str) {
@@ -285,33 +285,6 @@ fn add_video_segment(draft: &mut api::Draft, m: &MediaRecord, url: &str) {
     seg.set_meta("h", m.height);
     seg.set_meta("fps", json!(m.fps));
     track.sg.push(seg);
-}
-
-/// `GET /media/<id>.<ext>`: the owner's uploaded file, with Range support.
-pub async fn serve(
-    State(state): State<AppState>,
-    caller: Caller,
-    UrlPath(file): UrlPath<String>,
-    req: Request,
-) -> Result<Response, ApiError> {
-    let id = file.split('.').next().unwrap_or_default();
-    let path = {
-        let db = state.db();
-        match db.media.get(id) {
-            Some(m) if m.user_id == caller.user_id => db.media_file(m),
-            _ => return Err(ApiError::NotFound(format!("media {file} was not found"))),
-        }
-    };
-    serve_file(&path, req).await
-}
-
-/// Serve a file with Range / If-Range / HEAD handled by tower-http.
-pub async fn serve_file(path: &Path, req: Request) -> Result<Response, ApiError> {
-    let resp = ServeFile::new(path)
-        .oneshot(req)
-        .await
-        .map_err(|e| ApiError::internal(format!("serving {}: {e}", path.display())))?;
-    Ok(resp.map(Body::new).into_response())
 }
 
 #[cfg(test)]

@@ -1,110 +1,36 @@
-//! Renders: `POST /api/render/proxy/lambda` queues a job on a bounded pool; each job runs
-//! `engine::replace` on a blocking thread, reports progress through the engine's progress
-//! reporter (whose `false` stops it on cancel or shutdown), and ends `completed` (credits
-//! charged) or `failed`/`cancelled` (credits released, partial output removed). Status,
-//! cancel and download (with Range) answer the owner only.
+//! Render routes: `POST /api/render/proxy/lambda` checks the request, freezes the credits,
+//! stores the record and hands it to the render queue; status, cancel and download (with
+//! Range) answer the owner only.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 
 use axum::Json;
 use axum::extract::{Path as UrlPath, Request, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::Response;
-use tokio::sync::{Notify, Semaphore};
-use tokio_util::task::TaskTracker;
 
-use super::db::RenderRecord;
 use super::error::{ApiError, RenderError};
 use super::extract::{ApiJson, BaseUrl, Caller};
-use super::faults::FaultBox;
 use super::media::serve_file;
-use super::sessions::owned_session;
-use super::state::AppState;
-use super::store::{is_safe_id, now_secs};
-use super::upload::allowed_path;
 use crate::api::{
     Envelope, RenderOutputUrl, RenderRequest, RenderState, RenderStatus, Segment, TrackType,
     headers,
 };
-use crate::engine::{self, Progress, ProgressReporter, Quality, ReplaceOptions};
+use crate::backend::services::paths::allowed_path;
+use crate::backend::state::AppState;
+use crate::backend::store::{RenderRecord, is_safe_id, now_secs};
+use crate::engine::matte::MatteMode;
+use crate::engine::{self, Quality};
 
-/// Live control of one queued or running job.
-#[derive(Default)]
-pub struct JobCtl {
-    cancel: AtomicBool,
-    /// Wakes a job still waiting for a worker.
-    cancelled: Notify,
-    /// Percent × 100, as integer bits for lock-free updates from the render thread.
-    progress: AtomicU64,
-}
-
-impl JobCtl {
-    fn progress(&self) -> f64 {
-        self.progress.load(Ordering::Relaxed) as f64 / 100.0
-    }
-}
-
-pub struct RenderQueue {
-    workers: Arc<Semaphore>,
-    jobs: Mutex<HashMap<String, Arc<JobCtl>>>,
-    tracker: TaskTracker,
-    shutting_down: AtomicBool,
-}
-
-impl RenderQueue {
-    pub fn new(workers: usize) -> Self {
-        RenderQueue {
-            workers: Arc::new(Semaphore::new(workers.max(1))),
-            jobs: Mutex::new(HashMap::new()),
-            tracker: TaskTracker::new(),
-            shutting_down: AtomicBool::new(false),
-        }
-    }
-
-    fn jobs(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<JobCtl>>> {
-        self.jobs.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn job(&self, id: &str) -> Option<Arc<JobCtl>> {
-        self.jobs().get(id).cloned()
-    }
-
-    /// Stop every job as a killed process would: engines are stopped, records are left as
-    /// they are (the next start reports them failed). Waits for the job tasks to end.
-    pub async fn shutdown(&self, faults: &FaultBox) {
-        self.shutting_down.store(true, Ordering::SeqCst);
-        for ctl in self.jobs().values() {
-            ctl.cancel.store(true, Ordering::SeqCst);
-            ctl.cancelled.notify_one();
-        }
-        faults.wake();
-        self.tracker.close();
-        self.tracker.wait().await;
-    }
-}
-
-/// Reports progress into the job's control block; holds while a test fault says so; stops
-/// the engine once the job is cancelled.
-struct JobReporter {
-    ctl: Arc<JobCtl>,
-    faults: Arc<FaultBox>,
-}
-
-impl ProgressReporter for JobReporter {
-    fn update(&mut self, p: &Progress) -> bool {
-        // Never 100 before the output is in place.
-        let pct = p.percent().min(99.0);
-        self.ctl
-            .progress
-            .store((pct * 100.0) as u64, Ordering::Relaxed);
-        self.faults.wait_while_held(&self.ctl.cancel)
-    }
-
-    fn warn(&mut self, message: &str) {
-        tracing::warn!("render: {message}");
+fn matte_mode(m: Option<&str>) -> Result<Option<MatteMode>, ApiError> {
+    match m.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(s) => MatteMode::parse(s).map(Some).ok_or_else(|| {
+            ApiError::BadRequest(format!(
+                "output.matte {s:?} is not one of {}",
+                MatteMode::NAMES
+            ))
+        }),
     }
 }
 
@@ -130,10 +56,11 @@ fn long_side(resolution: Option<&str>) -> Result<u32, ApiError> {
     }
 }
 
-fn status_of(rec: &RenderRecord, live: Option<&JobCtl>, base: &str) -> RenderStatus {
+/// `live`: the queue's progress of a running render.
+fn status_of(rec: &RenderRecord, live: Option<f64>, base: &str) -> RenderStatus {
     let progress = match (rec.status, live) {
         (RenderState::Completed, _) => 100.0,
-        (RenderState::Processing, Some(ctl)) => ctl.progress(),
+        (RenderState::Processing, Some(p)) => p,
         _ => rec.progress,
     };
     let url = (rec.status == RenderState::Completed)
@@ -200,7 +127,7 @@ pub async fn submit(
     let caller = caller?;
     attribution(&hdrs)?;
     let ApiJson(mut req) = body?;
-    let session = owned_session(&state.db(), &caller, &req.session_id)?;
+    let session = state.db().owned_session(&caller.user_id, &req.session_id)?;
     // A request without a clip (e.g. `"draft":{}` from curl) renders the session's own draft.
     if req.draft.video_segments().next().is_none() {
         req.draft = session.draft;
@@ -221,7 +148,7 @@ pub async fn submit(
     }
     let q = quality(&req.output.quality)?;
     let max_long_side = long_side(req.output.resolution.as_deref())?;
-    let zero = state.faults.get().out_of_credits;
+    let matte = matte_mode(req.output.matte.as_deref())?;
     let (bg_text, bg_input) = {
         let db = state.db();
         let seg = chosen_segment(&req)?;
@@ -248,7 +175,7 @@ pub async fn submit(
 
     let rec = {
         let mut db = state.db();
-        owned_session(&db, &caller, &req.session_id)?;
+        db.owned_session(&caller.user_id, &req.session_id)?;
         if db.renders.contains(&req.id) {
             return Err(ApiError::Conflict(format!(
                 "render id {} is already used; send a new unique id",
@@ -297,170 +224,24 @@ pub async fn submit(
             finished_at: None,
             cost,
             quality: req.output.quality.to_ascii_lowercase(),
+            matte: matte.map(|m| m.as_str().to_string()).unwrap_or_default(),
             max_long_side,
             media_id: media.media_id,
             bg,
             bg_media,
             ext: ext.to_string(),
         };
-        let mut user = db
-            .users
-            .get(&caller.user_id)
-            .cloned()
-            .ok_or_else(|| ApiError::internal("caller without a ledger"))?;
-        user.credits.freeze(cost, &req.id, zero)?;
+        let mut user = db.user(&caller.user_id)?;
+        user.credits.freeze(cost, &req.id)?;
         db.renders.put(&req.id, rec.clone())?;
         db.users.put(&caller.user_id, user)?;
         rec
     };
-    let ctl = Arc::new(JobCtl::default());
-    state.renders.jobs().insert(rec.id.clone(), ctl.clone());
     let status = status_of(&rec, None, &base);
-    let task_state = state.clone();
-    state
-        .renders
-        .tracker
-        .spawn(run_job(task_state, rec.id.clone(), q, ctl));
+    state.renders.start(rec.id.clone(), q);
     Ok(Json(Envelope::success(status)))
 }
 
-async fn run_job(state: AppState, id: String, q: Quality, ctl: Arc<JobCtl>) {
-    let queue = state.renders.clone();
-    let permit = tokio::select! {
-        p = queue.workers.clone().acquire_owned() => p.ok(),
-        _ = ctl.cancelled.notified() => None,
-    };
-    let outcome = match permit {
-        Some(_permit) if !ctl.cancel.load(Ordering::SeqCst) => {
-            let started = state
-                .db()
-                .renders
-                .update(&id, |r| r.status = RenderState::Processing);
-            match started {
-                Ok(Some(())) => execute(&state, &id, q, ctl.clone()).await,
-                Ok(None) => Err("the render record disappeared".to_string()),
-                Err(e) => Err(format!("could not save the render's state: {e}")),
-            }
-        }
-        _ => Err("cancelled".to_string()),
-    };
-    if queue.shutting_down.load(Ordering::SeqCst) {
-        // As if the process had been killed: the next start reports it interrupted.
-        queue.jobs().remove(&id);
-        return;
-    }
-    finish(&state, &id, &ctl, outcome);
-    queue.jobs().remove(&id);
-}
-
-/// Run the engine for record `id` on a blocking thread.
-async fn execute(state: &AppState, id: &str, q: Quality, ctl: Arc<JobCtl>) -> Result<(), String> {
-    let (rec, input, bg_input, output) = {
-        let db = state.db();
-        let rec = db
-            .renders
-            .get(id)
-            .cloned()
-            .ok_or("the render record disappeared")?;
-        let media = db
-            .media
-            .get(&rec.media_id)
-            .cloned()
-            .ok_or("the clip was removed from the store")?;
-        let bg_input = match &rec.bg_media {
-            Some(mid) => {
-                let m = db
-                    .media
-                    .get(mid)
-                    .ok_or("the backdrop file was removed from the store")?;
-                db.media_file(m).to_string_lossy().into_owned()
-            }
-            None => rec.bg.clone(),
-        };
-        let input = db.media_file(&media);
-        let output = db.render_output(&rec);
-        (rec, input, bg_input, output)
-    };
-    let faults = state.faults.clone();
-    let joined = tokio::task::spawn_blocking(move || -> Result<(), String> {
-        if !faults.wait_while_held(&ctl.cancel) {
-            return Err("cancelled".into());
-        }
-        if let Some(msg) = faults.get().render_failure {
-            return Err(msg);
-        }
-        let backdrop = engine::backdrop::resolve(&bg_input).map_err(|e| e.to_string())?;
-        let mut opts = ReplaceOptions::new(input, output, backdrop);
-        opts.quality = q;
-        opts.max_long_side = rec.max_long_side;
-        let mut reporter = JobReporter { ctl, faults };
-        engine::replace(&opts, &mut reporter)
-            .map(|_| ())
-            .map_err(|e| match e {
-                engine::Error::Cancelled => "cancelled".to_string(),
-                other => other.to_string(),
-            })
-    })
-    .await;
-    joined.unwrap_or_else(|e| Err(format!("the render thread failed: {e}")))
-}
-
-/// Write the final state, settle the credits, remove output that must not stay.
-fn finish(state: &AppState, id: &str, ctl: &JobCtl, outcome: Result<(), String>) {
-    let mut db = state.db();
-    let Some(output) = db.renders.get(id).map(|r| db.render_output(r)) else {
-        return;
-    };
-    let cancelled = ctl.cancel.load(Ordering::SeqCst);
-    let (status, error) = match outcome {
-        _ if cancelled => (RenderState::Cancelled, None),
-        Ok(()) if output.is_file() => (RenderState::Completed, None),
-        Ok(()) => (
-            RenderState::Failed,
-            Some("the engine reported success but wrote no output".to_string()),
-        ),
-        Err(e) => (RenderState::Failed, Some(e)),
-    };
-    if status != RenderState::Completed {
-        let _ = std::fs::remove_file(&output);
-    }
-    let progress = ctl.progress();
-    let updated = db.renders.update(id, |r| {
-        r.status = status;
-        r.error = error.clone();
-        r.finished_at = Some(now_secs());
-        r.progress = if status == RenderState::Completed {
-            100.0
-        } else {
-            progress
-        };
-        (r.user_id.clone(), r.cost)
-    });
-    let (user_id, cost) = match updated {
-        Ok(Some(x)) => x,
-        Ok(None) => return,
-        Err(e) => {
-            tracing::error!("render {id}: saving its final state failed: {e}");
-            return;
-        }
-    };
-    let settled = db.users.update(&user_id, |u| {
-        if status == RenderState::Completed {
-            u.credits.charge(cost, id);
-        } else {
-            u.credits.release(cost, id);
-        }
-    });
-    if let Err(e) = settled {
-        tracing::error!("render {id}: saving the ledger failed: {e}");
-    }
-    match &error {
-        Some(e) => tracing::warn!("render {id} failed: {e}"),
-        None => tracing::info!("render {id} {status:?}"),
-    }
-}
-
-/// The caller's render `id`, or 4004.
 fn owned_render(state: &AppState, caller: &Caller, id: &str) -> Result<RenderRecord, ApiError> {
     match state.db().renders.get(id) {
         Some(r) if r.user_id == caller.user_id => Ok(r.clone()),
@@ -475,12 +256,8 @@ pub async fn status(
     UrlPath(id): UrlPath<String>,
 ) -> Result<Json<Envelope<RenderStatus>>, RenderError> {
     let rec = owned_render(&state, &caller?, &id)?;
-    let live = state.renders.job(&id);
-    Ok(Json(Envelope::success(status_of(
-        &rec,
-        live.as_deref(),
-        &base,
-    ))))
+    let live = state.renders.progress(&id);
+    Ok(Json(Envelope::success(status_of(&rec, live, &base))))
 }
 
 /// Cancel a pending or running render; a finished one is answered as it is.
@@ -494,11 +271,7 @@ pub async fn cancel(
     if rec.status.is_final() {
         return Ok(Json(Envelope::success(status_of(&rec, None, &base))));
     }
-    if let Some(ctl) = state.renders.job(&id) {
-        ctl.cancel.store(true, Ordering::SeqCst);
-        ctl.cancelled.notify_one();
-        state.faults.wake();
-    }
+    state.renders.cancel(&id);
     let rec = state
         .db()
         .renders

@@ -1,0 +1,62 @@
+//! MODNet speed in our runtime, one thread: plans the given input size once, then times
+//! `iters` inferences on a fixed pseudo-random input and prints one line
+//! `ours HxW wall_ms=<median> cpu_ms=<median>` (per inference). Not a criterion bench: it is
+//! driven by `scripts/bench_modnet.py`, which interleaves it with onnxruntime on the same
+//! size and prints both with their ratio.
+//!
+//! Usage: `modnet [HxW] [iters]` (default `288x512 5`).
+
+use std::time::Instant;
+
+use ebc::engine::segment::modnet::Matter;
+
+fn cpu_seconds() -> f64 {
+    // utime + stime of this process, from /proc (Linux); 0 elsewhere.
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit(')').next().unwrap_or("");
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let tick = 100.0; // USER_HZ on Linux
+    let get = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (get(11) + get(12)) / tick
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let size = args.first().map(String::as_str).unwrap_or("288x512");
+    let iters: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(5);
+    let (h, w) = size
+        .split_once('x')
+        .and_then(|(h, w)| Some((h.parse::<usize>().ok()?, w.parse::<usize>().ok()?)))
+        .expect("size as HxW");
+    let mut s = 0x2545_F491_4F6C_DD1Du64;
+    let input: Vec<f32> = (0..h * w * 3)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            (s >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+        })
+        .collect();
+    let mut m = Matter::new();
+    m.infer_tensor(&input, h, w).expect("MODNet runs"); // plan + warm-up
+    let (mut walls, mut cpus) = (Vec::new(), Vec::new());
+    for _ in 0..iters.max(1) {
+        let (t, c) = (Instant::now(), cpu_seconds());
+        std::hint::black_box(m.infer_tensor(&input, h, w).expect("MODNet runs"));
+        walls.push(t.elapsed().as_secs_f64() * 1e3);
+        cpus.push((cpu_seconds() - c) * 1e3);
+    }
+    println!(
+        "ours {h}x{w} wall_ms={:.2} cpu_ms={:.2}",
+        median(walls),
+        median(cpus)
+    );
+}

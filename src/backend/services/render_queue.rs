@@ -1,0 +1,288 @@
+//! The render queue: jobs run on a bounded pool of workers; each runs `engine::replace` on a
+//! blocking thread, reports progress through the engine's progress reporter (whose `false`
+//! stops it on cancel or shutdown), and ends `completed` (credits charged) or
+//! `failed`/`cancelled` (credits released, partial output removed). No HTTP here: the render
+//! routes create the record and hand its id to `start`.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::{Notify, Semaphore};
+use tokio_util::task::TaskTracker;
+
+#[cfg(feature = "faults")]
+use super::faults::FaultBox;
+use crate::api::RenderState;
+use crate::backend::store::{Store, now_secs};
+use crate::engine::{self, Progress, ProgressReporter, Quality, ReplaceOptions};
+
+/// Live control of one queued or running job.
+#[derive(Default)]
+pub struct JobCtl {
+    cancel: AtomicBool,
+    /// Wakes a job still waiting for a worker.
+    cancelled: Notify,
+    /// Percent × 100, as integer bits for lock-free updates from the render thread.
+    progress: AtomicU64,
+}
+
+impl JobCtl {
+    fn progress(&self) -> f64 {
+        self.progress.load(Ordering::Relaxed) as f64 / 100.0
+    }
+}
+
+pub struct RenderQueue {
+    store: Store,
+    workers: Arc<Semaphore>,
+    jobs: Mutex<HashMap<String, Arc<JobCtl>>>,
+    tracker: TaskTracker,
+    shutting_down: AtomicBool,
+    #[cfg(feature = "faults")]
+    faults: Arc<FaultBox>,
+}
+
+impl RenderQueue {
+    /// A queue running at most `workers` renders at once on the records of `store`.
+    pub fn new(
+        workers: usize,
+        store: Store,
+        #[cfg(feature = "faults")] faults: Arc<FaultBox>,
+    ) -> Self {
+        RenderQueue {
+            store,
+            workers: Arc::new(Semaphore::new(workers.max(1))),
+            jobs: Mutex::new(HashMap::new()),
+            tracker: TaskTracker::new(),
+            shutting_down: AtomicBool::new(false),
+            #[cfg(feature = "faults")]
+            faults,
+        }
+    }
+
+    /// Queue the stored render `id` (status `pending`, credits frozen).
+    pub fn start(self: &Arc<Self>, id: String, q: Quality) {
+        let ctl = Arc::new(JobCtl::default());
+        self.jobs().insert(id.clone(), ctl.clone());
+        self.tracker.spawn(run_job(self.clone(), id, q, ctl));
+    }
+
+    /// Live progress (0–100) of a queued or running render.
+    pub fn progress(&self, id: &str) -> Option<f64> {
+        self.job(id).map(|ctl| ctl.progress())
+    }
+
+    /// Stop a queued or running render; it ends `cancelled`. False when it is not live.
+    pub fn cancel(&self, id: &str) -> bool {
+        let Some(ctl) = self.job(id) else {
+            return false;
+        };
+        ctl.cancel.store(true, Ordering::SeqCst);
+        ctl.cancelled.notify_one();
+        #[cfg(feature = "faults")]
+        self.faults.wake();
+        true
+    }
+
+    fn jobs(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<JobCtl>>> {
+        self.jobs.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn job(&self, id: &str) -> Option<Arc<JobCtl>> {
+        self.jobs().get(id).cloned()
+    }
+
+    /// Stop every job as a killed process would: engines are stopped, records are left as
+    /// they are (the next start reports them failed). Waits for the job tasks to end.
+    pub async fn shutdown(&self) {
+        self.shutting_down.store(true, Ordering::SeqCst);
+        for ctl in self.jobs().values() {
+            ctl.cancel.store(true, Ordering::SeqCst);
+            ctl.cancelled.notify_one();
+        }
+        #[cfg(feature = "faults")]
+        self.faults.wake();
+        self.tracker.close();
+        self.tracker.wait().await;
+    }
+}
+
+/// Reports progress into the job's control block; stops the engine once the job is
+/// cancelled (and, in test builds, holds while the `hold_renders` fault says so).
+struct JobReporter {
+    ctl: Arc<JobCtl>,
+    #[cfg(feature = "faults")]
+    faults: Arc<FaultBox>,
+}
+
+impl ProgressReporter for JobReporter {
+    fn update(&mut self, p: &Progress) -> bool {
+        // Never 100 before the output is in place.
+        let pct = p.percent().min(99.0);
+        self.ctl
+            .progress
+            .store((pct * 100.0) as u64, Ordering::Relaxed);
+        #[cfg(feature = "faults")]
+        if !self.faults.wait_while_held(&self.ctl.cancel) {
+            return false;
+        }
+        !self.ctl.cancel.load(Ordering::SeqCst)
+    }
+
+    fn warn(&mut self, message: &str) {
+        tracing::warn!("render: {message}");
+    }
+}
+
+async fn run_job(queue: Arc<RenderQueue>, id: String, q: Quality, ctl: Arc<JobCtl>) {
+    let permit = tokio::select! {
+        p = queue.workers.clone().acquire_owned() => p.ok(),
+        _ = ctl.cancelled.notified() => None,
+    };
+    let outcome = match permit {
+        Some(_permit) if !ctl.cancel.load(Ordering::SeqCst) => {
+            let started = queue
+                .store
+                .lock()
+                .renders
+                .update(&id, |r| r.status = RenderState::Processing);
+            match started {
+                Ok(Some(())) => execute(&queue, &id, q, ctl.clone()).await,
+                Ok(None) => Err("the render record disappeared".to_string()),
+                Err(e) => Err(format!("could not save the render's state: {e}")),
+            }
+        }
+        _ => Err("cancelled".to_string()),
+    };
+    if queue.shutting_down.load(Ordering::SeqCst) {
+        // As if the process had been killed: the next start reports it interrupted.
+        queue.jobs().remove(&id);
+        return;
+    }
+    finish(&queue.store, &id, &ctl, outcome);
+    queue.jobs().remove(&id);
+}
+
+/// Run the engine for record `id` on a blocking thread.
+async fn execute(
+    queue: &RenderQueue,
+    id: &str,
+    q: Quality,
+    ctl: Arc<JobCtl>,
+) -> Result<(), String> {
+    let (rec, input, bg_input, output) = {
+        let db = queue.store.lock();
+        let rec = db
+            .renders
+            .get(id)
+            .cloned()
+            .ok_or("the render record disappeared")?;
+        let media = db
+            .media
+            .get(&rec.media_id)
+            .cloned()
+            .ok_or("the clip was removed from the store")?;
+        let bg_input = match &rec.bg_media {
+            Some(mid) => {
+                let m = db
+                    .media
+                    .get(mid)
+                    .ok_or("the backdrop file was removed from the store")?;
+                db.media_file(m).to_string_lossy().into_owned()
+            }
+            None => rec.bg.clone(),
+        };
+        let input = db.media_file(&media);
+        let output = db.render_output(&rec);
+        (rec, input, bg_input, output)
+    };
+    #[cfg(feature = "faults")]
+    let faults = queue.faults.clone();
+    let joined = tokio::task::spawn_blocking(move || -> Result<(), String> {
+        #[cfg(feature = "faults")]
+        {
+            if !faults.wait_while_held(&ctl.cancel) {
+                return Err("cancelled".into());
+            }
+            if let Some(msg) = faults.take_render_failure() {
+                return Err(msg);
+            }
+        }
+        let backdrop = engine::backdrop::resolve(&bg_input).map_err(|e| e.to_string())?;
+        let mut opts = ReplaceOptions::new(input, output, backdrop);
+        opts.quality = q;
+        opts.max_long_side = rec.max_long_side;
+        if let Some(m) = crate::engine::matte::MatteMode::parse(&rec.matte) {
+            opts.matte.mode = m;
+        }
+        let mut reporter = JobReporter {
+            ctl,
+            #[cfg(feature = "faults")]
+            faults,
+        };
+        engine::replace(&opts, &mut reporter)
+            .map(|_| ())
+            .map_err(|e| match e {
+                engine::Error::Cancelled => "cancelled".to_string(),
+                other => other.to_string(),
+            })
+    })
+    .await;
+    joined.unwrap_or_else(|e| Err(format!("the render thread failed: {e}")))
+}
+
+/// Write the final state, settle the credits, remove output that must not stay.
+fn finish(store: &Store, id: &str, ctl: &JobCtl, outcome: Result<(), String>) {
+    let mut db = store.lock();
+    let Some(output) = db.renders.get(id).map(|r| db.render_output(r)) else {
+        return;
+    };
+    let cancelled = ctl.cancel.load(Ordering::SeqCst);
+    let (status, error) = match outcome {
+        _ if cancelled => (RenderState::Cancelled, None),
+        Ok(()) if output.is_file() => (RenderState::Completed, None),
+        Ok(()) => (
+            RenderState::Failed,
+            Some("the engine reported success but wrote no output".to_string()),
+        ),
+        Err(e) => (RenderState::Failed, Some(e)),
+    };
+    if status != RenderState::Completed {
+        let _ = std::fs::remove_file(&output);
+    }
+    let progress = ctl.progress();
+    let updated = db.renders.update(id, |r| {
+        r.status = status;
+        r.error = error.clone();
+        r.finished_at = Some(now_secs());
+        r.progress = if status == RenderState::Completed {
+            100.0
+        } else {
+            progress
+        };
+        (r.user_id.clone(), r.cost)
+    });
+    let (user_id, cost) = match updated {
+        Ok(Some(x)) => x,
+        Ok(None) => return,
+        Err(e) => {
+            tracing::error!("render {id}: saving its final state failed: {e}");
+            return;
+        }
+    };
+    let settled = db.users.update(&user_id, |u| {
+        if status == RenderState::Completed {
+            u.credits.charge(cost, id);
+        } else {
+            u.credits.release(cost, id);
+        }
+    });
+    if let Err(e) = settled {
+        tracing::error!("render {id}: saving the ledger failed: {e}");
+    }
+    match &error {
+        Some(e) => tracing::warn!("render {id} failed: {e}"),
+        None => tracing::info!("render {id} {status:?}"),
+    }
+}

@@ -1,0 +1,55 @@
+//! The per-user folders of this app, from one app id everywhere (the client's state, the
+//! embedded backend's data), so macOS and Windows see one app, not two. `directories` maps
+//! the id to each OS's convention:
+//! - Linux: `~/.local/state/editor-background-changer`, `~/.local/share/editor-background-changer`;
+//! - macOS: `~/Library/Application Support/ai.nemovideo.editor-background-changer`;
+//! - Windows: `%APPDATA%\nemovideo\editor-background-changer\{config,data}`.
+
+use std::path::PathBuf;
+
+/// Reverse-DNS qualifier, organisation and application name of the app id.
+pub const APP_ID: (&str, &str, &str) = ("ai", "nemovideo", "editor-background-changer");
+
+/// The app's folders; None when the OS gives no home folder.
+pub fn project_dirs() -> Option<directories::ProjectDirs> {
+    let (qualifier, organization, application) = APP_ID;
+    directories::ProjectDirs::from(qualifier, organization, application)
+}
+
+/// The client's state (token, session, client id): the OS state dir where there is one
+/// (Linux), else the config dir.
+pub fn state_dir() -> Option<PathBuf> {
+    let dirs = project_dirs()?;
+    Some(
+        dirs.state_dir()
+            .map(PathBuf::from)
+            .unwrap_or_else(|| dirs.config_dir().to_path_buf()),
+    )
+}
+
+/// The embedded backend's data (sessions, media, renders).
+pub fn backend_data_dir() -> Option<PathBuf> {
+    Some(project_dirs()?.data_dir().join("backend"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_and_data_share_one_app_folder() {
+        let (Some(state), Some(data)) = (state_dir(), backend_data_dir()) else {
+            return; // no home folder in this environment: nothing to compare
+        };
+        let app = |p: &std::path::Path| {
+            p.ancestors()
+                .find(|a| {
+                    a.file_name()
+                        .is_some_and(|n| n.to_string_lossy().contains("editor-background-changer"))
+                })
+                .map(|a| a.file_name().unwrap().to_os_string())
+        };
+        assert_eq!(app(&state), app(&data), "{state:?} vs {data:?}");
+        assert!(app(&state).is_some());
+    }
+}

@@ -1,0 +1,446 @@
+//! The `quality` matte: the selfie model's coarse mask (robust: it rarely drops a part of a
+//! person) fused with MODNet's alpha (sharp: hair and hands, no band of old background).
+//! Per pixel, `α = max(min(M, halo), fill)`:
+//! - `M`, MODNet's alpha on a crop around the people, upsampled bilinearly;
+//! - `fill`, the selfie mask eroded by a few model pixels (its core), kept only over the
+//!   large connected areas where MODNet says background: where the selfie model is sure of
+//!   a person well inside its outline, MODNet cannot drop it (a dress on a patterned
+//!   wallpaper), while small disagreements (the selfie's band of old background at the
+//!   edges, wallpaper between two people) are left to MODNet's edges;
+//! - `halo`, the selfie mask dilated: MODNet may add what the selfie model missed near a
+//!   person (a head between two people), but nothing far from one (a face in a poster).
+//!
+//! The crop (`person_region`) and MODNet's input size (`model_size`) follow the people's
+//! size, so a small person costs little. Between MODNet frames the last MODNet alpha is
+//! reused, bounded by the current frame's halo and core.
+
+use super::blobs::BlobFilter;
+use super::resample::{AxisMap, bilinear_f32, to_u8};
+use crate::engine::segment::modnet::{MODNET_ALIGN, Region};
+
+/// MODNet's output for one frame, with where it sits in the frame.
+#[derive(Debug, Clone, Default)]
+pub struct FineMatte {
+    /// `w`×`h` alpha in [0,1].
+    pub alpha: Vec<f32>,
+    pub w: usize,
+    pub h: usize,
+    /// The frame rectangle the alpha covers (stretched to it).
+    pub region: Region,
+}
+
+/// Tunables of the fusion, in selfie-model pixels (the mask is 256 wide for landscape).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FuseParams {
+    /// Erosion of the selfie mask that MODNet may not remove (model px).
+    pub core_erode: usize,
+    /// Dilation of the selfie mask within which MODNet may add (model px).
+    pub halo_dilate: usize,
+    /// MODNet person blobs smaller than this fraction of the crop are dropped (0: none).
+    pub min_blob: f32,
+    /// Smallest area (fraction of the frame) where the selfie core overrides MODNet.
+    pub fill_area: f32,
+}
+
+impl Default for FuseParams {
+    fn default() -> Self {
+        FuseParams {
+            core_erode: 4,
+            halo_dilate: 10,
+            min_blob: 0.0,
+            fill_area: 0.003,
+        }
+    }
+}
+
+/// Separable square min (erode) or max (dilate) filter of radius `r` on a `w`×`h` plane.
+fn morph(
+    src: &[f32],
+    w: usize,
+    h: usize,
+    r: usize,
+    dilate: bool,
+    tmp: &mut Vec<f32>,
+    dst: &mut Vec<f32>,
+) {
+    let pick = |a: f32, b: f32| if dilate { a.max(b) } else { a.min(b) };
+    tmp.clear();
+    tmp.resize(w * h, 0.0);
+    dst.clear();
+    dst.resize(w * h, 0.0);
+    for y in 0..h {
+        let row = &src[y * w..(y + 1) * w];
+        for x in 0..w {
+            let (a, b) = (x.saturating_sub(r), (x + r).min(w - 1));
+            tmp[y * w + x] = row[a..=b].iter().copied().fold(row[x], pick);
+        }
+    }
+    for y in 0..h {
+        let (a, b) = (y.saturating_sub(r), (y + r).min(h - 1));
+        for x in 0..w {
+            let mut v = tmp[y * w + x];
+            for yy in a..=b {
+                v = pick(v, tmp[yy * w + x]);
+            }
+            dst[y * w + x] = v;
+        }
+    }
+}
+
+/// The frame rectangle MODNet should see: the box of the selfie mask's person pixels
+/// (p ≥ 0.25) grown by `margin` (a fraction of the box's larger side, plus the halo), even
+/// coordinates, inside the frame. `None` when no person is in view.
+pub fn person_region(
+    sel: &[f32],
+    sw: usize,
+    sh: usize,
+    width: usize,
+    height: usize,
+    margin: f32,
+) -> Option<Region> {
+    let (mut x0, mut y0, mut x1, mut y1) = (usize::MAX, usize::MAX, 0, 0);
+    for y in 0..sh {
+        for (x, &p) in sel[y * sw..(y + 1) * sw].iter().enumerate() {
+            if p >= 0.25 {
+                x0 = x0.min(x);
+                x1 = x1.max(x + 1);
+                y0 = y0.min(y);
+                y1 = y1.max(y + 1);
+            }
+        }
+    }
+    if x0 >= x1 || y0 >= y1 {
+        return None;
+    }
+    let (fx, fy) = (width as f32 / sw as f32, height as f32 / sh as f32);
+    let (bx0, by0, bx1, by1) = (
+        x0 as f32 * fx,
+        y0 as f32 * fy,
+        x1 as f32 * fx,
+        y1 as f32 * fy,
+    );
+    let grow = margin * (bx1 - bx0).max(by1 - by0);
+    let even = |v: f32, hi: usize| ((v.max(0.0) as usize) & !1).min(hi & !1);
+    let rx0 = even(bx0 - grow, width);
+    let ry0 = even(by0 - grow, height);
+    let rx1 = even(bx1 + grow + 1.0, width);
+    let ry1 = even(by1 + grow + 1.0, height);
+    (rx1 > rx0 + 1 && ry1 > ry0 + 1).then(|| Region {
+        x: rx0,
+        y: ry0,
+        w: rx1 - rx0,
+        h: ry1 - ry0,
+    })
+}
+
+/// MODNet input size for a crop: the crop scaled so its longer side is at most `long_max`
+/// (never enlarged), each side rounded to a multiple of 32 (at least 64).
+pub fn model_size(region: Region, long_max: usize) -> (usize, usize) {
+    let long = region.w.max(region.h) as f32;
+    let s = (long_max as f32 / long).min(1.0);
+    let side = |v: usize| {
+        let a = MODNET_ALIGN as f32;
+        (((v as f32 * s) / a).round() as usize * MODNET_ALIGN).max(2 * MODNET_ALIGN)
+    };
+    (side(region.w), side(region.h))
+}
+
+/// Fuses per frame; holds scratch planes so steady state allocates little.
+#[derive(Default)]
+pub struct Fuser {
+    params: FuseParams,
+    sel: Vec<f32>,
+    core: Vec<f32>,
+    halo: Vec<f32>,
+    fill: Vec<f32>,
+    fill_dil: Vec<f32>,
+    tmp: Vec<f32>,
+    fill_full: Vec<f32>,
+    halo_full: Vec<f32>,
+    fine: Vec<f32>,
+    fine_full: Vec<f32>,
+    rows: (Vec<f32>, Vec<f32>),
+    blobs: Option<BlobFilter>,
+}
+
+/// Bilinear sample of a `w`×`h` plane at continuous pixel coordinates (centres at +0.5).
+fn sample(plane: &[f32], w: usize, h: usize, x: f32, y: f32) -> f32 {
+    let x = (x - 0.5).clamp(0.0, (w - 1) as f32);
+    let y = (y - 0.5).clamp(0.0, (h - 1) as f32);
+    let (x0, y0) = (x as usize, y as usize);
+    let (x1, y1) = ((x0 + 1).min(w - 1), (y0 + 1).min(h - 1));
+    let (fx, fy) = (x - x0 as f32, y - y0 as f32);
+    let top = plane[y0 * w + x0] + (plane[y0 * w + x1] - plane[y0 * w + x0]) * fx;
+    let bot = plane[y1 * w + x0] + (plane[y1 * w + x1] - plane[y1 * w + x0]) * fx;
+    top + (bot - top) * fy
+}
+
+impl Fuser {
+    pub fn new(params: FuseParams) -> Self {
+        Fuser {
+            params,
+            ..Fuser::default()
+        }
+    }
+
+    /// `selfie`: the selfie model's output (`sw`×`sh`, person probability over the whole
+    /// frame). `fine`: the latest MODNet alpha, if any. Writes `width·height` alpha bytes
+    /// (255 = person) into `alpha`:
+    /// `α = max(min(M, halo), fill)`, where `fill` is the selfie core only inside the large
+    /// areas where MODNet drops a person the core is sure of (connected areas of at least
+    /// `fill_area` of the frame): small disagreements (the selfie's band of background at
+    /// edges, wallpaper between two people) are left to MODNet.
+    pub fn fuse(
+        &mut self,
+        selfie: &[f32],
+        (sw, sh): (usize, usize),
+        fine: Option<&FineMatte>,
+        (width, height): (usize, usize),
+        alpha: &mut Vec<u8>,
+    ) {
+        let p = self.params;
+        let n = sw * sh;
+        self.sel.clear();
+        self.sel.extend(
+            selfie[..n]
+                .iter()
+                .map(|v| if *v >= 0.0 { v.min(1.0) } else { 0.0 }),
+        );
+        morph(
+            &self.sel,
+            sw,
+            sh,
+            p.core_erode,
+            false,
+            &mut self.tmp,
+            &mut self.core,
+        );
+        for v in &mut self.core {
+            *v = ((*v - 0.25) * 2.0).clamp(0.0, 1.0);
+        }
+        morph(
+            &self.sel,
+            sw,
+            sh,
+            p.halo_dilate,
+            true,
+            &mut self.tmp,
+            &mut self.halo,
+        );
+        for v in &mut self.halo {
+            *v = ((*v - 0.1) * 5.0).clamp(0.0, 1.0);
+        }
+        // MODNet's alpha, cleaned of small blobs, sampled at the selfie grid.
+        let fine = fine.filter(|f| {
+            let r = f.region;
+            f.w > 0
+                && f.h > 0
+                && f.alpha.len() >= f.w * f.h
+                && r.w > 0
+                && r.h > 0
+                && r.x + r.w <= width
+                && r.y + r.h <= height
+        });
+        if let Some(f) = fine {
+            self.fine.clear();
+            self.fine.extend_from_slice(&f.alpha[..f.w * f.h]);
+            if p.min_blob > 0.0 {
+                let blobs = self.blobs.get_or_insert_with(|| BlobFilter::new(0));
+                blobs.remove_small(&mut self.fine, f.w, f.h, p.min_blob);
+            }
+        }
+        // Disagreement: the core is sure, MODNet is not.
+        self.fill.clear();
+        self.fill.resize(n, 0.0);
+        let (gx, gy) = (width as f32 / sw as f32, height as f32 / sh as f32);
+        for y in 0..sh {
+            for x in 0..sw {
+                let i = y * sw + x;
+                if self.core[i] <= 0.5 {
+                    continue;
+                }
+                let m = match fine {
+                    Some(f) => {
+                        let r = f.region;
+                        let (fx, fy) = ((x as f32 + 0.5) * gx, (y as f32 + 0.5) * gy);
+                        let inside = fx >= r.x as f32
+                            && fy >= r.y as f32
+                            && fx < (r.x + r.w) as f32
+                            && fy < (r.y + r.h) as f32;
+                        if inside {
+                            let sx = (fx - r.x as f32) * f.w as f32 / r.w as f32;
+                            let sy = (fy - r.y as f32) * f.h as f32 / r.h as f32;
+                            sample(&self.fine, f.w, f.h, sx, sy)
+                        } else {
+                            0.0
+                        }
+                    }
+                    None => 0.0,
+                };
+                if m < 0.5 {
+                    self.fill[i] = 1.0;
+                }
+            }
+        }
+        // Keep only the large areas (the filter erases connected areas under the size).
+        let blobs = self.blobs.get_or_insert_with(|| BlobFilter::new(0));
+        blobs.remove_small(&mut self.fill, sw, sh, p.fill_area);
+        // One pixel of growth covers the soft rim of the core around the kept area.
+        morph(
+            &self.fill,
+            sw,
+            sh,
+            1,
+            true,
+            &mut self.tmp,
+            &mut self.fill_dil,
+        );
+        for ((f, d), c) in self.fill.iter_mut().zip(&self.fill_dil).zip(&self.core) {
+            *f = d * c;
+        }
+        let (xm, ym) = (AxisMap::new(sw, width), AxisMap::new(sh, height));
+        self.fill_full.resize(width * height, 0.0);
+        self.halo_full.resize(width * height, 0.0);
+        bilinear_f32(
+            &self.fill,
+            sw,
+            &xm,
+            &ym,
+            &mut self.fill_full,
+            &mut self.rows.0,
+            &mut self.rows.1,
+        );
+        bilinear_f32(
+            &self.halo,
+            sw,
+            &xm,
+            &ym,
+            &mut self.halo_full,
+            &mut self.rows.0,
+            &mut self.rows.1,
+        );
+        alpha.resize(width * height, 0);
+        for (a, c) in alpha.iter_mut().zip(&self.fill_full) {
+            *a = to_u8(*c * 255.0);
+        }
+        let Some(f) = fine else {
+            return;
+        };
+        let r = f.region;
+        let (fx, fy) = (AxisMap::new(f.w, r.w), AxisMap::new(f.h, r.h));
+        self.fine_full.resize(r.w * r.h, 0.0);
+        bilinear_f32(
+            &self.fine,
+            f.w,
+            &fx,
+            &fy,
+            &mut self.fine_full,
+            &mut self.rows.0,
+            &mut self.rows.1,
+        );
+        for y in 0..r.h {
+            let off = (r.y + y) * width + r.x;
+            let m = &self.fine_full[y * r.w..(y + 1) * r.w];
+            let c = &self.fill_full[off..off + r.w];
+            let h = &self.halo_full[off..off + r.w];
+            for (((a, m), c), h) in alpha[off..off + r.w].iter_mut().zip(m).zip(c).zip(h) {
+                *a = to_u8(m.min(*h).max(*c) * 255.0);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn region_covers_the_person_with_a_margin_and_stays_in_frame() {
+        let (sw, sh) = (16, 9);
+        let mut sel = vec![0.0; sw * sh];
+        for y in 2..7 {
+            for x in 5..9 {
+                sel[y * sw + x] = 1.0;
+            }
+        }
+        let r = person_region(&sel, sw, sh, 1600, 900, 0.1).unwrap();
+        assert!(
+            r.x <= 500 && r.x + r.w >= 900 && r.y <= 200 && r.y + r.h >= 700,
+            "{r:?}"
+        );
+        assert!(r.x + r.w <= 1600 && r.y + r.h <= 900);
+        assert!(person_region(&vec![0.0; sw * sh], sw, sh, 1600, 900, 0.1).is_none());
+        assert_eq!(
+            model_size(
+                Region {
+                    x: 0,
+                    y: 0,
+                    w: 1920,
+                    h: 1080
+                },
+                512
+            ),
+            (512, 288)
+        );
+        assert_eq!(
+            model_size(
+                Region {
+                    x: 0,
+                    y: 0,
+                    w: 100,
+                    h: 300
+                },
+                512
+            ),
+            (96, 288)
+        );
+    }
+
+    #[test]
+    fn selfie_core_survives_and_far_modnet_blobs_do_not() {
+        let (sw, sh, w, h) = (32, 18, 320, 180);
+        // Selfie: a person box; MODNet: drops its lower half and adds a far blob.
+        let mut sel = vec![0.0; sw * sh];
+        for y in 2..16 {
+            for x in 10..20 {
+                sel[y * sw + x] = 1.0;
+            }
+        }
+        let mut fine = FineMatte {
+            alpha: vec![0.0; w * h],
+            w,
+            h,
+            region: Region { x: 0, y: 0, w, h },
+        };
+        for y in 20..90 {
+            for x in 100..200 {
+                fine.alpha[y * w + x] = 1.0;
+            }
+        }
+        for y in 60..120 {
+            for x in 280..318 {
+                fine.alpha[y * w + x] = 1.0;
+            }
+        }
+        let mut fuser = Fuser::new(FuseParams {
+            core_erode: 2,
+            halo_dilate: 3,
+            min_blob: 0.0,
+            fill_area: 0.003,
+        });
+        let mut alpha = Vec::new();
+        fuser.fuse(&sel, (sw, sh), Some(&fine), (w, h), &mut alpha);
+        assert_eq!(
+            alpha[120 * w + 150],
+            255,
+            "selfie core kept where MODNet dropped it"
+        );
+        assert_eq!(alpha[50 * w + 150], 255, "MODNet person kept");
+        assert_eq!(
+            alpha[90 * w + 300],
+            0,
+            "far MODNet blob removed by the halo"
+        );
+        assert_eq!(alpha[5 * w + 5], 0, "background");
+    }
+}

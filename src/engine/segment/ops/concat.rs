@@ -1,0 +1,57 @@
+//! CONCATENATION along channels of NHWC tensors with the same height and width (ONNX
+//! `Concat` on axis 1 of NCHW), plus a fused activation (MODNet's `Concat → Relu`).
+
+use super::{Act, Hwc, ModelError, check};
+
+#[derive(Debug, Clone)]
+pub struct Concat {
+    /// Channels of each input, in order.
+    pub channels: Vec<usize>,
+    pub output: Hwc,
+    pub act: Act,
+}
+
+impl Concat {
+    pub fn new(index: usize, inputs: &[Hwc], output: Hwc) -> Result<Self, ModelError> {
+        const OP: &str = "CONCATENATION";
+        let total: usize = inputs.iter().map(|s| s[2]).sum();
+        for s in inputs {
+            check(OP, index, "input", &[output[0], output[1]], &s[..2])?;
+        }
+        check(OP, index, "output", &[output[0], output[1], total], &output)?;
+        Ok(Concat {
+            channels: inputs.iter().map(|s| s[2]).collect(),
+            output,
+            act: Act::None,
+        })
+    }
+
+    pub fn eval(&self, inputs: &[&[f32]], out: &mut [f32]) {
+        let [h, w, c] = self.output;
+        let out = &mut out[..h * w * c];
+        for (p, dst) in out.chunks_exact_mut(c).enumerate() {
+            let mut at = 0;
+            for (x, &ci) in inputs.iter().zip(&self.channels) {
+                dst[at..at + ci].copy_from_slice(&x[p * ci..(p + 1) * ci]);
+                at += ci;
+            }
+        }
+        self.act.apply(out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interleaves_channels_per_pixel() {
+        let a = [1.0, 2.0, 3.0, 4.0]; // 2 px × 2 ch
+        let b = [-5.0, -6.0]; // 2 px × 1 ch
+        let op = Concat::new(0, &[[1, 2, 2], [1, 2, 1]], [1, 2, 3]).unwrap();
+        let mut out = [0.0; 6];
+        op.eval(&[&a, &b], &mut out);
+        assert_eq!(out, [1.0, 2.0, -5.0, 3.0, 4.0, -6.0]);
+        assert!(Concat::new(0, &[[1, 2, 2], [2, 1, 1]], [1, 2, 3]).is_err());
+    }
+}
