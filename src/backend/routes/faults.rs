@@ -33,18 +33,20 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
     let (parts, body) = resp.into_parts();
     let (silent, cut) = (faults.silent_replies, faults.disconnect_sse);
     // Each chunk of the agent's stream is one whole SSE event.
-    let stream = body.into_data_stream().scan(false, move |done, chunk| {
-        let out = match chunk {
-            _ if *done => None,
-            Ok(bytes) => {
-                let (bytes, is_call) = rewrite(bytes, silent);
-                *done = cut && is_call;
-                Some(Ok::<Bytes, axum::Error>(bytes))
-            }
-            Err(e) => Some(Err(e)),
-        };
-        futures::future::ready(out)
-    });
+    let stream = body
+        .into_data_stream()
+        .scan(false, move |done, chunk| {
+            let out = match chunk {
+                _ if *done => None,
+                Ok(bytes) => {
+                    let (bytes, is_call) = rewrite(bytes, silent);
+                    *done = cut && is_call;
+                    Some(Ok::<Bytes, axum::Error>(bytes))
+                }
+                Err(e) => Some(Err(e)),
+            };
+            futures::future::ready(out)
+        });
     Response::from_parts(parts, Body::from_stream(stream))
 }
 

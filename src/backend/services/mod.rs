@@ -8,3 +8,4 @@ pub mod paths;
 pub mod preview;
 pub mod ratelimit;
 pub mod render_queue;
+pub mod sweeper;

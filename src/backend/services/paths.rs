@@ -52,7 +52,9 @@ pub fn allowed_path(roots: &[PathBuf], path: &Path) -> Result<PathBuf, Error> {
         )));
     }
     if !real.is_file() {
-        return Err(Error::Invalid(format!("{shown} is not a regular file")));
+        return Err(Error::Invalid(format!(
+            "{shown} is not a regular file"
+        )));
     }
     Ok(real)
 }

@@ -120,7 +120,13 @@ pub fn out_and_pad(padding: Padding, input: usize, k: usize, stride: usize) -> (
 /// Valid tap range `lo..hi` along one axis for output coordinate `o`, and the (possibly
 /// negative) input coordinate of tap 0. Shared by CONV_2D and DEPTHWISE_CONV_2D.
 #[inline(always)]
-fn taps(o: usize, stride: usize, pad: usize, k: usize, size: usize) -> (usize, usize, isize) {
+fn taps(
+    o: usize,
+    stride: usize,
+    pad: usize,
+    k: usize,
+    size: usize,
+) -> (usize, usize, isize) {
     let start = (o * stride) as isize - pad as isize;
     let lo = (-start).max(0) as usize;
     let hi = ((size as isize - start).max(0) as usize).min(k);
