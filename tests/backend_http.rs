@@ -1040,3 +1040,325 @@ async fn a_killed_backend_reports_its_render_failed_after_restart() {
     );
     assert_eq!(u.credits().await["frozen"], 0.0);
 }
+
+// ---- the store: crash consistency, migration of the JSON-file layout, retention ----------
+
+/// The standalone binary with `args` (no fault flag: the crash below is a real one).
+fn start_binary_with(data: &Path, args: &[&str]) -> Proc {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_editor-background-changer"))
+        .args(["backend", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data)
+        .args(args)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("starting the backend binary");
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let url = loop {
+        let line = lines
+            .next()
+            .expect("the backend exited before saying where it listens")
+            .unwrap();
+        if let Some(rest) = line.split("listening on ").nth(1) {
+            break rest.split_whitespace().next().unwrap().to_string();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    Proc { child, url }
+}
+
+/// Files in `dir` (names), sorted.
+fn names_in(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+/// kill -9 while 8 users' renders run (4 at once, the others queued, some submits still in
+/// flight), then a restart: every render is final (none stuck `pending`/`processing`), every
+/// user's balance equals the sum of their ledger with nothing left frozen, and no partial
+/// output or temp file is left in the data dir.
+#[tokio::test]
+async fn kill_9_during_8_concurrent_renders_leaves_every_record_consistent() {
+    let dir = tempdir();
+    let data = dir.path().join("data");
+    let mut p = start_binary_with(&data, &["--render-workers", "4"]);
+    let mut users = Vec::new();
+    for _ in 0..8 {
+        let u = User::new(&p.url).await;
+        let s = session_with_clip(&u).await;
+        let (_, _, ev) = u.say(&s, "blur the background").await;
+        assert_eq!(ev.len(), 3, "{ev:?}");
+        users.push((u, s));
+    }
+    // All eight submitted at once; the kill comes as soon as one render has made progress,
+    // whatever state the other submits are in.
+    let mut submits = Vec::new();
+    for (i, (u, s)) in users.iter().enumerate() {
+        let draft = u.draft(s).await;
+        let req = u
+            .req(reqwest::Method::POST, "/api/render/proxy/lambda")
+            .json(
+                &json!({"id": format!("render_crash_{i}"), "sessionId": s, "draft": draft,
+                          "output": {"format": "mp4", "quality": "low", "resolution": "720p"}}),
+            );
+        submits.push(tokio::spawn(
+            async move { req.send().await.map(|r| r.status()) },
+        ));
+    }
+    let start = Instant::now();
+    'wait: loop {
+        for (i, (u, _)) in users.iter().enumerate() {
+            let (st, v) = u
+                .get(&format!("/api/render/proxy/lambda/render_crash_{i}"))
+                .await;
+            if st == StatusCode::OK
+                && v["data"]["status"] == "processing"
+                && v["data"]["progress"].as_f64().unwrap_or(0.0) > 0.0
+            {
+                break 'wait;
+            }
+        }
+        assert!(start.elapsed() < DEADLINE, "no render ever made progress");
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    p.child.kill().unwrap(); // SIGKILL: no shutdown code runs.
+    p.child.wait().unwrap();
+    for s in submits {
+        let _ = s.await.unwrap(); // answered or cut by the kill: both are fine here
+    }
+
+    let p = start_binary_with(&data, &[]);
+    let mut known = 0;
+    for (i, (u, _)) in users.iter().enumerate() {
+        let u = User {
+            http: u.http.clone(),
+            base: p.url.clone(),
+            token: u.token.clone(),
+        };
+        let (st, v) = u
+            .get(&format!("/api/render/proxy/lambda/render_crash_{i}"))
+            .await;
+        if st == StatusCode::OK {
+            known += 1;
+            let status = v["data"]["status"].as_str().unwrap().to_string();
+            assert!(
+                ["failed", "completed", "cancelled"].contains(&status.as_str()),
+                "render_crash_{i} is {status} after the restart"
+            );
+        } else {
+            assert_eq!(v["code"], 4004, "{v}");
+        }
+        let c = u.credits().await;
+        assert_eq!(c["frozen"], 0.0, "user {i}: {c}");
+    }
+    assert!(known >= 1, "no render survived to be checked");
+    let audit = backend::audit(&data).unwrap();
+    assert!(audit.ledger_mismatches.is_empty(), "{audit:?}");
+    assert!(audit.unfinished_renders.is_empty(), "{audit:?}");
+    assert_eq!(audit.users, 8);
+    // Only completed renders keep a file; no temp or partial output is left.
+    for name in names_in(&data.join("renders")) {
+        assert!(!name.starts_with('.'), "temp file {name} left");
+        let id = name.split('.').next().unwrap();
+        let i: usize = id.trim_start_matches("render_crash_").parse().unwrap();
+        let (u, _) = &users[i];
+        let u = User {
+            http: u.http.clone(),
+            base: p.url.clone(),
+            token: u.token.clone(),
+        };
+        assert_eq!(u.render_status(id).await["status"], "completed", "{name}");
+    }
+    assert!(
+        !names_in(&data.join("media"))
+            .iter()
+            .any(|n| n.starts_with('.'))
+    );
+}
+
+/// A data dir as the JSON-file store left it (one `<id>.json` per record, a render killed
+/// mid-way) is read into the database on the first start: the token still works, the
+/// credits and ledger carry over (the killed render's credits come back), the session, its
+/// clip and a finished render are served, and the JSON files are kept aside. A second start
+/// changes nothing.
+#[tokio::test]
+async fn a_data_dir_of_the_json_file_layout_migrates_on_first_start() {
+    let dir = tempdir();
+    let data = dir.path().join("data");
+    let w = |rel: &str, v: Value| {
+        let p = data.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, serde_json::to_vec_pretty(&v).unwrap()).unwrap();
+    };
+    let token = "nmv_usr_legacy_token_0001";
+    let sha = hex::encode(Sha256::digest(token.as_bytes()));
+    let far = 4_000_000_000u64;
+    w(
+        "users/usr_old.json",
+        json!({"user_id": "usr_old", "client_id": "legacy-client", "created_at": 1,
+               "credits": {"available": 90.0, "frozen": 5.0, "used": 5.0, "ledger": [
+                   {"at": 1, "kind": "grant", "amount": 100.0, "reference": "initial allowance"},
+                   {"at": 2, "kind": "spend", "amount": 1.0, "reference": "edit ses_old"},
+                   {"at": 3, "kind": "freeze", "amount": 4.0, "reference": "render_done"},
+                   {"at": 4, "kind": "charge", "amount": 4.0, "reference": "render_done"},
+                   {"at": 5, "kind": "freeze", "amount": 5.0, "reference": "render_run"}]}}),
+    );
+    w(
+        &format!("tokens/{sha}.json"),
+        json!({"token_sha256": sha, "user_id": "usr_old", "created_at": 1, "expires_at": far}),
+    );
+    let clip_bytes = std::fs::read(clip("noaudio_640x360.mp4")).unwrap();
+    std::fs::create_dir_all(data.join("renders")).unwrap();
+    std::fs::create_dir_all(data.join("media")).unwrap();
+    std::fs::write(data.join("media/med_old.mp4"), &clip_bytes).unwrap();
+    w(
+        "media/med_old.json",
+        json!({"media_id": "med_old", "user_id": "usr_old", "session_id": "ses_old",
+               "filename": "talk.mp4", "file_type": "video", "ext": "mp4",
+               "bytes": clip_bytes.len(), "duration": 4.0, "width": 640, "height": 360,
+               "fps": 25.0, "hash": "x", "created_at": far - 10}),
+    );
+    w(
+        "sessions/ses_old.json",
+        json!({"session_id": "ses_old", "task_id": "task_old", "user_id": "usr_old",
+               "created_at": 1, "task_name": "project", "language": "en", "lost": false,
+               "media": ["med_old"],
+               "draft": {"t": [{"tt": 0, "sg": [{"id": "seg_med_old", "st": 0, "d": 4000,
+                   "m": {"name": "talk.mp4", "media": "med_old", "bg": "blur"}}]}],
+                         "custom": {"kept": true}}}),
+    );
+    let render = |id: &str, status: &str| {
+        json!({"id": id, "user_id": "usr_old", "session_id": "ses_old", "status": status,
+               "progress": 40.0, "created_at": 3, "finished_at": null, "cost": 5.0,
+               "quality": "low", "max_long_side": 1280, "media_id": "med_old", "bg": "blur"})
+    };
+    let mut done = render("render_done", "completed");
+    done["cost"] = json!(4.0);
+    done["finished_at"] = json!(far - 5);
+    w("renders/render_done.json", done);
+    std::fs::write(data.join("renders/render_done.mp4"), b"the old output").unwrap();
+    w(
+        "renders/render_run.json",
+        render("render_run", "processing"),
+    );
+
+    for round in 0..2 {
+        let b = backend::spawn(BackendConfig::ephemeral(data.clone()))
+            .await
+            .expect("backend starts on the old layout");
+        let u = User {
+            http: reqwest::Client::new(),
+            base: b.url(),
+            token: token.to_string(),
+        };
+        let c = u.credits().await;
+        assert_eq!(
+            (c["available"].as_f64(), c["frozen"].as_f64()),
+            (Some(95.0), Some(0.0)),
+            "round {round}: {c}"
+        );
+        let (st, v) = u.get("/api/state/nemo_agent/me/ses_old/latest").await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+        let state = &v["data"]["state"];
+        assert_eq!(state["draft"]["t"][0]["sg"][0]["m"]["bg"], "blur");
+        assert_eq!(state["draft"]["custom"]["kept"], true);
+        assert_eq!(state["video_infos"][0]["filename"], "talk.mp4");
+        assert_eq!(state["generated_media"][0]["id"], "render_done");
+        let r = u
+            .req(
+                reqwest::Method::GET,
+                "/api/render/proxy/render_done/download",
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(&r.bytes().await.unwrap()[..], b"the old output");
+        let media = u
+            .req(reqwest::Method::GET, "/media/med_old.mp4")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(media.bytes().await.unwrap().len(), clip_bytes.len());
+        let st = u.render_status("render_run").await;
+        assert_eq!(
+            (st["status"].as_str(), st["error"].as_str()),
+            (Some("failed"), Some(backend::RENDER_INTERRUPTED))
+        );
+        let audit = backend::audit(&data).unwrap();
+        assert!(audit.ledger_mismatches.is_empty(), "{audit:?}");
+        b.shutdown().await;
+    }
+    assert!(data.join(backend::DB_FILE).is_file());
+    for table in ["users", "tokens", "sessions", "media", "renders"] {
+        assert!(
+            !names_in(&data.join(table))
+                .iter()
+                .any(|n| n.ends_with(".json")),
+            "{table}/ still has JSON records"
+        );
+        assert!(!names_in(&data.join("migrated-json").join(table)).is_empty());
+    }
+}
+
+/// Crash leftovers in the data dir are removed at start: temp files of the engine and of
+/// uploads, and stored files no record names. JSON files are never touched.
+#[tokio::test]
+async fn crash_leftovers_are_removed_at_start() {
+    let dir = tempdir();
+    let data = dir.path().join("data");
+    let b = start(dir.path(), |_| {}).await;
+    let u = User::new(&b.url()).await;
+    let s = session_with_clip(&u).await;
+    b.shutdown().await;
+    let kept = names_in(&data.join("media"));
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    for f in [
+        "media/.upload-abc123",
+        "media/med_ghost.mp4",
+        "renders/.ebc-x1y2.mp4",
+        "renders/render_ghost.mp4",
+        ".ebc-stray.tmp",
+        "renders/notes.json",
+    ] {
+        std::fs::write(data.join(f), b"x").unwrap();
+    }
+    let b = start(dir.path(), |_| {}).await;
+    assert_eq!(names_in(&data.join("media")), kept);
+    assert_eq!(
+        names_in(&data.join("renders")),
+        vec!["notes.json".to_string()]
+    );
+    assert!(!data.join(".ebc-stray.tmp").exists());
+    let u = User { base: b.url(), ..u };
+    assert_eq!(u.draft_video_segment(&s).await["m"]["name"], "talk.mp4");
+    b.shutdown().await;
+}
+
+/// `backend --help` documents the retention and its flags.
+#[test]
+fn backend_help_shows_the_retention() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_editor-background-changer"))
+        .args(["backend", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    for needle in [
+        "Retention:",
+        "--keep-uploads-days",
+        "--keep-renders-days",
+        "--keep-ledger-days",
+        "--max-data-mb",
+        "[default: 7]",
+        ".ebc-",
+    ] {
+        assert!(help.contains(needle), "{needle} missing from:\n{help}");
+    }
+}

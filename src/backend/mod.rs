@@ -5,9 +5,11 @@
 //! Layers, imports only going down: `routes` (HTTP: one file per endpoint group, the agent's
 //! `/run_sse`, extractors, `ApiError`) → `state` (the services, handed to handlers) →
 //! `services` (render queue, rate limiter, media staging, paths, previews) → `store`
-//! (records, ledger, tables; no axum) → `error` (the domain `Error`).
+//! (records, ledger, SQLite tables, migration, retention; no axum) → `error` (the domain
+//! `Error`).
 
 mod error;
+pub use error::Error as DomainError;
 mod routes;
 mod services;
 mod state;
@@ -25,6 +27,7 @@ pub use routes::error::ApiError;
 pub use services::request_log::LoggedRequest;
 pub use state::AppState;
 pub use store::INTERRUPTED as RENDER_INTERRUPTED;
+pub use store::{Audit, DB_FILE, audit};
 
 use crate::config::BackendConfig;
 
@@ -52,6 +55,7 @@ pub struct BackendHandle {
     state: AppState,
     stop: tokio::sync::oneshot::Sender<()>,
     server: tokio::task::JoinHandle<()>,
+    sweeper: tokio::task::JoinHandle<()>,
 }
 
 impl BackendHandle {
@@ -76,6 +80,7 @@ impl BackendHandle {
     /// Stop accepting, stop running renders (left for the next start to report as
     /// interrupted, like a killed process), and wait for the server task.
     pub async fn shutdown(self) {
+        self.sweeper.abort();
         self.state.renders.shutdown().await;
         let _ = self.stop.send(());
         if let Err(e) = self.server.await {
@@ -98,19 +103,23 @@ pub fn effective_listen(config: &BackendConfig) -> SocketAddr {
     SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), wanted.port())
 }
 
-/// Build the shared state: opens (and recovers) the store under `config.data_dir`.
+/// Build the shared state: opens the store under `config.data_dir` (migrating a data dir of
+/// the JSON-file layout, reporting renders a killed process left unfinished). Blocking: call
+/// from a blocking thread.
 pub fn build_state(config: BackendConfig, addr: SocketAddr) -> Result<AppState, BackendError> {
-    let store_err = |source| BackendError::Store {
-        path: config.data_dir.clone(),
-        source,
-    };
-    std::fs::create_dir_all(&config.data_dir).map_err(store_err)?;
-    let db = store::Db::open(&config.data_dir).map_err(store_err)?;
-    Ok(AppState::new(
-        config,
-        store::Store::new(db),
-        format!("http://{addr}"),
-    ))
+    let (store, report) =
+        store::Store::open(&config.data_dir).map_err(|e| BackendError::Store {
+            path: config.data_dir.clone(),
+            source: std::io::Error::other(e.to_string()),
+        })?;
+    if report.migrated > 0 {
+        tracing::info!(
+            "moved {} records of the JSON-file layout into {}",
+            report.migrated,
+            config.data_dir.join(store::DB_FILE).display()
+        );
+    }
+    Ok(AppState::new(config, store, format!("http://{addr}")))
 }
 
 /// Start the server in-process (on a free loopback port when `config.listen` has port 0).
@@ -131,7 +140,10 @@ pub async fn spawn(config: BackendConfig) -> Result<BackendHandle, BackendError>
         addr: listen,
         source,
     })?;
-    let state = build_state(config, addr)?;
+    let state = tokio::task::spawn_blocking(move || build_state(config, addr))
+        .await
+        .map_err(|e| BackendError::Config(format!("starting the store: {e}")))??;
+    let sweeper = services::sweeper::spawn(state.store.clone(), state.config.retention.clone());
     let router = app(state.clone());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(async move {
@@ -148,6 +160,7 @@ pub async fn spawn(config: BackendConfig) -> Result<BackendHandle, BackendError>
         state,
         stop,
         server,
+        sweeper,
     })
 }
 

@@ -2,14 +2,14 @@
 //! configuration and the services — store, render queue, rate limiter — each behind an `Arc`
 //! so the state clones cheaply. Only the routes name it; the services below never do.
 
-use std::sync::{Arc, MutexGuard};
+use std::sync::Arc;
 
 #[cfg(feature = "faults")]
 use super::services::faults::FaultBox;
 use super::services::ratelimit::RateLimiter;
 use super::services::render_queue::RenderQueue;
 use super::services::request_log::RequestLog;
-use super::store::{Db, Store};
+use super::store::Store;
 use crate::config::BackendConfig;
 
 #[derive(Clone)]
@@ -53,32 +53,24 @@ impl AppState {
         state
     }
 
-    /// The store's tables. Held only for short in-memory work and small writes, never across
-    /// an `.await`.
-    pub fn db(&self) -> MutexGuard<'_, Db> {
-        self.store.lock()
-    }
-
     /// Arm `faults`. The one-shot ones (`expire_tokens_now`, `lose_sessions_now`) apply to
     /// every token / session existing now and are not kept armed.
     #[cfg(feature = "faults")]
     pub fn set_faults(&self, mut faults: crate::config::Faults) {
-        {
-            let mut db = self.db();
+        // Test-only, and quick: done on the caller's thread.
+        let applied = self.store.blocking(|db| {
             if faults.expire_tokens_now {
-                let past = super::store::now_secs().saturating_sub(1);
-                for id in db.tokens.ids() {
-                    if let Err(e) = db.tokens.update(&id, |t| t.expires_at = past) {
-                        tracing::error!("applying expire_tokens_now: {e}");
-                    }
-                }
+                db.expire_all_tokens()?;
             }
             if faults.lose_sessions_now {
-                let ids = db.sessions.ids();
-                db.faults.lost_sessions.extend(ids);
+                self.store.faults().lose(db.session_ids()?);
             }
-            db.faults.zero_credits = faults.out_of_credits;
+            Ok(())
+        });
+        if let Err(e) = applied {
+            tracing::error!("applying one-shot faults: {e}");
         }
+        self.store.faults().set_zero_credits(faults.out_of_credits);
         faults.expire_tokens_now = false;
         faults.lose_sessions_now = false;
         self.faults.set(faults);

@@ -95,6 +95,37 @@ pub enum SseDialect {
     Typed,
 }
 
+/// How long the backend keeps what it stores, enforced by a sweeper (at start and then every
+/// `sweep_every`). Defaults: uploads 30 days, render outputs 7 days, ledger entries 365 days
+/// (older ones are folded into one total per kind, so balances still equal the ledger's sum),
+/// expired tokens 7 days past expiry, and at most 20 GiB of uploads + renders in the data dir
+/// (the oldest finished render outputs go first, then the oldest uploads no render needs).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Retention {
+    pub uploads: Duration,
+    pub renders: Duration,
+    pub ledger: Duration,
+    pub expired_tokens: Duration,
+    /// Upper bound of uploads + render outputs, in bytes.
+    pub max_data_bytes: u64,
+    pub sweep_every: Duration,
+}
+
+const DAY: u64 = 24 * 3600;
+
+impl Default for Retention {
+    fn default() -> Self {
+        Retention {
+            uploads: Duration::from_secs(30 * DAY),
+            renders: Duration::from_secs(7 * DAY),
+            ledger: Duration::from_secs(365 * DAY),
+            expired_tokens: Duration::from_secs(7 * DAY),
+            max_data_bytes: 20 * 1024 * 1024 * 1024,
+            sweep_every: Duration::from_secs(3600),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct BackendConfig {
     pub listen: SocketAddr,
@@ -130,6 +161,8 @@ pub struct BackendConfig {
     /// Keep a log of the requests received (method, path, attribution headers, JSON bodies;
     /// never the token), readable through the backend handle: tests check what a client sent.
     pub log_requests: bool,
+    /// Lifetimes and quota of stored uploads, renders and ledgers.
+    pub retention: Retention,
 }
 
 impl BackendConfig {
@@ -155,12 +188,25 @@ impl BackendConfig {
             dialect: Dialect::Native,
             sse_dialect: SseDialect::Adk,
             log_requests: false,
+            retention: Retention::default(),
         }
     }
 }
 
+/// What `backend --help` says about retention, after the flags.
+pub const RETENTION_HELP: &str = "\
+Retention: a sweeper runs at start and every --sweep-every-min minutes. Uploaded media are
+deleted --keep-uploads-days after upload (never while a render still needs them); render
+outputs --keep-renders-days after they finish (the render's record stays; its download then
+answers 4004 \"expired\"); ledger entries older than --keep-ledger-days are folded into one
+total per kind (balances keep equalling the ledger's sum); tokens 7 days after they expire.
+When uploads + renders exceed --max-data-mb, the oldest render outputs go first, then the
+oldest uploads. At start, temp files left by a crash (.ebc-*, .upload-*) and files no record
+names are removed.";
+
 /// Flags of `editor-background-changer backend` (the raw level; `into_config` validates).
 #[derive(Debug, Clone, clap::Args)]
+#[command(after_help = RETENTION_HELP)]
 pub struct BackendArgs {
     /// Address to listen on. Anything but loopback also needs --access-key.
     #[arg(long, default_value = "127.0.0.1:8790")]
@@ -199,6 +245,21 @@ pub struct BackendArgs {
     /// The SSE event shape of /run_sse: adk (default) or typed.
     #[arg(long = "sse", value_enum, default_value_t = SseDialect::Adk)]
     pub sse_dialect: SseDialect,
+    /// Days uploaded media are kept (see Retention below).
+    #[arg(long, default_value_t = 30)]
+    pub keep_uploads_days: u64,
+    /// Days render outputs are kept after they finish.
+    #[arg(long, default_value_t = 7)]
+    pub keep_renders_days: u64,
+    /// Days ledger entries are kept one by one before being folded into totals.
+    #[arg(long, default_value_t = 365)]
+    pub keep_ledger_days: u64,
+    /// Most MB of uploads + render outputs kept in the data dir.
+    #[arg(long, default_value_t = 20_480)]
+    pub max_data_mb: u64,
+    /// Minutes between two sweeps.
+    #[arg(long, default_value_t = 60)]
+    pub sweep_every_min: u64,
     /// Test builds only (the `faults` feature): fault injection, as JSON of `Faults`
     /// (e.g. '{"hold_renders":true}').
     #[cfg(feature = "faults")]
@@ -250,6 +311,17 @@ impl BackendArgs {
         c.allow_http_urls = !self.no_http_urls;
         c.dialect = self.dialect;
         c.sse_dialect = self.sse_dialect;
+        if self.sweep_every_min == 0 {
+            return Err("--sweep-every-min must be at least 1".into());
+        }
+        c.retention = Retention {
+            uploads: Duration::from_secs(self.keep_uploads_days * DAY),
+            renders: Duration::from_secs(self.keep_renders_days * DAY),
+            ledger: Duration::from_secs(self.keep_ledger_days * DAY),
+            max_data_bytes: self.max_data_mb.saturating_mul(1024 * 1024),
+            sweep_every: Duration::from_secs(self.sweep_every_min * 60),
+            ..Retention::default()
+        };
         Ok(c)
     }
 }
@@ -288,6 +360,10 @@ mod tests {
             (0.0, 2 << 20, 5)
         );
         assert_eq!(c.listen, "127.0.0.1:8790".parse().unwrap());
+        assert_eq!(c.retention, Retention::default());
+        let c = parse(&["--keep-renders-days", "2", "--max-data-mb", "100"]).unwrap();
+        assert_eq!(c.retention.renders, Duration::from_secs(2 * DAY));
+        assert_eq!(c.retention.max_data_bytes, 100 << 20);
     }
 
     #[cfg(feature = "faults")]

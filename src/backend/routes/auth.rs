@@ -26,30 +26,34 @@ pub async fn anonymous_token(
     let token = new_token();
     let now = now_secs();
     let expires_at = now + state.config.token_ttl.as_secs();
-    let mut db = state.db();
-    let user = match db.user_for_client(&client_id) {
-        Some(u) => u,
-        None => {
-            let user = UserRecord {
-                user_id: super::dialect::new_user_id(),
-                client_id: client_id.clone(),
-                created_at: now,
-                credits: Account::new(state.config.initial_credits),
-            };
-            db.add_user(user.clone())?;
-            user
-        }
-    };
     let token_sha256 = sha256_hex(token.as_bytes());
-    db.tokens.put(
-        &token_sha256,
-        TokenRecord {
-            token_sha256: token_sha256.clone(),
-            user_id: user.user_id.clone(),
-            created_at: now,
-            expires_at,
-        },
-    )?;
+    let initial_credits = state.config.initial_credits;
+    // The user (on first sight of this client id, with its grant) and the token, together.
+    let user = state
+        .store
+        .run(move |db| {
+            let user = match db.user_for_client(&client_id)? {
+                Some(u) => u,
+                None => {
+                    let user = UserRecord {
+                        user_id: super::dialect::new_user_id(),
+                        client_id: client_id.clone(),
+                        created_at: now,
+                        credits: Account::new(initial_credits),
+                    };
+                    db.add_user(&user)?;
+                    user
+                }
+            };
+            db.put_token(&TokenRecord {
+                token_sha256,
+                user_id: user.user_id.clone(),
+                created_at: now,
+                expires_at,
+            })?;
+            Ok(user)
+        })
+        .await?;
     let (available, _, _) = user.credits.balance();
     Ok(Json(Envelope::ok(AnonymousToken {
         token,

@@ -9,7 +9,6 @@ use rand::RngCore;
 
 use super::error::ApiError;
 use super::extract::{ApiJson, Caller};
-use super::sessions::owned_session;
 use crate::api::{ClaimToken, ClaimTokenRequest, Envelope};
 use crate::backend::state::AppState;
 
@@ -21,7 +20,11 @@ pub async fn claim_token(
     caller: Caller,
     ApiJson(req): ApiJson<ClaimTokenRequest>,
 ) -> Result<Json<Envelope<ClaimToken>>, ApiError> {
-    let session = owned_session(&state.db(), &caller, &req.session_id)?;
+    let (user, id) = (caller.user_id.clone(), req.session_id.clone());
+    let session = state
+        .store
+        .run(move |db| db.owned_session(&user, &id))
+        .await?;
     if !req.task_id.is_empty() && req.task_id != session.task_id {
         return Err(ApiError::BadRequest(format!(
             "task {} is not the task of session {}; send the task_id the session was created with",

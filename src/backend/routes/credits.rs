@@ -12,7 +12,7 @@ pub async fn balance(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Json<Envelope<CreditsData>>, ApiError> {
-    let user = state.db().user(&caller.user_id)?;
+    let user = state.store.run(move |db| db.user(&caller.user_id)).await?;
     let (available, frozen, total) = user.credits.balance();
     Ok(Json(Envelope::ok(CreditsData {
         available,

@@ -444,12 +444,18 @@ async fn shape(
         Route::Token => token_answer(dialect, native),
         Route::RenderSubmit => render_answer(dialect, native, RenderFacts::default(), true),
         Route::RenderStatus(id) => {
-            let facts = render_facts(state, id);
+            let facts = render_facts(state, id).await;
             render_answer(dialect, native, facts, false)
         }
         Route::Upload => upload_answer(dialect, native),
         Route::State(session) => {
-            let task = state.db().sessions.get(session).map(|s| s.task_id.clone());
+            let id = session.clone();
+            let task = state
+                .store
+                .run(move |db| Ok(db.session(&id)?.map(|s| s.task_id)))
+                .await
+                .ok()
+                .flatten();
             let shaped = state_answer(dialect, native, task.as_deref());
             if let Some(draft) = shaped.pointer("/data/state/draft") {
                 state.requests.remember_draft(session, draft.clone());
@@ -463,16 +469,26 @@ async fn shape(
     Response::from_parts(parts, Body::from(body))
 }
 
-fn render_facts(state: &AppState, id: &str) -> RenderFacts {
-    let db = state.db();
-    let Some(rec) = db.renders.get(id) else {
+async fn render_facts(state: &AppState, id: &str) -> RenderFacts {
+    let id = id.to_string();
+    let found = state
+        .store
+        .run(move |db| {
+            let Some(rec) = db.render(&id)? else {
+                return Ok(None);
+            };
+            let duration = db.media(&rec.media_id)?.map(|m| m.duration);
+            Ok(Some((duration, db.render_output(&rec))))
+        })
+        .await
+        .ok()
+        .flatten();
+    let Some((duration, output)) = found else {
         return RenderFacts::default();
     };
     RenderFacts {
-        duration: db.media.get(&rec.media_id).map(|m| m.duration),
-        size: std::fs::metadata(db.render_output(rec))
-            .ok()
-            .map(|m| m.len()),
+        duration,
+        size: tokio::fs::metadata(output).await.ok().map(|m| m.len()),
     }
 }
 

@@ -46,8 +46,8 @@ impl FromRequestParts<AppState> for Caller {
                     "missing Authorization: Bearer <token>; get a token from POST /api/auth/anonymous-token".into(),
                 )
             })?;
-        let db = state.db();
-        let rec = db.tokens.get(&sha256_hex(token.as_bytes())).ok_or_else(|| {
+        let sha = sha256_hex(token.as_bytes());
+        let rec = state.store.run(move |db| db.token(&sha)).await?.ok_or_else(|| {
             ApiError::TokenInvalid("this token is not known here; get a new one from POST /api/auth/anonymous-token and retry".into())
         })?;
         if rec.expires_at <= now_secs() {
@@ -56,7 +56,7 @@ impl FromRequestParts<AppState> for Caller {
             ));
         }
         Ok(Caller {
-            user_id: rec.user_id.clone(),
+            user_id: rec.user_id,
         })
     }
 }

@@ -21,13 +21,17 @@ pub async fn serve(
     req: Request,
 ) -> Result<Response, ApiError> {
     let id = file.split('.').next().unwrap_or_default();
-    let path = {
-        let db = state.db();
-        match db.media.get(id) {
-            Some(m) if m.user_id == caller.user_id => db.media_file(m),
-            _ => return Err(ApiError::NotFound(format!("media {file} was not found"))),
-        }
-    };
+    let id = id.to_string();
+    let path = state
+        .store
+        .run(move |db| {
+            Ok(db
+                .media(&id)?
+                .filter(|m| m.user_id == caller.user_id)
+                .map(|m| db.media_file(&m)))
+        })
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("media {file} was not found")))?;
     serve_file(&path, req).await
 }
 

@@ -16,6 +16,7 @@ use crate::api::{
     Envelope, RenderOutputUrl, RenderRequest, RenderState, RenderStatus, Segment, TrackType,
     headers,
 };
+use crate::backend::error::Error;
 use crate::backend::services::paths::allowed_path;
 use crate::backend::state::AppState;
 use crate::backend::store::{RenderRecord, is_safe_id, now_secs};
@@ -97,7 +98,7 @@ fn attribution(h: &HeaderMap) -> Result<(), ApiError> {
 
 /// The clip a render renders: the draft's first video segment with a background choice
 /// (the request's draft, or the session's when the request's has no clip).
-fn chosen_segment(req: &RenderRequest) -> Result<&Segment, ApiError> {
+fn chosen_segment(req: &RenderRequest) -> Result<&Segment, Error> {
     let mut segs = req
         .draft
         .t
@@ -106,12 +107,12 @@ fn chosen_segment(req: &RenderRequest) -> Result<&Segment, ApiError> {
         .flat_map(|t| t.sg.iter())
         .peekable();
     if segs.peek().is_none() {
-        return Err(ApiError::BadRequest(
+        return Err(Error::Invalid(
             "the draft has no video clip; upload one to the session first".into(),
         ));
     }
     segs.find(|s| s.meta_str("bg").is_some()).ok_or_else(|| {
-        ApiError::BadRequest(
+        Error::Invalid(
             "no clip in the draft has a background choice (m.bg); ask for one first, e.g. \"blur the background\"".into(),
         )
     })
@@ -127,7 +128,13 @@ pub async fn submit(
     let caller = caller?;
     attribution(&hdrs)?;
     let ApiJson(mut req) = body?;
-    let session = state.db().owned_session(&caller.user_id, &req.session_id)?;
+    let session = {
+        let (user, id) = (caller.user_id.clone(), req.session_id.clone());
+        state
+            .store
+            .run(move |db| db.owned_session(&user, &id))
+            .await?
+    };
     // A request without a clip (e.g. `"draft":{}` from curl) renders the session's own draft.
     if req.draft.video_segments().next().is_none() {
         req.draft = session.draft;
@@ -150,14 +157,21 @@ pub async fn submit(
     let max_long_side = long_side(req.output.resolution.as_deref())?;
     let matte = matte_mode(req.output.matte.as_deref())?;
     let (bg_text, bg_input) = {
-        let db = state.db();
         let seg = chosen_segment(&req)?;
         let bg = seg.meta_str("bg").unwrap_or_default().to_string();
-        let input = match seg.meta_str("bg_media") {
-            Some(id) => match db.media.get(id).filter(|m| m.user_id == caller.user_id) {
-                Some(m) => db.media_file(m).to_string_lossy().into_owned(),
-                None => bg.clone(),
-            },
+        let bg_media = seg.meta_str("bg_media").map(str::to_string);
+        let user = caller.user_id.clone();
+        let input = match bg_media {
+            Some(id) => state
+                .store
+                .run(move |db| {
+                    Ok(db
+                        .media(&id)?
+                        .filter(|m| m.user_id == user)
+                        .map(|m| db.media_file(&m).to_string_lossy().into_owned()))
+                })
+                .await?
+                .unwrap_or_else(|| bg.clone()),
             None => bg.clone(),
         };
         (bg, input)
@@ -173,80 +187,88 @@ pub async fn submit(
         "mp4"
     };
 
-    let rec = {
-        let mut db = state.db();
-        db.owned_session(&caller.user_id, &req.session_id)?;
-        if db.renders.contains(&req.id) {
-            return Err(ApiError::Conflict(format!(
-                "render id {} is already used; send a new unique id",
-                req.id
-            ))
-            .into());
-        }
-        let seg = chosen_segment(&req)?;
-        let owned_media = |id: &str| {
-            db.media
-                .get(id)
-                .filter(|m| m.user_id == caller.user_id)
-                .cloned()
-                .ok_or_else(|| {
-                    ApiError::BadRequest(format!(
-                        "the draft names media {id}, which you have not uploaded here; upload the clip again"
-                    ))
-                })
-        };
-        let media = owned_media(seg.meta_str("media").unwrap_or_default())?;
-        if media.file_type != "video" {
-            return Err(ApiError::BadRequest(format!(
-                "{} is not a video; only video clips can be rendered",
-                media.filename
-            ))
-            .into());
-        }
-        let bg = seg.meta_str("bg").unwrap_or_default().to_string();
-        let bg_media = match seg.meta_str("bg_media") {
-            Some(id) => Some(owned_media(id)?.media_id),
-            None => None,
-        };
-        if bg_media.is_none() && (bg.contains('/') || bg.contains('\\')) {
-            allowed_path(&state.config.url_roots, &PathBuf::from(&bg))?;
-        }
-        let seconds = media.duration.ceil().max(1.0);
-        let cost = seconds * state.config.render_cost_per_second;
-        let rec = RenderRecord {
-            id: req.id.clone(),
-            user_id: caller.user_id.clone(),
-            session_id: req.session_id.clone(),
-            status: RenderState::Pending,
-            progress: 0.0,
-            error: None,
-            created_at: now_secs(),
-            finished_at: None,
-            cost,
-            quality: req.output.quality.to_ascii_lowercase(),
-            matte: matte.map(|m| m.as_str().to_string()).unwrap_or_default(),
-            max_long_side,
-            media_id: media.media_id,
-            bg,
-            bg_media,
-            ext: ext.to_string(),
-        };
-        let mut user = db.user(&caller.user_id)?;
-        user.credits.freeze(cost, &req.id)?;
-        db.renders.put(&req.id, rec.clone())?;
-        db.users.put(&caller.user_id, user)?;
-        rec
-    };
+    // Checked, priced, stored and paid for (credits frozen) in one transaction.
+    let url_roots = state.config.url_roots.clone();
+    let cost_per_second = state.config.render_cost_per_second;
+    let rec = state
+        .store
+        .run(move |db| {
+            db.owned_session(&caller.user_id, &req.session_id)?;
+            if db.render(&req.id)?.is_some() {
+                return Err(Error::Conflict(format!(
+                    "render id {} is already used; send a new unique id",
+                    req.id
+                )));
+            }
+            let seg = chosen_segment(&req)?;
+            let owned_media = |id: &str| {
+                db.media(id)?
+                    .filter(|m| m.user_id == caller.user_id)
+                    .ok_or_else(|| {
+                        Error::Invalid(format!(
+                            "the draft names media {id}, which you have not uploaded here; upload the clip again"
+                        ))
+                    })
+            };
+            let media = owned_media(seg.meta_str("media").unwrap_or_default())?;
+            if media.file_type != "video" {
+                return Err(Error::Invalid(format!(
+                    "{} is not a video; only video clips can be rendered",
+                    media.filename
+                )));
+            }
+            let bg = seg.meta_str("bg").unwrap_or_default().to_string();
+            let bg_media = match seg.meta_str("bg_media") {
+                Some(id) => Some(owned_media(id)?.media_id),
+                None => None,
+            };
+            if bg_media.is_none() && (bg.contains('/') || bg.contains('\\')) {
+                allowed_path(&url_roots, &PathBuf::from(&bg))?;
+            }
+            let seconds = media.duration.ceil().max(1.0);
+            let cost = seconds * cost_per_second;
+            let rec = RenderRecord {
+                id: req.id.clone(),
+                user_id: caller.user_id.clone(),
+                session_id: req.session_id.clone(),
+                status: RenderState::Pending,
+                progress: 0.0,
+                error: None,
+                created_at: now_secs(),
+                finished_at: None,
+                cost,
+                quality: req.output.quality.to_ascii_lowercase(),
+                matte: matte.map(|m| m.as_str().to_string()).unwrap_or_default(),
+                max_long_side,
+                media_id: media.media_id,
+                bg,
+                bg_media,
+                ext: ext.to_string(),
+                output_removed: false,
+            };
+            db.freeze(&caller.user_id, cost, &req.id)?;
+            db.put_render(&rec)?;
+            Ok(rec)
+        })
+        .await?;
     let status = status_of(&rec, None, &base);
     state.renders.start(rec.id.clone(), q);
     Ok(Json(Envelope::success(status)))
 }
 
-fn owned_render(state: &AppState, caller: &Caller, id: &str) -> Result<RenderRecord, ApiError> {
-    match state.db().renders.get(id) {
-        Some(r) if r.user_id == caller.user_id => Ok(r.clone()),
-        _ => Err(ApiError::NotFound(format!("render {id} was not found"))),
-    }
+async fn owned_render(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<RenderRecord, ApiError> {
+    let (user, id) = (caller.user_id.clone(), id.to_string());
+    Ok(state
+        .store
+        .run(move |db| match db.render(&id)? {
+            Some(r) if r.user_id == user => Ok(r),
+            _ => Err(Error::NotFound(format!("render {id} was not found"))),
+        })
+        .await?)
 }
 
 pub async fn status(
@@ -255,7 +277,7 @@ pub async fn status(
     BaseUrl(base): BaseUrl,
     UrlPath(id): UrlPath<String>,
 ) -> Result<Json<Envelope<RenderStatus>>, RenderError> {
-    let rec = owned_render(&state, &caller?, &id)?;
+    let rec = owned_render(&state, &caller?, &id).await?;
     let live = state.renders.progress(&id);
     Ok(Json(Envelope::success(status_of(&rec, live, &base))))
 }
@@ -267,20 +289,21 @@ pub async fn cancel(
     BaseUrl(base): BaseUrl,
     UrlPath(id): UrlPath<String>,
 ) -> Result<Json<Envelope<RenderStatus>>, RenderError> {
-    let rec = owned_render(&state, &caller?, &id)?;
+    let rec = owned_render(&state, &caller?, &id).await?;
     if rec.status.is_final() {
         return Ok(Json(Envelope::success(status_of(&rec, None, &base))));
     }
-    state.renders.cancel(&id);
-    let rec = state
-        .db()
-        .renders
-        .update(&id, |r| {
-            r.status = RenderState::Cancelled;
-            r.clone()
-        })
-        .map_err(ApiError::from)?
-        .unwrap_or(rec);
+    let rid = id.clone();
+    let marked = state.store.run(move |db| db.mark_cancelled(&rid)).await?;
+    // A live job stops and settles its credits itself; one that is not live is settled now.
+    if !state.renders.cancel(&id) {
+        let rid = id.clone();
+        state
+            .store
+            .run(move |db| db.finish_render(&rid, RenderState::Cancelled, None, rec.progress))
+            .await?;
+    }
+    let rec = marked.unwrap_or(rec);
     Ok(Json(Envelope::success(status_of(&rec, None, &base))))
 }
 
@@ -290,7 +313,13 @@ pub async fn download(
     UrlPath(id): UrlPath<String>,
     req: Request,
 ) -> Result<Response, RenderError> {
-    let rec = owned_render(&state, &caller?, &id)?;
+    let rec = owned_render(&state, &caller?, &id).await?;
+    if rec.output_removed {
+        return Err(ApiError::NotFound(format!(
+            "render {id} expired: its output was removed by the backend's retention; render it again"
+        ))
+        .into());
+    }
     if rec.status != RenderState::Completed {
         return Err(ApiError::NotFound(format!(
             "render {id} has no output: it is {}; poll its status until completed",
@@ -301,7 +330,7 @@ pub async fn download(
         ))
         .into());
     }
-    let path = state.db().render_output(&rec);
+    let path = state.store.render_output(&rec);
     let mut resp = serve_file(&path, req).await?;
     if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{id}.{}\"", rec.ext)) {
         resp.headers_mut().insert(header::CONTENT_DISPOSITION, v);

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use super::error::ApiError;
 use super::extract::{ApiJson, BaseUrl, Caller};
 use crate::api::{Draft, Envelope, RenderState, SessionInfo, SessionState, StateData};
+use crate::backend::error::Error;
 use crate::backend::services::media::media_url;
 use crate::backend::state::AppState;
 use crate::backend::store::{Db, MediaRecord, SessionRecord, now_secs};
@@ -43,13 +44,13 @@ pub async fn create(
         session_id: rec.session_id.clone(),
         user_id: caller.user_id,
     };
-    state.db().sessions.put(&rec.session_id.clone(), rec)?;
+    state.store.run(move |db| db.put_session(&rec)).await?;
     Ok(Json(Envelope::ok(info)))
 }
 
 /// The caller's live session `id`, or 1002.
-pub fn owned_session(db: &Db, caller: &Caller, id: &str) -> Result<SessionRecord, ApiError> {
-    Ok(db.owned_session(&caller.user_id, id)?)
+pub fn owned_session(db: &Db<'_>, caller: &Caller, id: &str) -> Result<SessionRecord, Error> {
+    db.owned_session(&caller.user_id, id)
 }
 
 pub async fn latest(
@@ -58,11 +59,14 @@ pub async fn latest(
     BaseUrl(base): BaseUrl,
     Path(session_id): Path<String>,
 ) -> Result<Json<Envelope<StateData>>, ApiError> {
-    let db = state.db();
-    let session = owned_session(&db, &caller, &session_id)?;
-    Ok(Json(Envelope::ok(StateData {
-        state: session_state(&db, &session, &base),
-    })))
+    let answer = state
+        .store
+        .run(move |db| {
+            let session = owned_session(db, &caller, &session_id)?;
+            session_state(db, &session, &base)
+        })
+        .await?;
+    Ok(Json(Envelope::ok(StateData { state: answer })))
 }
 
 pub fn media_info_json(base: &str, m: &MediaRecord) -> Value {
@@ -80,12 +84,12 @@ pub fn media_info_json(base: &str, m: &MediaRecord) -> Value {
 }
 
 /// The state as answered by `/latest` (and summarised in SSE `stateDelta`s).
-pub fn session_state(db: &Db, session: &SessionRecord, base: &str) -> SessionState {
-    let media: Vec<&MediaRecord> = session
-        .media
-        .iter()
-        .filter_map(|id| db.media.get(id))
-        .collect();
+pub fn session_state(
+    db: &Db<'_>,
+    session: &SessionRecord,
+    base: &str,
+) -> Result<SessionState, Error> {
+    let media = db.session_media(session)?;
     let video_infos: Vec<Value> = media.iter().map(|m| media_info_json(base, m)).collect();
     let canvas_config = media
         .iter()
@@ -94,12 +98,7 @@ pub fn session_state(db: &Db, session: &SessionRecord, base: &str) -> SessionSta
             json!({"width": m.width, "height": m.height, "ratio": ratio_text(m.width, m.height)})
         })
         .unwrap_or_else(|| json!({}));
-    let mut renders: Vec<_> = db
-        .renders
-        .values()
-        .filter(|r| r.session_id == session.session_id && r.status == RenderState::Completed)
-        .collect();
-    renders.sort_by_key(|r| r.created_at);
+    let renders = db.session_renders(&session.session_id, RenderState::Completed)?;
     let generated_media: Vec<Value> = renders
         .iter()
         .map(|r| {
@@ -112,13 +111,13 @@ pub fn session_state(db: &Db, session: &SessionRecord, base: &str) -> SessionSta
         .collect();
     let mut extra = serde_json::Map::new();
     extra.insert("session_id".into(), json!(session.session_id));
-    SessionState {
+    Ok(SessionState {
         draft: Some(session.draft.clone()),
         video_infos: Value::Array(video_infos),
         canvas_config,
         generated_media: Value::Array(generated_media),
         extra,
-    }
+    })
 }
 
 fn ratio_text(w: u32, h: u32) -> String {

@@ -57,7 +57,13 @@ pub async fn upload(
     UrlPath(session_id): UrlPath<String>,
     req: Request,
 ) -> Result<Json<Envelope<UploadResult>>, ApiError> {
-    state.db().owned_session(&caller.user_id, &session_id)?;
+    {
+        let (user, id) = (caller.user_id.clone(), session_id.clone());
+        state
+            .store
+            .run(move |db| db.owned_session(&user, &id))
+            .await?;
+    }
     let is_json = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -80,7 +86,7 @@ pub async fn upload(
             "no files in the request: add `{UPLOAD_FIELD}` parts or `urls`"
         )));
     }
-    let (files, applied) = commit(&state.store, &session_id, &caller.user_id, staged, &base)?;
+    let (files, applied) = commit(&state.store, session_id, caller.user_id, staged, base).await?;
     Ok(Json(Envelope::ok(UploadResult {
         files,
         session_state_applied: applied,
@@ -88,7 +94,7 @@ pub async fn upload(
 }
 
 async fn from_multipart(state: &AppState, mut mp: Multipart) -> Result<Vec<Staged>, ApiError> {
-    let dir = state.db().media_dir().to_path_buf();
+    let dir = state.store.media_dir().to_path_buf();
     let limit = state.config.max_upload_bytes;
     let mut staged = Vec::new();
     while let Some(mut field) = mp.next_field().await? {
@@ -117,7 +123,7 @@ async fn from_urls(state: &AppState, body: UploadUrlsRequest) -> Result<Vec<Stag
             body.source_type
         )));
     }
-    let dir = state.db().media_dir().to_path_buf();
+    let dir = state.store.media_dir().to_path_buf();
     let limit = state.config.max_upload_bytes;
     let mut staged = Vec::new();
     for raw in &body.urls {

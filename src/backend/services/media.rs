@@ -13,7 +13,7 @@ use tokio::io::AsyncWriteExt;
 
 use crate::api::{self, Segment, TrackType, UploadedFile};
 use crate::backend::error::Error;
-use crate::backend::store::{MediaRecord, Store, now_secs};
+use crate::backend::store::{Db, MediaRecord, Store, now_secs};
 use crate::engine::{self, MediaKind};
 
 /// A file received in full, in a temp file beside its final place, not yet in any session.
@@ -200,20 +200,40 @@ pub fn clean_filename(name: &str, ext: &str) -> String {
     }
 }
 
-/// Move staged files into the store and into the session (videos become draft segments).
-/// All or nothing at the session level: the session is written once at the end.
-pub fn commit(
+/// Move staged files into the store and into the session (videos become draft segments),
+/// all or nothing: the records and the session are written in one transaction, and files
+/// already moved into place are removed again when it fails.
+pub async fn commit(
     store: &Store,
+    session_id: String,
+    user_id: String,
+    staged: Vec<Staged>,
+    base: String,
+) -> Result<(Vec<UploadedFile>, bool), Error> {
+    store
+        .run(move |db| {
+            let mut placed = Vec::new();
+            let out = commit_in(db, &session_id, &user_id, staged, &base, &mut placed);
+            if out.is_err() {
+                for p in placed {
+                    let _ = std::fs::remove_file(p);
+                }
+            }
+            out
+        })
+        .await
+}
+
+fn commit_in(
+    db: &Db<'_>,
     session_id: &str,
     user_id: &str,
     staged: Vec<Staged>,
     base: &str,
+    placed: &mut Vec<PathBuf>,
 ) -> Result<(Vec<UploadedFile>, bool), Error> {
-    let mut db = store.lock();
     let mut session = db
-        .sessions
-        .get(session_id)
-        .cloned()
+        .session(session_id)?
         .ok_or_else(|| Error::session_not_found(session_id))?;
     let mut answer = Vec::new();
     let mut draft_changed = false;
@@ -237,6 +257,7 @@ pub fn commit(
         s.tmp
             .persist(&dest)
             .map_err(|e| Error::internal(format!("storing {}: {e}", dest.display())))?;
+        placed.push(dest);
         let url = media_url(base, &rec);
         if rec.file_type == "video" {
             add_video_segment(&mut session.draft, &rec, &url);
@@ -253,9 +274,9 @@ pub fn commit(
             hash: rec.hash.clone(),
         });
         session.media.push(rec.media_id.clone());
-        db.media.put(&rec.media_id.clone(), rec)?;
+        db.put_media(&rec)?;
     }
-    db.sessions.put(session_id, session)?;
+    db.put_session(&session)?;
     Ok((answer, draft_changed))
 }
 

@@ -9,3 +9,4 @@ pub mod preview;
 pub mod ratelimit;
 pub mod render_queue;
 pub mod request_log;
+pub mod sweeper;

@@ -14,7 +14,7 @@ use tokio_util::task::TaskTracker;
 #[cfg(feature = "faults")]
 use super::faults::FaultBox;
 use crate::api::RenderState;
-use crate::backend::store::{Store, now_secs};
+use crate::backend::store::Store;
 use crate::engine::{self, Progress, ProgressReporter, Quality, ReplaceOptions};
 
 /// Live control of one queued or running job.
@@ -142,14 +142,11 @@ async fn run_job(queue: Arc<RenderQueue>, id: String, q: Quality, ctl: Arc<JobCt
     };
     let outcome = match permit {
         Some(_permit) if !ctl.cancel.load(Ordering::SeqCst) => {
-            let started = queue
-                .store
-                .lock()
-                .renders
-                .update(&id, |r| r.status = RenderState::Processing);
+            let rid = id.clone();
+            let started = queue.store.run(move |db| db.mark_processing(&rid)).await;
             match started {
-                Ok(Some(())) => execute(&queue, &id, q, ctl.clone()).await,
-                Ok(None) => Err("the render record disappeared".to_string()),
+                Ok(true) => execute(&queue, &id, q, ctl.clone()).await,
+                Ok(false) => Err("cancelled".to_string()),
                 Err(e) => Err(format!("could not save the render's state: {e}")),
             }
         }
@@ -160,7 +157,7 @@ async fn run_job(queue: Arc<RenderQueue>, id: String, q: Quality, ctl: Arc<JobCt
         queue.jobs().remove(&id);
         return;
     }
-    finish(&queue.store, &id, &ctl, outcome);
+    finish(&queue.store, &id, &ctl, outcome).await;
     queue.jobs().remove(&id);
 }
 
@@ -171,32 +168,37 @@ async fn execute(
     q: Quality,
     ctl: Arc<JobCtl>,
 ) -> Result<(), String> {
-    let (rec, input, bg_input, output) = {
-        let db = queue.store.lock();
-        let rec = db
-            .renders
-            .get(id)
-            .cloned()
-            .ok_or("the render record disappeared")?;
-        let media = db
-            .media
-            .get(&rec.media_id)
-            .cloned()
-            .ok_or("the clip was removed from the store")?;
-        let bg_input = match &rec.bg_media {
-            Some(mid) => {
-                let m = db
-                    .media
-                    .get(mid)
-                    .ok_or("the backdrop file was removed from the store")?;
-                db.media_file(m).to_string_lossy().into_owned()
-            }
-            None => rec.bg.clone(),
-        };
-        let input = db.media_file(&media);
-        let output = db.render_output(&rec);
-        (rec, input, bg_input, output)
-    };
+    let rid = id.to_string();
+    let looked_up = queue
+        .store
+        .run(move |db| {
+            let lookup = || -> Result<_, String> {
+                let rec = db
+                    .render(&rid)
+                    .map_err(|e| e.to_string())?
+                    .ok_or("the render record disappeared")?;
+                let media = db
+                    .media(&rec.media_id)
+                    .map_err(|e| e.to_string())?
+                    .ok_or("the clip was removed from the store")?;
+                let bg_input = match &rec.bg_media {
+                    Some(mid) => {
+                        let m = db
+                            .media(mid)
+                            .map_err(|e| e.to_string())?
+                            .ok_or("the backdrop file was removed from the store")?;
+                        db.media_file(&m).to_string_lossy().into_owned()
+                    }
+                    None => rec.bg.clone(),
+                };
+                let input = db.media_file(&media);
+                let output = db.render_output(&rec);
+                Ok((rec, input, bg_input, output))
+            };
+            Ok(lookup())
+        })
+        .await;
+    let (rec, input, bg_input, output) = looked_up.map_err(|e| e.to_string())??;
     #[cfg(feature = "faults")]
     let faults = queue.faults.clone();
     let joined = tokio::task::spawn_blocking(move || -> Result<(), String> {
@@ -232,57 +234,39 @@ async fn execute(
     joined.unwrap_or_else(|e| Err(format!("the render thread failed: {e}")))
 }
 
-/// Write the final state, settle the credits, remove output that must not stay.
-fn finish(store: &Store, id: &str, ctl: &JobCtl, outcome: Result<(), String>) {
-    let mut db = store.lock();
-    let Some(output) = db.renders.get(id).map(|r| db.render_output(r)) else {
-        return;
-    };
+/// Write the final state and settle the credits (one transaction), remove output that must
+/// not stay.
+async fn finish(store: &Store, id: &str, ctl: &JobCtl, outcome: Result<(), String>) {
     let cancelled = ctl.cancel.load(Ordering::SeqCst);
-    let (status, error) = match outcome {
-        _ if cancelled => (RenderState::Cancelled, None),
-        Ok(()) if output.is_file() => (RenderState::Completed, None),
-        Ok(()) => (
-            RenderState::Failed,
-            Some("the engine reported success but wrote no output".to_string()),
-        ),
-        Err(e) => (RenderState::Failed, Some(e)),
-    };
-    if status != RenderState::Completed {
-        let _ = std::fs::remove_file(&output);
-    }
     let progress = ctl.progress();
-    let updated = db.renders.update(id, |r| {
-        r.status = status;
-        r.error = error.clone();
-        r.finished_at = Some(now_secs());
-        r.progress = if status == RenderState::Completed {
-            100.0
-        } else {
-            progress
-        };
-        (r.user_id.clone(), r.cost)
-    });
-    let (user_id, cost) = match updated {
-        Ok(Some(x)) => x,
-        Ok(None) => return,
-        Err(e) => {
-            tracing::error!("render {id}: saving its final state failed: {e}");
-            return;
-        }
-    };
-    let settled = db.users.update(&user_id, |u| {
-        if status == RenderState::Completed {
-            u.credits.charge(cost, id);
-        } else {
-            u.credits.release(cost, id);
-        }
-    });
-    if let Err(e) = settled {
-        tracing::error!("render {id}: saving the ledger failed: {e}");
-    }
-    match &error {
-        Some(e) => tracing::warn!("render {id} failed: {e}"),
-        None => tracing::info!("render {id} {status:?}"),
+    let rid = id.to_string();
+    let saved = store
+        .run(move |db| {
+            let Some(rec) = db.render(&rid)? else {
+                return Ok(None);
+            };
+            let output = db.render_output(&rec);
+            let (status, error) = match outcome {
+                _ if cancelled => (RenderState::Cancelled, None),
+                Ok(()) if output.is_file() => (RenderState::Completed, None),
+                Ok(()) => (
+                    RenderState::Failed,
+                    Some("the engine reported success but wrote no output".to_string()),
+                ),
+                Err(e) => (RenderState::Failed, Some(e)),
+            };
+            if status != RenderState::Completed {
+                let _ = std::fs::remove_file(&output);
+            }
+            db.finish_render(&rid, status, error, progress)
+        })
+        .await;
+    match saved {
+        Ok(Some(r)) => match &r.error {
+            Some(e) => tracing::warn!("render {id} failed: {e}"),
+            None => tracing::info!("render {id} {:?}", r.status),
+        },
+        Ok(None) => {}
+        Err(e) => tracing::error!("render {id}: saving its final state failed: {e}"),
     }
 }

@@ -1,170 +1,290 @@
-//! The store layer: the records the backend keeps and the tables holding them under the data
-//! dir. No HTTP here: lookups that can fail answer the domain `Error`.
+//! The store layer: the records the backend keeps, in an embedded SQLite database
+//! (`backend.sqlite3` in the data dir, WAL journal, `synchronous=FULL`), plus the uploaded
+//! files and render outputs beside it. No HTTP here: lookups that can fail answer the domain
+//! `Error`.
+//!
+//! Every operation is a closure over one transaction (`Store::run` on a blocking thread for
+//! async callers, `Store::blocking` on threads that may block), so related writes — a session
+//! and its ledger, a render and its ledger — land together or not at all.
 
+mod db;
+mod ids;
 pub mod ledger;
+mod migrate;
 pub mod records;
-pub mod table;
+mod retention;
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
+use rusqlite::Connection;
 use sha2::{Digest, Sha256};
 
+pub use db::{Db, Dirs};
+pub use ids::{is_safe_id, now_secs};
 pub use ledger::Account;
 pub use records::{MediaRecord, RenderRecord, SessionRecord, TokenRecord, UserRecord};
-pub use table::{is_safe_id, now_secs};
+pub use retention::{Swept, remove_files};
 
 use super::error::{Error, Result};
 use crate::api::RenderState;
-use table::Table;
 
 pub const INTERRUPTED: &str = "interrupted by a backend restart; start the render again";
 
+/// File name of the database inside the data dir.
+pub const DB_FILE: &str = "backend.sqlite3";
+
 /// The store shared by the routes and the services; clones share it.
 #[derive(Clone)]
-pub struct Store(Arc<Mutex<Db>>);
+pub struct Store(Arc<Inner>);
 
-impl Store {
-    pub fn new(db: Db) -> Self {
-        Store(Arc::new(Mutex::new(db)))
-    }
-
-    /// The tables. Held only for short in-memory work and small writes, never across an
-    /// `.await`.
-    pub fn lock(&self) -> MutexGuard<'_, Db> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
-pub struct Db {
-    pub tokens: Table<TokenRecord>,
-    pub users: Table<UserRecord>,
-    pub sessions: Table<SessionRecord>,
-    pub media: Table<MediaRecord>,
-    pub renders: Table<RenderRecord>,
-    /// `X-Client-Id` → user id.
-    clients: HashMap<String, String>,
-    /// Test-only faults applied to the store's answers.
+struct Inner {
+    conn: Mutex<Connection>,
+    dirs: Dirs,
     #[cfg(feature = "faults")]
-    pub faults: StoreFaults,
+    faults: StoreFaults,
 }
 
 /// What the test-only fault injection changes in the store's answers.
 #[cfg(feature = "faults")]
 #[derive(Debug, Default)]
 pub struct StoreFaults {
-    /// Every ledger reads 0 available.
-    pub zero_credits: bool,
-    /// Sessions answered as 1002 from now on.
-    pub lost_sessions: std::collections::HashSet<String>,
+    zero_credits: std::sync::atomic::AtomicBool,
+    lost_sessions: Mutex<std::collections::HashSet<String>>,
+}
+
+#[cfg(feature = "faults")]
+impl StoreFaults {
+    pub fn zero_credits(&self) -> bool {
+        self.zero_credits.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    pub fn set_zero_credits(&self, on: bool) {
+        self.zero_credits
+            .store(on, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn is_lost(&self, session_id: &str) -> bool {
+        self.lost_sessions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(session_id)
+    }
+
+    pub fn lose(&self, ids: Vec<String>) {
+        self.lost_sessions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(ids);
+    }
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-impl Db {
-    pub fn open(data_dir: &Path) -> std::io::Result<Self> {
-        let users: Table<UserRecord> = Table::load(data_dir.join("users"))?;
-        let clients = users
-            .values()
-            .map(|u| (u.client_id.clone(), u.user_id.clone()))
-            .collect();
-        let mut db = Db {
-            tokens: Table::load(data_dir.join("tokens"))?,
-            users,
-            sessions: Table::load(data_dir.join("sessions"))?,
-            media: Table::load(data_dir.join("media"))?,
-            renders: Table::load(data_dir.join("renders"))?,
-            clients,
+/// What `Store::open` found and did, for the log.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct OpenReport {
+    /// Records read from a data dir of the JSON-file layout (before the database).
+    pub migrated: usize,
+    /// Renders left pending/processing by a process that is gone, now failed.
+    pub interrupted: usize,
+    /// Temp files and files no record names, left by a crash, now removed.
+    pub leftovers: usize,
+}
+
+impl Store {
+    /// Open (or create) the store in `data_dir`: the database, `media/` and `renders/`.
+    /// A data dir of the older JSON-file layout is read into the database first (its files
+    /// are kept under `migrated-json/`); renders a killed process left unfinished are
+    /// reported failed with their credits released.
+    pub fn open(data_dir: &Path) -> Result<(Store, OpenReport)> {
+        let dirs = Dirs {
+            data: data_dir.to_path_buf(),
+            media: data_dir.join("media"),
+            renders: data_dir.join("renders"),
+        };
+        for d in [&dirs.data, &dirs.media, &dirs.renders] {
+            std::fs::create_dir_all(d)?;
+        }
+        let conn = Connection::open(data_dir.join(DB_FILE)).map_err(db::sql)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(db::sql)?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(db::sql)?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(db::sql)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(db::sql)?;
+        conn.execute_batch(db::SCHEMA).map_err(db::sql)?;
+        let store = Store(Arc::new(Inner {
+            conn: Mutex::new(conn),
+            dirs,
             #[cfg(feature = "faults")]
             faults: StoreFaults::default(),
+        }));
+        let migrated = store.blocking(migrate::from_json)?;
+        migrate::move_aside(data_dir)?;
+        let interrupted = store.blocking(fail_interrupted)?;
+        let leftovers = store.blocking(|db| db.leftovers())?;
+        for f in &leftovers {
+            tracing::info!("removing {}, left by a crash", f.display());
+        }
+        remove_files(&leftovers);
+        Ok((
+            store,
+            OpenReport {
+                migrated,
+                interrupted,
+                leftovers: leftovers.len(),
+            },
+        ))
+    }
+
+    /// Run `f` in one transaction on a blocking thread: committed when it returns `Ok`,
+    /// rolled back otherwise. The async runtime never waits on the database itself.
+    pub async fn run<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Db<'_>) -> Result<T> + Send + 'static,
+    {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || store.blocking(f)).await?
+    }
+
+    /// `run` on the current thread, for threads that may block (render threads, start-up).
+    pub fn blocking<T>(&self, f: impl FnOnce(&Db<'_>) -> Result<T>) -> Result<T> {
+        let mut conn = self.0.conn.lock().unwrap_or_else(|e| e.into_inner());
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(db::sql)?;
+        let db = Db {
+            tx,
+            dirs: &self.0.dirs,
+            #[cfg(feature = "faults")]
+            faults: &self.0.faults,
         };
-        db.fail_interrupted()?;
-        Ok(db)
+        let out = f(&db)?;
+        db.tx.commit().map_err(db::sql)?;
+        Ok(out)
     }
 
-    /// A render left pending/processing by a process that is gone can never finish: report it
-    /// failed with a reason and give its credits back.
-    fn fail_interrupted(&mut self) -> std::io::Result<()> {
-        for id in self.renders.ids() {
-            let Some(r) = self.renders.get(&id) else {
-                continue;
-            };
-            if r.status.is_final() {
-                continue;
-            }
-            let (user_id, cost, output) = (r.user_id.clone(), r.cost, self.render_output(r));
-            self.renders.update(&id, |r| {
-                r.status = RenderState::Failed;
-                r.error = Some(INTERRUPTED.to_string());
-                r.finished_at = Some(now_secs());
-            })?;
-            let _ = std::fs::remove_file(output);
-            self.users
-                .update(&user_id, |u| u.credits.release(cost, &id))?;
-            tracing::warn!("render {id} was interrupted by a restart; reported as failed");
-        }
-        Ok(())
+    /// One sweep of `retention` now: records in one transaction, then the files.
+    pub async fn sweep(&self, retention: crate::config::backend::Retention) -> Result<Swept> {
+        let swept = self.run(move |db| db.sweep(now_secs(), &retention)).await?;
+        let files = swept.files.clone();
+        tokio::task::spawn_blocking(move || remove_files(&files)).await?;
+        Ok(swept)
     }
 
-    pub fn user_for_client(&self, client_id: &str) -> Option<UserRecord> {
-        self.clients.get(client_id).and_then(|u| self.user(u).ok())
-    }
-
-    /// The user `user_id` with their ledger.
-    pub fn user(&self, user_id: &str) -> Result<UserRecord> {
-        let user = self
-            .users
-            .get(user_id)
-            .cloned()
-            .ok_or_else(|| Error::internal(format!("user {user_id} has no ledger")))?;
-        #[cfg(feature = "faults")]
-        let user = {
-            let mut user = user;
-            if self.faults.zero_credits {
-                user.credits.available = 0.0;
-            }
-            user
-        };
-        Ok(user)
-    }
-
-    pub fn add_user(&mut self, user: UserRecord) -> std::io::Result<()> {
-        self.clients
-            .insert(user.client_id.clone(), user.user_id.clone());
-        let id = user.user_id.clone();
-        self.users.put(&id, user)
-    }
-
-    /// The live session `id` of `user_id`, or 1002 (also for someone else's session).
-    pub fn owned_session(&self, user_id: &str, id: &str) -> Result<SessionRecord> {
-        #[cfg(feature = "faults")]
-        if self.faults.lost_sessions.contains(id) {
-            return Err(Error::session_not_found(id));
-        }
-        match self.sessions.get(id) {
-            Some(s) if s.user_id == user_id => Ok(s.clone()),
-            _ => Err(Error::session_not_found(id)),
-        }
-    }
-
-    /// The stored file of a media record.
-    pub fn media_file(&self, m: &MediaRecord) -> PathBuf {
-        self.media.dir().join(format!("{}.{}", m.media_id, m.ext))
-    }
-
-    /// Where a render's output lives once complete.
-    pub fn render_output(&self, r: &RenderRecord) -> PathBuf {
-        self.renders.dir().join(format!("{}.{}", r.id, r.ext))
-    }
-
-    pub fn renders_dir(&self) -> &Path {
-        self.renders.dir()
+    pub fn dirs(&self) -> &Dirs {
+        &self.0.dirs
     }
 
     pub fn media_dir(&self) -> &Path {
-        self.media.dir()
+        &self.0.dirs.media
+    }
+
+    pub fn renders_dir(&self) -> &Path {
+        &self.0.dirs.renders
+    }
+
+    pub fn media_file(&self, m: &MediaRecord) -> PathBuf {
+        db::media_file(&self.0.dirs, m)
+    }
+
+    pub fn render_output(&self, r: &RenderRecord) -> PathBuf {
+        db::render_output(&self.0.dirs, r)
+    }
+
+    #[cfg(feature = "faults")]
+    pub fn faults(&self) -> &StoreFaults {
+        &self.0.faults
+    }
+}
+
+/// What `audit` finds wrong in a data dir; both lists are empty in a consistent store.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Audit {
+    /// "user: available is X but its ledger sums to Y".
+    pub ledger_mismatches: Vec<String>,
+    /// Renders not final and not running (only meaningful while no backend runs on it, or
+    /// for renders this process does not run).
+    pub unfinished_renders: Vec<String>,
+    pub users: usize,
+    pub renders: usize,
+}
+
+/// Read the store in `data_dir` without changing anything (read-only connection; no
+/// migration, no recovery): users whose balance differs from the sum of their ledger, and
+/// renders not yet final.
+pub fn audit(data_dir: &Path) -> Result<Audit> {
+    let mut conn = Connection::open_with_flags(
+        data_dir.join(DB_FILE),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    let dirs = Dirs {
+        data: data_dir.to_path_buf(),
+        media: data_dir.join("media"),
+        renders: data_dir.join("renders"),
+    };
+    #[cfg(feature = "faults")]
+    let faults = StoreFaults::default();
+    let db = Db {
+        tx: conn.transaction()?,
+        dirs: &dirs,
+        #[cfg(feature = "faults")]
+        faults: &faults,
+    };
+    let ledger_mismatches = db
+        .ledger_mismatches()?
+        .into_iter()
+        .map(|(u, what, stored, summed)| {
+            format!("{u}: {what} is {stored} but its ledger sums to {summed}")
+        })
+        .collect();
+    let unfinished_renders = db
+        .unfinished_renders()?
+        .into_iter()
+        .map(|r| format!("{} is {}", r.id, db::state_text(r.status)))
+        .collect();
+    let count = |table: &str| -> Result<usize> {
+        let n: i64 = db
+            .tx
+            .query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))?;
+        Ok(n as usize)
+    };
+    Ok(Audit {
+        ledger_mismatches,
+        unfinished_renders,
+        users: count("users")?,
+        renders: count("renders")?,
+    })
+}
+
+/// A render left pending/processing by a process that is gone can never finish: report it
+/// failed with a reason and give its credits back (one transaction for all of them).
+fn fail_interrupted(db: &Db<'_>) -> Result<usize> {
+    let unfinished = db.unfinished_renders()?;
+    for r in &unfinished {
+        let (status, error) = match r.status {
+            RenderState::Cancelled => (RenderState::Cancelled, None),
+            _ => (RenderState::Failed, Some(INTERRUPTED.to_string())),
+        };
+        db.finish_render(&r.id, status, error, r.progress)?;
+        let _ = std::fs::remove_file(db.render_output(r));
+        tracing::warn!(
+            "render {} was interrupted by a restart; reported as failed",
+            r.id
+        );
+    }
+    Ok(unfinished.len())
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        db::sql(e)
     }
 }

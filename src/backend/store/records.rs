@@ -85,6 +85,9 @@ pub struct RenderRecord {
     /// Output container: "mp4", or "webm" when the backdrop is transparent (mp4 has no alpha).
     #[serde(default = "mp4")]
     pub ext: String,
+    /// The output file was removed by retention (downloads answer 4004 "expired").
+    #[serde(default)]
+    pub output_removed: bool,
 }
 
 fn mp4() -> String {

@@ -24,6 +24,7 @@ use super::extract::{ApiJson, Caller};
 use super::sessions::owned_session;
 use crate::api::sse::{AdkEvent, encode_comment, encode_data};
 use crate::api::{RunSseRequest, TrackType};
+use crate::backend::error::Error;
 use crate::backend::services::paths::allowed_path;
 use crate::backend::state::AppState;
 use crate::backend::store::{Db, SessionRecord};
@@ -43,20 +44,25 @@ pub async fn run_sse(
         ));
     }
     let (session, edit) = {
-        let db = state.db();
-        let session = owned_session(&db, &caller, &req.session_id)?;
-        let (media, clips) = names(&db, &session);
-        let edit = parse(&text, &media, &clips);
-        if edit.is_some() {
-            let cost = state.config.edit_cost;
-            let user = db.user(&caller.user_id)?;
-            if user.credits.balance().0 + 1e-9 < cost {
-                return Err(ApiError::OutOfCredits(format!(
-                    "out of credits: an edit costs {cost}; register or top up, then retry"
-                )));
-            }
-        }
-        (session, edit)
+        let (caller, session_id, text) = (caller.clone(), req.session_id.clone(), text.clone());
+        let cost = state.config.edit_cost;
+        state
+            .store
+            .run(move |db| {
+                let session = owned_session(db, &caller, &session_id)?;
+                let (media, clips) = names(db, &session)?;
+                let edit = parse(&text, &media, &clips);
+                if edit.is_some() {
+                    let user = db.user(&caller.user_id)?;
+                    if user.credits.balance().0 + 1e-9 < cost {
+                        return Err(Error::OutOfCredits(format!(
+                            "out of credits: an edit costs {cost}; register or top up, then retry"
+                        )));
+                    }
+                }
+                Ok((session, edit))
+            })
+            .await?
     };
     let (tx, rx) = mpsc::channel::<String>(32);
     tokio::spawn(work(state, caller, session.session_id, edit, text, tx));
@@ -77,32 +83,36 @@ pub async fn run_sse(
 }
 
 /// File names of the session's media, and of its videos.
-fn names(db: &Db, session: &SessionRecord) -> (Vec<String>, Vec<String>) {
-    let media: Vec<_> = session
-        .media
-        .iter()
-        .filter_map(|id| db.media.get(id))
-        .collect();
-    (
+fn names(db: &Db<'_>, session: &SessionRecord) -> Result<(Vec<String>, Vec<String>), Error> {
+    let media = db.session_media(session)?;
+    Ok((
         media.iter().map(|m| m.filename.clone()).collect(),
         media
             .iter()
             .filter(|m| m.file_type == "video")
             .map(|m| m.filename.clone())
             .collect(),
-    )
+    ))
 }
 
 /// The file name of the session's last uploaded video, the default target of an edit.
-fn last_clip_name(state: &AppState, session_id: &str) -> Option<String> {
-    let db = state.db();
-    let session = db.sessions.get(session_id)?;
-    session
-        .media
-        .iter()
-        .filter_map(|id| db.media.get(id))
-        .rfind(|m| m.file_type == "video")
-        .map(|m| m.filename.clone())
+async fn last_clip_name(state: &AppState, session_id: &str) -> Option<String> {
+    let session_id = session_id.to_string();
+    state
+        .store
+        .run(move |db| {
+            let Some(session) = db.session(&session_id)? else {
+                return Ok(None);
+            };
+            Ok(db
+                .session_media(&session)?
+                .into_iter()
+                .rfind(|m| m.file_type == "video")
+                .map(|m| m.filename))
+        })
+        .await
+        .ok()
+        .flatten()
 }
 
 fn now_ts() -> f64 {
@@ -145,10 +155,10 @@ async fn work(
             .await;
         return;
     };
-    let clip = edit
-        .clip
-        .clone()
-        .or_else(|| last_clip_name(&state, &session_id));
+    let clip = match edit.clip.clone() {
+        Some(c) => Some(c),
+        None => last_clip_name(&state, &session_id).await,
+    };
     let args = json!({
         "clip": clip,
         "background": match &edit.source {
@@ -227,37 +237,44 @@ async fn apply(
     }
     // Which backdrop, as resolver input: words, or a file path.
     let (resolve_input, bg_text, bg_media) = {
-        let db = state.db();
-        let session = owned_session(&db, &caller, &session_id).map_err(|e| e.to_string())?;
-        match &edit.source {
-            BackdropSource::Text(t) => (t.clone(), t.clone(), None),
-            BackdropSource::Media(name) => {
-                let m = session
-                    .media
-                    .iter()
-                    .filter_map(|id| db.media.get(id))
-                    .rfind(|m| &m.filename == name)
-                    .ok_or_else(|| {
-                        format!("{name} is not uploaded to this session; upload it first")
-                    })?;
-                if m.file_type == "audio" {
-                    return Err(format!(
-                        "{name} is audio; a background must be an image, a video, a colour or a description"
-                    ));
-                }
-                (
-                    db.media_file(m).to_string_lossy().into_owned(),
-                    name.clone(),
-                    Some(m.media_id.clone()),
-                )
-            }
-            BackdropSource::Path(p) => {
-                let real = allowed_path(&state.config.url_roots, &PathBuf::from(p))
-                    .map_err(|e| e.to_string())?;
-                let s = real.to_string_lossy().into_owned();
-                (s.clone(), s, None)
-            }
-        }
+        let (caller, session_id) = (caller.clone(), session_id.clone());
+        let (source, roots) = (edit.source.clone(), state.config.url_roots.clone());
+        state
+            .store
+            .run(move |db| {
+                let session = owned_session(db, &caller, &session_id)?;
+                Ok(match &source {
+                    BackdropSource::Text(t) => (t.clone(), t.clone(), None),
+                    BackdropSource::Media(name) => {
+                        let m = db
+                            .session_media(&session)?
+                            .into_iter()
+                            .rfind(|m| &m.filename == name)
+                            .ok_or_else(|| {
+                                Error::Invalid(format!(
+                                    "{name} is not uploaded to this session; upload it first"
+                                ))
+                            })?;
+                        if m.file_type == "audio" {
+                            return Err(Error::Invalid(format!(
+                                "{name} is audio; a background must be an image, a video, a colour or a description"
+                            )));
+                        }
+                        (
+                            db.media_file(&m).to_string_lossy().into_owned(),
+                            name.clone(),
+                            Some(m.media_id.clone()),
+                        )
+                    }
+                    BackdropSource::Path(p) => {
+                        let real = allowed_path(&roots, &PathBuf::from(p))?;
+                        let s = real.to_string_lossy().into_owned();
+                        (s.clone(), s, None)
+                    }
+                })
+            })
+            .await
+            .map_err(|e| e.to_string())?
     };
     // Words the parser could not narrow down are retried as the whole message, which the
     // resolver also understands ("把背景换成白色").
@@ -277,53 +294,52 @@ async fn apply(
     let backdrop = resolved
         .map_err(|e| format!("I could not use \"{bg_text}\" as a background: {e}. {HELP}"))?;
 
-    let mut db = state.db();
-    let mut session = owned_session(&db, &caller, &session_id).map_err(|e| e.to_string())?;
-    let last_video = session
-        .media
-        .iter()
-        .filter_map(|id| db.media.get(id))
-        .rfind(|m| m.file_type == "video")
-        .map(|m| m.media_id.clone());
-    let track = session.draft.track_mut(TrackType::Video);
-    let seg = match &edit.clip {
-        Some(name) => track
-            .sg
-            .iter_mut()
-            .rfind(|s| s.meta_str("name") == Some(name.as_str())),
-        None => match &last_video {
-            Some(id) => track
-                .sg
-                .iter_mut()
-                .rfind(|s| s.meta_str("media") == Some(id.as_str())),
-            None => None,
-        },
-    };
-    let Some(seg) = seg else {
-        return Err("There is no clip in this session yet: upload a video first, then tell me the background you want.".into());
-    };
-    let clip = seg.meta_str("name").unwrap_or("your clip").to_string();
-    seg.set_meta("bg", bg_text.clone());
-    seg.set_meta("bg_desc", backdrop.description.clone());
-    match &bg_media {
-        Some(id) => seg.set_meta("bg_media", id.clone()),
-        None => {
-            seg.m.remove("bg_media");
-        }
-    }
     let cost = state.config.edit_cost;
-    let user_id = caller.user_id.clone();
-    let mut user = db.user(&user_id).map_err(|e| e.to_string())?;
-    user.credits
-        .spend(cost, &format!("edit {session_id}"))
+    let description = backdrop.description.clone();
+    let bg = bg_text.clone();
+    // The edit and its charge land together (one transaction) or not at all.
+    let (clip, draft) = state
+        .store
+        .run(move |db| {
+            let mut session = owned_session(db, &caller, &session_id)?;
+            let last_video = db
+                .session_media(&session)?
+                .into_iter()
+                .rfind(|m| m.file_type == "video")
+                .map(|m| m.media_id);
+            let track = session.draft.track_mut(TrackType::Video);
+            let seg = match &edit.clip {
+                Some(name) => track
+                    .sg
+                    .iter_mut()
+                    .rfind(|s| s.meta_str("name") == Some(name.as_str())),
+                None => match &last_video {
+                    Some(id) => track
+                        .sg
+                        .iter_mut()
+                        .rfind(|s| s.meta_str("media") == Some(id.as_str())),
+                    None => None,
+                },
+            };
+            let Some(seg) = seg else {
+                return Err(Error::Invalid("There is no clip in this session yet: upload a video first, then tell me the background you want.".into()));
+            };
+            let clip = seg.meta_str("name").unwrap_or("your clip").to_string();
+            seg.set_meta("bg", bg);
+            seg.set_meta("bg_desc", description);
+            match &bg_media {
+                Some(id) => seg.set_meta("bg_media", id.clone()),
+                None => {
+                    seg.m.remove("bg_media");
+                }
+            }
+            let draft = serde_json::to_value(&session.draft).unwrap_or(Value::Null);
+            db.spend(&caller.user_id, cost, &format!("edit {session_id}"))?;
+            db.put_session(&session)?;
+            Ok((clip, draft))
+        })
+        .await
         .map_err(|e| e.to_string())?;
-    let draft = serde_json::to_value(&session.draft).unwrap_or(Value::Null);
-    db.sessions
-        .put(&session_id, session)
-        .map_err(|e| format!("saving the edit failed: {e}"))?;
-    db.users
-        .put(&user_id, user)
-        .map_err(|e| format!("saving the ledger failed: {e}"))?;
     let mut desc = backdrop.description;
     if backdrop.spec == engine::BackdropSpec::Transparent {
         desc.push_str("; it exports as WebM, since MP4 cannot carry transparency");
