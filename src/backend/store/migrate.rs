@@ -46,21 +46,35 @@ fn json_files(dir: &Path) -> Vec<PathBuf> {
         .unwrap_or_default()
 }
 
-/// Read a JSON-layout data dir into `db` (once); returns the number of records read. The
-/// JSON files are moved aside after the records are in (also when a previous start was
-/// killed between the two).
-pub fn from_json(db: &Db<'_>) -> Result<usize> {
+/// The mark of a database that started on a data dir without JSON records: JSON files found
+/// there later are not records of ours, and are left alone.
+const FRESH: &str = "fresh";
+
+/// Read a JSON-layout data dir into `db` (once). Returns `None` when the data dir was not of
+/// that layout when the database was made (nothing to move aside, ever), else the number of
+/// records read now (0 when a previous start read them): the caller then moves the JSON
+/// files aside (also when a previous start was killed between the two).
+pub fn from_json(db: &Db<'_>) -> Result<Option<usize>> {
     let data = db.dirs.data.clone();
-    let pending: usize = TABLES.iter().map(|t| json_files(&data.join(t)).len()).sum();
-    if pending == 0 {
-        return Ok(0);
-    }
     let done: Option<String> = db
         .tx
         .query_row("SELECT value FROM meta WHERE key = ?1", [DONE_KEY], |r| {
             r.get(0)
         })
         .ok();
+    if done.as_deref() == Some(FRESH) {
+        return Ok(None);
+    }
+    let pending: usize = TABLES.iter().map(|t| json_files(&data.join(t)).len()).sum();
+    if done.is_none() && pending == 0 {
+        db.tx
+            .execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2)",
+                [DONE_KEY, FRESH],
+            )
+            .map_err(super::db::sql)?;
+        return Ok(None);
+    }
     let mut count = 0;
     if done.is_none() {
         let users: Vec<(PathBuf, UserRecord)> = read_all(&data.join("users"));
@@ -105,7 +119,7 @@ pub fn from_json(db: &Db<'_>) -> Result<usize> {
             data.display()
         );
     }
-    Ok(count)
+    Ok(Some(count))
 }
 
 /// Move the JSON files of a migrated data dir to `migrated-json/<table>/` (called after the

@@ -125,7 +125,9 @@ impl Store {
             faults: StoreFaults::default(),
         }));
         let migrated = store.blocking(migrate::from_json)?;
-        migrate::move_aside(data_dir)?;
+        if migrated.is_some() {
+            migrate::move_aside(data_dir)?;
+        }
         let interrupted = store.blocking(fail_interrupted)?;
         let leftovers = store.blocking(|db| db.leftovers())?;
         for f in &leftovers {
@@ -135,7 +137,7 @@ impl Store {
         Ok((
             store,
             OpenReport {
-                migrated,
+                migrated: migrated.unwrap_or(0),
                 interrupted,
                 leftovers: leftovers.len(),
             },

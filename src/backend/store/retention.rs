@@ -31,6 +31,9 @@ const STORED_EXTS: &[&str] = &[
 /// `tempfile`'s default (`.tmp`).
 const TEMP_PREFIXES: &[&str] = &[".ebc-", ".upload-", ".tmp"];
 
+/// A cutoff later than every record: SQLite integers are i64, so `u64::MAX` cannot be bound.
+const EVERYTHING: u64 = i64::MAX as u64;
+
 fn file_size(p: &Path) -> u64 {
     std::fs::metadata(p).map(|m| m.len()).unwrap_or(0)
 }
@@ -60,7 +63,7 @@ impl Db<'_> {
         // The quota: oldest render outputs first, then the oldest uploads.
         let mut total = self.stored_bytes()?;
         if total > r.max_data_bytes {
-            for (id, ext) in self.old_outputs(u64::MAX)? {
+            for (id, ext) in self.old_outputs(EVERYTHING)? {
                 if total <= r.max_data_bytes {
                     break;
                 }
@@ -68,7 +71,7 @@ impl Db<'_> {
                 total = total.saturating_sub(file_size(&path));
                 self.remove_output(&id, &ext, &mut out)?;
             }
-            for (id, ext) in self.removable_uploads(u64::MAX)? {
+            for (id, ext) in self.removable_uploads(EVERYTHING)? {
                 if total <= r.max_data_bytes {
                     break;
                 }
@@ -147,7 +150,7 @@ impl Db<'_> {
             })
             .map_err(sql)?;
         let outputs: u64 = self
-            .old_outputs(u64::MAX)?
+            .old_outputs(EVERYTHING)?
             .iter()
             .map(|(id, ext)| file_size(&self.dirs.renders.join(format!("{id}.{ext}"))))
             .sum();
@@ -299,6 +302,7 @@ mod tests {
             finished_at: Some(finished_at),
             cost: 1.0,
             quality: "low".into(),
+            matte: String::new(),
             max_long_side: 1280,
             media_id: media_id.into(),
             bg: "blur".into(),
