@@ -6,6 +6,8 @@ mod client;
 mod clip_util;
 mod engine_clips;
 mod mcp;
+mod mcp_timeline;
 mod quality;
 mod register;
 mod segment;
+mod timeline;

@@ -17,6 +17,7 @@ mod render;
 mod sessions;
 mod state;
 mod store;
+mod timeline;
 mod upload;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};

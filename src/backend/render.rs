@@ -24,6 +24,7 @@ use super::media::serve_file;
 use super::sessions::owned_session;
 use super::state::AppState;
 use super::store::{is_safe_id, now_secs};
+use super::timeline;
 use super::upload::allowed_path;
 use crate::api::{
     Envelope, RenderOutputUrl, RenderRequest, RenderState, RenderStatus, Segment, TrackType,
@@ -222,6 +223,9 @@ pub async fn submit(
     let q = quality(&req.output.quality)?;
     let max_long_side = long_side(req.output.resolution.as_deref())?;
     let zero = state.faults.get().out_of_credits;
+    if timeline::needs_timeline(&req.draft) {
+        return submit_timeline(&state, &caller, &base, req, q, max_long_side, zero).await;
+    }
     let (bg_text, bg_input) = {
         let db = state.db();
         let seg = chosen_segment(&req)?;
@@ -302,6 +306,7 @@ pub async fn submit(
             bg,
             bg_media,
             ext: ext.to_string(),
+            draft: None,
         };
         let mut user = db
             .users
@@ -321,6 +326,84 @@ pub async fn submit(
         .renders
         .tracker
         .spawn(run_job(task_state, rec.id.clone(), q, ctl));
+    Ok(Json(Envelope::success(status)))
+}
+
+/// Queue a timeline render: the draft is checked (every file the caller's, every backdrop
+/// understood) and priced by its length now; the job renders it in `execute`.
+#[allow(clippy::too_many_arguments)]
+async fn submit_timeline(
+    state: &AppState,
+    caller: &Caller,
+    base: &str,
+    req: RenderRequest,
+    q: Quality,
+    max_long_side: u32,
+    zero: bool,
+) -> Result<Json<Envelope<RenderStatus>>, RenderError> {
+    let rec = {
+        let mut db = state.db();
+        owned_session(&db, caller, &req.session_id)?;
+        if db.renders.contains(&req.id) {
+            return Err(ApiError::Conflict(format!(
+                "render id {} is already used; send a new unique id",
+                req.id
+            ))
+            .into());
+        }
+        let (_, seconds) = timeline::build(
+            &db,
+            &caller.user_id,
+            &state.config.url_roots,
+            &req.draft,
+            PathBuf::from("check.mp4"),
+            q,
+            max_long_side,
+        )
+        .map_err(ApiError::BadRequest)?;
+        let first = req.draft.video_segments().next();
+        let cost = seconds.ceil().max(1.0) * state.config.render_cost_per_second;
+        let rec = RenderRecord {
+            id: req.id.clone(),
+            user_id: caller.user_id.clone(),
+            session_id: req.session_id.clone(),
+            status: RenderState::Pending,
+            progress: 0.0,
+            error: None,
+            created_at: now_secs(),
+            finished_at: None,
+            cost,
+            quality: req.output.quality.to_ascii_lowercase(),
+            max_long_side,
+            media_id: first
+                .and_then(|s| s.meta_str("media"))
+                .unwrap_or_default()
+                .to_string(),
+            bg: first
+                .and_then(|s| s.meta_str("bg"))
+                .unwrap_or_default()
+                .to_string(),
+            bg_media: None,
+            ext: "mp4".into(),
+            draft: Some(req.draft.clone()),
+        };
+        let mut user = db
+            .users
+            .get(&caller.user_id)
+            .cloned()
+            .ok_or_else(|| ApiError::internal("caller without a ledger"))?;
+        user.credits.freeze(cost, &req.id, zero)?;
+        db.renders.put(&req.id, rec.clone())?;
+        db.users.put(&caller.user_id, user)?;
+        rec
+    };
+    let ctl = Arc::new(JobCtl::default());
+    state.renders.jobs().insert(rec.id.clone(), ctl.clone());
+    let status = status_of(&rec, None, base);
+    state
+        .renders
+        .tracker
+        .spawn(run_job(state.clone(), rec.id.clone(), q, ctl));
     Ok(Json(Envelope::success(status)))
 }
 
@@ -382,6 +465,38 @@ async fn execute(state: &AppState, id: &str, q: Quality, ctl: Arc<JobCtl>) -> Re
         (rec, input, bg_input, output)
     };
     let faults = state.faults.clone();
+    if let Some(draft) = rec.draft.clone() {
+        let built = {
+            let db = state.db();
+            timeline::build(
+                &db,
+                &rec.user_id,
+                &state.config.url_roots,
+                &draft,
+                output.clone(),
+                q,
+                rec.max_long_side,
+            )
+        };
+        let (opts, _) = built?;
+        let joined = tokio::task::spawn_blocking(move || -> Result<(), String> {
+            if !faults.wait_while_held(&ctl.cancel) {
+                return Err("cancelled".into());
+            }
+            if let Some(msg) = faults.get().render_failure {
+                return Err(msg);
+            }
+            let mut reporter = JobReporter { ctl, faults };
+            engine::render_timeline(&opts, &mut reporter)
+                .map(|_| ())
+                .map_err(|e| match e {
+                    engine::Error::Cancelled => "cancelled".to_string(),
+                    other => other.to_string(),
+                })
+        })
+        .await;
+        return joined.unwrap_or_else(|e| Err(format!("the render thread failed: {e}")));
+    }
     let joined = tokio::task::spawn_blocking(move || -> Result<(), String> {
         if !faults.wait_while_held(&ctl.cancel) {
             return Err("cancelled".into());

@@ -1,13 +1,20 @@
-//! The local agent behind `POST /run_sse`: parses the instruction, applies it to the
-//! session's draft (the backdrop choice in the clip's segment metadata), charges the edit, and
-//! streams ADK events — `functionCall`, `functionResponse` with `actions.stateDelta`, final
-//! text — with SSE comment heartbeats while it works. The edit runs in its own task, so a
-//! client that disconnects mid-stream still gets it applied (and charged once).
+//! The local agent behind `POST /run_sse`: parses the instruction (English or Chinese) into
+//! edits — backgrounds, titles, music, aspect ratio, trims, clip order — applies them all to
+//! the session's draft or none, charges the edit once, and streams ADK events
+//! (`functionCall`, `functionResponse` with `actions.stateDelta`, final text) with SSE comment
+//! heartbeats while it works. Anything it cannot do ends the stream with an ADK error event
+//! (`errorCode`/`errorMessage`) that lists what it can do, never with a plain reply. The edit
+//! runs in its own task, so a client that disconnects mid-stream still gets it applied (and
+//! charged once).
 
+mod background;
+mod edit;
+mod help;
+mod intent;
 mod parser;
+mod words;
 
 use std::convert::Infallible;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use axum::body::Body;
@@ -17,19 +24,18 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-pub use parser::{BackdropSource, BackgroundEdit, HELP, parse};
+use edit::MediaView;
+pub use help::HELP;
+use intent::{Intent, Names};
+pub use parser::{BackdropSource, BackgroundEdit, parse};
 
 use super::db::{Db, SessionRecord};
 use super::error::ApiError;
 use super::extract::{ApiJson, Caller};
 use super::sessions::owned_session;
 use super::state::AppState;
-use super::upload::allowed_path;
+use crate::api::RunSseRequest;
 use crate::api::sse::{AdkEvent, encode_comment, encode_data};
-use crate::api::{RunSseRequest, TrackType};
-use crate::engine;
-
-const TOOL: &str = "set_background";
 
 pub async fn run_sse(
     State(state): State<AppState>,
@@ -42,12 +48,11 @@ pub async fn run_sse(
             "new_message.parts[].text is empty; say what to change".into(),
         ));
     }
-    let (session, edit) = {
+    let (session, plan) = {
         let db = state.db();
         let session = owned_session(&db, &caller, &req.session_id)?;
-        let (media, clips) = names(&db, &session);
-        let edit = parse(&text, &media, &clips);
-        if edit.is_some() {
+        let plan = understand(&text, &names(&db, &session));
+        if plan.is_ok() {
             let zero = state.faults.get().out_of_credits;
             let cost = state.config.edit_cost;
             let user = db
@@ -60,10 +65,10 @@ pub async fn run_sse(
                 )));
             }
         }
-        (session, edit)
+        (session, plan)
     };
     let (tx, rx) = mpsc::channel::<String>(32);
-    tokio::spawn(work(state, caller, session.session_id, edit, text, tx));
+    tokio::spawn(work(state, caller, session.session_id, plan, text, tx));
     let stream = futures::stream::unfold(rx, |mut rx| async move {
         rx.recv()
             .await
@@ -80,33 +85,79 @@ pub async fn run_sse(
         .into_response())
 }
 
-/// File names of the session's media, and of its videos.
-fn names(db: &Db, session: &SessionRecord) -> (Vec<String>, Vec<String>) {
+/// The session's files by name: all media, the clips in timeline order, the audio.
+fn names(db: &Db, session: &SessionRecord) -> Names {
     let media: Vec<_> = session
         .media
         .iter()
         .filter_map(|id| db.media.get(id))
         .collect();
-    (
-        media.iter().map(|m| m.filename.clone()).collect(),
-        media
+    let mut clips: Vec<String> = session
+        .draft
+        .video_segments()
+        .filter_map(|s| s.meta_str("name").map(str::to_string))
+        .collect();
+    clips.dedup();
+    Names {
+        media: media.iter().map(|m| m.filename.clone()).collect(),
+        clips,
+        audio: media
             .iter()
-            .filter(|m| m.file_type == "video")
+            .filter(|m| m.file_type == "audio")
             .map(|m| m.filename.clone())
             .collect(),
-    )
+    }
 }
 
-/// The file name of the session's last uploaded video, the default target of an edit.
-fn last_clip_name(state: &AppState, session_id: &str) -> Option<String> {
-    let db = state.db();
-    let session = db.sessions.get(session_id)?;
+fn media_views(db: &Db, session: &SessionRecord) -> Vec<MediaView> {
     session
         .media
         .iter()
         .filter_map(|id| db.media.get(id))
-        .rfind(|m| m.file_type == "video")
-        .map(|m| m.filename.clone())
+        .map(|m| MediaView {
+            media_id: m.media_id.clone(),
+            filename: m.filename.clone(),
+            file_type: m.file_type.clone(),
+            duration_s: m.duration,
+        })
+        .collect()
+}
+
+/// Every clause of the message as an edit, or why not (with what is possible).
+fn understand(text: &str, names: &Names) -> Result<Vec<Intent>, String> {
+    let help = help::help_for(text);
+    let mut out = Vec::new();
+    for clause in intent::clauses(text) {
+        match intent::parse(&clause, names) {
+            Ok(i) => out.push(i),
+            Err(Some(why)) => return Err(format!("{why}. {help}")),
+            Err(None) => {
+                return Err(if words::has_cjk(text) {
+                    format!("本地编辑器做不到“{}”。{help}", clause.trim())
+                } else {
+                    format!("The local editor cannot do \"{}\". {help}", clause.trim())
+                });
+            }
+        }
+    }
+    if out.is_empty() {
+        return Err(help.to_string());
+    }
+    Ok(out)
+}
+
+fn tool_of(i: &Intent) -> &'static str {
+    match i {
+        Intent::Background { .. } => "set_background",
+        Intent::Title(_) => "add_title",
+        Intent::RemoveTitles => "remove_titles",
+        Intent::Music(_) => "set_music",
+        Intent::RemoveMusic => "remove_music",
+        Intent::Aspect(_) => "set_aspect_ratio",
+        Intent::Trim { .. } => "trim",
+        Intent::Move { .. } | Intent::Swap(..) => "move_clip",
+        Intent::RemoveClip(_) => "remove_clip",
+    }
 }
 
 fn now_ts() -> f64 {
@@ -133,11 +184,24 @@ impl Out {
     }
 }
 
+/// An ADK error event: how the stream says the turn failed.
+fn error_event(inv: &str, code: &str, message: &str) -> Value {
+    json!({
+        "id": format!("ev_{}", uuid::Uuid::new_v4().simple()),
+        "invocationId": inv,
+        "author": "nemo_agent",
+        "timestamp": now_ts(),
+        "errorCode": code,
+        "errorMessage": message,
+        "turnComplete": true,
+    })
+}
+
 async fn work(
     state: AppState,
     caller: Caller,
     session_id: String,
-    edit: Option<BackgroundEdit>,
+    plan: Result<Vec<Intent>, String>,
     message: String,
     tx: mpsc::Sender<String>,
 ) {
@@ -151,29 +215,43 @@ async fn work(
             text.to_string()
         }
     };
-    let Some(edit) = edit else {
-        out.event(&AdkEvent::final_text(&inv, now_ts(), &say(HELP)))
-            .await;
-        return;
+    let intents = match plan {
+        Ok(i) => i,
+        Err(why) => {
+            out.send(encode_data(&error_event(&inv, "UNSUPPORTED_EDIT", &why)))
+                .await;
+            return;
+        }
     };
-    let clip = edit
-        .clip
-        .clone()
-        .or_else(|| last_clip_name(&state, &session_id));
-    let args = json!({
-        "clip": clip,
-        "background": match &edit.source {
-            BackdropSource::Text(t) | BackdropSource::Media(t) | BackdropSource::Path(t) => t.clone(),
-        },
-    });
-    out.event(&AdkEvent::function_call(&inv, now_ts(), TOOL, args))
+    let first = &intents[0];
+    let tool = tool_of(first);
+    let args = {
+        let db = state.db();
+        let draft = db.sessions.get(&session_id).map(|s| s.draft.clone());
+        match (first, draft) {
+            (Intent::Background { source, target }, Some(d)) => {
+                let names = background::target_names(&d, target);
+                json!({
+                    "clip": names.join(", "),
+                    "clips": names,
+                    "background": match source {
+                        BackdropSource::Text(t) | BackdropSource::Media(t) | BackdropSource::Path(t) => t.clone(),
+                    },
+                })
+            }
+            _ => {
+                json!({"request": message, "edits": intents.iter().map(|i| format!("{i:?}")).collect::<Vec<_>>()})
+            }
+        }
+    };
+    out.event(&AdkEvent::function_call(&inv, now_ts(), tool, args))
         .await;
     if faults.disconnect_sse {
         out.0 = None;
     }
 
     // The work, with heartbeats while it runs.
-    let job = apply(state.clone(), caller, session_id, edit, message);
+    let job = apply(state.clone(), caller, session_id, intents, message.clone());
     tokio::pin!(job);
     let period = state.config.sse_heartbeat.max(Duration::from_millis(10));
     let mut beat = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
@@ -184,144 +262,95 @@ async fn work(
         }
     };
     match result {
-        Ok(done) => {
+        Ok((done, draft)) => {
+            let mut response = json!({"status": "ok", "edits": done.iter().map(|d| json!({"tool": d.tool, "args": d.args})).collect::<Vec<_>>()});
+            if let Some(first) = done.first() {
+                for key in ["clip", "background", "description"] {
+                    if let Some(v) = first.args.get(key) {
+                        response[key] = v.clone();
+                    }
+                }
+            }
             out.event(&AdkEvent::function_response(
                 &inv,
                 now_ts(),
-                TOOL,
-                json!({"status": "ok", "clip": done.clip, "background": done.bg, "description": done.desc}),
-                json!({"draft": done.draft}),
+                tool,
+                response,
+                json!({"draft": draft}),
             ))
             .await;
-            let text = format!(
-                "Done: the background of {} is now {}. Export the video when you are ready.",
-                done.clip, done.desc
-            );
+            let text = done
+                .iter()
+                .map(|d| d.text.as_str())
+                .collect::<Vec<_>>()
+                .join(" ");
             out.event(&AdkEvent::final_text(&inv, now_ts(), &say(&text)))
                 .await;
         }
-        Err(message) => {
+        Err(why) => {
             out.event(&AdkEvent::function_response(
                 &inv,
                 now_ts(),
-                TOOL,
-                json!({"status": "error", "message": message}),
+                tool,
+                json!({"status": "error", "message": why}),
                 json!({}),
             ))
             .await;
-            out.event(&AdkEvent::final_text(&inv, now_ts(), &say(&message)))
+            out.send(encode_data(&error_event(&inv, "EDIT_FAILED", &why)))
                 .await;
         }
     }
 }
 
-struct Applied {
-    clip: String,
-    bg: String,
-    desc: String,
-    draft: Value,
-}
-
-/// Resolve the backdrop and write it into the target clip's segment. `Err` is a message for
-/// the user (nothing changed, nothing charged).
+/// Apply every edit to a copy of the draft, then save it and charge once; on any failure
+/// nothing changes and nothing is charged. `Err` is a message for the user.
 async fn apply(
     state: AppState,
     caller: Caller,
     session_id: String,
-    edit: BackgroundEdit,
+    intents: Vec<Intent>,
     message: String,
-) -> Result<Applied, String> {
+) -> Result<(Vec<edit::Done>, Value), String> {
     let slow = state.faults.get().slow_ms;
     if slow > 0 {
         tokio::time::sleep(Duration::from_millis(slow)).await;
     }
-    // Which backdrop, as resolver input: words, or a file path.
-    let (resolve_input, bg_text, bg_media) = {
-        let db = state.db();
-        let session = owned_session(&db, &caller, &session_id).map_err(|e| e.to_string())?;
-        match &edit.source {
-            BackdropSource::Text(t) => (t.clone(), t.clone(), None),
-            BackdropSource::Media(name) => {
-                let m = session
-                    .media
-                    .iter()
-                    .filter_map(|id| db.media.get(id))
-                    .rfind(|m| &m.filename == name)
-                    .ok_or_else(|| {
-                        format!("{name} is not uploaded to this session; upload it first")
-                    })?;
-                if m.file_type == "audio" {
-                    return Err(format!(
-                        "{name} is audio; a background must be an image, a video, a colour or a description"
-                    ));
-                }
-                (
-                    db.media_file(m).to_string_lossy().into_owned(),
-                    name.clone(),
-                    Some(m.media_id.clone()),
-                )
-            }
-            BackdropSource::Path(p) => {
-                let real = allowed_path(&state.config.url_roots, &PathBuf::from(p))
-                    .map_err(|e| e.to_string())?;
-                let s = real.to_string_lossy().into_owned();
-                (s.clone(), s, None)
-            }
+    let zh = words::has_cjk(&message);
+    let help = help::help_for(&message);
+    // Backdrops first: resolving one may read files.
+    let mut resolved = Vec::new();
+    for i in &intents {
+        if let Intent::Background { source, .. } = i {
+            let input = {
+                let db = state.db();
+                let session =
+                    owned_session(&db, &caller, &session_id).map_err(|e| e.to_string())?;
+                background::input_of(&db, &session.media, &state.config.url_roots, source)?
+            };
+            let words = matches!(source, BackdropSource::Text(_));
+            resolved.push(background::resolve(input, words, message.clone(), help).await?);
         }
-    };
-    // Words the parser could not narrow down are retried as the whole message, which the
-    // resolver also understands ("把背景换成白色").
-    let words = matches!(edit.source, BackdropSource::Text(_));
-    let input = resolve_input.clone();
-    let resolved = tokio::task::spawn_blocking(move || {
-        engine::backdrop::resolve(&input).or_else(|e| {
-            if words {
-                engine::backdrop::resolve(&message).map_err(|_| e)
-            } else {
-                Err(e)
-            }
-        })
-    })
-    .await
-    .map_err(|e| format!("the backdrop resolver failed: {e}"))?;
-    let backdrop = resolved
-        .map_err(|e| format!("I could not use \"{bg_text}\" as a background: {e}. {HELP}"))?;
-
+    }
     let zero = state.faults.get().out_of_credits;
     let mut db = state.db();
     let mut session = owned_session(&db, &caller, &session_id).map_err(|e| e.to_string())?;
-    let last_video = session
-        .media
-        .iter()
-        .filter_map(|id| db.media.get(id))
-        .rfind(|m| m.file_type == "video")
-        .map(|m| m.media_id.clone());
-    let track = session.draft.track_mut(TrackType::Video);
-    let seg = match &edit.clip {
-        Some(name) => track
-            .sg
-            .iter_mut()
-            .rfind(|s| s.meta_str("name") == Some(name.as_str())),
-        None => match &last_video {
-            Some(id) => track
-                .sg
-                .iter_mut()
-                .rfind(|s| s.meta_str("media") == Some(id.as_str())),
-            None => None,
-        },
-    };
-    let Some(seg) = seg else {
-        return Err("There is no clip in this session yet: upload a video first, then tell me the background you want.".into());
-    };
-    let clip = seg.meta_str("name").unwrap_or("your clip").to_string();
-    seg.set_meta("bg", bg_text.clone());
-    seg.set_meta("bg_desc", backdrop.description.clone());
-    match &bg_media {
-        Some(id) => seg.set_meta("bg_media", id.clone()),
-        None => {
-            seg.m.remove("bg_media");
-        }
+    let media = media_views(&db, &session);
+    let mut draft = session.draft.clone();
+    let mut done = Vec::new();
+    let mut backdrops = resolved.iter();
+    for i in &intents {
+        let d = match i {
+            Intent::Background { target, .. } => {
+                let r = backdrops.next().ok_or("a backdrop was not resolved")?;
+                let d = background::apply(&mut draft, target, r, zh)?;
+                edit::normalise(&mut draft);
+                d
+            }
+            other => edit::apply(&mut draft, other, &media, zh)?,
+        };
+        done.push(d);
     }
+    session.draft = draft;
     let cost = state.config.edit_cost;
     let user_id = caller.user_id.clone();
     let mut user = db
@@ -339,14 +368,5 @@ async fn apply(
     db.users
         .put(&user_id, user)
         .map_err(|e| format!("saving the ledger failed: {e}"))?;
-    let mut desc = backdrop.description;
-    if backdrop.spec == engine::BackdropSpec::Transparent {
-        desc.push_str("; it exports as WebM, since MP4 cannot carry transparency");
-    }
-    Ok(Applied {
-        clip,
-        bg: bg_text,
-        desc,
-        draft,
-    })
+    Ok((done, draft))
 }
