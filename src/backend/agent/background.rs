@@ -73,6 +73,7 @@ pub async fn resolve(
     help: &str,
 ) -> Result<Resolved, String> {
     let (resolve_input, bg_text, bg_media) = input;
+    let resolve_input_name = resolve_input.clone();
     let resolved = tokio::task::spawn_blocking(move || {
         engine::backdrop::resolve(&resolve_input).or_else(|e| {
             if words {
@@ -84,8 +85,16 @@ pub async fn resolve(
     })
     .await
     .map_err(|e| format!("the backdrop resolver failed: {e}"))?;
-    let backdrop = resolved
+    let mut backdrop = resolved
         .map_err(|e| format!("I could not use \"{bg_text}\" as a background: {e}. {help}"))?;
+    // An uploaded file is stored under its media id: describe it by the user's name for it.
+    if bg_media.is_some()
+        && let Some(stored) = std::path::Path::new(&resolve_input_name)
+            .file_name()
+            .and_then(|n| n.to_str())
+    {
+        backdrop.description = backdrop.description.replace(stored, &bg_text);
+    }
     Ok(Resolved {
         bg_text,
         bg_media,

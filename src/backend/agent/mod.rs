@@ -186,6 +186,8 @@ impl Out {
 
 /// An ADK error event: how the stream says the turn failed.
 fn error_event(inv: &str, code: &str, message: &str) -> Value {
+    // Clients add their own sentence after it ("… . Try again").
+    let message = message.trim_end().trim_end_matches(['.', '。']);
     json!({
         "id": format!("ev_{}", uuid::Uuid::new_v4().simple()),
         "invocationId": inv,
