@@ -32,10 +32,31 @@ impl Uploads {
             .map(|(_, p)| p.clone())
     }
 
-    /// The most recent local upload, when no clip was named.
-    pub fn latest(&self) -> Option<(String, PathBuf)> {
+    /// The name a local file was uploaded under, if it was (the same file given again is
+    /// reused, not uploaded twice: mcp-hosts.md item 8).
+    pub fn name_of_path(&self, path: &std::path::Path) -> Option<String> {
+        let want = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
         let files = self.files.lock().unwrap_or_else(|e| e.into_inner());
-        files.last().cloned()
+        files
+            .iter()
+            .rev()
+            .find(|(_, p)| p.canonicalize().unwrap_or_else(|_| p.clone()) == want)
+            .map(|(n, _)| n.clone())
+    }
+
+    /// The most recent local upload of a video clip (by extension).
+    pub fn latest_video(&self) -> Option<(String, PathBuf)> {
+        const VIDEO: &[&str] = &["mp4", "mov", "avi", "webm", "mkv", "m4v"];
+        let files = self.files.lock().unwrap_or_else(|e| e.into_inner());
+        files
+            .iter()
+            .rev()
+            .find(|(_, p)| {
+                p.extension()
+                    .and_then(|e| e.to_str())
+                    .is_some_and(|e| VIDEO.contains(&e.to_ascii_lowercase().as_str()))
+            })
+            .cloned()
     }
 }
 
@@ -46,13 +67,19 @@ mod tests {
     #[test]
     fn names_map_to_their_latest_path() {
         let u = Uploads::default();
-        assert!(u.latest().is_none());
+        assert!(u.latest_video().is_none());
         u.record("a.mp4", "/x/a.mp4".into());
         u.record("b.mp4", "/x/b.mp4".into());
         u.record("a.mp4", "/y/a.mp4".into());
         assert_eq!(u.path_of("a.mp4"), Some("/y/a.mp4".into()));
         assert_eq!(u.path_of("B.MP4"), Some("/x/b.mp4".into()));
         assert_eq!(u.path_of("c.mp4"), None);
-        assert_eq!(u.latest(), Some(("a.mp4".into(), "/y/a.mp4".into())));
+        assert_eq!(u.latest_video(), Some(("a.mp4".into(), "/y/a.mp4".into())));
+        u.record("sky.png", "/y/sky.png".into());
+        assert_eq!(u.latest_video().unwrap().0, "a.mp4");
+        assert_eq!(
+            u.name_of_path(std::path::Path::new("/x/b.mp4")).as_deref(),
+            Some("b.mp4")
+        );
     }
 }

@@ -17,6 +17,7 @@ use crate::api::{
     headers,
 };
 use crate::backend::services::paths::allowed_path;
+use crate::backend::services::timeline;
 use crate::backend::state::AppState;
 use crate::backend::store::{RenderRecord, is_safe_id, now_secs};
 use crate::engine::matte::MatteMode;
@@ -149,6 +150,9 @@ pub async fn submit(
     let q = quality(&req.output.quality)?;
     let max_long_side = long_side(req.output.resolution.as_deref())?;
     let matte = matte_mode(req.output.matte.as_deref())?;
+    if timeline::needs_timeline(&req.draft) {
+        return submit_timeline(&state, &caller, &base, req, q, max_long_side).await;
+    }
     let (bg_text, bg_input) = {
         let db = state.db();
         let seg = chosen_segment(&req)?;
@@ -230,6 +234,7 @@ pub async fn submit(
             bg,
             bg_media,
             ext: ext.to_string(),
+            draft: None,
         };
         let mut user = db.user(&caller.user_id)?;
         user.credits.freeze(cost, &req.id)?;
@@ -242,6 +247,74 @@ pub async fn submit(
     Ok(Json(Envelope::success(status)))
 }
 
+/// Queue a timeline render: the draft is checked (every file the caller's, every backdrop
+/// understood) and priced by its length now; the queue renders it (`services::timeline`).
+async fn submit_timeline(
+    state: &AppState,
+    caller: &Caller,
+    base: &str,
+    req: RenderRequest,
+    q: Quality,
+    max_long_side: u32,
+) -> Result<Json<Envelope<RenderStatus>>, RenderError> {
+    let rec = {
+        let mut db = state.db();
+        db.owned_session(&caller.user_id, &req.session_id)?;
+        if db.renders.contains(&req.id) {
+            return Err(ApiError::Conflict(format!(
+                "render id {} is already used; send a new unique id",
+                req.id
+            ))
+            .into());
+        }
+        let (_, seconds) = timeline::build(
+            &db,
+            &caller.user_id,
+            &state.config.url_roots,
+            &req.draft,
+            PathBuf::from("check.mp4"),
+            q,
+            max_long_side,
+        )?;
+        let first = req.draft.video_segments().next();
+        let cost = seconds.ceil().max(1.0) * state.config.render_cost_per_second;
+        let rec = RenderRecord {
+            id: req.id.clone(),
+            user_id: caller.user_id.clone(),
+            session_id: req.session_id.clone(),
+            status: RenderState::Pending,
+            progress: 0.0,
+            error: None,
+            created_at: now_secs(),
+            finished_at: None,
+            cost,
+            quality: req.output.quality.to_ascii_lowercase(),
+            matte: String::new(),
+            max_long_side,
+            media_id: first
+                .and_then(|s| s.meta_str("media"))
+                .unwrap_or_default()
+                .to_string(),
+            bg: first
+                .and_then(|s| s.meta_str("bg"))
+                .unwrap_or_default()
+                .to_string(),
+            bg_media: None,
+            ext: "mp4".into(),
+            draft: Some(req.draft.clone()),
+        };
+        let mut user = db.user(&caller.user_id)?;
+        user.credits.freeze(cost, &req.id)?;
+        db.renders.put(&req.id, rec.clone())?;
+        db.users.put(&caller.user_id, user)?;
+        rec
+    };
+    let status = status_of(&rec, None, base);
+    state.renders.start(rec.id.clone(), q);
+    Ok(Json(Envelope::success(status)))
+}
+
+/// The caller's render `id`, or 4004.
 fn owned_render(state: &AppState, caller: &Caller, id: &str) -> Result<RenderRecord, ApiError> {
     match state.db().renders.get(id) {
         Some(r) if r.user_id == caller.user_id => Ok(r.clone()),

@@ -85,6 +85,10 @@ pub struct RenderRecord {
     /// Output container: "mp4", or "webm" when the backdrop is transparent (mp4 has no alpha).
     #[serde(default = "mp4")]
     pub ext: String,
+    /// The whole draft, when the render is a timeline (several clips, trims, titles, music,
+    /// another aspect ratio); `media_id`/`bg` then describe its first clip only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub draft: Option<crate::api::Draft>,
 }
 
 fn mp4() -> String {
