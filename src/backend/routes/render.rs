@@ -1,6 +1,7 @@
-//! Render routes: `POST /api/render/proxy/lambda` checks the request, freezes the credits,
-//! stores the record and hands it to the render queue; status, cancel and download (with
-//! Range) answer the owner only.
+//! Render routes: `POST /api/render/proxy/lambda` checks the request (one clip, or a whole
+//! draft as a timeline: `services::timeline`), freezes the credits, stores the record and
+//! hands it to the render queue; status, cancel and download (with Range) answer the owner
+//! only.
 
 use std::path::PathBuf;
 
@@ -257,6 +258,21 @@ async fn submit_timeline(
     q: Quality,
     max_long_side: u32,
 ) -> Result<Json<Envelope<RenderStatus>>, RenderError> {
+    state.db().owned_session(&caller.user_id, &req.session_id)?;
+    // Checked off the async threads: resolving the backdrops reads files.
+    let (store, roots, user, draft) = (
+        state.store.clone(),
+        state.config.url_roots.clone(),
+        caller.user_id.clone(),
+        req.draft.clone(),
+    );
+    let (_, seconds) = tokio::task::spawn_blocking(move || {
+        let db = store.lock();
+        let check = PathBuf::from("check.mp4");
+        timeline::build(&db, &user, &roots, &draft, check, q, max_long_side)
+    })
+    .await
+    .map_err(ApiError::from)??;
     let rec = {
         let mut db = state.db();
         db.owned_session(&caller.user_id, &req.session_id)?;
@@ -267,15 +283,6 @@ async fn submit_timeline(
             ))
             .into());
         }
-        let (_, seconds) = timeline::build(
-            &db,
-            &caller.user_id,
-            &state.config.url_roots,
-            &req.draft,
-            PathBuf::from("check.mp4"),
-            q,
-            max_long_side,
-        )?;
         let first = req.draft.video_segments().next();
         let cost = seconds.ceil().max(1.0) * state.config.render_cost_per_second;
         let rec = RenderRecord {

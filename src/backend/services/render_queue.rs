@@ -177,26 +177,24 @@ async fn execute(
     q: Quality,
     ctl: Arc<JobCtl>,
 ) -> Result<(), String> {
-    let timeline = {
-        let db = queue.store.lock();
-        let rec = db.renders.get(id).ok_or("the render record disappeared")?;
-        match &rec.draft {
-            Some(draft) => Some(
-                super::timeline::build(
-                    &db,
-                    &rec.user_id,
-                    &queue.url_roots,
-                    draft,
-                    db.render_output(rec),
-                    q,
-                    rec.max_long_side,
-                )
-                .map_err(|e| e.to_string())?
-                .0,
-            ),
-            None => None,
-        }
-    };
+    // A draft's backdrops are resolved (files read) off the async threads.
+    let (store, roots, rid) = (queue.store.clone(), queue.url_roots.clone(), id.to_string());
+    let timeline = tokio::task::spawn_blocking(move || -> Result<_, String> {
+        let db = store.lock();
+        let rec = db
+            .renders
+            .get(&rid)
+            .ok_or("the render record disappeared")?;
+        let Some(draft) = &rec.draft else {
+            return Ok(None);
+        };
+        let out = db.render_output(rec);
+        super::timeline::build(&db, &rec.user_id, &roots, draft, out, q, rec.max_long_side)
+            .map(|(opts, _)| Some(opts))
+            .map_err(|e| e.to_string())
+    })
+    .await
+    .map_err(|e| format!("the render thread failed: {e}"))??;
     if let Some(opts) = timeline {
         return execute_timeline(queue, opts, ctl).await;
     }
