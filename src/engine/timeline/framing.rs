@@ -52,8 +52,9 @@ pub fn person_box(probs: &[f32], w: usize, h: usize) -> Option<PersonBox> {
             }
         }
     }
-    let min_col = ((h as f32 * MIN_SHARE).ceil() as u32).max(1);
-    let min_row = ((w as f32 * MIN_SHARE).ceil() as u32).max(1);
+    // Never a single pixel, however small the model output.
+    let min_col = ((h as f32 * MIN_SHARE).ceil() as u32).max(2);
+    let min_row = ((w as f32 * MIN_SHARE).ceil() as u32).max(2);
     let x0 = cols.iter().position(|&c| c >= min_col)?;
     let x1 = cols.iter().rposition(|&c| c >= min_col)?;
     let y0 = rows.iter().position(|&c| c >= min_row)?;

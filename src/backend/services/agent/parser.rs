@@ -206,14 +206,15 @@ fn classify(x: &str, orig: &str, media: &[String], named_clip: Option<&str>) -> 
     if let Some(m) = media.iter().find(|m| m.to_ascii_lowercase() == x) {
         return BackdropSource::Media(m.clone());
     }
+    // A path is that file, even when an upload has the same name.
+    if x.starts_with('/') || x.starts_with("~/") || x.starts_with("file://") {
+        return BackdropSource::Path(orig.to_string());
+    }
     if let Some(m) = media
         .iter()
         .find(|m| Some(m.as_str()) != named_clip && x.contains(&m.to_ascii_lowercase()))
     {
         return BackdropSource::Media(m.clone());
-    }
-    if x.starts_with('/') || x.starts_with("~/") || x.starts_with("file://") {
-        return BackdropSource::Path(orig.to_string());
     }
     BackdropSource::Text(x.to_string())
 }
