@@ -30,10 +30,6 @@ const LATIN: &[Lang] = &[
     Lang::Fin,
 ];
 
-/// Cyrillic-script languages considered for a Cyrillic text: whatlang reads a short Russian
-/// sentence as Bulgarian or Macedonian as often as not, and the cloud's languages are these two.
-const CYRILLIC: &[Lang] = &[Lang::Rus, Lang::Ukr];
-
 /// The ISO code of the language `text` is written in; `None` when it cannot be told (too
 /// short, only numbers or paths, an unlisted language).
 pub fn from_text(text: &str) -> Option<String> {
@@ -57,7 +53,13 @@ pub fn from_text(text: &str) -> Option<String> {
     let script = whatlang::detect_script(text)?;
     let info = match script {
         Script::Latin => Detector::with_allowlist(LATIN.to_vec()).detect(text)?,
-        Script::Cyrillic => Detector::with_allowlist(CYRILLIC.to_vec()).detect(text)?,
+        // whatlang reads a short Russian sentence as Bulgarian, Macedonian or Ukrainian as
+        // often as not. The alphabet tells better: і ї є ґ are Ukrainian letters that Russian
+        // never uses, and the frequent і is in almost every Ukrainian sentence.
+        Script::Cyrillic => {
+            let ukrainian = text.chars().any(|c| "іїєґІЇЄҐ".contains(c));
+            return Some(if ukrainian { "uk" } else { "ru" }.into());
+        }
         _ => whatlang::detect(text)?,
     };
     // Two- or three-word texts are often unreliable in whatlang's sense; its best guess is
