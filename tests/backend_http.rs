@@ -591,15 +591,19 @@ async fn agent_streams_adk_events_and_edits_the_draft() {
     assert_eq!(seg["m"]["bg"], "beach.png");
     assert!(seg["m"]["bg_media"].as_str().unwrap().starts_with("med_"));
 
-    // Not possible here (no audio uploaded; music is never made up): the turn ends with one
-    // ADK error event saying why and what the agent can do, no text reply, nothing charged.
+    // Not something the local agent does (it makes no music up): the turn ends with one ADK
+    // error event saying so and listing what it can do, no text reply, nothing charged.
     let credits = u.credits().await["available"].as_f64().unwrap();
     let (_, _, ev) = u.say(&s, "add some jazz").await;
     assert_eq!(ev.len(), 1, "{ev:?}");
     assert_eq!(ev[0]["errorCode"], "UNSUPPORTED_EDIT", "{ev:?}");
     let why = ev[0]["errorMessage"].as_str().unwrap();
-    assert!(why.contains("upload an audio file"), "{why}");
+    assert!(why.contains("cannot do \"add some jazz\""), "{why}");
     assert!(why.contains("blur the background"), "{why}");
+    assert!(
+        why.contains("music from an audio file you uploaded"),
+        "{why}"
+    );
     assert!(texts(&ev).is_empty(), "{ev:?}");
     // A backdrop the resolver does not know: the call fails and the turn ends with an error
     // event that explains it; nothing charged.
