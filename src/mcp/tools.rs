@@ -159,13 +159,9 @@ impl EbcServer {
         if let Some(m) = &media {
             let known = self.shared.uploads.path_of(m).is_some();
             let local = paths::expand(m, home.as_deref());
-            // A clip uploaded before, given again by its path: the uploaded one is reused.
-            let uploaded_as = (!known && local.is_absolute())
-                .then(|| self.shared.uploads.name_of_path(&local))
-                .flatten();
-            if let Some(name) = uploaded_as {
-                media_name = Some(name);
-            } else if !known && (paths::is_url(m) || (local.is_absolute() && local.exists())) {
+            // A clip given by its path is uploaded (again): the backend reuses the file it
+            // already has in this session, and a new session gets it.
+            if !known && (paths::is_url(m) || (local.is_absolute() && local.exists())) {
                 match paths::media_ref(m, home.as_deref()) {
                     Ok(r) => {
                         upload_first = Some(r);

@@ -32,18 +32,6 @@ impl Uploads {
             .map(|(_, p)| p.clone())
     }
 
-    /// The name a local file was uploaded under, if it was (the same file given again is
-    /// reused, not uploaded twice: mcp-hosts.md item 8).
-    pub fn name_of_path(&self, path: &std::path::Path) -> Option<String> {
-        let want = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
-        let files = self.files.lock().unwrap_or_else(|e| e.into_inner());
-        files
-            .iter()
-            .rev()
-            .find(|(_, p)| p.canonicalize().unwrap_or_else(|_| p.clone()) == want)
-            .map(|(n, _)| n.clone())
-    }
-
     /// The most recent local upload of a video clip (by extension).
     pub fn latest_video(&self) -> Option<(String, PathBuf)> {
         const VIDEO: &[&str] = &["mp4", "mov", "avi", "webm", "mkv", "m4v"];
@@ -77,9 +65,5 @@ mod tests {
         assert_eq!(u.latest_video(), Some(("a.mp4".into(), "/y/a.mp4".into())));
         u.record("sky.png", "/y/sky.png".into());
         assert_eq!(u.latest_video().unwrap().0, "a.mp4");
-        assert_eq!(
-            u.name_of_path(std::path::Path::new("/x/b.mp4")).as_deref(),
-            Some("b.mp4")
-        );
     }
 }

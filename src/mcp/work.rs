@@ -178,19 +178,15 @@ async fn upload_attachments(
             MediaRef::File(p) => Some(p.clone()),
             MediaRef::Url(_) => None,
         };
-        let reused = local.as_deref().and_then(|p| uploads.name_of_path(p));
-        let name = match reused {
-            Some(n) => n,
-            None => {
-                let up = upload(conn, uploads, vec![a.media.clone()], job).await?;
-                up.first().map(|f| f.filename.clone()).ok_or_else(|| {
-                    Failure::User(format!(
-                        "{}: the upload returned no file; try again",
-                        a.written
-                    ))
-                })?
-            }
-        };
+        // Uploaded every time: the backend reuses a file already in the session (same
+        // content and name), and a new session (lost, or another backend) gets it again.
+        let up = upload(conn, uploads, vec![a.media.clone()], job).await?;
+        let name = up.first().map(|f| f.filename.clone()).ok_or_else(|| {
+            Failure::User(format!(
+                "{}: the upload returned no file; try again",
+                a.written
+            ))
+        })?;
         message = message.replace(&a.written, &name);
         done.push((a.written.clone(), name, local));
     }
