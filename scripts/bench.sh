@@ -2,18 +2,24 @@
 # Speed benchmark of `replace` against a plain ffmpeg transcode of the same clip with the
 # same encoder settings (libx264 -preset veryfast -crf 18, yuv420p, +faststart, audio copied),
 # measured in the same run. Clips: fixtures' talking_720p (5 s, 150 frames) and a 10 s 1080p30
-# clip made here from it. Prints a markdown table: wall time, fps, ratio to the transcode,
-# CPU seconds, and peak RSS (of the engine process alone, and of the whole process tree
-# including the ffmpeg children, sampled from /proc).
+# clip made here from it. Each matte (`--matte fast`, `--matte quality`) runs next to the
+# transcode, interleaved (transcode, fast, quality, transcode, fast, quality, ...), so every job
+# sees the same background load. Prints a markdown table: median wall time and fps, the median
+# over runs of the per-run ratio to that run's transcode (wall and CPU seconds), CPU seconds,
+# peak RSS (of the engine process alone, and of the whole process tree including the ffmpeg
+# children, sampled from /proc), and the 1-minute load average seen before the job's runs.
 #
-# Usage: scripts/bench.sh            (RUNS=3 scripts/bench.sh for best-of-3)
-# Env:   EBC_FIXTURES (default tests/fixtures), CARGO_TARGET_DIR, RUNS (default 2),
+# Usage: scripts/bench.sh            (RUNS=5 scripts/bench.sh for more pairs)
+# Env:   EBC_BIN (a built binary to measure instead of building one), EBC_FIXTURES (default tests/fixtures), CARGO_TARGET_DIR, RUNS (default 3),
+#        MATTES (default "fast quality"), CLIPS (default "talking_720p talking_1080p"),
 #        BACKDROP (default "clean studio backdrop").
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 FIXTURES=${EBC_FIXTURES:-tests/fixtures}
-RUNS=${RUNS:-2}
+RUNS=${RUNS:-3}
+MATTES=${MATTES:-fast quality}
+CLIPS=${CLIPS:-talking_720p talking_1080p}
 BACKDROP=${BACKDROP:-clean studio backdrop}
 TARGET=${CARGO_TARGET_DIR:-target}
 
@@ -24,11 +30,15 @@ WORK=$(mktemp -d -t ebc-bench-XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 # A private copy: a shared target dir may be rebuilt from another checkout at any time, so
 # build and copy until the copy is this checkout's binary.
-for _ in 1 2 3; do
-    cargo build --release --quiet
-    cp "$TARGET/release/editor-background-changer" "$WORK/ebc"
-    "$WORK/ebc" replace --help >/dev/null 2>&1 && break
-done
+if [ -n "${EBC_BIN:-}" ]; then
+    cp "$EBC_BIN" "$WORK/ebc"
+else
+    for _ in 1 2 3; do
+        cargo build --release --locked --quiet
+        cp "$TARGET/release/editor-background-changer" "$WORK/ebc"
+        "$WORK/ebc" replace --help >/dev/null 2>&1 && break
+    done
+fi
 "$WORK/ebc" replace --help >/dev/null 2>&1 || { echo "could not get a release build with 'replace'" >&2; exit 1; }
 
 SRC720="$FIXTURES/clips/talking_720p.mp4"
@@ -75,37 +85,55 @@ measure() {
     result_="$wall $(echo "$user + $sys" | bc) $peak_main $peak_tree"
 }
 
-# keep_best BEST_VAR RUN: keep the run with the lower wall time.
-keep_best() {
-    local -n best_=$1
-    if [ -z "$best_" ] || (( $(echo "${2%% *} < ${best_%% *}" | bc) )); then best_=$2; fi
+# median VALUES...: the median (the mean of the middle two for an even count).
+median() {
+    printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
-printf 'machine: %s, %s cores; ffmpeg %s; runs: best of %s\n' "$(uname -m)" "$(nproc)" \
+load1() { cut -d' ' -f1 /proc/loadavg; }
+
+printf 'machine: %s, %s cores; ffmpeg %s; runs: %s, interleaved; medians\n' "$(uname -m)" "$(nproc)" \
     "$(ffmpeg -version | head -1 | awk '{print $3}')" "$RUNS"
 printf 'load average before: %s\n\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
-echo '| clip | frames | job | wall s | fps | × transcode | CPU s | peak RSS engine MB | peak RSS tree MB |'
-echo '|---|---|---|---|---|---|---|---|---|'
-for clip in talking_720p talking_1080p; do
+echo '| clip | frames | job | wall s | fps | × transcode wall | CPU s | × transcode CPU | peak RSS engine MB | peak RSS tree MB | load 1-min |'
+echo '|---|---|---|---|---|---|---|---|---|---|---|'
+for clip in $CLIPS; do
     in="$WORK/$clip.mp4"
     n=$(frames_of "$in")
-    tr="" rp=""
-    # Interleaved, so both jobs see the same background load; best of RUNS each.
+    declare -A wall=() cpu=() rwall=() rcpu=() rssm=() rsst=() load=()
     for _ in $(seq "$RUNS"); do
+        load[transcode]+="$(load1) "
         measure run ffmpeg -nostdin -v error -y -i "$in" -map 0:v:0 -map 0:a? -c:v libx264 \
             -preset veryfast -crf 18 -pix_fmt yuv420p -c:a copy -movflags +faststart "$WORK/transcode.mp4"
-        keep_best tr "$run"
-        measure run "$WORK/ebc" replace "$in" -b "$BACKDROP" -o "$WORK/replaced.mp4"
-        keep_best rp "$run"
+        read -r tw tc tm tt <<<"$run"
+        wall[transcode]+="$tw " cpu[transcode]+="$tc " rssm[transcode]+="0 " rsst[transcode]+="$tt "
+        for m in $MATTES; do
+            load[$m]+="$(load1) "
+            measure run "$WORK/ebc" replace "$in" -b "$BACKDROP" --matte "$m" -o "$WORK/replaced.mp4"
+            read -r rw rc rm rt <<<"$run"
+            wall[$m]+="$rw " cpu[$m]+="$rc " rssm[$m]+="$rm " rsst[$m]+="$rt "
+            rwall[$m]+="$(echo "$rw / $tw" | bc -l) " rcpu[$m]+="$(echo "$rc / $tc" | bc -l) "
+            out_frames=$(frames_of "$WORK/replaced.mp4")
+            [ "$out_frames" = "$n" ] || { echo "$m: frame count changed: $n → $out_frames" >&2; exit 1; }
+        done
     done
-    out_frames=$(frames_of "$WORK/replaced.mp4")
-    [ "$out_frames" = "$n" ] || { echo "frame count changed: $n → $out_frames" >&2; exit 1; }
-    read -r tw tc _ tt <<<"$tr"
-    read -r rw rc rm rt <<<"$rp"
-    printf '| %s | %s | ffmpeg transcode | %.2f | %.1f | 1.00 | %.1f | – | %d |\n' \
-        "$clip" "$n" "$tw" "$(echo "$n / $tw" | bc -l)" "$tc" $((tt / 1024))
-    printf '| %s | %s | replace | %.2f | %.1f | %.2f | %.1f | %d | %d |\n' \
-        "$clip" "$n" "$rw" "$(echo "$n / $rw" | bc -l)" "$(echo "$rw / $tw" | bc -l)" "$rc" \
-        $((rm / 1024)) $((rt / 1024))
+    for job in transcode $MATTES; do
+        # shellcheck disable=SC2086
+        w=$(median ${wall[$job]}) c=$(median ${cpu[$job]})
+        # shellcheck disable=SC2086
+        mx_m=$(printf '%s\n' ${rssm[$job]} | sort -n | tail -1) mx_t=$(printf '%s\n' ${rsst[$job]} | sort -n | tail -1)
+        # shellcheck disable=SC2086
+        lds=$(printf '%s\n' ${load[$job]} | sort -g | sed -n '1p;$p' | paste -sd'-')
+        if [ "$job" = transcode ]; then
+            printf '| %s | %s | ffmpeg transcode | %.2f | %.1f | 1.00 | %.1f | 1.00 | – | %d | %s |\n' \
+                "$clip" "$n" "$w" "$(echo "$n / $w" | bc -l)" "$c" $((mx_t / 1024)) "$lds"
+        else
+            # shellcheck disable=SC2086
+            printf '| %s | %s | replace --matte %s | %.2f | %.1f | %.2f | %.1f | %.2f | %d | %d | %s |\n' \
+                "$clip" "$n" "$job" "$w" "$(echo "$n / $w" | bc -l)" "$(median ${rwall[$job]})" "$c" \
+                "$(median ${rcpu[$job]})" $((mx_m / 1024)) $((mx_t / 1024)) "$lds"
+        fi
+    done
+    unset wall cpu rwall rcpu rssm rsst load
 done
 printf '\nload average after: %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"

@@ -438,6 +438,8 @@ struct Raw {
     child: tokio::process::Child,
     stdin: tokio::process::ChildStdin,
     lines: tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
+    /// The server's stderr, shown when it does not answer.
+    log: std::path::PathBuf,
 }
 
 impl Raw {
@@ -455,6 +457,7 @@ impl Raw {
             child,
             stdin,
             lines,
+            log: dir.join("server.log"),
         }
     }
 
@@ -468,7 +471,12 @@ impl Raw {
     async fn next(&mut self) -> Value {
         let line = tokio::time::timeout(Duration::from_secs(120), self.lines.next_line())
             .await
-            .expect("the server answered within 120 s")
+            .unwrap_or_else(|_| {
+                panic!(
+                    "the server did not answer within 120 s; its log:\n{}",
+                    std::fs::read_to_string(&self.log).unwrap_or_default()
+                )
+            })
             .expect("read stdout")
             .expect("the server closed stdout");
         serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"))
