@@ -203,27 +203,7 @@ pub async fn apply(
         .run(move |db| {
             let mut session = db.owned_session(&user, &session_id)?;
             // The edits on a copy of the draft; a failure here has written nothing.
-            let edited = (|| -> Result<(Vec<Done>, crate::api::Draft), AgentError> {
-                let media = media_views(db, &session)?;
-                let mut draft = session.draft.clone();
-                let mut done = Vec::new();
-                let mut backdrops = resolved.iter();
-                for i in &intents {
-                    let d = match i {
-                        Intent::Background { target, .. } => {
-                            let r = backdrops
-                                .next()
-                                .ok_or_else(|| failed("a backdrop was not resolved".into()))?;
-                            let d = background::apply(&mut draft, target, r, zh).map_err(failed)?;
-                            edit::normalise(&mut draft);
-                            d
-                        }
-                        other => edit::apply(&mut draft, other, &media, zh).map_err(failed)?,
-                    };
-                    done.push(d);
-                }
-                Ok((done, draft))
-            })();
+            let edited = edit_draft(db, &session, &intents, &resolved, zh);
             let (done, draft) = match edited {
                 Ok(v) => v,
                 Err(e) => return Ok(Err(e)),
@@ -237,4 +217,35 @@ pub async fn apply(
         })
         .await
         .map_err(store_failed)?
+}
+
+/// `intents` applied to a copy of the session's draft (`resolved`: the backdrops, in the
+/// order of the background intents). Writes nothing.
+fn edit_draft(
+    db: &Db<'_>,
+    session: &SessionRecord,
+    intents: &[Intent],
+    resolved: &[background::Resolved],
+    zh: bool,
+) -> Result<(Vec<Done>, crate::api::Draft), AgentError> {
+    let failed = AgentError::Failed;
+    let media = media_views(db, session)?;
+    let mut draft = session.draft.clone();
+    let mut done = Vec::new();
+    let mut backdrops = resolved.iter();
+    for i in intents {
+        let d = match i {
+            Intent::Background { target, .. } => {
+                let r = backdrops
+                    .next()
+                    .ok_or_else(|| failed("a backdrop was not resolved".into()))?;
+                let d = background::apply(&mut draft, target, r, zh).map_err(failed)?;
+                edit::normalise(&mut draft);
+                d
+            }
+            other => edit::apply(&mut draft, other, &media, zh).map_err(failed)?,
+        };
+        done.push(d);
+    }
+    Ok((done, draft))
 }
