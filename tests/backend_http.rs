@@ -591,18 +591,34 @@ async fn agent_streams_adk_events_and_edits_the_draft() {
     assert_eq!(seg["m"]["bg"], "beach.png");
     assert!(seg["m"]["bg_media"].as_str().unwrap().starts_with("med_"));
 
-    // Not understood: a text saying what it can do, nothing charged.
+    // Not something the local agent does (it makes no music up): the turn ends with one ADK
+    // error event saying so and listing what it can do, no text reply, nothing charged.
     let credits = u.credits().await["available"].as_f64().unwrap();
     let (_, _, ev) = u.say(&s, "add some jazz").await;
-    assert_eq!(ev.len(), 1);
-    assert!(texts(&ev)[0].contains("blur the background"));
-    // A backdrop the resolver does not know: an explanation, nothing charged.
+    assert_eq!(ev.len(), 1, "{ev:?}");
+    assert_eq!(ev[0]["errorCode"], "UNSUPPORTED_EDIT", "{ev:?}");
+    let why = ev[0]["errorMessage"].as_str().unwrap();
+    assert!(why.contains("cannot do \"add some jazz\""), "{why}");
+    assert!(why.contains("blur the background"), "{why}");
+    assert!(
+        why.contains("music from an audio file you uploaded"),
+        "{why}"
+    );
+    assert!(texts(&ev).is_empty(), "{ev:?}");
+    // A backdrop the resolver does not know: the call fails and the turn ends with an error
+    // event that explains it; nothing charged.
     let (_, _, ev) = u.say(&s, "change the background to quantum foam").await;
     assert_eq!(
         ev[1]["content"]["parts"][0]["functionResponse"]["response"]["status"],
         "error"
     );
-    assert!(texts(&ev)[0].contains("quantum"), "{ev:?}");
+    let last = ev.last().unwrap();
+    assert_eq!(last["errorCode"], "EDIT_FAILED", "{ev:?}");
+    assert!(
+        last["errorMessage"].as_str().unwrap().contains("quantum"),
+        "{ev:?}"
+    );
+    assert!(texts(&ev).is_empty(), "{ev:?}");
     assert_eq!(u.credits().await["available"].as_f64().unwrap(), credits);
 
     let (st, _, _) = u.say("ses_unknown", "blur the background").await;

@@ -680,7 +680,7 @@ async fn session_language_follows_the_user() {
     assert_ne!(first.session_id, second.session_id);
     assert!(out.draft.unwrap().is_exportable(), "the clip came along");
     // A session that has had a message stays.
-    zh.run("replace the background with a beach", None)
+    zh.run("replace the background with a clean studio backdrop", None)
         .await
         .unwrap();
     assert_eq!(zh.ensure_session().await.unwrap(), second);

@@ -1,17 +1,37 @@
 //! The draft timeline in the contract's short keys: `t` tracks · `tt` track type (0 video,
-//! 1 audio/BGM, 7 text/title) · `sg` segments · `d` duration ms · `m` metadata.
+//! 1 audio/BGM, 7 text/title) · `sg` segments · `d` duration in ms · `m` metadata.
 //! Read liberally (numbers as integers, floats or numeric strings, `null` parts) and written
 //! back untouched: unknown keys are kept in `extra`, and nothing is added (see `Wire`).
 //!
-//! Segment fields the embedded backend writes (all optional for cloud drafts):
-//! - `id`: segment id; `st`: start on the timeline in ms; `d`: duration in ms.
-//! - `m.name`: display name (file name or title; cloud drafts use `m.title`, read by
-//!   `Segment::display_name`); `m.src`: the uploaded file's URL;
-//!   `m.media`: the backend's media id.
-//! - video segments: `m.bg`: the requested backdrop as text; `m.bg_desc`: what it resolved
-//!   to, in words; `m.bg_media`: the backend media id when the backdrop is a file uploaded
-//!   to the session ("use beach.jpg as the background"); `m.w`, `m.h`, `m.fps`.
-//! - audio segments: `m.vol`: volume in percent.  Title segments: `m.text`.
+//! The fields below are the embedded backend's own conventions (DESIGN.md leaves them to
+//! us); a cloud draft may have none of them, and readers treat every one as optional.
+//! Times are integer milliseconds; percentages are numbers (35 = 35 %).
+//!
+//! Draft level:
+//! - `canvas`: `{"ratio": "9:16"}` — the output's aspect ratio ("16:9", "9:16", "1:1", "4:5",
+//!   any `w:h`); absent = the first clip's own shape. The size follows from the export
+//!   resolution (9:16 at 1080p = 1080×1920).
+//!
+//! Every segment: `id`; `st` start on the timeline, ms; `d` duration on the timeline, ms;
+//! `m.name` display name (file name, or the title's text; cloud drafts use `m.title`, read by
+//! `Segment::display_name`).
+//!
+//! Video segments (`tt` 0), played back to back in `sg` order:
+//! - `m.media` the backend's media id; `m.src` the uploaded file's URL; `m.w`, `m.h`, `m.fps`.
+//! - `m.src_ms` the source's full length, ms; `m.in_ms` where the kept span starts in the
+//!   source, ms (a trim: the segment shows source `in_ms .. in_ms + d`).
+//! - `m.bg` the requested backdrop as text (words, or an uploaded file's name); `m.bg_desc`
+//!   what it resolved to, in words; `m.bg_media` the media id when the backdrop is a file
+//!   uploaded to the session. No `m.bg`: the clip keeps its own background.
+//!
+//! Music segments (`tt` 1): `m.media` the audio file's media id; `m.vol` volume, percent
+//! (100 = as recorded); `m.loop` repeat when shorter than the video (default true);
+//! `m.fade_in_ms`, `m.fade_out_ms`; `m.duck` lower the music under the clips' own sound.
+//! `st` is 0 and `d` the video's length: music spans the whole timeline.
+//!
+//! Title segments (`tt` 7): `m.text` the words (any script); `st`/`d` when it shows;
+//! `m.pos` "top" | "center" | "bottom"; `m.size` text height as a share of the canvas's
+//! short side (0.08 ≈ 86 px at 1080p); `m.color` "#RRGGBB"; `m.fade_ms` fade in/out length.
 
 use std::borrow::Cow;
 

@@ -4,8 +4,9 @@
 //!
 //! Layers, imports only going down: `routes` (HTTP: one file per endpoint group, the agent's
 //! `/run_sse`, extractors, `ApiError`) → `state` (the services, handed to handlers) →
-//! `services` (render queue, rate limiter, media staging, paths, previews) → `store`
-//! (records, ledger, SQLite tables, migration, retention; no axum) → `error` (the domain
+//! `services` (the local agent, render queue and timelines, rate limiter, media staging,
+//! paths, previews) → `store` (records, ledger, SQLite tables, migration, retention; no
+//! axum) → `error` (the domain
 //! `Error`).
 
 mod error;
@@ -19,11 +20,11 @@ pub use services::preview;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-pub use routes::agent::{
-    BackdropSource, BackgroundEdit, HELP as AGENT_HELP, parse as parse_instruction,
-};
 pub use routes::app;
 pub use routes::error::ApiError;
+pub use services::agent::{
+    BackdropSource, BackgroundEdit, HELP as AGENT_HELP, parse as parse_instruction,
+};
 pub use services::request_log::LoggedRequest;
 pub use state::AppState;
 pub use store::INTERRUPTED as RENDER_INTERRUPTED;

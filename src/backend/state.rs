@@ -35,6 +35,7 @@ impl AppState {
         let renders = Arc::new(RenderQueue::new(
             config.render_workers,
             store.clone(),
+            config.url_roots.clone(),
             #[cfg(feature = "faults")]
             faults.clone(),
         ));

@@ -34,7 +34,23 @@ pub fn describe_changes(before: Option<&Draft>, after: Option<&Draft>) -> Vec<St
             (None, None) => {}
         }
     }
-    key_changes("timeline", &before.extra, &after.extra, &mut out);
+    let ratio = |d: &Draft| {
+        d.extra
+            .get("canvas")
+            .and_then(|c| c.get("ratio"))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    let (mut be, mut ae) = (before.extra.clone(), after.extra.clone());
+    if ratio(before) != ratio(after) {
+        out.push(match ratio(after) {
+            Some(r) => format!("aspect ratio set to {r}"),
+            None => "aspect ratio back to the clips' own".to_string(),
+        });
+        be.remove("canvas");
+        ae.remove("canvas");
+    }
+    key_changes("timeline", &be, &ae, &mut out);
     if out.is_empty() {
         out.push("the timeline changed".into());
     }
@@ -103,6 +119,23 @@ fn segment_changes(track: &Track, old: &Segment, new: &Segment, i: usize, out: &
             ("bg", Some(_)) => {}
             ("bg" | "bg_desc", None) => what.push("background restored to the original".into()),
             ("vol", Some(v)) => what.push(format!("volume set to {}%", text_of(v))),
+            ("in_ms", Some(v)) => what.push(format!(
+                "now starts {} into its source",
+                secs(v.as_u64().unwrap_or(0))
+            )),
+            ("src_ms", _) => {}
+            ("pos", Some(v)) => what.push(format!("placed at the {}", text_of(v))),
+            ("color", Some(v)) => what.push(format!("colour {}", text_of(v))),
+            ("loop", Some(v)) => what.push(if v.as_bool() == Some(false) {
+                "plays once".to_string()
+            } else {
+                "loops".to_string()
+            }),
+            ("duck", Some(v)) => what.push(if v.as_bool() == Some(true) {
+                "dips under speech".to_string()
+            } else {
+                "no longer dips under speech".to_string()
+            }),
             ("text", Some(v)) => what.push(format!("text set to \"{}\"", text_of(v))),
             ("name" | "title", Some(v)) => what.push(format!("renamed to '{}'", text_of(v))),
             (k, Some(v)) if o.is_none() => what.push(format!("{k} set to {}", short(v))),

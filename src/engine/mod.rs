@@ -1,5 +1,6 @@
 //! The local rendering engine: media I/O over ffmpeg/ffprobe pipes, the segmentation model
-//! runtime, matte refinement, backdrops, compositing and the staged frame pipeline.
+//! runtime, matte refinement, backdrops, compositing, the staged frame pipeline, and the
+//! timeline renderer (several clips, titles, music, aspect ratio) built on them.
 //! Knows nothing of HTTP or MCP.
 
 pub mod error;
@@ -22,7 +23,9 @@ pub mod pipeline;
 pub mod preview;
 pub mod probe;
 pub mod segment;
+pub mod timeline;
 
 pub use backdrop::{Backdrop, BackdropSpec};
 pub use pipeline::{Quality, ReplaceOptions, ReplaceReport, SegmentOptions, replace, segment};
 pub use probe::{MediaInfo, MediaKind, probe};
+pub use timeline::{TimelineOptions, TimelineReport, render_timeline};

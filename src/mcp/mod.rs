@@ -4,6 +4,7 @@
 //! continuation), `progress`, `work` (what each long tool does), `connect` (backend choice),
 //! `gui_speak` (GUI directions → tool calls), `timeline` (summary line), `paths`, `preview`.
 
+mod attach;
 mod connect;
 pub mod content;
 pub mod gui_speak;

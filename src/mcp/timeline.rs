@@ -1,6 +1,8 @@
 //! The one-line timeline summary shown to users, in the format of DESIGN.md:
 //! `Timeline (3 tracks): 1. Video: city timelapse (0-10s) 2. BGM: Lo-fi (0-10s, 35%) 3. Title: "Urban Dreams" (0-3s)`
 
+use serde_json::Value;
+
 use crate::api::{Draft, Segment, TrackType, lenient};
 
 /// Summarise `draft` (None or no tracks → an empty timeline with what to do next).
@@ -39,6 +41,14 @@ pub fn summary(draft: Option<&Draft>) -> String {
         };
         line.push_str(&format!(" {}. {label}: {segments}", i + 1));
     }
+    if let Some(ratio) = draft
+        .extra
+        .get("canvas")
+        .and_then(|c| c.get("ratio"))
+        .and_then(Value::as_str)
+    {
+        line.push_str(&format!("; aspect ratio {ratio}"));
+    }
     line
 }
 
@@ -64,6 +74,18 @@ fn describe(kind: TrackType, index: usize, seg: &Segment, start_ms: u64) -> Stri
         }
         TrackType::Video | TrackType::Other(_) => {
             let name = name.unwrap_or_else(|| format!("clip {}", index + 1));
+            let in_ms = seg.m.get("in_ms").and_then(lenient::whole).unwrap_or(0);
+            let src_ms = seg.m.get("src_ms").and_then(lenient::whole);
+            let trimmed = in_ms > 0 || src_ms.is_some_and(|s| s > in_ms + seg.d + 50);
+            let span = if trimmed {
+                format!(
+                    "{span}, source {}-{}s",
+                    seconds(in_ms),
+                    seconds(in_ms + seg.d)
+                )
+            } else {
+                span
+            };
             let backdrop = seg
                 .meta_str("bg_desc")
                 .or_else(|| seg.meta_str("bg"))
@@ -125,6 +147,19 @@ mod tests {
         assert_eq!(
             summary(Some(&d)),
             "Timeline (1 track): 1. Video: a.mp4 (0-2.5s), b.mp4 (2.5-6.5s, background: blur)"
+        );
+    }
+
+    #[test]
+    fn trims_and_canvas_are_shown() {
+        let d = draft(
+            r#"{"t":[{"tt":0,"sg":[{"st":0,"d":3000,"m":{"name":"a.mp4","in_ms":2000,"src_ms":5000}},{"st":3000,"d":2000,"m":{"name":"b.mp4","src_ms":2000}}]},
+                {"tt":1,"sg":[{"st":0,"d":5000,"m":{"name":"lofi.mp3","vol":35,"media":"m"}}]},
+                {"tt":7,"sg":[{"st":0,"d":3000,"m":{"text":"城市之梦"}}]}],"canvas":{"ratio":"9:16"}}"#,
+        );
+        assert_eq!(
+            summary(Some(&d)),
+            r#"Timeline (3 tracks): 1. Video: a.mp4 (0-3s, source 2-5s), b.mp4 (3-5s) 2. BGM: lofi.mp3 (0-5s, 35%) 3. Title: "城市之梦" (0-3s); aspect ratio 9:16"#
         );
     }
 

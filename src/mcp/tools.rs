@@ -11,6 +11,7 @@ use rmcp::{
     tool, tool_router,
 };
 
+use super::attach;
 use super::connect::Connection;
 use super::jobs::{self, Failure, JobCtx, Outcome};
 use super::paths::{self, MediaRef};
@@ -158,6 +159,8 @@ impl EbcServer {
         if let Some(m) = &media {
             let known = self.shared.uploads.path_of(m).is_some();
             let local = paths::expand(m, home.as_deref());
+            // A clip given by its path is uploaded (again): the backend reuses the file it
+            // already has in this session, and a new session gets it.
             if !known && (paths::is_url(m) || (local.is_absolute() && local.exists())) {
                 match paths::media_ref(m, home.as_deref()) {
                     Ok(r) => {
@@ -166,6 +169,24 @@ impl EbcServer {
                     }
                     Err(f) => return jobs::failure_result(None, f),
                 }
+            }
+        }
+        // Backdrop files (the `backdrop` argument, or paths in the instruction) are uploaded
+        // as media first.
+        let mut attachments = Vec::new();
+        if let Some(b) = backdrop.as_deref().filter(|b| attach::is_file_ref(b)) {
+            match paths::media_ref(b.trim().trim_matches(['"', '\'']), home.as_deref()) {
+                Ok(r) => attachments.push(attach::Attachment {
+                    written: b.to_string(),
+                    media: r,
+                }),
+                Err(f) => return jobs::failure_result(None, f),
+            }
+        }
+        if let Some(i) = instruction.as_deref() {
+            match attach::in_text(i, home.as_deref()) {
+                Ok(found) => attachments.extend(found),
+                Err(f) => return jobs::failure_result(None, f),
             }
         }
         let Some(message) = work::replace_message(
@@ -186,6 +207,7 @@ impl EbcServer {
             media_name,
             backdrop,
             instruction,
+            attachments,
         };
         let uploads = self.shared.uploads.clone();
         self.launch("replace_background", &ctx, move |conn, job| {
@@ -246,7 +268,7 @@ impl EbcServer {
 
     #[tool(
         name = "edit_video",
-        description = "Any other edit, in plain words: titles and captions, background music and its volume, trimming, aspect ratio (e.g. 9:16), speed. Returns what changed and the timeline. Long edits return status \"running\" with a job_id: call again with {\"job_id\": ...} to keep waiting.",
+        description = "Any other edit, in plain words (English or Chinese). What works depends on the backend (each result says which served it). Local (embedded, offline): titles (\"add the title 'Urban Dreams' for the first 3 seconds\"; top/center/bottom, small/large, a colour, a fade; Chinese text too); background music from an audio file uploaded with upload_media (\"add the music at 35%\"; looped or cut to the video, fade in/out, lowered under speech on request, the clips' own sound kept; \"remove the music\"); aspect ratio 16:9, 9:16, 1:1 or 4:5 (each person re-framed whole and centred, the new area filled by the clip's background); trims (\"cut the first 2 seconds\", \"keep 0:05-0:12\", optionally of one named clip); clip order (\"put outro.mp4 first\", \"swap a.mp4 and b.mp4\", \"remove the intro\"); backgrounds as in replace_background. The local backend cannot generate or download music or footage, change speed, or add effects or transitions: such requests fail with a list of what it can do. Cloud (NemoVideo): the remote agent decides what it can do (its docs list titles, BGM, aspect ratio, generation). Paths or URLs of files in the instruction are uploaded first. Returns what changed and the timeline. Long edits return status \"running\" with a job_id: call again with {\"job_id\": ...} to keep waiting.",
         output_schema = schema_for_output::<EditResponse>(),
         annotations(
             title = "Edit video",
@@ -276,8 +298,14 @@ impl EbcServer {
                 ),
             );
         };
+        let attachments = match attach::in_text(&instruction, self.shared.settings.home.as_deref())
+        {
+            Ok(a) => a,
+            Err(f) => return jobs::failure_result(None, f),
+        };
+        let uploads = self.shared.uploads.clone();
         self.launch("edit_video", &ctx, move |conn, job| {
-            work::edit_video(conn, instruction, job)
+            work::edit_video(conn, uploads, instruction, attachments, job)
         })
         .await
     }

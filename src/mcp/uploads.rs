@@ -32,10 +32,19 @@ impl Uploads {
             .map(|(_, p)| p.clone())
     }
 
-    /// The most recent local upload, when no clip was named.
-    pub fn latest(&self) -> Option<(String, PathBuf)> {
+    /// The most recent local upload of a video clip (by extension).
+    pub fn latest_video(&self) -> Option<(String, PathBuf)> {
+        const VIDEO: &[&str] = &["mp4", "mov", "avi", "webm", "mkv", "m4v"];
         let files = self.files.lock().unwrap_or_else(|e| e.into_inner());
-        files.last().cloned()
+        files
+            .iter()
+            .rev()
+            .find(|(_, p)| {
+                p.extension()
+                    .and_then(|e| e.to_str())
+                    .is_some_and(|e| VIDEO.contains(&e.to_ascii_lowercase().as_str()))
+            })
+            .cloned()
     }
 }
 
@@ -46,13 +55,15 @@ mod tests {
     #[test]
     fn names_map_to_their_latest_path() {
         let u = Uploads::default();
-        assert!(u.latest().is_none());
+        assert!(u.latest_video().is_none());
         u.record("a.mp4", "/x/a.mp4".into());
         u.record("b.mp4", "/x/b.mp4".into());
         u.record("a.mp4", "/y/a.mp4".into());
         assert_eq!(u.path_of("a.mp4"), Some("/y/a.mp4".into()));
         assert_eq!(u.path_of("B.MP4"), Some("/x/b.mp4".into()));
         assert_eq!(u.path_of("c.mp4"), None);
-        assert_eq!(u.latest(), Some(("a.mp4".into(), "/y/a.mp4".into())));
+        assert_eq!(u.latest_video(), Some(("a.mp4".into(), "/y/a.mp4".into())));
+        u.record("sky.png", "/y/sky.png".into());
+        assert_eq!(u.latest_video().unwrap().0, "a.mp4");
     }
 }

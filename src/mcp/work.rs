@@ -8,6 +8,7 @@ use std::sync::Arc;
 use base64::Engine as _;
 use rmcp::model::{ContentBlock, Resource};
 
+use super::attach::Attachment;
 use super::connect::Connection;
 use super::gui_speak;
 use super::jobs::{Failure, JobCtx, Outcome, Reply};
@@ -157,6 +158,39 @@ pub struct ReplacePlan {
     /// The backdrop as written, when given.
     pub backdrop: Option<String>,
     pub instruction: Option<String>,
+    /// Files to upload before the message is sent (a backdrop path, paths in the
+    /// instruction); the message then names them by their uploaded name.
+    pub attachments: Vec<Attachment>,
+}
+
+/// Upload each attachment and put its uploaded name where the message wrote the path.
+/// Returns the message and, per attachment, (as written, uploaded name, local file).
+async fn upload_attachments(
+    conn: &Connection,
+    uploads: &Uploads,
+    mut message: String,
+    attachments: &[Attachment],
+    job: &JobCtx,
+) -> Result<(String, Vec<(String, String, Option<PathBuf>)>), Failure> {
+    let mut done = Vec::new();
+    for a in attachments {
+        let local = match &a.media {
+            MediaRef::File(p) => Some(p.clone()),
+            MediaRef::Url(_) => None,
+        };
+        // Uploaded every time: the backend reuses a file already in the session (same
+        // content and name), and a new session (lost, or another backend) gets it again.
+        let up = upload(conn, uploads, vec![a.media.clone()], job).await?;
+        let name = up.first().map(|f| f.filename.clone()).ok_or_else(|| {
+            Failure::User(format!(
+                "{}: the upload returned no file; try again",
+                a.written
+            ))
+        })?;
+        message = message.replace(&a.written, &name);
+        done.push((a.written.clone(), name, local));
+    }
+    Ok((message, done))
 }
 
 /// The agent message for replace_background; None when nothing says what the backdrop is.
@@ -203,22 +237,34 @@ pub async fn replace_background(
             .unwrap_or(message);
         }
     }
+    let (message, attached) =
+        upload_attachments(&conn, &uploads, message, &plan.attachments, &job).await?;
     let outcome = run(&conn, &message, &job).await?;
     let draft = draft_after(&conn, &outcome).await;
 
     // The preview is made here from the original file: only possible with a local backend.
     let local = match &media_name {
         Some(name) => uploads.path_of(name).map(|p| (name.clone(), p)),
-        None => uploads.latest(),
+        None => uploads.latest_video(),
     };
     let mut content = Vec::new();
     let preview_note = if conn.label != "local" {
         "No preview: previews are rendered on this machine with the local backend only; call export_video to get the result.".to_string()
     } else if let Some((name, path)) = local {
-        let backdrop = plan
-            .backdrop
-            .clone()
-            .or_else(|| draft.as_ref().and_then(|d| backdrop_of(d, &name)))
+        let recorded = draft.as_ref().and_then(|d| backdrop_of(d, &name));
+        // A backdrop file is previewed from the user's own copy.
+        let from_file = attached
+            .iter()
+            .find(|(written, uploaded, _)| {
+                plan.backdrop.as_deref() == Some(written.as_str())
+                    || recorded.as_deref() == Some(uploaded.as_str())
+            })
+            .and_then(|(_, _, local)| local.clone())
+            .or_else(|| recorded.as_deref().and_then(|r| uploads.path_of(r)));
+        let backdrop = from_file
+            .map(|p| p.to_string_lossy().into_owned())
+            .or(recorded)
+            .or_else(|| plan.backdrop.clone())
             .or_else(|| plan.instruction.clone())
             .unwrap_or_default();
         match preview::before_after(path, backdrop).await {
@@ -238,8 +284,16 @@ pub async fn replace_background(
     edit_reply(&conn, outcome, draft, Some(preview_note), content)
 }
 
-pub async fn edit_video(conn: Arc<Connection>, instruction: String, job: JobCtx) -> Outcome {
+pub async fn edit_video(
+    conn: Arc<Connection>,
+    uploads: Arc<Uploads>,
+    instruction: String,
+    attachments: Vec<Attachment>,
+    job: JobCtx,
+) -> Outcome {
     conn.client.note_user_text(&instruction);
+    let (instruction, _) =
+        upload_attachments(&conn, &uploads, instruction, &attachments, &job).await?;
     let outcome = run(&conn, &instruction, &job).await?;
     let draft = draft_after(&conn, &outcome).await;
     edit_reply(&conn, outcome, draft, None, Vec::new())

@@ -1,6 +1,7 @@
-//! Render routes: `POST /api/render/proxy/lambda` checks the request, freezes the credits,
-//! stores the record and hands it to the render queue; status, cancel and download (with
-//! Range) answer the owner only.
+//! Render routes: `POST /api/render/proxy/lambda` checks the request (one clip, or a whole
+//! draft as a timeline: `services::timeline`), freezes the credits, stores the record and
+//! hands it to the render queue; status, cancel and download (with Range) answer the owner
+//! only.
 
 use std::path::PathBuf;
 
@@ -18,6 +19,7 @@ use crate::api::{
 };
 use crate::backend::error::Error;
 use crate::backend::services::paths::allowed_path;
+use crate::backend::services::timeline;
 use crate::backend::state::AppState;
 use crate::backend::store::{RenderRecord, is_safe_id, now_secs};
 use crate::engine::matte::MatteMode;
@@ -156,6 +158,9 @@ pub async fn submit(
     let q = quality(&req.output.quality)?;
     let max_long_side = long_side(req.output.resolution.as_deref())?;
     let matte = matte_mode(req.output.matte.as_deref())?;
+    if timeline::needs_timeline(&req.draft) {
+        return submit_timeline(&state, &caller, &base, req, q, max_long_side).await;
+    }
     let (bg_text, bg_input) = {
         let seg = chosen_segment(&req)?;
         let bg = seg.meta_str("bg").unwrap_or_default().to_string();
@@ -245,6 +250,7 @@ pub async fn submit(
                 bg_media,
                 ext: ext.to_string(),
                 output_removed: false,
+                draft: None,
             };
             db.freeze(&caller.user_id, cost, &req.id)?;
             db.put_render(&rec)?;
@@ -256,6 +262,73 @@ pub async fn submit(
     Ok(Json(Envelope::success(status)))
 }
 
+/// Queue a timeline render: the draft is checked (every file the caller's, every backdrop
+/// understood) and priced by its length, then stored and paid for (credits frozen) in one
+/// transaction; the queue renders it (`services::timeline`). Runs on the store's blocking
+/// thread: resolving the backdrops reads files.
+async fn submit_timeline(
+    state: &AppState,
+    caller: &Caller,
+    base: &str,
+    req: RenderRequest,
+    q: Quality,
+    max_long_side: u32,
+) -> Result<Json<Envelope<RenderStatus>>, RenderError> {
+    let roots = state.config.url_roots.clone();
+    let cost_per_second = state.config.render_cost_per_second;
+    let user = caller.user_id.clone();
+    let rec = state
+        .store
+        .run(move |db| {
+            db.owned_session(&user, &req.session_id)?;
+            let check = PathBuf::from("check.mp4");
+            let (_, seconds) =
+                timeline::build(db, &user, &roots, &req.draft, check, q, max_long_side)?;
+            if db.render(&req.id)?.is_some() {
+                return Err(Error::Conflict(format!(
+                    "render id {} is already used; send a new unique id",
+                    req.id
+                )));
+            }
+            let first = req.draft.video_segments().next();
+            let cost = seconds.ceil().max(1.0) * cost_per_second;
+            let rec = RenderRecord {
+                id: req.id.clone(),
+                user_id: user.clone(),
+                session_id: req.session_id.clone(),
+                status: RenderState::Pending,
+                progress: 0.0,
+                error: None,
+                created_at: now_secs(),
+                finished_at: None,
+                cost,
+                quality: req.output.quality.to_ascii_lowercase(),
+                matte: String::new(),
+                max_long_side,
+                media_id: first
+                    .and_then(|s| s.meta_str("media"))
+                    .unwrap_or_default()
+                    .to_string(),
+                bg: first
+                    .and_then(|s| s.meta_str("bg"))
+                    .unwrap_or_default()
+                    .to_string(),
+                bg_media: None,
+                ext: "mp4".into(),
+                output_removed: false,
+                draft: Some(req.draft.clone()),
+            };
+            db.freeze(&user, cost, &req.id)?;
+            db.put_render(&rec)?;
+            Ok(rec)
+        })
+        .await?;
+    let status = status_of(&rec, None, base);
+    state.renders.start(rec.id.clone(), q);
+    Ok(Json(Envelope::success(status)))
+}
+
+/// The caller's render `id`, or 4004.
 async fn owned_render(
     state: &AppState,
     caller: &Caller,

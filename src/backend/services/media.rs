@@ -238,6 +238,34 @@ fn commit_in(
     let mut answer = Vec::new();
     let mut draft_changed = false;
     for s in staged {
+        // The same file uploaded again to this session is reused, not duplicated
+        // (mcp-hosts.md item 8); a clip removed from the timeline comes back at its end.
+        let same = db
+            .session_media(&session)?
+            .into_iter()
+            .find(|m| !s.hash.is_empty() && m.hash == s.hash && m.filename == s.filename);
+        if let Some(rec) = same {
+            let url = media_url(base, &rec);
+            let on_timeline = session
+                .draft
+                .video_segments()
+                .any(|seg| seg.meta_str("media") == Some(rec.media_id.as_str()));
+            if rec.file_type == "video" && !on_timeline {
+                add_video_segment(&mut session.draft, &rec, &url);
+                draft_changed = true;
+            }
+            answer.push(UploadedFile {
+                filename: rec.filename.clone(),
+                file_type: rec.file_type.clone(),
+                cdn_url: url,
+                duration: rec.duration,
+                width: rec.width,
+                height: rec.height,
+                fps: rec.fps,
+                hash: rec.hash.clone(),
+            });
+            continue;
+        }
         let rec = MediaRecord {
             media_id: format!("med_{}", uuid::Uuid::new_v4().simple()),
             user_id: user_id.to_string(),
@@ -305,6 +333,7 @@ fn add_video_segment(draft: &mut api::Draft, m: &MediaRecord, url: &str) {
     seg.set_meta("w", m.width);
     seg.set_meta("h", m.height);
     seg.set_meta("fps", json!(m.fps));
+    seg.set_meta("src_ms", (m.duration * 1000.0).round() as u64);
     track.sg.push(seg);
 }
 

@@ -1,6 +1,8 @@
-//! Services the routes call, below HTTP: the render queue, the rate limiter, media staging,
-//! the local-path rules, previews, and (test builds only) the fault box.
+//! Services the routes call, below HTTP: the local agent, the render queue and the drafts it
+//! renders as timelines, the rate limiter, media staging, the local-path rules, previews, and
+//! (test builds only) the fault box.
 
+pub mod agent;
 #[cfg(feature = "faults")]
 pub mod faults;
 pub mod media;
@@ -10,3 +12,4 @@ pub mod ratelimit;
 pub mod render_queue;
 pub mod request_log;
 pub mod sweeper;
+pub mod timeline;

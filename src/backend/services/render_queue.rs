@@ -1,10 +1,12 @@
-//! The render queue: jobs run on a bounded pool of workers; each runs `engine::replace` on a
-//! blocking thread, reports progress through the engine's progress reporter (whose `false`
+//! The render queue: jobs run on a bounded pool of workers; each runs `engine::replace` (one
+//! clip) or `engine::render_timeline` (a record with a draft: see `timeline`) on a blocking
+//! thread, reports progress through the engine's progress reporter (whose `false`
 //! stops it on cancel or shutdown), and ends `completed` (credits charged) or
 //! `failed`/`cancelled` (credits released, partial output removed). No HTTP here: the render
 //! routes create the record and hand its id to `start`.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -35,6 +37,8 @@ impl JobCtl {
 
 pub struct RenderQueue {
     store: Store,
+    /// The folders a draft's backdrop path may name (`--url-root`).
+    url_roots: Vec<PathBuf>,
     workers: Arc<Semaphore>,
     jobs: Mutex<HashMap<String, Arc<JobCtl>>>,
     tracker: TaskTracker,
@@ -48,10 +52,12 @@ impl RenderQueue {
     pub fn new(
         workers: usize,
         store: Store,
+        url_roots: Vec<PathBuf>,
         #[cfg(feature = "faults")] faults: Arc<FaultBox>,
     ) -> Self {
         RenderQueue {
             store,
+            url_roots,
             workers: Arc::new(Semaphore::new(workers.max(1))),
             jobs: Mutex::new(HashMap::new()),
             tracker: TaskTracker::new(),
@@ -168,6 +174,31 @@ async fn execute(
     q: Quality,
     ctl: Arc<JobCtl>,
 ) -> Result<(), String> {
+    // A draft's backdrops are resolved (files read) off the async threads.
+    let (roots, rid) = (queue.url_roots.clone(), id.to_string());
+    let timeline = queue
+        .store
+        .run(move |db| {
+            let lookup = || -> Result<_, String> {
+                let rec = db
+                    .render(&rid)
+                    .map_err(|e| e.to_string())?
+                    .ok_or("the render record disappeared")?;
+                let Some(draft) = &rec.draft else {
+                    return Ok(None);
+                };
+                let out = db.render_output(&rec);
+                super::timeline::build(db, &rec.user_id, &roots, draft, out, q, rec.max_long_side)
+                    .map(|(opts, _)| Some(opts))
+                    .map_err(|e| e.to_string())
+            };
+            Ok(lookup())
+        })
+        .await
+        .map_err(|e| e.to_string())??;
+    if let Some(opts) = timeline {
+        return execute_timeline(queue, opts, ctl).await;
+    }
     let rid = id.to_string();
     let looked_up = queue
         .store
@@ -224,6 +255,42 @@ async fn execute(
             faults,
         };
         engine::replace(&opts, &mut reporter)
+            .map(|_| ())
+            .map_err(|e| match e {
+                engine::Error::Cancelled => "cancelled".to_string(),
+                other => other.to_string(),
+            })
+    })
+    .await;
+    joined.unwrap_or_else(|e| Err(format!("the render thread failed: {e}")))
+}
+
+/// Render a whole draft on a blocking thread.
+async fn execute_timeline(
+    queue: &RenderQueue,
+    opts: engine::timeline::TimelineOptions,
+    ctl: Arc<JobCtl>,
+) -> Result<(), String> {
+    #[cfg(feature = "faults")]
+    let faults = queue.faults.clone();
+    #[cfg(not(feature = "faults"))]
+    let _ = queue;
+    let joined = tokio::task::spawn_blocking(move || -> Result<(), String> {
+        #[cfg(feature = "faults")]
+        {
+            if !faults.wait_while_held(&ctl.cancel) {
+                return Err("cancelled".into());
+            }
+            if let Some(msg) = faults.take_render_failure() {
+                return Err(msg);
+            }
+        }
+        let mut reporter = JobReporter {
+            ctl,
+            #[cfg(feature = "faults")]
+            faults,
+        };
+        engine::render_timeline(&opts, &mut reporter)
             .map(|_| ())
             .map_err(|e| match e {
                 engine::Error::Cancelled => "cancelled".to_string(),

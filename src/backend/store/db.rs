@@ -83,7 +83,8 @@ CREATE TABLE IF NOT EXISTS renders (
     bg_media TEXT,
     ext TEXT NOT NULL,
     output_removed INTEGER NOT NULL DEFAULT 0,
-    matte TEXT NOT NULL DEFAULT ''
+    matte TEXT NOT NULL DEFAULT '',
+    draft TEXT
 );
 CREATE INDEX IF NOT EXISTS renders_status ON renders(status);
 CREATE INDEX IF NOT EXISTS renders_session ON renders(session_id, created_at);
@@ -138,7 +139,7 @@ const USER_COLS: &str = "user_id, client_id, created_at, available, frozen, used
 const SESSION_COLS: &str =
     "session_id, task_id, user_id, created_at, task_name, language, draft, media";
 const MEDIA_COLS: &str = "media_id, user_id, session_id, filename, file_type, ext, bytes, duration, width, height, fps, hash, created_at";
-const RENDER_COLS: &str = "id, user_id, session_id, status, progress, error, created_at, finished_at, cost, quality, max_long_side, media_id, bg, bg_media, ext, output_removed, matte";
+const RENDER_COLS: &str = "id, user_id, session_id, status, progress, error, created_at, finished_at, cost, quality, max_long_side, media_id, bg, bg_media, ext, output_removed, matte, draft";
 
 fn user_row(r: &Row) -> rusqlite::Result<UserRecord> {
     Ok(UserRecord {
@@ -215,6 +216,9 @@ fn render_row(r: &Row) -> rusqlite::Result<RenderRecord> {
         ext: r.get(14)?,
         output_removed: r.get(15)?,
         matte: r.get(16)?,
+        draft: r
+            .get::<_, Option<String>>(17)?
+            .and_then(|d| serde_json::from_str(&d).ok()),
     })
 }
 
@@ -544,15 +548,19 @@ impl Db<'_> {
     }
 
     pub fn put_render(&self, r: &RenderRecord) -> Result<()> {
+        let draft = match &r.draft {
+            Some(d) => Some(serde_json::to_string(d).map_err(json_err)?),
+            None => None,
+        };
         self.tx
             .execute(
                 &format!(
-                    "INSERT OR REPLACE INTO renders ({RENDER_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
+                    "INSERT OR REPLACE INTO renders ({RENDER_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
                 ),
                 params![
                     r.id, r.user_id, r.session_id, state_text(r.status), r.progress, r.error,
                     r.created_at, r.finished_at, r.cost, r.quality, r.max_long_side, r.media_id,
-                    r.bg, r.bg_media, r.ext, r.output_removed, r.matte
+                    r.bg, r.bg_media, r.ext, r.output_removed, r.matte, draft
                 ],
             )
             .map(drop)

@@ -88,6 +88,10 @@ pub struct RenderRecord {
     /// The output file was removed by retention (downloads answer 4004 "expired").
     #[serde(default)]
     pub output_removed: bool,
+    /// The whole draft, when the render is a timeline (several clips, trims, titles, music,
+    /// another aspect ratio); `media_id`/`bg` then describe its first clip only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub draft: Option<crate::api::Draft>,
 }
 
 fn mp4() -> String {

@@ -309,6 +309,7 @@ mod tests {
             bg_media: None,
             ext: "mp4".into(),
             output_removed: false,
+            draft: None,
         }
     }
 

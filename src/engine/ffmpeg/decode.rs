@@ -136,6 +136,31 @@ impl Decoder {
         Self::spawn(input, cmd, width, height, false)
     }
 
+    /// The first video stream of `input` from `start_s` for at most `duration_s` seconds
+    /// (upright: ffmpeg autorotates first), through `filter` — an ffmpeg filter graph with
+    /// one input and one output, which must produce `width`×`height` frames. Used by the
+    /// timeline renderer for trims, frame-rate normalisation and re-framing on a canvas.
+    pub fn open_filtered(
+        input: &Path,
+        start_s: f64,
+        duration_s: Option<f64>,
+        filter: &str,
+        width: u32,
+        height: u32,
+    ) -> Result<Self> {
+        let mut cmd = Tool::Ffmpeg.command();
+        if start_s > 0.0 {
+            cmd.args(["-ss", &format!("{start_s:.3}")]);
+        }
+        if let Some(d) = duration_s {
+            cmd.args(["-t", &format!("{d:.3}")]);
+        }
+        cmd.arg("-i").arg(input);
+        cmd.args(["-map", "0:v:0", "-an", "-sn", "-dn"]);
+        cmd.args(["-vf", &format!("{filter},format=yuv420p,{PTS_TO_NS}")]);
+        Self::spawn(input, cmd, width, height, false)
+    }
+
     fn spawn(
         input: &Path,
         mut cmd: std::process::Command,

@@ -22,15 +22,6 @@ pub struct BackgroundEdit {
     pub clip: Option<String>,
 }
 
-/// What the agent says it can do when it did not understand.
-pub const HELP: &str = "I can change the background of your clip. Try: \
-\"replace the background with a clean studio backdrop\", \"blur the background\", \
-\"remove the background\" (transparent), \"use beach.jpg as the background\" (an image or video \
-you uploaded to this session), \"make the background #1E90FF\" or \"make the background a gradient \
-from navy to teal\"; \
-in Chinese: \"把背景换成白色\", \"背景虚化\", \"去掉背景\". It applies to the last clip you uploaded \
-unless you name one (\"… of talk.mp4\").";
-
 const REMOVE_EN: &[&str] = &[
     "remove the background",
     "remove background",
@@ -85,7 +76,7 @@ const TO_ZH: &[&str] = &[
     "换",
 ];
 
-fn mentions_background(lower: &str) -> bool {
+pub(super) fn mentions_background(lower: &str) -> bool {
     [
         "background",
         "backdrop",
@@ -101,17 +92,21 @@ fn mentions_background(lower: &str) -> bool {
 }
 
 /// Parse `text`. `media` are the file names uploaded to the session (videos and images);
-/// `clips` the video ones. `None`: not a background request.
+/// `clips` the video ones. `None`: not a background request. Matching is case-blind, but a
+/// path is returned as written (`~/Pictures/Beach.JPG` stays as it is).
 pub fn parse(text: &str, media: &[String], clips: &[String]) -> Option<BackgroundEdit> {
-    let lower = text.trim().to_lowercase();
+    let orig = text.trim();
+    // ASCII-only lowercasing keeps byte offsets, so a span of `lower` is the same span of
+    // `orig`.
+    let lower = orig.to_ascii_lowercase();
     if lower.is_empty() {
         return None;
     }
     let named_clip = clips
         .iter()
-        .find(|c| !c.is_empty() && lower.contains(&c.to_lowercase()))
+        .find(|c| !c.is_empty() && lower.contains(&c.to_ascii_lowercase()))
         .cloned();
-    let source = find_source(&lower, media, named_clip.as_deref())?;
+    let source = find_source(&lower, orig, media, named_clip.as_deref())?;
     // A clip named only as the backdrop is not the target.
     let clip = match (&source, &named_clip) {
         (BackdropSource::Media(m), Some(c)) if m == c => None,
@@ -120,14 +115,25 @@ pub fn parse(text: &str, media: &[String], clips: &[String]) -> Option<Backgroun
     Some(BackgroundEdit { source, clip })
 }
 
-fn find_source(lower: &str, media: &[String], named_clip: Option<&str>) -> Option<BackdropSource> {
+/// The span of `orig` at the place `part` (a slice of `lower`) has in `lower`.
+fn same_span<'a>(lower: &str, part: &'a str, orig: &'a str) -> &'a str {
+    let off = (part.as_ptr() as usize).saturating_sub(lower.as_ptr() as usize);
+    orig.get(off..off + part.len()).unwrap_or(part)
+}
+
+fn find_source(
+    lower: &str,
+    orig: &str,
+    media: &[String],
+    named_clip: Option<&str>,
+) -> Option<BackdropSource> {
     let has_bg = mentions_background(lower);
     // "use beach.jpg as the background", "用 beach.jpg 作为背景"
     if let Some(x) = between(lower, "use ", &[" as ", " for "])
         .or_else(|| between(lower, "用", &["作为", "做", "当"]))
         && has_bg
     {
-        return Some(classify(x, media, named_clip));
+        return Some(classify(x, same_span(lower, x, orig), media, named_clip));
     }
     if REMOVE_EN.iter().any(|k| lower.contains(k)) || REMOVE_ZH.iter().any(|k| lower.contains(k)) {
         return Some(BackdropSource::Text("transparent".into()));
@@ -142,16 +148,22 @@ fn find_source(lower: &str, media: &[String], named_clip: Option<&str>) -> Optio
     }
     for key in TO_EN.iter().chain(TO_ZH) {
         if let Some(pos) = lower.rfind(key) {
-            let rest = tidy(&lower[pos + key.len()..]);
+            let raw = &lower[pos + key.len()..];
+            let rest = tidy(raw);
             if !rest.is_empty() {
-                return Some(classify(rest, media, named_clip));
+                return Some(classify(
+                    rest,
+                    same_span(lower, rest, orig),
+                    media,
+                    named_clip,
+                ));
             }
         }
     }
     // An uploaded file named together with "background".
     if let Some(m) = media
         .iter()
-        .find(|m| Some(m.as_str()) != named_clip && lower.contains(&m.to_lowercase()))
+        .find(|m| Some(m.as_str()) != named_clip && lower.contains(&m.to_ascii_lowercase()))
     {
         return Some(BackdropSource::Media(m.clone()));
     }
@@ -186,21 +198,34 @@ fn tidy(s: &str) -> &str {
     s.trim()
 }
 
-fn classify(x: &str, media: &[String], named_clip: Option<&str>) -> BackdropSource {
-    let x = tidy(x.trim_matches(['"', '\'', '“', '”', '「', '」']));
-    if let Some(m) = media.iter().find(|m| m.to_lowercase() == x) {
+/// `x`: the backdrop words, lowercased; `orig`: the same span as written.
+fn classify(x: &str, orig: &str, media: &[String], named_clip: Option<&str>) -> BackdropSource {
+    let quotes = ['"', '\'', '“', '”', '「', '」'];
+    let x = tidy(x.trim_matches(quotes));
+    let orig = tidy_orig(orig.trim().trim_matches(quotes), x.len());
+    if let Some(m) = media.iter().find(|m| m.to_ascii_lowercase() == x) {
         return BackdropSource::Media(m.clone());
+    }
+    // A path is that file, even when an upload has the same name.
+    if x.starts_with('/') || x.starts_with("~/") || x.starts_with("file://") {
+        return BackdropSource::Path(orig.to_string());
     }
     if let Some(m) = media
         .iter()
-        .find(|m| Some(m.as_str()) != named_clip && x.contains(&m.to_lowercase()))
+        .find(|m| Some(m.as_str()) != named_clip && x.contains(&m.to_ascii_lowercase()))
     {
         return BackdropSource::Media(m.clone());
     }
-    if x.starts_with('/') || x.starts_with("~/") || x.starts_with("file://") {
-        return BackdropSource::Path(x.trim_start_matches("file://").to_string());
-    }
     BackdropSource::Text(x.to_string())
+}
+
+/// The as-written twin of a `tidy`'d span of `len` bytes: `tidy` only trims, so the kept
+/// text is the first `len` bytes after the same leading words.
+fn tidy_orig(orig: &str, len: usize) -> &str {
+    let lower = orig.to_ascii_lowercase();
+    let kept = tidy(&lower);
+    let off = (kept.as_ptr() as usize).saturating_sub(lower.as_ptr() as usize);
+    orig.get(off..off + len).unwrap_or(orig)
 }
 
 #[cfg(test)]
@@ -238,6 +263,15 @@ mod tests {
         assert_eq!(
             p("use /srv/pics/sky.png as the background"),
             Some(BackdropSource::Path("/srv/pics/sky.png".into()))
+        );
+        // Paths keep their case (mcp-hosts.md item 7).
+        assert_eq!(
+            p("Use ~/Pictures/Beach.JPG as the background"),
+            Some(BackdropSource::Path("~/Pictures/Beach.JPG".into()))
+        );
+        assert_eq!(
+            p("replace the background with /Srv/My Pics/Sky.PNG"),
+            Some(BackdropSource::Path("/Srv/My Pics/Sky.PNG".into()))
         );
     }
 

@@ -1,0 +1,104 @@
+//! Files named inside an edit: a backdrop given as a path or URL, or a path written in the
+//! instruction ("use ~/Pictures/Beach.JPG as the background"). They are uploaded to the
+//! project like any media before the instruction is sent, and the message then names the
+//! uploaded file, so no backend ever needs to read the user's folders (mcp-hosts.md item 7).
+//! Paths keep their case; a missing file is an error for the user before anything is sent.
+
+use std::path::Path;
+use std::sync::OnceLock;
+
+use regex::Regex;
+
+use super::jobs::Failure;
+use super::paths::{self, MediaRef};
+
+/// Extensions of files the project accepts (DESIGN.md "Formats accepted").
+const EXTS: &str = "mp4|mov|avi|webm|mkv|m4v|jpe?g|png|gif|webp|mp3|wav|m4a|aac";
+
+/// A file reference found in a text: the span as written and what it names.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attachment {
+    pub written: String,
+    pub media: MediaRef,
+}
+
+fn patterns() -> &'static (Regex, Regex) {
+    static RE: OnceLock<(Regex, Regex)> = OnceLock::new();
+    RE.get_or_init(|| {
+        let quoted =
+            format!(r#"(?i)["'“「‘]((?:file://|~/|/|https?://)[^"'”」’\n]+?\.(?:{EXTS}))["'”」’]"#);
+        let bare =
+            format!(r#"(?i)(?:^|[\s(（])((?:file://|~/|/|https?://)[^\s"'”」’]+?\.(?:{EXTS}))\b"#);
+        (
+            Regex::new(&quoted).expect("valid regex"),
+            Regex::new(&bare).expect("valid regex"),
+        )
+    })
+}
+
+/// Whether `s` as a whole is a path or URL of a media file (a backdrop argument).
+pub fn is_file_ref(s: &str) -> bool {
+    let s = s.trim().trim_matches(['"', '\'']);
+    let (_, bare) = patterns();
+    bare.find(s).is_some_and(|m| m.as_str().trim() == s)
+}
+
+/// Every media path or URL written in `text`, validated (an absolute or `~` path to an
+/// existing file, or an http(s) URL). `Err` names the first one that is not usable.
+pub fn in_text(text: &str, home: Option<&Path>) -> Result<Vec<Attachment>, Failure> {
+    let (quoted, bare) = patterns();
+    let mut spans: Vec<(usize, usize)> = Vec::new();
+    let mut out = Vec::new();
+    for re in [quoted, bare] {
+        for c in re.captures_iter(text) {
+            let Some(m) = c.get(1) else { continue };
+            if spans.iter().any(|&(a, b)| m.start() < b && m.end() > a) {
+                continue;
+            }
+            spans.push((m.start(), m.end()));
+            let media = paths::media_ref(m.as_str(), home)?;
+            out.push(Attachment {
+                written: m.as_str().to_string(),
+                media,
+            });
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_paths_and_urls_keeping_their_case() {
+        let dir = tempfile::tempdir().unwrap();
+        let pics = dir.path().join("Pictures");
+        std::fs::create_dir(&pics).unwrap();
+        std::fs::write(pics.join("Beach.JPG"), b"x").unwrap();
+        std::fs::write(pics.join("My Sky.png"), b"x").unwrap();
+        let home = Some(dir.path());
+        let a = in_text("use ~/Pictures/Beach.JPG as the background", home).unwrap();
+        assert_eq!(a.len(), 1);
+        assert_eq!(a[0].written, "~/Pictures/Beach.JPG");
+        assert_eq!(a[0].media, MediaRef::File(pics.join("Beach.JPG")));
+        let a = in_text("用 \"~/Pictures/My Sky.png\" 作为背景", home).unwrap();
+        assert_eq!(a[0].media, MediaRef::File(pics.join("My Sky.png")));
+        let a = in_text("backdrop https://example.com/Sky.PNG please", home).unwrap();
+        assert_eq!(
+            a[0].media,
+            MediaRef::Url("https://example.com/Sky.PNG".into())
+        );
+        assert!(
+            in_text("make it 9:16 and/or add music", home)
+                .unwrap()
+                .is_empty()
+        );
+        let e = in_text("use ~/Pictures/Missing.png as the background", home).unwrap_err();
+        assert!(format!("{e:?}").contains("Missing.png"), "{e:?}");
+        assert!(is_file_ref("~/Pictures/Beach.JPG"));
+        assert!(is_file_ref("https://x.org/a.mp4"));
+        assert!(!is_file_ref("a clean studio backdrop"));
+        assert!(!is_file_ref("beach.jpg"));
+    }
+}
