@@ -16,7 +16,7 @@ use tokio_util::task::TaskTracker;
 #[cfg(feature = "faults")]
 use super::faults::FaultBox;
 use crate::api::RenderState;
-use crate::backend::store::Store;
+use crate::backend::store::{RenderRecord, Store};
 use crate::engine::{self, Progress, ProgressReporter, Quality, ReplaceOptions};
 
 /// Live control of one queued or running job.
@@ -167,6 +167,20 @@ async fn run_job(queue: Arc<RenderQueue>, id: String, q: Quality, ctl: Arc<JobCt
     queue.jobs().remove(&id);
 }
 
+/// What a job renders, read from the store in one transaction.
+enum Work {
+    /// A whole draft (several clips, trims, titles, music, another canvas shape).
+    Timeline(engine::timeline::TimelineOptions),
+    /// One clip's background swap.
+    Clip {
+        /// Boxed: a record is much larger than the timeline's options.
+        rec: Box<RenderRecord>,
+        input: PathBuf,
+        bg_input: String,
+        output: PathBuf,
+    },
+}
+
 /// Run the engine for record `id` on a blocking thread.
 async fn execute(
     queue: &RenderQueue,
@@ -174,40 +188,29 @@ async fn execute(
     q: Quality,
     ctl: Arc<JobCtl>,
 ) -> Result<(), String> {
-    // A draft's backdrops are resolved (files read) off the async threads.
     let (roots, rid) = (queue.url_roots.clone(), id.to_string());
-    let timeline = queue
+    let work = queue
         .store
         .run(move |db| {
-            let lookup = || -> Result<_, String> {
+            let lookup = || -> Result<Work, String> {
                 let rec = db
                     .render(&rid)
                     .map_err(|e| e.to_string())?
                     .ok_or("the render record disappeared")?;
-                let Some(draft) = &rec.draft else {
-                    return Ok(None);
-                };
-                let out = db.render_output(&rec);
-                super::timeline::build(db, &rec.user_id, &roots, draft, out, q, rec.max_long_side)
-                    .map(|(opts, _)| Some(opts))
-                    .map_err(|e| e.to_string())
-            };
-            Ok(lookup())
-        })
-        .await
-        .map_err(|e| e.to_string())??;
-    if let Some(opts) = timeline {
-        return execute_timeline(queue, opts, ctl).await;
-    }
-    let rid = id.to_string();
-    let looked_up = queue
-        .store
-        .run(move |db| {
-            let lookup = || -> Result<_, String> {
-                let rec = db
-                    .render(&rid)
-                    .map_err(|e| e.to_string())?
-                    .ok_or("the render record disappeared")?;
+                if let Some(draft) = &rec.draft {
+                    let out = db.render_output(&rec);
+                    return super::timeline::build(
+                        db,
+                        &rec.user_id,
+                        &roots,
+                        draft,
+                        out,
+                        q,
+                        rec.max_long_side,
+                    )
+                    .map(|(opts, _)| Work::Timeline(opts))
+                    .map_err(|e| e.to_string());
+                }
                 let media = db
                     .media(&rec.media_id)
                     .map_err(|e| e.to_string())?
@@ -224,52 +227,44 @@ async fn execute(
                 };
                 let input = db.media_file(&media);
                 let output = db.render_output(&rec);
-                Ok((rec, input, bg_input, output))
+                Ok(Work::Clip {
+                    rec: Box::new(rec),
+                    input,
+                    bg_input,
+                    output,
+                })
             };
             Ok(lookup())
         })
-        .await;
-    let (rec, input, bg_input, output) = looked_up.map_err(|e| e.to_string())??;
-    #[cfg(feature = "faults")]
-    let faults = queue.faults.clone();
-    let joined = tokio::task::spawn_blocking(move || -> Result<(), String> {
-        #[cfg(feature = "faults")]
-        {
-            if !faults.wait_while_held(&ctl.cancel) {
-                return Err("cancelled".into());
+        .await
+        .map_err(|e| e.to_string())??;
+    run_blocking(queue, ctl, move |reporter| match work {
+        Work::Timeline(opts) => engine::render_timeline(&opts, reporter).map(|_| ()),
+        Work::Clip {
+            rec,
+            input,
+            bg_input,
+            output,
+        } => {
+            let backdrop = engine::backdrop::resolve(&bg_input)?;
+            let mut opts = ReplaceOptions::new(input, output, backdrop);
+            opts.quality = q;
+            opts.max_long_side = rec.max_long_side;
+            if let Some(m) = crate::engine::matte::MatteMode::parse(&rec.matte) {
+                opts.matte.mode = m;
             }
-            if let Some(msg) = faults.take_render_failure() {
-                return Err(msg);
-            }
+            engine::replace(&opts, reporter).map(|_| ())
         }
-        let backdrop = engine::backdrop::resolve(&bg_input).map_err(|e| e.to_string())?;
-        let mut opts = ReplaceOptions::new(input, output, backdrop);
-        opts.quality = q;
-        opts.max_long_side = rec.max_long_side;
-        if let Some(m) = crate::engine::matte::MatteMode::parse(&rec.matte) {
-            opts.matte.mode = m;
-        }
-        let mut reporter = JobReporter {
-            ctl,
-            #[cfg(feature = "faults")]
-            faults,
-        };
-        engine::replace(&opts, &mut reporter)
-            .map(|_| ())
-            .map_err(|e| match e {
-                engine::Error::Cancelled => "cancelled".to_string(),
-                other => other.to_string(),
-            })
     })
-    .await;
-    joined.unwrap_or_else(|e| Err(format!("the render thread failed: {e}")))
+    .await
 }
 
-/// Render a whole draft on a blocking thread.
-async fn execute_timeline(
+/// Run `work` on a blocking thread with the job's progress reporter (after the test-only
+/// faults had their say); a cancelled job is the error "cancelled".
+async fn run_blocking(
     queue: &RenderQueue,
-    opts: engine::timeline::TimelineOptions,
     ctl: Arc<JobCtl>,
+    work: impl FnOnce(&mut JobReporter) -> engine::Result<()> + Send + 'static,
 ) -> Result<(), String> {
     #[cfg(feature = "faults")]
     let faults = queue.faults.clone();
@@ -290,12 +285,10 @@ async fn execute_timeline(
             #[cfg(feature = "faults")]
             faults,
         };
-        engine::render_timeline(&opts, &mut reporter)
-            .map(|_| ())
-            .map_err(|e| match e {
-                engine::Error::Cancelled => "cancelled".to_string(),
-                other => other.to_string(),
-            })
+        work(&mut reporter).map_err(|e| match e {
+            engine::Error::Cancelled => "cancelled".to_string(),
+            other => other.to_string(),
+        })
     })
     .await;
     joined.unwrap_or_else(|e| Err(format!("the render thread failed: {e}")))
