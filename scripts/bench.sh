@@ -9,8 +9,13 @@
 # peak RSS (of the engine process alone, and of the whole process tree including the ffmpeg
 # children, sampled from /proc), and the 1-minute load average seen before the job's runs.
 #
+# A second binary (EBC_BEFORE_BIN, e.g. a build of an earlier commit) joins the interleave as
+# the job `before` (its default matte, no `--matte` flag: older builds lack it), and the table
+# ends with the median per-run ratio of `--matte fast` to it: a before/after from one run.
+#
 # Usage: scripts/bench.sh            (RUNS=5 scripts/bench.sh for more pairs)
 # Env:   EBC_BIN (a built binary to measure instead of building one), EBC_FIXTURES (default tests/fixtures), CARGO_TARGET_DIR, RUNS (default 3),
+#        EBC_BEFORE_BIN (an earlier build to compare with, see above),
 #        MATTES (default "fast quality"), CLIPS (default "talking_720p talking_1080p"),
 #        BACKDROP (default "clean studio backdrop").
 set -euo pipefail
@@ -40,6 +45,12 @@ else
     done
 fi
 "$WORK/ebc" replace --help >/dev/null 2>&1 || { echo "could not get a release build with 'replace'" >&2; exit 1; }
+BEFORE=
+if [ -n "${EBC_BEFORE_BIN:-}" ]; then
+    cp "$EBC_BEFORE_BIN" "$WORK/ebc-before"
+    "$WORK/ebc-before" replace --help >/dev/null 2>&1 || { echo "EBC_BEFORE_BIN=$EBC_BEFORE_BIN has no 'replace'" >&2; exit 1; }
+    BEFORE=before
+fi
 
 SRC720="$FIXTURES/clips/talking_720p.mp4"
 [ -f "$SRC720" ] || { echo "fixture $SRC720 not found (set EBC_FIXTURES)" >&2; exit 1; }
@@ -107,17 +118,27 @@ for clip in $CLIPS; do
             -preset veryfast -crf 18 -pix_fmt yuv420p -c:a copy -movflags +faststart "$WORK/transcode.mp4"
         read -r tw tc tm tt <<<"$run"
         wall[transcode]+="$tw " cpu[transcode]+="$tc " rssm[transcode]+="0 " rsst[transcode]+="$tt "
-        for m in $MATTES; do
+        for m in $BEFORE $MATTES; do
             load[$m]+="$(load1) "
-            measure run "$WORK/ebc" replace "$in" -b "$BACKDROP" --matte "$m" -o "$WORK/replaced.mp4"
+            if [ "$m" = before ]; then
+                measure run "$WORK/ebc-before" replace "$in" -b "$BACKDROP" -o "$WORK/replaced.mp4"
+            else
+                measure run "$WORK/ebc" replace "$in" -b "$BACKDROP" --matte "$m" -o "$WORK/replaced.mp4"
+            fi
             read -r rw rc rm rt <<<"$run"
             wall[$m]+="$rw " cpu[$m]+="$rc " rssm[$m]+="$rm " rsst[$m]+="$rt "
             rwall[$m]+="$(echo "$rw / $tw" | bc -l) " rcpu[$m]+="$(echo "$rc / $tc" | bc -l) "
             out_frames=$(frames_of "$WORK/replaced.mp4")
             [ "$out_frames" = "$n" ] || { echo "$m: frame count changed: $n → $out_frames" >&2; exit 1; }
         done
+        if [ -n "$BEFORE" ] && [[ " $MATTES " == *" fast "* ]]; then
+            # This run's fast against this run's before (the last entries of each list).
+            read -r -a fw <<<"${wall[fast]}"; read -r -a fc <<<"${cpu[fast]}"
+            read -r -a bw <<<"${wall[before]}"; read -r -a bc_ <<<"${cpu[before]}"
+            vs_wall+="$(echo "${fw[-1]} / ${bw[-1]}" | bc -l) " vs_cpu+="$(echo "${fc[-1]} / ${bc_[-1]}" | bc -l) "
+        fi
     done
-    for job in transcode $MATTES; do
+    for job in transcode $BEFORE $MATTES; do
         # shellcheck disable=SC2086
         w=$(median ${wall[$job]}) c=$(median ${cpu[$job]})
         # shellcheck disable=SC2086
@@ -128,12 +149,19 @@ for clip in $CLIPS; do
             printf '| %s | %s | ffmpeg transcode | %.2f | %.1f | 1.00 | %.1f | 1.00 | – | %d | %s |\n' \
                 "$clip" "$n" "$w" "$(echo "$n / $w" | bc -l)" "$c" $((mx_t / 1024)) "$lds"
         else
+            label="replace --matte $job"
+            [ "$job" = before ] && label="replace, before ($(basename "$EBC_BEFORE_BIN"))"
             # shellcheck disable=SC2086
-            printf '| %s | %s | replace --matte %s | %.2f | %.1f | %.2f | %.1f | %.2f | %d | %d | %s |\n' \
-                "$clip" "$n" "$job" "$w" "$(echo "$n / $w" | bc -l)" "$(median ${rwall[$job]})" "$c" \
+            printf '| %s | %s | %s | %.2f | %.1f | %.2f | %.1f | %.2f | %d | %d | %s |\n' \
+                "$clip" "$n" "$label" "$w" "$(echo "$n / $w" | bc -l)" "$(median ${rwall[$job]})" "$c" \
                 "$(median ${rcpu[$job]})" $((mx_m / 1024)) $((mx_t / 1024)) "$lds"
         fi
     done
-    unset wall cpu rwall rcpu rssm rsst load
+    if [ -n "${vs_wall:-}" ]; then
+        # shellcheck disable=SC2086
+        vsline+="$clip: fast / before, median per-run ratio: wall $(printf '%.3f' "$(median $vs_wall)"), CPU $(printf '%.3f' "$(median $vs_cpu)")"$'\n'
+    fi
+    unset wall cpu rwall rcpu rssm rsst load vs_wall vs_cpu
 done
+[ -n "${vsline:-}" ] && printf '\n%s' "$vsline"
 printf '\nload average after: %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
