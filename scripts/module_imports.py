@@ -9,6 +9,10 @@ an import, so edges from a file to its own submodules are ignored; a child may u
 its parent. Everything else must point one way: two files never import each other, directly
 or through others.
 
+It also holds the one layering rule a cycle check cannot see (DESIGN.md module map): `mcp`
+imports `backend` only to start it, so no file under src/mcp but src/mcp/connect.rs may name
+`crate::backend` (in a `use` or inline in the code); it fails (exit 1) when one does.
+
 Usage: scripts/module_imports.py [--quiet] [FOLDER...]   (run from the repository root)
 """
 
@@ -110,6 +114,24 @@ def imports(path, module, mods):
     return sorted(targets)
 
 
+# Files of `mcp` allowed to import `backend`: the one that starts it.
+MCP_BACKEND_ALLOWED = {os.path.join(SRC, "mcp", "connect.rs")}
+INLINE_BACKEND = re.compile(r"\bcrate\s*::\s*backend\b")
+
+
+def mcp_backend_imports(mods, graph):
+    """Files under src/mcp other than connect.rs that import or name `crate::backend`."""
+    bad = []
+    for m, p in sorted(mods.items(), key=lambda kv: kv[1]):
+        if m[:1] != ("mcp",) or p in MCP_BACKEND_ALLOWED:
+            continue
+        via_use = any(d[:1] == ("backend",) for d in graph[m])
+        inline = INLINE_BACKEND.search(strip_comments(open(p, encoding="utf-8").read()))
+        if via_use or inline:
+            bad.append(p)
+    return bad
+
+
 def find_cycle(graph):
     color, stack = {}, []
 
@@ -157,7 +179,15 @@ def main(argv):
     if cycle:
         print("import cycle: " + " -> ".join(path_of[m] for m in cycle), file=sys.stderr)
         return 1
-    print(f"module imports: {len(shown)} files, no cycle", file=sys.stderr)
+    bad = mcp_backend_imports(mods, graph)
+    if bad:
+        print(
+            "mcp imports backend outside connect.rs (mcp may import backend only to start it): "
+            + ", ".join(bad),
+            file=sys.stderr,
+        )
+        return 1
+    print(f"module imports: {len(shown)} files, no cycle; mcp imports backend only in connect.rs", file=sys.stderr)
     return 0
 
 

@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::clip_util::{clip, tempdir, video_facts};
+use crate::support::{BackendProc as Proc, backend_binary};
 
 const DEADLINE: Duration = Duration::from_secs(120);
 
@@ -634,6 +635,136 @@ async fn agent_streams_adk_events_and_edits_the_draft() {
     b.shutdown().await;
 }
 
+/// The `functionResponse` of the first function call in `events`.
+fn function_response(events: &[Value]) -> Value {
+    events
+        .iter()
+        .flat_map(|e| {
+            e["content"]["parts"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .find_map(|p| p.get("functionResponse").cloned())
+        .unwrap_or(Value::Null)
+}
+
+/// Files in the data dir's `media/` whose names start with `prefix`.
+fn stored_media(data: &Path, prefix: &str) -> Vec<PathBuf> {
+    names_in(&data.join("media"))
+        .into_iter()
+        .filter(|n| n.starts_with(prefix))
+        .map(|n| data.join("media").join(n))
+        .collect()
+}
+
+/// Issue 8, previews through the protocol: a background replacement answers `preview_url`,
+/// a before/after JPEG (≤ 64 KB) stored as media of the session — served by `/media` to its
+/// owner only, listed in the state's `generated_media`, never offered as a clip. When the
+/// preview cannot be made (the clip's file is gone) the edit still goes through, without a
+/// URL. A cloud dialect sends none, as the cloud does not.
+#[tokio::test]
+async fn a_background_edit_answers_a_before_after_preview_served_as_media() {
+    let dir = tempdir();
+    let data = dir.path().join("data");
+    let b = start(dir.path(), |_| {}).await;
+    let u = User::new(&b.url()).await;
+    let s = session_with_clip(&u).await;
+
+    let (st, raw, ev) = u
+        .say(
+            &s,
+            "replace my office background with a clean studio backdrop",
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let resp = &function_response(&ev)["response"];
+    assert_eq!(resp["status"], "ok", "{raw}");
+    let url = resp["preview_url"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no preview_url: {raw}"))
+        .to_string();
+    assert!(
+        url.starts_with(&format!("{}/media/{}", b.url(), backend::PREVIEW_ID_PREFIX))
+            && url.ends_with(".jpg"),
+        "{url}"
+    );
+
+    // Served to its owner as a small side-by-side JPEG, the very file in the store.
+    let r = u.req(reqwest::Method::GET, &url).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "image/jpeg");
+    let jpeg = r.bytes().await.unwrap().to_vec();
+    assert!(jpeg.len() <= 64 * 1024, "{} bytes", jpeg.len());
+    assert_eq!(&jpeg[..3], &[0xFF, 0xD8, 0xFF]);
+    let img = image::load_from_memory(&jpeg).unwrap();
+    assert!(img.width() > img.height(), "before | after side by side");
+    let stored = stored_media(&data, backend::PREVIEW_ID_PREFIX);
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    assert_eq!(std::fs::read(&stored[0]).unwrap(), jpeg);
+    // Nobody else's, and not without a token.
+    let other = User::new(&b.url()).await;
+    let (st, v) = other.get(&url).await;
+    assert_eq!(
+        (st, &v["code"]),
+        (StatusCode::NOT_FOUND, &json!(4004)),
+        "{v}"
+    );
+    let r = reqwest::get(&url).await.unwrap();
+    assert_ne!(r.status(), StatusCode::OK);
+
+    // In the state: a generated image, not one of the session's files.
+    let (_, v) = u.get(&format!("/api/state/nemo_agent/me/{s}/latest")).await;
+    let state = &v["data"]["state"];
+    let previews: Vec<&Value> = state["generated_media"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["kind"] == "preview")
+        .collect();
+    assert_eq!(previews.len(), 1, "{state}");
+    assert_eq!(previews[0]["url"], url.as_str());
+    assert_eq!(previews[0]["type"], "image");
+    let infos = state["video_infos"].as_array().unwrap();
+    assert_eq!(infos.len(), 1, "only the clip: {infos:?}");
+
+    // The clip's file is gone (say, swept): the edit stands, without a preview.
+    for f in stored_media(&data, "med_") {
+        std::fs::remove_file(f).unwrap();
+    }
+    let before = u.credits().await["available"].as_f64().unwrap();
+    let (_, raw, ev) = u.say(&s, "blur the background").await;
+    let resp = &function_response(&ev)["response"];
+    assert_eq!(resp["status"], "ok", "{raw}");
+    assert!(resp.get("preview_url").is_none(), "{raw}");
+    assert!(texts(&ev)[0].contains("blurred"), "{raw}");
+    assert_eq!(u.draft_video_segment(&s).await["m"]["bg"], "blur");
+    assert_eq!(
+        u.credits().await["available"].as_f64().unwrap(),
+        before - 1.0
+    );
+    assert_eq!(stored_media(&data, backend::PREVIEW_ID_PREFIX).len(), 1);
+    // Edits that are not backgrounds have none either.
+    let (_, raw, ev) = u.say(&s, "add the title 'Hello'").await;
+    let resp = &function_response(&ev)["response"];
+    assert_eq!(resp["status"], "ok", "{raw}");
+    assert!(resp.get("preview_url").is_none(), "{raw}");
+    b.shutdown().await;
+
+    // A cloud dialect: no preview, nothing stored, the edit as before.
+    let dir = tempdir();
+    let data = dir.path().join("data");
+    let b = start(dir.path(), |c| c.dialect = ebc::config::Dialect::Seed).await;
+    let u = User::new(&b.url()).await;
+    let s = session_with_clip(&u).await;
+    let (_, raw, ev) = u.say(&s, "blur the background").await;
+    let resp = &function_response(&ev)["response"];
+    assert_eq!(resp["status"], "ok", "{raw}");
+    assert!(resp.get("preview_url").is_none(), "{raw}");
+    assert!(stored_media(&data, backend::PREVIEW_ID_PREFIX).is_empty());
+    b.shutdown().await;
+}
+
 #[tokio::test]
 async fn agent_faults_silent_disconnect_and_heartbeats() {
     let dir = tempdir();
@@ -993,41 +1124,9 @@ async fn access_key_guards_every_request_and_unknown_paths_are_4004() {
     b.shutdown().await;
 }
 
-/// The standalone binary on a free port; its URL read from the line it prints to stderr.
-struct Proc {
-    child: std::process::Child,
-    url: String,
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
+/// The standalone binary with the test-only `--faults` flag.
 fn start_binary(data: &Path, faults: &str) -> Proc {
-    use std::io::BufRead;
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_editor-background-changer"))
-        .args(["backend", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(data)
-        .args(["--faults", faults])
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("starting the backend binary");
-    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
-    let url = loop {
-        let line = lines
-            .next()
-            .expect("the backend exited before saying where it listens")
-            .unwrap();
-        if let Some(rest) = line.split("listening on ").nth(1) {
-            break rest.split_whitespace().next().unwrap().to_string();
-        }
-    };
-    // Keep draining stderr so the child never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    Proc { child, url }
+    backend_binary(data, &["--faults", faults])
 }
 
 #[tokio::test]
@@ -1061,26 +1160,7 @@ async fn a_killed_backend_reports_its_render_failed_after_restart() {
 
 /// The standalone binary with `args` (no fault flag: the crash below is a real one).
 fn start_binary_with(data: &Path, args: &[&str]) -> Proc {
-    use std::io::BufRead;
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_editor-background-changer"))
-        .args(["backend", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(data)
-        .args(args)
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("starting the backend binary");
-    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
-    let url = loop {
-        let line = lines
-            .next()
-            .expect("the backend exited before saying where it listens")
-            .unwrap();
-        if let Some(rest) = line.split("listening on ").nth(1) {
-            break rest.split_whitespace().next().unwrap().to_string();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    Proc { child, url }
+    backend_binary(data, args)
 }
 
 /// Files in `dir` (names), sorted.

@@ -189,6 +189,36 @@ fn text(result: &CallToolResult) -> String {
         .join("\n")
 }
 
+/// The preview image of a tool result, decoded: a JPEG of at most 64 KB; `None` without one.
+fn preview_jpeg(result: &CallToolResult) -> Option<Vec<u8>> {
+    let image = result.content.iter().find_map(ContentBlock::as_image)?;
+    assert_eq!(image.mime_type, "image/jpeg");
+    use base64::Engine as _;
+    let jpeg = base64::engine::general_purpose::STANDARD
+        .decode(&image.data)
+        .expect("base64 preview");
+    assert!(jpeg.len() <= 64 * 1024, "preview is {} bytes", jpeg.len());
+    assert_eq!(&jpeg[..3], &[0xFF, 0xD8, 0xFF], "preview is a JPEG");
+    Some(jpeg)
+}
+
+/// The previews a backend stored in its data dir (`media/prv_*.jpg`), as bytes.
+fn stored_previews(data: &Path) -> Vec<Vec<u8>> {
+    let mut names: Vec<PathBuf> = std::fs::read_dir(data.join("media"))
+        .map(|rd| rd.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    names.sort();
+    names
+        .into_iter()
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(backend::PREVIEW_ID_PREFIX))
+        })
+        .map(|p| std::fs::read(p).expect("read a stored preview"))
+        .collect()
+}
+
 /// A standalone embedded backend in this process, for fault injection.
 async fn standalone(dir: &Path) -> BackendHandle {
     backend::spawn(BackendConfig::ephemeral(dir.join("backend")))
@@ -286,7 +316,12 @@ async fn tools_list_matches_the_manifest() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn local_upload_replace_timeline_export() {
-    let s = start(&[("EBC_BACKEND", "local".to_string())]).await;
+    // The client's debug lines name each answer's path: the preview must be one of them.
+    let s = start(&[
+        ("EBC_BACKEND", "local".to_string()),
+        ("RUST_LOG", "info,ebc::client::http=debug".to_string()),
+    ])
+    .await;
 
     let (_, credits) = s.ok("get_credits", json!({})).await;
     assert_eq!(credits["backend"], "local");
@@ -312,19 +347,27 @@ async fn local_upload_replace_timeline_export() {
             .contains("background:"),
         "{replaced}"
     );
-    let image = result
-        .content
-        .iter()
-        .find_map(ContentBlock::as_image)
-        .unwrap_or_else(|| panic!("no preview image: {}", text(&result)));
-    assert_eq!(image.mime_type, "image/jpeg");
-    use base64::Engine as _;
-    let jpeg = base64::engine::general_purpose::STANDARD
-        .decode(&image.data)
-        .expect("base64 preview");
-    assert!(jpeg.len() <= 64 * 1024, "preview is {} bytes", jpeg.len());
-    assert_eq!(&jpeg[..3], &[0xFF, 0xD8, 0xFF], "preview is a JPEG");
+    let jpeg =
+        preview_jpeg(&result).unwrap_or_else(|| panic!("no preview image: {}", text(&result)));
+    assert!(
+        replaced["preview"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("Attached"),
+        "{replaced}"
+    );
     assert!(!text(&result).to_lowercase().contains("click"));
+    // Made by the embedded backend and fetched from it over HTTP: the bytes are the file it
+    // stored, and the client logged the answer to a GET of /media/prv_….
+    assert_eq!(stored_previews(&s.dir.path().join("data")), vec![jpeg]);
+    let log = s.log();
+    assert!(
+        log.lines()
+            .any(|l| l.contains("fetching the before/after preview")
+                && l.contains(&format!("/media/{}", backend::PREVIEW_ID_PREFIX))
+                && l.contains("200")),
+        "no preview fetch in the server log:\n{log}"
+    );
 
     let (_, timeline) = s.ok("show_timeline", json!({})).await;
     let summary = timeline["summary"].as_str().expect("summary");
@@ -742,6 +785,46 @@ async fn user_mistakes_are_tool_errors_that_say_what_to_do() {
     s.stop().await;
 }
 
+/// Issue 8, "previews only work in-process": the backend as a separate process (the built
+/// binary's `backend` command), the MCP server pointed at it by its base URL. The preview
+/// still arrives, and it is the very file that process stored; the MCP server started no
+/// backend of its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn preview_arrives_from_a_backend_in_another_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("remote-data");
+    let remote = crate::support::backend_binary(&data, &[]);
+    let s = start(&[
+        ("EBC_BACKEND", "cloud".to_string()),
+        ("NEMO_API_URL", remote.url.clone()),
+    ])
+    .await;
+    let (_, up) = s.ok("upload_media", json!({"media": [clip()]})).await;
+    assert_eq!(up["backend"], "cloud");
+    let (r, replaced) = s
+        .ok(
+            "replace_background",
+            json!({"backdrop": "gradient navy to teal"}),
+        )
+        .await;
+    assert!(
+        replaced["timeline"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("background:"),
+        "{replaced}"
+    );
+    let jpeg =
+        preview_jpeg(&r).unwrap_or_else(|| panic!("no preview image: {}\n{}", text(&r), s.log()));
+    assert_eq!(stored_previews(&data), vec![jpeg]);
+    assert!(
+        !s.dir.path().join("data").join(backend::DB_FILE).exists(),
+        "the MCP server started a backend of its own"
+    );
+    s.stop().await;
+    drop(remote);
+}
+
 // ---- The cloud flow in every dialect (issue 9) ----
 
 use ebc::backend::LoggedRequest;
@@ -817,6 +900,59 @@ async fn cloud_flow(dialect: Dialect, sse: SseDialect) {
         Value::Null,
         "{what}: {replaced}"
     );
+    assert!(
+        replaced["timeline"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("background:"),
+        "{what}: {replaced}"
+    );
+    // This backend's own dialect makes a preview, fetched over HTTP; the cloud's make none,
+    // and then the result is the edit alone: no image, no preview note, no error.
+    let jpeg = preview_jpeg(&r);
+    if dialect == Dialect::Native {
+        let jpeg = jpeg.unwrap_or_else(|| panic!("{what}: no preview: {}", text(&r)));
+        assert_eq!(stored_previews(&dir.path().join("backend")), vec![jpeg]);
+        let fetched: Vec<LoggedRequest> = backend
+            .requests()
+            .into_iter()
+            .filter(|q| {
+                q.path
+                    .starts_with(&format!("/media/{}", ebc::backend::PREVIEW_ID_PREFIX))
+            })
+            .collect();
+        assert_eq!(fetched.len(), 1, "{what}: {fetched:?}");
+        assert!(
+            fetched[0].method == "GET" && fetched[0].bearer && fetched[0].status == 200,
+            "{what}: {fetched:?}"
+        );
+    } else {
+        assert!(jpeg.is_none(), "{what}: {}", text(&r));
+        assert!(replaced.get("preview").is_none(), "{what}: {replaced}");
+        let keys: Vec<&str> = replaced
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        for key in &keys {
+            assert!(
+                ["backend", "status", "message", "changes", "timeline"].contains(key),
+                "{what}: unexpected {key} in {replaced}"
+            );
+        }
+        assert!(
+            !backend
+                .requests()
+                .iter()
+                .any(|q| q.path.starts_with("/media/")),
+            "{what}"
+        );
+        assert!(
+            stored_previews(&dir.path().join("backend")).is_empty(),
+            "{what}"
+        );
+    }
     outputs.push(everything(&r));
 
     let (r, timeline) = s.ok("show_timeline", json!({})).await;

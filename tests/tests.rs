@@ -13,5 +13,6 @@ mod packaging;
 mod quality;
 mod register;
 mod segment;
+mod support;
 mod timeline;
 mod ts_sdk;

@@ -84,6 +84,18 @@ pub mod de {
         text(&v).ok_or_else(|| type_error(&v, "text or a number"))
     }
 
+    /// Optional text that is never an error: a non-blank string (trimmed) → `Some`; absent
+    /// (with `#[serde(default)]`), `null`, blank strings and values of any other kind → `None`.
+    /// For extensions a server may or may not send, where a stranger value must not fail the
+    /// whole answer.
+    pub fn opt_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+        let v = Value::deserialize(d)?;
+        Ok(v.as_str()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string))
+    }
+
     /// `true`/`false`, also as 0/1 or "true"/"false"; `null` → false.
     pub fn bool<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
         let v = Value::deserialize(d)?;

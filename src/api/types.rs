@@ -199,6 +199,38 @@ pub struct SessionState {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+/// Largest before/after preview an edit's answer may point at, in bytes (a JPEG of at most
+/// 64 KB; see `EditToolResult::preview_url`).
+pub const PREVIEW_MAX_BYTES: usize = 64 * 1024;
+
+/// The `response` of an edit's ADK `functionResponse` (the typed shape: `tool_result.result`),
+/// as far as the client reads it. Everything else (`status`, `clip`, `background`, `edits`…)
+/// is kept in `extra`, untouched.
+///
+/// `preview_url` is an extension of the embedded backend: after a background replacement it
+/// points at a before/after JPEG (≤ [`PREVIEW_MAX_BYTES`]) of the clip's middle frame, served
+/// under `/media/…` with the same bearer token as the session's other media. The cloud sends
+/// none. Read liberally: absent, `null`, an empty string or any non-string value is `None`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, JsonSchema)]
+pub struct EditToolResult {
+    #[serde(
+        default,
+        deserialize_with = "de::opt_text",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub preview_url: Option<String>,
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl EditToolResult {
+    /// Read a tool result; anything that is not an object gives the empty result (an edit's
+    /// answer in an unknown shape is not an error: the draft in the state is what counts).
+    pub fn from_value(v: &serde_json::Value) -> Self {
+        serde_json::from_value(v.clone()).unwrap_or_default()
+    }
+}
+
 /// `POST /api/render/proxy/lambda` body. Note the camelCase `sessionId`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
 pub struct RenderRequest {
@@ -463,6 +495,32 @@ mod tests {
         assert_eq!((nulls.progress, nulls.url()), (0.0, None));
         let float = decode(r#"{"id":"r","status":"processing","progress":42.5}"#);
         assert_eq!(float.progress, 42.5);
+    }
+
+    /// The embedded backend's `preview_url`: absent (the cloud), `null`, text; other kinds of
+    /// value and other shapes of answer are no URL, never an error.
+    #[test]
+    fn edit_results_read_the_optional_preview_url() {
+        use serde_json::json;
+        let read = |v: serde_json::Value| EditToolResult::from_value(&v).preview_url;
+        assert_eq!(read(json!({"status": "ok", "clip": "a.mp4"})), None);
+        assert_eq!(read(json!({"status": "ok", "preview_url": null})), None);
+        assert_eq!(
+            read(json!({"status": "ok", "preview_url": "http://127.0.0.1:9/media/prv_1.jpg"})),
+            Some("http://127.0.0.1:9/media/prv_1.jpg".to_string())
+        );
+        assert_eq!(read(json!({"preview_url": "  "})), None);
+        assert_eq!(read(json!({"preview_url": 5})), None);
+        assert_eq!(read(json!({"preview_url": {"url": "x"}})), None);
+        assert_eq!(read(json!("done")), None);
+        assert_eq!(read(serde_json::Value::Null), None);
+        // The other fields are kept as they came.
+        let r = EditToolResult::from_value(&json!({"status": "ok", "preview_url": "/media/p.jpg"}));
+        assert_eq!(r.extra["status"], "ok");
+        assert_eq!(
+            serde_json::to_value(&r).unwrap(),
+            json!({"status": "ok", "preview_url": "/media/p.jpg"})
+        );
     }
 
     /// Integers or floats, ids as strings or numbers, `null` objects, missing optional fields.

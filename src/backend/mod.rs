@@ -16,7 +16,7 @@ mod services;
 mod state;
 mod store;
 
-pub use services::preview;
+pub use services::preview::ID_PREFIX as PREVIEW_ID_PREFIX;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 

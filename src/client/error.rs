@@ -124,6 +124,11 @@ pub enum ClientError {
     )]
     AgentFailed { message: String },
 
+    #[error(
+        "{what}: the answer is larger than the {limit_kb} KB this client reads for it, so it was not read; try again, and report it if it persists."
+    )]
+    AnswerTooLarge { what: String, limit_kb: usize },
+
     #[error("Render {id} failed: {message}. Check the timeline (show_timeline) and export again.")]
     RenderFailed { id: String, message: String },
 

@@ -34,6 +34,12 @@ use call::{Call, Needs};
 pub use error::ClientError;
 pub use run::STILL_WORKING;
 
+/// Largest preview answer `fetch_preview` reads, in bytes: the contract's 64 KB
+/// (`api::PREVIEW_MAX_BYTES`) plus 8 KB of slack for a server that rounds differently.
+pub const PREVIEW_FETCH_LIMIT: usize = crate::api::PREVIEW_MAX_BYTES + 8 * 1024;
+
+const PREVIEW_WHAT: &str = "fetching the before/after preview";
+
 /// Something to tell the user while a call is under way ("Still working…", render percent).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Notice {
@@ -55,6 +61,9 @@ pub struct RunOutcome {
     pub changes: Vec<String>,
     /// The stream dropped and the outcome was recovered by polling state.
     pub recovered_after_disconnect: bool,
+    /// Where the backend put a before/after preview of the edit (a function response's
+    /// `preview_url`; the embedded backend only): fetch it with `NemoClient::fetch_preview`.
+    pub preview_url: Option<String>,
 }
 
 /// The shared inside of a client; every file of this module adds methods to it.
@@ -215,6 +224,20 @@ impl NemoClient {
         dest: &Path,
     ) -> Result<u64, ClientError> {
         self.inner.download(status, dest).await
+    }
+
+    /// The bytes of a preview at `url` (a `RunOutcome::preview_url`), fetched like the
+    /// service's other files: the bearer token goes only to the API's own origin.
+    ///
+    /// # Errors
+    /// `ClientError::AnswerTooLarge` when the answer is above
+    /// `api::PREVIEW_MAX_BYTES` plus a little slack ([`PREVIEW_FETCH_LIMIT`]); the usual
+    /// `Unreachable`/`Http`/`Service` errors otherwise. Never holds more than the limit in
+    /// memory.
+    pub async fn fetch_preview(&self, url: &str) -> Result<Vec<u8>, ClientError> {
+        self.inner
+            .fetch_small(url, PREVIEW_WHAT, PREVIEW_FETCH_LIMIT)
+            .await
     }
 
     /// A render started by an earlier run of this server and not yet collected.

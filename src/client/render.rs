@@ -3,6 +3,7 @@
 //! renamed on success; the output URL first, the download endpoint as the fallback.
 
 use std::path::Path;
+use std::time::Duration;
 
 use futures::StreamExt;
 use reqwest::Method;
@@ -10,9 +11,11 @@ use tokio::io::AsyncWriteExt;
 
 use super::Inner;
 use super::call::{Call, Needs, Reply};
-use super::error::ClientError;
+use super::error::{ClientError, from_failure};
 use super::http;
-use crate::api::{Draft, RenderOutput, RenderRequest, RenderState, RenderStatus, paths};
+use crate::api::{
+    Draft, RenderOutput, RenderRequest, RenderState, RenderStatus, decode_envelope, paths,
+};
 
 impl Inner {
     pub(crate) async fn submit_render(
@@ -119,15 +122,7 @@ impl Inner {
         std::fs::create_dir_all(&dir).map_err(write_err)?;
 
         if let Some(url) = status.url() {
-            let url = self.http.url(url);
-            // The bearer token goes only to the API's own origin, never to a CDN.
-            let token = if self.http.same_origin(&url) {
-                Some(self.token().await?)
-            } else {
-                None
-            };
-            let rb = self.http.request(Method::GET, &url, token.as_deref());
-            match http::send(rb, "downloading the export", self.http.base()).await {
+            match self.get_file(url, "downloading the export", None).await {
                 Ok(resp) if resp.status().is_success() && !http::is_json(&resp) => {
                     match save_body(resp, &dir, dest).await {
                         Ok(n) => {
@@ -178,6 +173,87 @@ impl Inner {
                 status.id
             ))),
         }
+    }
+}
+
+impl Inner {
+    /// GET a file the service pointed at: `url` absolute, or a path on the API. The bearer
+    /// token goes only to the API's own origin, never to a CDN. `timeout`: `None` for long
+    /// transfers.
+    pub(crate) async fn get_file(
+        &self,
+        url: &str,
+        what: &str,
+        timeout: Option<Duration>,
+    ) -> Result<reqwest::Response, ClientError> {
+        let url = self.http.url(url);
+        let token = if self.http.same_origin(&url) {
+            Some(self.token().await?)
+        } else {
+            None
+        };
+        let mut rb = self.http.request(Method::GET, &url, token.as_deref());
+        if let Some(t) = timeout {
+            rb = rb.timeout(t);
+        }
+        http::send(rb, what, self.http.base()).await
+    }
+
+    /// A small file the service pointed at (a preview), read into memory: at most `limit`
+    /// bytes, else `AnswerTooLarge` (the rest is never read). An error answer is reported
+    /// like any other call's (body code first, HTTP status second).
+    pub(crate) async fn fetch_small(
+        &self,
+        url: &str,
+        what: &'static str,
+        limit: usize,
+    ) -> Result<Vec<u8>, ClientError> {
+        let unreachable = |e: reqwest::Error| ClientError::Unreachable {
+            what: what.to_string(),
+            url: self.http.base().to_string(),
+            source: e.without_url(),
+        };
+        let too_large = || ClientError::AnswerTooLarge {
+            what: what.to_string(),
+            limit_kb: limit / 1024,
+        };
+        let resp = self
+            .get_file(url, what, Some(self.config.request_timeout))
+            .await?;
+        let status = resp.status().as_u16();
+        let failed = !resp.status().is_success() || http::is_json(&resp);
+        if resp.content_length().is_some_and(|n| n > limit as u64) {
+            return Err(too_large());
+        }
+        let mut body = resp.bytes_stream();
+        let mut bytes = Vec::new();
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(unreachable)?;
+            if bytes.len() + chunk.len() > limit {
+                return Err(too_large());
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        if failed {
+            let failure = match decode_envelope::<serde_json::Value>(status, &bytes) {
+                Ok(_) => {
+                    return Err(ClientError::BadAnswer {
+                        what: what.to_string(),
+                        detail: "JSON came back instead of the file".into(),
+                    });
+                }
+                Err(f) => f,
+            };
+            let ctx = self.failure_context(&Call::new(what, Needs::Token));
+            return Err(from_failure(status, failure, &ctx));
+        }
+        if bytes.is_empty() {
+            return Err(ClientError::BadAnswer {
+                what: what.to_string(),
+                detail: "the file is empty".into(),
+            });
+        }
+        Ok(bytes)
     }
 }
 

@@ -14,7 +14,7 @@ use super::error::ClientError;
 use super::sse::{SseReader, Step};
 use super::{Inner, Notice, RunOutcome};
 use crate::api::sse::AgentEvent;
-use crate::api::{Draft, RunSseRequest, StateData, paths};
+use crate::api::{Draft, EditToolResult, RunSseRequest, StateData, paths};
 
 pub const STILL_WORKING: &str = "Still working…";
 
@@ -28,6 +28,8 @@ struct Follow {
     turn_complete: bool,
     error: Option<String>,
     broken: bool,
+    /// The last `preview_url` a tool result carried (the embedded backend's extension).
+    preview_url: Option<String>,
 }
 
 impl Follow {
@@ -47,8 +49,11 @@ impl Follow {
                     self.open_calls += 1;
                     self.tool_calls.push(name);
                 }
-                AgentEvent::ToolResult { .. } => {
+                AgentEvent::ToolResult { result, .. } => {
                     self.open_calls = self.open_calls.saturating_sub(1);
+                    if let Some(url) = EditToolResult::from_value(&result).preview_url {
+                        self.preview_url = Some(url);
+                    }
                 }
                 AgentEvent::Error { message } => self.error = Some(message),
                 AgentEvent::TurnComplete => self.turn_complete = true,
@@ -144,6 +149,7 @@ impl Inner {
         let mut outcome = RunOutcome {
             text: text.clone(),
             tool_calls: follow.tool_calls.clone(),
+            preview_url: follow.preview_url.clone(),
             ..RunOutcome::default()
         };
         // Cut: the connection broke, or it closed while a tool call had no result yet and
@@ -384,7 +390,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let c = client(dir.path());
         let call = AdkEvent::function_call("i", 1.0, "set_background", json!({}));
-        let resp = AdkEvent::function_response("i", 1.0, "set_background", json!({}), json!({}));
+        let resp = AdkEvent::function_response(
+            "i",
+            1.0,
+            "set_background",
+            json!({"status": "ok", "preview_url": "http://127.0.0.1:9/media/prv_1.jpg"}),
+            json!({}),
+        );
         let mut partial = AdkEvent::final_text("i", 1.0, "Do");
         partial.partial = true;
         partial.turn_complete = false;
@@ -409,6 +421,10 @@ mod tests {
         assert_eq!(f.tool_calls, vec!["set_background"]);
         assert_eq!(f.open_calls, 0);
         assert!(f.turn_complete && !f.broken);
+        assert_eq!(
+            f.preview_url.as_deref(),
+            Some("http://127.0.0.1:9/media/prv_1.jpg")
+        );
         assert!(notices.is_empty());
 
         let cut = futures::stream::iter(vec![
@@ -419,5 +435,6 @@ mod tests {
         let (r, _, _) = follow_with_notices(&c, cut).await;
         let f = r.unwrap();
         assert!(f.broken && f.open_calls == 1 && f.text().is_empty());
+        assert_eq!(f.preview_url, None);
     }
 }

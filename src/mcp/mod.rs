@@ -2,7 +2,9 @@
 //! what an AI assistant can act on. One file per concern: `server` (state and handler),
 //! `tools` (thin handlers), `types` (arguments and results), `prompts`, `jobs` (long-call
 //! continuation), `progress`, `work` (what each long tool does), `connect` (backend choice),
-//! `gui_speak` (GUI directions → tool calls), `timeline` (summary line), `paths`, `preview`.
+//! `gui_speak` (GUI directions → tool calls), `timeline` (summary line), `paths`, `preview`
+//! (the backend's before/after image, fetched through the client). `backend` is imported by
+//! `connect` only, to start the embedded one.
 
 mod attach;
 mod connect;
@@ -21,7 +23,6 @@ mod stdio;
 pub mod timeline;
 mod tools;
 pub mod types;
-mod uploads;
 mod work;
 
 pub use connect::answers as cloud_answers;

@@ -21,7 +21,6 @@ use super::connect::Connector;
 use super::content;
 use super::jobs::Jobs;
 use super::settings::McpSettings;
-use super::uploads::Uploads;
 
 const INSTRUCTIONS: &str = "Edits videos through the NemoVideo editor: upload_media adds clips \
 (local paths or URLs), replace_background swaps the background behind people (with a before/after \
@@ -33,7 +32,6 @@ pub(super) struct Shared {
     pub settings: McpSettings,
     pub connector: Connector,
     pub jobs: Jobs,
-    pub uploads: Arc<Uploads>,
 }
 
 #[derive(Clone)]
@@ -49,7 +47,6 @@ impl EbcServer {
         let shared = Shared {
             connector: Connector::new(settings.clone()),
             jobs: Jobs::new(settings.call_budget),
-            uploads: Arc::new(Uploads::default()),
             settings,
         };
         let mut tool_router = Self::tool_router();

@@ -119,16 +119,15 @@ impl EbcServer {
             Ok(refs) => refs,
             Err(f) => return jobs::failure_result(None, f),
         };
-        let uploads = self.shared.uploads.clone();
         self.launch("upload_media", &ctx, move |conn, job| {
-            work::upload_media(conn, uploads, refs, job)
+            work::upload_media(conn, refs, job)
         })
         .await
     }
 
     #[tool(
         name = "replace_background",
-        description = "Replace the background behind the people in the project's video clips. Give the user's instruction (e.g. \"replace my office background with a clean studio backdrop\") and/or a backdrop: a description (\"clean studio backdrop\", \"gradient navy to teal\", \"blur\", \"#1E90FF\", \"green screen\") or an image/video path or URL. Optional `media` picks the clip: a name from upload_media, or a path/URL to upload first. Returns what changed, the timeline, and a small before/after JPEG preview when the backend is local. Long edits return status \"running\" with a job_id: call again with {\"job_id\": ...} to keep waiting.",
+        description = "Replace the background behind the people in the project's video clips. Give the user's instruction (e.g. \"replace my office background with a clean studio backdrop\") and/or a backdrop: a description (\"clean studio backdrop\", \"gradient navy to teal\", \"blur\", \"#1E90FF\", \"green screen\") or an image/video path or URL. Optional `media` picks the clip: a name from upload_media, or a path/URL to upload first. Returns what changed, the timeline, and a small before/after JPEG preview when the backend makes one (the local backend does). Long edits return status \"running\" with a job_id: call again with {\"job_id\": ...} to keep waiting.",
         output_schema = schema_for_output::<EditResponse>(),
         annotations(
             title = "Replace background",
@@ -157,11 +156,10 @@ impl EbcServer {
         let mut upload_first = None;
         let mut media_name = media.clone();
         if let Some(m) = &media {
-            let known = self.shared.uploads.path_of(m).is_some();
             let local = paths::expand(m, home.as_deref());
             // A clip given by its path is uploaded (again): the backend reuses the file it
             // already has in this session, and a new session gets it.
-            if !known && (paths::is_url(m) || (local.is_absolute() && local.exists())) {
+            if paths::is_url(m) || (local.is_absolute() && local.exists()) {
                 match paths::media_ref(m, home.as_deref()) {
                     Ok(r) => {
                         upload_first = Some(r);
@@ -204,14 +202,12 @@ impl EbcServer {
         let plan = ReplacePlan {
             message,
             upload_first,
-            media_name,
             backdrop,
             instruction,
             attachments,
         };
-        let uploads = self.shared.uploads.clone();
         self.launch("replace_background", &ctx, move |conn, job| {
-            work::replace_background(conn, uploads, plan, job)
+            work::replace_background(conn, plan, job)
         })
         .await
     }
@@ -303,9 +299,8 @@ impl EbcServer {
             Ok(a) => a,
             Err(f) => return jobs::failure_result(None, f),
         };
-        let uploads = self.shared.uploads.clone();
         self.launch("edit_video", &ctx, move |conn, job| {
-            work::edit_video(conn, uploads, instruction, attachments, job)
+            work::edit_video(conn, instruction, attachments, job)
         })
         .await
     }

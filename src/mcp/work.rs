@@ -5,7 +5,6 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use base64::Engine as _;
 use rmcp::model::{ContentBlock, Resource};
 
 use super::attach::Attachment;
@@ -21,7 +20,6 @@ use super::types::{
     EditResponse, ExportMatte, ExportQuality, ExportResolution, ExportVideoResponse, JobFields,
     JobStatus, UploadMediaResponse, UploadedMedia,
 };
-use super::uploads::Uploads;
 use crate::api::{Draft, RenderOutput, RenderState, RenderStatus, UploadedFile};
 use crate::client::{ClientError, Notice, RunOutcome};
 
@@ -48,10 +46,9 @@ fn to_value<T: serde::Serialize>(v: &T) -> Result<serde_json::Value, Failure> {
     serde_json::to_value(v).map_err(|e| Failure::Internal(format!("result encoding: {e}")))
 }
 
-/// Upload local files and URLs, remembering which names came from local files.
+/// Upload local files and URLs.
 pub async fn upload(
     conn: &Connection,
-    uploads: &Uploads,
     refs: Vec<MediaRef>,
     job: &JobCtx,
 ) -> Result<Vec<UploadedFile>, Failure> {
@@ -68,21 +65,7 @@ pub async fn upload(
     });
     let mut uploaded = Vec::new();
     if !files.is_empty() {
-        let done = conn.client.upload_files(&files).await.map_err(failure)?;
-        for (i, file) in done.iter().enumerate() {
-            // The answer lists files in the order sent; fall back to matching by name.
-            let local = files
-                .iter()
-                .find(|p| {
-                    p.file_name()
-                        .is_some_and(|n| n.to_string_lossy() == file.filename)
-                })
-                .or_else(|| (done.len() == files.len()).then(|| &files[i]));
-            if let Some(local) = local {
-                uploads.record(&file.filename, local.clone());
-            }
-        }
-        uploaded.extend(done);
+        uploaded.extend(conn.client.upload_files(&files).await.map_err(failure)?);
     }
     if !urls.is_empty() {
         uploaded.extend(conn.client.upload_urls(&urls).await.map_err(failure)?);
@@ -90,13 +73,8 @@ pub async fn upload(
     Ok(uploaded)
 }
 
-pub async fn upload_media(
-    conn: Arc<Connection>,
-    uploads: Arc<Uploads>,
-    refs: Vec<MediaRef>,
-    job: JobCtx,
-) -> Outcome {
-    let uploaded = upload(&conn, &uploads, refs, &job).await?;
+pub async fn upload_media(conn: Arc<Connection>, refs: Vec<MediaRef>, job: JobCtx) -> Outcome {
+    let uploaded = upload(&conn, refs, &job).await?;
     let files: Vec<UploadedMedia> = uploaded
         .iter()
         .map(|f| UploadedMedia {
@@ -153,8 +131,6 @@ pub struct ReplacePlan {
     pub message: String,
     /// A clip to upload first (a path or URL given as `media`).
     pub upload_first: Option<MediaRef>,
-    /// The clip's name as the project knows it, when one was named.
-    pub media_name: Option<String>,
     /// The backdrop as written, when given.
     pub backdrop: Option<String>,
     pub instruction: Option<String>,
@@ -164,23 +140,17 @@ pub struct ReplacePlan {
 }
 
 /// Upload each attachment and put its uploaded name where the message wrote the path.
-/// Returns the message and, per attachment, (as written, uploaded name, local file).
+/// Returns the message.
 async fn upload_attachments(
     conn: &Connection,
-    uploads: &Uploads,
     mut message: String,
     attachments: &[Attachment],
     job: &JobCtx,
-) -> Result<(String, Vec<(String, String, Option<PathBuf>)>), Failure> {
-    let mut done = Vec::new();
+) -> Result<String, Failure> {
     for a in attachments {
-        let local = match &a.media {
-            MediaRef::File(p) => Some(p.clone()),
-            MediaRef::Url(_) => None,
-        };
         // Uploaded every time: the backend reuses a file already in the session (same
         // content and name), and a new session (lost, or another backend) gets it again.
-        let up = upload(conn, uploads, vec![a.media.clone()], job).await?;
+        let up = upload(conn, vec![a.media.clone()], job).await?;
         let name = up.first().map(|f| f.filename.clone()).ok_or_else(|| {
             Failure::User(format!(
                 "{}: the upload returned no file; try again",
@@ -188,9 +158,8 @@ async fn upload_attachments(
             ))
         })?;
         message = message.replace(&a.written, &name);
-        done.push((a.written.clone(), name, local));
     }
-    Ok((message, done))
+    Ok(message)
 }
 
 /// The agent message for replace_background; None when nothing says what the backdrop is.
@@ -213,87 +182,47 @@ pub fn replace_message(
     }
 }
 
-pub async fn replace_background(
-    conn: Arc<Connection>,
-    uploads: Arc<Uploads>,
-    plan: ReplacePlan,
-    job: JobCtx,
-) -> Outcome {
+pub async fn replace_background(conn: Arc<Connection>, plan: ReplacePlan, job: JobCtx) -> Outcome {
     // The user's own words decide the session's language (not our wrapper around them).
     if let Some(words) = plan.instruction.as_deref().or(plan.backdrop.as_deref()) {
         conn.client.note_user_text(words);
     }
-    let mut media_name = plan.media_name.clone();
     let mut message = plan.message.clone();
     if let Some(r) = plan.upload_first.clone() {
-        let uploaded = upload(&conn, &uploads, vec![r], &job).await?;
+        let uploaded = upload(&conn, vec![r], &job).await?;
+        // The message names the clip by the name the upload gave it.
         if let Some(first) = uploaded.first() {
-            media_name = Some(first.filename.clone());
             message = replace_message(
                 plan.instruction.as_deref(),
                 plan.backdrop.as_deref(),
-                media_name.as_deref(),
+                Some(&first.filename),
             )
             .unwrap_or(message);
         }
     }
-    let (message, attached) =
-        upload_attachments(&conn, &uploads, message, &plan.attachments, &job).await?;
+    let message = upload_attachments(&conn, message, &plan.attachments, &job).await?;
     let outcome = run(&conn, &message, &job).await?;
     let draft = draft_after(&conn, &outcome).await;
-
-    // The preview is made here from the original file: only possible with a local backend.
-    let local = match &media_name {
-        Some(name) => uploads.path_of(name).map(|p| (name.clone(), p)),
-        None => uploads.latest_video(),
-    };
-    let mut content = Vec::new();
-    let preview_note = if conn.label != "local" {
-        "No preview: previews are rendered on this machine with the local backend only; call export_video to get the result.".to_string()
-    } else if let Some((name, path)) = local {
-        let recorded = draft.as_ref().and_then(|d| backdrop_of(d, &name));
-        // A backdrop file is previewed from the user's own copy.
-        let from_file = attached
-            .iter()
-            .find(|(written, uploaded, _)| {
-                plan.backdrop.as_deref() == Some(written.as_str())
-                    || recorded.as_deref() == Some(uploaded.as_str())
-            })
-            .and_then(|(_, _, local)| local.clone())
-            .or_else(|| recorded.as_deref().and_then(|r| uploads.path_of(r)));
-        let backdrop = from_file
-            .map(|p| p.to_string_lossy().into_owned())
-            .or(recorded)
-            .or_else(|| plan.backdrop.clone())
-            .or_else(|| plan.instruction.clone())
-            .unwrap_or_default();
-        match preview::before_after(path, backdrop).await {
-            Ok(jpeg) => {
-                let kb = jpeg.len().div_ceil(1024);
-                content.push(ContentBlock::image(
-                    base64::engine::general_purpose::STANDARD.encode(&jpeg),
-                    "image/jpeg",
-                ));
-                format!("Attached: before/after of the middle frame of {name} ({kb} KB JPEG).")
-            }
-            Err(why) => format!("No preview: {why}."),
+    // The backend's before/after preview, fetched like any other file it points at. The
+    // cloud sends none: then there is no image and nothing to say about it.
+    let (content, preview_note) = match outcome.preview_url.as_deref() {
+        Some(url) => {
+            let p = preview::fetch(&conn.client, url).await;
+            (p.image.into_iter().collect(), Some(p.note))
         }
-    } else {
-        "No preview: the clip was not uploaded from a local file in this session.".to_string()
+        None => (Vec::new(), None),
     };
-    edit_reply(&conn, outcome, draft, Some(preview_note), content)
+    edit_reply(&conn, outcome, draft, preview_note, content)
 }
 
 pub async fn edit_video(
     conn: Arc<Connection>,
-    uploads: Arc<Uploads>,
     instruction: String,
     attachments: Vec<Attachment>,
     job: JobCtx,
 ) -> Outcome {
     conn.client.note_user_text(&instruction);
-    let (instruction, _) =
-        upload_attachments(&conn, &uploads, instruction, &attachments, &job).await?;
+    let instruction = upload_attachments(&conn, instruction, &attachments, &job).await?;
     let outcome = run(&conn, &instruction, &job).await?;
     let draft = draft_after(&conn, &outcome).await;
     edit_reply(&conn, outcome, draft, None, Vec::new())
@@ -318,15 +247,6 @@ async fn draft_after(conn: &Connection, outcome: &RunOutcome) -> Option<Draft> {
         Some(d) => Some(d.clone()),
         None => conn.client.state().await.ok().and_then(|s| s.draft),
     }
-}
-
-/// The backdrop recorded on the video segment named `name`.
-fn backdrop_of(draft: &Draft, name: &str) -> Option<String> {
-    draft
-        .video_segments()
-        .find(|s| s.meta_str("name") == Some(name))
-        .and_then(|s| s.meta_str("bg"))
-        .map(str::to_string)
 }
 
 fn edit_reply(

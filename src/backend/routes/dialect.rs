@@ -36,6 +36,13 @@ pub fn new_session_id(d: Dialect) -> String {
     }
 }
 
+/// Does the agent in dialect `d` attach a before/after preview (`preview_url`) to a
+/// background replacement? Only this backend's own dialect: the cloud sends none, so its
+/// dialects do not either, and clients are tested without one.
+pub fn makes_previews(d: Dialect) -> bool {
+    d == Dialect::Native
+}
+
 /// A new anonymous user id: `anon_…`, as the cloud's (the contract tells anonymous users
 /// from registered ones by this prefix), in every dialect.
 pub fn new_user_id() -> String {

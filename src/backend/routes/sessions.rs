@@ -12,6 +12,7 @@ use super::extract::{ApiJson, BaseUrl, Caller};
 use crate::api::{Draft, Envelope, RenderState, SessionInfo, SessionState, StateData};
 use crate::backend::error::Error;
 use crate::backend::services::media::media_url;
+use crate::backend::services::preview;
 use crate::backend::state::AppState;
 use crate::backend::store::{Db, MediaRecord, SessionRecord, now_secs};
 
@@ -99,7 +100,7 @@ pub fn session_state(
         })
         .unwrap_or_else(|| json!({}));
     let renders = db.session_renders(&session.session_id, RenderState::Completed)?;
-    let generated_media: Vec<Value> = renders
+    let mut generated_media: Vec<Value> = renders
         .iter()
         .map(|r| {
             json!({
@@ -109,6 +110,16 @@ pub fn session_state(
             })
         })
         .collect();
+    // The before/after previews of background edits, oldest first (an extension of ours).
+    for p in db.session_media_with_prefix(&session.session_id, preview::ID_PREFIX)? {
+        generated_media.push(json!({
+            "id": p.media_id,
+            "type": "image",
+            "kind": "preview",
+            "name": p.filename,
+            "url": media_url(base, &p),
+        }));
+    }
     let mut extra = serde_json::Map::new();
     extra.insert("session_id".into(), json!(session.session_id));
     Ok(SessionState {

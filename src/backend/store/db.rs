@@ -510,6 +510,28 @@ impl Db<'_> {
         Ok(out)
     }
 
+    /// Media of session `session_id` whose id starts with `prefix` (the agent's previews:
+    /// not uploads, so not in the session's list), oldest first.
+    pub fn session_media_with_prefix(
+        &self,
+        session_id: &str,
+        prefix: &str,
+    ) -> Result<Vec<MediaRecord>> {
+        let mut stmt = self
+            .tx
+            .prepare(&format!(
+                "SELECT {MEDIA_COLS} FROM media WHERE session_id = ?1 AND substr(media_id, 1, ?2) = ?3
+                 ORDER BY created_at, rowid"
+            ))
+            .map_err(sql)?;
+        let rows = stmt
+            .query_map(params![session_id, prefix.len() as i64, prefix], media_row)
+            .map_err(sql)?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(sql)?;
+        Ok(rows)
+    }
+
     pub fn put_media(&self, m: &MediaRecord) -> Result<()> {
         self.tx
             .execute(

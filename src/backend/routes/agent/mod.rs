@@ -5,6 +5,12 @@
 //! an ADK error event (`errorCode`/`errorMessage`) listing what it can do, never with a plain
 //! reply. The edit runs in its own task, so a client that disconnects mid-stream still gets
 //! it applied (and charged once).
+//!
+//! After a background replacement the function response also carries `preview_url`: the
+//! before/after JPEG of the clip (`services::preview`), stored as media of the session and
+//! served by `/media`. It is made after the edit is saved, while the heartbeats go on; when
+//! it cannot be made the edit stands and the response has no URL. The cloud dialects send
+//! none, as the cloud does not (`dialect::makes_previews`).
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -16,18 +22,22 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
+use super::dialect;
 use super::error::ApiError;
-use super::extract::{ApiJson, Caller};
+use super::extract::{ApiJson, BaseUrl, Caller};
 use super::sessions::owned_session;
 use crate::api::RunSseRequest;
 use crate::api::sse::{AdkEvent, encode_comment, encode_data};
 use crate::backend::error::Error;
-use crate::backend::services::agent::{self, AgentError, Intent, Workspace};
+use crate::backend::services::agent::{self, AgentError, Applied, Intent, Workspace};
+use crate::backend::services::media::media_url;
+use crate::backend::services::preview;
 use crate::backend::state::AppState;
 
 pub async fn run_sse(
     State(state): State<AppState>,
     caller: Caller,
+    BaseUrl(base): BaseUrl,
     ApiJson(req): ApiJson<RunSseRequest>,
 ) -> Result<Response, ApiError> {
     let text = req.text();
@@ -57,7 +67,13 @@ pub async fn run_sse(
             .await?
     };
     let (tx, rx) = mpsc::channel::<String>(32);
-    tokio::spawn(work(state, caller, session.session_id, plan, text, tx));
+    let turn = Turn {
+        caller,
+        session_id: session.session_id,
+        message: text,
+        base,
+    };
+    tokio::spawn(work(state, turn, plan, tx));
     let stream = futures::stream::unfold(rx, |mut rx| async move {
         rx.recv()
             .await
@@ -115,14 +131,27 @@ impl Out {
     }
 }
 
-async fn work(
-    state: AppState,
+/// One `/run_sse` request: who, which session, the words, and this server as the client
+/// reached it (for the preview's URL).
+struct Turn {
     caller: Caller,
     session_id: String,
-    plan: Result<Vec<Intent>, AgentError>,
     message: String,
+    base: String,
+}
+
+async fn work(
+    state: AppState,
+    turn: Turn,
+    plan: Result<Vec<Intent>, AgentError>,
     tx: mpsc::Sender<String>,
 ) {
+    let Turn {
+        caller,
+        session_id,
+        message,
+        base,
+    } = turn;
     let inv = format!("e-{}", uuid::Uuid::new_v4().simple());
     let mut out = Out(Some(tx));
     let intents = match plan {
@@ -145,7 +174,7 @@ async fn work(
         .await;
 
     // The work, with heartbeats while it runs.
-    let job = apply(&state, &caller, &session_id, &intents, &message);
+    let job = apply(&state, &caller, &session_id, &intents, &message, &base);
     tokio::pin!(job);
     let period = state.config.sse_heartbeat.max(Duration::from_millis(10));
     let mut beat = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
@@ -156,7 +185,14 @@ async fn work(
         }
     };
     match result {
-        Ok((done, draft)) => {
+        Ok((
+            Applied {
+                done,
+                draft,
+                preview: _,
+            },
+            preview_url,
+        )) => {
             let mut response = json!({"status": "ok", "edits": done.iter().map(|d| json!({"tool": d.tool, "args": d.args})).collect::<Vec<_>>()});
             if let Some(first) = done.first() {
                 for key in ["clip", "background", "description"] {
@@ -164,6 +200,9 @@ async fn work(
                         response[key] = v.clone();
                     }
                 }
+            }
+            if let Some(url) = preview_url {
+                response["preview_url"] = json!(url);
             }
             out.event(&AdkEvent::function_response(
                 &inv,
@@ -195,14 +234,16 @@ async fn work(
     }
 }
 
-/// The service's `apply` with the state's store and settings.
+/// The service's `apply` with the state's store and settings, then the preview of a
+/// background replacement (its URL under `base`; `None` when none was made).
 async fn apply(
     state: &AppState,
     caller: &Caller,
     session_id: &str,
     intents: &[Intent],
     message: &str,
-) -> Result<(Vec<agent::Done>, Value), AgentError> {
+    base: &str,
+) -> Result<(Applied, Option<String>), AgentError> {
     // Test builds: `slow_ms` makes the work itself slow, so heartbeats show.
     #[cfg(feature = "faults")]
     {
@@ -216,5 +257,32 @@ async fn apply(
         url_roots: &state.config.url_roots,
         edit_cost: state.config.edit_cost,
     };
-    agent::apply(ws, &caller.user_id, session_id, intents, message).await
+    let mut applied = agent::apply(ws, &caller.user_id, session_id, intents, message).await?;
+    let url = match applied.preview.take() {
+        Some(src) if dialect::makes_previews(state.config.dialect) => {
+            preview_url(state, src, base).await
+        }
+        _ => None,
+    };
+    Ok((applied, url))
+}
+
+/// Make and store the preview of `src`; its URL, or `None` (logged) when it failed.
+async fn preview_url(state: &AppState, src: preview::PreviewSource, base: &str) -> Option<String> {
+    let clip = src.clip.clone();
+    match preview::make(&state.store, src).await {
+        Ok(rec) => {
+            tracing::debug!(clip = %clip, media = %rec.media_id, bytes = rec.bytes, "preview stored");
+            Some(media_url(base, &rec))
+        }
+        // A clip the engine cannot read (or draw on this backdrop) is worth a debug line only.
+        Err(e @ preview::PreviewError::Render { .. }) => {
+            tracing::debug!("no preview, the edit stands: {e}");
+            None
+        }
+        Err(e) => {
+            tracing::warn!("no preview, the edit stands: {e}");
+            None
+        }
+    }
 }

@@ -20,6 +20,7 @@ pub use intent::Intent;
 use intent::Names;
 pub use parser::{BackdropSource, BackgroundEdit, parse};
 
+use crate::backend::services::preview::PreviewSource;
 use crate::backend::store::{Db, MediaRecord, SessionRecord, Store};
 
 /// Why an instruction was not carried out; the message is for the user.
@@ -152,16 +153,26 @@ pub struct Workspace<'a> {
     pub edit_cost: f64,
 }
 
+/// What `apply` did.
+pub struct Applied {
+    /// One entry per edit, in order.
+    pub done: Vec<Done>,
+    /// The new draft as JSON.
+    pub draft: Value,
+    /// When a background was replaced: the first clip it was applied to, with its stored
+    /// file and the backdrop, for the before/after preview (made after the transaction).
+    pub preview: Option<PreviewSource>,
+}
+
 /// Apply every edit to a copy of the draft, then save it and charge once (one
-/// transaction); on any failure nothing changes and nothing is charged. Returns what was
-/// done and the new draft as JSON.
+/// transaction); on any failure nothing changes and nothing is charged.
 pub async fn apply(
     ws: Workspace<'_>,
     user_id: &str,
     session_id: &str,
     intents: &[Intent],
     message: &str,
-) -> Result<(Vec<Done>, Value), AgentError> {
+) -> Result<Applied, AgentError> {
     let failed = AgentError::Failed;
     let store_failed = |e: crate::backend::error::Error| AgentError::Failed(e.to_string());
     let zh = words::has_cjk(message);
@@ -212,11 +223,58 @@ pub async fn apply(
             // Charged and saved together: an error here rolls both back.
             db.spend(&user, cost, &format!("edit {session_id}"))?;
             db.put_session(&session)?;
+            let preview = preview_source(db, &session, &intents, &done, &resolved);
             let draft = serde_json::to_value(&session.draft).unwrap_or(Value::Null);
-            Ok(Ok((done, draft)))
+            Ok(Ok(Applied {
+                done,
+                draft,
+                preview,
+            }))
         })
         .await
         .map_err(store_failed)?
+}
+
+/// The clip the first background edit touched first, with its stored file and backdrop;
+/// `None` when no background changed or the clip's file is not in the store (a store error
+/// here is only logged: the preview is never a reason to fail the edit).
+fn preview_source(
+    db: &Db<'_>,
+    session: &SessionRecord,
+    intents: &[Intent],
+    done: &[Done],
+    resolved: &[background::Resolved],
+) -> Option<PreviewSource> {
+    let at = intents
+        .iter()
+        .position(|i| matches!(i, Intent::Background { .. }))?;
+    let clip = done
+        .get(at)?
+        .args
+        .get("clips")?
+        .get(0)?
+        .as_str()?
+        .to_string();
+    let media_id = session
+        .draft
+        .video_segments()
+        .find(|s| s.meta_str("name") == Some(clip.as_str()))
+        .and_then(|s| s.meta_str("media"))?
+        .to_string();
+    let media = match db.media(&media_id) {
+        Ok(m) => m?,
+        Err(e) => {
+            tracing::warn!(clip = %clip, "no preview: reading the clip's record failed: {e}");
+            return None;
+        }
+    };
+    Some(PreviewSource {
+        user_id: session.user_id.clone(),
+        session_id: session.session_id.clone(),
+        clip,
+        file: db.media_file(&media),
+        backdrop: resolved.first()?.backdrop.clone(),
+    })
 }
 
 /// `intents` applied to a copy of the session's draft (`resolved`: the backdrops, in the

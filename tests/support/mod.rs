@@ -1,0 +1,45 @@
+//! Helpers shared by the test modules (the Node SDK's flow lives beside this file, in
+//! `node/`).
+
+use std::path::Path;
+
+/// The built binary's `backend` command on a free loopback port, as a separate process; its
+/// URL is read from the line it prints to stderr. Killed (SIGKILL) and reaped when dropped.
+pub struct BackendProc {
+    pub child: std::process::Child,
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+}
+
+impl Drop for BackendProc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Start `editor-background-changer backend --listen 127.0.0.1:0 --data-dir DATA ARGS…` and
+/// wait until it says where it listens (no sleeps: the line is printed once the socket is
+/// bound). Its stderr keeps being drained so the child never blocks on a full pipe.
+pub fn backend_binary(data: &Path, args: &[&str]) -> BackendProc {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_editor-background-changer"))
+        .args(["backend", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data)
+        .args(args)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("starting the backend binary");
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let url = loop {
+        let line = lines
+            .next()
+            .expect("the backend exited before saying where it listens")
+            .unwrap();
+        if let Some(rest) = line.split("listening on ").nth(1) {
+            break rest.split_whitespace().next().unwrap().to_string();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    BackendProc { child, url }
+}
