@@ -10,6 +10,11 @@
 //!   revision's schema says.
 //!
 //! Non-MCP notifications (no `id`) that do not parse are dropped silently, as rmcp does.
+//!
+//! Every line goes out through one writer task, in the order it was queued. `receive` never
+//! awaits a write: rmcp polls it in a `select!` and drops it when another branch wins, and
+//! an error answer awaited there (behind the lock of a response being written) was lost
+//! with it: under load a client waited for it forever.
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex as StdMutex};
@@ -19,7 +24,7 @@ use rmcp::model::{ClientJsonRpcMessage, JsonRpcMessage, ServerJsonRpcMessage, Se
 use rmcp::transport::Transport;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
-use tokio::sync::Mutex;
+use tokio::sync::{mpsc, oneshot};
 
 /// The `_meta` key that carries the protocol version on every request from 2026-07-28 on.
 const INLINE_VERSION_KEY: &str = "io.modelcontextprotocol/protocolVersion";
@@ -41,21 +46,31 @@ struct State {
     inline_lifecycle: bool,
 }
 
-pub struct StdioTransport<R, W> {
+/// One line for the writer task (empty: only flush), and who waits to hear it was written.
+struct Outgoing {
+    bytes: Vec<u8>,
+    written: Option<oneshot::Sender<std::io::Result<()>>>,
+}
+
+pub struct StdioTransport<R> {
     read: BufReader<R>,
     line: Vec<u8>,
     queue: VecDeque<ClientJsonRpcMessage>,
-    write: Arc<Mutex<W>>,
+    out: mpsc::UnboundedSender<Outgoing>,
     state: Arc<StdMutex<State>>,
 }
 
-impl<R: AsyncRead + Unpin + Send, W: AsyncWrite + Unpin + Send + 'static> StdioTransport<R, W> {
-    pub fn new(read: R, write: W) -> Self {
+impl<R: AsyncRead + Unpin + Send> StdioTransport<R> {
+    /// Reads messages from `read`; writes answers to `write` from a task spawned here, so
+    /// it must be called inside a tokio runtime.
+    pub fn new<W: AsyncWrite + Unpin + Send + 'static>(read: R, write: W) -> Self {
+        let (out, lines) = mpsc::unbounded_channel();
+        tokio::spawn(writer(write, lines));
         StdioTransport {
             read: BufReader::new(read),
             line: Vec::new(),
             queue: VecDeque::new(),
-            write: Arc::new(Mutex::new(write)),
+            out,
             state: Arc::new(StdMutex::new(State::default())),
         }
     }
@@ -73,17 +88,18 @@ impl<R: AsyncRead + Unpin + Send, W: AsyncWrite + Unpin + Send + 'static> StdioT
         v
     }
 
-    // `&mut self`: the future stays `Send` without asking the reader to be `Sync`.
-    async fn write_value(&mut self, value: &Value) -> std::io::Result<()> {
-        write_line(&self.write, value).await
+    /// Queue `value` for the writer, without waiting for it to be written; `Err` when the
+    /// writer has stopped (stdout closed).
+    fn write_value(&self, value: &Value) -> std::io::Result<()> {
+        queue_line(&self.out, value, None)
     }
 
     /// Turn one parsed line into queued messages, answering what cannot be handed on.
-    async fn accept(&mut self, value: Value) -> std::io::Result<()> {
+    fn accept(&mut self, value: Value) -> std::io::Result<()> {
         match value {
             Value::Array(items) if items.is_empty() => {
                 let err = self.anonymous_error(-32600, "Invalid Request: empty batch");
-                self.write_value(&err).await
+                self.write_value(&err)
             }
             Value::Array(items) => {
                 let mut batch = Batch {
@@ -106,7 +122,7 @@ impl<R: AsyncRead + Unpin + Send, W: AsyncWrite + Unpin + Send + 'static> StdioT
                     // Nothing will be answered later: send what there is now (JSON-RPC: an
                     // all-notification batch gets no reply at all).
                     if !batch.responses.is_empty() {
-                        return self.write_value(&Value::Array(batch.responses)).await;
+                        return self.write_value(&Value::Array(batch.responses));
                     }
                     return Ok(());
                 }
@@ -119,7 +135,7 @@ impl<R: AsyncRead + Unpin + Send, W: AsyncWrite + Unpin + Send + 'static> StdioT
                     Ok(())
                 }
                 Ok(None) => Ok(()),
-                Err(err) => self.write_value(&err).await,
+                Err(err) => self.write_value(&err),
             },
         }
     }
@@ -158,18 +174,51 @@ fn id_key(id: &impl serde::Serialize) -> String {
     serde_json::to_string(id).unwrap_or_default()
 }
 
-async fn write_line<W: AsyncWrite + Unpin>(write: &Mutex<W>, value: &Value) -> std::io::Result<()> {
-    let mut bytes = serde_json::to_vec(value)?;
-    bytes.push(b'\n');
-    let mut w = write.lock().await;
-    w.write_all(&bytes).await?;
-    w.flush().await
+fn closed() -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::BrokenPipe, "stdout is closed")
 }
 
-impl<R, W> Transport<RoleServer> for StdioTransport<R, W>
+/// Queue one JSON line (`None`: flush only) for the writer task.
+fn queue_line(
+    out: &mpsc::UnboundedSender<Outgoing>,
+    value: &Value,
+    written: Option<oneshot::Sender<std::io::Result<()>>>,
+) -> std::io::Result<()> {
+    let mut bytes = serde_json::to_vec(value)?;
+    bytes.push(b'\n');
+    out.send(Outgoing { bytes, written }).map_err(|_| closed())
+}
+
+/// Writes the queued lines in order, flushing after each; stops at the first write error
+/// (the sender of that line hears it, later senders get `BrokenPipe`).
+async fn writer<W: AsyncWrite + Unpin>(mut write: W, mut lines: mpsc::UnboundedReceiver<Outgoing>) {
+    while let Some(Outgoing { bytes, written }) = lines.recv().await {
+        let result = async {
+            write.write_all(&bytes).await?;
+            write.flush().await
+        }
+        .await;
+        let failed = result.is_err();
+        if let Err(e) = &result {
+            tracing::error!("writing stdout: {e}");
+        }
+        if let Some(written) = written {
+            let _ = written.send(result);
+        }
+        if failed {
+            return;
+        }
+    }
+}
+
+/// Wait until the writer reports the line behind `written` (a stopped writer: `BrokenPipe`).
+async fn heard(written: oneshot::Receiver<std::io::Result<()>>) -> std::io::Result<()> {
+    written.await.unwrap_or_else(|_| Err(closed()))
+}
+
+impl<R> Transport<RoleServer> for StdioTransport<R>
 where
     R: AsyncRead + Unpin + Send,
-    W: AsyncWrite + Unpin + Send + 'static,
 {
     type Error = std::io::Error;
 
@@ -220,10 +269,16 @@ where
                 None => Some(value),
             }
         };
-        let write = self.write.clone();
+        // Queued now, so the order is the order rmcp calls `send` in, not the order its
+        // futures happen to be polled.
+        let queued = to_write.map(|v| {
+            let (tx, rx) = oneshot::channel();
+            queue_line(&self.out, &v, Some(tx)).map(|()| rx)
+        });
         async move {
-            match to_write {
-                Some(v) => write_line(&write, &v).await,
+            match queued {
+                Some(Ok(rx)) => heard(rx).await,
+                Some(Err(e)) => Err(e),
                 None => Ok(()),
             }
         }
@@ -247,7 +302,7 @@ where
             let raw = std::mem::take(&mut self.line);
             if raw.len() > MAX_LINE {
                 let err = self.anonymous_error(-32600, "Invalid Request: message too long");
-                if self.write_value(&err).await.is_err() {
+                if self.write_value(&err).is_err() {
                     return None;
                 }
                 continue;
@@ -258,10 +313,10 @@ where
                 continue;
             }
             let written = match serde_json::from_slice::<Value>(text) {
-                Ok(value) => self.accept(value).await,
+                Ok(value) => self.accept(value),
                 Err(e) => {
                     let err = self.anonymous_error(-32700, &format!("Parse error: {e}"));
-                    self.write_value(&err).await
+                    self.write_value(&err)
                 }
             };
             if written.is_err() {
@@ -270,7 +325,76 @@ where
         }
     }
 
+    /// Returns once every line queued before it is written.
     async fn close(&mut self) -> Result<(), Self::Error> {
-        self.write.lock().await.flush().await
+        let (tx, rx) = oneshot::channel();
+        self.out
+            .send(Outgoing {
+                bytes: Vec::new(),
+                written: Some(tx),
+            })
+            .map_err(|_| closed())?;
+        heard(rx).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use futures::FutureExt;
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+    use super::*;
+
+    /// rmcp drops `receive` whenever another event wins its `select!`. An error answer for
+    /// a bad line must survive that, even when stdout is slow to take it (here a pipe of 8
+    /// bytes: the answer cannot be written in one go).
+    #[tokio::test]
+    async fn an_error_answer_survives_a_dropped_receive() {
+        let (mut host_in, server_in) = tokio::io::duplex(1024);
+        let (server_out, host_out) = tokio::io::duplex(8);
+        let mut transport = StdioTransport::new(server_in, server_out);
+        host_in.write_all(b"{not json\n[]\n").await.unwrap();
+        // One poll, then dropped, as a lost select! race does.
+        assert!(transport.receive().now_or_never().is_none());
+        let mut host_out = BufReader::new(host_out);
+        for want in [-32700, -32600] {
+            let mut line = String::new();
+            tokio::time::timeout(Duration::from_secs(10), host_out.read_line(&mut line))
+                .await
+                .expect("the error answer was lost with the dropped receive")
+                .unwrap();
+            let v: Value = serde_json::from_str(&line).unwrap();
+            assert_eq!(v["error"]["code"], want, "{line}");
+            assert_eq!(v["id"], Value::Null, "{line}");
+        }
+    }
+
+    /// Answers go out in the order `send` is called, whatever order their futures run in.
+    #[tokio::test]
+    async fn answers_keep_the_order_of_send() {
+        let (_host_in, server_in) = tokio::io::duplex(64);
+        let (server_out, host_out) = tokio::io::duplex(8);
+        let mut transport = StdioTransport::new(server_in, server_out);
+        let answer = |id: i64| -> ServerJsonRpcMessage {
+            serde_json::from_value(json!({"jsonrpc": "2.0", "id": id, "result": {}})).unwrap()
+        };
+        let first = transport.send(answer(1));
+        let second = transport.send(answer(2));
+        let both = tokio::spawn(async move { (second.await, first.await) });
+        let mut host_out = BufReader::new(host_out);
+        for want in [1, 2] {
+            let mut line = String::new();
+            tokio::time::timeout(Duration::from_secs(10), host_out.read_line(&mut line))
+                .await
+                .expect("an answer was not written")
+                .unwrap();
+            let v: Value = serde_json::from_str(&line).unwrap();
+            assert_eq!(v["id"], want, "{line}");
+        }
+        let (a, b) = both.await.unwrap();
+        a.unwrap();
+        b.unwrap();
     }
 }
