@@ -162,6 +162,22 @@ impl Op {
         }
     }
 
+    /// Shapes and kernel of the op, one line, for profiles.
+    pub fn describe(&self) -> String {
+        match self {
+            Op::Conv2d(c) => format!(
+                "{:?}->{:?} k{}x{} s{}",
+                c.input, c.output, c.kh, c.kw, c.stride_h
+            ),
+            Op::Depthwise(d) => format!(
+                "{:?}->{:?} k{}x{} s{}",
+                d.input, d.output, d.kh, d.kw, d.stride_h
+            ),
+            Op::IbNorm(n) => format!("{:?}", n.shape),
+            _ => String::new(),
+        }
+    }
+
     /// Scratch floats the op needs (im2col).
     pub fn scratch_len(&self) -> usize {
         match self {
