@@ -38,6 +38,9 @@ fn main() {
         .split_once('x')
         .and_then(|(h, w)| Some((h.parse::<usize>().ok()?, w.parse::<usize>().ok()?)))
         .expect("size as HxW");
+    if std::env::var_os("EBC_DIRECT_CONV").is_some() {
+        ebc::engine::segment::force_direct_conv(true);
+    }
     let mut s = 0x2545_F491_4F6C_DD1Du64;
     let input: Vec<f32> = (0..h * w * 3)
         .map(|_| {
@@ -52,7 +55,10 @@ fn main() {
         model.input_mut().copy_from_slice(&input);
         let steps = model.profile(iters.max(1));
         let total: f64 = steps.iter().map(|s| s.2).sum();
-        eprintln!("{h}x{w}: {:.3} ms (sum of per-step minima), by step:", total / 1e6);
+        eprintln!(
+            "{h}x{w}: {:.3} ms (sum of per-step minima), by step:",
+            total / 1e6
+        );
         for (i, ((_, len, ns), d)) in steps.iter().zip(model.describe_steps()).enumerate() {
             eprintln!("{i:4} {:>9.1} us {len:>9} {d}", ns / 1e3);
         }

@@ -32,6 +32,9 @@ fn npy(name: &str) -> Vec<f32> {
 }
 
 fn bench(c: &mut Criterion) {
+    if std::env::var_os("EBC_DIRECT_CONV").is_some() {
+        ebc::engine::segment::force_direct_conv(true);
+    }
     let mut g = c.benchmark_group("segment");
     for (kind, id, file) in [
         (
