@@ -5,7 +5,8 @@
 //! size and prints both with their ratio.
 //!
 //! Usage: `modnet [HxW] [iters]` (default `288x512 5`). With `MODNET_PROFILE` set it first
-//! prints, per step, its fastest time over `iters` runs and its shapes (to stderr).
+//! prints, per step, its fastest time over `iters` runs and its shapes (to stderr); with
+//! `EBC_DIRECT_CONV` set, convolutions keep the AVX2 direct kernels (`force_direct_conv`).
 
 use std::time::Instant;
 

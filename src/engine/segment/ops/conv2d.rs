@@ -1,5 +1,8 @@
-//! CONV_2D (NHWC, weights OHWI). With AVX2+FMA and output channels a multiple of 8 (every
-//! convolution of these models), direct register-tiled loops with bias and activation in the
+//! CONV_2D (NHWC, weights OHWI). On AVX-512 CPUs, every convolution with at least 8 output
+//! channels runs as an implicit GEMM over packed weight panels (`igemm`, planned at load;
+//! MODNet's large 3×3/5×5 layers need its k-blocking: the direct loops below streamed a
+//! 12 MB kernel from memory once per 4-pixel tile). With AVX2+FMA and output channels a
+//! multiple of 8 (every convolution of these models), direct register-tiled loops with bias and activation in the
 //! epilogue: 1×1 convolutions as a flat pixel list 6 pixels × 16 channels at a time, larger
 //! kernels (the 3×3/2 stem) 4 pixels × 16 channels with clipped windows at the borders.
 //! Otherwise one GEMM (`gemm` crate) on the input, or on an im2col copy in the plan's scratch

@@ -304,6 +304,8 @@ impl Kern<'_> {
 
     /// # Safety
     /// As `run`; `bases` are pixels `< n`, `q + valid ≤ n`.
+    // Indexed loops with constant bounds unroll fully and keep `acc` in registers.
+    #[allow(clippy::needless_range_loop)]
     #[inline(always)]
     unsafe fn tile<const P: usize, const V: usize>(
         &self,
