@@ -4,11 +4,14 @@
 //! driven by `scripts/bench_modnet.py`, which interleaves it with onnxruntime on the same
 //! size and prints both with their ratio.
 //!
-//! Usage: `modnet [HxW] [iters]` (default `288x512 5`).
+//! Usage: `modnet [HxW] [iters]` (default `288x512 5`). With `MODNET_PROFILE` set it first
+//! prints, per step, its fastest time over `iters` runs and its shapes (to stderr); with
+//! `EBC_DIRECT_CONV` set, convolutions keep the AVX2 direct kernels (`force_direct_conv`).
 
 use std::time::Instant;
 
-use ebc::engine::segment::modnet::Matter;
+use ebc::engine::segment::load_onnx;
+use ebc::engine::segment::modnet::{MODNET_MODEL, Matter};
 
 fn cpu_seconds() -> f64 {
     // utime + stime of this process, from /proc (Linux); 0 elsewhere.
@@ -36,6 +39,9 @@ fn main() {
         .split_once('x')
         .and_then(|(h, w)| Some((h.parse::<usize>().ok()?, w.parse::<usize>().ok()?)))
         .expect("size as HxW");
+    if std::env::var_os("EBC_DIRECT_CONV").is_some() {
+        ebc::engine::segment::force_direct_conv(true);
+    }
     let mut s = 0x2545_F491_4F6C_DD1Du64;
     let input: Vec<f32> = (0..h * w * 3)
         .map(|_| {
@@ -45,6 +51,19 @@ fn main() {
             (s >> 40) as f32 / (1u64 << 23) as f32 - 1.0
         })
         .collect();
+    if std::env::var_os("MODNET_PROFILE").is_some() {
+        let mut model = load_onnx(MODNET_MODEL, h, w).expect("MODNet plans");
+        model.input_mut().copy_from_slice(&input);
+        let steps = model.profile(iters.max(1));
+        let total: f64 = steps.iter().map(|s| s.2).sum();
+        eprintln!(
+            "{h}x{w}: {:.3} ms (sum of per-step minima), by step:",
+            total / 1e6
+        );
+        for (i, ((_, len, ns), d)) in steps.iter().zip(model.describe_steps()).enumerate() {
+            eprintln!("{i:4} {:>9.1} us {len:>9} {d}", ns / 1e3);
+        }
+    }
     let mut m = Matter::new();
     m.infer_tensor(&input, h, w).expect("MODNet runs"); // plan + warm-up
     let (mut walls, mut cpus) = (Vec::new(), Vec::new());

@@ -1,7 +1,8 @@
 //! Segmentation runtime speed, one thread: `infer_tensor` on the stored parity inputs for
 //! both models, and the 1080p YUV → model-input conversion `infer_yuv` adds.
 //! `scripts/bench_segment_litert.py` runs this and LiteRT/XNNPACK on the same inputs and
-//! prints both with their ratio.
+//! prints both with their ratio. With `EBC_DIRECT_CONV` set, convolutions keep the AVX2
+//! direct kernels on AVX-512 CPUs (`force_direct_conv`), to compare them with the implicit GEMM.
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
@@ -32,6 +33,9 @@ fn npy(name: &str) -> Vec<f32> {
 }
 
 fn bench(c: &mut Criterion) {
+    if std::env::var_os("EBC_DIRECT_CONV").is_some() {
+        ebc::engine::segment::force_direct_conv(true);
+    }
     let mut g = c.benchmark_group("segment");
     for (kind, id, file) in [
         (

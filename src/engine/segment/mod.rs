@@ -37,7 +37,7 @@ mod tflite;
 pub use error::ModelError;
 pub use model::{Model, load_model};
 pub use onnx_model::load_onnx;
-pub use ops::force_portable_kernels;
+pub use ops::{force_direct_conv, force_portable_kernels};
 
 use super::{Matte, Result, YuvFrame};
 use preprocess::TapCache;

@@ -570,6 +570,15 @@ impl Model {
             .collect()
     }
 
+    /// One line per step (name, shapes, kernel), in execution order, for profiles.
+    #[doc(hidden)]
+    pub fn describe_steps(&self) -> Vec<String> {
+        self.steps
+            .iter()
+            .map(|s| format!("{} {}", s.op.name(), s.op.describe()))
+            .collect()
+    }
+
     /// Op names in execution order (for diagnostics and tests).
     pub fn op_names(&self) -> Vec<&'static str> {
         self.steps.iter().map(|s| s.op.name()).collect()

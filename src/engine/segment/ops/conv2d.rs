@@ -1,5 +1,8 @@
-//! CONV_2D (NHWC, weights OHWI). With AVX2+FMA and output channels a multiple of 8 (every
-//! convolution of these models), direct register-tiled loops with bias and activation in the
+//! CONV_2D (NHWC, weights OHWI). On AVX-512 CPUs, every convolution with at least 8 output
+//! channels runs as an implicit GEMM over packed weight panels (`igemm`, planned at load;
+//! MODNet's large 3×3/5×5 layers need its k-blocking: the direct loops below streamed a
+//! 12 MB kernel from memory once per 4-pixel tile). With AVX2+FMA and output channels a
+//! multiple of 8 (every convolution of these models), direct register-tiled loops with bias and activation in the
 //! epilogue: 1×1 convolutions as a flat pixel list 6 pixels × 16 channels at a time, larger
 //! kernels (the 3×3/2 stem) 4 pixels × 16 channels with clipped windows at the borders.
 //! Otherwise one GEMM (`gemm` crate) on the input, or on an im2col copy in the plan's scratch
@@ -24,6 +27,9 @@ pub struct Conv2d {
     pub weights_t: Vec<f32>,
     pub bias: Vec<f32>,
     pub act: Act,
+    /// The weights packed for the AVX-512 implicit GEMM (`igemm`), when the CPU has it.
+    #[cfg(target_arch = "x86_64")]
+    pub packed: Option<super::igemm::Packed>,
 }
 
 const OP: &str = "CONV_2D";
@@ -126,7 +132,7 @@ impl Conv2d {
                 weights_t[k * cout + o] = weights[o * kdim + k];
             }
         }
-        Ok(Conv2d {
+        let mut conv = Conv2d {
             input,
             output,
             kh,
@@ -138,7 +144,31 @@ impl Conv2d {
             weights_t,
             bias,
             act,
-        })
+            #[cfg(target_arch = "x86_64")]
+            packed: None,
+        };
+        #[cfg(target_arch = "x86_64")]
+        if super::igemm::available() && super::igemm_allowed() && conv.geom().supported() {
+            conv.packed = Some(super::igemm::Packed::new(
+                &conv.weights_t,
+                &conv.bias,
+                kdim,
+                cout,
+            ));
+        }
+        Ok(conv)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    fn geom(&self) -> super::igemm::Geom {
+        super::igemm::Geom {
+            input: self.input,
+            output: self.output,
+            kh: self.kh,
+            kw: self.kw,
+            stride: [self.stride_h, self.stride_w],
+            pad: [self.pad_top, self.pad_left],
+        }
     }
 
     fn is_pointwise(&self) -> bool {
@@ -152,14 +182,26 @@ impl Conv2d {
     }
 
     pub fn scratch_len(&self) -> usize {
-        if self.is_pointwise() {
+        let portable = if self.is_pointwise() {
             0
         } else {
             self.block_rows() * self.output[1] * self.kh * self.kw * self.input[2]
+        };
+        #[cfg(target_arch = "x86_64")]
+        if self.packed.is_some() {
+            return portable.max(self.geom().scratch_len());
         }
+        portable
     }
 
     pub fn eval(&self, input: &[f32], out: &mut [f32], scratch: &mut [f32]) {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(packed) = &self.packed
+            && super::igemm::available()
+        {
+            super::igemm::conv(&self.geom(), packed, self.act, input, out, scratch);
+            return;
+        }
         #[cfg(target_arch = "x86_64")]
         if self.output[2].is_multiple_of(super::LANES) && super::has_avx2_fma() {
             if self.is_pointwise() {
@@ -483,6 +525,85 @@ mod tests {
                 d <= TOL_REORDERED_SUMS,
                 "case {input:?} k{k} s{s}: diff {d}"
             );
+        }
+    }
+
+    /// Every kernel the CPU has (AVX-512 implicit GEMM, AVX2 direct, portable GEMM) against
+    /// the reference, with ONNX-style explicit pads: odd sizes and channel counts (not
+    /// multiples of 8 or 16), strides 1 and 2, 1×1 to 5×5, asymmetric and zero padding.
+    #[test]
+    fn every_kernel_matches_reference_with_explicit_pads() {
+        // (input, [kh, kw], stride, [top, left, bottom, right], cout)
+        let cases = [
+            ([9, 13, 35], [3, 3], 2, [1, 1, 1, 1], 32),
+            ([12, 16, 64], [3, 3], 1, [1, 1, 1, 1], 64),
+            ([7, 11, 99], [3, 3], 1, [1, 1, 1, 1], 64),
+            ([10, 9, 32], [5, 5], 1, [2, 2, 2, 2], 32),
+            ([13, 17, 3], [3, 3], 2, [1, 1, 1, 1], 32),
+            ([5, 7, 16], [1, 1], 1, [0, 0, 0, 0], 96),
+            ([4, 5, 960], [1, 1], 1, [0, 0, 0, 0], 40),
+            ([3, 3, 19], [1, 1], 1, [0, 0, 0, 0], 1),
+            ([6, 6, 17], [3, 3], 1, [0, 1, 2, 0], 24),
+            ([8, 10, 16], [3, 3], 2, [0, 0, 0, 0], 48),
+            ([11, 9, 7], [2, 3], 1, [1, 0, 0, 2], 20),
+            ([1, 1, 96], [1, 1], 1, [0, 0, 0, 0], 24),
+        ];
+        for (seed, (input, [kh, kw], s, pads, cout)) in cases.into_iter().enumerate() {
+            let seed = seed as u64 * 10 + 7;
+            let geo = ConvGeometry {
+                stride: [s, s],
+                pads,
+            };
+            let output = [
+                geo.out_len(input[0], kh, 0),
+                geo.out_len(input[1], kw, 1),
+                cout,
+            ];
+            let x = random(elems(input), seed);
+            let w = random(cout * kh * kw * input[2], seed + 1);
+            let b = random(cout, seed + 2);
+            let want = reference(
+                &x,
+                input,
+                &w,
+                &b,
+                [kh, kw],
+                [s, s],
+                [pads[0], pads[1]],
+                output,
+            );
+            let conv = Conv2d::with_geometry(
+                0,
+                geo,
+                input,
+                &w,
+                &[cout, kh, kw, input[2]],
+                Some(&b),
+                output,
+                Act::None,
+            )
+            .unwrap();
+            let mut variants = vec![("fastest", conv.clone())];
+            #[cfg(target_arch = "x86_64")]
+            {
+                let mut direct = conv.clone();
+                direct.packed = None;
+                variants.push(("avx2", direct));
+            }
+            // f32 rounding of a k-term sum grows like √k (the f64 reference has none):
+            // the named tolerance holds up to k = 100.
+            let k = (kh * kw * input[2]) as f32;
+            let tol = TOL_REORDERED_SUMS * (k / 100.0).sqrt().max(1.0);
+            for (name, c) in variants {
+                let mut out = vec![f32::NAN; elems(output)];
+                let mut scratch = vec![0.0; c.scratch_len()];
+                c.eval(&x, &mut out, &mut scratch);
+                let d = max_rel_diff(&out, &want);
+                assert!(
+                    d <= tol,
+                    "{name} {input:?} k{kh}x{kw} s{s} {pads:?} cout {cout}: diff {d}"
+                );
+            }
         }
     }
 

@@ -5,7 +5,7 @@
 //! `Slice → InstanceNormalization`, `Concat` (MODNet `src/models/modnet.py`, `IBNorm`);
 //! one pass here instead of five tensors.
 
-use super::{Act, Hwc};
+use super::{Act, Hwc, madd, simd_dispatch};
 
 #[derive(Debug, Clone)]
 pub struct IbNorm {
@@ -22,67 +22,106 @@ pub struct IbNorm {
 }
 
 impl IbNorm {
-    /// Floats of scratch: per-channel mean and 1/σ of the instance-normalized half.
+    /// Floats of scratch: a per-channel scale and offset for the whole tensor.
     pub fn scratch_len(&self) -> usize {
-        2 * (self.shape[2] - self.split)
+        2 * self.shape[2]
     }
 
     pub fn eval(&self, input: &[f32], out: &mut [f32], scratch: &mut [f32]) {
         let [h, w, c] = self.shape;
         let (k, n) = (self.split, h * w);
-        let m = c - k;
         let input = &input[..n * c];
         let out = &mut out[..n * c];
-        let (mean, inv) = scratch[..2 * m].split_at_mut(m);
-        // Two passes in f64 (mean, then centred variance), as the reference runtimes'
-        // float results are matched to ~1e-6 this way and a one-pass Σx² is not.
-        let mut sum = [0f64; 64];
-        let mut mu = [0f64; 64];
-        for chunk in (0..m).step_by(64) {
-            let cw = (m - chunk).min(64);
-            sum[..cw].fill(0.0);
-            for px in input.chunks_exact(c) {
-                for (s, x) in sum[..cw].iter_mut().zip(&px[k + chunk..k + chunk + cw]) {
-                    *s += f64::from(*x);
-                }
+        let (scale, offset) = scratch[..2 * c].split_at_mut(c);
+        scale[..k].copy_from_slice(&self.bn_scale);
+        offset[..k].copy_from_slice(&self.bn_shift);
+        // Instance statistics in one pass, in f64 on values shifted by the first pixel's
+        // (a shifted Σx² keeps the precision of the two-pass form: the reference runtimes'
+        // float results are matched to ~1e-6).
+        for chunk in (k..c).step_by(STAT_CHUNK) {
+            let cw = (c - chunk).min(STAT_CHUNK);
+            let mut sum = [0f64; STAT_CHUNK];
+            let mut sq = [0f64; STAT_CHUNK];
+            let mut shift = [0f64; STAT_CHUNK];
+            for (s, x) in shift.iter_mut().zip(&input[chunk..chunk + cw]) {
+                *s = f64::from(*x);
             }
-            for (mv, s) in mu.iter_mut().zip(&mut sum[..cw]) {
-                *mv = *s / n as f64;
-                *s = 0.0;
-            }
-            for px in input.chunks_exact(c) {
-                for ((s, x), mu) in sum[..cw]
-                    .iter_mut()
-                    .zip(&px[k + chunk..k + chunk + cw])
-                    .zip(&mu)
-                {
-                    let d = f64::from(*x) - mu;
-                    *s += d * d;
-                }
-            }
+            stats(input, c, chunk, cw, &shift, &mut sum, &mut sq);
             for j in 0..cw {
-                let var = sum[j] / n as f64;
-                mean[chunk + j] = mu[j] as f32;
-                inv[chunk + j] = (1.0 / (var + f64::from(self.in_eps)).sqrt()) as f32;
+                let d = sum[j] / n as f64;
+                let var = (sq[j] / n as f64 - d * d).max(0.0);
+                let mean = shift[j] + d;
+                let inv = 1.0 / (var + f64::from(self.in_eps)).sqrt();
+                let g = f64::from(self.in_gamma[chunk - k + j]) * inv;
+                scale[chunk + j] = g as f32;
+                offset[chunk + j] = (f64::from(self.in_beta[chunk - k + j]) - mean * g) as f32;
             }
         }
-        for (px, dst) in input.chunks_exact(c).zip(out.chunks_exact_mut(c)) {
-            let (bn_dst, in_dst) = dst.split_at_mut(k);
-            for (((d, x), s), t) in bn_dst
-                .iter_mut()
-                .zip(&px[..k])
-                .zip(&self.bn_scale)
-                .zip(&self.bn_shift)
-            {
-                *d = x * s + t;
-            }
-            for (j, d) in in_dst.iter_mut().enumerate() {
-                *d = (px[k + j] - mean[j]) * inv[j] * self.in_gamma[j] + self.in_beta[j];
-            }
+        let relu = self.act == Act::Relu;
+        affine(input, out, scale, offset, relu);
+        if !relu {
+            self.act.apply(out);
         }
-        self.act.apply(out);
     }
 }
+
+/// Channels whose statistics one pass gathers.
+const STAT_CHUNK: usize = 64;
+
+#[inline(always)]
+fn stats_kernel<const FMA: bool>(
+    input: &[f32],
+    c: usize,
+    c0: usize,
+    cw: usize,
+    shift: &[f64; STAT_CHUNK],
+    sum: &mut [f64; STAT_CHUNK],
+    sq: &mut [f64; STAT_CHUNK],
+) {
+    for px in input.chunks_exact(c) {
+        for j in 0..cw {
+            let d = f64::from(px[c0 + j]) - shift[j];
+            sum[j] += d;
+            sq[j] += d * d;
+        }
+    }
+}
+
+simd_dispatch!(fn stats(
+    input: &[f32],
+    c: usize,
+    c0: usize,
+    cw: usize,
+    shift: &[f64; STAT_CHUNK],
+    sum: &mut [f64; STAT_CHUNK],
+    sq: &mut [f64; STAT_CHUNK],
+) => stats_kernel);
+
+/// `out = x·scale + offset` per channel, then ReLU when `relu`.
+#[inline(always)]
+fn affine_kernel<const FMA: bool>(
+    input: &[f32],
+    out: &mut [f32],
+    scale: &[f32],
+    offset: &[f32],
+    relu: bool,
+) {
+    let c = scale.len();
+    for (px, dst) in input.chunks_exact(c).zip(out.chunks_exact_mut(c)) {
+        for (((d, x), a), b) in dst.iter_mut().zip(px).zip(scale).zip(offset) {
+            let v = madd::<FMA>(*x, *a, *b);
+            *d = if relu { v.max(0.0) } else { v };
+        }
+    }
+}
+
+simd_dispatch!(fn affine(
+    input: &[f32],
+    out: &mut [f32],
+    scale: &[f32],
+    offset: &[f32],
+    relu: bool,
+) => affine_kernel);
 
 #[cfg(test)]
 mod tests {

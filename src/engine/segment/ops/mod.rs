@@ -13,6 +13,8 @@ pub mod concat;
 pub mod conv2d;
 pub mod depthwise;
 pub mod ibnorm;
+#[cfg(target_arch = "x86_64")]
+pub mod igemm;
 pub mod mean;
 pub mod resize_bilinear;
 pub mod transpose_conv;
@@ -162,6 +164,22 @@ impl Op {
         }
     }
 
+    /// Shapes and kernel of the op, one line, for profiles.
+    pub fn describe(&self) -> String {
+        match self {
+            Op::Conv2d(c) => format!(
+                "{:?}->{:?} k{}x{} s{}",
+                c.input, c.output, c.kh, c.kw, c.stride_h
+            ),
+            Op::Depthwise(d) => format!(
+                "{:?}->{:?} k{}x{} s{}",
+                d.input, d.output, d.kh, d.kw, d.stride_h
+            ),
+            Op::IbNorm(n) => format!("{:?}", n.shape),
+            _ => String::new(),
+        }
+    }
+
     /// Scratch floats the op needs (im2col).
     pub fn scratch_len(&self) -> usize {
         match self {
@@ -214,6 +232,21 @@ static FORCE_PORTABLE: std::sync::atomic::AtomicBool = std::sync::atomic::Atomic
 /// the default). Process-wide; for tests of the fallback kernels and comparisons.
 pub fn force_portable_kernels(on: bool) {
     FORCE_PORTABLE.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
+static FORCE_DIRECT_CONV: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Makes convolutions planned from now on keep the AVX2 direct kernels even on AVX-512 CPUs
+/// (true), or use the AVX-512 implicit GEMM there (false, the default). For comparisons:
+/// `benches/segment.rs` and `benches/modnet.rs` measure both ways with `EBC_DIRECT_CONV`.
+#[doc(hidden)]
+pub fn force_direct_conv(on: bool) {
+    FORCE_DIRECT_CONV.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// True unless `force_direct_conv(true)`.
+pub fn igemm_allowed() -> bool {
+    !FORCE_DIRECT_CONV.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 /// True when the AVX2+FMA kernels can run (CPU check cached by std) and are not disabled by
