@@ -16,8 +16,11 @@ pub const MODNET_MODEL: &[u8] = include_bytes!("../../../assets/models/modnet.on
 /// MODNet input sides must be multiples of this (its encoder downsamples by 32).
 pub const MODNET_ALIGN: usize = 32;
 
-/// How many planned input sizes are kept (each holds its own repacked weights, ~26 MB).
-const CACHED_SIZES: usize = 2;
+/// How many planned input sizes are kept. One: a plan holds its own repacked weights
+/// (~26 MB) and every activation buffer at its size, and the quality matte's engine peaked at
+/// 369–391 MB at 1080p with two (bar: 300 MB); the crop's size changes rarely (hysteresis
+/// in `pipeline::fine`), and a new plan costs ~0.1 s.
+const CACHED_SIZES: usize = 1;
 
 /// A rectangle of a frame in full-resolution pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
