@@ -199,15 +199,18 @@ fn is_final(s: &Value) -> bool {
     )
 }
 
+/// Every content part of `events`, in order.
+fn parts(events: &[Value]) -> impl Iterator<Item = Value> + '_ {
+    events.iter().flat_map(|e| {
+        e["content"]["parts"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    })
+}
+
 fn texts(events: &[Value]) -> Vec<String> {
-    events
-        .iter()
-        .flat_map(|e| {
-            e["content"]["parts"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-        })
+    parts(events)
         .filter_map(|p| p["text"].as_str().map(str::to_string))
         .collect()
 }
@@ -637,14 +640,7 @@ async fn agent_streams_adk_events_and_edits_the_draft() {
 
 /// The `functionResponse` of the first function call in `events`.
 fn function_response(events: &[Value]) -> Value {
-    events
-        .iter()
-        .flat_map(|e| {
-            e["content"]["parts"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-        })
+    parts(events)
         .find_map(|p| p.get("functionResponse").cloned())
         .unwrap_or(Value::Null)
 }
