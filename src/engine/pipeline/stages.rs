@@ -523,7 +523,11 @@ fn fine_stage(
     }
     let (mw, mh) = kind.input_size();
     let every = u64::from(opts.fine_every.max(1));
-    let mut matter = Matter::new();
+    let threads = match opts.fine_threads {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get().min(4)),
+        n => n as usize,
+    };
+    let mut matter = Matter::with_threads(threads);
     let mut size: Option<(usize, usize)> = None;
     for mut msg in input {
         if msg.index % every == 0 {
