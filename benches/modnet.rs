@@ -6,6 +6,7 @@
 //!
 //! Usage: `modnet [HxW] [iters]` (default `288x512 5`). With `MODNET_PROFILE` set it first
 //! prints, per step, its fastest time over `iters` runs and its shapes (to stderr); with
+//! `EBC_IGEMM_AVX2` set, the implicit GEMM takes its AVX2 tiles (as on CPUs without AVX-512); with
 //! `EBC_DIRECT_CONV` set, convolutions keep the AVX2 direct kernels (`force_direct_conv`).
 
 use std::time::Instant;
@@ -39,6 +40,9 @@ fn main() {
         .split_once('x')
         .and_then(|(h, w)| Some((h.parse::<usize>().ok()?, w.parse::<usize>().ok()?)))
         .expect("size as HxW");
+    if std::env::var_os("EBC_IGEMM_AVX2").is_some() {
+        ebc::engine::segment::force_igemm_avx2(true);
+    }
     if std::env::var_os("EBC_DIRECT_CONV").is_some() {
         ebc::engine::segment::force_direct_conv(true);
     }

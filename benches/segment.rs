@@ -2,7 +2,9 @@
 //! both models, and the 1080p YUV → model-input conversion `infer_yuv` adds.
 //! `scripts/bench_segment_litert.py` runs this and LiteRT/XNNPACK on the same inputs and
 //! prints both with their ratio. With `EBC_DIRECT_CONV` set, convolutions keep the AVX2
-//! direct kernels on AVX-512 CPUs (`force_direct_conv`), to compare them with the implicit GEMM.
+//! direct kernels on AVX-512 CPUs (`force_direct_conv`), to compare them with the implicit GEMM;
+//! with `EBC_IGEMM_AVX2` set, the implicit GEMM takes its AVX2 tiles (`force_igemm_avx2`), as
+//! on CPUs without AVX-512.
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
@@ -35,6 +37,9 @@ fn npy(name: &str) -> Vec<f32> {
 fn bench(c: &mut Criterion) {
     if std::env::var_os("EBC_DIRECT_CONV").is_some() {
         ebc::engine::segment::force_direct_conv(true);
+    }
+    if std::env::var_os("EBC_IGEMM_AVX2").is_some() {
+        ebc::engine::segment::force_igemm_avx2(true);
     }
     let mut g = c.benchmark_group("segment");
     for (kind, id, file) in [

@@ -533,7 +533,8 @@ mod tests {
         }
     }
 
-    /// Every kernel the CPU has (AVX-512 implicit GEMM, AVX2 direct, portable GEMM) against
+    /// Every kernel the CPU has (implicit GEMM with AVX-512 and with AVX2 tiles, AVX2
+    /// direct, portable GEMM) against
     /// the reference, with ONNX-style explicit pads: odd sizes and channel counts (not
     /// multiples of 8 or 16), strides 1 and 2, 1×1 to 5×5, asymmetric and zero padding.
     #[test]
@@ -588,21 +589,29 @@ mod tests {
                 Act::None,
             )
             .unwrap();
-            let mut variants = vec![("fastest", conv.clone())];
+            let mut variants = vec![("fastest", conv.clone(), false)];
             #[cfg(target_arch = "x86_64")]
             {
+                // The implicit GEMM's AVX2 tiles (what an AVX2-only CPU runs), then the
+                // AVX2 direct kernels.
+                variants.push(("igemm avx2", conv.clone(), true));
                 let mut direct = conv.clone();
                 direct.packed = None;
-                variants.push(("avx2", direct));
+                variants.push(("avx2 direct", direct, false));
             }
             // f32 rounding of a k-term sum grows like √k (the f64 reference has none):
             // the named tolerance holds up to k = 100.
             let k = (kh * kw * input[2]) as f32;
             let tol = TOL_REORDERED_SUMS * (k / 100.0).sqrt().max(1.0);
-            for (name, c) in variants {
+            for (name, c, narrow) in variants {
                 let mut out = vec![f32::NAN; elems(output)];
                 let mut scratch = vec![0.0; c.scratch_len()];
+                #[cfg(target_arch = "x86_64")]
+                super::super::igemm::force_avx2(narrow);
                 c.eval(&x, &mut out, &mut scratch);
+                #[cfg(target_arch = "x86_64")]
+                super::super::igemm::force_avx2(false);
+                let _ = narrow;
                 let d = max_rel_diff(&out, &want);
                 assert!(
                     d <= tol,

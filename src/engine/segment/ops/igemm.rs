@@ -1,4 +1,5 @@
-//! Convolution as an implicit GEMM on AVX-512F (MLAS's approach, without the im2col copy):
+//! Convolution as an implicit GEMM on AVX-512F, or on AVX2+FMA where the CPU has no
+//! AVX-512 (most laptops) (MLAS's approach, without the im2col copy):
 //! output pixels × output channels = Σ over taps and input channels of input × weights.
 //! The weights are packed once at load into panels of 16 output channels (`[panel][k][16]`,
 //! `k = kh·kw·cin` in (ky, kx, ci) order, zero past `cout`), so a register tile reads them
@@ -6,6 +7,8 @@
 //! channels: 24/16/8 zmm accumulators); each step broadcasts one input value per pixel
 //! (read in place at the pixel's window offset plus the tap's offset) and does P·V FMAs.
 //! Bias is the accumulators' start and the activation is applied before the single store.
+//! On AVX2 a panel is two ymm halves and a tile is 6 pixels × 1 panel (12 ymm
+//! accumulators of the 16 registers), the layout of MLAS's AVX2 6×16 kernel.
 //!
 //! Padding: when windows can leave the image, the input rows a band of output rows needs
 //! are copied into the scratch buffer with zero borders (a band is at most `BAND_FLOATS`),
@@ -130,9 +133,25 @@ impl Geom {
     }
 }
 
-/// True when the CPU runs `conv` (AVX-512F) and portable kernels are not forced.
+/// True when the CPU runs `conv` (AVX2 and FMA at least) and portable kernels are not
+/// forced.
 pub fn available() -> bool {
-    super::has_avx2_fma() && std::arch::is_x86_feature_detected!("avx512f")
+    super::has_avx2_fma()
+}
+
+static FORCE_AVX2: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Makes `conv` take its AVX2 tiles even on AVX-512 CPUs (true), as an AVX2-only CPU
+/// would; for tests and benches of that path on AVX-512 machines.
+#[doc(hidden)]
+pub fn force_avx2(on: bool) {
+    FORCE_AVX2.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// True when `conv` uses the AVX-512 tiles.
+fn wide() -> bool {
+    !FORCE_AVX2.load(std::sync::atomic::Ordering::Relaxed)
+        && std::arch::is_x86_feature_detected!("avx512f")
 }
 
 /// Least multiply-adds a convolution needs before `conv` splits it over threads: below
@@ -245,20 +264,60 @@ fn conv_rows(
         };
         let band_out = &mut out[(y0 - ys.start) * ow * cout..(y1 - ys.start) * ow * cout];
         let base = |q: usize| ((q / ow) * sh * pw + (q % ow) * sw) * cin;
-        // SAFETY: AVX-512F checked by `available()` in `conv`; `band` checks every offset
-        // it reads and writes against the slices' lengths before its unchecked loops.
-        unsafe { band(src, base, (y1 - y0) * ow, toffs, cin, w, fused, band_out) };
+        // SAFETY: AVX-512F checked by `wide()`, AVX2+FMA by `available()` in `conv`; `band`
+        // checks every offset it reads and writes against the slices' lengths before its
+        // unchecked loops.
+        unsafe {
+            if wide() {
+                band_avx512(src, base, (y1 - y0) * ow, toffs, cin, w, fused, band_out)
+            } else {
+                band_avx2(src, base, (y1 - y0) * ow, toffs, cin, w, fused, band_out)
+            }
+        };
         if fused != act {
             act.apply(band_out);
         }
     }
 }
 
-/// All output pixels `0..n` of one band: pixel `q` reads its window at `src[base(q) ..]`
-/// plus the tap offsets and writes `out[q·cout ..]`.
+/// `band` compiled for AVX-512F.
 #[target_feature(enable = "avx512f")]
 #[allow(clippy::too_many_arguments)]
-fn band(
+fn band_avx512(
+    src: &[f32],
+    base: impl Fn(usize) -> usize,
+    n: usize,
+    toffs: &[usize],
+    cin: usize,
+    w: &Packed,
+    act: Act,
+    out: &mut [f32],
+) {
+    band::<true>(src, base, n, toffs, cin, w, act, out)
+}
+
+/// `band` compiled for AVX2+FMA.
+#[target_feature(enable = "avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+fn band_avx2(
+    src: &[f32],
+    base: impl Fn(usize) -> usize,
+    n: usize,
+    toffs: &[usize],
+    cin: usize,
+    w: &Packed,
+    act: Act,
+    out: &mut [f32],
+) {
+    band::<false>(src, base, n, toffs, cin, w, act, out)
+}
+
+/// All output pixels `0..n` of one band: pixel `q` reads its window at `src[base(q) ..]`
+/// plus the tap offsets and writes `out[q·cout ..]`. `WIDE`: AVX-512 tiles, else AVX2
+/// (the caller is compiled with that feature).
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn band<const WIDE: bool>(
     src: &[f32],
     base: impl Fn(usize) -> usize,
     n: usize,
@@ -299,6 +358,14 @@ fn band(
         let mut q0 = 0;
         while q0 < n {
             let q1 = (q0 + BLOCK).min(n);
+            if !WIDE {
+                for j in 0..np {
+                    // SAFETY: pixels q0..q1 < n and panel j < np.
+                    unsafe { k.run8::<6>(&base, q0, q1, j) };
+                }
+                q0 = q1;
+                continue;
+            }
             let mut j = 0;
             while j < np {
                 let left = np - j;
@@ -436,6 +503,93 @@ impl Kern<'_> {
             }
         }
     }
+
+    /// `run` with AVX2 tiles of P pixels × one panel (two ymm halves).
+    ///
+    /// # Safety
+    /// AVX2+FMA; `band`'s bounds hold for `q1` and `j < panels`.
+    #[inline(always)]
+    unsafe fn run8<const P: usize>(
+        &self,
+        base: &impl Fn(usize) -> usize,
+        q0: usize,
+        q1: usize,
+        j: usize,
+    ) {
+        let mut q = q0;
+        while q < q1 {
+            let valid = (q1 - q).min(P);
+            let bases: [usize; P] = std::array::from_fn(|p| base(q + p.min(valid - 1)));
+            // SAFETY: forwarded from the caller.
+            unsafe { self.tile8::<P>(bases, q, valid, j) };
+            q += P;
+        }
+    }
+
+    /// # Safety
+    /// As `run8`; `bases` are pixels `< n`, `q + valid ≤ n`.
+    #[allow(clippy::needless_range_loop)]
+    #[inline(always)]
+    unsafe fn tile8<const P: usize>(&self, bases: [usize; P], q: usize, valid: usize, j: usize) {
+        // Channels of panel j that exist (the last panel may be partial).
+        let lanes = NR.min(self.cout - j * NR);
+        // SAFETY: as `tile`: reads inside the slices `band` checked; partial panels go
+        // through a 16-float buffer, so no load or store passes channel `cout`.
+        unsafe {
+            let mut acc = [[_mm256_setzero_ps(); 2]; P];
+            for p in 0..P {
+                if self.k0 == 0 {
+                    let b = self.bias.add(j * NR);
+                    acc[p] = [_mm256_loadu_ps(b), _mm256_loadu_ps(b.add(8))];
+                } else {
+                    let d = self.out.add((q + p.min(valid - 1)) * self.cout + j * NR);
+                    let mut buf = [0f32; NR];
+                    std::ptr::copy_nonoverlapping(d, buf.as_mut_ptr(), lanes);
+                    acc[p] = [
+                        _mm256_loadu_ps(buf.as_ptr()),
+                        _mm256_loadu_ps(buf.as_ptr().add(8)),
+                    ];
+                }
+            }
+            let mut wp = self.w.add(j * self.pstride + self.k0 * NR);
+            let (mut t, mut ci0, mut kk) = (self.k0 / self.cin, self.k0 % self.cin, self.k0);
+            while kk < self.k1 {
+                let ci1 = (ci0 + self.k1 - kk).min(self.cin);
+                let toff = *self.toffs.get_unchecked(t);
+                let xs: [*const f32; P] = std::array::from_fn(|p| self.src.add(bases[p] + toff));
+                for ci in ci0..ci1 {
+                    let w0 = _mm256_loadu_ps(wp);
+                    let w1 = _mm256_loadu_ps(wp.add(8));
+                    for p in 0..P {
+                        let x = _mm256_broadcast_ss(&*xs[p].add(ci));
+                        acc[p][0] = _mm256_fmadd_ps(x, w0, acc[p][0]);
+                        acc[p][1] = _mm256_fmadd_ps(x, w1, acc[p][1]);
+                    }
+                    wp = wp.add(NR);
+                }
+                kk += ci1 - ci0;
+                t += 1;
+                ci0 = 0;
+            }
+            let last = self.k1 == self.toffs.len() * self.cin;
+            let a = if last { self.act } else { Act::None };
+            for p in 0..P {
+                if p < valid {
+                    let dst = self.out.add((q + p) * self.cout + j * NR);
+                    let (lo, hi) = (act8(a, acc[p][0]), act8(a, acc[p][1]));
+                    if lanes == NR {
+                        _mm256_storeu_ps(dst, lo);
+                        _mm256_storeu_ps(dst.add(8), hi);
+                    } else {
+                        let mut buf = [0f32; NR];
+                        _mm256_storeu_ps(buf.as_mut_ptr(), lo);
+                        _mm256_storeu_ps(buf.as_mut_ptr().add(8), hi);
+                        std::ptr::copy_nonoverlapping(buf.as_ptr(), dst, lanes);
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// ReLU or ReLU6 on 16 lanes; others are the identity here (`conv` applies them after).
@@ -446,6 +600,19 @@ fn act(a: Act, v: __m512) -> __m512 {
         match a {
             Act::Relu => _mm512_max_ps(v, _mm512_setzero_ps()),
             Act::Relu6 => _mm512_min_ps(_mm512_max_ps(v, _mm512_setzero_ps()), _mm512_set1_ps(6.0)),
+            _ => v,
+        }
+    }
+}
+
+/// ReLU or ReLU6 on 8 lanes; others are the identity here (`conv` applies them after).
+#[inline(always)]
+fn act8(a: Act, v: __m256) -> __m256 {
+    // SAFETY: only reached from AVX2 code (`band_avx2`).
+    unsafe {
+        match a {
+            Act::Relu => _mm256_max_ps(v, _mm256_setzero_ps()),
+            Act::Relu6 => _mm256_min_ps(_mm256_max_ps(v, _mm256_setzero_ps()), _mm256_set1_ps(6.0)),
             _ => v,
         }
     }
