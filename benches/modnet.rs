@@ -64,7 +64,13 @@ fn main() {
             eprintln!("{i:4} {:>9.1} us {len:>9} {d}", ns / 1e3);
         }
     }
-    let mut m = Matter::new();
+    // One thread unless MODNET_THREADS says otherwise: the comparison is with
+    // onnxruntime on one thread.
+    let threads = std::env::var("MODNET_THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
+    let mut m = Matter::with_threads(threads);
     m.infer_tensor(&input, h, w).expect("MODNet runs"); // plan + warm-up
     let (mut walls, mut cpus) = (Vec::new(), Vec::new());
     for _ in 0..iters.max(1) {

@@ -57,6 +57,9 @@ pub struct MatteArgs {
     /// Quality matte: longest side of MODNet's input, in pixels (64..1024).
     #[arg(long, value_name = "PX", hide = true)]
     pub matte_long_side: Option<u32>,
+    /// Quality matte: threads MODNet's convolutions split over (0 = one per core).
+    #[arg(long, value_name = "N", hide = true)]
+    pub matte_threads: Option<u32>,
     /// Quality matte: erosion of the selfie mask MODNet may not remove (model pixels).
     #[arg(long, value_name = "PX", hide = true)]
     pub matte_core: Option<usize>,
@@ -118,6 +121,12 @@ impl MatteArgs {
                 bail!("--matte-long-side {px}: must be between 64 and 1024 pixels");
             }
             o.fine_long_side = px;
+        }
+        if let Some(n) = self.matte_threads {
+            if n > 16 {
+                bail!("--matte-threads {n}: must be between 0 (one per core) and 16");
+            }
+            o.fine_threads = n;
         }
         if let Some(px) = self.matte_core {
             o.fuse.core_erode = px.min(64);

@@ -26,10 +26,16 @@ pub struct FineRunner {
 }
 
 impl FineRunner {
-    pub fn new(long_side: u32) -> Self {
+    /// MODNet at `opts.fine_long_side`, its large convolutions split over
+    /// `opts.fine_threads` threads (0: one per core, at most 4).
+    pub fn new(opts: &MatteOptions) -> Self {
+        let threads = match opts.fine_threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get().min(4)),
+            n => n as usize,
+        };
         FineRunner {
-            matter: Matter::new(),
-            long_side: long_side as usize,
+            matter: Matter::with_threads(threads),
+            long_side: opts.fine_long_side as usize,
             size: None,
         }
     }
@@ -78,7 +84,7 @@ pub struct QualityMatte {
 impl QualityMatte {
     pub fn new(opts: &MatteOptions) -> Self {
         QualityMatte {
-            runner: FineRunner::new(opts.fine_long_side),
+            runner: FineRunner::new(opts),
             fuser: Fuser::new(opts.fuse),
         }
     }

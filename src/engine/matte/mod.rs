@@ -63,6 +63,10 @@ pub struct MatteOptions {
     /// Quality mode: longest side of MODNet's input in pixels (the crop around the people
     /// is scaled down to it, never up).
     pub fine_long_side: u32,
+    /// Quality mode: threads MODNet's large convolutions split over (0 = one per core, at
+    /// most 4). MODNet is the quality matte's bottleneck stage; splitting its convolutions
+    /// lets it use the cores the other stages leave idle without a second plan's memory.
+    pub fine_threads: u32,
     /// Quality mode: how the selfie mask bounds MODNet (`fuse::FuseParams`).
     pub fuse: fuse::FuseParams,
     /// 0 = no temporal smoothing, 1 = maximal.
@@ -92,6 +96,7 @@ impl Default for MatteOptions {
             mode: MatteMode::default(),
             fine_every: 1,
             fine_long_side: 512,
+            fine_threads: 0,
             fuse: fuse::FuseParams::default(),
             temporal: 0.7,
             feather: 0.0,

@@ -523,7 +523,7 @@ fn fine_stage(
     }
     let model = kind.input_size();
     let every = u64::from(opts.fine_every.max(1));
-    let mut runner = FineRunner::new(opts.fine_long_side);
+    let mut runner = FineRunner::new(opts);
     for mut msg in input {
         if msg.index % every == 0 {
             msg.fine = Some(Box::new(runner.run(&msg.raw, model, &msg.frame)?));

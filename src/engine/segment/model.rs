@@ -516,6 +516,27 @@ impl Model {
         Ok(self.run_loaded())
     }
 
+    /// Lets every convolution split its output rows over up to `threads` threads (the
+    /// large ones do; see `ops::igemm::conv`), growing the scratch buffer to match. The
+    /// output is the same bit for bit; only wall time changes.
+    pub fn set_conv_threads(&mut self, threads: usize) {
+        let threads = threads.max(1);
+        for s in &mut self.steps {
+            if let Op::Conv2d(c) = &mut s.op {
+                c.threads = threads;
+            }
+        }
+        let need = self
+            .steps
+            .iter()
+            .map(|s| s.op.scratch_len())
+            .max()
+            .unwrap_or(0);
+        if need > self.scratch.len() {
+            self.scratch.resize(need, 0.0);
+        }
+    }
+
     /// Runs on whatever `input_mut` holds; returns the output tensor.
     pub fn run_loaded(&mut self) -> &[f32] {
         for s in &self.steps {

@@ -39,6 +39,8 @@ pub struct Matter {
     ys: Vec<Tap>,
     cxs: Vec<Tap>,
     cys: Vec<Tap>,
+    /// Threads each plan's large convolutions split over (`Model::set_conv_threads`).
+    threads: usize,
 }
 
 impl Default for Matter {
@@ -65,13 +67,21 @@ fn region_taps(start: f32, len: f32, limit: usize, out: usize, taps: &mut Vec<Ta
 }
 
 impl Matter {
+    /// MODNet on the calling thread only.
     pub fn new() -> Self {
+        Self::with_threads(1)
+    }
+
+    /// MODNet whose large convolutions split their output rows over up to `threads`
+    /// threads (0 or 1: none). The alpha is the same bit for bit whatever the count.
+    pub fn with_threads(threads: usize) -> Self {
         Matter {
             plans: Vec::new(),
             xs: Vec::new(),
             ys: Vec::new(),
             cxs: Vec::new(),
             cys: Vec::new(),
+            threads: threads.max(1),
         }
     }
 
@@ -100,7 +110,8 @@ impl Matter {
                 if self.plans.len() >= CACHED_SIZES {
                     self.plans.remove(0);
                 }
-                let m = load_onnx(MODNET_MODEL, height, width)?;
+                let mut m = load_onnx(MODNET_MODEL, height, width)?;
+                m.set_conv_threads(self.threads);
                 self.plans.push((height, width, m));
             }
         }

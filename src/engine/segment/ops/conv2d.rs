@@ -30,6 +30,9 @@ pub struct Conv2d {
     /// The weights packed for the AVX-512 implicit GEMM (`igemm`), when the CPU has it.
     #[cfg(target_arch = "x86_64")]
     pub packed: Option<super::igemm::Packed>,
+    /// Threads the implicit GEMM may split a large convolution over (1: none). Set after
+    /// planning (`Model::set_conv_threads`); `scratch_len` grows with it.
+    pub threads: usize,
 }
 
 const OP: &str = "CONV_2D";
@@ -146,6 +149,7 @@ impl Conv2d {
             act,
             #[cfg(target_arch = "x86_64")]
             packed: None,
+            threads: 1,
         };
         #[cfg(target_arch = "x86_64")]
         if super::igemm::available() && super::igemm_allowed() && conv.geom().supported() {
@@ -189,7 +193,7 @@ impl Conv2d {
         };
         #[cfg(target_arch = "x86_64")]
         if self.packed.is_some() {
-            return portable.max(self.geom().scratch_len());
+            return portable.max(self.geom().scratch_len() * self.threads.max(1));
         }
         portable
     }
@@ -199,7 +203,8 @@ impl Conv2d {
         if let Some(packed) = &self.packed
             && super::igemm::available()
         {
-            super::igemm::conv(&self.geom(), packed, self.act, input, out, scratch);
+            let g = self.geom();
+            super::igemm::conv(&g, packed, self.act, input, out, scratch, self.threads);
             return;
         }
         #[cfg(target_arch = "x86_64")]
@@ -604,6 +609,55 @@ mod tests {
                     "{name} {input:?} k{kh}x{kw} s{s} {pads:?} cout {cout}: diff {d}"
                 );
             }
+        }
+    }
+
+    /// A convolution large enough to be split over threads gives the same output bit for
+    /// bit with 1, 2 and 3 threads (3 does not divide the 37 rows: uneven runs), padded
+    /// (3×3) and unpadded (1×1).
+    #[test]
+    fn split_over_threads_is_bit_identical() {
+        for (input, k, pad) in [([37, 40, 64], 3, 1), ([37, 40, 256], 1, 0)] {
+            let cout = 64;
+            let geo = ConvGeometry {
+                stride: [1, 1],
+                pads: [pad; 4],
+            };
+            let output = [
+                geo.out_len(input[0], k, 0),
+                geo.out_len(input[1], k, 1),
+                cout,
+            ];
+            let x = random(elems(input), 5);
+            let w = random(cout * k * k * input[2], 6);
+            let b = random(cout, 7);
+            let mut conv = Conv2d::with_geometry(
+                0,
+                geo,
+                input,
+                &w,
+                &[cout, k, k, input[2]],
+                Some(&b),
+                output,
+                Act::Relu,
+            )
+            .unwrap();
+            let mut outs = Vec::new();
+            for threads in [1, 2, 3] {
+                conv.threads = threads;
+                let mut out = vec![f32::NAN; elems(output)];
+                let mut scratch = vec![0.0; conv.scratch_len()];
+                conv.eval(&x, &mut out, &mut scratch);
+                assert!(
+                    out.iter().all(|v| v.is_finite()),
+                    "{threads} threads left rows unwritten"
+                );
+                outs.push(out);
+            }
+            assert!(
+                outs[1] == outs[0] && outs[2] == outs[0],
+                "k{k}: outputs differ by thread count"
+            );
         }
     }
 

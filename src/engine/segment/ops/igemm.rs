@@ -135,9 +135,25 @@ pub fn available() -> bool {
     super::has_avx2_fma() && std::arch::is_x86_feature_detected!("avx512f")
 }
 
+/// Least multiply-adds a convolution needs before `conv` splits it over threads: below
+/// this (~1 ms of work) spawning and joining a thread costs more than it saves.
+const MIN_SPLIT_MACS: usize = 16 << 20;
+
 /// The convolution `g` with `w`: `input` NHWC, `out` NHWC, `scratch` at least
-/// `g.scratch_len()` floats. The caller checks `available()` and `g.supported()`.
-pub fn conv(g: &Geom, w: &Packed, act: Act, input: &[f32], out: &mut [f32], scratch: &mut [f32]) {
+/// `g.scratch_len() · threads` floats. With `threads` > 1 and enough work, the output rows
+/// are split into that many runs computed on scoped threads (each with its own part of
+/// `scratch`); the result is the same bit for bit. The caller checks `available()` and
+/// `g.supported()`.
+#[allow(clippy::too_many_arguments)]
+pub fn conv(
+    g: &Geom,
+    w: &Packed,
+    act: Act,
+    input: &[f32],
+    out: &mut [f32],
+    scratch: &mut [f32],
+    threads: usize,
+) {
     let [ih, iw, cin] = g.input;
     let [oh, ow, cout] = g.output;
     assert!(available() && g.supported());
@@ -145,6 +161,49 @@ pub fn conv(g: &Geom, w: &Packed, act: Act, input: &[f32], out: &mut [f32], scra
     assert_eq!(w.cout, cout);
     let input = &input[..ih * iw * cin];
     let out = &mut out[..oh * ow * cout];
+    let macs = oh * ow * cout * w.k;
+    let threads = if macs >= MIN_SPLIT_MACS {
+        threads.clamp(1, oh.max(1))
+    } else {
+        1
+    };
+    if threads == 1 {
+        conv_rows(g, w, act, input, out, 0..oh, scratch);
+        return;
+    }
+    let per = oh.div_ceil(threads);
+    let slen = g.scratch_len();
+    std::thread::scope(|s| {
+        let mut rest = out;
+        let mut scratch = &mut scratch[..slen * threads];
+        for y0 in (0..oh).step_by(per) {
+            let y1 = (y0 + per).min(oh);
+            let (mine, tail) = std::mem::take(&mut rest).split_at_mut((y1 - y0) * ow * cout);
+            rest = tail;
+            let (part, stail) = std::mem::take(&mut scratch).split_at_mut(slen);
+            scratch = stail;
+            if y1 == oh {
+                // The last run on this thread: it would only wait otherwise.
+                conv_rows(g, w, act, input, mine, y0..y1, part);
+            } else {
+                s.spawn(move || conv_rows(g, w, act, input, mine, y0..y1, part));
+            }
+        }
+    });
+}
+
+/// Output rows `ys` of the convolution into `out` (those rows only), in bands.
+fn conv_rows(
+    g: &Geom,
+    w: &Packed,
+    act: Act,
+    input: &[f32],
+    out: &mut [f32],
+    ys: std::ops::Range<usize>,
+    scratch: &mut [f32],
+) {
+    let [ih, iw, cin] = g.input;
+    let [_, ow, cout] = g.output;
     let [sh, sw] = g.stride;
     let [pt, pl] = g.pad;
     let padded = g.padded();
@@ -163,8 +222,8 @@ pub fn conv(g: &Geom, w: &Packed, act: Act, input: &[f32], out: &mut [f32], scra
         Act::None
     };
     let rows = g.band_rows();
-    for y0 in (0..oh).step_by(rows) {
-        let y1 = (y0 + rows).min(oh);
+    for y0 in ys.clone().step_by(rows) {
+        let y1 = (y0 + rows).min(ys.end);
         let src: &[f32] = if padded {
             let rows_in = (y1 - y0 - 1) * sh + g.kh;
             let band = &mut scratch[..rows_in * pw * cin];
@@ -184,10 +243,10 @@ pub fn conv(g: &Geom, w: &Packed, act: Act, input: &[f32], out: &mut [f32], scra
         } else {
             &input[y0 * sh * iw * cin..]
         };
-        let band_out = &mut out[y0 * ow * cout..y1 * ow * cout];
+        let band_out = &mut out[(y0 - ys.start) * ow * cout..(y1 - ys.start) * ow * cout];
         let base = |q: usize| ((q / ow) * sh * pw + (q % ow) * sw) * cin;
-        // SAFETY: AVX-512F checked by `available()` above; `band` checks every offset it
-        // reads and writes against the slices' lengths before its unchecked loops.
+        // SAFETY: AVX-512F checked by `available()` in `conv`; `band` checks every offset
+        // it reads and writes against the slices' lengths before its unchecked loops.
         unsafe { band(src, base, (y1 - y0) * ow, toffs, cin, w, fused, band_out) };
         if fused != act {
             act.apply(band_out);
