@@ -12,7 +12,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::clip_util::{clip, tempdir, video_facts};
+use crate::clip_util::{clip, luma_frame, mean_abs_diff, tempdir, video_facts};
 use crate::support::{BackendProc as Proc, backend_binary};
 
 const DEADLINE: Duration = Duration::from_secs(120);
@@ -999,6 +999,73 @@ async fn render_flow_completes_and_downloads_a_valid_file() {
         .post("/api/render/proxy/lambda", json!({"id":"render_q","sessionId":s,"draft":draft,"output":{"format":"mp4","quality":"ultra"}}))
         .await;
     assert_eq!(v["code"], 4000);
+    b.shutdown().await;
+}
+
+/// A timeline export (here a trimmed clip, which only the timeline renderer does) is cut
+/// with the matte the request names, like a one-clip export: `output.matte: "quality"`
+/// (MODNet's edges) gives another picture than `"fast"`. Both renders see the same frames,
+/// so any difference is the matte's.
+#[tokio::test]
+async fn a_timeline_export_uses_the_requested_matte() {
+    let dir = tempdir();
+    let b = start(dir.path(), |_| {}).await;
+    let u = User::new(&b.url()).await;
+    let s = session_with_clip(&u).await;
+    u.say(&s, "replace the background with navy").await;
+    let mut draft = u.draft(&s).await;
+    let clip_track = draft["t"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|t| t["tt"] == 0)
+        .unwrap();
+    let seg = &mut clip_track["sg"][0];
+    assert_eq!(seg["m"]["bg"], "navy", "{seg}");
+    // 0.3 s (9 frames) from 0.5 s: a trim, and short, because MODNet is slow in debug builds.
+    seg["m"]["in_ms"] = json!(500);
+    seg["d"] = json!(300);
+    let (w, h) = (640, 360);
+    let mut frames = Vec::new();
+    for matte in ["fast", "quality"] {
+        let id = format!("render_tl_{matte}");
+        let (st, v) = u
+            .post(
+                "/api/render/proxy/lambda",
+                json!({"id": id, "sessionId": s, "draft": draft,
+                       "output": {"format": "mp4", "quality": "high", "matte": matte}}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+        let last = u.wait_render(&id, is_final).await.pop().unwrap();
+        assert_eq!(last["status"], "completed", "{last}");
+        let bytes = u
+            .req(reqwest::Method::GET, last["outputUrl"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        let out = dir.path().join(format!("{id}.mp4"));
+        std::fs::write(&out, &bytes).unwrap();
+        let (_, ow, oh, n) = video_facts(&out);
+        assert_eq!((ow, oh, n), (w as u64, h as u64, 9), "{matte}");
+        frames.push([1, 4, 7].map(|i| luma_frame(&out, i, w, h)));
+    }
+    for (fast, quality) in frames[0].iter().zip(&frames[1]) {
+        let diff = mean_abs_diff(fast, quality, w, (0, 0, w, h));
+        let moved = fast
+            .iter()
+            .zip(quality)
+            .filter(|(a, b)| a.abs_diff(**b) > 24)
+            .count();
+        assert!(
+            moved * 200 > w * h,
+            "the quality matte changed {moved} pixels by > 24 levels (mean |Δ| {diff:.3}); \
+             the timeline export was cut with the fast matte"
+        );
+    }
     b.shutdown().await;
 }
 

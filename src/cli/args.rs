@@ -66,6 +66,27 @@ pub struct MatteArgs {
     /// Quality matte: dilation of the selfie mask MODNet may add within (model pixels).
     #[arg(long, value_name = "PX", hide = true)]
     pub matte_halo: Option<usize>,
+    /// Quality matte: smallest MODNet dropout (fraction of the frame) the selfie core fills.
+    #[arg(long, value_name = "FRACTION", hide = true)]
+    pub matte_fill: Option<f32>,
+    /// Quality matte: selfie probability from which the selfie model counts as sure.
+    #[arg(long, value_name = "0..1", hide = true)]
+    pub matte_sure: Option<f32>,
+    /// Quality matte: erosion of the selfie mask before --matte-sure (model pixels).
+    #[arg(long, value_name = "PX", hide = true)]
+    pub matte_sure_erode: Option<usize>,
+    /// Quality matte: raise the alpha to the selfie model's sure core (on|off).
+    #[arg(long, value_name = "BOOL", hide = true)]
+    pub matte_lift: Option<bool>,
+    /// Quality matte: MODNet level whose areas reaching the sure core are kept whole (0 = off).
+    #[arg(long, value_name = "0..1", hide = true)]
+    pub matte_keep: Option<f32>,
+    /// Quality matte: drop MODNet's areas that do not reach the sure core (on|off).
+    #[arg(long, value_name = "BOOL", hide = true)]
+    pub matte_keep_only: Option<bool>,
+    /// Quality matte: drop MODNet blobs smaller than this fraction of its crop.
+    #[arg(long, value_name = "FRACTION", hide = true)]
+    pub matte_min_blob: Option<f32>,
     /// Temporal smoothing of the matte, 0 (off) to 1 (strongest).
     #[arg(long, value_name = "0..1")]
     pub temporal: Option<f32>,
@@ -112,6 +133,27 @@ impl MatteArgs {
         }
         if let Some(px) = self.matte_halo {
             o.fuse.halo_dilate = px.min(64);
+        }
+        if let Some(f) = self.matte_fill {
+            o.fuse.fill_area = f.clamp(0.0, 1.0);
+        }
+        if let Some(p) = self.matte_sure {
+            o.fuse.sure = p.clamp(0.0, 1.0);
+        }
+        if let Some(px) = self.matte_sure_erode {
+            o.fuse.sure_erode = px.min(64);
+        }
+        if let Some(b) = self.matte_lift {
+            o.fuse.lift = b;
+        }
+        if let Some(l) = self.matte_keep {
+            o.fuse.keep_level = l.clamp(0.0, 1.0);
+        }
+        if let Some(b) = self.matte_keep_only {
+            o.fuse.keep_only = b;
+        }
+        if let Some(f) = self.matte_min_blob {
+            o.fuse.min_blob = f.clamp(0.0, 1.0);
         }
         if let Some(t) = self.temporal {
             if !(0.0..=1.0).contains(&t) {

@@ -159,7 +159,7 @@ pub async fn submit(
     let max_long_side = long_side(req.output.resolution.as_deref())?;
     let matte = matte_mode(req.output.matte.as_deref())?;
     if timeline::needs_timeline(&req.draft) {
-        return submit_timeline(&state, &caller, &base, req, q, max_long_side).await;
+        return submit_timeline(&state, &caller, &base, req, q, max_long_side, matte).await;
     }
     let (bg_text, bg_input) = {
         let seg = chosen_segment(&req)?;
@@ -273,6 +273,7 @@ async fn submit_timeline(
     req: RenderRequest,
     q: Quality,
     max_long_side: u32,
+    matte: Option<MatteMode>,
 ) -> Result<Json<Envelope<RenderStatus>>, RenderError> {
     let roots = state.config.url_roots.clone();
     let cost_per_second = state.config.render_cost_per_second;
@@ -303,7 +304,7 @@ async fn submit_timeline(
                 finished_at: None,
                 cost,
                 quality: req.output.quality.to_ascii_lowercase(),
-                matte: String::new(),
+                matte: matte.map(|m| m.as_str().to_string()).unwrap_or_default(),
                 max_long_side,
                 media_id: first
                     .and_then(|s| s.meta_str("media"))

@@ -17,6 +17,7 @@ use tokio_util::task::TaskTracker;
 use super::faults::FaultBox;
 use crate::api::RenderState;
 use crate::backend::store::{RenderRecord, Store};
+use crate::engine::matte::MatteMode;
 use crate::engine::{self, Progress, ProgressReporter, Quality, ReplaceOptions};
 
 /// Live control of one queued or running job.
@@ -208,7 +209,10 @@ async fn execute(
                         q,
                         rec.max_long_side,
                     )
-                    .map(|(opts, _)| Work::Timeline(opts))
+                    .map(|(mut opts, _)| {
+                        opts.matte.mode = matte_mode(&rec);
+                        Work::Timeline(opts)
+                    })
                     .map_err(|e| e.to_string());
                 }
                 let media = db
@@ -250,13 +254,17 @@ async fn execute(
             let mut opts = ReplaceOptions::new(input, output, backdrop);
             opts.quality = q;
             opts.max_long_side = rec.max_long_side;
-            if let Some(m) = crate::engine::matte::MatteMode::parse(&rec.matte) {
-                opts.matte.mode = m;
-            }
+            opts.matte.mode = matte_mode(&rec);
             engine::replace(&opts, reporter).map(|_| ())
         }
     })
     .await
+}
+
+/// The matte a render record asks for (`output.matte`); the engine's default when it names
+/// none. One rule for clips and timelines, so both exports cut the same way.
+fn matte_mode(rec: &RenderRecord) -> MatteMode {
+    MatteMode::parse(&rec.matte).unwrap_or_default()
 }
 
 /// Run `work` on a blocking thread with the job's progress reporter (after the test-only

@@ -1,6 +1,6 @@
 //! The `quality` matte: the selfie model's coarse mask (robust: it rarely drops a part of a
 //! person) fused with MODNet's alpha (sharp: hair and hands, no band of old background).
-//! Per pixel, `α = max(min(M, halo), fill)`:
+//! Per pixel, `α = max(min(M, halo), fill, sure)`:
 //! - `M`, MODNet's alpha on a crop around the people, upsampled bilinearly;
 //! - `fill`, the selfie mask eroded by a few model pixels (its core), kept only over the
 //!   large connected areas where MODNet says background: where the selfie model is sure of
@@ -8,7 +8,12 @@
 //!   wallpaper), while small disagreements (the selfie's band of old background at the
 //!   edges, wallpaper between two people) are left to MODNet's edges;
 //! - `halo`, the selfie mask dilated: MODNet may add what the selfie model missed near a
-//!   person (a head between two people), but nothing far from one (a face in a poster).
+//!   person (a head between two people), but nothing far from one (a face in a poster);
+//!   MODNet's connected areas that overlap the selfie mask pass whole (a suit the selfie
+//!   model half missed in low light), and the others are dropped (stray blobs);
+//! - `sure`, the selfie mask where it is sure of a person (p ≥ 0.9 six model px deep), per
+//!   pixel: MODNet's dropouts there are filled even when they are small, partly
+//!   transparent, or run into the frame's border or the person's outline.
 //!
 //! The crop (`person_region`) and MODNet's input size (`model_size`) follow the people's
 //! size, so a small person costs little. Between MODNet frames the last MODNet alpha is
@@ -40,7 +45,29 @@ pub struct FuseParams {
     pub min_blob: f32,
     /// Smallest area (fraction of the frame) where the selfie core overrides MODNet.
     pub fill_area: f32,
+    /// Selfie probability (0–1) from which the selfie model counts as sure of a person,
+    /// `sure_erode` model px deep: its sure core (ramped in over ±[`SURE_RAMP`]).
+    pub sure: f32,
+    /// Erosion of the selfie mask before `sure` is applied (model px): how far inside the
+    /// selfie outline a sure pixel must lie.
+    pub sure_erode: usize,
+    /// Raise the alpha to the sure core whatever MODNet says there.
+    pub lift: bool,
+    /// MODNet alpha (0–1) from which MODNet's connected areas (8-connected, at the selfie
+    /// grid) that overlap the selfie mask (p ≥ 0.5) are kept whole, beyond the halo: the
+    /// person MODNet sees, where the selfie model missed part of it (0: off).
+    pub keep_level: f32,
+    /// With `keep_level`: MODNet's areas that do not overlap the selfie mask are dropped,
+    /// not just bounded by the halo (stray blobs near the person).
+    pub keep_only: bool,
 }
+
+/// Half-width of the ramp around `FuseParams::sure` (selfie probability): a hard threshold
+/// would turn the selfie model's noise into specks of lifted alpha.
+pub const SURE_RAMP: f32 = 0.05;
+
+/// Growth of the kept MODNet areas (model px), so their soft rim below `keep_level` stays.
+const KEEP_RIM: usize = 2;
 
 impl Default for FuseParams {
     fn default() -> Self {
@@ -49,6 +76,13 @@ impl Default for FuseParams {
             halo_dilate: 10,
             min_blob: 0.0,
             fill_area: 0.003,
+            // Measured on the dev set and the low-light clip (docs/notes/issue-13-lowlight.md):
+            // erosion 6 costs less edge error than 4 (0.0694 vs 0.0699) and fills the same.
+            sure: 0.9,
+            sure_erode: 6,
+            lift: true,
+            keep_level: 0.25,
+            keep_only: true,
         }
     }
 }
@@ -154,6 +188,11 @@ pub struct Fuser {
     halo: Vec<f32>,
     fill: Vec<f32>,
     fill_dil: Vec<f32>,
+    /// Selfie-grid planes: the sure core (0–1), MODNet's alpha, MODNet's kept areas (0/1).
+    sure: Vec<f32>,
+    fine_sel: Vec<f32>,
+    kept: Vec<f32>,
+    stack: Vec<usize>,
     tmp: Vec<f32>,
     fill_full: Vec<f32>,
     halo_full: Vec<f32>,
@@ -183,13 +222,110 @@ impl Fuser {
         }
     }
 
+    /// `self.sure` (`sw`×`sh`, 0–1): where the selfie model is sure of a person
+    /// (probability ≥ `sure` throughout a `sure_erode` model-px square around the pixel),
+    /// 1; ramping to 0 over [`SURE_RAMP`] below. The erosion clamps its window at the
+    /// frame's border: a border the person is cut by counts as inside, as the selfie mask
+    /// along it says.
+    fn sure_core(&mut self, sw: usize, sh: usize) {
+        let p = self.params;
+        morph(
+            &self.sel,
+            sw,
+            sh,
+            p.sure_erode,
+            false,
+            &mut self.tmp,
+            &mut self.sure,
+        );
+        let lo = p.sure - SURE_RAMP;
+        for v in &mut self.sure {
+            *v = ((*v - lo) / (2.0 * SURE_RAMP)).clamp(0.0, 1.0);
+        }
+    }
+
+    /// `self.fine_sel` (`sw`×`sh`): MODNet's alpha sampled at the selfie grid's pixel
+    /// centres, 0 outside its crop or without MODNet.
+    fn fine_at_grid(
+        &mut self,
+        fine: Option<&FineMatte>,
+        (sw, sh): (usize, usize),
+        (width, height): (usize, usize),
+    ) {
+        self.fine_sel.clear();
+        self.fine_sel.resize(sw * sh, 0.0);
+        let Some(f) = fine else {
+            return;
+        };
+        let r = f.region;
+        let (gx, gy) = (width as f32 / sw as f32, height as f32 / sh as f32);
+        for y in 0..sh {
+            let fy = (y as f32 + 0.5) * gy;
+            if fy < r.y as f32 || fy >= (r.y + r.h) as f32 {
+                continue;
+            }
+            let sy = (fy - r.y as f32) * f.h as f32 / r.h as f32;
+            for x in 0..sw {
+                let fx = (x as f32 + 0.5) * gx;
+                if fx < r.x as f32 || fx >= (r.x + r.w) as f32 {
+                    continue;
+                }
+                let sx = (fx - r.x as f32) * f.w as f32 / r.w as f32;
+                self.fine_sel[y * sw + x] = sample(&self.fine, f.w, f.h, sx, sy);
+            }
+        }
+    }
+
+    /// `self.kept` (`sw`×`sh`, 0 or 1): MODNet's 8-connected areas of alpha ≥ `keep_level`
+    /// that hold a pixel the selfie model calls person (p ≥ 0.5; flood fill from those
+    /// pixels), grown by [`KEEP_RIM`]. Connectivity, not distance, says what is the person:
+    /// a suit the selfie model half missed is joined to the body MODNet sees, a stray blob
+    /// is not. The plain mask, not the sure core, seeds it: a small person has no core.
+    fn kept_areas(&mut self, sw: usize, sh: usize) {
+        let level = self.params.keep_level;
+        self.tmp.clear();
+        self.tmp.resize(sw * sh, 0.0);
+        self.stack.clear();
+        for (i, (&m, &p)) in self.fine_sel.iter().zip(&self.sel).enumerate() {
+            if m >= level && p >= 0.5 {
+                self.tmp[i] = 1.0;
+                self.stack.push(i);
+            }
+        }
+        while let Some(i) = self.stack.pop() {
+            let (x, y) = (i % sw, i / sw);
+            for ny in y.saturating_sub(1)..(y + 2).min(sh) {
+                for nx in x.saturating_sub(1)..(x + 2).min(sw) {
+                    let j = ny * sw + nx;
+                    if self.tmp[j] == 0.0 && self.fine_sel[j] >= level {
+                        self.tmp[j] = 1.0;
+                        self.stack.push(j);
+                    }
+                }
+            }
+        }
+        let seeds = std::mem::take(&mut self.tmp);
+        morph(
+            &seeds,
+            sw,
+            sh,
+            KEEP_RIM,
+            true,
+            &mut self.tmp,
+            &mut self.kept,
+        );
+        self.tmp = seeds;
+    }
+
     /// `selfie`: the selfie model's output (`sw`×`sh`, person probability over the whole
     /// frame). `fine`: the latest MODNet alpha, if any. Writes `width·height` alpha bytes
     /// (255 = person) into `alpha`:
-    /// `α = max(min(M, halo), fill)`, where `fill` is the selfie core only inside the large
-    /// areas where MODNet drops a person the core is sure of (connected areas of at least
-    /// `fill_area` of the frame): small disagreements (the selfie's band of background at
-    /// edges, wallpaper between two people) are left to MODNet.
+    /// `α = max(min(M, halo), fill, sure)`, where `fill` is the selfie core only inside the
+    /// large areas where MODNet drops a person the core is sure of (connected areas of at
+    /// least `fill_area` of the frame): small disagreements (the selfie's band of
+    /// background at edges, wallpaper between two people) are left to MODNet; `sure` is the
+    /// selfie model's sure core (`lift`), and `halo` also passes MODNet's areas joined to
+    /// the selfie mask (`keep_level`; with `keep_only`, only those).
     pub fn fuse(
         &mut self,
         selfie: &[f32],
@@ -249,39 +385,24 @@ impl Fuser {
                 blobs.remove_small(&mut self.fine, f.w, f.h, p.min_blob);
             }
         }
-        // Disagreement: the core is sure, MODNet is not.
-        self.fill.clear();
-        self.fill.resize(n, 0.0);
-        let (gx, gy) = (width as f32 / sw as f32, height as f32 / sh as f32);
-        for y in 0..sh {
-            for x in 0..sw {
-                let i = y * sw + x;
-                if self.core[i] <= 0.5 {
-                    continue;
-                }
-                let m = match fine {
-                    Some(f) => {
-                        let r = f.region;
-                        let (fx, fy) = ((x as f32 + 0.5) * gx, (y as f32 + 0.5) * gy);
-                        let inside = fx >= r.x as f32
-                            && fy >= r.y as f32
-                            && fx < (r.x + r.w) as f32
-                            && fy < (r.y + r.h) as f32;
-                        if inside {
-                            let sx = (fx - r.x as f32) * f.w as f32 / r.w as f32;
-                            let sy = (fy - r.y as f32) * f.h as f32 / r.h as f32;
-                            sample(&self.fine, f.w, f.h, sx, sy)
-                        } else {
-                            0.0
-                        }
-                    }
-                    None => 0.0,
-                };
-                if m < 0.5 {
-                    self.fill[i] = 1.0;
-                }
+        self.fine_at_grid(fine, (sw, sh), (width, height));
+        if p.lift {
+            self.sure_core(sw, sh);
+        }
+        if p.keep_level > 0.0 && fine.is_some() {
+            self.kept_areas(sw, sh);
+            for (h, k) in self.halo.iter_mut().zip(&self.kept) {
+                *h = if p.keep_only { *k } else { h.max(*k) };
             }
         }
+        // Disagreement: the core is sure, MODNet is not.
+        self.fill.clear();
+        self.fill.extend(
+            self.core
+                .iter()
+                .zip(&self.fine_sel)
+                .map(|(&c, &m)| if c > 0.5 && m < 0.5 { 1.0 } else { 0.0 }),
+        );
         // Keep only the large areas (the filter erases connected areas under the size).
         let blobs = self.blobs.get_or_insert_with(|| BlobFilter::new(0));
         blobs.remove_small(&mut self.fill, sw, sh, p.fill_area);
@@ -297,6 +418,11 @@ impl Fuser {
         );
         for ((f, d), c) in self.fill.iter_mut().zip(&self.fill_dil).zip(&self.core) {
             *f = d * c;
+        }
+        if p.lift {
+            for (f, l) in self.fill.iter_mut().zip(&self.sure) {
+                *f = f.max(*l);
+            }
         }
         let (xm, ym) = (AxisMap::new(sw, width), AxisMap::new(sh, height));
         self.fill_full.resize(width * height, 0.0);
@@ -427,6 +553,7 @@ mod tests {
             halo_dilate: 3,
             min_blob: 0.0,
             fill_area: 0.003,
+            ..FuseParams::default()
         });
         let mut alpha = Vec::new();
         fuser.fuse(&sel, (sw, sh), Some(&fine), (w, h), &mut alpha);
@@ -442,5 +569,114 @@ mod tests {
             "far MODNet blob removed by the halo"
         );
         assert_eq!(alpha[5 * w + 5], 0, "background");
+    }
+
+    /// A 64×36 selfie grid over a 640×360 frame: a person box sure at `p` from x = 16 to
+    /// 48 and y = 8 down through the frame's bottom edge; MODNet's alpha (full size, the
+    /// whole frame) is 1 on the box. Returns (selfie, MODNet).
+    fn person_cut_by_the_bottom(p: f32) -> (Vec<f32>, FineMatte) {
+        let (sw, sh, w, h) = (64, 36, 640, 360);
+        let mut sel = vec![0.0; sw * sh];
+        for y in 8..sh {
+            for x in 16..48 {
+                sel[y * sw + x] = p;
+            }
+        }
+        let mut fine = FineMatte {
+            alpha: vec![0.0; w * h],
+            w,
+            h,
+            region: Region { x: 0, y: 0, w, h },
+        };
+        for y in 80..h {
+            for x in 160..480 {
+                fine.alpha[y * w + x] = 1.0;
+            }
+        }
+        (sel, fine)
+    }
+
+    fn set(fine: &mut FineMatte, (x0, y0, x1, y1): (usize, usize, usize, usize), v: f32) {
+        for y in y0..y1 {
+            for x in x0..x1 {
+                fine.alpha[y * fine.w + x] = v;
+            }
+        }
+    }
+
+    #[test]
+    fn a_dropout_at_the_border_inside_a_sure_selfie_mask_is_filled() {
+        let (sel, mut fine) = person_cut_by_the_bottom(0.98);
+        // Low light: MODNet drops the lower part of the suit, down to the frame's bottom
+        // edge: partly transparent (0.6, 4×3 model px) on the right, nearly gone (0.2) on
+        // the left but small (2×3 model px). The large-dropout fill takes neither: it needs
+        // MODNet < 0.5 over ≥ 0.3 % of the frame (7 model px here).
+        set(&mut fine, (280, 330, 320, 360), 0.6);
+        set(&mut fine, (220, 330, 240, 360), 0.2);
+        let mut fuser = Fuser::new(FuseParams::default());
+        let mut alpha = Vec::new();
+        fuser.fuse(&sel, (64, 36), Some(&fine), (640, 360), &mut alpha);
+        for (x, y) in [(300, 345), (300, 359), (230, 345), (230, 359)] {
+            assert!(
+                alpha[y * 640 + x] >= 250,
+                "({x}, {y}): {}",
+                alpha[y * 640 + x]
+            );
+        }
+        assert_eq!(alpha[200 * 640 + 320], 255, "MODNet's person");
+        assert_eq!(alpha[200 * 640 + 60], 0, "background");
+    }
+
+    #[test]
+    fn a_gap_the_selfie_model_is_unsure_of_stays_open() {
+        let (mut sel, mut fine) = person_cut_by_the_bottom(0.98);
+        // A gap between an arm and the body (2×4 model px): MODNet sees background, the
+        // selfie model is unsure (0.5).
+        for y in 20..24 {
+            for x in 30..32 {
+                sel[y * 64 + x] = 0.5;
+            }
+        }
+        set(&mut fine, (300, 200, 320, 240), 0.0);
+        let mut fuser = Fuser::new(FuseParams::default());
+        let mut alpha = Vec::new();
+        fuser.fuse(&sel, (64, 36), Some(&fine), (640, 360), &mut alpha);
+        assert!(
+            alpha[220 * 640 + 310] <= 8,
+            "gap: {}",
+            alpha[220 * 640 + 310]
+        );
+    }
+
+    #[test]
+    fn modnet_areas_joined_to_the_sure_core_pass_the_halo_and_strays_go() {
+        let (sel, mut fine) = person_cut_by_the_bottom(0.98);
+        // The suit runs on to the left, far beyond the selfie mask and its halo (which the
+        // selfie model missed), joined to the body; a stray blob sits apart from it.
+        set(&mut fine, (20, 300, 160, 360), 1.0);
+        set(&mut fine, (540, 100, 560, 120), 1.0);
+        let params = FuseParams {
+            halo_dilate: 3,
+            keep_level: 0.25,
+            keep_only: true,
+            ..FuseParams::default()
+        };
+        let mut fuser = Fuser::new(params);
+        let mut alpha = Vec::new();
+        fuser.fuse(&sel, (64, 36), Some(&fine), (640, 360), &mut alpha);
+        assert_eq!(alpha[330 * 640 + 40], 255, "the suit beyond the halo");
+        assert_eq!(alpha[110 * 640 + 550], 0, "the stray blob");
+        let strays_near = FuseParams {
+            halo_dilate: 12,
+            keep_level: 0.25,
+            keep_only: false,
+            ..FuseParams::default()
+        };
+        Fuser::new(strays_near).fuse(&sel, (64, 36), Some(&fine), (640, 360), &mut alpha);
+        assert_eq!(
+            alpha[110 * 640 + 550],
+            255,
+            "without keep_only the halo decides"
+        );
     }
 }

@@ -7,6 +7,7 @@
 mod blobs;
 pub(crate) mod boxfilter;
 mod feather;
+pub mod fine;
 pub mod fuse;
 mod guided;
 pub(crate) mod resample;

@@ -13,9 +13,9 @@ use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
 use super::ReplaceReport;
 use super::plan::{Look, Plan};
 use crate::engine::ffmpeg::{DecodeLook, Decoder, EncodeSpec, Encoder, PixelLayout};
-use crate::engine::matte::fuse::{FineMatte, Fuser, model_size, person_region};
+use crate::engine::matte::fine::FineRunner;
+use crate::engine::matte::fuse::{FineMatte, Fuser};
 use crate::engine::matte::{MatteMode, MatteOptions, MatteRefiner};
-use crate::engine::segment::modnet::Matter;
 use crate::engine::segment::{ModelKind, Segmenter};
 use crate::engine::{Error, Progress, ProgressReporter, Result, YuvFrame, preview};
 
@@ -507,7 +507,7 @@ fn segment_stage(
 }
 
 /// Quality matte: runs MODNet on every `fine_every`-th frame, on the crop around the people
-/// the selfie mask shows, at a size from the crop's (`fuse::person_region`, `model_size`).
+/// the selfie mask shows, at a size from the crop's (`matte::fine::FineRunner`).
 /// Fast mode forwards every message untouched.
 fn fine_stage(
     opts: &MatteOptions,
@@ -521,46 +521,17 @@ fn fine_stage(
         }
         return Ok(());
     }
-    let (mw, mh) = kind.input_size();
+    let model = kind.input_size();
     let every = u64::from(opts.fine_every.max(1));
-    let threads = match opts.fine_threads {
-        0 => std::thread::available_parallelism().map_or(1, |n| n.get().min(4)),
-        n => n as usize,
-    };
-    let mut matter = Matter::with_threads(threads);
-    let mut size: Option<(usize, usize)> = None;
+    let mut runner = FineRunner::new(opts);
     for mut msg in input {
         if msg.index % every == 0 {
-            let (fw, fh) = (msg.frame.width, msg.frame.height);
-            if let Some(region) = person_region(&msg.raw, mw, mh, fw, fh, FINE_MARGIN) {
-                let want = model_size(region, opts.fine_long_side as usize);
-                // Hysteresis: a new plan costs ~0.1 s, so a size one step away is kept.
-                let (sw, sh) = match size {
-                    Some((pw, ph)) if pw.abs_diff(want.0) <= 32 && ph.abs_diff(want.1) <= 32 => {
-                        (pw, ph)
-                    }
-                    _ => want,
-                };
-                size = Some((sw, sh));
-                let alpha = matter.infer_yuv_region(&msg.frame, region, sw, sh)?;
-                msg.fine = Some(Box::new(FineMatte {
-                    alpha: alpha.to_vec(),
-                    w: sw,
-                    h: sh,
-                    region,
-                }));
-            } else {
-                msg.fine = Some(Box::default());
-            }
+            msg.fine = Some(Box::new(runner.run(&msg.raw, model, &msg.frame)?));
         }
         out.send(msg).map_err(|_| Error::Aborted)?;
     }
     Ok(())
 }
-
-/// Margin around the people's box for MODNet's crop, as a fraction of the box's longer side:
-/// room for hair and hands the selfie mask misses, and context for MODNet.
-const FINE_MARGIN: f32 = 0.08;
 
 #[allow(clippy::too_many_arguments)]
 fn refine_stage(

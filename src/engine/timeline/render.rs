@@ -18,7 +18,8 @@ use crate::engine::composite::Compositor;
 use crate::engine::ffmpeg::{
     Carry, ColorTags, Container, Decoder, EncodeSpec, Encoder, PixelLayout, output_size,
 };
-use crate::engine::matte::{MatteOptions, MatteRefiner};
+use crate::engine::matte::fine::QualityMatte;
+use crate::engine::matte::{MatteMode, MatteOptions, MatteRefiner};
 use crate::engine::probe::{MediaInfo, MediaKind, probe_detail};
 use crate::engine::segment::{ModelKind, Segmenter};
 use crate::engine::{Error, Progress, ProgressReporter, Result, YuvFrame};
@@ -445,6 +446,8 @@ fn render_clip(
         kind: ModelKind,
         seg: Segmenter,
         refiner: MatteRefiner,
+        /// `Some` for the quality matte (selfie + MODNet), which replaces the refiner.
+        quality: Option<QualityMatte>,
         compositor: Compositor,
         layer: YuvFrame,
         layer_alpha: Vec<u8>,
@@ -471,6 +474,7 @@ fn render_clip(
                 kind,
                 seg: Segmenter::new(kind)?,
                 refiner: MatteRefiner::new(matte.clone(), lw, lh),
+                quality: (matte.mode == MatteMode::Quality).then(|| QualityMatte::new(matte)),
                 compositor,
                 layer: YuvFrame::new(lw, lh),
                 layer_alpha: Vec::new(),
@@ -495,7 +499,10 @@ fn render_clip(
                 };
                 let (mw, mh) = c.kind.input_size();
                 let probs = c.seg.infer_yuv(src)?;
-                c.refiner.refine(probs, mw, mh, src, &mut c.layer_alpha);
+                match c.quality.as_mut() {
+                    Some(q) => q.matte(probs, (mw, mh), src, &mut c.layer_alpha)?,
+                    None => c.refiner.refine(probs, mw, mh, src, &mut c.layer_alpha),
+                }
                 let alpha: &[u8] = if covers {
                     &c.layer_alpha
                 } else {
