@@ -23,7 +23,8 @@ pub struct Conv2d {
     pub stride_w: usize,
     pub pad_top: usize,
     pub pad_left: usize,
-    /// `(kh*kw*cin) × cout`, row-major (the GEMM's right-hand side).
+    /// `(kh*kw*cin) × cout`, row-major (the GEMM's right-hand side); empty once packed
+    /// into `packed`.
     pub weights_t: Vec<f32>,
     pub bias: Vec<f32>,
     pub act: Act,
@@ -159,6 +160,10 @@ impl Conv2d {
                 kdim,
                 cout,
             ));
+            // The packed panels are the only copy eval reads from now on: MODNet's 26 MB of
+            // weights are not kept twice (the quality matte's engine peaked at 272-305 MB
+            // at 1080p with both copies; bar 300 MB).
+            conv.weights_t = Vec::new();
         }
         Ok(conv)
     }
@@ -200,9 +205,9 @@ impl Conv2d {
 
     pub fn eval(&self, input: &[f32], out: &mut [f32], scratch: &mut [f32]) {
         #[cfg(target_arch = "x86_64")]
-        if let Some(packed) = &self.packed
-            && super::igemm::available()
-        {
+        // A packed convolution always runs packed (its row-major weights are gone):
+        // `force_portable_kernels` and `force_direct_conv` apply to plans made after them.
+        if let Some(packed) = &self.packed {
             let g = self.geom();
             super::igemm::conv(&g, packed, self.act, input, out, scratch, self.threads);
             return;
@@ -595,8 +600,19 @@ mod tests {
                 // The implicit GEMM's AVX2 tiles (what an AVX2-only CPU runs), then the
                 // AVX2 direct kernels.
                 variants.push(("igemm avx2", conv.clone(), true));
-                let mut direct = conv.clone();
-                direct.packed = None;
+                super::super::force_direct_conv(true);
+                let direct = Conv2d::with_geometry(
+                    0,
+                    geo,
+                    input,
+                    &w,
+                    &[cout, kh, kw, input[2]],
+                    Some(&b),
+                    output,
+                    Act::None,
+                )
+                .unwrap();
+                super::super::force_direct_conv(false);
                 variants.push(("avx2 direct", direct, false));
             }
             // f32 rounding of a k-term sum grows like √k (the f64 reference has none):

@@ -175,7 +175,13 @@ pub fn conv(
 ) {
     let [ih, iw, cin] = g.input;
     let [oh, ow, cout] = g.output;
-    assert!(available() && g.supported());
+    // The CPU, not `available()`: a plan packed before `force_portable_kernels` still
+    // runs here (its row-major weights are gone).
+    assert!(
+        std::arch::is_x86_feature_detected!("avx2")
+            && std::arch::is_x86_feature_detected!("fma")
+            && g.supported()
+    );
     assert_eq!(w.k, g.kh * g.kw * cin);
     assert_eq!(w.cout, cout);
     let input = &input[..ih * iw * cin];
@@ -264,7 +270,7 @@ fn conv_rows(
         };
         let band_out = &mut out[(y0 - ys.start) * ow * cout..(y1 - ys.start) * ow * cout];
         let base = |q: usize| ((q / ow) * sh * pw + (q % ow) * sw) * cin;
-        // SAFETY: AVX-512F checked by `wide()`, AVX2+FMA by `available()` in `conv`; `band`
+        // SAFETY: AVX-512F checked by `wide()`, AVX2+FMA by the assert in `conv`; `band`
         // checks every offset it reads and writes against the slices' lengths before its
         // unchecked loops.
         unsafe {
