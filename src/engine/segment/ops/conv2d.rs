@@ -583,25 +583,9 @@ mod tests {
                 [pads[0], pads[1]],
                 output,
             );
-            let conv = Conv2d::with_geometry(
-                0,
-                geo,
-                input,
-                &w,
-                &[cout, kh, kw, input[2]],
-                Some(&b),
-                output,
-                Act::None,
-            )
-            .unwrap();
-            let mut variants = vec![("fastest", conv.clone(), false)];
-            #[cfg(target_arch = "x86_64")]
-            {
-                // The implicit GEMM's AVX2 tiles (what an AVX2-only CPU runs), then the
-                // AVX2 direct kernels.
-                variants.push(("igemm avx2", conv.clone(), true));
-                super::super::force_direct_conv(true);
-                let direct = Conv2d::with_geometry(
+            // Planned under the kernel switches in force at the call.
+            let plan = || {
+                Conv2d::with_geometry(
                     0,
                     geo,
                     input,
@@ -611,7 +595,17 @@ mod tests {
                     output,
                     Act::None,
                 )
-                .unwrap();
+                .unwrap()
+            };
+            let conv = plan();
+            let mut variants = vec![("fastest", conv.clone(), false)];
+            #[cfg(target_arch = "x86_64")]
+            {
+                // The implicit GEMM's AVX2 tiles (what an AVX2-only CPU runs), then the
+                // AVX2 direct kernels.
+                variants.push(("igemm avx2", conv.clone(), true));
+                super::super::force_direct_conv(true);
+                let direct = plan();
                 super::super::force_direct_conv(false);
                 variants.push(("avx2 direct", direct, false));
             }
