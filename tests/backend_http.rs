@@ -468,6 +468,8 @@ async fn url_uploads_stay_inside_their_roots() {
     let root = dir.path().join("root");
     std::fs::create_dir_all(&root).unwrap();
     std::fs::copy(clip("noaudio_640x360.mp4"), root.join("talk.mp4")).unwrap();
+    // A link out of the root (Windows needs a privilege to create one: Unix only).
+    #[cfg(unix)]
     std::os::unix::fs::symlink("/etc/passwd", root.join("sneaky.mp4")).unwrap();
     let b = start(dir.path(), |c| c.url_roots = vec![root.clone()]).await;
     let u = User::new(&b.url()).await;
@@ -488,13 +490,16 @@ async fn url_uploads_stay_inside_their_roots() {
     assert_eq!(v["data"]["files"][0]["filename"], "talk.mp4");
     assert_eq!(v["data"]["files"][0]["width"], 640);
 
-    for bad in [
+    let mut bad_urls = vec![
         "file:///etc/passwd".to_string(),
         format!("file://{}/../../../etc/passwd", root.display()),
-        format!("file://{}", root.join("sneaky.mp4").display()),
         format!("file://{}/%2e%2e/%2e%2e/etc/passwd", root.display()),
         "ftp://example.com/x.mp4".to_string(),
-    ] {
+    ];
+    if cfg!(unix) {
+        bad_urls.push(format!("file://{}", root.join("sneaky.mp4").display()));
+    }
+    for bad in bad_urls {
         let (st, v) = up(vec![bad.clone()]).await;
         assert_eq!(
             (st, &v["code"]),

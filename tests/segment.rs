@@ -221,8 +221,7 @@ fn modnet_matches_onnxruntime_on_stored_inputs() {
     // The quality matte splits MODNet's convolutions over the cores: same numbers.
     failures.extend(check_modnet_parity("2 threads", 2));
     // The implicit GEMM's AVX2 tiles, as a CPU without AVX-512 runs them.
-    #[cfg(target_arch = "x86_64")]
-    {
+    if ebc::engine::segment::KERNEL_FAMILY == ebc::engine::segment::KernelFamily::X86 {
         ebc::engine::segment::force_igemm_avx2(true);
         failures.extend(check_modnet_parity("avx2", 1));
         ebc::engine::segment::force_igemm_avx2(false);
@@ -251,8 +250,7 @@ fn matches_reference_runtime_on_every_parity_case() {
     // The fastest kernels this CPU allows, then the portable fallbacks (the switch is
     // process-wide; other tests running meanwhile merely take the other, equally exact path).
     let mut failures = check_parity("fastest");
-    #[cfg(target_arch = "x86_64")]
-    {
+    if ebc::engine::segment::KERNEL_FAMILY == ebc::engine::segment::KernelFamily::X86 {
         ebc::engine::segment::force_igemm_avx2(true);
         failures.extend(check_parity("avx2"));
         ebc::engine::segment::force_igemm_avx2(false);

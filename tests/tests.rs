@@ -10,6 +10,7 @@ mod hosts;
 mod mcp;
 mod mcp_timeline;
 mod packaging;
+mod portability;
 mod quality;
 mod register;
 mod segment;

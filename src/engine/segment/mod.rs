@@ -37,9 +37,9 @@ mod tflite;
 pub use error::ModelError;
 pub use model::{Model, load_model};
 pub use onnx_model::load_onnx;
-#[cfg(target_arch = "x86_64")]
 #[doc(hidden)]
-pub use ops::igemm::force_avx2 as force_igemm_avx2;
+pub use ops::cpu::force_igemm_avx2;
+pub use ops::cpu::{KERNEL_FAMILY, KernelFamily};
 pub use ops::{force_direct_conv, force_portable_kernels};
 
 use super::{Matte, Result, YuvFrame};

@@ -25,10 +25,7 @@ impl Act {
 
     /// Applies the activation in place over a slice (vectorized).
     pub fn apply(self, data: &mut [f32]) {
-        #[cfg(target_arch = "x86_64")]
-        if self != Act::None && super::has_avx2_fma() {
-            // SAFETY: the CPU supports AVX2 and FMA, checked just above.
-            unsafe { apply_avx2(self, data) };
+        if super::cpu::act_apply(self, data) {
             return;
         }
         match self {
@@ -43,46 +40,13 @@ impl Act {
     /// Adds `bias` (one value per channel, `data.len()` a multiple of it) then applies the
     /// activation: the epilogue of the GEMM convolutions, one pass over the output.
     pub fn bias_apply(self, data: &mut [f32], bias: &[f32]) {
-        #[cfg(target_arch = "x86_64")]
-        if !bias.is_empty() && bias.len().is_multiple_of(super::LANES) && super::has_avx2_fma() {
-            // SAFETY: the CPU supports AVX2 and FMA, checked just above.
-            unsafe { bias_act_avx2(data, bias, self) };
+        if super::cpu::bias_act(data, bias, self) {
             return;
         }
         bias_act(data, bias, self)
     }
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn apply_avx2(act: Act, data: &mut [f32]) {
-    use super::avx2::{act as act8, ld, st};
-    let mut chunks = data.chunks_exact_mut(super::LANES);
-    for v in &mut chunks {
-        st(v, act8(act, ld(v)));
-    }
-    let tail = chunks.into_remainder();
-    let mut buf = [0f32; super::LANES];
-    buf[..tail.len()].copy_from_slice(tail);
-    let v = act8(act, ld(&buf));
-    st(&mut buf, v);
-    let n = tail.len();
-    tail.copy_from_slice(&buf[..n]);
-}
-
-/// `bias.len()` a multiple of 8.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn bias_act_avx2(data: &mut [f32], bias: &[f32], act: Act) {
-    use super::avx2::{act as act8, add, ld, st};
-    let c = bias.len();
-    for px in data.chunks_exact_mut(c) {
-        for cb in (0..c).step_by(super::LANES) {
-            let d = &mut px[cb..];
-            st(d, act8(act, add(ld(d), ld(&bias[cb..]))));
-        }
-    }
-}
 
 #[inline(always)]
 pub fn hard_swish(x: f32) -> f32 {

@@ -1,15 +1,10 @@
-//! CONV_2D (NHWC, weights OHWI). On AVX-512 CPUs, every convolution with at least 8 output
-//! channels runs as an implicit GEMM over packed weight panels (`igemm`, planned at load;
-//! MODNet's large 3×3/5×5 layers need its k-blocking: the direct loops below streamed a
-//! 12 MB kernel from memory once per 4-pixel tile). With AVX2+FMA and output channels a
-//! multiple of 8 (every convolution of these models), direct register-tiled loops with bias and activation in the
-//! epilogue: 1×1 convolutions as a flat pixel list 6 pixels × 16 channels at a time, larger
-//! kernels (the 3×3/2 stem) 4 pixels × 16 channels with clipped windows at the borders.
-//! Otherwise one GEMM (`gemm` crate) on the input, or on an im2col copy in the plan's scratch
+//! CONV_2D (NHWC, weights OHWI). In the x86 kernel family (`cpu`), convolutions run as an
+//! implicit GEMM over packed weight panels or direct AVX2 loops (`x86/conv2d.rs`; MODNet's
+//! large 3×3/5×5 layers need the implicit GEMM's k-blocking). Otherwise (the portable
+//! family, or a CPU without AVX2+FMA) one GEMM (`gemm` crate) on the input, or on an im2col copy in the plan's scratch
 //! buffer, followed by one bias + activation pass.
 
-#[cfg(target_arch = "x86_64")]
-use super::{Act, Hwc, ModelError, check, elems, ohwi_weights, out_and_pad, taps};
+use super::{Act, Hwc, ModelError, check, ohwi_weights, out_and_pad, split_threads};
 use crate::engine::segment::gemm::matmul;
 use crate::engine::segment::tflite::Padding;
 
@@ -28,10 +23,10 @@ pub struct Conv2d {
     pub weights_t: Vec<f32>,
     pub bias: Vec<f32>,
     pub act: Act,
-    /// The weights packed for the AVX-512 implicit GEMM (`igemm`), when the CPU has it.
-    #[cfg(target_arch = "x86_64")]
-    pub packed: Option<super::igemm::Packed>,
-    /// Threads the implicit GEMM may split a large convolution over (1: none). Set after
+    /// The weights packed for the x86 implicit GEMM, when the CPU runs it (`cpu`).
+    pub packed: Option<super::cpu::Packed>,
+    /// Threads a large convolution may split its output rows over (1: none), on either
+    /// path. Set after
     /// planning (`Model::set_conv_threads`); `scratch_len` grows with it.
     pub threads: usize,
 }
@@ -148,36 +143,11 @@ impl Conv2d {
             weights_t,
             bias,
             act,
-            #[cfg(target_arch = "x86_64")]
             packed: None,
             threads: 1,
         };
-        #[cfg(target_arch = "x86_64")]
-        if super::igemm::available() && super::igemm_allowed() && conv.geom().supported() {
-            conv.packed = Some(super::igemm::Packed::new(
-                &conv.weights_t,
-                &conv.bias,
-                kdim,
-                cout,
-            ));
-            // The packed panels are the only copy eval reads from now on: MODNet's 26 MB of
-            // weights are not kept twice (the quality matte's engine peaked at 272-305 MB
-            // at 1080p with both copies; bar 300 MB).
-            conv.weights_t = Vec::new();
-        }
+        super::cpu::pack_conv(&mut conv);
         Ok(conv)
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    fn geom(&self) -> super::igemm::Geom {
-        super::igemm::Geom {
-            input: self.input,
-            output: self.output,
-            kh: self.kh,
-            kw: self.kw,
-            stride: [self.stride_h, self.stride_w],
-            pad: [self.pad_top, self.pad_left],
-        }
     }
 
     fn is_pointwise(&self) -> bool {
@@ -190,57 +160,66 @@ impl Conv2d {
         (IM2COL_CAP / row.max(1)).clamp(1, self.output[0].max(1))
     }
 
-    pub fn scratch_len(&self) -> usize {
-        let portable = if self.is_pointwise() {
+    /// Scratch floats one run of output rows of the portable path works in (im2col).
+    fn portable_scratch(&self) -> usize {
+        if self.is_pointwise() {
             0
         } else {
             self.block_rows() * self.output[1] * self.kh * self.kw * self.input[2]
-        };
-        #[cfg(target_arch = "x86_64")]
-        if self.packed.is_some() {
-            return portable.max(self.geom().scratch_len() * self.threads.max(1));
         }
-        portable
+    }
+
+    pub fn scratch_len(&self) -> usize {
+        (self.portable_scratch() * self.threads.max(1)).max(super::cpu::conv2d_scratch(self))
     }
 
     pub fn eval(&self, input: &[f32], out: &mut [f32], scratch: &mut [f32]) {
-        #[cfg(target_arch = "x86_64")]
-        // A packed convolution always runs packed (its row-major weights are gone):
-        // `force_portable_kernels` and `force_direct_conv` apply to plans made after them.
-        if let Some(packed) = &self.packed {
-            let g = self.geom();
-            super::igemm::conv(&g, packed, self.act, input, out, scratch, self.threads);
+        if super::cpu::conv2d(self, input, out, scratch) {
             return;
         }
-        #[cfg(target_arch = "x86_64")]
-        if self.output[2].is_multiple_of(super::LANES) && super::has_avx2_fma() {
-            if self.is_pointwise() {
-                // SAFETY: the CPU supports AVX2 and FMA, checked just above.
-                unsafe { pointwise_avx2(self, input, out) };
-            } else {
-                // SAFETY: as above.
-                unsafe { conv_avx2(self, input, out) };
-            }
-            return;
-        }
+        // The portable path: large convolutions split their output rows over threads as
+        // the x86 implicit GEMM does (same rows, same bits, whatever the count).
         let [oh, ow, cout] = self.output;
+        let kdim = self.kh * self.kw * self.input[2];
+        let threads = split_threads(oh * ow * cout * kdim, self.threads, oh);
+        super::split_rows(
+            oh,
+            ow * cout,
+            threads,
+            out,
+            scratch,
+            self.portable_scratch(),
+            |ys, dst, cols| self.portable_rows(input, ys, dst, cols),
+        );
+    }
+
+    /// Output rows `ys` into `dst` (those rows only): one GEMM on the input (1×1) or on
+    /// im2col blocks of rows in `scratch`, then bias and activation.
+    fn portable_rows(
+        &self,
+        input: &[f32],
+        ys: std::ops::Range<usize>,
+        dst: &mut [f32],
+        scratch: &mut [f32],
+    ) {
+        let [_, ow, cout] = self.output;
         let cin = self.input[2];
-        let m = oh * ow;
         let kdim = self.kh * self.kw * cin;
-        let out = &mut out[..elems(self.output)];
         if self.is_pointwise() {
-            matmul(m, kdim, cout, &input[..m * cin], &self.weights_t, out);
+            let px = ys.start * ow..ys.end * ow;
+            let x = &input[px.start * cin..px.end * cin];
+            matmul(px.len(), kdim, cout, x, &self.weights_t, dst);
         } else {
             let rows = self.block_rows();
-            for y0 in (0..oh).step_by(rows) {
-                let n = rows.min(oh - y0);
+            for y0 in ys.clone().step_by(rows) {
+                let n = rows.min(ys.end - y0);
                 let cols = &mut scratch[..n * ow * kdim];
                 self.im2col(input, y0..y0 + n, cols);
-                let dst = &mut out[y0 * ow * cout..(y0 + n) * ow * cout];
-                matmul(n * ow, kdim, cout, cols, &self.weights_t, dst);
+                let d = &mut dst[(y0 - ys.start) * ow * cout..][..n * ow * cout];
+                matmul(n * ow, kdim, cout, cols, &self.weights_t, d);
             }
         }
-        self.act.bias_apply(out, &self.bias);
+        self.act.bias_apply(dst, &self.bias);
     }
 
     /// Rows of `kh*kw*cin` input values per output pixel of output rows `ys`, zeros where
@@ -285,177 +264,10 @@ impl Conv2d {
     }
 }
 
-/// Direct convolution (kernels larger than 1×1), output channels a multiple of 8: a
-/// register tile of 4 output pixels
-/// × 16 output channels (8 accumulators) runs over every tap and input channel with one
-/// broadcast per pixel and two weight loads per step, then adds bias and activation before
-/// its single store. Border pixels (clipped windows) and the last 8 channels use the same
-/// loop with smaller tiles. No im2col buffer, no separate epilogue pass.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn conv_avx2(p: &Conv2d, input: &[f32], out: &mut [f32]) {
-    let [ih, iw, _] = p.input;
-    let [oh, ow, cout] = p.output;
-    let (sw, kw) = (p.stride_w, p.kw);
-    let x_lo = p.pad_left.div_ceil(sw);
-    let x_hi = if iw + p.pad_left >= kw {
-        ((iw + p.pad_left - kw) / sw + 1).min(ow)
-    } else {
-        0
-    };
-    for oy in 0..oh {
-        let (ky0, ky1, iy0) = taps(oy, p.stride_h, p.pad_top, p.kh, ih);
-        let mut ox = 0;
-        while ox < ow {
-            let quad = ox >= x_lo && ox + 4 <= x_hi;
-            let npx = if quad { 4 } else { 1 };
-            let mut nb = 0;
-            while nb < cout {
-                if nb + 16 <= cout {
-                    if quad {
-                        tile::<4, 2>(p, input, out, oy, ox, nb, (ky0, ky1, iy0));
-                    } else {
-                        tile::<1, 2>(p, input, out, oy, ox, nb, (ky0, ky1, iy0));
-                    }
-                    nb += 16;
-                } else {
-                    if quad {
-                        tile::<4, 1>(p, input, out, oy, ox, nb, (ky0, ky1, iy0));
-                    } else {
-                        tile::<1, 1>(p, input, out, oy, ox, nb, (ky0, ky1, iy0));
-                    }
-                    nb += 8;
-                }
-            }
-            ox += npx;
-        }
-    }
-}
-
-/// 1×1 stride-1 convolution: the image is a flat list of pixels, taken 6 at a time.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn pointwise_avx2(p: &Conv2d, input: &[f32], out: &mut [f32]) {
-    let [oh, ow, cout] = p.output;
-    let m = oh * ow;
-    let mut i = 0;
-    while i < m {
-        let six = i + 6 <= m;
-        let mut nb = 0;
-        while nb < cout {
-            let nv = if nb + 16 <= cout { 2 } else { 1 };
-            match (six, nv) {
-                (true, 2) => ptile::<6, 2>(p, input, out, i, nb),
-                (true, _) => ptile::<6, 1>(p, input, out, i, nb),
-                (false, 2) => ptile::<1, 2>(p, input, out, i, nb),
-                (false, _) => ptile::<1, 1>(p, input, out, i, nb),
-            }
-            nb += 8 * nv;
-        }
-        i += if six { 6 } else { 1 };
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[inline(always)]
-fn ptile<const P: usize, const NV: usize>(
-    p: &Conv2d,
-    input: &[f32],
-    out: &mut [f32],
-    i: usize,
-    nb: usize,
-) {
-    use super::avx2::{V, act, fma, ld, splat, st};
-    let cin = p.input[2];
-    let cout = p.output[2];
-    let xs = &input[i * cin..(i + P) * cin];
-    let mut acc: [[V; NV]; P] = [[splat(0.0); NV]; P];
-    for a in acc.iter_mut() {
-        for (v, slot) in a.iter_mut().enumerate() {
-            *slot = ld(&p.bias[nb + 8 * v..]);
-        }
-    }
-    let wt = &p.weights_t[..cin * cout];
-    for ci in 0..cin {
-        let wrow = &wt[ci * cout + nb..];
-        let mut w = [splat(0.0); NV];
-        for (v, wv) in w.iter_mut().enumerate() {
-            *wv = ld(&wrow[8 * v..]);
-        }
-        for (pi, a) in acc.iter_mut().enumerate() {
-            let x = splat(xs[pi * cin + ci]);
-            for v in 0..NV {
-                a[v] = fma(x, w[v], a[v]);
-            }
-        }
-    }
-    for (pi, a) in acc.iter().enumerate() {
-        let dst = &mut out[(i + pi) * cout + nb..];
-        for (v, av) in a.iter().enumerate() {
-            st(&mut dst[8 * v..], act(p.act, *av));
-        }
-    }
-}
-
-/// One register tile: `P` consecutive output pixels starting at (`oy`, `ox`) × `8·NV` output
-/// channels from `nb`. With `P > 1` the caller guarantees every pixel's window is fully
-/// inside the row (only `ky` is clipped).
-#[cfg(target_arch = "x86_64")]
-#[inline(always)]
-fn tile<const P: usize, const NV: usize>(
-    p: &Conv2d,
-    input: &[f32],
-    out: &mut [f32],
-    oy: usize,
-    ox: usize,
-    nb: usize,
-    (ky0, ky1, iy0): (usize, usize, isize),
-) {
-    use super::avx2::{V, act, fma, ld, splat, st};
-    let [_, iw, cin] = p.input;
-    let [_, ow, cout] = p.output;
-    let (kx0, kx1, ix0) = if P == 1 {
-        taps(ox, p.stride_w, p.pad_left, p.kw, iw)
-    } else {
-        (0, p.kw, (ox * p.stride_w) as isize - p.pad_left as isize)
-    };
-    let step = p.stride_w * cin;
-    let mut acc: [[V; NV]; P] = [[splat(0.0); NV]; P];
-    for a in acc.iter_mut() {
-        for (v, slot) in a.iter_mut().enumerate() {
-            *slot = ld(&p.bias[nb + 8 * v..]);
-        }
-    }
-    for ky in ky0..ky1 {
-        let row = (iy0 + ky as isize) as usize * iw;
-        for kx in kx0..kx1 {
-            let px0 = (row + (ix0 + kx as isize) as usize) * cin;
-            let xs = &input[px0..px0 + (P - 1) * step + cin];
-            let wtap = &p.weights_t[(ky * p.kw + kx) * cin * cout..][..cin * cout];
-            for (ci, wrow) in wtap.chunks_exact(cout).enumerate() {
-                let mut w = [splat(0.0); NV];
-                for (v, wv) in w.iter_mut().enumerate() {
-                    *wv = ld(&wrow[nb + 8 * v..]);
-                }
-                for (pi, a) in acc.iter_mut().enumerate() {
-                    let x = splat(xs[pi * step + ci]);
-                    for v in 0..NV {
-                        a[v] = fma(x, w[v], a[v]);
-                    }
-                }
-            }
-        }
-    }
-    for (pi, a) in acc.iter().enumerate() {
-        let dst = &mut out[((oy * ow) + ox + pi) * cout + nb..];
-        for (v, av) in a.iter().enumerate() {
-            st(&mut dst[8 * v..], act(p.act, *av));
-        }
-    }
-}
 
 #[cfg(test)]
 mod tests {
+    use super::super::elems;
     use super::super::testutil::*;
     use super::*;
 
@@ -599,8 +411,7 @@ mod tests {
             };
             let conv = plan();
             let mut variants = vec![("fastest", conv.clone(), false)];
-            #[cfg(target_arch = "x86_64")]
-            {
+            if super::super::cpu::KERNEL_FAMILY == super::super::cpu::KernelFamily::X86 {
                 // The implicit GEMM's AVX2 tiles (what an AVX2-only CPU runs), then the
                 // AVX2 direct kernels.
                 variants.push(("igemm avx2", conv.clone(), true));
@@ -616,12 +427,9 @@ mod tests {
             for (name, c, narrow) in variants {
                 let mut out = vec![f32::NAN; elems(output)];
                 let mut scratch = vec![0.0; c.scratch_len()];
-                #[cfg(target_arch = "x86_64")]
-                super::super::igemm::force_avx2(narrow);
+                super::super::cpu::force_igemm_avx2(narrow);
                 c.eval(&x, &mut out, &mut scratch);
-                #[cfg(target_arch = "x86_64")]
-                super::super::igemm::force_avx2(false);
-                let _ = narrow;
+                super::super::cpu::force_igemm_avx2(false);
                 let d = max_rel_diff(&out, &want);
                 assert!(
                     d <= tol,

@@ -96,10 +96,7 @@ impl Depthwise {
     }
 
     pub fn eval(&self, input: &[f32], out: &mut [f32]) {
-        #[cfg(target_arch = "x86_64")]
-        if self.input[2].is_multiple_of(LANES) && super::has_avx2_fma() {
-            // SAFETY: the CPU supports AVX2 and FMA, checked just above.
-            unsafe { depthwise_avx2(self, input, out) };
+        if super::cpu::depthwise(self, input, out) {
             return;
         }
         depthwise(self, input, out)
@@ -162,76 +159,6 @@ fn depthwise_kernel<const FMA: bool>(p: &Depthwise, input: &[f32], out: &mut [f3
     }
 }
 
-/// Channels a multiple of 8. Interior pixels go four at a time (four independent FMA chains
-/// sharing each weight load); border pixels one at a time with their clipped windows.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn depthwise_avx2(p: &Depthwise, input: &[f32], out: &mut [f32]) {
-    use super::avx2::{act, fma, ld, st};
-    let [ih, iw, c] = p.input;
-    let [oh, ow, _] = p.output;
-    let (sw, kw) = (p.stride_w, p.kw);
-    // Output columns whose window lies fully inside the row.
-    let x_lo = p.pad_left.div_ceil(sw);
-    let x_hi = if iw + p.pad_left >= kw {
-        ((iw + p.pad_left - kw) / sw + 1).min(ow)
-    } else {
-        0
-    };
-    let single = |out: &mut [f32], oy: usize, ox: usize, ky0: usize, ky1: usize, iy0: isize| {
-        let (kx0, kx1, ix0) = taps(ox, sw, p.pad_left, kw, iw);
-        let dst = &mut out[(oy * ow + ox) * c..][..c];
-        for cb in (0..c).step_by(LANES) {
-            let mut acc = ld(&p.bias[cb..]);
-            for ky in ky0..ky1 {
-                let row = (iy0 + ky as isize) as usize * iw;
-                for kx in kx0..kx1 {
-                    let ix = (ix0 + kx as isize) as usize;
-                    acc = fma(
-                        ld(&input[(row + ix) * c + cb..]),
-                        ld(&p.weights[(ky * kw + kx) * c + cb..]),
-                        acc,
-                    );
-                }
-            }
-            st(&mut dst[cb..], act(p.act, acc));
-        }
-    };
-    for oy in 0..oh {
-        let (ky0, ky1, iy0) = taps(oy, p.stride_h, p.pad_top, p.kh, ih);
-        let mut ox = 0;
-        while ox < ow {
-            if ox >= x_lo && ox + 4 <= x_hi {
-                let ix = ox * sw - p.pad_left;
-                let step = sw * c;
-                for cb in (0..c).step_by(LANES) {
-                    let b = ld(&p.bias[cb..]);
-                    let (mut a0, mut a1, mut a2, mut a3) = (b, b, b, b);
-                    for ky in ky0..ky1 {
-                        let row = (iy0 + ky as isize) as usize * iw;
-                        for kx in 0..kw {
-                            let w = ld(&p.weights[(ky * kw + kx) * c + cb..]);
-                            let x = &input[(row + ix + kx) * c + cb..];
-                            a0 = fma(ld(x), w, a0);
-                            a1 = fma(ld(&x[step..]), w, a1);
-                            a2 = fma(ld(&x[2 * step..]), w, a2);
-                            a3 = fma(ld(&x[3 * step..]), w, a3);
-                        }
-                    }
-                    let dst = &mut out[(oy * ow + ox) * c + cb..];
-                    st(dst, act(p.act, a0));
-                    st(&mut dst[c..], act(p.act, a1));
-                    st(&mut dst[2 * c..], act(p.act, a2));
-                    st(&mut dst[3 * c..], act(p.act, a3));
-                }
-                ox += 4;
-            } else {
-                single(out, oy, ox, ky0, ky1, iy0);
-                ox += 1;
-            }
-        }
-    }
-}
 
 #[inline(always)]
 fn act_lanes(act: Act, acc: &mut [f32; LANES]) {

@@ -2,19 +2,17 @@
 //! parameters (weights already repacked, shapes fixed at load), a constructor that checks the
 //! shapes the file declares against the ones it computes, and an `eval` over NHWC `f32`
 //! slices (batch 1). This module holds what they share: fused activations, SAME/VALID
-//! padding arithmetic, the run-time SIMD dispatch, and the `Op` enum the plan executes.
+//! padding arithmetic, and the `Op` enum the plan executes. Which kernels run (x86 or
+//! portable) is decided in `cpu` alone.
 
 pub mod activation;
 pub mod add_mul;
 pub mod avg_pool;
-#[cfg(target_arch = "x86_64")]
-pub mod avx2;
 pub mod concat;
 pub mod conv2d;
+pub mod cpu;
 pub mod depthwise;
 pub mod ibnorm;
-#[cfg(target_arch = "x86_64")]
-pub mod igemm;
 pub mod mean;
 pub mod resize_bilinear;
 pub mod transpose_conv;
@@ -23,6 +21,8 @@ pub use activation::{Act, Unary};
 pub use add_mul::{Binary, BinaryKind};
 pub use avg_pool::AvgPool;
 pub use concat::Concat;
+pub(crate) use cpu::simd_dispatch;
+pub use cpu::{force_direct_conv, force_portable_kernels};
 pub use conv2d::Conv2d;
 pub use depthwise::Depthwise;
 pub use ibnorm::IbNorm;
@@ -168,8 +168,13 @@ impl Op {
     pub fn describe(&self) -> String {
         match self {
             Op::Conv2d(c) => format!(
-                "{:?}->{:?} k{}x{} s{}",
-                c.input, c.output, c.kh, c.kw, c.stride_h
+                "{:?}->{:?} k{}x{} s{}{}",
+                c.input,
+                c.output,
+                c.kh,
+                c.kw,
+                c.stride_h,
+                if c.packed.is_some() { " packed" } else { "" }
             ),
             Op::Depthwise(d) => format!(
                 "{:?}->{:?} k{}x{} s{}",
@@ -226,43 +231,61 @@ impl Op {
     }
 }
 
-static FORCE_PORTABLE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+/// Least multiply-adds a convolution needs before it is split over threads: below this
+/// (~1 ms of work) spawning and joining a thread costs more than it saves.
+pub const MIN_SPLIT_MACS: usize = 16 << 20;
 
-/// Makes every op take its portable path (true) or the fastest the CPU allows (false,
-/// the default). Process-wide; for tests of the fallback kernels and comparisons.
-pub fn force_portable_kernels(on: bool) {
-    FORCE_PORTABLE.store(on, std::sync::atomic::Ordering::Relaxed);
-}
-
-static FORCE_DIRECT_CONV: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-/// Makes convolutions planned from now on keep the AVX2 direct kernels even on AVX-512 CPUs
-/// (true), or use the AVX-512 implicit GEMM there (false, the default). For comparisons:
-/// `benches/segment.rs` and `benches/modnet.rs` measure both ways with `EBC_DIRECT_CONV`.
-#[doc(hidden)]
-pub fn force_direct_conv(on: bool) {
-    FORCE_DIRECT_CONV.store(on, std::sync::atomic::Ordering::Relaxed);
-}
-
-/// True unless `force_direct_conv(true)`.
-pub fn igemm_allowed() -> bool {
-    !FORCE_DIRECT_CONV.load(std::sync::atomic::Ordering::Relaxed)
-}
-
-/// True when the AVX2+FMA kernels can run (CPU check cached by std) and are not disabled by
-/// `force_portable_kernels`.
-#[inline]
-pub fn has_avx2_fma() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        !FORCE_PORTABLE.load(std::sync::atomic::Ordering::Relaxed)
-            && std::arch::is_x86_feature_detected!("avx2")
-            && std::arch::is_x86_feature_detected!("fma")
+/// Threads a convolution of `macs` multiply-adds over `rows` output rows runs on, when it
+/// may use up to `threads`.
+pub fn split_threads(macs: usize, threads: usize, rows: usize) -> usize {
+    if macs >= MIN_SPLIT_MACS {
+        threads.clamp(1, rows.max(1))
+    } else {
+        1
     }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
+}
+
+/// Calls `f(ys, out_rows, scratch_part)` over runs of output rows covering `0..rows`:
+/// with `threads` > 1, that many runs on scoped threads (the last on this one), each with
+/// its own `slen` floats of `scratch` (at least `slen · threads`); else one run here.
+/// `out` holds `rows · row_len` floats; each call gets only its rows. Every kernel that
+/// splits (x86 implicit GEMM, portable GEMM) computes a row the same way whatever the
+/// split, so the result is the same bit for bit.
+pub fn split_rows<F>(
+    rows: usize,
+    row_len: usize,
+    threads: usize,
+    out: &mut [f32],
+    scratch: &mut [f32],
+    slen: usize,
+    f: F,
+) where
+    F: Fn(std::ops::Range<usize>, &mut [f32], &mut [f32]) + Sync,
+{
+    let out = &mut out[..rows * row_len];
+    if threads <= 1 {
+        f(0..rows, out, &mut scratch[..slen]);
+        return;
     }
+    let per = rows.div_ceil(threads);
+    let f = &f;
+    std::thread::scope(|s| {
+        let mut rest = out;
+        let mut scratch = &mut scratch[..slen * threads];
+        for y0 in (0..rows).step_by(per) {
+            let y1 = (y0 + per).min(rows);
+            let (mine, tail) = std::mem::take(&mut rest).split_at_mut((y1 - y0) * row_len);
+            rest = tail;
+            let (part, stail) = std::mem::take(&mut scratch).split_at_mut(slen);
+            scratch = stail;
+            if y1 == rows {
+                // The last run on this thread: it would only wait otherwise.
+                f(y0..y1, mine, part);
+            } else {
+                s.spawn(move || f(y0..y1, mine, part));
+            }
+        }
+    });
 }
 
 /// `a * b + c`, fused when the kernel was compiled for FMA (plain otherwise, because a
@@ -271,29 +294,6 @@ pub fn has_avx2_fma() -> bool {
 pub fn madd<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
     if FMA { a.mul_add(b, c) } else { a * b + c }
 }
-
-/// Defines `$name(args)` that runs `$kernel::<true>` compiled for AVX2+FMA when the CPU has
-/// them and `$kernel::<false>` (baseline SIMD) otherwise. The kernel must be
-/// `#[inline(always)]` so that it is compiled inside the feature-enabled function.
-macro_rules! simd_dispatch {
-    ($vis:vis fn $name:ident($($arg:ident : $ty:ty),* $(,)?) => $kernel:ident) => {
-        $vis fn $name($($arg: $ty),*) {
-            #[cfg(target_arch = "x86_64")]
-            {
-                #[target_feature(enable = "avx2,fma")]
-                fn fast($($arg: $ty),*) {
-                    $kernel::<true>($($arg),*)
-                }
-                if $crate::engine::segment::ops::has_avx2_fma() {
-                    // SAFETY: the CPU supports AVX2 and FMA, checked just above.
-                    return unsafe { fast($($arg),*) };
-                }
-            }
-            $kernel::<false>($($arg),*)
-        }
-    };
-}
-pub(crate) use simd_dispatch;
 
 #[cfg(test)]
 pub mod testutil {

@@ -114,15 +114,7 @@ impl TransposeConv {
         let n = cout * self.kh * self.kw;
         let contrib = &mut scratch[..ih * iw * n];
         let input = &input[..ih * iw * cin];
-        #[cfg(target_arch = "x86_64")]
-        let done = cin % super::LANES == 0 && n.is_multiple_of(4) && super::has_avx2_fma() && {
-            // SAFETY: the CPU supports AVX2 and FMA, checked just above.
-            unsafe { contributions_avx2(input, &self.weights, cin, n, contrib) };
-            true
-        };
-        #[cfg(not(target_arch = "x86_64"))]
-        let done = false;
-        if !done {
+        if !super::cpu::contributions(input, &self.weights, cin, n, contrib) {
             matmul(ih * iw, cin, n, input, &self.weights_t, contrib);
         }
         let out = &mut out[..oh * ow * cout];
@@ -174,26 +166,6 @@ impl TransposeConv {
     }
 }
 
-/// `contrib[p][j] = Σ_i input[p][i] · weights[j][i]`, four dot products at a time (a GEMM
-/// with n = 4 is all packing overhead; here each pixel's channels are loaded once).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn contributions_avx2(input: &[f32], weights: &[f32], cin: usize, n: usize, contrib: &mut [f32]) {
-    use super::avx2::{fma, hsum4, ld, splat};
-    for (x, c) in input.chunks_exact(cin).zip(contrib.chunks_exact_mut(n)) {
-        for j in (0..n).step_by(4) {
-            let (mut a, mut b, mut cc, mut d) = (splat(0.0), splat(0.0), splat(0.0), splat(0.0));
-            for i in (0..cin).step_by(super::LANES) {
-                let xv = ld(&x[i..]);
-                a = fma(xv, ld(&weights[j * cin + i..]), a);
-                b = fma(xv, ld(&weights[(j + 1) * cin + i..]), b);
-                cc = fma(xv, ld(&weights[(j + 2) * cin + i..]), cc);
-                d = fma(xv, ld(&weights[(j + 3) * cin + i..]), d);
-            }
-            c[j..j + 4].copy_from_slice(&hsum4(a, b, cc, d));
-        }
-    }
-}
 
 #[cfg(test)]
 mod tests {

@@ -15,11 +15,9 @@
 //! so every tile is interior and no tap is clipped. Pixels are processed in blocks (`BLOCK`)
 //! inside which every panel group runs, so a block's input stays in L1/L2 across groups.
 
-#![cfg(target_arch = "x86_64")]
-
 use std::arch::x86_64::*;
 
-use super::{Act, Hwc};
+use crate::engine::segment::ops::{Act, Hwc, split_rows, split_threads};
 
 /// Output channels per panel (one zmm register).
 pub const NR: usize = 16;
@@ -136,7 +134,7 @@ impl Geom {
 /// True when the CPU runs `conv` (AVX2 and FMA at least) and portable kernels are not
 /// forced.
 pub fn available() -> bool {
-    super::has_avx2_fma()
+    super::super::x86_has_avx2_fma()
 }
 
 static FORCE_AVX2: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
@@ -151,12 +149,8 @@ pub fn force_avx2(on: bool) {
 /// True when `conv` uses the AVX-512 tiles.
 fn wide() -> bool {
     !FORCE_AVX2.load(std::sync::atomic::Ordering::Relaxed)
-        && std::arch::is_x86_feature_detected!("avx512f")
+        && super::super::has_avx512f()
 }
-
-/// Least multiply-adds a convolution needs before `conv` splits it over threads: below
-/// this (~1 ms of work) spawning and joining a thread costs more than it saves.
-const MIN_SPLIT_MACS: usize = 16 << 20;
 
 /// The convolution `g` with `w`: `input` NHWC, `out` NHWC, `scratch` at least
 /// `g.scratch_len() · threads` floats. With `threads` > 1 and enough work, the output rows
@@ -177,44 +171,20 @@ pub fn conv(
     let [oh, ow, cout] = g.output;
     // The CPU, not `available()`: a plan packed before `force_portable_kernels` still
     // runs here (its row-major weights are gone).
-    assert!(
-        std::arch::is_x86_feature_detected!("avx2")
-            && std::arch::is_x86_feature_detected!("fma")
-            && g.supported()
-    );
+    assert!(super::super::cpu_has_avx2_fma() && g.supported());
     assert_eq!(w.k, g.kh * g.kw * cin);
     assert_eq!(w.cout, cout);
     let input = &input[..ih * iw * cin];
-    let out = &mut out[..oh * ow * cout];
-    let macs = oh * ow * cout * w.k;
-    let threads = if macs >= MIN_SPLIT_MACS {
-        threads.clamp(1, oh.max(1))
-    } else {
-        1
-    };
-    if threads == 1 {
-        conv_rows(g, w, act, input, out, 0..oh, scratch);
-        return;
-    }
-    let per = oh.div_ceil(threads);
-    let slen = g.scratch_len();
-    std::thread::scope(|s| {
-        let mut rest = out;
-        let mut scratch = &mut scratch[..slen * threads];
-        for y0 in (0..oh).step_by(per) {
-            let y1 = (y0 + per).min(oh);
-            let (mine, tail) = std::mem::take(&mut rest).split_at_mut((y1 - y0) * ow * cout);
-            rest = tail;
-            let (part, stail) = std::mem::take(&mut scratch).split_at_mut(slen);
-            scratch = stail;
-            if y1 == oh {
-                // The last run on this thread: it would only wait otherwise.
-                conv_rows(g, w, act, input, mine, y0..y1, part);
-            } else {
-                s.spawn(move || conv_rows(g, w, act, input, mine, y0..y1, part));
-            }
-        }
-    });
+    let threads = split_threads(oh * ow * cout * w.k, threads, oh);
+    split_rows(
+        oh,
+        ow * cout,
+        threads,
+        out,
+        scratch,
+        g.scratch_len(),
+        |ys, mine, part| conv_rows(g, w, act, input, mine, ys, part),
+    );
 }
 
 /// Output rows `ys` of the convolution into `out` (those rows only), in bands.

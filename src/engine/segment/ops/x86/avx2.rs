@@ -5,11 +5,9 @@
 //! check (`has_avx2_fma`); loads and stores go through slices indexed first, so they stay in
 //! bounds.
 
-#![cfg(target_arch = "x86_64")]
-
 use std::arch::x86_64::*;
 
-use super::Act;
+use crate::engine::segment::ops::Act;
 
 pub type V = __m256;
 

@@ -1,0 +1,236 @@
+//! CONV_2D on x86. On AVX-512 CPUs (and on AVX2 ones, with narrower tiles), every
+//! convolution the implicit GEMM supports is packed at load and runs there (`igemm`);
+//! otherwise, with AVX2+FMA and output channels a multiple of 8, direct register-tiled loops
+//! with bias and activation in the epilogue: 1×1 convolutions as a flat pixel list 6 pixels
+//! × 16 channels at a time, larger kernels (the 3×3/2 stem) 4 pixels × 16 channels with
+//! clipped windows at the borders.
+
+use super::super::x86_has_avx2_fma as has_avx2_fma;
+use super::igemm;
+use super::super::igemm_allowed;
+use crate::engine::segment::ops::{Conv2d, LANES, taps};
+
+/// The convolution's shape for the implicit GEMM.
+fn geom(c: &Conv2d) -> igemm::Geom {
+    igemm::Geom {
+        input: c.input,
+        output: c.output,
+        kh: c.kh,
+        kw: c.kw,
+        stride: [c.stride_h, c.stride_w],
+        pad: [c.pad_top, c.pad_left],
+    }
+}
+
+/// Packs the weights for the implicit GEMM when the CPU runs it, it is not switched off
+/// (`force_direct_conv`) and the shape is supported.
+pub fn pack(c: &mut Conv2d) {
+    if igemm::available() && igemm_allowed() && geom(c).supported() {
+        let kdim = c.kh * c.kw * c.input[2];
+        c.packed = Some(igemm::Packed::new(
+            &c.weights_t,
+            &c.bias,
+            kdim,
+            c.output[2],
+        ));
+        // The packed panels are the only copy eval reads from now on: MODNet's 26 MB of
+        // weights are not kept twice (the quality matte's engine peaked at 272-305 MB
+        // at 1080p with both copies; bar 300 MB).
+        c.weights_t = Vec::new();
+    }
+}
+
+/// Scratch floats the x86 kernels need (0 unless packed).
+pub fn scratch_len(c: &Conv2d) -> usize {
+    if c.packed.is_some() {
+        geom(c).scratch_len() * c.threads.max(1)
+    } else {
+        0
+    }
+}
+
+/// Runs the convolution with an x86 kernel when one applies; false when it did nothing.
+pub fn eval(c: &Conv2d, input: &[f32], out: &mut [f32], scratch: &mut [f32]) -> bool {
+    // A packed convolution always runs packed (its row-major weights are gone):
+    // `force_portable_kernels` and `force_direct_conv` apply to plans made after them.
+    if let Some(packed) = &c.packed {
+        igemm::conv(&geom(c), packed, c.act, input, out, scratch, c.threads);
+        return true;
+    }
+    if c.output[2].is_multiple_of(LANES) && has_avx2_fma() {
+        if c.kh == 1 && c.kw == 1 && c.stride_h == 1 && c.stride_w == 1 {
+            // SAFETY: the CPU supports AVX2 and FMA, checked just above.
+            unsafe { pointwise_avx2(c, input, out) };
+        } else {
+            // SAFETY: as above.
+            unsafe { conv_avx2(c, input, out) };
+        }
+        return true;
+    }
+    false
+}
+
+/// Direct convolution (kernels larger than 1×1), output channels a multiple of 8: a
+/// register tile of 4 output pixels
+/// × 16 output channels (8 accumulators) runs over every tap and input channel with one
+/// broadcast per pixel and two weight loads per step, then adds bias and activation before
+/// its single store. Border pixels (clipped windows) and the last 8 channels use the same
+/// loop with smaller tiles. No im2col buffer, no separate epilogue pass.
+#[target_feature(enable = "avx2,fma")]
+fn conv_avx2(p: &Conv2d, input: &[f32], out: &mut [f32]) {
+    let [ih, iw, _] = p.input;
+    let [oh, ow, cout] = p.output;
+    let (sw, kw) = (p.stride_w, p.kw);
+    let x_lo = p.pad_left.div_ceil(sw);
+    let x_hi = if iw + p.pad_left >= kw {
+        ((iw + p.pad_left - kw) / sw + 1).min(ow)
+    } else {
+        0
+    };
+    for oy in 0..oh {
+        let (ky0, ky1, iy0) = taps(oy, p.stride_h, p.pad_top, p.kh, ih);
+        let mut ox = 0;
+        while ox < ow {
+            let quad = ox >= x_lo && ox + 4 <= x_hi;
+            let npx = if quad { 4 } else { 1 };
+            let mut nb = 0;
+            while nb < cout {
+                if nb + 16 <= cout {
+                    if quad {
+                        tile::<4, 2>(p, input, out, oy, ox, nb, (ky0, ky1, iy0));
+                    } else {
+                        tile::<1, 2>(p, input, out, oy, ox, nb, (ky0, ky1, iy0));
+                    }
+                    nb += 16;
+                } else {
+                    if quad {
+                        tile::<4, 1>(p, input, out, oy, ox, nb, (ky0, ky1, iy0));
+                    } else {
+                        tile::<1, 1>(p, input, out, oy, ox, nb, (ky0, ky1, iy0));
+                    }
+                    nb += 8;
+                }
+            }
+            ox += npx;
+        }
+    }
+}
+
+/// 1×1 stride-1 convolution: the image is a flat list of pixels, taken 6 at a time.
+#[target_feature(enable = "avx2,fma")]
+fn pointwise_avx2(p: &Conv2d, input: &[f32], out: &mut [f32]) {
+    let [oh, ow, cout] = p.output;
+    let m = oh * ow;
+    let mut i = 0;
+    while i < m {
+        let six = i + 6 <= m;
+        let mut nb = 0;
+        while nb < cout {
+            let nv = if nb + 16 <= cout { 2 } else { 1 };
+            match (six, nv) {
+                (true, 2) => ptile::<6, 2>(p, input, out, i, nb),
+                (true, _) => ptile::<6, 1>(p, input, out, i, nb),
+                (false, 2) => ptile::<1, 2>(p, input, out, i, nb),
+                (false, _) => ptile::<1, 1>(p, input, out, i, nb),
+            }
+            nb += 8 * nv;
+        }
+        i += if six { 6 } else { 1 };
+    }
+}
+
+#[inline(always)]
+fn ptile<const P: usize, const NV: usize>(
+    p: &Conv2d,
+    input: &[f32],
+    out: &mut [f32],
+    i: usize,
+    nb: usize,
+) {
+    use super::avx2::{V, act, fma, ld, splat, st};
+    let cin = p.input[2];
+    let cout = p.output[2];
+    let xs = &input[i * cin..(i + P) * cin];
+    let mut acc: [[V; NV]; P] = [[splat(0.0); NV]; P];
+    for a in acc.iter_mut() {
+        for (v, slot) in a.iter_mut().enumerate() {
+            *slot = ld(&p.bias[nb + 8 * v..]);
+        }
+    }
+    let wt = &p.weights_t[..cin * cout];
+    for ci in 0..cin {
+        let wrow = &wt[ci * cout + nb..];
+        let mut w = [splat(0.0); NV];
+        for (v, wv) in w.iter_mut().enumerate() {
+            *wv = ld(&wrow[8 * v..]);
+        }
+        for (pi, a) in acc.iter_mut().enumerate() {
+            let x = splat(xs[pi * cin + ci]);
+            for v in 0..NV {
+                a[v] = fma(x, w[v], a[v]);
+            }
+        }
+    }
+    for (pi, a) in acc.iter().enumerate() {
+        let dst = &mut out[(i + pi) * cout + nb..];
+        for (v, av) in a.iter().enumerate() {
+            st(&mut dst[8 * v..], act(p.act, *av));
+        }
+    }
+}
+
+/// One register tile: `P` consecutive output pixels starting at (`oy`, `ox`) × `8·NV` output
+/// channels from `nb`. With `P > 1` the caller guarantees every pixel's window is fully
+/// inside the row (only `ky` is clipped).
+#[inline(always)]
+fn tile<const P: usize, const NV: usize>(
+    p: &Conv2d,
+    input: &[f32],
+    out: &mut [f32],
+    oy: usize,
+    ox: usize,
+    nb: usize,
+    (ky0, ky1, iy0): (usize, usize, isize),
+) {
+    use super::avx2::{V, act, fma, ld, splat, st};
+    let [_, iw, cin] = p.input;
+    let [_, ow, cout] = p.output;
+    let (kx0, kx1, ix0) = if P == 1 {
+        taps(ox, p.stride_w, p.pad_left, p.kw, iw)
+    } else {
+        (0, p.kw, (ox * p.stride_w) as isize - p.pad_left as isize)
+    };
+    let step = p.stride_w * cin;
+    let mut acc: [[V; NV]; P] = [[splat(0.0); NV]; P];
+    for a in acc.iter_mut() {
+        for (v, slot) in a.iter_mut().enumerate() {
+            *slot = ld(&p.bias[nb + 8 * v..]);
+        }
+    }
+    for ky in ky0..ky1 {
+        let row = (iy0 + ky as isize) as usize * iw;
+        for kx in kx0..kx1 {
+            let px0 = (row + (ix0 + kx as isize) as usize) * cin;
+            let xs = &input[px0..px0 + (P - 1) * step + cin];
+            let wtap = &p.weights_t[(ky * p.kw + kx) * cin * cout..][..cin * cout];
+            for (ci, wrow) in wtap.chunks_exact(cout).enumerate() {
+                let mut w = [splat(0.0); NV];
+                for (v, wv) in w.iter_mut().enumerate() {
+                    *wv = ld(&wrow[nb + 8 * v..]);
+                }
+                for (pi, a) in acc.iter_mut().enumerate() {
+                    let x = splat(xs[pi * step + ci]);
+                    for v in 0..NV {
+                        a[v] = fma(x, w[v], a[v]);
+                    }
+                }
+            }
+        }
+    }
+    for (pi, a) in acc.iter().enumerate() {
+        let dst = &mut out[((oy * ow) + ox + pi) * cout + nb..];
+        for (v, av) in a.iter().enumerate() {
+            st(&mut dst[8 * v..], act(p.act, *av));
+        }
+    }
+}
