@@ -7,6 +7,7 @@ pub mod backend;
 pub mod client;
 pub mod config;
 pub mod engine;
+pub mod fsx;
 pub mod mcp;
 
 /// The crate version, sent as `X-Skill-Version` and listed in `mcp-manifest.json`.

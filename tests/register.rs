@@ -29,6 +29,47 @@ fn register(home: &Path, args: &[&str]) -> Output {
     out
 }
 
+/// Installed by Homebrew, the binary lives in a versioned Cellar keg that `brew upgrade`
+/// replaces; `register` writes the formula's stable `opt/` link instead. The layout is built
+/// here (a copy of the binary in `<prefix>/Cellar/<formula>/<version>/bin`, `<prefix>/opt/
+/// <formula>` a link to the keg, as `brew` makes it) and the copy run from its Cellar path.
+#[cfg(unix)]
+#[test]
+fn register_writes_the_homebrew_opt_link_not_the_cellar_path() {
+    let prefix = tempfile::tempdir().unwrap();
+    let keg = prefix
+        .path()
+        .join("Cellar/editor-background-changer/0.1.0");
+    std::fs::create_dir_all(keg.join("bin")).unwrap();
+    let cellar_exe = keg.join("bin/editor-background-changer");
+    std::fs::copy(EXE, &cellar_exe).unwrap();
+    std::fs::create_dir_all(prefix.path().join("opt")).unwrap();
+    std::os::unix::fs::symlink(
+        "../Cellar/editor-background-changer/0.1.0",
+        prefix.path().join("opt/editor-background-changer"),
+    )
+    .unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let out = Command::new(&cellar_exe)
+        .args(["register", "--cursor"])
+        .env("HOME", home.path())
+        .env_remove("EBC_BACKEND")
+        .env_remove("NEMO_API_URL")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v = read(&cursor(home.path()));
+    let opt = prefix
+        .path()
+        .canonicalize()
+        .unwrap()
+        .join("opt/editor-background-changer/bin/editor-background-changer");
+    assert_eq!(
+        v["mcpServers"]["editor-background-changer"]["command"],
+        opt.to_string_lossy().as_ref()
+    );
+}
+
 fn cursor(home: &Path) -> PathBuf {
     home.join(".cursor/mcp.json")
 }
@@ -59,7 +100,9 @@ fn register_merges_keeps_others_and_is_idempotent() {
     let out = register(home, &["--cursor", "--claude-desktop"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("added"));
 
-    let exe = Path::new(EXE).canonicalize().unwrap();
+    // Canonical, but on Windows not in the `\\?\C:\…` verbatim form `canonicalize` gives
+    // (which hosts cannot start): `dunce`'s form.
+    let exe = dunce::canonicalize(EXE).unwrap();
     for path in [cursor(home), claude(home)] {
         let v = read(&path);
         let ours = &v["mcpServers"]["editor-background-changer"];

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
 use clap::Args;
+use ebc::config::os_paths;
 use ebc::engine::ffmpeg::Tool;
 use serde_json::{Map, Value, json};
 
@@ -67,8 +68,7 @@ pub fn merge(existing: Option<&str>, entry: &Value) -> Result<(String, Change), 
 /// Our entry: this executable, `serve`, the backend choice, and where ffmpeg/ffprobe are
 /// (GUI apps start servers with a PATH that often lacks them; see `engine::ffmpeg::locate`).
 fn entry() -> anyhow::Result<Value> {
-    let exe = std::env::current_exe().context("finding this program's path")?;
-    let exe = exe.canonicalize().unwrap_or(exe);
+    let exe = stable_exe_path(&std::env::current_exe().context("finding this program's path")?);
     let mut env = Map::new();
     let backend = std::env::var("EBC_BACKEND")
         .ok()
@@ -91,6 +91,24 @@ fn entry() -> anyhow::Result<Value> {
         "args": ["serve"],
         "env": env,
     }))
+}
+
+/// The program's path as host configs should hold it: canonical (symlinks resolved) but
+/// without Windows' `\\?\` verbatim prefix (`dunce`), and inside a Homebrew Cellar keg the
+/// formula's `opt/` link instead, when that link leads to this very file (a versioned Cellar
+/// path disappears with `brew upgrade` + `brew cleanup`).
+pub fn stable_exe_path(exe: &Path) -> PathBuf {
+    let canonical = dunce::canonicalize(exe).unwrap_or_else(|_| exe.to_path_buf());
+    let text = canonical.to_string_lossy();
+    if let Some(opt) = os_paths::homebrew_opt_path(&text).map(PathBuf::from)
+        && dunce::canonicalize(&opt).is_ok_and(|c| c == canonical)
+    {
+        return opt;
+    }
+    match canonical.to_str() {
+        Some(s) => PathBuf::from(os_paths::strip_verbatim(s)),
+        None => canonical,
+    }
 }
 
 fn home() -> anyhow::Result<PathBuf> {

@@ -284,6 +284,6 @@ async fn save_body(resp: reqwest::Response, dir: &Path, dest: &Path) -> Result<u
     if written == 0 {
         return Err(SaveError::Transfer);
     }
-    tmp.persist(dest).map_err(|e| SaveError::Write(e.error))?;
+    crate::fsx::persist(tmp, dest).map_err(|e| SaveError::Write(e.error))?;
     Ok(written)
 }

@@ -3,7 +3,12 @@
 //! the id to each OS's convention:
 //! - Linux: `~/.local/state/editor-background-changer`, `~/.local/share/editor-background-changer`;
 //! - macOS: `~/Library/Application Support/ai.nemovideo.editor-background-changer`;
-//! - Windows: `%APPDATA%\nemovideo\editor-background-changer\{config,data}`.
+//! - Windows: the client's state in `%APPDATA%\nemovideo\editor-background-changer\config`
+//!   (Roaming: a few bytes that follow the user), the backend's media and renders in
+//!   `%LOCALAPPDATA%\nemovideo\editor-background-changer\data` (Local: gigabytes of video
+//!   must not be copied to every machine the user signs in to). `directories` docs:
+//!   `ProjectDirs::data_local_dir` is `{FOLDERID_LocalAppData}` on Windows and the same as
+//!   `data_dir` on Linux and macOS.
 
 use std::path::PathBuf;
 
@@ -27,9 +32,9 @@ pub fn state_dir() -> Option<PathBuf> {
     )
 }
 
-/// The embedded backend's data (sessions, media, renders).
+/// The embedded backend's data (sessions, media, renders): the machine-local data dir.
 pub fn backend_data_dir() -> Option<PathBuf> {
-    Some(project_dirs()?.data_dir().join("backend"))
+    Some(project_dirs()?.data_local_dir().join("backend"))
 }
 
 #[cfg(test)]
@@ -51,5 +56,18 @@ mod tests {
         };
         assert_eq!(app(&state), app(&data), "{state:?} vs {data:?}");
         assert!(app(&state).is_some());
+    }
+
+    /// The backend's gigabytes go to the machine-local folder (Windows: `%LOCALAPPDATA%`,
+    /// not the Roaming `%APPDATA%` of `data_dir`); here, on Linux, both are the same folder.
+    #[test]
+    fn backend_data_is_machine_local() {
+        let (Some(dirs), Some(data)) = (project_dirs(), backend_data_dir()) else {
+            return; // no home folder in this environment: nothing to compare
+        };
+        assert_eq!(data, dirs.data_local_dir().join("backend"));
+        if cfg!(windows) {
+            assert_ne!(dirs.data_local_dir(), dirs.data_dir(), "Local equals Roaming?");
+        }
     }
 }

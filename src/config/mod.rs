@@ -4,6 +4,7 @@
 pub mod backend;
 pub mod client;
 pub mod dirs;
+pub mod os_paths;
 
 #[cfg(feature = "faults")]
 pub use backend::Faults;

@@ -22,13 +22,15 @@ pub struct Attachment {
     pub media: MediaRef,
 }
 
+/// How a written path or URL starts: `file://`, `~/` or `~\`, `/`, a Windows drive (`C:\`
+/// or `C:/`), a UNC share (`\\nas\share\`), or http(s).
+const START: &str = r#"(?:file://|~[/\\]|/|[a-z]:[\\/]|\\\\[^\\/\s"'”」’]+[\\/]|https?://)"#;
+
 fn patterns() -> &'static (Regex, Regex) {
     static RE: OnceLock<(Regex, Regex)> = OnceLock::new();
     RE.get_or_init(|| {
-        let quoted =
-            format!(r#"(?i)["'“「‘]((?:file://|~/|/|https?://)[^"'”」’\n]+?\.(?:{EXTS}))["'”」’]"#);
-        let bare =
-            format!(r#"(?i)(?:^|[\s(（])((?:file://|~/|/|https?://)[^\s"'”」’]+?\.(?:{EXTS}))\b"#);
+        let quoted = format!(r#"(?i)["'“「‘]({START}[^"'”」’\n]+?\.(?:{EXTS}))["'”」’]"#);
+        let bare = format!(r#"(?i)(?:^|[\s(（])({START}[^\s"'”」’]+?\.(?:{EXTS}))\b"#);
         (
             Regex::new(&quoted).expect("valid regex"),
             Regex::new(&bare).expect("valid regex"),
@@ -43,9 +45,10 @@ pub fn is_file_ref(s: &str) -> bool {
     bare.find(s).is_some_and(|m| m.as_str().trim() == s)
 }
 
-/// Every media path or URL written in `text`, validated (an absolute or `~` path to an
-/// existing file, or an http(s) URL). `Err` names the first one that is not usable.
-pub fn in_text(text: &str, home: Option<&Path>) -> Result<Vec<Attachment>, Failure> {
+/// Every media path or URL written in `text`, as written and not yet checked: quoted ones
+/// (which may hold spaces) first, then bare ones that do not overlap them. Pure: the
+/// Windows and macOS forms are recognised on any OS (tests below).
+pub fn refs_in(text: &str) -> Vec<&str> {
     let (quoted, bare) = patterns();
     let mut spans: Vec<(usize, usize)> = Vec::new();
     let mut out = Vec::new();
@@ -56,14 +59,24 @@ pub fn in_text(text: &str, home: Option<&Path>) -> Result<Vec<Attachment>, Failu
                 continue;
             }
             spans.push((m.start(), m.end()));
-            let media = paths::media_ref(m.as_str(), home)?;
-            out.push(Attachment {
-                written: m.as_str().to_string(),
-                media,
-            });
+            out.push(m.as_str());
         }
     }
-    Ok(out)
+    out
+}
+
+/// Every media path or URL written in `text`, validated (an absolute or `~` path to an
+/// existing file, or an http(s) URL). `Err` names the first one that is not usable.
+pub fn in_text(text: &str, home: Option<&Path>) -> Result<Vec<Attachment>, Failure> {
+    refs_in(text)
+        .into_iter()
+        .map(|written| {
+            Ok(Attachment {
+                written: written.to_string(),
+                media: paths::media_ref(written, home)?,
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -100,5 +113,63 @@ mod tests {
         assert!(is_file_ref("https://x.org/a.mp4"));
         assert!(!is_file_ref("a clean studio backdrop"));
         assert!(!is_file_ref("beach.jpg"));
+    }
+
+    /// Paths as Windows and macOS users write them, recognised (not yet checked) on any OS.
+    #[test]
+    fn recognises_windows_and_macos_paths() {
+        let cases: [(&str, &[&str]); 12] = [
+            (
+                r"use C:\Users\Me\Pictures\Beach.JPG as the background",
+                &[r"C:\Users\Me\Pictures\Beach.JPG"],
+            ),
+            (
+                r#"replace the background with "C:\Users\Me\My Clips\a.mp4" please"#,
+                &[r"C:\Users\Me\My Clips\a.mp4"],
+            ),
+            ("backdrop C:/Users/Me/sky.png", &["C:/Users/Me/sky.png"]),
+            (
+                r"mixed separators d:\Clips/2024\take_1.MOV here",
+                &[r"d:\Clips/2024\take_1.MOV"],
+            ),
+            (
+                r"from the NAS \\nas\share\clips\intro.mp4 and more",
+                &[r"\\nas\share\clips\intro.mp4"],
+            ),
+            (
+                r#"‘\\nas\share\My Clips\b roll.mkv’"#,
+                &[r"\\nas\share\My Clips\b roll.mkv"],
+            ),
+            (r"use ~\Pictures\Beach.webp", &[r"~\Pictures\Beach.webp"]),
+            (
+                "use file:///C:/Users/Me/My%20Clips/a.mp4 now",
+                &["file:///C:/Users/Me/My%20Clips/a.mp4"],
+            ),
+            (
+                "use file://nas/share/a.mp4 now",
+                &["file://nas/share/a.mp4"],
+            ),
+            (
+                "「/Users/me/Movies/Ré sumé.MOV」を使って",
+                &["/Users/me/Movies/Ré sumé.MOV"],
+            ),
+            (
+                "macOS NFD /Users/me/Movies/re\u{301}sume\u{301}.mov ok",
+                &["/Users/me/Movies/re\u{301}sume\u{301}.mov"],
+            ),
+            ("ratio 16:9, C: drive, a\\b.mp4", &[]),
+        ];
+        for (text, want) in cases {
+            assert_eq!(refs_in(text), want, "{text}");
+        }
+        for whole in [
+            r"C:\Users\Me\sky.PNG",
+            "C:/Users/Me/sky.png",
+            r"\\nas\share\sky.png",
+            "file:///C:/x/sky.png",
+        ] {
+            assert!(is_file_ref(whole), "{whole}");
+        }
+        assert!(!is_file_ref(r"Users\Me\sky.png"));
     }
 }

@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use super::jobs::Failure;
+use crate::config::os_paths::{self, PathStyle, UriError};
 
 /// A media argument: a local file or a URL.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,23 +26,20 @@ pub fn is_file_uri(s: &str) -> bool {
 }
 
 /// A path as a host may send it, on this machine: a `file:` URI (RFC 8089: percent-decoded,
-/// host empty or `localhost`, parsed by the `url` crate), `~` or `~/x` (the user's home), or a
-/// plain path (returned as given, possibly relative). A `file:` URI naming another host, or
-/// one that is not a valid URI, is a failure that names it.
+/// host empty or `localhost`, or on Windows a UNC host; parsed by the `url` crate), `~` or
+/// `~/x` (the user's home), or a plain path (on Windows with either separator and without a
+/// `\\?\` prefix; possibly relative). The rules are the pure functions of
+/// `config::os_paths`, tested there for every OS. A `file:` URI naming another host (on
+/// Unix), or one that is not a valid URI, is a failure that names it.
 pub fn to_local(s: &str, home: Option<&Path>) -> Result<PathBuf, Failure> {
     let s = s.trim();
     if is_file_uri(s) {
         return from_file_uri(s);
     }
-    if let (Some(rest), Some(home)) = (s.strip_prefix("~/").or(s.strip_prefix("~\\")), home) {
-        return Ok(home.join(rest));
-    }
-    if s == "~"
-        && let Some(home) = home
-    {
-        return Ok(home.to_path_buf());
-    }
-    Ok(PathBuf::from(s))
+    // A home folder whose name is not UTF-8 cannot be spliced into text: `~` stays as
+    // written and the path is then refused as relative, by name.
+    let home = home.and_then(Path::to_str);
+    Ok(PathBuf::from(os_paths::normalize(s, home, PathStyle::HOST)))
 }
 
 fn from_file_uri(s: &str) -> Result<PathBuf, Failure> {
@@ -50,29 +48,40 @@ fn from_file_uri(s: &str) -> Result<PathBuf, Failure> {
             "{s} is not a usable file: URI ({why}): pass a path on this computer, e.g. /home/me/clip.mp4, or a file:///… URI."
         ))
     };
-    let url = url::Url::parse(s).map_err(|e| bad(&e.to_string()))?;
-    if let Some(host) = url.host_str().filter(|h| !h.is_empty())
-        && !host.eq_ignore_ascii_case("localhost")
-    {
-        return Err(Failure::User(format!(
-            "{s} names a file on another computer ({host}); this server can only read files on this computer: pass a local path."
-        )));
-    }
-    let path = url
-        .to_file_path()
-        .map_err(|()| bad("it does not name an absolute path"))?;
+    let path = match os_paths::uri_to_path(s, PathStyle::HOST) {
+        Ok(p) => PathBuf::from(p),
+        Err(UriError::RemoteHost(host)) => {
+            return Err(Failure::User(format!(
+                "{s} names a file on another computer ({host}); this server can only read files on this computer: pass a local path."
+            )));
+        }
+        Err(e) => return Err(bad(&e.to_string())),
+    };
     // Hosts encode `#` and `?`, but a hand-written URI may not: then the URL parser took them
     // for a fragment or query. Prefer the reading that names an existing file.
-    if (url.fragment().is_some() || url.query().is_some()) && !path.exists() {
-        let literal = s.replace('#', "%23").replace('?', "%3F");
-        if let Ok(p) = url::Url::parse(&literal).map(|u| u.to_file_path())
-            && let Ok(p) = p
+    if s.contains(['#', '?']) && !path.exists() {
+        let literal = s.trim().replace('#', "%23").replace('?', "%3F");
+        if let Ok(p) = os_paths::uri_to_path(&literal, PathStyle::HOST).map(PathBuf::from)
             && p.exists()
         {
             return Ok(p);
         }
     }
     Ok(path)
+}
+
+/// The same name in the other Unicode normalization form, when only that one exists: macOS
+/// writes names decomposed (NFD, `e` + U+0301), while a name typed, pasted or sent by a host
+/// is usually composed (NFC, `é`); on Linux (and in a copy from a Mac) the two are different
+/// files.
+fn other_normalization(path: &Path) -> Option<PathBuf> {
+    use unicode_normalization::UnicodeNormalization as _;
+    let s = path.to_str()?;
+    [s.nfc().collect::<String>(), s.nfd().collect::<String>()]
+        .into_iter()
+        .filter(|v| v != s)
+        .map(PathBuf::from)
+        .find(|p| p.is_file())
 }
 
 /// `to_local`, with anything unusable kept as the plain text (a later existence check names
@@ -109,6 +118,9 @@ pub fn media_ref(s: &str, home: Option<&Path>) -> Result<MediaRef, Failure> {
         )));
     }
     if !path.is_file() {
+        if let Some(found) = other_normalization(&path) {
+            return Ok(MediaRef::File(found));
+        }
         return Err(Failure::User(format!(
             "File not found: {}. Check the path (absolute, or starting with ~) and try again.",
             path.display()
@@ -205,15 +217,19 @@ fn free_name(dir: &Path, stamp: &str) -> Destination {
     }
 }
 
-/// A `file://` URI for an absolute path (the `url` crate's encoding, so [`to_local`] gives the
-/// same path back); a relative path, which no URI can name, is made absolute against `/`.
+/// A `file://` URI for an absolute path (`config::os_paths::path_to_uri`, the `url` crate's
+/// encoding, so [`to_local`] gives the same path back); a relative path, which no URI can
+/// name, is made absolute against `/`.
 pub fn file_uri(path: &Path) -> String {
-    match url::Url::from_file_path(path) {
-        Ok(url) => url.to_string(),
-        Err(()) => url::Url::from_file_path(Path::new("/").join(path))
-            .map(|u| u.to_string())
-            .unwrap_or_else(|()| format!("file://{}", path.display())),
-    }
+    let abs = if path.is_relative() {
+        Path::new("/").join(path)
+    } else {
+        path.to_path_buf()
+    };
+    abs.to_str()
+        .and_then(|p| os_paths::path_to_uri(p, PathStyle::HOST))
+        .or_else(|| url::Url::from_file_path(&abs).ok().map(|u| u.to_string()))
+        .unwrap_or_else(|| format!("file://{}", abs.display()))
 }
 
 #[cfg(test)]
@@ -319,6 +335,37 @@ mod tests {
             assert_eq!(free.taken, Some(d.join("edited-t.mp4")));
             assert!(!free.overwrite);
         }
+    }
+
+    /// A clip copied from a Mac keeps its decomposed (NFD) name; the instruction or the host
+    /// writes it composed (NFC), and the other way round: both find the file.
+    #[test]
+    fn nfc_and_nfd_names_find_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let nfd = dir.path().join("re\u{301}sume\u{301} clip.mov");
+        let nfc = dir.path().join("r\u{e9}sum\u{e9} other.mov");
+        std::fs::write(&nfd, b"x").unwrap();
+        std::fs::write(&nfc, b"x").unwrap();
+        let typed_nfc = dir.path().join("r\u{e9}sum\u{e9} clip.mov");
+        let typed_nfd = dir.path().join("re\u{301}sume\u{301} other.mov");
+        for (typed, file) in [(&typed_nfc, &nfd), (&typed_nfd, &nfc)] {
+            assert_eq!(
+                media_ref(typed.to_str().unwrap(), None).unwrap(),
+                MediaRef::File(file.clone())
+            );
+            let uri = file_uri(typed);
+            assert_eq!(
+                media_ref(&uri, None).unwrap(),
+                MediaRef::File(file.clone()),
+                "{uri}"
+            );
+        }
+        // The exact name wins when both forms exist.
+        std::fs::write(&typed_nfc, b"y").unwrap();
+        assert_eq!(
+            media_ref(typed_nfc.to_str().unwrap(), None).unwrap(),
+            MediaRef::File(typed_nfc.clone())
+        );
     }
 
     #[test]

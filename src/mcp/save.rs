@@ -80,11 +80,7 @@ impl Staging {
         }
         let tmp = tempfile::TempPath::try_from_path(&file)
             .map_err(|e| Failure::Internal(format!("{}: {e}", file.display())))?;
-        let persisted = if overwrite {
-            tmp.persist(dest)
-        } else {
-            tmp.persist_noclobber(dest)
-        };
+        let persisted = crate::fsx::persist_path(tmp, dest, overwrite);
         match persisted {
             Ok(()) => Ok(()),
             Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => {

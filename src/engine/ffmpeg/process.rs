@@ -50,6 +50,10 @@ impl FfmpegProcess {
         // own cancellation. The engine stops them through `kill`.
         #[cfg(unix)]
         std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+        // Windows: the console's Ctrl-C goes to every process attached to it unless the
+        // child starts its own group (CREATE_NEW_PROCESS_GROUP, 0x200, winbase.h).
+        #[cfg(windows)]
+        std::os::windows::process::CommandExt::creation_flags(&mut cmd, 0x0000_0200);
         tracing::debug!(?cmd, "spawning {}", tool.name());
         let mut child = cmd.spawn().map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => Error::ToolMissing { tool: tool.name() },

@@ -342,8 +342,7 @@ pub(super) fn run(plan: Plan, progress: &mut dyn ProgressReporter) -> Result<Rep
         }
     }
 
-    tmp.persist(&plan.output)
-        .map_err(|e| Error::io(&plan.output, e.error))?;
+    crate::fsx::persist(tmp, &plan.output).map_err(|e| Error::io(&plan.output, e.error))?;
     for w in &warnings {
         tracing::info!("{w}");
         progress.warn(w);

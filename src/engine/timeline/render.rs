@@ -234,8 +234,7 @@ pub(super) fn run(
         ..
     } = out;
     encoder.finish()?;
-    tmp.persist(&opts.output)
-        .map_err(|e| Error::io(&opts.output, e.error))?;
+    crate::fsx::persist(tmp, &opts.output).map_err(|e| Error::io(&opts.output, e.error))?;
     for w in &warnings {
         progress.warn(w);
     }
