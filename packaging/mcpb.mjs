@@ -6,8 +6,10 @@
 // a GitHub/GitLab release URL plus the file's SHA-256).
 //
 // Usage: node packaging/mcpb.mjs manifest PLATFORM EXE_NAME > manifest.json
-//        node packaging/mcpb.mjs server-json MCPB_FILE RELEASE_URL > server.json
-import { readFileSync } from "node:fs";
+//        node packaging/mcpb.mjs server-json BUNDLE_DIR RELEASE_BASE_URL > server.json
+// server.json lists every .mcpb in BUNDLE_DIR (one per platform, each with its SHA-256) and
+// the crate on crates.io (registryType "cargo": `cargo install editor-background-changer`).
+import { readFileSync, readdirSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -93,32 +95,47 @@ if (what === "manifest") {
   };
   process.stdout.write(JSON.stringify(manifest, null, 2) + "\n");
 } else if (what === "server-json") {
-  const sha = createHash("sha256").update(readFileSync(a)).digest("hex");
+  const environmentVariables = Object.values(settings).map((s) => ({
+    name: s.env,
+    description: s.description,
+    isRequired: false,
+    ...(s.sensitive ? { isSecret: true } : {}),
+    ...(s.default !== undefined ? { default: s.default } : {}),
+  }));
+  const bundles = readdirSync(a)
+    .filter((f) => f.endsWith(".mcpb"))
+    .sort();
+  if (bundles.length === 0) {
+    console.error(`server-json: no .mcpb bundle in ${a}`);
+    process.exit(1);
+  }
+  const packages = bundles.map((file) => ({
+    registryType: "mcpb",
+    identifier: `${b.replace(/\/$/, "")}/${file}`,
+    version: ours.version,
+    fileSha256: createHash("sha256").update(readFileSync(join(a, file))).digest("hex"),
+    transport: { type: "stdio" },
+    environmentVariables,
+  }));
+  packages.push({
+    registryType: "cargo",
+    registryBaseUrl: "https://crates.io",
+    identifier: ours.name,
+    version: ours.version,
+    transport: { type: "stdio" },
+    packageArguments: [{ type: "positional", value: "serve" }],
+    environmentVariables,
+  });
   const server = {
     $schema: "https://static.modelcontextprotocol.io/schemas/2025-12-11/server.schema.json",
     name: "io.github.nemovideo/editor-background-changer",
     title: "Editor Background Changer",
     description: "Replace the background of video clips and export a 1080p MP4, in the cloud or offline.",
     version: ours.version,
-    packages: [
-      {
-        registryType: "mcpb",
-        identifier: b,
-        version: ours.version,
-        fileSha256: sha,
-        transport: { type: "stdio" },
-        environmentVariables: Object.values(settings).map((s) => ({
-          name: s.env,
-          description: s.description,
-          isRequired: false,
-          ...(s.sensitive ? { isSecret: true } : {}),
-          ...(s.default !== undefined ? { default: s.default } : {}),
-        })),
-      },
-    ],
+    packages,
   };
   process.stdout.write(JSON.stringify(server, null, 2) + "\n");
 } else {
-  console.error("usage: mcpb.mjs manifest PLATFORM EXE_NAME | server-json MCPB_FILE RELEASE_URL");
+  console.error("usage: mcpb.mjs manifest PLATFORM EXE_NAME | server-json BUNDLE_DIR RELEASE_BASE_URL");
   process.exit(2);
 }

@@ -4,21 +4,28 @@
 # by the official CLI (`@anthropic-ai/mcpb validate` and `pack`, pinned in
 # tests/support/node/package-lock.json), plus the MCP registry's server.json for it.
 #
-# Usage: scripts/build-mcpb.sh [--binary PATH] [--out DIR]
-#   --binary  default: ${CARGO_TARGET_DIR:-target}/release/editor-background-changer
-#             (built with `cargo build --release --locked` when missing)
+# Usage: scripts/build-mcpb.sh [--binary PATH] [--target TRIPLE] [--out DIR]
+#   --target  the Rust target triple the binary was built for (default: this machine's, from
+#             `rustc -vV`); decides the bundle's platform (darwin, win32, linux: its
+#             manifest's compatibility.platforms), its arch in the file name, and the `.exe`
+#             name on Windows.
+#   --binary  default: ${CARGO_TARGET_DIR:-target}[/TRIPLE]/release/editor-background-changer[.exe]
+#             (built with `cargo build --release --locked [--target TRIPLE]` when missing)
 #   --out     default: dist
-#   EBC_RELEASE_URL  where the .mcpb will be downloadable (server.json's identifier); default
-#             the GitHub release of this version.
-# Writes DIR/editor-background-changer-<version>-<platform>-<arch>.mcpb and DIR/server.json.
+#   EBC_RELEASE_BASE  the URL the bundles will be downloadable under (server.json's
+#             identifiers); default the GitHub release of this version.
+# Writes DIR/editor-background-changer-<version>-<platform>-<arch>.mcpb, then DIR/server.json
+# listing EVERY bundle in DIR (one run per platform fills DIR) and the cargo crate.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 BINARY=""
+TARGET=""
 OUT="dist"
 while [ $# -gt 0 ]; do
     case "$1" in
         --binary) BINARY="$2"; shift 2 ;;
+        --target) TARGET="$2"; shift 2 ;;
         --out) OUT="$2"; shift 2 ;;
         *) echo "build-mcpb.sh: unknown argument $1 (see the usage at the top of the script)" >&2; exit 2 ;;
     esac
@@ -35,18 +42,30 @@ if [ ! -f "$MCPB" ]; then
     npm ci --prefix "$SUPPORT" --no-audit --no-fund >/dev/null
 fi
 
-if [ -z "$BINARY" ]; then
-    BINARY="${CARGO_TARGET_DIR:-target}/release/editor-background-changer"
-    [ -x "$BINARY" ] || cargo build --release --locked
+TARGET_DIR=""
+if [ -n "$TARGET" ]; then
+    TARGET_DIR="/$TARGET"
+else
+    TARGET="$(rustc -vV | sed -n 's/^host: //p')"
 fi
-[ -x "$BINARY" ] || { echo "build-mcpb.sh: $BINARY is not an executable" >&2; exit 1; }
-
-case "$(uname -s)" in
-    Darwin) PLATFORM=darwin; EXE=editor-background-changer ;;
-    MINGW*|MSYS*|CYGWIN*) PLATFORM=win32; EXE=editor-background-changer.exe ;;
-    *) PLATFORM=linux; EXE=editor-background-changer ;;
+case "$TARGET" in
+    *-apple-darwin) PLATFORM=darwin ;;
+    *-windows-*) PLATFORM=win32 ;;
+    *-linux-*) PLATFORM=linux ;;
+    *) echo "build-mcpb.sh: no MCP Bundle platform for target $TARGET (darwin, windows, linux)" >&2; exit 2 ;;
 esac
-ARCH="$(uname -m)"
+EXE=editor-background-changer
+[ "$PLATFORM" = win32 ] && EXE=editor-background-changer.exe
+ARCH="${TARGET%%-*}"
+
+if [ -z "$BINARY" ]; then
+    BINARY="${CARGO_TARGET_DIR:-target}$TARGET_DIR/release/$EXE"
+    if [ ! -f "$BINARY" ]; then
+        if [ -n "$TARGET_DIR" ]; then cargo build --release --locked --target "$TARGET"
+        else cargo build --release --locked; fi
+    fi
+fi
+[ -f "$BINARY" ] || { echo "build-mcpb.sh: $BINARY is not a file" >&2; exit 1; }
 VERSION="$(node -p 'require("./mcp-manifest.json").version')"
 NAME="editor-background-changer-$VERSION-$PLATFORM-$ARCH.mcpb"
 
@@ -65,6 +84,7 @@ node "$MCPB" validate "$STAGE/manifest.json"
 node "$MCPB" pack "$STAGE" "$OUT/$NAME"
 node "$MCPB" info "$OUT/$NAME"
 
-RELEASE_URL="${EBC_RELEASE_URL:-https://github.com/nemovideo/editor-background-changer/releases/download/v$VERSION/$NAME}"
-node packaging/mcpb.mjs server-json "$OUT/$NAME" "$RELEASE_URL" >"$OUT/server.json"
-echo "build-mcpb.sh: wrote $OUT/$NAME and $OUT/server.json"
+RELEASE_BASE="${EBC_RELEASE_BASE:-https://github.com/nemovideo/editor-background-changer/releases/download/v$VERSION}"
+node packaging/mcpb.mjs server-json "$OUT" "$RELEASE_BASE" >"$OUT/server.json.tmp"
+mv "$OUT/server.json.tmp" "$OUT/server.json"
+echo "build-mcpb.sh: wrote $OUT/$NAME and $OUT/server.json ($(ls "$OUT"/*.mcpb | wc -l) bundles)"

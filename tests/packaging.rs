@@ -1,7 +1,7 @@
 //! One-click install (issue 12): `scripts/build-mcpb.sh` builds the MCP Bundle from the built
 //! binary, the official `@anthropic-ai/mcpb` CLI validates and packs it, and the registry's
-//! `server.json` names the bundle's SHA-256. Needs node and `npm ci --prefix
-//! tests/support/node`: fails without them when `CI=true`, says it did not run elsewhere.
+//! `server.json` names the bundle's SHA-256. Needs node; installs the pinned packages itself
+//! (`support::node_packages`) and fails when it cannot.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -19,30 +19,15 @@ fn mcpb_cli() -> PathBuf {
     root().join("tests/support/node/node_modules/@anthropic-ai/mcpb/dist/cli/cli.js")
 }
 
-fn ready() -> bool {
-    let node = Command::new("node")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if node && mcpb_cli().is_file() {
-        return true;
-    }
-    let why = format!(
-        "the MCP Bundle test needs node (18+) and `npm ci --prefix tests/support/node` (node found: {node}, mcpb installed: {})",
-        mcpb_cli().is_file()
-    );
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("{why}");
-    }
-    eprintln!("NOT RUN: {why}");
-    false
+/// Node and the pinned mcpb CLI, installed on first use; the test fails without them.
+fn ready() {
+    crate::support::node_packages::require();
+    assert!(mcpb_cli().is_file(), "{} missing after npm ci", mcpb_cli().display());
 }
 
 #[test]
 fn mcp_bundle_is_validated_and_packed_by_the_official_cli() {
-    if !ready() {
-        return;
-    }
+    ready();
     let out = tempfile::tempdir().unwrap();
     let build = Command::new(root().join("scripts/build-mcpb.sh"))
         .args(["--binary", EXE, "--out"])
@@ -115,4 +100,91 @@ fn mcp_bundle_is_validated_and_packed_by_the_official_cli() {
             .is_some_and(|u| u.starts_with("https://github.com/")
                 && u.ends_with(bundle.file_name().unwrap().to_str().unwrap()))
     );
+}
+
+/// Runs `scripts/build-mcpb.sh` with `args`; its log, after checking it succeeded.
+fn build_mcpb(args: &[&str], out: &Path) -> String {
+    let build = Command::new(root().join("scripts/build-mcpb.sh"))
+        .args(args)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .expect("run build-mcpb.sh");
+    let log = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&build.stdout),
+        String::from_utf8_lossy(&build.stderr)
+    );
+    assert!(build.status.success(), "{log}");
+    log
+}
+
+/// The manifest inside a bundle, as the official CLI unpacks it.
+fn bundled_manifest(bundle: &Path, into: &Path) -> Value {
+    let unpack = Command::new("node")
+        .arg(mcpb_cli())
+        .arg("unpack")
+        .arg(bundle)
+        .arg(into)
+        .output()
+        .expect("mcpb unpack");
+    assert!(unpack.status.success(), "{unpack:?}");
+    serde_json::from_str(&std::fs::read_to_string(into.join("manifest.json")).unwrap()).unwrap()
+}
+
+/// One bundle per release target (issue 19): the target triple decides the platform the
+/// manifest declares, the arch in the file name and the `.exe` name on Windows; every run
+/// rewrites one server.json that lists every bundle in the folder by its SHA-256, and the
+/// crate. (The Windows and macOS bundles here hold this machine's binary: what is checked is
+/// the packaging, not the binary; the release workflow packs each target's own build.)
+#[test]
+fn one_bundle_per_platform_and_one_server_json_listing_them() {
+    ready();
+    let out = tempfile::tempdir().unwrap();
+    let dist = out.path().join("dist");
+    let targets = [
+        ("x86_64-pc-windows-msvc", "win32", "editor-background-changer.exe"),
+        ("aarch64-apple-darwin", "darwin", "editor-background-changer"),
+        ("aarch64-unknown-linux-gnu", "linux", "editor-background-changer"),
+    ];
+    for (target, _, _) in targets {
+        let log = build_mcpb(&["--binary", EXE, "--target", target], &dist);
+        assert!(log.contains("Manifest schema validation passes"), "{log}");
+    }
+    let server: Value =
+        serde_json::from_str(&std::fs::read_to_string(dist.join("server.json")).unwrap()).unwrap();
+    let packages = server["packages"].as_array().unwrap();
+    assert_eq!(packages.len(), targets.len() + 1, "{server:#}");
+    for (target, platform, exe) in targets {
+        let arch = target.split('-').next().unwrap();
+        let name = format!("editor-background-changer-{}-{platform}-{arch}.mcpb", ebc::VERSION);
+        let bundle = dist.join(&name);
+        assert!(bundle.is_file(), "{name} not written");
+        let manifest = bundled_manifest(&bundle, &out.path().join(target));
+        assert_eq!(manifest["compatibility"]["platforms"], serde_json::json!([platform]));
+        assert_eq!(manifest["server"]["entry_point"], format!("server/{exe}"));
+        assert!(out.path().join(target).join("server").join(exe).is_file());
+        let sha = hex::encode(Sha256::digest(std::fs::read(&bundle).unwrap()));
+        let listed = packages
+            .iter()
+            .find(|p| p["identifier"].as_str().is_some_and(|u| u.ends_with(&name)))
+            .unwrap_or_else(|| panic!("{name} not in server.json: {server:#}"));
+        assert_eq!(listed["registryType"], "mcpb");
+        assert_eq!(listed["fileSha256"], sha);
+    }
+    let cargo = packages
+        .iter()
+        .find(|p| p["registryType"] == "cargo")
+        .unwrap_or_else(|| panic!("no cargo package: {server:#}"));
+    assert_eq!(cargo["identifier"], "editor-background-changer");
+    assert_eq!(cargo["version"], ebc::VERSION);
+
+    // A target no bundle platform exists for is refused by name.
+    let bad = Command::new(root().join("scripts/build-mcpb.sh"))
+        .args(["--binary", EXE, "--target", "wasm32-unknown-unknown", "--out"])
+        .arg(&dist)
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("wasm32-unknown-unknown"));
 }

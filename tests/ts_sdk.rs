@@ -1,11 +1,12 @@
 //! The official TypeScript SDK as a host (issue 12, `mcp-hosts.md` item 1): an old 1.0.x,
 //! whose schemas know only 2024-11-05 content, and the newest, pinned in
-//! `tests/support/node/package-lock.json` and installed by `.ci/run` (`npm ci`). Each run
+//! `tests/support/node/package-lock.json` and installed by the first test that needs them
+//! (`support::node_packages`: `npm ci`, once, under a lock). Each run
 //! drives `tests/support/node/flow.mjs`: upload by `file:` URI → replace → export → upload
 //! the returned link, every result parsed by that SDK's own schemas.
 //!
-//! Without node or the installed packages these tests fail when `CI=true` and say how to
-//! install them; elsewhere they say they did not run.
+//! Without node, or when the packages cannot be installed, these tests FAIL and say why:
+//! they never pass without having run.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -24,31 +25,9 @@ fn support() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/node")
 }
 
-/// Whether node and the pinned SDKs are here; a CI run without them fails.
-fn ready() -> bool {
-    let node = Command::new("node")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    let modules = ["sdk-1.0", "sdk-latest"].iter().all(|m| {
-        support()
-            .join("node_modules")
-            .join(m)
-            .join("package.json")
-            .is_file()
-    });
-    if node && modules {
-        return true;
-    }
-    let why = format!(
-        "the TypeScript SDK tests need node (18+) and `npm ci --prefix {}` (node found: {node}, packages installed: {modules})",
-        support().display()
-    );
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("{why}");
-    }
-    eprintln!("NOT RUN: {why}");
-    false
+/// Node and the pinned SDKs, installed on first use; the test fails without them.
+fn ready() {
+    crate::support::node_packages::require();
 }
 
 fn uri(path: &Path) -> String {
@@ -117,32 +96,24 @@ fn check(report: &Value, negotiated: &str) {
 
 #[test]
 fn ts_sdk_1_0_4_on_2024_11_05() {
-    if !ready() {
-        return;
-    }
+    ready();
     check(&run_flow("sdk-1.0", "default"), "2024-11-05");
 }
 
 #[test]
 fn ts_sdk_newest_on_2025_03_26() {
-    if !ready() {
-        return;
-    }
+    ready();
     check(&run_flow("sdk-latest", "2025-03-26"), "2025-03-26");
 }
 
 #[test]
 fn ts_sdk_newest_on_2025_06_18() {
-    if !ready() {
-        return;
-    }
+    ready();
     check(&run_flow("sdk-latest", "2025-06-18"), "2025-06-18");
 }
 
 #[test]
 fn ts_sdk_newest_on_its_own_version() {
-    if !ready() {
-        return;
-    }
+    ready();
     check(&run_flow("sdk-latest", "default"), "2025-11-25");
 }

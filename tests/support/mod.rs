@@ -3,6 +3,8 @@
 
 use std::path::Path;
 
+pub mod node_packages;
+
 /// The built binary's `backend` command on a free loopback port, as a separate process; its
 /// URL is read from the line it prints to stderr. Killed (SIGKILL) and reaped when dropped.
 pub struct BackendProc {
