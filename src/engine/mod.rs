@@ -14,6 +14,7 @@ pub use progress::{NoProgress, Progress, ProgressReporter};
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 pub mod backdrop;
+pub mod clock;
 pub mod color;
 pub mod composite;
 pub mod demo;

@@ -4,6 +4,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use super::clock::Clock;
 use super::ffmpeg::{ColorTags, Tool};
 use super::{Error, Result};
 
@@ -42,11 +43,9 @@ pub(crate) struct ProbeDetail {
     /// The exact frame rate as a rational, for the encoder's `-r`.
     pub frame_rate: String,
     pub color: ColorTags,
-    /// Seconds by which the video stream starts after the file's earliest stream, so the
-    /// re-encoded video keeps its place against the copied audio.
-    pub video_offset_s: f64,
-    /// The file's start time in seconds (the earliest stream's first timestamp).
-    pub file_start_s: f64,
+    /// The one map from input to output time: output 0 is the earliest start of the
+    /// video and audio tracks.
+    pub clock: Clock,
     /// The video stream's timebase (numerator, denominator): the unit of its pts.
     pub time_base: (u64, u64),
     /// Sample (pixel) aspect ratio of the coded frame; (1, 1) when square or unknown.
@@ -323,10 +322,20 @@ fn interpret(path: &Path, p: Probed) -> Result<(MediaInfo, ProbeDetail)> {
         .as_ref()
         .and_then(|f| f.start_time.as_deref())
         .and_then(parse_f64);
-    let video_start = v.start_time.as_deref().and_then(parse_f64);
-    let video_offset_s = match (video_start, file_start) {
-        (Some(v), Some(f)) if v - f > 0.0005 && v - f < 60.0 => v - f,
-        _ => 0.0,
+    // The tracks the output carries (the video and every audio track) decide the origin;
+    // a data or subtitle stream starting elsewhere does not. No per-stream start: the file's.
+    let starts: Vec<f64> = std::iter::once(v)
+        .chain(
+            p.streams
+                .iter()
+                .filter(|s| s.codec_type.as_deref() == Some("audio")),
+        )
+        .filter_map(|s| s.start_time.as_deref().and_then(parse_f64))
+        .collect();
+    let clock = if starts.is_empty() {
+        Clock::from_starts(file_start)
+    } else {
+        Clock::from_starts(starts)
     };
     let known = |s: &Option<String>| s.clone().filter(|v| v != "unknown" && v != "reserved");
     let pix_fmt = v.pix_fmt.clone().unwrap_or_default();
@@ -372,8 +381,7 @@ fn interpret(path: &Path, p: Probed) -> Result<(MediaInfo, ProbeDetail)> {
             primaries: known(&v.color_primaries),
             transfer: known(&v.color_transfer),
         },
-        video_offset_s,
-        file_start_s: file_start.or(video_start).unwrap_or(0.0),
+        clock,
         time_base,
         sar,
         interlace,

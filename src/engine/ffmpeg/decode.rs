@@ -8,6 +8,7 @@ use std::process::ChildStdout;
 
 use super::mkv::MkvReader;
 use super::{FfmpegProcess, Tool};
+use crate::engine::clock::Clock;
 use crate::engine::color::Matrix;
 use crate::engine::{Error, Result, YuvFrame};
 
@@ -42,6 +43,14 @@ pub struct Decoder {
     ended: bool,
 }
 
+/// Where a decoder's frame times come from.
+enum Start<'a> {
+    /// From 0 at `-ss` seconds into the input (ffmpeg's own re-timing).
+    Seek(f64),
+    /// The input's timestamps on the clock's pipe time.
+    Clock(&'a Clock),
+}
+
 /// ffmpeg's Matroska muxer stores timestamps in milliseconds; scaling every pts by 10⁶ makes
 /// that field carry nanoseconds, so no timestamp is rounded on the way.
 const PTS_TO_NS: &str = "setpts=PTS*1000000";
@@ -65,15 +74,28 @@ impl Decoder {
             convert_to: still.then_some(Matrix::Bt709),
             ..DecodeLook::default()
         };
-        Self::open_look(input, width, height, start_s, still, &look)
+        Self::open_inner(input, width, height, Start::Seek(start_s), still, &look)
     }
 
-    /// The general form: `look` says how the picture is prepared.
-    pub fn open_look(
+    /// The main clip of a render: `look` says how the picture is prepared, and every
+    /// frame's [`pts_ns`](Self::pts_ns) is on `clock`'s pipe time (map it with
+    /// [`Clock::output_ns`]), the input's own timestamps shifted by the clock alone.
+    pub fn open_timed(
         input: &Path,
         width: u32,
         height: u32,
-        start_s: f64,
+        still: bool,
+        look: &DecodeLook,
+        clock: &Clock,
+    ) -> Result<Self> {
+        Self::open_inner(input, width, height, Start::Clock(clock), still, look)
+    }
+
+    fn open_inner(
+        input: &Path,
+        width: u32,
+        height: u32,
+        start: Start<'_>,
         still: bool,
         look: &DecodeLook,
     ) -> Result<Self> {
@@ -81,8 +103,16 @@ impl Decoder {
         if look.no_autorotate {
             cmd.arg("-noautorotate");
         }
-        if start_s > 0.0 {
-            cmd.args(["-ss", &format!("{start_s:.3}")]);
+        match start {
+            Start::Seek(s) if s > 0.0 => {
+                cmd.args(["-ss", &format!("{s:.3}")]);
+            }
+            Start::Seek(_) => {}
+            // The input's own timestamps, shifted by the clock's offset only (ffmpeg's
+            // default would subtract a start of its own choosing).
+            Start::Clock(c) => {
+                cmd.args(["-copyts", "-itsoffset", &c.input_offset_arg()]);
+            }
         }
         if let Some(d) = &look.decoder {
             cmd.args(["-c:v", d]);

@@ -10,6 +10,7 @@ use std::process::ChildStdin;
 
 use super::mkv::MkvWriter;
 use super::{FfmpegProcess, Tool};
+use crate::engine::clock::Clock;
 use crate::engine::pipeline::Quality;
 use crate::engine::{Error, Result, YuvFrame};
 
@@ -160,12 +161,12 @@ pub struct EncodeSpec<'a> {
     /// The input file and its (first) audio codec, when its audio is to be carried over.
     pub audio: Option<(&'a Path, &'a str)>,
     pub color: ColorTags,
-    /// Frames sent with [`Encoder::write_frame`] (no time of their own) start this many
-    /// seconds after the input's start, e.g. the input video's own offset against its audio.
-    pub video_offset_s: f64,
     /// The output video timebase (numerator, denominator), normally the input video's, so
     /// every frame time given lands on its own tick. `None`: 1/90000.
     pub time_base: Option<(u64, u64)>,
+    /// The input's clock: frame times given to [`Encoder::write_frame_at`] are output
+    /// times on it, and the carried tracks are read with its offset.
+    pub clock: Clock,
     /// What else comes from the input file named in `audio`.
     pub carry: Carry,
     /// Write 10-bit video (`yuv420p10le`), for HDR outputs.
@@ -188,9 +189,6 @@ pub struct Carry {
     pub subtitle_titles: Vec<Option<String>>,
     /// Chapters and global metadata (creation date, title, …).
     pub metadata: bool,
-    /// The input's start time in seconds: its timestamps are shifted by this, as the frame
-    /// times given to the encoder are relative to it.
-    pub start_s: f64,
     /// Language tag of the video track.
     pub video_language: Option<String>,
 }
@@ -202,7 +200,7 @@ pub struct Encoder {
     frames: u64,
     /// Nanoseconds per frame of `frame_rate`, for frames written without a time.
     frame_ns: f64,
-    offset_ns: f64,
+    clock: Clock,
     last_pts_ns: Option<u64>,
 }
 
@@ -224,7 +222,7 @@ impl Encoder {
         Ok(Encoder {
             writer: Some(writer),
             frame_ns: 1e9 / fps,
-            offset_ns: spec.video_offset_s.max(0.0) * 1e9,
+            clock: spec.clock,
             ..Encoder::dead(proc, spec)
         })
     }
@@ -236,7 +234,7 @@ impl Encoder {
             layout: spec.layout,
             frames: 0,
             frame_ns: 1e9 / 30.0,
-            offset_ns: 0.0,
+            clock: spec.clock,
             last_pts_ns: None,
         }
     }
@@ -248,15 +246,15 @@ impl Encoder {
     /// Send one frame at the next tick of the constant frame rate in the spec. A write error
     /// means ffmpeg stopped: its own error is returned.
     pub fn write_frame(&mut self, frame: &YuvFrame) -> Result<()> {
-        let pts = self.offset_ns + self.frames as f64 * self.frame_ns;
+        let pts = self.frames as f64 * self.frame_ns;
         self.write_frame_at(frame, pts.round() as i64)
     }
 
-    /// Send one frame shown at `pts_ns` nanoseconds after the input's start (see
-    /// [`Carry::start_s`]). Times must increase; a time that does not (or is negative) is
+    /// Send one frame shown at `pts_ns` nanoseconds on the output's clock (see
+    /// [`EncodeSpec::clock`]). Times must increase; a time that does not (or is negative) is
     /// moved to just after the previous frame, so ffmpeg never drops a frame.
     pub fn write_frame_at(&mut self, frame: &YuvFrame, pts_ns: i64) -> Result<()> {
-        let mut pts = pts_ns.max(0) as u64;
+        let mut pts = self.clock.pipe_ns(pts_ns) as u64;
         if let Some(last) = self.last_pts_ns
             && pts <= last
         {
@@ -334,14 +332,14 @@ fn command(spec: &EncodeSpec<'_>) -> Result<std::process::Command> {
     let still = spec.container.is_still();
     cmd.arg("-y");
     if !still {
-        // Frame times are relative to the input's start, and so are its other tracks
+        // Frame times are on the output's clock, and so are the input's other tracks
         // (shifted by `-itsoffset` below): keep them as they are.
         cmd.arg("-copyts");
     }
     cmd.args(["-f", "matroska", "-i", "pipe:0"]);
     let audio = match spec.audio {
         Some((input, codec)) if !still => {
-            cmd.args(["-itsoffset", &format!("{:.6}", -spec.carry.start_s)]);
+            cmd.args(["-itsoffset", &spec.clock.input_offset_arg()]);
             cmd.arg("-i").arg(input);
             Some(codec)
         }
@@ -440,8 +438,14 @@ fn command(spec: &EncodeSpec<'_>) -> Result<std::process::Command> {
         let (num, den) = spec.time_base.unwrap_or((1, 90_000));
         let den = if den > 1_000_000 { 90_000 } else { den.max(1) };
         cmd.args(["-enc_time_base:v", &format!("{}/{den}", num.max(1))]);
+        // Frames and carried tracks arrive on the clock's pipe time; the output starts at 0.
+        cmd.args(["-output_ts_offset", &spec.clock.output_offset_arg()]);
         if matches!(spec.container, C::Mp4 | C::Mov) {
+            // The edit lists that place each track's start are in the movie timescale
+            // (1/1000 by default): on the video's own, a start such as a TS's 21.333 ms
+            // keeps its tick instead of becoming 21 ms.
             cmd.args(["-video_track_timescale", &den.to_string()]);
+            cmd.args(["-movie_timescale", &den.to_string()]);
         }
         if let Some(lang) = &spec.carry.video_language {
             cmd.args(["-metadata:s:v:0", &format!("language={lang}")]);

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use super::source::{self, Source};
 use super::{Quality, ReplaceOptions, SegmentOptions};
 use crate::engine::backdrop::BackdropSpec;
+use crate::engine::clock::Clock;
 use crate::engine::color::HdrMode;
 use crate::engine::composite::Compositor;
 use crate::engine::ffmpeg::{Carry, Container, PixelLayout, output_size};
@@ -32,9 +33,8 @@ pub(super) struct Plan {
     pub frame_rate: String,
     /// How the picture is decoded, the frames' matrix and the output's tags.
     pub source: Source,
-    pub video_offset_s: f64,
-    /// The input's start time: frame times given to the encoder are relative to it.
-    pub start_s: f64,
+    /// The one map from input to output time.
+    pub clock: Clock,
     pub time_base: (u64, u64),
     pub carry: Carry,
     /// Problems found while planning (e.g. a subtitle track the output cannot hold).
@@ -129,8 +129,7 @@ impl Plan {
             output: opts.output.clone(),
             frame_rate: detail.frame_rate.clone(),
             source,
-            video_offset_s: detail.video_offset_s,
-            start_s: detail.file_start_s,
+            clock: detail.clock,
             time_base: detail.time_base,
             carry,
             warnings,
@@ -188,8 +187,7 @@ impl Plan {
             output: opts.output.clone(),
             frame_rate: detail.frame_rate.clone(),
             source,
-            video_offset_s: detail.video_offset_s,
-            start_s: detail.file_start_s,
+            clock: detail.clock,
             time_base: detail.time_base,
             carry: Carry::default(),
             warnings: Vec::new(),
@@ -257,7 +255,6 @@ fn carry(input: &Path, detail: &ProbeDetail, container: Container) -> (Carry, Ve
         audio_titles: detail.audio.iter().map(|t| t.title.clone()).collect(),
         subtitle_titles: detail.subtitles.iter().map(|t| t.title.clone()).collect(),
         metadata: true,
-        start_s: detail.file_start_s,
         video_language: detail.video_language.clone(),
     };
     (carry, warnings)

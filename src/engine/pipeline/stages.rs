@@ -12,6 +12,7 @@ use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
 
 use super::ReplaceReport;
 use super::plan::{Look, Plan};
+use crate::engine::clock::Clock;
 use crate::engine::ffmpeg::{DecodeLook, Decoder, EncodeSpec, Encoder, PixelLayout};
 use crate::engine::matte::fine::FineRunner;
 use crate::engine::matte::fuse::{FineMatte, Fuser};
@@ -24,7 +25,7 @@ const QUEUE: usize = 2;
 
 struct Decoded {
     index: u64,
-    /// Presentation time on the input's clock, ns.
+    /// Presentation time on the output's clock (`Clock::output_ns`), ns.
     pts_ns: i64,
     frame: YuvFrame,
     /// A copy of the untouched frame, kept for the before/after preview.
@@ -33,7 +34,7 @@ struct Decoded {
 
 struct Segmented {
     index: u64,
-    /// Presentation time on the input's clock, ns.
+    /// Presentation time on the output's clock (`Clock::output_ns`), ns.
     pts_ns: i64,
     frame: YuvFrame,
     before: Option<Box<YuvFrame>>,
@@ -45,7 +46,7 @@ struct Segmented {
 
 struct Refined {
     index: u64,
-    /// Presentation time on the input's clock, ns.
+    /// Presentation time on the output's clock (`Clock::output_ns`), ns.
     pts_ns: i64,
     frame: YuvFrame,
     before: Option<Box<YuvFrame>>,
@@ -98,13 +99,7 @@ impl Presence {
     }
 
     /// The warnings for `input`: nobody at all, or nobody for at least `min_gap_s`.
-    fn warnings(
-        mut self,
-        input: &Path,
-        frame_ns: i64,
-        start_ns: i64,
-        min_gap_s: f64,
-    ) -> Vec<String> {
+    fn warnings(mut self, input: &Path, frame_ns: i64, min_gap_s: f64) -> Vec<String> {
         let end = self.last_pts + frame_ns;
         self.close_gap(end);
         if self.frames == 0 {
@@ -118,7 +113,7 @@ impl Presence {
         }
         match self.longest_gap {
             Some((s, e)) if (e - s) as f64 / 1e9 >= min_gap_s => {
-                let at = |t: i64| (t - start_ns) as f64 / 1e9;
+                let at = |t: i64| t as f64 / 1e9;
                 vec![format!(
                     "{}: the person was lost from {:.1} s to {:.1} s ({:.1} s): those frames show only the backdrop",
                     input.display(),
@@ -166,7 +161,6 @@ pub(super) fn run(plan: Plan, progress: &mut dyn ProgressReporter) -> Result<Rep
     let preview_at = plan.preview.as_ref().map(|_| plan.info.frames / 2);
     let kind = ModelKind::for_frame(w, h);
     let audio_codec = plan.info.audio_codec.clone().unwrap_or_default();
-    let start_ns = (plan.start_s * 1e9).round() as i64;
     let spec = EncodeSpec {
         output: tmp.path(),
         display: &plan.output,
@@ -186,8 +180,8 @@ pub(super) fn run(plan: Plan, progress: &mut dyn ProgressReporter) -> Result<Rep
         audio: (plan.layout != PixelLayout::Gray)
             .then_some((plan.input.as_path(), audio_codec.as_str())),
         color: plan.source.color.clone(),
-        video_offset_s: if still { 0.0 } else { plan.video_offset_s },
         time_base: Some(plan.time_base),
+        clock: plan.clock,
         carry: plan.carry.clone(),
         ten_bit: plan.source.ten_bit,
     };
@@ -208,6 +202,7 @@ pub(super) fn run(plan: Plan, progress: &mut dyn ProgressReporter) -> Result<Rep
     let matte_opts = plan.matte.clone();
     let frame_rate = plan.frame_rate.clone();
     let decode_look = plan.source.look.clone();
+    let clock = plan.clock;
     let input_alpha = decode_look.alpha;
     let composites = matches!(plan.look, Look::Composite { .. });
     let mut look = plan.look;
@@ -218,6 +213,7 @@ pub(super) fn run(plan: Plan, progress: &mut dyn ProgressReporter) -> Result<Rep
                 input,
                 (width, height),
                 &decode_look,
+                &clock,
                 still,
                 preview_at,
                 dec_tx,
@@ -258,7 +254,7 @@ pub(super) fn run(plan: Plan, progress: &mut dyn ProgressReporter) -> Result<Rep
         });
         let encoded = encode_stage(
             &spec,
-            (!still).then_some(start_ns),
+            !still,
             comp_rx,
             frames_back_tx,
             progress,
@@ -309,7 +305,7 @@ pub(super) fn run(plan: Plan, progress: &mut dyn ProgressReporter) -> Result<Rep
         let frame_ns = (1e9 / plan.info.fps.max(1.0)) as i64;
         // A long stretch: two seconds, or a third of a shorter clip.
         let min_gap = (plan.info.duration_s / 3.0).clamp(0.5, 2.0);
-        warnings.extend(presence.warnings(&plan.input, frame_ns, start_ns, min_gap));
+        warnings.extend(presence.warnings(&plan.input, frame_ns, min_gap));
     }
     let expected = plan.info.frames;
     if !still && summary.frames < expected {
@@ -413,23 +409,32 @@ fn decode_stage(
     input: &Path,
     (width, height): (u32, u32),
     look: &DecodeLook,
+    clock: &Clock,
     still: bool,
     preview_at: Option<u64>,
     out: Sender<Decoded>,
     frames_back: Receiver<YuvFrame>,
 ) -> Result<DecodeSummary> {
-    let mut dec = Decoder::open_look(input, width, height, 0.0, still, look)?;
+    let mut dec = Decoder::open_timed(input, width, height, still, look, clock)?;
     let mut index = 0u64;
+    let mut frame = dec.new_frame();
     loop {
-        let mut frame = frames_back.try_recv().unwrap_or_else(|_| dec.new_frame());
         if !dec.read_frame(&mut frame)? {
             break;
         }
+        // Output time: the clock's map, the only one. A frame before the output's start
+        // (pre-roll far before every track) has no place in it.
+        let Some(pts_ns) = clock.output_ns(dec.pts_ns()) else {
+            tracing::debug!("{}: a frame before the start left out", input.display());
+            continue;
+        };
         let before = (preview_at == Some(index)).then(|| Box::new(frame.clone()));
+        let next = frames_back.try_recv().unwrap_or_else(|_| dec.new_frame());
+        let frame = std::mem::replace(&mut frame, next);
         if out
             .send(Decoded {
                 index,
-                pts_ns: dec.pts_ns(),
+                pts_ns,
                 frame,
                 before,
             })
@@ -665,11 +670,11 @@ fn composite_stage(
     Ok((preview_jpeg, presence))
 }
 
-/// Runs on the calling thread: writes frames in order, each at its input time relative to
-/// `start_ns` (`None` for a still), reports progress, cancels.
+/// Runs on the calling thread: writes frames in order, each at its output time (`timed`;
+/// a still has none), reports progress, cancels.
 fn encode_stage(
     spec: &EncodeSpec<'_>,
-    start_ns: Option<i64>,
+    timed: bool,
     input: Receiver<Composited>,
     frames_back: Sender<YuvFrame>,
     progress: &mut dyn ProgressReporter,
@@ -685,9 +690,10 @@ fn encode_stage(
             Some(e) => e,
             None => encoder.insert(Encoder::start(spec)?),
         };
-        match start_ns {
-            Some(start) => enc.write_frame_at(&msg.frame, msg.pts_ns - start)?,
-            None => enc.write_frame(&msg.frame)?,
+        if timed {
+            enc.write_frame_at(&msg.frame, msg.pts_ns)?;
+        } else {
+            enc.write_frame(&msg.frame)?;
         }
         let _ = frames_back.send(msg.frame);
         done += 1;

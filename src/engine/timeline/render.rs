@@ -196,8 +196,8 @@ pub(super) fn run(
             primaries: bt709.clone(),
             transfer: bt709,
         },
-        video_offset_s: 0.0,
         time_base: None,
+        clock: Default::default(),
         carry: Carry::default(),
         ten_bit: false,
     };
