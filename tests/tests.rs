@@ -1,5 +1,6 @@
 //! One integration-test binary; modules by theme.
 
+mod attacks;
 mod backend_http;
 mod cli;
 mod client;

@@ -65,6 +65,11 @@ impl BackendHandle {
         format!("http://{}", self.addr)
     }
 
+    /// The key every request must send in `X-Access-Key` (`None`: no key configured).
+    pub fn access_key(&self) -> Option<&str> {
+        self.state.config.access_key.as_deref()
+    }
+
     /// Arm or clear fault injection at runtime (tests; the `faults` feature).
     /// `expire_tokens_now` and `lose_sessions_now` apply once, to every token / session
     /// existing now.

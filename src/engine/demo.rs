@@ -36,11 +36,21 @@ pub fn make_clip(dest: &Path, seconds: u32) -> Result<()> {
          format=yuv420p"
     );
     let mut cmd = Tool::Ffmpeg.command();
-    cmd.args(["-y", "-loop", "1", "-framerate", &FPS.to_string(), "-i"])
-        .arg(still.path())
-        .args(["-frames:v", &frames.to_string(), "-vf", &filter])
-        .args(["-c:v", "libx264", "-preset", "veryfast", "-crf", "20"])
-        .args(["-movflags", "+faststart", "-f", "mp4"])
-        .arg(dest);
+    // Our own PNG, read by the image2 demuxer (its -loop), protocols limited as everywhere.
+    cmd.args(["-y", "-protocol_whitelist", super::ffmpeg::input::PROTOCOLS]);
+    cmd.args([
+        "-f",
+        "image2",
+        "-loop",
+        "1",
+        "-framerate",
+        &FPS.to_string(),
+        "-i",
+    ])
+    .arg(still.path())
+    .args(["-frames:v", &frames.to_string(), "-vf", &filter])
+    .args(["-c:v", "libx264", "-preset", "veryfast", "-crf", "20"])
+    .args(["-movflags", "+faststart", "-f", "mp4"])
+    .arg(dest);
     FfmpegProcess::spawn(Tool::Ffmpeg, dest, cmd, false, false)?.finish()
 }

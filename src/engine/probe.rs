@@ -106,7 +106,9 @@ pub(crate) fn probe_detail(path: &Path) -> Result<(MediaInfo, ProbeDetail)> {
         "-show_format",
         "-count_packets",
     ]);
-    cmd.arg(path);
+    // The demuxer from the file's own bytes, never ffprobe's guess (which follows playlists
+    // and scripts into other files).
+    crate::engine::ffmpeg::input::add(&mut cmd, path)?;
     let out = cmd
         .stdin(std::process::Stdio::null())
         .output()

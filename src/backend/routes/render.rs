@@ -18,7 +18,7 @@ use crate::api::{
     headers,
 };
 use crate::backend::error::Error;
-use crate::backend::services::paths::allowed_path;
+use crate::backend::services::backdrop;
 use crate::backend::services::timeline;
 use crate::backend::state::AppState;
 use crate::backend::store::{RenderRecord, is_safe_id, now_secs};
@@ -161,31 +161,41 @@ pub async fn submit(
     if timeline::needs_timeline(&req.draft) {
         return submit_timeline(&state, &caller, &base, req, q, max_long_side, matte).await;
     }
-    let (bg_text, bg_input) = {
+    let (bg_text, stored) = {
         let seg = chosen_segment(&req)?;
         let bg = seg.meta_str("bg").unwrap_or_default().to_string();
         let bg_media = seg.meta_str("bg_media").map(str::to_string);
         let user = caller.user_id.clone();
-        let input = match bg_media {
-            Some(id) => state
-                .store
-                .run(move |db| {
-                    Ok(db
-                        .media(&id)?
-                        .filter(|m| m.user_id == user)
-                        .map(|m| db.media_file(&m).to_string_lossy().into_owned()))
-                })
-                .await?
-                .unwrap_or_else(|| bg.clone()),
-            None => bg.clone(),
+        let stored = match bg_media {
+            Some(id) => {
+                state
+                    .store
+                    .run(move |db| {
+                        Ok(db
+                            .media(&id)?
+                            .filter(|m| m.user_id == user)
+                            .map(|m| db.media_file(&m)))
+                    })
+                    .await?
+            }
+            None => None,
         };
-        (bg, input)
+        (bg, stored)
     };
     // Checked now so a backdrop the engine does not understand is a 4000, not a failed job.
-    let backdrop = tokio::task::spawn_blocking(move || engine::backdrop::resolve(&bg_input))
-        .await
-        .map_err(ApiError::from)?
-        .map_err(|e| ApiError::BadRequest(format!("the clip's background {bg_text:?}: {e}")))?;
+    // A path-like `bg` passes the gate before anything is looked up.
+    let roots = state.config.url_roots.clone();
+    let shown = bg_text.clone();
+    let backdrop = tokio::task::spawn_blocking(move || match stored {
+        Some(file) => backdrop::stored(&file),
+        None => backdrop::given(&roots, &shown),
+    })
+    .await
+    .map_err(ApiError::from)?
+    .map_err(|e| match e {
+        backdrop::BackdropError::Path(refused) => ApiError::BadRequest(refused.to_string()),
+        e => ApiError::BadRequest(format!("the clip's background {bg_text:?}: {e}")),
+    })?;
     let ext = if backdrop.spec == engine::BackdropSpec::Transparent {
         "webm"
     } else {
@@ -193,7 +203,6 @@ pub async fn submit(
     };
 
     // Checked, priced, stored and paid for (credits frozen) in one transaction.
-    let url_roots = state.config.url_roots.clone();
     let cost_per_second = state.config.render_cost_per_second;
     let rec = state
         .store
@@ -227,9 +236,6 @@ pub async fn submit(
                 Some(id) => Some(owned_media(id)?.media_id),
                 None => None,
             };
-            if bg_media.is_none() && (bg.contains('/') || bg.contains('\\')) {
-                allowed_path(&url_roots, &PathBuf::from(&bg))?;
-            }
             let seconds = media.duration.ceil().max(1.0);
             let cost = seconds * cost_per_second;
             let rec = RenderRecord {

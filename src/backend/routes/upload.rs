@@ -17,7 +17,7 @@ use super::extract::{ApiJson, BaseUrl, Caller};
 use crate::api::{Envelope, UPLOAD_FIELD, UploadResult, UploadUrlsRequest};
 use crate::backend::error::Error;
 use crate::backend::services::media::{Staged, commit, stage};
-use crate::backend::services::paths::allowed_file;
+use crate::backend::services::paths::gate;
 use crate::backend::state::AppState;
 
 fn multipart_error(e: MultipartError) -> Error {
@@ -131,7 +131,9 @@ async fn from_urls(state: &AppState, body: UploadUrlsRequest) -> Result<Vec<Stag
             .map_err(|e| ApiError::BadRequest(format!("{raw} is not a URL ({e})")))?;
         let s = match url.scheme() {
             "file" => {
-                let path = allowed_file(&state.config.url_roots, &url, raw)?;
+                let path = gate(&state.config.url_roots, raw)
+                    .map_err(Error::from)?
+                    .into_path_buf();
                 let name = path
                     .file_name()
                     .and_then(|n| n.to_str())

@@ -76,6 +76,14 @@ pub fn sniff(head: &[u8]) -> Option<(&'static str, &'static str)> {
     None
 }
 
+fn article(kind: &str) -> &'static str {
+    match kind {
+        "video" => "a video",
+        "image" => "an image",
+        _ => "audio",
+    }
+}
+
 fn unsupported(filename: &str, why: &str) -> Error {
     Error::Unsupported(format!(
         "{filename}: {why}; accepted formats: {}",
@@ -144,17 +152,13 @@ where
         (Err(e @ engine::Error::ToolMissing { .. }), _) => {
             return Err(Error::Conflict(format!("{filename} was not checked: {e}")));
         }
-        (Err(e), "video") => {
+        // Refused, never kept: bytes with a media magic that ffprobe cannot read (with the
+        // demuxer pinned to that magic) are not media, whatever their first bytes say.
+        (Err(e), kind) => {
             return Err(unsupported(
                 filename,
-                &format!("it could not be read as a video ({e})"),
+                &format!("it could not be read as {} ({e})", article(kind)),
             ));
-        }
-        (Err(e), _) => {
-            tracing::warn!(
-                "{filename}: ffprobe could not read it ({e}); keeping it without details"
-            );
-            None
         }
     };
     if let Some(info) = &info

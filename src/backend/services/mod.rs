@@ -1,8 +1,9 @@
 //! Services the routes call, below HTTP: the local agent, the render queue and the drafts it
-//! renders as timelines, the rate limiter, media staging, the local-path rules, previews, and
+//! renders as timelines, the rate limiter, media staging, the one path gate and the backdrops it guards, previews, and
 //! (test builds only) the fault box.
 
 pub mod agent;
+pub mod backdrop;
 #[cfg(feature = "faults")]
 pub mod faults;
 pub mod media;

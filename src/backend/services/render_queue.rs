@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::{Notify, Semaphore};
 use tokio_util::task::TaskTracker;
 
+use super::backdrop::{self, BackdropError};
 #[cfg(feature = "faults")]
 use super::faults::FaultBox;
 use crate::api::RenderState;
@@ -177,9 +178,16 @@ enum Work {
         /// Boxed: a record is much larger than the timeline's options.
         rec: Box<RenderRecord>,
         input: PathBuf,
-        bg_input: String,
+        bg_input: BgInput,
         output: PathBuf,
     },
+}
+
+/// A clip render's backdrop: an upload in the store, or the record's text (words or a
+/// path-like string for the gate, with the roots it is checked against).
+enum BgInput {
+    Stored(PathBuf),
+    Given(String, Vec<PathBuf>),
 }
 
 /// Run the engine for record `id` on a blocking thread.
@@ -225,9 +233,9 @@ async fn execute(
                             .media(mid)
                             .map_err(|e| e.to_string())?
                             .ok_or("the backdrop file was removed from the store")?;
-                        db.media_file(&m).to_string_lossy().into_owned()
+                        BgInput::Stored(db.media_file(&m))
                     }
-                    None => rec.bg.clone(),
+                    None => BgInput::Given(rec.bg.clone(), roots.clone()),
                 };
                 let input = db.media_file(&media);
                 let output = db.render_output(&rec);
@@ -250,7 +258,18 @@ async fn execute(
             bg_input,
             output,
         } => {
-            let backdrop = engine::backdrop::resolve(&bg_input)?;
+            // Checked again at run time: the gate's answer may have changed since submit.
+            let backdrop = match &bg_input {
+                BgInput::Stored(file) => backdrop::stored(file),
+                BgInput::Given(text, roots) => backdrop::given(roots, text),
+            }
+            .map_err(|e| match e {
+                BackdropError::Engine(e) => e,
+                BackdropError::Path(refused) => engine::Error::Backdrop {
+                    spec: refused.given.clone(),
+                    message: refused.to_string(),
+                },
+            })?;
             let mut opts = ReplaceOptions::new(input, output, backdrop);
             opts.quality = q;
             opts.max_long_side = rec.max_long_side;

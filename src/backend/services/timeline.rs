@@ -8,14 +8,14 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
-use super::paths::allowed_path;
+use super::backdrop::{self, BackdropError};
 use crate::api::{Draft, Segment, TrackType};
 use crate::backend::error::Error;
 use crate::backend::store::Db;
+use crate::engine::Quality;
 use crate::engine::timeline::{
     TimelineClip, TimelineMusic, TimelineOptions, TimelineTitle, TitlePosition,
 };
-use crate::engine::{self, Quality};
 
 /// True when the draft asks for more than one clip's background swap: several clips, a
 /// trim, titles, music, another canvas shape, or a clip that keeps its background.
@@ -115,24 +115,19 @@ fn build_checked(
                 "{name} is not a video; only video clips can be rendered"
             ));
         }
+        // A path-like `bg` passes the gate first; words never touch the file system.
         let backdrop = match (seg.meta_str("bg_media"), seg.meta_str("bg")) {
             (Some(bid), _) => {
                 let (file, _, _) = owned(bid, "backdrop file")?;
-                Some(file.to_string_lossy().into_owned())
+                Some(backdrop::stored(&file))
             }
-            (None, Some(bg)) => {
-                if bg.contains('/') || bg.contains('\\') {
-                    allowed_path(url_roots, &PathBuf::from(bg)).map_err(|e| e.to_string())?;
-                }
-                Some(bg.to_string())
-            }
+            (None, Some(bg)) => Some(backdrop::given(url_roots, bg)),
             (None, None) => None,
         };
         let backdrop = match backdrop {
-            Some(b) => Some(
-                engine::backdrop::resolve(&b)
-                    .map_err(|e| format!("the background of {name}: {e}"))?,
-            ),
+            Some(Ok(b)) => Some(b),
+            Some(Err(BackdropError::Path(refused))) => return Err(refused.to_string()),
+            Some(Err(e)) => return Err(format!("the background of {name}: {e}")),
             None => None,
         };
         let start_ms = ms_field(seg, "in_ms").unwrap_or(0);

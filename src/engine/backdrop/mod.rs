@@ -77,6 +77,43 @@ pub fn resolve(text: &str) -> Result<Backdrop> {
     Ok(Backdrop::from_spec(spec))
 }
 
+/// Resolve words only ("blur", "#112233", "clean studio", "把背景换成白色"): never asks the file
+/// system anything, so a server can hand it untrusted text. Text naming a file is not
+/// understood here (callers gate paths first and use [`from_file`]).
+pub fn resolve_words(text: &str) -> Result<Backdrop> {
+    let spec = parse::parse(text).map_err(|message| Error::Backdrop {
+        spec: text.to_string(),
+        message,
+    })?;
+    Ok(Backdrop::from_spec(spec))
+}
+
+/// A backdrop from a file already known to be readable (checked by the caller), typed by its
+/// extension; no file system access. `Err` when the extension is neither an image
+/// (png jpg jpeg webp) nor a video (mp4 mov webm mkv avi m4v).
+pub fn from_file(path: &Path) -> Result<Backdrop> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    let spec = if IMAGE_EXTS.contains(&ext.as_str()) {
+        BackdropSpec::Image(path.to_path_buf())
+    } else if VIDEO_EXTS.contains(&ext.as_str()) {
+        BackdropSpec::Video(path.to_path_buf())
+    } else {
+        return Err(Error::Backdrop {
+            spec: file_name(path),
+            message: format!(
+                "is a file of a type that cannot be a backdrop; use an image ({}) or a video ({})",
+                IMAGE_EXTS.join(", "),
+                VIDEO_EXTS.join(", ")
+            ),
+        });
+    };
+    Ok(Backdrop::from_spec(spec))
+}
+
 /// A path to an image or video backdrop, when the text looks like one.
 fn as_file(text: &str) -> Result<Option<BackdropSpec>> {
     let path = Path::new(text);

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::ChildStdout;
 
 use super::mkv::MkvReader;
-use super::{FfmpegProcess, Tool};
+use super::{FfmpegProcess, Tool, input};
 use crate::engine::clock::Clock;
 use crate::engine::color::Matrix;
 use crate::engine::{Error, Result, YuvFrame};
@@ -117,7 +117,7 @@ impl Decoder {
         if let Some(d) = &look.decoder {
             cmd.args(["-c:v", d]);
         }
-        cmd.arg("-i").arg(input);
+        input::add(&mut cmd, input)?;
         cmd.args(["-map", "0:v:0", "-an", "-sn", "-dn"]);
         let mut filters = look.pre_filters.clone();
         let scale = format!("scale={width}:{height}:flags=bicubic:out_range=tv");
@@ -157,7 +157,8 @@ impl Decoder {
         frame_rate: &str,
     ) -> Result<Self> {
         let mut cmd = Tool::Ffmpeg.command();
-        cmd.args(["-stream_loop", "-1"]).arg("-i").arg(input);
+        cmd.args(["-stream_loop", "-1"]);
+        input::add(&mut cmd, input)?;
         cmd.args(["-map", "0:v:0", "-an", "-sn", "-dn"]);
         let filter = format!(
             "fps={frame_rate},scale={width}:{height}:force_original_aspect_ratio=increase:flags=bicubic:out_range=tv,crop={width}:{height},setsar=1,format=yuv420p,{PTS_TO_NS}"
@@ -185,7 +186,7 @@ impl Decoder {
         if let Some(d) = duration_s {
             cmd.args(["-t", &format!("{d:.3}")]);
         }
-        cmd.arg("-i").arg(input);
+        input::add(&mut cmd, input)?;
         cmd.args(["-map", "0:v:0", "-an", "-sn", "-dn"]);
         cmd.args(["-vf", &format!("{filter},format=yuv420p,{PTS_TO_NS}")]);
         Self::spawn(input, cmd, width, height, false)

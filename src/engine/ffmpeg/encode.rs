@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::ChildStdin;
 
 use super::mkv::MkvWriter;
-use super::{FfmpegProcess, Tool};
+use super::{FfmpegProcess, Tool, input};
 use crate::engine::clock::Clock;
 use crate::engine::pipeline::Quality;
 use crate::engine::{Error, Result, YuvFrame};
@@ -336,11 +336,12 @@ fn command(spec: &EncodeSpec<'_>) -> Result<std::process::Command> {
         // (shifted by `-itsoffset` below): keep them as they are.
         cmd.arg("-copyts");
     }
+    input::restrict_protocols(&mut cmd);
     cmd.args(["-f", "matroska", "-i", "pipe:0"]);
     let audio = match spec.audio {
-        Some((input, codec)) if !still => {
+        Some((from, codec)) if !still => {
             cmd.args(["-itsoffset", &spec.clock.input_offset_arg()]);
-            cmd.arg("-i").arg(input);
+            input::add(&mut cmd, from)?;
             Some(codec)
         }
         _ => None,

@@ -1,8 +1,9 @@
 //! ffmpeg/ffprobe as child processes: locating the tools, the child wrapper, raw-frame
-//! decoding and encoding over pipes (timestamped Matroska framing), and the output-size rule.
+//! inputs pinned to an allow-listed demuxer (`input`), decoding and encoding over pipes (timestamped Matroska framing), and the output-size rule.
 
 mod decode;
 mod encode;
+pub mod input;
 pub mod locate;
 pub mod mkv;
 mod process;

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use super::TimelineMusic;
 use crate::engine::Result;
-use crate::engine::ffmpeg::{FfmpegProcess, Tool};
+use crate::engine::ffmpeg::{FfmpegProcess, Tool, input};
 
 /// One clip's span of sound.
 pub(super) struct AudioPart<'a> {
@@ -22,13 +22,14 @@ pub(super) struct AudioPart<'a> {
 const RATE: u32 = 48_000;
 const FORMAT: &str = "aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo";
 
-/// The ffmpeg command that writes the mix to `out` (an `.m4a`).
+/// The ffmpeg command that writes the mix to `out` (an `.m4a`). Every input is pinned to
+/// its sniffed demuxer (`ffmpeg::input`); `Err` for a file of another format.
 pub(super) fn command(
     parts: &[AudioPart<'_>],
     music: Option<&TimelineMusic>,
     total_s: f64,
     out: &Path,
-) -> std::process::Command {
+) -> Result<std::process::Command> {
     let mut cmd = Tool::Ffmpeg.command();
     cmd.arg("-y");
     for p in parts {
@@ -37,8 +38,9 @@ pub(super) fn command(
                 cmd.args(["-ss", &format!("{:.3}", p.start_s)]);
             }
             cmd.args(["-t", &format!("{:.3}", p.duration_s + 0.5)]);
-            cmd.arg("-i").arg(p.input);
+            input::add(&mut cmd, p.input)?;
         } else {
+            input::restrict_protocols(&mut cmd);
             cmd.args(["-f", "lavfi", "-t", &format!("{:.3}", p.duration_s)]);
             cmd.args(["-i", &format!("anullsrc=r={RATE}:cl=stereo")]);
         }
@@ -61,7 +63,7 @@ pub(super) fn command(
             if m.looped {
                 cmd.args(["-stream_loop", "-1"]);
             }
-            cmd.arg("-i").arg(&m.input);
+            input::add(&mut cmd, &m.input)?;
             let _ = write!(
                 graph,
                 ";[{idx}:a:0]{FORMAT},apad,atrim=duration={total_s:.6},asetpts=PTS-STARTPTS,volume={:.4}",
@@ -96,7 +98,7 @@ pub(super) fn command(
     cmd.args(["-c:a", "aac", "-b:a", "192k", "-ar", &RATE.to_string()]);
     cmd.args(["-t", &format!("{total_s:.6}")]);
     cmd.args(["-f", "ipod"]).arg(out);
-    cmd
+    Ok(cmd)
 }
 
 /// Run the mix to completion.
@@ -106,7 +108,7 @@ pub(super) fn mix(
     total_s: f64,
     out: &Path,
 ) -> Result<()> {
-    let cmd = command(parts, music, total_s, out);
+    let cmd = command(parts, music, total_s, out)?;
     let shown = music.map(|m| m.input.as_path()).unwrap_or(out);
     let mut proc = FfmpegProcess::spawn(Tool::Ffmpeg, shown, cmd, false, false)?;
     proc.finish()
@@ -115,12 +117,17 @@ pub(super) fn mix(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::PathBuf;
 
     #[test]
     fn the_graph_joins_clips_and_mixes_music() {
-        let a = PathBuf::from("/tmp/a.mp4");
-        let b = PathBuf::from("/tmp/b.mp4");
+        // Headers enough for the sniffer: the command pins each input's demuxer.
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a.mp4");
+        let b = dir.path().join("b.mp4");
+        let lofi = dir.path().join("lofi.mp3");
+        std::fs::write(&a, b"\0\0\0\x18ftypisom\0\0\0\0").unwrap();
+        std::fs::write(&b, b"\0\0\0\x18ftypisom\0\0\0\0").unwrap();
+        std::fs::write(&lofi, b"ID3\x04\0\0\0\0\0\0").unwrap();
         let parts = [
             AudioPart {
                 input: &a,
@@ -136,14 +143,14 @@ mod tests {
             },
         ];
         let music = TimelineMusic {
-            input: PathBuf::from("/tmp/lofi.mp3"),
+            input: lofi.clone(),
             volume: 0.35,
             looped: true,
             fade_in_s: 1.0,
             fade_out_s: 2.0,
             duck: false,
         };
-        let cmd = command(&parts, Some(&music), 5.0, Path::new("/tmp/mix.m4a"));
+        let cmd = command(&parts, Some(&music), 5.0, Path::new("/tmp/mix.m4a")).unwrap();
         let args: Vec<String> = cmd
             .get_args()
             .map(|a| a.to_string_lossy().into_owned())
@@ -159,5 +166,14 @@ mod tests {
                 .any(|w| w[0] == "-stream_loop" && w[1] == "-1")
         );
         assert!(args.windows(2).any(|w| w[0] == "-ss" && w[1] == "2.000"));
+        // Every input pinned: protocols limited, the demuxer named.
+        let inputs = args.iter().filter(|a| *a == "-i").count();
+        let limited = args
+            .windows(2)
+            .filter(|w| w[0] == "-protocol_whitelist" && w[1] == "file,pipe")
+            .count();
+        assert_eq!((inputs, limited), (3, 3), "{args:?}");
+        assert!(args.windows(2).any(|w| w[0] == "-f" && w[1] == "mp3"));
+        assert!(args.windows(2).any(|w| w[0] == "-f" && w[1] == "mov"));
     }
 }

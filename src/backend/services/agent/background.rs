@@ -10,7 +10,7 @@ use super::edit::Done;
 use super::intent::Target;
 use super::parser::BackdropSource;
 use crate::api::{Draft, TrackType};
-use crate::backend::services::paths::allowed_path;
+use crate::backend::services::paths;
 use crate::backend::store::Db;
 use crate::engine;
 
@@ -23,16 +23,31 @@ pub struct Resolved {
     pub backdrop: engine::Backdrop,
 }
 
+/// What the resolver gets: a file already through the gate (or the store's own upload), or
+/// words that never touch the file system.
+#[derive(Debug, Clone)]
+pub enum BgInput {
+    File(PathBuf),
+    Words(String),
+}
+
 /// What to hand the resolver for `source`: (resolver input, text to record, media id).
-/// Reads the store; `Err` is a message for the user.
+/// Reads the store; every path-like string passes `paths::gate` here, whatever branch of the
+/// parser produced it. `Err` is a message for the user.
 pub fn input_of(
     db: &Db<'_>,
     media_ids: &[String],
     url_roots: &[PathBuf],
     source: &BackdropSource,
-) -> Result<(String, String, Option<String>), String> {
+) -> Result<(BgInput, String, Option<String>), String> {
+    let gated = |p: &str| {
+        let real = paths::gate(url_roots, p).map_err(|e| e.to_string())?;
+        let s = real.path().to_string_lossy().into_owned();
+        Ok((BgInput::File(real.into_path_buf()), s, None))
+    };
     match source {
-        BackdropSource::Text(t) => Ok((t.clone(), t.clone(), None)),
+        BackdropSource::Text(t) if paths::is_path_like(t) => gated(t),
+        BackdropSource::Text(t) => Ok((BgInput::Words(t.clone()), t.clone(), None)),
         BackdropSource::Media(name) => {
             let mut found = Vec::new();
             for id in media_ids {
@@ -52,41 +67,38 @@ pub fn input_of(
                 ));
             }
             Ok((
-                db.media_file(&m).to_string_lossy().into_owned(),
+                BgInput::File(db.media_file(&m)),
                 name.clone(),
                 Some(m.media_id.clone()),
             ))
         }
-        BackdropSource::Path(p) => {
-            let real = allowed_path(url_roots, &PathBuf::from(p)).map_err(|e| {
-                format!(
-                    "{e}. Give the file to upload_media (or as replace_background's backdrop) so it is uploaded, then name it"
-                )
-            })?;
-            let s = real.to_string_lossy().into_owned();
-            Ok((s.clone(), s, None))
-        }
+        BackdropSource::Path(p) => gated(p),
     }
 }
 
 /// Resolve on a blocking thread. Words the parser could not narrow down are retried as the
-/// whole `message`, which the resolver also understands ("把背景换成白色").
+/// whole `message`, which the resolver also understands ("把背景换成白色"); words never
+/// reach the file system.
 pub async fn resolve(
-    input: (String, String, Option<String>),
+    input: (BgInput, String, Option<String>),
     words: bool,
     message: String,
     help: &str,
 ) -> Result<Resolved, String> {
     let (resolve_input, bg_text, bg_media) = input;
-    let resolve_input_name = resolve_input.clone();
-    let resolved = tokio::task::spawn_blocking(move || {
-        engine::backdrop::resolve(&resolve_input).or_else(|e| {
+    let stored_name = match &resolve_input {
+        BgInput::File(p) => p.file_name().and_then(|n| n.to_str()).map(str::to_string),
+        BgInput::Words(_) => None,
+    };
+    let resolved = tokio::task::spawn_blocking(move || match resolve_input {
+        BgInput::File(p) => engine::backdrop::from_file(&p),
+        BgInput::Words(w) => engine::backdrop::resolve_words(&w).or_else(|e| {
             if words {
-                engine::backdrop::resolve(&message).map_err(|_| e)
+                engine::backdrop::resolve_words(&message).map_err(|_| e)
             } else {
                 Err(e)
             }
-        })
+        }),
     })
     .await
     .map_err(|e| format!("the backdrop resolver failed: {e}"))?;
@@ -94,11 +106,9 @@ pub async fn resolve(
         .map_err(|e| format!("I could not use \"{bg_text}\" as a background: {e}. {help}"))?;
     // An uploaded file is stored under its media id: describe it by the user's name for it.
     if bg_media.is_some()
-        && let Some(stored) = std::path::Path::new(&resolve_input_name)
-            .file_name()
-            .and_then(|n| n.to_str())
+        && let Some(stored) = stored_name
     {
-        backdrop.description = backdrop.description.replace(stored, &bg_text);
+        backdrop.description = backdrop.description.replace(&stored, &bg_text);
     }
     Ok(Resolved {
         bg_text,
