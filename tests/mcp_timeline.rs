@@ -25,9 +25,9 @@ use crate::timeline::{rgb_at, samples, sine, tone};
 
 const EXE: &str = env!("CARGO_BIN_EXE_editor-background-changer");
 
-struct Local {
-    client: RunningService<RoleClient, ()>,
-    home: TempDir,
+pub(crate) struct Local {
+    pub(crate) client: RunningService<RoleClient, ()>,
+    pub(crate) home: TempDir,
 }
 
 const CLEARED: &[&str] = &[
@@ -44,7 +44,7 @@ const CLEARED: &[&str] = &[
     "XDG_STATE_HOME",
 ];
 
-async fn local() -> Local {
+pub(crate) async fn local() -> Local {
     let home = tempfile::Builder::new()
         .prefix("ebc-home-")
         .tempdir()
@@ -68,7 +68,7 @@ async fn local() -> Local {
     Local { client, home }
 }
 
-fn text(r: &CallToolResult) -> String {
+pub(crate) fn text(r: &CallToolResult) -> String {
     r.content
         .iter()
         .filter_map(|c| c.as_text().map(|t| t.text.clone()))
@@ -77,11 +77,11 @@ fn text(r: &CallToolResult) -> String {
 }
 
 impl Local {
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(self.home.path().join("server.log")).unwrap_or_default()
     }
 
-    async fn call(&self, name: &str, args: Value) -> CallToolResult {
+    pub(crate) async fn call(&self, name: &str, args: Value) -> CallToolResult {
         let params = CallToolRequestParams::new(name.to_string())
             .with_arguments(args.as_object().cloned().unwrap_or_default());
         self.client
@@ -92,7 +92,7 @@ impl Local {
 
     /// A call that must succeed (waiting through "running" job ids); its result and
     /// structured content.
-    async fn ok(&self, name: &str, args: Value) -> (CallToolResult, Value) {
+    pub(crate) async fn ok(&self, name: &str, args: Value) -> (CallToolResult, Value) {
         let mut r = self.call(name, args).await;
         loop {
             assert_ne!(
@@ -111,7 +111,7 @@ impl Local {
         }
     }
 
-    async fn err(&self, name: &str, args: Value) -> (CallToolResult, String) {
+    pub(crate) async fn err(&self, name: &str, args: Value) -> (CallToolResult, String) {
         let r = self.call(name, args).await;
         assert_eq!(r.is_error, Some(true), "{name} should fail: {}", text(&r));
         let t = text(&r);
@@ -119,7 +119,7 @@ impl Local {
     }
 
     /// Copy a fixture clip into the user's home under `name`.
-    fn clip_as(&self, fixture: &str, name: &str) -> String {
+    pub(crate) fn clip_as(&self, fixture: &str, name: &str) -> String {
         let dir = self.home.path().join("Movies");
         std::fs::create_dir_all(&dir).unwrap();
         let p = dir.join(name);
@@ -243,7 +243,7 @@ fn audio_streams(json: &Value) -> usize {
 }
 
 /// Run ffmpeg with `args`; panics with its stderr on failure.
-fn ffmpeg(args: &[&str]) {
+pub(crate) fn ffmpeg(args: &[&str]) {
     let out = Command::new("ffmpeg")
         .args(["-v", "error", "-y"])
         .args(args)

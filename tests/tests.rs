@@ -5,6 +5,7 @@ mod backend_http;
 mod cli;
 mod client;
 mod clip_util;
+mod edit_ops;
 mod engine_clips;
 mod footage;
 mod footage2;

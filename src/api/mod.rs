@@ -4,6 +4,7 @@
 
 mod codes;
 mod draft;
+mod edit_op;
 mod envelope;
 pub mod lenient;
 pub mod sse;
@@ -12,6 +13,10 @@ mod types;
 
 pub use codes::*;
 pub use draft::{Draft, Segment, Track, TrackType};
+pub use edit_op::{
+    AspectRatio, COLOURS, ClipRef, EditOp, OP_NAMES, OpError, TitlePosition, TitleSize, colour_rgb,
+    parse_ops,
+};
 pub use envelope::{ApiFailure, Envelope, ErrorBody, decode_envelope};
 pub use types::*;
 

@@ -84,9 +84,33 @@ impl RunSseRequest {
             user_id: "me".into(),
             session_id: session_id.into(),
             new_message: NewMessage {
-                parts: vec![TextPart { text: text.into() }],
+                parts: vec![TextPart {
+                    text: text.into(),
+                    operations: None,
+                }],
             },
         }
+    }
+
+    /// A message carrying typed edit operations: `text` says them in words (one sentence
+    /// each, what an agent that reads only text understands) and the same part carries them
+    /// as data under `operations`, which the embedded backend applies as given.
+    pub fn with_operations(
+        session_id: &str,
+        text: &str,
+        operations: Vec<serde_json::Value>,
+    ) -> Self {
+        let mut req = Self::new(session_id, text);
+        req.new_message.parts[0].operations = Some(operations);
+        req
+    }
+
+    /// The typed operations a part carries, if any (the first part that has them).
+    pub fn operations(&self) -> Option<&[serde_json::Value]> {
+        self.new_message
+            .parts
+            .iter()
+            .find_map(|p| p.operations.as_deref())
     }
 
     /// The message text (parts joined).
@@ -107,7 +131,12 @@ pub struct NewMessage {
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
 pub struct TextPart {
+    #[serde(default)]
     pub text: String,
+    /// Typed edit operations (`api::EditOp` as JSON), an extension of the embedded backend:
+    /// sent only to it; `text` says the same in words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operations: Option<Vec<serde_json::Value>>,
 }
 
 /// `POST /api/upload-video/nemo_agent/me/S` JSON body (the URL variant).

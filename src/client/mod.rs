@@ -13,6 +13,7 @@ pub mod diff;
 pub mod error;
 mod http;
 pub mod language;
+pub mod ops;
 pub mod platform;
 mod render;
 mod run;
@@ -182,7 +183,25 @@ impl NemoClient {
         message: &str,
         notices: Option<tokio::sync::mpsc::UnboundedSender<Notice>>,
     ) -> Result<RunOutcome, ClientError> {
-        self.inner.run_turn(message, notices).await
+        self.inner.run_turn(message, None, notices).await
+    }
+
+    /// Send typed edit operations: `message` says them in words (`ops::message`), and with
+    /// `attach` the operations also travel as data in the same part (only the embedded
+    /// backend reads them; the cloud agent gets the words alone).
+    pub async fn run_operations(
+        &self,
+        message: &str,
+        operations: &[crate::api::EditOp],
+        attach: bool,
+        notices: Option<tokio::sync::mpsc::UnboundedSender<Notice>>,
+    ) -> Result<RunOutcome, ClientError> {
+        let values: Vec<serde_json::Value> = operations
+            .iter()
+            .filter_map(|o| serde_json::to_value(o).ok())
+            .collect();
+        let attached = attach.then_some(values.as_slice());
+        self.inner.run_turn(message, attached, notices).await
     }
 
     pub async fn state(&self) -> Result<SessionState, ClientError> {

@@ -108,6 +108,7 @@ impl Inner {
     pub(crate) async fn run_turn(
         &self,
         message: &str,
+        operations: Option<&[serde_json::Value]>,
         notices: Option<UnboundedSender<Notice>>,
     ) -> Result<RunOutcome, ClientError> {
         if lock(&self.language_hint).is_none() {
@@ -125,7 +126,12 @@ impl Inner {
             .send(call, &mut |c| {
                 Ok(http
                     .request_sse(paths::RUN_SSE, &c.token)
-                    .json(&RunSseRequest::new(&c.session_id, message)))
+                    .json(&match operations {
+                        Some(ops) => {
+                            RunSseRequest::with_operations(&c.session_id, message, ops.to_vec())
+                        }
+                        None => RunSseRequest::new(&c.session_id, message),
+                    }))
             })
             .await?;
         // Sent: this session has had a message, so it is never remade.

@@ -9,6 +9,7 @@
 mod attach;
 mod connect;
 pub mod content;
+mod file_arg;
 pub mod gui_speak;
 mod jobs;
 mod paths;

@@ -13,16 +13,18 @@ use rmcp::{
 
 use super::attach;
 use super::connect::Connection;
+use super::file_arg::file_arg;
 use super::jobs::{self, Failure, JobCtx, Outcome};
 use super::paths::{self, MediaRef};
 use super::server::EbcServer;
 use super::timeline;
 use super::types::{
     CreditsResponse, EditResponse, EditVideoRequest, ExportVideoRequest, ExportVideoResponse,
-    ReplaceBackgroundRequest, TimelineResponse, UploadMediaRequest, UploadMediaResponse,
+    ReplaceBackgroundRequest, TimelineResponse, TimelineVersion, UploadMediaRequest,
+    UploadMediaResponse,
 };
-use super::work::{self, ExportPlan, ReplacePlan};
-use crate::api::Draft;
+use super::work::{self, ExportPlan, ExportScope, ReplacePlan};
+use crate::api::{ClipRef, Draft};
 
 /// A user-fixable failure is a tool error the model reads (`is_error`); an internal one is a
 /// protocol error.
@@ -76,6 +78,28 @@ impl EbcServer {
 
     async fn connection(&self) -> Result<Arc<Connection>, Failure> {
         self.shared.connector.get().await
+    }
+}
+
+/// What export_video renders: the timeline, one clip, or every clip to its own file.
+fn export_scope(media: Option<&serde_json::Value>, each: bool) -> Result<ExportScope, Failure> {
+    let clip = match media {
+        None | Some(serde_json::Value::Null) => None,
+        Some(v) => Some(serde_json::from_value::<ClipRef>(v.clone()).ok().filter(|c| {
+            !matches!(c, ClipRef::Index(0)) && !matches!(c, ClipRef::Name(n) if n.trim().is_empty())
+        }).ok_or_else(|| {
+            Failure::User(format!(
+                "`media` {v} is not a clip: give its name from upload_media, its 1-based position, or \"first\"/\"last\"."
+            ))
+        })?),
+    };
+    match (clip, each) {
+        (Some(_), true) => Err(Failure::User(
+            "Pass `media` (one clip) or `each: true` (every clip), not both.".into(),
+        )),
+        (Some(c), false) => Ok(ExportScope::Clip(c)),
+        (None, true) => Ok(ExportScope::Each),
+        (None, false) => Ok(ExportScope::Timeline),
     }
 }
 
@@ -171,9 +195,13 @@ impl EbcServer {
         }
         // Backdrop files (the `backdrop` argument, or paths in the instruction) are uploaded
         // as media first.
+        // A path as users write it (spaces, quotes, upper-case extensions, ~, file: URIs) is
+        // a file to upload, never words for the backend.
         let mut attachments = Vec::new();
-        if let Some(b) = backdrop.as_deref().filter(|b| attach::is_file_ref(b)) {
-            match paths::media_ref(b.trim().trim_matches(['"', '\'']), home.as_deref()) {
+        if let Some(b) = backdrop.as_deref()
+            && let Some(r) = file_arg(b, home.as_deref())
+        {
+            match r {
                 Ok(r) => attachments.push(attach::Attachment {
                     written: b.to_string(),
                     media: r,
@@ -214,7 +242,7 @@ impl EbcServer {
 
     #[tool(
         name = "export_video",
-        description = "Render the project's timeline to an MP4 and save it: output_path is a .mp4 file path or an existing folder (absolute, starting with ~, or a file:// URI; default: the user's Videos folder). An existing file is never replaced unless overwrite is true; in a folder a new name is chosen. quality: high (default), medium or low; resolution: 1080p (default) or 720p; matte: quality (sharp hair and edges) or fast (quicker render), the person cut-out, not the encoder quality. Returns the saved file as a resource link and its path. Renders that outlive one call return status \"running\" with a job_id: call again with {\"job_id\": ...} to keep waiting.",
+        description = "Render the project to MP4 and save it. Default: the whole timeline in one file. `media` (a clip's name, 1-based position, or \"first\"/\"last\"): that clip alone, with its own trim and background, no titles or music. `each: true`: every clip to its own file, named after the clip, in the folder output_path (made if missing; default a new folder in the Videos folder); each clip is its own render. output_path is otherwise a .mp4 file path or an existing folder (absolute, starting with ~, or a file:// URI; default: the user's Videos folder). An existing file is never replaced unless overwrite is true; in a folder a new name is chosen. quality: high (default), medium or low; resolution: 1080p (default) or 720p; matte: quality (sharp hair and edges) or fast (quicker render), the person cut-out, not the encoder quality. Returns the saved file(s) as resource links and paths. Renders that outlive one call return status \"running\" with a job_id: call again with {\"job_id\": ...} to keep waiting.",
         output_schema = schema_for_output::<ExportVideoResponse>(),
         annotations(
             title = "Export video",
@@ -239,18 +267,40 @@ impl EbcServer {
             .map(|d| d.as_secs())
             .unwrap_or_default()
             .to_string();
-        let dest = match paths::export_destination(
-            req.output_path.as_deref(),
-            settings.home.as_deref(),
-            &settings.export_dir,
-            &stamp,
-            req.overwrite,
-        ) {
+        let scope = match export_scope(req.media.as_ref(), req.each) {
+            Ok(scope) => scope,
+            Err(f) => return jobs::failure_result(None, f),
+        };
+        // With `each`, output_path is the folder the files go to (made when missing), and
+        // each clip's file is named there when its render is done.
+        let dest = if matches!(scope, ExportScope::Each) {
+            work::each_folder(
+                req.output_path.as_deref(),
+                settings.home.as_deref(),
+                &settings.export_dir,
+                &stamp,
+            )
+            .map(|folder| paths::Destination {
+                path: folder,
+                overwrite: req.overwrite,
+                taken: None,
+            })
+        } else {
+            paths::export_destination(
+                req.output_path.as_deref(),
+                settings.home.as_deref(),
+                &settings.export_dir,
+                &stamp,
+                req.overwrite,
+            )
+        };
+        let dest = match dest {
             Ok(dest) => dest,
             Err(f) => return jobs::failure_result(None, f),
         };
         let plan = ExportPlan {
             dest,
+            scope,
             state_dir: settings.client.state_dir.clone(),
             quality: req.quality.unwrap_or_default(),
             resolution: req.resolution.unwrap_or_default(),
@@ -264,7 +314,7 @@ impl EbcServer {
 
     #[tool(
         name = "edit_video",
-        description = "Any other edit, in plain words (English or Chinese). What works depends on the backend (each result says which served it). Local (embedded, offline): titles (\"add the title 'Urban Dreams' for the first 3 seconds\"; top/center/bottom, small/large, a colour, a fade; Chinese text too); background music from an audio file uploaded with upload_media (\"add the music at 35%\"; looped or cut to the video, fade in/out, lowered under speech on request, the clips' own sound kept; \"remove the music\"); aspect ratio 16:9, 9:16, 1:1 or 4:5 (each person re-framed whole and centred, the new area filled by the clip's background); trims (\"cut the first 2 seconds\", \"keep 0:05-0:12\", optionally of one named clip); clip order (\"put outro.mp4 first\", \"swap a.mp4 and b.mp4\", \"remove the intro\"); backgrounds as in replace_background. The local backend cannot generate or download music or footage, change speed, or add effects or transitions: such requests fail with a list of what it can do. Cloud (NemoVideo): the remote agent decides what it can do (its docs list titles, BGM, aspect ratio, generation). Paths or URLs of files in the instruction are uploaded first. Returns what changed and the timeline. Long edits return status \"running\" with a job_id: call again with {\"job_id\": ...} to keep waiting.",
+        description = "Edit the timeline. Prefer `operations`: a list of typed edits applied together (all or none, charged once, one new timeline version), e.g. [{\"op\":\"trim\",\"clip\":3,\"remove_first_s\":2},{\"op\":\"title\",\"text\":\"Urban Dreams\",\"start_s\":0,\"end_s\":3,\"position\":\"top\"}]. Ops: trim, keep (a range), move, swap, remove (a clip), title, remove_titles, music, remove_music, volume, aspect_ratio (16:9, 9:16, 1:1, 4:5), backdrop (every clip or one), undo, redo. Clips are named by file name, 1-based position, or \"first\"/\"last\". An invalid operation fails naming the operation, the field and the accepted values. Keep `instruction` (plain words, English or Chinese) for what operations cannot say. What works depends on the backend (each result says which served it). Local (embedded, offline), in words too: titles (\"add the title 'Urban Dreams' for the first 3 seconds\"; top/center/bottom, small/large, a colour, a fade; the title is gone at its end time); background music from an audio file uploaded with upload_media (\"add the music at 35%\"; looped or cut to the video, fade in/out, lowered under speech on request, the clips' own sound kept; \"remove the music\"); aspect ratio (each person re-framed whole and centred, the new area filled by the clip's background); trims (\"cut the first 2 seconds of the third clip\", \"keep 0:05-0:12\"); clip order (\"put clip 3 first\", \"swap the first and the last clip\", \"remove the second clip\", \"删除最后一段\"); backgrounds as in replace_background; \"undo that\" / \"redo\" (\"撤销\"). The local backend cannot generate or download music or footage, change speed, or add effects or transitions: such requests fail with a list of what it can do. Cloud (NemoVideo): operations are sent as one plain sentence each, and the remote agent decides what it can do. Paths or URLs of files (in the instruction, or as a backdrop) are uploaded first. Returns what changed and the timeline. Long edits return status \"running\" with a job_id: call again with {\"job_id\": ...} to keep waiting.",
         output_schema = schema_for_output::<EditResponse>(),
         annotations(
             title = "Edit video",
@@ -282,15 +332,58 @@ impl EbcServer {
         if let Some(id) = req.job_id.as_deref() {
             return self.resume("edit_video", id, &ctx).await;
         }
-        let Some(instruction) = req
+        let instruction = req
             .instruction
             .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty())
-        else {
+            .filter(|s| !s.is_empty());
+        if let Some(values) = req.operations {
+            if instruction.is_some() {
+                return jobs::failure_result(
+                    None,
+                    Failure::User(
+                        "Pass either `operations` or `instruction`, not both: say everything as operations, or call edit_video twice.".into(),
+                    ),
+                );
+            }
+            let ops = match crate::api::parse_ops(&values) {
+                Ok(ops) if !ops.is_empty() => ops,
+                Ok(_) => {
+                    return jobs::failure_result(
+                        None,
+                        Failure::User(
+                            "`operations` is empty: give at least one, e.g. {\"op\":\"trim\",\"remove_first_s\":2}.".into(),
+                        ),
+                    );
+                }
+                Err(e) => return jobs::failure_result(None, Failure::User(format!("{e}."))),
+            };
+            // Backdrop files named in the operations are uploaded first.
+            let home = self.shared.settings.home.clone();
+            let mut attachments = Vec::new();
+            for op in &ops {
+                if let crate::api::EditOp::Backdrop { backdrop, .. } = op
+                    && let Some(r) = file_arg(backdrop, home.as_deref())
+                {
+                    match r {
+                        Ok(media) => attachments.push(attach::Attachment {
+                            written: backdrop.clone(),
+                            media,
+                        }),
+                        Err(f) => return jobs::failure_result(None, f),
+                    }
+                }
+            }
+            return self
+                .launch("edit_video", &ctx, move |conn, job| {
+                    work::edit_operations(conn, ops, attachments, job)
+                })
+                .await;
+        }
+        let Some(instruction) = instruction else {
             return jobs::failure_result(
                 None,
                 Failure::User(
-                    "Pass `instruction`: the edit in plain words, e.g. \"add the title 'Urban Dreams' for 3 seconds\".".into(),
+                    "Pass `operations` (preferred), e.g. [{\"op\":\"title\",\"text\":\"Urban Dreams\",\"end_s\":3}], or `instruction`: the edit in plain words.".into(),
                 ),
             );
         };
@@ -345,10 +438,22 @@ impl EbcServer {
     async fn show_timeline(&self) -> Result<Json<TimelineResponse>, Failure> {
         let conn = self.connection().await?;
         let state = conn.client.state().await.map_err(work::failure)?;
+        let version = state
+            .extra
+            .get("timeline_version")
+            .and_then(|v| serde_json::from_value::<TimelineVersion>(v.clone()).ok());
         let draft = state.draft.unwrap_or_else(Draft::default);
+        let mut summary = timeline::summary(Some(&draft));
+        if let Some(v) = version.filter(|v| v.latest > 0) {
+            summary.push_str(&format!(
+                " — version {} of {} (undo/redo with edit_video)",
+                v.current, v.latest
+            ));
+        }
         Ok(Json(TimelineResponse {
             backend: conn.label.clone(),
-            summary: timeline::summary(Some(&draft)),
+            summary,
+            version,
             tracks: draft.t.len(),
             exportable: draft.is_exportable(),
             draft,

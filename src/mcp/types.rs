@@ -44,6 +44,7 @@ fn one_or_many<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error>
 }
 
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct UploadMediaRequest {
     /// Local file paths (absolute, or starting with ~) and/or http(s) URLs of videos, images or
     /// audio to add to the project. Several at once are fine. Never base64 data.
@@ -84,6 +85,7 @@ pub struct UploadMediaResponse {
 }
 
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ReplaceBackgroundRequest {
     /// What to do, in the user's words, e.g. "replace my office background with a clean studio backdrop".
     #[serde(default)]
@@ -102,9 +104,16 @@ pub struct ReplaceBackgroundRequest {
 }
 
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct EditVideoRequest {
-    /// The edit in plain words, e.g. "add the title 'Urban Dreams' for 3 seconds",
-    /// "add lo-fi background music at 35%", "make it 9:16", "trim the clip to 8 seconds".
+    /// The edits as typed operations, applied together (all or none, one new timeline
+    /// version), in order. Prefer these over `instruction`. Clips are named by file name, by
+    /// 1-based position, or "first"/"last".
+    #[serde(default)]
+    #[schemars(with = "Option<Vec<crate::api::EditOp>>")]
+    pub operations: Option<Vec<serde_json::Value>>,
+    /// The edit in plain words, for what `operations` cannot say, e.g. "add the title
+    /// 'Urban Dreams' for 3 seconds", "make it 9:16", "cut the first 2 seconds of the third clip".
     #[serde(default)]
     pub instruction: Option<String>,
     /// Continue waiting for an earlier edit_video call that returned status "running".
@@ -198,6 +207,7 @@ impl ExportResolution {
 }
 
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ExportVideoRequest {
     /// Where to save the MP4: a file path ending in .mp4, or an existing folder. Absolute,
     /// starting with ~, or a file:// URI. Default: the user's Videos folder (else home), named
@@ -218,6 +228,17 @@ pub struct ExportVideoRequest {
     /// `quality`. Default: the renderer's choice.
     #[serde(default)]
     pub matte: Option<ExportMatte>,
+    /// Export one clip alone, with its own trim and background (no titles or music): its
+    /// name from upload_media, its 1-based position, or "first"/"last". Default: the whole
+    /// timeline.
+    #[serde(default)]
+    #[schemars(with = "Option<crate::api::ClipRef>")]
+    pub media: Option<serde_json::Value>,
+    /// Export every clip to its own file (each alone, with its own trim and background),
+    /// named after the clips, in the folder output_path (default: the Videos folder, a new
+    /// folder named after the time). Default false: the whole timeline in one file.
+    #[serde(default)]
+    pub each: bool,
     /// Continue waiting for an earlier export_video call that returned status "running".
     #[serde(default)]
     pub job_id: Option<String>,
@@ -229,9 +250,12 @@ pub struct ExportVideoResponse {
     pub job: JobFields,
     /// What happened, for the user.
     pub message: String,
-    /// The saved MP4 (when completed).
+    /// The saved MP4 (when completed; with `each`, the first file).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
+    /// With `each`: every saved file, one per clip, in timeline order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<ExportedClip>,
     /// Its size in bytes (when completed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bytes: Option<u64>,
@@ -249,6 +273,15 @@ pub struct ExportVideoResponse {
     /// (`https://nemovideo.com/workspace/claim?ct=…`), to keep editing in the browser.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claim_link: Option<String>,
+}
+
+/// One clip exported to its own file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ExportedClip {
+    /// The clip's name on the timeline.
+    pub clip: String,
+    pub path: String,
+    pub bytes: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -273,8 +306,21 @@ pub struct TimelineResponse {
     pub tracks: usize,
     /// Some track has content, so export_video can render it.
     pub exportable: bool,
+    /// Which stored version of the timeline this is (undo/redo move between them), when the
+    /// backend keeps versions (the local one does).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<TimelineVersion>,
     /// The draft in the service's short keys: `t` tracks · `tt` type (0 video, 1 audio, 7 title) · `sg` segments · `d` ms · `m` metadata.
     pub draft: Draft,
+}
+
+/// Where the timeline's undo history stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct TimelineVersion {
+    /// The version shown (0 before the first edit).
+    pub current: u32,
+    /// The newest version (redo goes up to it).
+    pub latest: u32,
 }
 
 #[cfg(test)]
@@ -304,6 +350,14 @@ mod tests {
         let r: ExportVideoRequest = serde_json::from_str(r#"{"resolution":"1080"}"#).unwrap();
         assert_eq!(r.resolution, Some(ExportResolution::P1080));
         assert!(serde_json::from_str::<ExportVideoRequest>(r#"{"quality":"ultra"}"#).is_err());
+        // An argument a tool does not know is an error naming it and the known ones.
+        let e = serde_json::from_str::<ExportVideoRequest>(r#"{"eech":true}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("eech") && e.contains("each") && e.contains("output_path"),
+            "{e}"
+        );
     }
 
     #[test]

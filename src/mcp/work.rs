@@ -17,10 +17,12 @@ use super::progress::with_notices;
 use super::save::Staging;
 use super::timeline;
 use super::types::{
-    EditResponse, ExportMatte, ExportQuality, ExportResolution, ExportVideoResponse, JobFields,
-    JobStatus, UploadMediaResponse, UploadedMedia,
+    EditResponse, ExportMatte, ExportQuality, ExportResolution, ExportVideoResponse, ExportedClip,
+    JobFields, JobStatus, UploadMediaResponse, UploadedMedia,
 };
-use crate::api::{Draft, RenderOutput, RenderState, RenderStatus, UploadedFile};
+use crate::api::{
+    ClipRef, Draft, EditOp, RenderOutput, RenderState, RenderStatus, TrackType, UploadedFile,
+};
 use crate::client::{ClientError, Notice, RunOutcome};
 
 /// A client error as the user sees it. The client's `Display` is already the user-facing
@@ -228,6 +230,48 @@ pub async fn edit_video(
     edit_reply(&conn, outcome, draft, None, Vec::new())
 }
 
+/// Typed operations: backdrop files uploaded first (the operation then names the upload),
+/// then one turn carrying the operations as sentences — and, to the embedded backend, as
+/// data too (see `client::ops`).
+pub async fn edit_operations(
+    conn: Arc<Connection>,
+    mut ops: Vec<EditOp>,
+    attachments: Vec<Attachment>,
+    job: JobCtx,
+) -> Outcome {
+    for a in &attachments {
+        let up = upload(&conn, vec![a.media.clone()], &job).await?;
+        let name = up.first().map(|f| f.filename.clone()).ok_or_else(|| {
+            Failure::User(format!(
+                "{}: the upload returned no file; try again",
+                a.written
+            ))
+        })?;
+        for op in &mut ops {
+            if let EditOp::Backdrop { backdrop, .. } = op
+                && *backdrop == a.written
+            {
+                *backdrop = name.clone();
+            }
+        }
+    }
+    let message = crate::client::ops::message(&ops);
+    let attach = conn.label == "local";
+    tracing::info!(
+        operations = ops.len(),
+        attached = attach,
+        "sending typed operations to the agent"
+    );
+    let outcome = with_notices(
+        |tx| conn.client.run_operations(&message, &ops, attach, Some(tx)),
+        |notice| job.notify(notice),
+    )
+    .await
+    .map_err(failure)?;
+    let draft = draft_after(&conn, &outcome).await;
+    edit_reply(&conn, outcome, draft, None, Vec::new())
+}
+
 /// One agent turn with its notices forwarded to the job.
 async fn run(conn: &Connection, message: &str, job: &JobCtx) -> Result<RunOutcome, Failure> {
     tracing::info!(
@@ -294,8 +338,22 @@ fn edit_reply(
     })
 }
 
+/// What an export renders.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExportScope {
+    /// The whole timeline in one file (the default).
+    Timeline,
+    /// One clip alone, with its own trim and background.
+    Clip(ClipRef),
+    /// Every clip to its own file in a folder.
+    Each,
+}
+
 pub struct ExportPlan {
+    /// The file to write; with `ExportScope::Each`, the folder (each clip's file is named in
+    /// it after the clip).
     pub dest: paths::Destination,
+    pub scope: ExportScope,
     /// Where the journal of unfinished exports lives (see `save`).
     pub state_dir: PathBuf,
     pub quality: ExportQuality,
@@ -303,7 +361,365 @@ pub struct ExportPlan {
     pub matte: ExportMatte,
 }
 
+/// The folder `each: true` writes into: output_path (made when missing; it must not be a
+/// file), else `edited-<stamp>-clips` in the default export folder.
+pub fn each_folder(
+    requested: Option<&str>,
+    home: Option<&std::path::Path>,
+    default_dir: &std::path::Path,
+    stamp: &str,
+) -> Result<PathBuf, Failure> {
+    let folder = match requested.map(str::trim).filter(|s| !s.is_empty()) {
+        Some(r) => {
+            let p = paths::to_local(r, home)?;
+            if p.is_relative() {
+                return Err(Failure::User(format!(
+                    "output_path {r} is relative, and this server cannot know your working folder: pass an absolute folder path (or one starting with ~)."
+                )));
+            }
+            if p.is_file() {
+                return Err(Failure::User(format!(
+                    "With each: true, output_path is the folder the clips are saved in, but {} is a file: pass a folder.",
+                    p.display()
+                )));
+            }
+            p
+        }
+        None => default_dir.join(format!("edited-{stamp}-clips")),
+    };
+    std::fs::create_dir_all(&folder).map_err(|e| {
+        Failure::User(format!(
+            "Cannot create the folder {} ({e}): pass an output_path you can write to.",
+            folder.display()
+        ))
+    })?;
+    Ok(folder)
+}
+
+/// `draft` cut down to the video segment at `index` alone (its trim and background kept,
+/// starting at 0), without titles or music, which belong to the timeline.
+pub fn clip_draft(draft: &Draft, index: usize) -> Option<Draft> {
+    let mut out = draft.clone();
+    out.t.retain(|t| t.kind() == TrackType::Video);
+    let track = out.t.iter_mut().find(|t| t.kind() == TrackType::Video)?;
+    let mut seg = draft.video_segments().nth(index)?.clone();
+    seg.st = Some(0);
+    track.sg = vec![seg];
+    Some(out)
+}
+
+/// The index among the video segments of the clip `r` names, with the clip's name.
+fn clip_index(draft: &Draft, r: &ClipRef) -> Result<(usize, String), Failure> {
+    let names: Vec<String> = draft
+        .video_segments()
+        .map(|s| s.meta_str("name").unwrap_or("clip").to_string())
+        .collect();
+    let listed = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| format!("{} {n}", i + 1))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let found = match r.position(names.len()) {
+        Some(n) => n.checked_sub(1).filter(|i| *i < names.len()),
+        None => {
+            let ClipRef::Name(want) = r else {
+                return Err(Failure::Internal("clip".into()));
+            };
+            names
+                .iter()
+                .position(|n| n == want)
+                .or_else(|| names.iter().position(|n| n.eq_ignore_ascii_case(want)))
+        }
+    };
+    found.map(|i| (i, names[i].clone())).ok_or_else(|| {
+        Failure::User(format!(
+            "There is no clip {r} on the timeline; the clips are: {listed}. Pass `media` as one of these names or positions."
+        ))
+    })
+}
+
+/// `<clip stem>.mp4` in `folder`, or the first free `<stem>-2.mp4`… (never an existing file
+/// unless `overwrite`).
+fn clip_file(folder: &std::path::Path, clip: &str, overwrite: bool, used: &[PathBuf]) -> PathBuf {
+    let stem = std::path::Path::new(clip)
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("clip");
+    let safe: String = stem
+        .chars()
+        .map(|c| {
+            if c == '/' || c == '\\' || c.is_control() {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect();
+    let mut path = folder.join(format!("{safe}.mp4"));
+    let mut n = 2;
+    while used.contains(&path) || (path.exists() && !overwrite) {
+        path = folder.join(format!("{safe}-{n}.mp4"));
+        n += 1;
+    }
+    path
+}
+
 pub async fn export_video(conn: Arc<Connection>, plan: ExportPlan, job: JobCtx) -> Outcome {
+    match plan.scope.clone() {
+        ExportScope::Timeline => export_timeline(conn, plan, job).await,
+        ExportScope::Clip(r) => {
+            let draft = exportable_draft(&conn).await?;
+            let (index, clip) = clip_index(&draft, &r)?;
+            let one = clip_draft(&draft, index)
+                .ok_or_else(|| Failure::Internal(format!("clip {clip} vanished")))?;
+            let dest = plan.dest.path.clone();
+            let saved =
+                render_one(&conn, &plan, one, &dest, plan.dest.overwrite, &job, None).await?;
+            let mut message = format!(
+                "Saved {clip} alone (its own trim and background) to {} ({:.1} MB, {} quality, {}).",
+                dest.display(),
+                saved.bytes as f64 / 1_048_576.0,
+                plan.quality.as_str(),
+                plan.resolution.as_str()
+            );
+            if saved.retried {
+                message.push_str(" The first render attempt failed; the retry succeeded.");
+            }
+            finish(
+                &conn,
+                &plan,
+                message,
+                vec![(clip, dest, saved.bytes)],
+                saved.replaced,
+            )
+            .await
+        }
+        ExportScope::Each => {
+            let draft = exportable_draft(&conn).await?;
+            let names: Vec<String> = draft
+                .video_segments()
+                .map(|s| s.meta_str("name").unwrap_or("clip").to_string())
+                .collect();
+            if names.is_empty() {
+                return Err(Failure::User(
+                    "The timeline has no video clip, so there is nothing to export one by one: upload clips first.".into(),
+                ));
+            }
+            let folder = plan.dest.path.clone();
+            let mut saved_files: Vec<(String, PathBuf, u64)> = Vec::new();
+            let mut used = Vec::new();
+            let mut any_replaced = false;
+            for (i, clip) in names.iter().enumerate() {
+                let dest = clip_file(&folder, clip, plan.dest.overwrite, &used);
+                used.push(dest.clone());
+                let one = clip_draft(&draft, i)
+                    .ok_or_else(|| Failure::Internal(format!("clip {clip} vanished")))?;
+                let label = format!("Clip {} of {} ({clip})", i + 1, names.len());
+                let saved = render_one(
+                    &conn,
+                    &plan,
+                    one,
+                    &dest,
+                    plan.dest.overwrite,
+                    &job,
+                    Some(&label),
+                )
+                .await
+                .map_err(|f| match f {
+                    Failure::User(m) => Failure::User(format!(
+                        "{label}: {m}{}",
+                        if saved_files.is_empty() {
+                            String::new()
+                        } else {
+                            format!(
+                                " Already saved: {}.",
+                                saved_files
+                                    .iter()
+                                    .map(|(_, p, _)| p.display().to_string())
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            )
+                        }
+                    )),
+                    other => other,
+                })?;
+                any_replaced |= saved.replaced;
+                saved_files.push((clip.clone(), dest, saved.bytes));
+            }
+            let message = format!(
+                "Saved {} clips, each alone with its own trim and background, to {}: {}.",
+                saved_files.len(),
+                folder.display(),
+                saved_files
+                    .iter()
+                    .map(|(c, p, b)| format!(
+                        "{c} → {} ({:.1} MB)",
+                        p.file_name()
+                            .map(|n| n.to_string_lossy().into_owned())
+                            .unwrap_or_default(),
+                        *b as f64 / 1_048_576.0
+                    ))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            finish(&conn, &plan, message, saved_files, any_replaced).await
+        }
+    }
+}
+
+/// A finished per-clip render.
+struct Saved {
+    bytes: u64,
+    retried: bool,
+    replaced: bool,
+}
+
+/// Render `draft` as its own render (retried once with a new id, as the docs say) and save
+/// it to `dest`.
+async fn render_one(
+    conn: &Connection,
+    plan: &ExportPlan,
+    draft: Draft,
+    dest: &std::path::Path,
+    overwrite: bool,
+    job: &JobCtx,
+    label: Option<&str>,
+) -> Result<Saved, Failure> {
+    let client = &conn.client;
+    let staging = Staging::new(&plan.state_dir, dest)?;
+    let output = RenderOutput {
+        format: "mp4".into(),
+        quality: plan.quality.as_str().into(),
+        resolution: Some(plan.resolution.as_str().into()),
+        matte: plan.matte.as_option().map(str::to_string),
+    };
+    if let Some(l) = label {
+        job.notify(Notice {
+            message: format!("{l}: rendering…"),
+            percent: None,
+        });
+    }
+    let mut status = client
+        .start_render(&draft, output.clone())
+        .await
+        .map_err(failure)?;
+    let mut retried = false;
+    loop {
+        status = wait_for_render(conn, status, job).await?;
+        match status.status {
+            RenderState::Completed => break,
+            RenderState::Cancelled => {
+                return Err(Failure::User(
+                    "The render was cancelled before it finished; call export_video again to start a new one.".into(),
+                ));
+            }
+            _ => {
+                let why = status
+                    .error
+                    .clone()
+                    .unwrap_or_else(|| "no reason was given".into());
+                if retried {
+                    return Err(Failure::User(format!(
+                        "The render failed twice (the second time: {why}). Check the timeline with show_timeline, then call export_video again."
+                    )));
+                }
+                retried = true;
+                status = client
+                    .start_render(&draft, output.clone())
+                    .await
+                    .map_err(failure)?;
+            }
+        }
+    }
+    let bytes = client
+        .download_render(&status, &staging.file())
+        .await
+        .map_err(failure)?;
+    // Collected: a later export must not resume it.
+    if client.pending_render().as_deref() == Some(status.id.as_str()) {
+        let _ = client.clear_pending_render();
+    }
+    let replaced = overwrite && dest.is_file();
+    staging.commit(dest, overwrite)?;
+    Ok(Saved {
+        bytes,
+        retried,
+        replaced,
+    })
+}
+
+/// The reply for saved clip files: resource links, paths, the claim link on the cloud.
+async fn finish(
+    conn: &Connection,
+    plan: &ExportPlan,
+    mut message: String,
+    files: Vec<(String, PathBuf, u64)>,
+    replaced: bool,
+) -> Outcome {
+    let claim_link = claim_link(conn).await;
+    if let Some(link) = &claim_link {
+        message.push_str(&format!(
+            " Open the project on NemoVideo in your browser: {link}"
+        ));
+    }
+    let content = files
+        .iter()
+        .map(|(clip, p, b)| {
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "clip.mp4".into());
+            ContentBlock::resource_link(
+                Resource::new(paths::file_uri(p), name)
+                    .with_title(format!("Exported clip {clip}"))
+                    .with_mime_type("video/mp4")
+                    .with_size(*b),
+            )
+        })
+        .collect();
+    let resp = ExportVideoResponse {
+        job: fields(conn),
+        message: message.clone(),
+        path: files.first().map(|(_, p, _)| p.display().to_string()),
+        files: files
+            .iter()
+            .map(|(clip, p, b)| ExportedClip {
+                clip: clip.clone(),
+                path: p.display().to_string(),
+                bytes: *b,
+            })
+            .collect(),
+        bytes: files.first().map(|f| f.2),
+        replaced,
+        progress: None,
+        quality: Some(plan.quality),
+        resolution: Some(plan.resolution),
+        claim_link,
+    };
+    Ok(Reply {
+        text: message,
+        structured: to_value(&resp)?,
+        content,
+    })
+}
+
+/// With every delivered cloud export: a browser link to the project (never the token).
+async fn claim_link(conn: &Connection) -> Option<String> {
+    if conn.label != "cloud" {
+        return None;
+    }
+    match conn.client.claim_link().await {
+        Ok(link) => Some(link),
+        Err(e) => {
+            tracing::info!(error = %e, "no browser link for this export");
+            None
+        }
+    }
+}
+
+/// The whole timeline in one file.
+async fn export_timeline(conn: Arc<Connection>, plan: ExportPlan, job: JobCtx) -> Outcome {
     let client = &conn.client;
     let dest = plan.dest.path.clone();
     // Before any credit is spent: the folder must be writable. Removed on every early return.
@@ -406,18 +822,7 @@ pub async fn export_video(conn: Arc<Connection>, plan: ExportPlan, job: JobCtx) 
     if retried {
         message.push_str(" The first render attempt failed; the retry succeeded.");
     }
-    // With every delivered cloud export: a browser link to the project (never the token).
-    let claim_link = if conn.label == "cloud" {
-        match client.claim_link().await {
-            Ok(link) => Some(link),
-            Err(e) => {
-                tracing::info!(error = %e, "no browser link for this export");
-                None
-            }
-        }
-    } else {
-        None
-    };
+    let claim_link = claim_link(&conn).await;
     if let Some(link) = &claim_link {
         message.push_str(&format!(
             " Open the project on NemoVideo in your browser: {link}"
@@ -431,6 +836,7 @@ pub async fn export_video(conn: Arc<Connection>, plan: ExportPlan, job: JobCtx) 
         job: fields(&conn),
         message: message.clone(),
         path: Some(path),
+        files: Vec::new(),
         bytes: Some(bytes),
         replaced,
         progress: None,

@@ -122,6 +122,12 @@ pub fn session_state(
     }
     let mut extra = serde_json::Map::new();
     extra.insert("session_id".into(), json!(session.session_id));
+    // Where undo/redo stand (an extension of ours; 0 of 0 before the first edit).
+    let v = db.versions(&session.session_id)?;
+    extra.insert(
+        "timeline_version".into(),
+        json!({"current": v.current, "latest": v.latest}),
+    );
     Ok(SessionState {
         draft: Some(session.draft.clone()),
         video_infos: Value::Array(video_infos),

@@ -88,6 +88,16 @@ CREATE TABLE IF NOT EXISTS renders (
 );
 CREATE INDEX IF NOT EXISTS renders_status ON renders(status);
 CREATE INDEX IF NOT EXISTS renders_session ON renders(session_id, created_at);
+CREATE TABLE IF NOT EXISTS timeline_versions (
+    session_id TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    draft TEXT NOT NULL,
+    PRIMARY KEY (session_id, n)
+);
+CREATE TABLE IF NOT EXISTS timeline_heads (
+    session_id TEXT PRIMARY KEY,
+    current INTEGER NOT NULL
+);
 "#;
 
 /// The store's folders: uploaded files and render outputs.
@@ -111,7 +121,7 @@ pub(super) fn sql(e: rusqlite::Error) -> Error {
     Error::internal(format!("store: {e}"))
 }
 
-fn json_err(e: serde_json::Error) -> Error {
+pub(super) fn json_err(e: serde_json::Error) -> Error {
     Error::internal(format!("store: a record does not decode: {e}"))
 }
 

@@ -13,6 +13,7 @@ pub mod ledger;
 mod migrate;
 pub mod records;
 mod retention;
+mod versions;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -25,6 +26,7 @@ pub use ids::{is_safe_id, now_secs};
 pub use ledger::Account;
 pub use records::{MediaRecord, RenderRecord, SessionRecord, TokenRecord, UserRecord};
 pub use retention::{Swept, remove_files};
+pub use versions::Versions;
 
 use super::error::{Error, Result};
 use crate::api::RenderState;

@@ -26,10 +26,11 @@ use super::dialect;
 use super::error::ApiError;
 use super::extract::{ApiJson, BaseUrl, Caller};
 use super::sessions::owned_session;
+use crate::api::EditOp;
 use crate::api::RunSseRequest;
 use crate::api::sse::{AdkEvent, encode_comment, encode_data};
 use crate::backend::error::Error;
-use crate::backend::services::agent::{self, AgentError, Applied, Intent, Workspace};
+use crate::backend::services::agent::{self, AgentError, Applied, Workspace};
 use crate::backend::services::media::media_url;
 use crate::backend::services::preview;
 use crate::backend::state::AppState;
@@ -41,7 +42,10 @@ pub async fn run_sse(
     ApiJson(req): ApiJson<RunSseRequest>,
 ) -> Result<Response, ApiError> {
     let text = req.text();
-    if text.trim().is_empty() {
+    // Typed operations (an extension of ours) are applied as given; the text says the same
+    // in words and is not parsed again.
+    let operations = req.operations().map(<[Value]>::to_vec);
+    if text.trim().is_empty() && operations.is_none() {
         return Err(ApiError::BadRequest(
             "new_message.parts[].text is empty; say what to change".into(),
         ));
@@ -53,8 +57,15 @@ pub async fn run_sse(
             .store
             .run(move |db| {
                 let session = owned_session(db, &caller, &session_id)?;
-                let plan = agent::understand(db, &session, &text);
-                if plan.is_ok() {
+                let plan = match &operations {
+                    Some(values) => agent::operations(values),
+                    None => agent::understand(db, &session, &text),
+                };
+                // Undo and redo alone are free.
+                let charged = plan
+                    .as_ref()
+                    .is_ok_and(|ops| ops.iter().any(|o| !o.is_history()));
+                if charged {
                     let user = db.user(&caller.user_id)?;
                     if user.credits.balance().0 + 1e-9 < cost {
                         return Err(Error::OutOfCredits(format!(
@@ -143,7 +154,7 @@ struct Turn {
 async fn work(
     state: AppState,
     turn: Turn,
-    plan: Result<Vec<Intent>, AgentError>,
+    plan: Result<Vec<EditOp>, AgentError>,
     tx: mpsc::Sender<String>,
 ) {
     let Turn {
@@ -154,19 +165,19 @@ async fn work(
     } = turn;
     let inv = format!("e-{}", uuid::Uuid::new_v4().simple());
     let mut out = Out(Some(tx));
-    let intents = match plan {
+    let ops = match plan {
         Ok(i) => i,
         Err(why) => {
             out.error(&inv, &why).await;
             return;
         }
     };
-    let tool = agent::tool_of(&intents[0]);
+    let tool = agent::tool_of(&ops[0]);
     let args = {
-        let (session_id, intents, message) = (session_id.clone(), intents.clone(), message.clone());
+        let (session_id, ops, message) = (session_id.clone(), ops.clone(), message.clone());
         state
             .store
-            .run(move |db| Ok(agent::call_args(db, &session_id, &intents, &message)))
+            .run(move |db| Ok(agent::call_args(db, &session_id, &ops, &message)))
             .await
             .unwrap_or(Value::Null)
     };
@@ -174,7 +185,7 @@ async fn work(
         .await;
 
     // The work, with heartbeats while it runs.
-    let job = apply(&state, &caller, &session_id, &intents, &message, &base);
+    let job = apply(&state, &caller, &session_id, &ops, &message, &base);
     tokio::pin!(job);
     let period = state.config.sse_heartbeat.max(Duration::from_millis(10));
     let mut beat = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
@@ -190,10 +201,15 @@ async fn work(
                 done,
                 draft,
                 preview: _,
+                versions,
             },
             preview_url,
         )) => {
-            let mut response = json!({"status": "ok", "edits": done.iter().map(|d| json!({"tool": d.tool, "args": d.args})).collect::<Vec<_>>()});
+            let mut response = json!({
+                "status": "ok",
+                "edits": done.iter().map(|d| json!({"tool": d.tool, "args": d.args})).collect::<Vec<_>>(),
+                "timeline_version": {"current": versions.current, "latest": versions.latest},
+            });
             if let Some(first) = done.first() {
                 for key in ["clip", "background", "description"] {
                     if let Some(v) = first.args.get(key) {
@@ -240,7 +256,7 @@ async fn apply(
     state: &AppState,
     caller: &Caller,
     session_id: &str,
-    intents: &[Intent],
+    ops: &[EditOp],
     message: &str,
     base: &str,
 ) -> Result<(Applied, Option<String>), AgentError> {
@@ -257,7 +273,7 @@ async fn apply(
         url_roots: &state.config.url_roots,
         edit_cost: state.config.edit_cost,
     };
-    let mut applied = agent::apply(ws, &caller.user_id, session_id, intents, message).await?;
+    let mut applied = agent::apply(ws, &caller.user_id, session_id, ops, message).await?;
     let url = match applied.preview.take() {
         Some(src) if dialect::makes_previews(state.config.dialect) => {
             preview_url(state, src, base).await

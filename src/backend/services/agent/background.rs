@@ -7,12 +7,35 @@ use std::path::PathBuf;
 use serde_json::json;
 
 use super::edit::Done;
-use super::intent::Target;
 use super::parser::BackdropSource;
 use crate::api::{Draft, TrackType};
 use crate::backend::services::paths;
 use crate::backend::store::Db;
 use crate::engine;
+
+/// Which clips a background edit applies to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Target {
+    /// Every video clip on the timeline.
+    All,
+    /// The clip with this file name.
+    Clip(String),
+}
+
+/// Where the backdrop `text` of an operation comes from: a file uploaded to the session
+/// (by its name, case-blind), a local path, or words for the resolver.
+pub fn source_of(text: &str, media: &[String]) -> BackdropSource {
+    let t = text.trim();
+    if let Some(m) = media.iter().rev().find(|m| m.eq_ignore_ascii_case(t)) {
+        return BackdropSource::Media(m.clone());
+    }
+    let windows_drive =
+        t.len() > 2 && t.as_bytes()[1] == b':' && t.as_bytes()[0].is_ascii_alphabetic();
+    if t.starts_with('/') || t.starts_with("~/") || t.starts_with("file:") || windows_drive {
+        return BackdropSource::Path(t.to_string());
+    }
+    BackdropSource::Text(t.to_string())
+}
 
 /// A backdrop ready to be written into segments.
 pub struct Resolved {

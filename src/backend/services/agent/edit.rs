@@ -5,8 +5,9 @@
 
 use serde_json::{Value, json};
 
-use super::intent::{Cut, Intent, MoveTo, MusicEdit, Place, TitleEdit};
-use crate::api::{Draft, Segment, TrackType};
+use crate::api::{
+    ClipRef, Draft, EditOp, Segment, TitlePosition, TitleSize, TrackType, colour_rgb,
+};
 
 /// One uploaded file as the agent sees it.
 #[derive(Debug, Clone, PartialEq)]
@@ -95,17 +96,163 @@ fn zh_or(zh: bool, z: String, e: String) -> String {
     if zh { z } else { e }
 }
 
-/// Apply a non-background intent. `Err`: a message for the user; the draft is unchanged.
+/// Where a title goes, vertically.
+type Place = TitlePosition;
+
+/// A title as the timeline needs it (from an `EditOp::Title`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TitleEdit {
+    pub text: String,
+    /// Span on the timeline, s; `end_s` None = from `start_s` for the default length.
+    pub start_s: f64,
+    pub end_s: Option<f64>,
+    /// "the last 3 seconds": counted back from the end of the timeline.
+    pub from_end_s: Option<f64>,
+    pub position: Option<Place>,
+    /// Share of the canvas's short side.
+    pub size: Option<f32>,
+    pub color: Option<(u8, u8, u8)>,
+    pub fade: Option<bool>,
+}
+
+/// Music settings as the timeline needs them (from `EditOp::Music` / `EditOp::Volume`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct MusicEdit {
+    /// An uploaded audio file.
+    pub file: Option<String>,
+    /// Percent.
+    pub volume: Option<f64>,
+    /// Times the current volume.
+    pub scale: Option<f64>,
+    pub looped: Option<bool>,
+    pub fade_in_s: Option<f64>,
+    pub fade_out_s: Option<f64>,
+    pub duck: Option<bool>,
+    /// Only the settings of the music already there change.
+    pub adjust_only: bool,
+}
+
+/// A cut on the timeline (or within one clip when a clip is named), in seconds of what
+/// the user sees now.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Cut {
+    /// Remove the first n seconds.
+    Start(f64),
+    /// Remove the last n seconds.
+    End(f64),
+    /// Keep only the last n seconds.
+    Last(f64),
+    /// Keep only [a, b).
+    Keep(f64, f64),
+}
+
+/// Where a moved clip goes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MoveTo {
+    /// 1-based position.
+    Index(usize),
+    Before(String),
+    After(String),
+}
+
+/// The clip names on the timeline, in order.
+fn clip_names(draft: &Draft) -> Vec<String> {
+    draft
+        .video_segments()
+        .map(|s| s.meta_str("name").unwrap_or("clip").to_string())
+        .collect()
+}
+
+/// The name of the clip `r` points at on `draft` now; `Err` names the clips there are.
+pub fn resolve_clip(draft: &Draft, r: &ClipRef, zh: bool) -> Result<String, String> {
+    let names = clip_names(draft);
+    let listed = || {
+        names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| format!("{} {n}", i + 1))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if names.is_empty() {
+        return Err(zh_or(
+            zh,
+            "时间线上还没有片段：请先上传视频".into(),
+            "the timeline has no clip yet: upload a video first".into(),
+        ));
+    }
+    match r.position(names.len()) {
+        Some(n) => names.get(n.wrapping_sub(1)).cloned().ok_or_else(|| {
+            zh_or(
+                zh,
+                format!(
+                    "时间线上只有 {} 个片段，没有第 {n} 个：{}",
+                    names.len(),
+                    listed()
+                ),
+                format!(
+                    "there is no clip {n}: the timeline has {} clip(s): {}",
+                    names.len(),
+                    listed()
+                ),
+            )
+        }),
+        None => {
+            let ClipRef::Name(want) = r else {
+                unreachable!("a position is resolved above")
+            };
+            names
+                .iter()
+                .find(|n| *n == want)
+                .or_else(|| names.iter().find(|n| n.eq_ignore_ascii_case(want)))
+                .cloned()
+                .ok_or_else(|| {
+                    zh_or(
+                        zh,
+                        format!("时间线上没有 {want}；片段是：{}", listed()),
+                        format!("{want} is not on the timeline; the clips are: {}", listed()),
+                    )
+                })
+        }
+    }
+}
+
+/// Apply one operation that is not a background or undo/redo (those need the store and the
+/// backdrop resolver: `agent::apply`). `Err`: a message for the user; the draft is unchanged.
 pub fn apply(
     draft: &mut Draft,
-    intent: &Intent,
+    op: &EditOp,
     media: &[MediaView],
     zh: bool,
 ) -> Result<Done, String> {
     let mut work = draft.clone();
-    let done = match intent {
-        Intent::Title(t) => add_title(&mut work, t, zh)?,
-        Intent::RemoveTitles => {
+    let clip = |w: &Draft, r: &Option<ClipRef>| -> Result<Option<String>, String> {
+        r.as_ref().map(|r| resolve_clip(w, r, zh)).transpose()
+    };
+    let done = match op {
+        EditOp::Title {
+            text,
+            start_s,
+            end_s,
+            last_s,
+            position,
+            size,
+            colour,
+            fade,
+        } => {
+            let t = TitleEdit {
+                text: text.clone(),
+                start_s: start_s.unwrap_or(0.0),
+                end_s: *end_s,
+                from_end_s: *last_s,
+                position: *position,
+                size: size.map(TitleSize::fraction),
+                color: colour.as_deref().and_then(colour_rgb),
+                fade: *fade,
+            };
+            add_title(&mut work, &t, zh)?
+        }
+        EditOp::RemoveTitles {} => {
             let n: usize = work
                 .t
                 .iter()
@@ -130,8 +277,37 @@ pub fn apply(
                 ),
             }
         }
-        Intent::Music(m) => music(&mut work, m, media, zh)?,
-        Intent::RemoveMusic => {
+        EditOp::Music {
+            media: file,
+            volume,
+            fade_in_s,
+            fade_out_s,
+            ducking,
+            looped,
+        } => {
+            let has_music = work.t.iter().any(|t| t.kind() == TrackType::Audio);
+            let m = MusicEdit {
+                file: file.clone(),
+                volume: *volume,
+                scale: None,
+                looped: *looped,
+                fade_in_s: *fade_in_s,
+                fade_out_s: *fade_out_s,
+                duck: *ducking,
+                adjust_only: file.is_none() && has_music,
+            };
+            music(&mut work, &m, media, zh)?
+        }
+        EditOp::Volume { percent, scale } => {
+            let m = MusicEdit {
+                volume: *percent,
+                scale: *scale,
+                adjust_only: true,
+                ..MusicEdit::default()
+            };
+            music(&mut work, &m, media, zh)?
+        }
+        EditOp::RemoveMusic {} => {
             let had = work.t.iter().any(|t| t.kind() == TrackType::Audio);
             if !had {
                 return Err(zh_or(
@@ -151,8 +327,8 @@ pub fn apply(
                 ),
             }
         }
-        Intent::Aspect((w, h)) => {
-            let ratio = format!("{w}:{h}");
+        EditOp::AspectRatio { ratio } => {
+            let ratio = ratio.as_str();
             work.extra
                 .insert(draft_key_canvas().into(), json!({ "ratio": ratio }));
             Done {
@@ -169,12 +345,83 @@ pub fn apply(
                 ),
             }
         }
-        Intent::Trim { clip, cut } => trim(&mut work, clip.as_deref(), *cut, zh)?,
-        Intent::Move { clip, to } => move_clip(&mut work, clip, to, zh)?,
-        Intent::Swap(a, b) => swap(&mut work, a, b, zh)?,
-        Intent::RemoveClip(name) => remove_clip(&mut work, name, zh)?,
-        Intent::Background { .. } => {
-            return Err("a background edit is applied by the agent's background path".into());
+        EditOp::Trim {
+            clip: c,
+            remove_first_s,
+            remove_last_s,
+        } => {
+            let name = clip(&work, c)?;
+            let mut text = Vec::new();
+            let mut d = None;
+            if let Some(n) = remove_last_s.filter(|n| *n > 0.0) {
+                let x = trim(&mut work, name.as_deref(), Cut::End(n), zh)?;
+                text.push(x.text.clone());
+                d = Some(x);
+            }
+            if let Some(n) = remove_first_s.filter(|n| *n > 0.0) {
+                let x = trim(&mut work, name.as_deref(), Cut::Start(n), zh)?;
+                text.push(x.text.clone());
+                d = Some(x);
+            }
+            let mut d = d.ok_or("a trim needs remove_first_s or remove_last_s")?;
+            d.text = text.join(" ");
+            d
+        }
+        EditOp::Keep {
+            clip: c,
+            start_s,
+            end_s,
+            last_s,
+        } => {
+            let name = clip(&work, c)?;
+            let cut = match (last_s, end_s) {
+                (Some(l), _) => Cut::Last(*l),
+                (None, Some(e)) => Cut::Keep(start_s.unwrap_or(0.0), *e),
+                (None, None) => return Err("a keep needs end_s or last_s".into()),
+            };
+            trim(&mut work, name.as_deref(), cut, zh)?
+        }
+        EditOp::Move {
+            clip: c,
+            to,
+            before,
+            after,
+        } => {
+            let name = resolve_clip(&work, c, zh)?;
+            let count = clip_names(&work).len();
+            let to = match (to, before, after) {
+                (Some(r), _, _) => MoveTo::Index(match r.position(count) {
+                    Some(n) => n,
+                    None => {
+                        // A clip's name as the place: where that clip is now.
+                        let other = resolve_clip(&work, r, zh)?;
+                        clip_names(&work)
+                            .iter()
+                            .position(|n| *n == other)
+                            .map_or(1, |i| i + 1)
+                    }
+                }),
+                (None, Some(b), _) => MoveTo::Before(resolve_clip(&work, b, zh)?),
+                (None, None, Some(a)) => MoveTo::After(resolve_clip(&work, a, zh)?),
+                (None, None, None) => {
+                    return Err("a move needs to, before or after".into());
+                }
+            };
+            move_clip(&mut work, &name, &to, zh)?
+        }
+        EditOp::Swap { clip: a, with } => {
+            let (a, b) = (resolve_clip(&work, a, zh)?, resolve_clip(&work, with, zh)?);
+            swap(&mut work, &a, &b, zh)?
+        }
+        EditOp::Remove { clip: c } => {
+            let name = resolve_clip(&work, c, zh)?;
+            remove_clip(&mut work, &name, zh)?
+        }
+        EditOp::Backdrop { .. } | EditOp::Undo { .. } | EditOp::Redo { .. } => {
+            return Err(format!(
+                "{} is applied by the agent, not as a timeline edit",
+                op.name()
+            ));
         }
     };
     normalise(&mut work);
@@ -293,11 +540,10 @@ fn music(draft: &mut Draft, m: &MusicEdit, media: &[MediaView], zh: bool) -> Res
         .find(|t| t.kind() == TrackType::Audio)
         .and_then(|t| t.sg.first_mut());
     let vol_of = |old: f64| -> f64 {
-        match m.volume {
-            Some(-1.0) => (old * 0.6).round(),
-            Some(-2.0) => (old * 1.5).round().min(200.0),
-            Some(v) => v.clamp(0.0, 200.0),
-            None => old,
+        match (m.volume, m.scale) {
+            (Some(v), _) => v.clamp(0.0, 200.0),
+            (None, Some(k)) => (old * k).round().clamp(0.0, 200.0),
+            (None, None) => old,
         }
     };
     if m.adjust_only {
@@ -344,10 +590,7 @@ fn music(draft: &mut Draft, m: &MusicEdit, media: &[MediaView], zh: bool) -> Res
     let old_vol = existing
         .as_ref()
         .and_then(|s| s.m.get("vol").and_then(Value::as_f64));
-    let vol = match m.volume {
-        Some(v) if v >= 0.0 => v.clamp(0.0, 200.0),
-        _ => vol_of(old_vol.unwrap_or(MUSIC_VOL)),
-    };
+    let vol = vol_of(old_vol.unwrap_or(MUSIC_VOL));
     let mut seg = Segment {
         id: Some(format!("bgm_{}", file.media_id)),
         st: Some(0),
@@ -506,8 +749,8 @@ fn trim(draft: &mut Draft, clip: Option<&str>, cut: Cut, zh: bool) -> Result<Don
                 format!("剪掉了{what_zh}的前 {} 秒", secs(n)),
             )
         }
-        Cut::End(n) if n < 0.0 => {
-            let keep = ms(-n);
+        Cut::Last(n) => {
+            let keep = ms(n);
             if keep == 0 || keep >= len {
                 return Err(too_long(len.saturating_sub(keep)));
             }
@@ -622,8 +865,6 @@ fn move_clip(draft: &mut Draft, clip: &str, to: &MoveTo, zh: bool) -> Result<Don
     let from = position(track, clip)?;
     let seg = track.sg.remove(from);
     let at = match to {
-        MoveTo::First => 0,
-        MoveTo::Last => track.sg.len(),
         MoveTo::Index(n) => n.saturating_sub(1).min(track.sg.len()),
         MoveTo::Before(other) => position(track, other)?,
         MoveTo::After(other) => position(track, other)? + 1,
@@ -696,7 +937,6 @@ fn remove_clip(draft: &mut Draft, name: &str, zh: bool) -> Result<Done, String> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backend::services::agent::intent::{MusicEdit, TitleEdit};
 
     fn clip(name: &str, d: u64) -> Segment {
         let mut s = Segment {
@@ -738,9 +978,10 @@ mod tests {
         let mut d = draft();
         apply(
             &mut d,
-            &Intent::Trim {
+            &EditOp::Trim {
                 clip: None,
-                cut: Cut::Start(2.0),
+                remove_first_s: Some(2.0),
+                remove_last_s: None,
             },
             &[],
             false,
@@ -756,9 +997,11 @@ mod tests {
         assert_eq!(d.video_segments().next().unwrap().m["in_ms"], 2000);
         let done = apply(
             &mut d,
-            &Intent::Trim {
+            &EditOp::Keep {
                 clip: None,
-                cut: Cut::Keep(3.5, 10.0),
+                start_s: Some(3.5),
+                end_s: Some(10.0),
+                last_s: None,
             },
             &[],
             false,
@@ -768,9 +1011,10 @@ mod tests {
         assert!(done.text.contains("intro.mp4"), "{}", done.text);
         let e = apply(
             &mut d,
-            &Intent::Trim {
+            &EditOp::Trim {
                 clip: None,
-                cut: Cut::Start(9.0),
+                remove_first_s: Some(9.0),
+                remove_last_s: None,
             },
             &[],
             false,
@@ -782,27 +1026,26 @@ mod tests {
     #[test]
     fn titles_and_music_follow_the_video() {
         let mut d = draft();
-        let t = TitleEdit {
+        let t = EditOp::Title {
             text: "Urban Dreams".into(),
-            start_s: 0.0,
+            start_s: None,
             end_s: Some(3.0),
-            from_end_s: None,
+            last_s: None,
             position: None,
             size: None,
-            color: None,
+            colour: None,
             fade: None,
         };
-        apply(&mut d, &Intent::Title(t), &[], false).unwrap();
-        let m = MusicEdit {
-            file: None,
+        apply(&mut d, &t, &[], false).unwrap();
+        let m = EditOp::Music {
+            media: None,
             volume: Some(35.0),
-            looped: None,
             fade_in_s: None,
             fade_out_s: None,
-            duck: None,
-            adjust_only: false,
+            ducking: None,
+            looped: None,
         };
-        let done = apply(&mut d, &Intent::Music(m), &media(), false).unwrap();
+        let done = apply(&mut d, &m, &media(), false).unwrap();
         assert!(done.text.contains("looped"), "{}", done.text);
         let bgm =
             &d.t.iter()
@@ -813,16 +1056,26 @@ mod tests {
         assert_eq!(bgm.m["vol"], 35.0);
         apply(
             &mut d,
-            &Intent::Move {
-                clip: "outro.mp4".into(),
-                to: MoveTo::First,
+            &EditOp::Move {
+                clip: ClipRef::Name("outro.mp4".into()),
+                to: Some(ClipRef::Name("first".into())),
+                before: None,
+                after: None,
             },
             &[],
             false,
         )
         .unwrap();
         assert_eq!(names(&d)[0], ("outro.mp4".into(), 0, 2000));
-        apply(&mut d, &Intent::RemoveClip("intro.mp4".into()), &[], false).unwrap();
+        apply(
+            &mut d,
+            &EditOp::Remove {
+                clip: ClipRef::Index(2),
+            },
+            &[],
+            false,
+        )
+        .unwrap();
         let bgm =
             &d.t.iter()
                 .find(|t| t.kind() == TrackType::Audio)
@@ -837,17 +1090,16 @@ mod tests {
     fn failures_leave_the_draft_unchanged() {
         let mut d = draft();
         let before = d.clone();
-        assert!(apply(&mut d, &Intent::RemoveMusic, &[], false).is_err());
-        let m = MusicEdit {
-            file: None,
+        assert!(apply(&mut d, &EditOp::RemoveMusic {}, &[], false).is_err());
+        let m = EditOp::Music {
+            media: None,
             volume: Some(35.0),
-            looped: None,
             fade_in_s: None,
             fade_out_s: None,
-            duck: None,
-            adjust_only: false,
+            ducking: None,
+            looped: None,
         };
-        let e = apply(&mut d, &Intent::Music(m), &[], true).unwrap_err();
+        let e = apply(&mut d, &m, &[], true).unwrap_err();
         assert!(e.contains("上传"), "{e}");
         assert_eq!(d, before);
     }

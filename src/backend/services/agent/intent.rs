@@ -1,112 +1,18 @@
-//! What the user asked for, English or Chinese, as one of the edits the local agent can do:
-//! a background, a title, music, the aspect ratio, a trim, moving or removing a clip.
+//! What the user asked for, English or Chinese, as the typed edit operations the agent
+//! applies (`api::EditOp`): a background, a title, music, the aspect ratio, a trim, moving or
+//! removing a clip, undo and redo. Clips are pointed at by name ("intro.mp4", "the intro") or
+//! by position ("the third clip", "clip 3", "the final one", "第二个片段", "最后一段"); positions
+//! stay positions (`ClipRef::Index`) and are resolved when the operation runs.
 //! Deterministic, no model. Anything else is `Err` with the list of what is possible.
 
+use std::ops::Range;
+use std::sync::LazyLock;
+
+use regex::Regex;
+
 use super::parser::{self, BackdropSource};
-use super::words::{
-    any, has_cjk, lower, mentioned, number_at, ordinal, percent, quoted, ratio, times,
-};
-
-/// Which clips an edit applies to.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Target {
-    /// Every video clip on the timeline.
-    All,
-    /// The clip with this file name.
-    Clip(String),
-}
-
-/// Where a title goes, vertically.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Place {
-    Top,
-    Center,
-    Bottom,
-}
-
-impl Place {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Place::Top => "top",
-            Place::Center => "center",
-            Place::Bottom => "bottom",
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct TitleEdit {
-    pub text: String,
-    /// Span on the timeline, s; `end_s` None = from `start_s` for the default length.
-    pub start_s: f64,
-    pub end_s: Option<f64>,
-    /// "the last 3 seconds": counted back from the end of the timeline.
-    pub from_end_s: Option<f64>,
-    pub position: Option<Place>,
-    /// Share of the canvas's short side.
-    pub size: Option<f32>,
-    pub color: Option<(u8, u8, u8)>,
-    pub fade: Option<bool>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct MusicEdit {
-    /// An uploaded audio file named in the message.
-    pub file: Option<String>,
-    /// Percent.
-    pub volume: Option<f64>,
-    pub looped: Option<bool>,
-    pub fade_in_s: Option<f64>,
-    pub fade_out_s: Option<f64>,
-    pub duck: Option<bool>,
-    /// Only the volume (or other settings) of the music already there changes.
-    pub adjust_only: bool,
-}
-
-/// A cut on the timeline (or within one clip when a clip is named), in seconds of what
-/// the user sees now.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Cut {
-    /// Remove the first n seconds.
-    Start(f64),
-    /// Remove the last n seconds.
-    End(f64),
-    /// Keep only [a, b).
-    Keep(f64, f64),
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum MoveTo {
-    First,
-    Last,
-    /// 1-based position.
-    Index(usize),
-    Before(String),
-    After(String),
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum Intent {
-    Background {
-        source: BackdropSource,
-        target: Target,
-    },
-    Title(TitleEdit),
-    RemoveTitles,
-    Music(MusicEdit),
-    RemoveMusic,
-    Aspect((u32, u32)),
-    Trim {
-        clip: Option<String>,
-        cut: Cut,
-    },
-    Move {
-        clip: String,
-        to: MoveTo,
-    },
-    Swap(String, String),
-    RemoveClip(String),
-}
+use super::words::{any, has_cjk, lower, mentioned, number_at, percent, quoted, ratio, times};
+use crate::api::{AspectRatio, ClipRef, EditOp, TitlePosition, TitleSize, colour_rgb};
 
 /// The session's files, by name.
 #[derive(Debug, Clone, Default)]
@@ -174,7 +80,7 @@ pub fn clauses(text: &str) -> Vec<String> {
 
 /// Parse one clause. `Err(None)`: not understood at all; `Err(Some(msg))`: understood but
 /// impossible as asked (the message says why).
-pub fn parse(text: &str, names: &Names) -> Result<Intent, Option<String>> {
+pub fn parse(text: &str, names: &Names) -> Result<EditOp, Option<String>> {
     let q = quoted(text.trim());
     let masked = lower(&q.masked);
     let l = masked.as_str();
@@ -182,6 +88,10 @@ pub fn parse(text: &str, names: &Names) -> Result<Intent, Option<String>> {
         return Err(None);
     }
     let zh = has_cjk(text);
+    if let Some(op) = history(l) {
+        return Ok(op);
+    }
+    let refs = clip_refs(l, names);
     // Background first: it is what most messages are about, and its words ("remove the
     // background", "use beach.jpg as the background") overlap with the rest.
     if parser::mentions_background(l)
@@ -189,14 +99,16 @@ pub fn parse(text: &str, names: &Names) -> Result<Intent, Option<String>> {
         && !any(l, MUSIC_ZH)
         && let Some(edit) = parser::parse(text, &names.media, &names.clips)
     {
-        let target = match edit.clip {
-            Some(c) => Target::Clip(c),
-            None => Target::All,
+        let backdrop = match edit.source {
+            BackdropSource::Text(t) | BackdropSource::Media(t) | BackdropSource::Path(t) => t,
         };
-        return Ok(Intent::Background {
-            source: edit.source,
-            target,
+        // A clip named by its place ("the second clip") when no file name was given.
+        let clip = edit.clip.map(ClipRef::Name).or_else(|| {
+            refs.iter()
+                .find(|(r, _)| matches!(r, ClipRef::Index(_)) || is_first_last(r))
+                .map(|(r, _)| r.clone())
         });
+        return Ok(EditOp::Backdrop { backdrop, clip });
     }
     if any(l, TITLE_EN) || any(l, TITLE_ZH) {
         return title(l, &q.quotes, zh).map_err(Some);
@@ -204,23 +116,219 @@ pub fn parse(text: &str, names: &Names) -> Result<Intent, Option<String>> {
     if any(l, MUSIC_EN) || any(l, MUSIC_ZH) || l.contains("soundtrack") {
         return music(l, names);
     }
-    if let Some(i) = trim(l, names) {
-        return Ok(i);
+    // The rest reads the clause without the words that point at clips ("the first clip"
+    // is not "the first seconds").
+    let rest = mask(l, &refs);
+    if let Some(op) = trim(&rest, &refs) {
+        return Ok(op);
     }
     if let Some(r) = ratio(l)
         && (any(l, ASPECT_WORDS) || l.contains(':') || l.contains('：') || l.len() < 24)
     {
-        return Ok(Intent::Aspect(r));
+        return match AspectRatio::from_parts(r.0, r.1) {
+            Some(ratio) => Ok(EditOp::AspectRatio { ratio }),
+            None => Err(Some(if zh {
+                format!(
+                    "画面比例只能是 16:9、9:16、1:1 或 4:5，不能是 {}:{}",
+                    r.0, r.1
+                )
+            } else {
+                format!(
+                    "the aspect ratio can be 16:9, 9:16, 1:1 or 4:5, not {}:{}",
+                    r.0, r.1
+                )
+            })),
+        };
     }
-    if let Some(i) = arrange(l, names) {
+    if let Some(i) = arrange(l, &rest, &refs, names) {
         return i.map_err(Some);
     }
     Err(None)
 }
 
-fn title(l: &str, quotes: &[String], zh: bool) -> Result<Intent, String> {
+/// "undo", "undo that", "undo the last 2 edits", "撤销", "redo", "重做".
+fn history(l: &str) -> Option<EditOp> {
+    let t = l.trim().trim_end_matches(['.', '!', '。', '！']);
+    let undo = any(
+        t,
+        &[
+            "undo",
+            "revert",
+            "go back",
+            "撤销",
+            "撤回",
+            "回退",
+            "恢复上一步",
+        ],
+    );
+    let redo = any(t, &["redo", "重做", "恢复撤销"]);
+    if !undo && !redo {
+        return None;
+    }
+    // Short clauses only: "undo the trim and add a title" is not a pure undo.
+    if t.chars().count() > 40 {
+        return None;
+    }
+    let steps = super::words::numbers(t)
+        .first()
+        .map(|&(v, _, _)| v)
+        .filter(|v| v.fract() == 0.0 && *v > 1.0 && *v <= 50.0)
+        .map(|v| v as u32);
+    Some(if redo {
+        EditOp::Redo { steps }
+    } else {
+        EditOp::Undo { steps }
+    })
+}
+
+fn is_first_last(r: &ClipRef) -> bool {
+    matches!(r, ClipRef::Name(n) if n == "first" || n == "last")
+}
+
+const ORD_EN: &str = r"first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|last|final|\d+(?:st|nd|rd|th)";
+
+/// "the third clip", "the final one", "2nd video".
+static EN_ORDINAL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(&format!(
+        r"\b(?:the\s+)?({ORD_EN})\s+(?:clip|video|segment|shot|one)s?\b"
+    ))
+    .expect("regex")
+});
+/// "clip 3", "video #2", "#2".
+static EN_NUMBERED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:\b(?:clip|video|segment|shot)\s*(?:number\s*|no\.?\s*)?#?\s*|#)(\d+)\b")
+        .expect("regex")
+});
+/// "the first and the last clip", "the first and third clips".
+static EN_PAIR: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(&format!(
+        r"\b(?:the\s+)?({ORD_EN})\s+(?:clip\s+)?and\s+(?:the\s+)?({ORD_EN})\s+(?:clip|video|segment|one)s?\b"
+    ))
+    .expect("regex")
+});
+/// "第二个片段", "第3段", "第一个".
+static ZH_ORDINAL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"第\s*([0-9一二两三四五六七八九十]+)\s*(?:个片段|个视频|个镜头|段视频|段片段|个|段|条)",
+    )
+    .expect("regex")
+});
+/// "最后一段", "最后一个片段".
+static ZH_LAST: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"最后(?:一个片段|一个视频|一段视频|一个镜头|的片段|一个|一段|一条)").expect("regex")
+});
+
+fn en_ordinal(w: &str) -> Option<ClipRef> {
+    const WORDS: &[&str] = &[
+        "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth",
+        "tenth",
+    ];
+    if w == "last" || w == "final" {
+        return Some(ClipRef::Name("last".into()));
+    }
+    if let Some(i) = WORDS.iter().position(|x| *x == w) {
+        return Some(if i == 0 {
+            ClipRef::Name("first".into())
+        } else {
+            ClipRef::Index(i as u32 + 1)
+        });
+    }
+    let digits: String = w.chars().take_while(char::is_ascii_digit).collect();
+    let n: u32 = digits.parse().ok()?;
+    (n >= 1).then_some(ClipRef::Index(n))
+}
+
+/// The clips `l` points at, by file name or by position, in order of mention, each with its
+/// byte span in `l`.
+pub fn clip_refs(l: &str, names: &Names) -> Vec<(ClipRef, Range<usize>)> {
+    let mut out: Vec<(ClipRef, Range<usize>)> = Vec::new();
+    let overlaps = |out: &[(ClipRef, Range<usize>)], r: &Range<usize>| {
+        out.iter().any(|(_, x)| r.start < x.end && r.end > x.start)
+    };
+    for (name, at) in mentioned(l, &names.clips) {
+        let ln = lower(&name);
+        let len = if l[at..].starts_with(&ln) {
+            ln.len()
+        } else {
+            ln.rsplit_once('.').map_or(ln.len(), |(s, _)| s.len())
+        };
+        out.push((ClipRef::Name(name), at..at + len));
+    }
+    for c in EN_PAIR.captures_iter(l) {
+        let m = c.get(0).expect("match");
+        if overlaps(&out, &m.range()) {
+            continue;
+        }
+        for g in [1, 2] {
+            let part = c.get(g).expect("group");
+            if let Some(r) = en_ordinal(part.as_str()) {
+                out.push((r, part.range()));
+            }
+        }
+        // The shared noun belongs to the second; the spans of both cover the phrase.
+        if let Some(last) = out.last_mut() {
+            last.1.end = m.end();
+        }
+    }
+    for c in EN_ORDINAL.captures_iter(l) {
+        let m = c.get(0).expect("match");
+        if overlaps(&out, &m.range()) {
+            continue;
+        }
+        if let Some(r) = en_ordinal(&c[1]) {
+            out.push((r, m.range()));
+        }
+    }
+    for c in EN_NUMBERED.captures_iter(l) {
+        let m = c.get(0).expect("match");
+        if overlaps(&out, &m.range()) {
+            continue;
+        }
+        if let Ok(n) = c[1].parse::<u32>()
+            && n >= 1
+        {
+            out.push((ClipRef::Index(n), m.range()));
+        }
+    }
+    for c in ZH_ORDINAL.captures_iter(l) {
+        let m = c.get(0).expect("match");
+        if overlaps(&out, &m.range()) {
+            continue;
+        }
+        if let Some((v, _)) = number_at(&c[1])
+            && v >= 1.0
+            && v.fract() == 0.0
+        {
+            let r = if v == 1.0 {
+                ClipRef::Name("first".into())
+            } else {
+                ClipRef::Index(v as u32)
+            };
+            out.push((r, m.range()));
+        }
+    }
+    for m in ZH_LAST.find_iter(l) {
+        if !overlaps(&out, &m.range()) {
+            out.push((ClipRef::Name("last".into()), m.range()));
+        }
+    }
+    out.sort_by_key(|(_, r)| r.start);
+    out
+}
+
+/// `l` with the clip references blanked out (byte offsets kept).
+fn mask(l: &str, refs: &[(ClipRef, Range<usize>)]) -> String {
+    let mut s = l.to_string();
+    for (_, r) in refs {
+        let blank = " ".repeat(r.len());
+        s.replace_range(r.clone(), &blank);
+    }
+    s
+}
+
+fn title(l: &str, quotes: &[String], zh: bool) -> Result<EditOp, String> {
     if (any(l, REMOVE_EN) || any(l, REMOVE_ZH)) && quotes.is_empty() {
-        return Ok(Intent::RemoveTitles);
+        return Ok(EditOp::RemoveTitles {});
     }
     let text = match quotes.first() {
         Some(t) => t.clone(),
@@ -233,163 +341,153 @@ fn title(l: &str, quotes: &[String], zh: bool) -> Result<Intent, String> {
         }
     };
     let ts = times(l);
-    let mut edit = TitleEdit {
-        text,
-        start_s: 0.0,
-        end_s: None,
-        from_end_s: None,
-        position: None,
-        size: None,
-        color: None,
-        fade: None,
-    };
+    let (mut start_s, mut end_s, mut last_s) = (None, None, None);
     let last = any(l, &["last ", "final ", "end", "最后", "结尾", "末尾"]);
     match ts.as_slice() {
         [] => {}
         [(a, _, _), (b, _, _), ..] => {
-            edit.start_s = a.min(*b);
-            edit.end_s = Some(a.max(*b));
+            start_s = Some(a.min(*b));
+            end_s = Some(a.max(*b));
         }
         [(n, at, _)] => {
             let before = &l[..*at];
             if last {
-                edit.from_end_s = Some(*n);
+                last_s = Some(*n);
             } else if any(before, &["from ", "at ", "starting", "after ", "从", "第"])
                 && !any(before, &["first", "前"])
             {
-                edit.start_s = *n;
+                start_s = Some(*n);
             } else {
-                edit.end_s = Some(*n);
+                end_s = Some(*n);
             }
         }
     }
-    edit.position = if any(l, &["top", "upper", "上方", "顶部", "顶端", "上面", "上边"]) {
-        Some(Place::Top)
+    if start_s == Some(0.0) && end_s.is_some() {
+        start_s = None;
+    }
+    let position = if any(l, &["top", "upper", "上方", "顶部", "顶端", "上面", "上边"]) {
+        Some(TitlePosition::Top)
     } else if any(
         l,
         &["bottom", "lower", "下方", "底部", "底端", "下面", "下边"],
     ) {
-        Some(Place::Bottom)
+        Some(TitlePosition::Bottom)
     } else if any(
         l,
         &["center", "centre", "middle", "中间", "居中", "中央", "正中"],
     ) {
-        Some(Place::Center)
+        Some(TitlePosition::Center)
     } else {
         None
     };
-    edit.size = if any(l, &["huge", "very large", "very big", "超大", "特大"]) {
-        Some(0.14)
+    let size = if any(l, &["huge", "very large", "very big", "超大", "特大"]) {
+        Some(TitleSize::Huge)
     } else if any(l, &["large", "big", "大号", "大一点", "大字", "大的"]) {
-        Some(0.11)
+        Some(TitleSize::Large)
     } else if any(l, &["small", "tiny", "小号", "小一点", "小字", "小的"]) {
-        Some(0.05)
+        Some(TitleSize::Small)
     } else if any(l, &["medium", "中号"]) {
-        Some(0.08)
+        Some(TitleSize::Medium)
     } else {
         px_size(l)
     };
-    edit.color = colour(l);
-    if any(l, &["no fade", "without fade", "不要淡入", "不淡入"]) {
-        edit.fade = Some(false);
+    let fade = if any(l, &["no fade", "without fade", "不要淡入", "不淡入"]) {
+        Some(false)
     } else if any(l, &["fade", "淡入", "淡出", "渐显", "渐隐"]) {
-        edit.fade = Some(true);
-    }
-    Ok(Intent::Title(edit))
+        Some(true)
+    } else {
+        None
+    };
+    Ok(EditOp::Title {
+        text,
+        start_s,
+        end_s,
+        last_s,
+        position,
+        size,
+        colour: colour(l),
+        fade,
+    })
 }
 
-/// "size 60" / "60px": pixels on a 1080-px short side.
-fn px_size(l: &str) -> Option<f32> {
+/// "size 60" / "60px" (pixels on a 1080-px short side), as the nearest named size.
+fn px_size(l: &str) -> Option<TitleSize> {
+    let mut px = None;
     for key in ["size ", "字号"] {
         if let Some(p) = l.find(key)
             && let Some((v, _)) = number_at(l[p + key.len()..].trim_start())
             && (8.0..=400.0).contains(&v)
         {
-            return Some(v as f32 / 1080.0);
+            px = Some(v as f32);
         }
     }
-    let p = l.find("px")?;
-    let head = l[..p].trim_end();
-    let start = head
-        .rfind(|c: char| !c.is_ascii_digit())
-        .map_or(0, |i| i + 1);
-    let v: f32 = head[start..].parse().ok()?;
-    (8.0..=400.0).contains(&v).then_some(v / 1080.0)
+    if px.is_none()
+        && let Some(p) = l.find("px")
+    {
+        let head = l[..p].trim_end();
+        let start = head
+            .rfind(|c: char| !c.is_ascii_digit())
+            .map_or(0, |i| i + 1);
+        px = head[start..]
+            .parse::<f32>()
+            .ok()
+            .filter(|v| (8.0..=400.0).contains(v));
+    }
+    let share = px? / 1080.0;
+    [
+        TitleSize::Small,
+        TitleSize::Medium,
+        TitleSize::Large,
+        TitleSize::Huge,
+    ]
+    .into_iter()
+    .min_by(|a, b| {
+        (a.fraction() - share)
+            .abs()
+            .total_cmp(&(b.fraction() - share).abs())
+    })
 }
 
-/// A text colour named in the message (English or Chinese names, or #RRGGBB).
-fn colour(l: &str) -> Option<(u8, u8, u8)> {
+/// A text colour named in the message (English or Chinese names from `api::COLOURS`, or
+/// #RRGGBB), as written for the operation.
+fn colour(l: &str) -> Option<String> {
     if let Some(p) = l.find('#') {
         let hex: String = l[p + 1..]
             .chars()
             .take_while(char::is_ascii_hexdigit)
             .collect();
         if hex.len() == 6 {
-            let v = u32::from_str_radix(&hex, 16).ok()?;
-            return Some(((v >> 16) as u8, (v >> 8) as u8, v as u8));
+            return Some(format!("#{}", hex.to_ascii_uppercase()));
         }
     }
-    const NAMES: &[(&str, (u8, u8, u8))] = &[
-        ("white", (255, 255, 255)),
-        ("白", (255, 255, 255)),
-        ("black", (0, 0, 0)),
-        ("黑", (0, 0, 0)),
-        ("yellow", (255, 214, 0)),
-        ("黄", (255, 214, 0)),
-        ("gold", (255, 196, 37)),
-        ("金", (255, 196, 37)),
-        ("orange", (255, 140, 0)),
-        ("橙", (255, 140, 0)),
-        ("red", (230, 30, 40)),
-        ("红", (230, 30, 40)),
-        ("pink", (255, 105, 180)),
-        ("粉", (255, 105, 180)),
-        ("purple", (150, 70, 220)),
-        ("紫", (150, 70, 220)),
-        ("blue", (40, 120, 255)),
-        ("蓝", (40, 120, 255)),
-        ("cyan", (0, 210, 230)),
-        ("青", (0, 210, 230)),
-        ("green", (40, 200, 80)),
-        ("绿", (40, 200, 80)),
-        ("grey", (160, 160, 160)),
-        ("gray", (160, 160, 160)),
-        ("灰", (160, 160, 160)),
-    ];
     let words: Vec<&str> = l
         .split(|c: char| !c.is_ascii_alphanumeric())
         .filter(|w| !w.is_empty())
         .collect();
-    for (name, rgb) in NAMES {
+    for (name, _) in crate::api::COLOURS {
         if name.is_ascii() {
             if words.contains(name) {
-                return Some(*rgb);
+                return Some((*name).to_string());
             }
         } else if l.contains(&format!("{name}色")) {
-            return Some(*rgb);
+            return Some((*name).to_string());
         }
     }
+    debug_assert!(colour_rgb("white").is_some());
     None
 }
 
-fn music(l: &str, names: &Names) -> Result<Intent, Option<String>> {
+fn music(l: &str, names: &Names) -> Result<EditOp, Option<String>> {
     let zh = has_cjk(l);
     if (any(l, REMOVE_EN) || any(l, REMOVE_ZH) || l.contains("without") || l.contains("mute"))
         && !l.contains("add")
         && percent(l).is_none()
     {
-        return Ok(Intent::RemoveMusic);
+        return Ok(EditOp::RemoveMusic {});
     }
     let file = mentioned(l, &names.audio).into_iter().next().map(|m| m.0);
-    let mut edit = MusicEdit {
-        file,
-        volume: percent(l),
-        looped: None,
-        fade_in_s: None,
-        fade_out_s: None,
-        duck: None,
-        adjust_only: false,
-    };
+    let volume = percent(l);
+    let mut scale = None;
     if any(
         l,
         &[
@@ -402,10 +500,10 @@ fn music(l: &str, names: &Names) -> Result<Intent, Option<String>> {
             "调低",
             "降低",
         ],
-    ) && edit.volume.is_none()
+    ) && volume.is_none()
         && !any(l, &["when", "while", "说话", "讲话"])
     {
-        edit.volume = Some(-1.0);
+        scale = Some(0.6);
     }
     if any(
         l,
@@ -418,11 +516,11 @@ fn music(l: &str, names: &Names) -> Result<Intent, Option<String>> {
             "调高",
             "提高",
         ],
-    ) && edit.volume.is_none()
+    ) && volume.is_none()
     {
-        edit.volume = Some(-2.0);
+        scale = Some(1.5);
     }
-    if any(
+    let looped = if any(
         l,
         &[
             "don't loop",
@@ -434,10 +532,12 @@ fn music(l: &str, names: &Names) -> Result<Intent, Option<String>> {
             "不要循环",
         ],
     ) {
-        edit.looped = Some(false);
+        Some(false)
     } else if any(l, &["loop", "repeat", "循环", "重复"]) {
-        edit.looped = Some(true);
-    }
+        Some(true)
+    } else {
+        None
+    };
     let ts = times(l);
     let secs = |key: &str| -> Option<f64> {
         let p = l.find(key)?;
@@ -445,18 +545,19 @@ fn music(l: &str, names: &Names) -> Result<Intent, Option<String>> {
             .find(|&&(_, a, _)| a >= p && a < p + key.len() + 12)
             .map(|&(v, _, _)| v)
     };
+    let (mut fade_in_s, mut fade_out_s) = (None, None);
     let fade_both = any(l, &["fade in and out", "fade in/out", "fades", "淡入淡出"]);
     if fade_both || any(l, &["fade in", "fade-in", "淡入"]) {
-        edit.fade_in_s = Some(secs("fade in").or_else(|| secs("淡入")).unwrap_or(2.0));
+        fade_in_s = Some(secs("fade in").or_else(|| secs("淡入")).unwrap_or(2.0));
     }
     if fade_both || any(l, &["fade out", "fade-out", "淡出"]) {
-        edit.fade_out_s = Some(secs("fade out").or_else(|| secs("淡出")).unwrap_or(2.0));
+        fade_out_s = Some(secs("fade out").or_else(|| secs("淡出")).unwrap_or(2.0));
     }
     if any(l, &["no fade", "without fade", "不要淡"]) {
-        edit.fade_in_s = Some(0.0);
-        edit.fade_out_s = Some(0.0);
+        fade_in_s = Some(0.0);
+        fade_out_s = Some(0.0);
     }
-    if any(
+    let ducking = any(
         l,
         &[
             "duck",
@@ -473,36 +574,60 @@ fn music(l: &str, names: &Names) -> Result<Intent, Option<String>> {
             "闪避",
             "压低",
         ],
-    ) {
-        edit.duck = Some(!any(l, &["don't duck", "no duck", "不要闪避"]));
-    }
+    )
+    .then(|| !any(l, &["don't duck", "no duck", "不要闪避"]));
     let adding = any(
         l,
         &[
             "add", "put", "use", "play", "with ", "加", "添加", "配上", "放", "用",
         ],
     );
-    if !adding
-        && edit.file.is_none()
-        && (edit.volume.is_some()
-            || edit.looped.is_some()
-            || edit.fade_in_s.is_some()
-            || edit.fade_out_s.is_some()
-            || edit.duck.is_some())
+    let settings = volume.is_some()
+        || scale.is_some()
+        || looped.is_some()
+        || fade_in_s.is_some()
+        || fade_out_s.is_some()
+        || ducking.is_some();
+    let adjust_only = !adding && file.is_none() && settings;
+    if adjust_only
+        && let Some(scale) = scale
+        && looped.is_none()
+        && fade_in_s.is_none()
+        && fade_out_s.is_none()
+        && ducking.is_none()
     {
-        edit.adjust_only = true;
+        return Ok(EditOp::Volume {
+            percent: None,
+            scale: Some(scale),
+        });
     }
-    if !edit.adjust_only && edit.file.is_none() && names.audio.is_empty() {
-        return Err(Some(if zh {
-            "本地编辑器无法生成或下载音乐：请先用 upload_media 上传一个音频文件（mp3、wav、m4a、aac），再说“添加背景音乐，音量35%”".into()
-        } else {
-            "the local editor cannot make or download music: upload an audio file (mp3, wav, m4a, aac) with upload_media first, then ask again, e.g. \"add the music at 35%\"".into()
-        }));
-    }
-    Ok(Intent::Music(edit))
+    // Adding names the file (the latest upload when none is named); adjusting names none.
+    let media = if adjust_only {
+        None
+    } else {
+        match file.or_else(|| names.audio.last().cloned()) {
+            Some(f) => Some(f),
+            None => {
+                return Err(Some(if zh {
+                    "本地编辑器无法生成或下载音乐：请先用 upload_media 上传一个音频文件（mp3、wav、m4a、aac），再说“添加背景音乐，音量35%”".into()
+                } else {
+                    "the local editor cannot make or download music: upload an audio file (mp3, wav, m4a, aac) with upload_media first, then ask again, e.g. \"add the music at 35%\"".into()
+                }));
+            }
+        }
+    };
+    Ok(EditOp::Music {
+        media,
+        volume,
+        fade_in_s,
+        fade_out_s,
+        ducking,
+        looped,
+    })
 }
 
-fn trim(l: &str, names: &Names) -> Option<Intent> {
+/// A trim; `l` is the clause with its clip references masked, `refs` those references.
+fn trim(l: &str, refs: &[(ClipRef, Range<usize>)]) -> Option<EditOp> {
     let ts = times(l);
     let cut_words = any(
         l,
@@ -514,9 +639,9 @@ fn trim(l: &str, names: &Names) -> Option<Intent> {
     if ts.is_empty() || !cut_words {
         return None;
     }
-    let clip = mentioned(l, &names.clips).into_iter().next().map(|m| m.0);
+    let clip = refs.first().map(|(r, _)| r.clone());
     let keep = any(l, &["keep", "only", "保留", "截取", "只要", "只留"]);
-    let cut = if ts.len() >= 2 {
+    if ts.len() >= 2 {
         let (a, b) = (ts[0].0.min(ts[1].0), ts[0].0.max(ts[1].0));
         // Two times are a span to keep ("keep 0:05–0:12", "trim to 0:05–0:12"). Removing a
         // span from the middle ("cut 0:05–0:12") is not something the timeline can do:
@@ -530,51 +655,71 @@ fn trim(l: &str, names: &Names) -> Option<Intent> {
         if removal && !keep && !l.contains("trim to") {
             return None;
         }
-        Cut::Keep(a, b)
-    } else {
-        let n = ts[0].0;
-        let start = any(l, &["first", "beginning", "start", "前", "开头", "开始"]);
-        let end = any(l, &["last", "end", "final", "后", "最后", "结尾", "末尾"]);
-        if keep && start {
-            Cut::Keep(0.0, n)
-        } else if start && !end {
-            Cut::Start(n)
-        } else if end && !start {
-            if keep {
-                return Some(Intent::Trim {
-                    clip,
-                    cut: Cut::End(-n),
-                });
-            }
-            Cut::End(n)
-        } else if any(
-            l,
-            &[
-                "to ", "shorten", "make it", "long", "剪成", "剪到", "缩短", "长度",
-            ],
-        ) {
-            // "trim it to 8 seconds": keep the first n seconds.
-            Cut::Keep(0.0, n)
-        } else {
-            return None;
-        }
+        return Some(EditOp::Keep {
+            clip,
+            start_s: Some(a),
+            end_s: Some(b),
+            last_s: None,
+        });
+    }
+    let n = ts[0].0;
+    let start = any(l, &["first", "beginning", "start", "前", "开头", "开始"]);
+    let end = any(l, &["last", "end", "final", "后", "最后", "结尾", "末尾"]);
+    let keep_range = |end_s: f64| EditOp::Keep {
+        clip: clip.clone(),
+        start_s: None,
+        end_s: Some(end_s),
+        last_s: None,
     };
-    Some(Intent::Trim { clip, cut })
+    Some(if keep && start {
+        keep_range(n)
+    } else if start && !end {
+        EditOp::Trim {
+            clip,
+            remove_first_s: Some(n),
+            remove_last_s: None,
+        }
+    } else if end && !start {
+        if keep {
+            EditOp::Keep {
+                clip,
+                start_s: None,
+                end_s: None,
+                last_s: Some(n),
+            }
+        } else {
+            EditOp::Trim {
+                clip,
+                remove_first_s: None,
+                remove_last_s: Some(n),
+            }
+        }
+    } else if any(
+        l,
+        &[
+            "to ", "shorten", "make it", "long", "剪成", "剪到", "缩短", "长度",
+        ],
+    ) {
+        // "trim it to 8 seconds": keep the first n seconds.
+        keep_range(n)
+    } else {
+        return None;
+    })
 }
 
-/// Reordering and removing clips.
-fn arrange(l: &str, names: &Names) -> Option<Result<Intent, String>> {
-    let named = mentioned(l, &names.clips);
-    let by_index = ordinal(l).and_then(|n| {
-        if n == usize::MAX {
-            names.clips.last().cloned()
-        } else {
-            names.clips.get(n.saturating_sub(1)).cloned()
-        }
-    });
+/// Reordering and removing clips. `rest` is `l` with the clip references masked.
+fn arrange(
+    l: &str,
+    rest: &str,
+    refs: &[(ClipRef, Range<usize>)],
+    names: &Names,
+) -> Option<Result<EditOp, String>> {
     let swap = any(l, &["swap", "switch", "exchange", "交换", "互换", "调换"]);
-    if swap && named.len() >= 2 {
-        return Some(Ok(Intent::Swap(named[0].0.clone(), named[1].0.clone())));
+    if swap && refs.len() >= 2 {
+        return Some(Ok(EditOp::Swap {
+            clip: refs[0].0.clone(),
+            with: refs[1].0.clone(),
+        }));
     }
     let remove = any(l, REMOVE_EN) || any(l, REMOVE_ZH);
     // ("remove" contains "move".)
@@ -585,9 +730,21 @@ fn arrange(l: &str, names: &Names) -> Option<Result<Intent, String>> {
                 "put", "move", "place", "make", "reorder", "放", "移", "排", "挪",
             ],
         );
-    if moving && let Some((clip, _)) = named.first() {
-        let to = if any(
-            l,
+    if moving && let Some((clip, _)) = refs.first() {
+        let (mut to, mut before, mut after) = (None, None, None);
+        if let Some((other, _)) = refs.get(1) {
+            if any(rest, &["before", "ahead of", "前面", "之前", "前边"]) {
+                before = Some(other.clone());
+            } else if any(rest, &["after", "behind", "后面", "之后", "后边"]) {
+                after = Some(other.clone());
+            } else if !matches!(other, ClipRef::Name(n) if n != "first" && n != "last") {
+                // "make the third clip the first one": a place, not a clip.
+                to = Some(other.clone());
+            } else {
+                return None;
+            }
+        } else if any(
+            rest,
             &[
                 "first",
                 "start",
@@ -598,33 +755,24 @@ fn arrange(l: &str, names: &Names) -> Option<Result<Intent, String>> {
                 "第一",
             ],
         ) {
-            MoveTo::First
-        } else if any(l, &["last", "end", "最后", "末尾", "结尾"]) {
-            MoveTo::Last
-        } else if let Some((other, _)) = named.get(1) {
-            if any(l, &["before", "ahead of", "前面", "之前", "前边"]) {
-                MoveTo::Before(other.clone())
-            } else if any(l, &["after", "behind", "后面", "之后", "后边"]) {
-                MoveTo::After(other.clone())
-            } else {
-                return None;
-            }
-        } else if let Some(n) = ordinal(l).filter(|&n| n != usize::MAX) {
-            MoveTo::Index(n)
+            to = Some(ClipRef::Name("first".into()));
+        } else if any(rest, &["last", "end", "最后", "末尾", "结尾"]) {
+            to = Some(ClipRef::Name("last".into()));
+        } else if let Some(n) = position_number(rest) {
+            to = Some(ClipRef::Index(n));
         } else {
             return None;
-        };
-        return Some(Ok(Intent::Move {
+        }
+        return Some(Ok(EditOp::Move {
             clip: clip.clone(),
             to,
+            before,
+            after,
         }));
     }
     if remove {
-        if let Some((clip, _)) = named.first() {
-            return Some(Ok(Intent::RemoveClip(clip.clone())));
-        }
-        if let Some(clip) = by_index {
-            return Some(Ok(Intent::RemoveClip(clip)));
+        if let Some((clip, _)) = refs.first() {
+            return Some(Ok(EditOp::Remove { clip: clip.clone() }));
         }
         if any(
             l,
@@ -646,6 +794,26 @@ fn arrange(l: &str, names: &Names) -> Option<Result<Intent, String>> {
     None
 }
 
+/// "to position 3", "第3位", "second" as a place to move to.
+fn position_number(rest: &str) -> Option<u32> {
+    for key in ["position ", "place ", "slot ", "第"] {
+        if let Some(p) = rest.find(key)
+            && let Some((v, _)) = number_at(rest[p + key.len()..].trim_start())
+            && v >= 1.0
+        {
+            return Some(v as u32);
+        }
+    }
+    const WORDS: &[&str] = &["second", "third", "fourth", "fifth", "sixth"];
+    WORDS
+        .iter()
+        .position(|w| {
+            rest.split(|c: char| !c.is_ascii_alphanumeric())
+                .any(|x| x == *w)
+        })
+        .map(|i| i as u32 + 2)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -663,61 +831,98 @@ mod tests {
         }
     }
 
-    fn p(s: &str) -> Intent {
+    fn p(s: &str) -> EditOp {
         parse(s, &names()).unwrap_or_else(|e| panic!("{s}: {e:?}"))
+    }
+
+    fn name(s: &str) -> ClipRef {
+        ClipRef::Name(s.into())
     }
 
     #[test]
     fn titles_en_zh() {
-        let Intent::Title(t) = p("add the title 'Urban Dreams' for the first 3 seconds") else {
-            panic!()
-        };
-        assert_eq!(t.text, "Urban Dreams");
-        assert_eq!((t.start_s, t.end_s), (0.0, Some(3.0)));
-        let Intent::Title(t) = p("加上标题「城市之梦」，显示前3秒，放在顶部，黄色")
+        let EditOp::Title {
+            text,
+            start_s,
+            end_s,
+            ..
+        } = p("add the title 'Urban Dreams' for the first 3 seconds")
         else {
             panic!()
         };
-        assert_eq!(t.text, "城市之梦");
-        assert_eq!(t.end_s, Some(3.0));
-        assert_eq!(t.position, Some(Place::Top));
-        assert_eq!(t.color, Some((255, 214, 0)));
-        let Intent::Title(t) =
-            p("add a big red caption \"Top Chef\" at the bottom from 2s to 5s with a fade")
+        assert_eq!(text, "Urban Dreams");
+        assert_eq!((start_s, end_s), (None, Some(3.0)));
+        let EditOp::Title {
+            text,
+            end_s,
+            position,
+            colour,
+            ..
+        } = p("加上标题「城市之梦」，显示前3秒，放在顶部，黄色")
         else {
             panic!()
         };
-        assert_eq!(t.text, "Top Chef");
-        assert_eq!((t.start_s, t.end_s), (2.0, Some(5.0)));
-        assert_eq!(t.position, Some(Place::Bottom));
-        assert_eq!(t.size, Some(0.11));
-        assert_eq!(t.color, Some((230, 30, 40)));
-        assert_eq!(t.fade, Some(true));
-        assert_eq!(p("remove the title"), Intent::RemoveTitles);
+        assert_eq!(text, "城市之梦");
+        assert_eq!(end_s, Some(3.0));
+        assert_eq!(position, Some(TitlePosition::Top));
+        assert_eq!(colour.as_deref().and_then(colour_rgb), Some((255, 214, 0)));
+        let EditOp::Title {
+            text,
+            start_s,
+            end_s,
+            position,
+            size,
+            colour,
+            fade,
+            ..
+        } = p("add a big red caption \"Top Chef\" at the bottom from 2s to 5s with a fade")
+        else {
+            panic!()
+        };
+        assert_eq!(text, "Top Chef");
+        assert_eq!((start_s, end_s), (Some(2.0), Some(5.0)));
+        assert_eq!(position, Some(TitlePosition::Bottom));
+        assert_eq!(size, Some(TitleSize::Large));
+        assert_eq!(colour.as_deref(), Some("red"));
+        assert_eq!(fade, Some(true));
+        assert_eq!(p("remove the title"), EditOp::RemoveTitles {});
         assert!(parse("add a title", &names()).unwrap_err().is_some());
     }
 
     #[test]
     fn music_en_zh() {
-        let Intent::Music(m) = p("add lo-fi music at 35%") else {
+        let EditOp::Music { volume, media, .. } = p("add lo-fi music at 35%") else {
             panic!()
         };
-        assert_eq!(m.volume, Some(35.0));
-        assert!(!m.adjust_only);
-        let Intent::Music(m) = p("添加背景音乐，音量35%，淡入淡出") else {
+        assert_eq!(volume, Some(35.0));
+        assert_eq!(media.as_deref(), Some("lofi.mp3"));
+        let EditOp::Music {
+            volume,
+            fade_in_s,
+            fade_out_s,
+            ..
+        } = p("添加背景音乐，音量35%，淡入淡出")
+        else {
             panic!()
         };
-        assert_eq!(m.volume, Some(35.0));
-        assert_eq!((m.fade_in_s, m.fade_out_s), (Some(2.0), Some(2.0)));
-        let Intent::Music(m) = p("set the music volume to 20%") else {
+        assert_eq!(volume, Some(35.0));
+        assert_eq!((fade_in_s, fade_out_s), (Some(2.0), Some(2.0)));
+        let EditOp::Music { media, volume, .. } = p("set the music volume to 20%") else {
             panic!()
         };
-        assert!(m.adjust_only);
-        let Intent::Music(m) = p("lower the music when I speak") else {
+        assert_eq!((media, volume), (None, Some(20.0)));
+        let EditOp::Music { ducking, .. } = p("lower the music when I speak") else {
             panic!()
         };
-        assert_eq!(m.duck, Some(true));
-        assert_eq!(p("remove the music"), Intent::RemoveMusic);
+        assert_eq!(ducking, Some(true));
+        assert_eq!(
+            p("make the music quieter"),
+            EditOp::Volume {
+                percent: None,
+                scale: Some(0.6)
+            }
+        );
+        assert_eq!(p("remove the music"), EditOp::RemoveMusic {});
         let none = Names {
             audio: vec![],
             ..names()
@@ -728,68 +933,63 @@ mod tests {
 
     #[test]
     fn aspect_trim_arrange() {
-        assert_eq!(p("make it 9:16"), Intent::Aspect((9, 16)));
-        assert_eq!(p("改成9:16竖屏"), Intent::Aspect((9, 16)));
-        assert_eq!(p("make it square"), Intent::Aspect((1, 1)));
-        assert_eq!(
-            p("cut the first 2 seconds"),
-            Intent::Trim {
-                clip: None,
-                cut: Cut::Start(2.0)
-            }
+        let ratio = |r| EditOp::AspectRatio { ratio: r };
+        assert_eq!(p("make it 9:16"), ratio(AspectRatio::Portrait));
+        assert_eq!(p("改成9:16竖屏"), ratio(AspectRatio::Portrait));
+        assert_eq!(p("make it square"), ratio(AspectRatio::Square));
+        assert!(
+            parse("make it 4:3", &names())
+                .unwrap_err()
+                .unwrap()
+                .contains("16:9")
         );
-        assert_eq!(
-            p("keep 0:05–0:12"),
-            Intent::Trim {
-                clip: None,
-                cut: Cut::Keep(5.0, 12.0)
-            }
-        );
+        let trim = |clip, first: Option<f64>, last: Option<f64>| EditOp::Trim {
+            clip,
+            remove_first_s: first,
+            remove_last_s: last,
+        };
+        let keep = |clip, a: Option<f64>, b: Option<f64>| EditOp::Keep {
+            clip,
+            start_s: a,
+            end_s: b,
+            last_s: None,
+        };
+        assert_eq!(p("cut the first 2 seconds"), trim(None, Some(2.0), None));
+        assert_eq!(p("keep 0:05–0:12"), keep(None, Some(5.0), Some(12.0)));
         // A span cut out of the middle is not possible: not understood, never a "keep".
         assert!(parse("cut 0:05 to 0:12", &names()).is_err());
-        assert_eq!(
-            p("剪掉前2秒"),
-            Intent::Trim {
-                clip: None,
-                cut: Cut::Start(2.0)
-            }
-        );
-        assert_eq!(
-            p("保留0:05到0:12"),
-            Intent::Trim {
-                clip: None,
-                cut: Cut::Keep(5.0, 12.0)
-            }
-        );
+        assert_eq!(p("剪掉前2秒"), trim(None, Some(2.0), None));
+        assert_eq!(p("保留0:05到0:12"), keep(None, Some(5.0), Some(12.0)));
         assert_eq!(
             p("cut the last 3 seconds of outro.mp4"),
-            Intent::Trim {
-                clip: Some("outro.mp4".into()),
-                cut: Cut::End(3.0)
-            }
+            trim(Some(name("outro.mp4")), None, Some(3.0))
         );
-        assert_eq!(
-            p("put outro.mp4 first"),
-            Intent::Move {
-                clip: "outro.mp4".into(),
-                to: MoveTo::First
-            }
-        );
-        assert_eq!(
-            p("把outro.mp4放到最前面"),
-            Intent::Move {
-                clip: "outro.mp4".into(),
-                to: MoveTo::First
-            }
-        );
+        let to_first = |clip| EditOp::Move {
+            clip,
+            to: Some(name("first")),
+            before: None,
+            after: None,
+        };
+        assert_eq!(p("put outro.mp4 first"), to_first(name("outro.mp4")));
+        assert_eq!(p("把outro.mp4放到最前面"), to_first(name("outro.mp4")));
         assert_eq!(
             p("remove the intro"),
-            Intent::RemoveClip("intro.mp4".into())
+            EditOp::Remove {
+                clip: name("intro.mp4")
+            }
         );
-        assert_eq!(p("删除第二个片段"), Intent::RemoveClip("outro.mp4".into()));
+        assert_eq!(
+            p("删除第二个片段"),
+            EditOp::Remove {
+                clip: ClipRef::Index(2)
+            }
+        );
         assert_eq!(
             p("swap intro.mp4 and outro.mp4"),
-            Intent::Swap("intro.mp4".into(), "outro.mp4".into())
+            EditOp::Swap {
+                clip: name("intro.mp4"),
+                with: name("outro.mp4")
+            }
         );
     }
 
@@ -797,19 +997,23 @@ mod tests {
     fn backgrounds_target_every_clip_unless_one_is_named() {
         assert_eq!(
             p("blur the background"),
-            Intent::Background {
-                source: BackdropSource::Text("blur".into()),
-                target: Target::All
+            EditOp::Backdrop {
+                backdrop: "blur".into(),
+                clip: None
             }
         );
-        let Intent::Background { target, .. } = p("blur the background of outro.mp4") else {
+        let EditOp::Backdrop { clip, .. } = p("blur the background of outro.mp4") else {
             panic!()
         };
-        assert_eq!(target, Target::Clip("outro.mp4".into()));
-        let Intent::Background { source, .. } = p("use Beach.JPG as the background") else {
+        assert_eq!(clip, Some(name("outro.mp4")));
+        let EditOp::Backdrop { backdrop, .. } = p("use Beach.JPG as the background") else {
             panic!()
         };
-        assert_eq!(source, BackdropSource::Media("Beach.JPG".into()));
+        assert_eq!(backdrop, "Beach.JPG");
+        let EditOp::Backdrop { clip, .. } = p("blur the background of the second clip") else {
+            panic!()
+        };
+        assert_eq!(clip, Some(ClipRef::Index(2)));
     }
 
     #[test]

@@ -408,42 +408,6 @@ pub fn mentioned(lower_text: &str, names: &[String]) -> Vec<(String, usize)> {
     out
 }
 
-/// An ordinal clip reference: "clip 2", "the second clip", "第二个", "第2段".
-pub fn ordinal(s: &str) -> Option<usize> {
-    const WORDS: &[(&str, usize)] = &[
-        ("first", 1),
-        ("second", 2),
-        ("third", 3),
-        ("fourth", 4),
-        ("fifth", 5),
-        ("last", usize::MAX),
-    ];
-    for key in ["clip ", "video ", "clip #", "video #", "#"] {
-        if let Some(p) = s.find(key)
-            && let Some((v, _)) = number_at(&s[p + key.len()..])
-            && v >= 1.0
-        {
-            return Some(v as usize);
-        }
-    }
-    for (w, n) in WORDS {
-        for noun in [" clip", " video", " one"] {
-            if s.contains(&format!("{w}{noun}")) {
-                return Some(*n);
-            }
-        }
-    }
-    if let Some(p) = s.find('第')
-        && let Some((v, _)) = number_at(&s[p + '第'.len_utf8()..])
-    {
-        return Some(v as usize);
-    }
-    if s.contains("最后一个") || s.contains("最后一段") {
-        return Some(usize::MAX);
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -507,8 +471,5 @@ mod tests {
         let m = mentioned("remove the intro", &names);
         assert_eq!(m[0].0, "intro.mp4");
         assert!(mentioned("introduce a title", &names).is_empty());
-        assert_eq!(ordinal("remove the second clip"), Some(2));
-        assert_eq!(ordinal("删除第二个片段"), Some(2));
-        assert_eq!(ordinal("delete clip 3"), Some(3));
     }
 }
