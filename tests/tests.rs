@@ -1,5 +1,7 @@
 //! One integration-test binary; modules by theme.
 
+mod app;
+mod app_browser;
 mod backend_http;
 mod cli;
 mod client;
