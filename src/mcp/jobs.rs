@@ -334,9 +334,10 @@ impl Jobs {
         tokio::pin!(deadline);
         // A readable notice at least every few seconds, so hosts that reset their timeout on
         // progress (and users watching it) see the call is alive.
+        // Checked every second, so a notice follows the last one by 5–6 s.
         let mut tick = tokio::time::interval_at(
-            tokio::time::Instant::now() + hosts::PROGRESS_EVERY,
-            hosts::PROGRESS_EVERY,
+            tokio::time::Instant::now() + Duration::from_secs(1),
+            Duration::from_secs(1),
         );
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
