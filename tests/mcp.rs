@@ -202,7 +202,8 @@ fn preview_jpeg(result: &CallToolResult) -> Option<Vec<u8>> {
     Some(jpeg)
 }
 
-/// The previews a backend stored in its data dir (`media/prv_*.jpg`), as bytes.
+/// The preview JPEGs a backend stored in its data dir (`media/prv_*.jpg`; the clips are
+/// `prv_*.mp4`), as bytes.
 fn stored_previews(data: &Path) -> Vec<Vec<u8>> {
     let mut names: Vec<PathBuf> = std::fs::read_dir(data.join("media"))
         .map(|rd| rd.flatten().map(|e| e.path()).collect())
@@ -213,7 +214,7 @@ fn stored_previews(data: &Path) -> Vec<Vec<u8>> {
         .filter(|p| {
             p.file_name()
                 .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with(backend::PREVIEW_ID_PREFIX))
+                .is_some_and(|n| n.starts_with(backend::PREVIEW_ID_PREFIX) && n.ends_with(".jpg"))
         })
         .map(|p| std::fs::read(p).expect("read a stored preview"))
         .collect()

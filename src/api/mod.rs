@@ -2,6 +2,7 @@
 //! (short keys) and SSE event types with an incremental parser/encoder. Knows nothing of
 //! reqwest or axum: both the client and the embedded backend share these types.
 
+mod backdrops;
 mod codes;
 mod draft;
 mod edit_op;
@@ -11,6 +12,7 @@ pub mod sse;
 pub mod sse_parser;
 mod types;
 
+pub use backdrops::{BACKDROP_PRESETS, BackdropPreset};
 pub use codes::*;
 pub use draft::{Draft, Segment, Track, TrackType};
 pub use edit_op::{

@@ -232,6 +232,10 @@ pub struct SessionState {
 /// 64 KB; see `EditToolResult::preview_url`).
 pub const PREVIEW_MAX_BYTES: usize = 64 * 1024;
 
+/// Largest before/after preview *clip* an edit's answer may point at, in bytes (an MP4 of at
+/// most 2 MiB, ≤ 480 pixels high; see `EditToolResult::preview_clip_url`).
+pub const PREVIEW_CLIP_MAX_BYTES: usize = 2 * 1024 * 1024;
+
 /// The `response` of an edit's ADK `functionResponse` (the typed shape: `tool_result.result`),
 /// as far as the client reads it. Everything else (`status`, `clip`, `background`, `edits`…)
 /// is kept in `extra`, untouched.
@@ -248,6 +252,15 @@ pub struct EditToolResult {
         skip_serializing_if = "Option::is_none"
     )]
     pub preview_url: Option<String>,
+    /// Also the embedded backend's: a few seconds of the clip, before (left) next to after
+    /// (right), as an H.264 MP4 of at most [`PREVIEW_CLIP_MAX_BYTES`], served like the JPEG.
+    /// Absent for still images and backdrops MP4 cannot hold (transparent). Read as liberally.
+    #[serde(
+        default,
+        deserialize_with = "de::opt_text",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub preview_clip_url: Option<String>,
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
 }

@@ -16,9 +16,10 @@ pub struct ServeArgs {
     /// Data dir of the embedded backend (default: the per-user data dir).
     #[arg(long, env = "EBC_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
-    /// Longest wait inside one tool call, in seconds; longer work continues as a job.
-    #[arg(long, env = "EBC_CALL_BUDGET_SECS", default_value_t = 45.0)]
-    pub call_budget_secs: f64,
+    /// Longest wait inside one tool call, in seconds, for every host; longer work continues as
+    /// a job. Default: chosen from the host's clientInfo (45 s for hosts not in the table).
+    #[arg(long, env = "EBC_CALL_BUDGET_SECS")]
+    pub call_budget_secs: Option<f64>,
     /// After a dropped reply stream, the first state poll waits this long (tests shorten it).
     #[arg(long, env = "EBC_SSE_RECOVERY_POLL_SECS", hide = true)]
     pub recovery_poll_secs: Option<f64>,
@@ -45,10 +46,11 @@ impl ServeArgs {
     }
 
     pub fn into_settings(self) -> anyhow::Result<McpSettings> {
-        if !(self.call_budget_secs.is_finite() && self.call_budget_secs > 0.0) {
+        if let Some(secs) = self.call_budget_secs
+            && !(secs.is_finite() && secs > 0.0)
+        {
             anyhow::bail!(
-                "EBC_CALL_BUDGET_SECS / --call-budget-secs must be a positive number of seconds, not {}",
-                self.call_budget_secs
+                "EBC_CALL_BUDGET_SECS / --call-budget-secs must be a positive number of seconds, not {secs}"
             );
         }
         let mut client = ClientConfig::from_env().map_err(anyhow::Error::msg)?;
@@ -86,7 +88,7 @@ impl ServeArgs {
         Ok(McpSettings {
             client,
             data_dir,
-            call_budget: Duration::from_secs_f64(self.call_budget_secs),
+            call_budget: self.call_budget_secs.map(Duration::from_secs_f64),
             probe_timeout: DEFAULT_PROBE_TIMEOUT,
             home,
             export_dir,

@@ -38,8 +38,11 @@ pub use run::STILL_WORKING;
 /// Largest preview answer `fetch_preview` reads, in bytes: the contract's 64 KB
 /// (`api::PREVIEW_MAX_BYTES`) plus 8 KB of slack for a server that rounds differently.
 pub const PREVIEW_FETCH_LIMIT: usize = crate::api::PREVIEW_MAX_BYTES + 8 * 1024;
+/// Slack above `api::PREVIEW_CLIP_MAX_BYTES` when fetching a preview clip.
+pub const PREVIEW_CLIP_FETCH_SLACK: usize = 64 * 1024;
 
 const PREVIEW_WHAT: &str = "fetching the before/after preview";
+const PREVIEW_CLIP_WHAT: &str = "fetching the before/after preview clip";
 
 /// Something to tell the user while a call is under way ("Still working…", render percent).
 #[derive(Debug, Clone, PartialEq)]
@@ -65,6 +68,9 @@ pub struct RunOutcome {
     /// Where the backend put a before/after preview of the edit (a function response's
     /// `preview_url`; the embedded backend only): fetch it with `NemoClient::fetch_preview`.
     pub preview_url: Option<String>,
+    /// Where the backend put the before/after preview clip (`preview_clip_url`; the embedded
+    /// backend only): fetch it with `NemoClient::fetch_preview_clip`.
+    pub preview_clip_url: Option<String>,
 }
 
 /// The shared inside of a client; every file of this module adds methods to it.
@@ -256,6 +262,22 @@ impl NemoClient {
     pub async fn fetch_preview(&self, url: &str) -> Result<Vec<u8>, ClientError> {
         self.inner
             .fetch_small(url, PREVIEW_WHAT, PREVIEW_FETCH_LIMIT)
+            .await
+    }
+
+    /// The bytes of a preview clip at `url` (a `RunOutcome::preview_clip_url`), fetched like
+    /// [`Self::fetch_preview`] with the clip's limit (`api::PREVIEW_CLIP_MAX_BYTES` plus
+    /// [`PREVIEW_CLIP_FETCH_SLACK`]).
+    ///
+    /// # Errors
+    /// As [`Self::fetch_preview`].
+    pub async fn fetch_preview_clip(&self, url: &str) -> Result<Vec<u8>, ClientError> {
+        self.inner
+            .fetch_small(
+                url,
+                PREVIEW_CLIP_WHAT,
+                crate::api::PREVIEW_CLIP_MAX_BYTES + PREVIEW_CLIP_FETCH_SLACK,
+            )
             .await
     }
 

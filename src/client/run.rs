@@ -30,6 +30,8 @@ struct Follow {
     broken: bool,
     /// The last `preview_url` a tool result carried (the embedded backend's extension).
     preview_url: Option<String>,
+    /// The last `preview_clip_url` (the embedded backend's extension).
+    preview_clip_url: Option<String>,
 }
 
 impl Follow {
@@ -51,8 +53,12 @@ impl Follow {
                 }
                 AgentEvent::ToolResult { result, .. } => {
                     self.open_calls = self.open_calls.saturating_sub(1);
-                    if let Some(url) = EditToolResult::from_value(&result).preview_url {
+                    let result = EditToolResult::from_value(&result);
+                    if let Some(url) = result.preview_url {
                         self.preview_url = Some(url);
+                    }
+                    if let Some(url) = result.preview_clip_url {
+                        self.preview_clip_url = Some(url);
                     }
                 }
                 AgentEvent::Error { message } => self.error = Some(message),
@@ -156,6 +162,7 @@ impl Inner {
             text: text.clone(),
             tool_calls: follow.tool_calls.clone(),
             preview_url: follow.preview_url.clone(),
+            preview_clip_url: follow.preview_clip_url.clone(),
             ..RunOutcome::default()
         };
         // Cut: the connection broke, or it closed while a tool call had no result yet and

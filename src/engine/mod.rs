@@ -22,6 +22,7 @@ pub mod ffmpeg;
 pub mod matte;
 pub mod pipeline;
 pub mod preview;
+pub mod preview_clip;
 pub mod probe;
 pub mod segment;
 pub mod timeline;

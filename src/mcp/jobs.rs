@@ -1,6 +1,7 @@
 //! Long-call continuation. Hosts drop a tool call after about a minute, so work runs in a
 //! background task keyed by a job id, and a call waits for it at most the call budget
-//! (`EBC_CALL_BUDGET_SECS`, ~45 s). Then the result says `status: "running"` with the
+//! (`EBC_CALL_BUDGET_SECS`, else the host's ceiling from `hosts`: 45 s for unknown hosts),
+//! sending a progress notice at least every `hosts::PROGRESS_EVERY`. Then the result says `status: "running"` with the
 //! `job_id`, and calling the same tool again with `{"job_id": …}` picks the wait up again.
 //! Cancelling a waiting call (`ctx.ct`) stops the wait and cancels the job.
 
@@ -21,6 +22,8 @@ use serde_json::{Value, json};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+use super::hosts;
+use super::records::{JobRecord, RecordState, Records, StoredOutcome};
 use super::progress::ProgressSink;
 use crate::client::Notice;
 
@@ -56,9 +59,18 @@ pub struct JobCtx {
     notices: Arc<watch::Sender<Option<Notice>>>,
     cancel: CancellationToken,
     parked: Arc<watch::Sender<bool>>,
+    /// The job's stored record (see `records`).
+    record: Option<(Records, String)>,
 }
 
 impl JobCtx {
+    /// Note in the job's record that it now waits for render `render_id`.
+    pub fn record_render(&self, render_id: &str) {
+        if let Some((records, id)) = &self.record {
+            records.update(id, |r| r.render_id = Some(render_id.to_string()));
+        }
+    }
+
     pub fn notify(&self, notice: Notice) {
         self.notices.send_replace(Some(notice));
     }
@@ -105,15 +117,28 @@ impl Job {
 }
 
 pub struct Jobs {
-    budget: Duration,
+    /// `EBC_CALL_BUDGET_SECS` for every host; `None`: the host's ceiling (`hosts`).
+    budget: Option<Duration>,
     map: Mutex<HashMap<String, Arc<Job>>>,
+    /// Records that outlive the process; `None` in unit tests.
+    records: Option<Records>,
+}
+
+/// What a continuation call for a job id finds.
+pub enum Found {
+    /// A job this process holds (running, or finished and kept).
+    Held(Arc<Job>),
+    /// A job an earlier run of the server started and did not finish; its record says how
+    /// to start it again under the same id.
+    Restart(JobRecord),
 }
 
 impl Jobs {
-    pub fn new(budget: Duration) -> Self {
+    pub fn new(budget: Option<Duration>, records: Option<Records>) -> Self {
         Jobs {
             budget,
             map: Mutex::new(HashMap::new()),
+            records,
         }
     }
 
@@ -123,16 +148,41 @@ impl Jobs {
         F: FnOnce(JobCtx) -> Fut,
         Fut: Future<Output = Outcome> + Send + 'static,
     {
+        self.start_recorded(tool, backend, None, Value::Null, work)
+    }
+
+    /// Start `work` in the background under `id` (a new one when `None`), recording `args`:
+    /// what is needed to start it again after a restart (`null`: it cannot be).
+    pub fn start_recorded<F, Fut>(
+        &self,
+        tool: &'static str,
+        backend: &str,
+        id: Option<String>,
+        args: Value,
+        work: F,
+    ) -> Arc<Job>
+    where
+        F: FnOnce(JobCtx) -> Fut,
+        Fut: Future<Output = Outcome> + Send + 'static,
+    {
         let (done_tx, done) = watch::channel(None);
         let (notices, _) = watch::channel(None);
         let notices = Arc::new(notices);
         let cancel = CancellationToken::new();
         let parked = Arc::new(watch::channel(false).0);
-        let id = format!("job_{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+        let given = id.is_some();
+        let id = id.unwrap_or_else(|| {
+            format!("job_{}", &uuid::Uuid::new_v4().simple().to_string()[..12])
+        });
+        let record = self.records.clone().map(|records| {
+            records.put(&Records::new_record(&id, tool, backend, args));
+            (records, id.clone())
+        });
         let fut = work(JobCtx {
             notices: notices.clone(),
             cancel: cancel.clone(),
             parked: parked.clone(),
+            record: record.clone(),
         });
         let span = tracing::info_span!("job", %id, tool);
         tokio::spawn(async move {
@@ -150,6 +200,16 @@ impl Jobs {
                     ))
                 }
             };
+            if let Some((records, id)) = &record {
+                records.update(id, |r| {
+                    r.state = if outcome.is_ok() {
+                        RecordState::Completed
+                    } else {
+                        RecordState::Failed
+                    };
+                    r.outcome = Some(stored(&outcome));
+                });
+            }
             done_tx.send_replace(Some(Arc::new(outcome)));
         });
         let job = Arc::new(Job {
@@ -161,7 +221,8 @@ impl Jobs {
             notices,
             cancel,
             parked,
-            handed_out: AtomicBool::new(false),
+            // A job started again under an id the host already holds.
+            handed_out: AtomicBool::new(given),
         });
         let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
         prune(&mut map);
@@ -174,19 +235,72 @@ impl Jobs {
         map.get(id.trim()).cloned()
     }
 
-    /// Look up `id` for a continuation call of `tool`; a user-facing failure if it cannot be.
-    pub fn resume(&self, tool: &'static str, id: &str) -> Result<Arc<Job>, Failure> {
+    /// Look up `id` for a continuation call of `tool`: a job this process holds, else its
+    /// record from an earlier run (a finished one answers as it did; an unfinished one that can
+    /// be started again is `Found::Restart`); a user-facing failure if neither.
+    pub fn resume(&self, tool: &'static str, id: &str) -> Result<Found, Failure> {
+        let wrong_tool = |owner: &str| {
+            Failure::User(format!(
+                "Job {id} belongs to {owner}; call {owner} with {{\"job_id\": \"{id}\"}} instead."
+            ))
+        };
         match self.get(id) {
-            Some(job) if job.tool == tool => Ok(job),
-            Some(job) => Err(Failure::User(format!(
-                "Job {id} belongs to {}; call {} with {{\"job_id\": \"{id}\"}} instead.",
-                job.tool, job.tool
-            ))),
-            None => Err(Failure::User(format!(
-                "No job {id} is known to this server (it may have been started before a restart). \
-                 Call show_timeline to see the project's current state, then repeat the request if needed."
-            ))),
+            Some(job) if job.tool == tool => return Ok(Found::Held(job)),
+            Some(job) => return Err(wrong_tool(job.tool)),
+            None => {}
         }
+        let Some(rec) = self.records.as_ref().and_then(|r| r.get(id)) else {
+            return Err(Failure::User(format!(
+                "No job {id} is known to this server. \
+                 Call show_timeline to see the project's current state, then repeat the request if needed."
+            )));
+        };
+        if rec.kind != tool {
+            return Err(wrong_tool(&rec.kind));
+        }
+        if let Some(outcome) = &rec.outcome {
+            return Ok(Found::Held(self.finished(tool, &rec, outcome)));
+        }
+        if rec.args.is_null() {
+            return Err(Failure::User(format!(
+                "Job {id} ({tool}) was still running when this server stopped, and it cannot be \
+                 resumed safely (it could be applied twice). Call show_timeline to see whether the \
+                 change is there, then repeat the request if it is not."
+            )));
+        }
+        Ok(Found::Restart(rec))
+    }
+
+    /// A job of an earlier run that finished: kept here with its stored outcome.
+    fn finished(&self, tool: &'static str, rec: &JobRecord, outcome: &StoredOutcome) -> Arc<Job> {
+        let outcome = match outcome.clone() {
+            StoredOutcome::Reply {
+                text,
+                structured,
+                content,
+            } => Ok(Reply {
+                text,
+                structured,
+                content,
+            }),
+            StoredOutcome::UserError { message } => Err(Failure::User(message)),
+            StoredOutcome::InternalError { message } => Err(Failure::Internal(message)),
+        };
+        let (_, done) = watch::channel(Some(Arc::new(outcome)));
+        let job = Arc::new(Job {
+            id: rec.id.clone(),
+            tool,
+            backend: rec.backend.clone(),
+            started: Instant::now(),
+            done,
+            notices: Arc::new(watch::channel(None).0),
+            cancel: CancellationToken::new(),
+            parked: Arc::new(watch::channel(false).0),
+            handed_out: AtomicBool::new(true),
+        });
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        map.insert(rec.id.clone(), job.clone());
+        job
     }
 
     /// Wait for `job` at most the call budget, forwarding its progress to this request.
@@ -196,6 +310,17 @@ impl Jobs {
         ctx: &RequestContext<RoleServer>,
     ) -> Result<CallToolResult, McpError> {
         let mut sink = ProgressSink::new(ctx);
+        let budget = self.budget.unwrap_or_else(|| {
+            // 2026-07-28 requests carry clientInfo in `_meta`; older sessions had a handshake.
+            let name = ctx
+                .meta
+                .client_info()
+                .map(|i| i.name)
+                .or_else(|| ctx.peer.peer_info().map(|i| i.client_info.name.clone()));
+            let host = hosts::host(name.as_deref());
+            tracing::debug!(host = host.label, client = ?name, ceiling_s = host.ceiling.as_secs(), "call ceiling");
+            host.ceiling
+        });
         // A call for a parked job is the user asking again: the work goes on.
         job.parked.send_replace(false);
         let mut parked = job.parked.subscribe();
@@ -205,8 +330,16 @@ impl Jobs {
         if let Some(notice) = latest {
             sink.send(&notice).await;
         }
-        let deadline = tokio::time::sleep(self.budget);
+        let deadline = tokio::time::sleep(budget);
         tokio::pin!(deadline);
+        // A readable notice at least every few seconds, so hosts that reset their timeout on
+        // progress (and users watching it) see the call is alive.
+        // Checked every second, so a notice follows the last one by 5–6 s.
+        let mut tick = tokio::time::interval_at(
+            tokio::time::Instant::now() + Duration::from_secs(1),
+            Duration::from_secs(1),
+        );
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 biased;
@@ -229,10 +362,51 @@ impl Jobs {
                         }
                     }
                 }
+                _ = tick.tick() => {
+                    if sink.idle_for() >= hosts::PROGRESS_EVERY {
+                        let latest = job.notices.borrow().clone();
+                        sink.send(&still_working(job, latest)).await;
+                    }
+                }
                 _ = async { parked.wait_for(|p| *p).await.map(|_| ()) } => return Ok(running(job)),
                 _ = &mut deadline => return Ok(running(job)),
             }
         }
+    }
+}
+
+/// An outcome as its record keeps it.
+fn stored(outcome: &Outcome) -> StoredOutcome {
+    match outcome {
+        Ok(r) => StoredOutcome::Reply {
+            text: r.text.clone(),
+            structured: r.structured.clone(),
+            content: r.content.clone(),
+        },
+        Err(Failure::User(message)) => StoredOutcome::UserError {
+            message: message.clone(),
+        },
+        Err(Failure::Internal(message)) => StoredOutcome::InternalError {
+            message: message.clone(),
+        },
+    }
+}
+
+/// The periodic notice: the work's latest words (or what the tool does) and the time so far.
+fn still_working(job: &Job, latest: Option<Notice>) -> Notice {
+    let elapsed = job.started.elapsed().as_secs();
+    let what = latest
+        .as_ref()
+        .map(|n| n.message.trim_end_matches('…').to_string())
+        .unwrap_or_else(|| match job.tool {
+            "export_video" => "Rendering the video".into(),
+            "upload_media" => "Uploading".into(),
+            "replace_background" => "Replacing the background".into(),
+            _ => "Editing".into(),
+        });
+    Notice {
+        message: format!("{what}… still working, {elapsed} s so far"),
+        percent: latest.and_then(|n| n.percent),
     }
 }
 

@@ -3,19 +3,23 @@
 //! `tools` (thin handlers), `types` (arguments and results), `prompts`, `jobs` (long-call
 //! continuation), `progress`, `work` (what each long tool does), `connect` (backend choice),
 //! `gui_speak` (GUI directions → tool calls), `timeline` (summary line), `paths`, `preview`
-//! (the backend's before/after image, fetched through the client). `backend` is imported by
+//! (the backend's before/after image, fetched through the client), `app` (the MCP App
+//! resource and the preview clips it reads). `backend` is imported by
 //! `connect` only, to start the embedded one.
 
+pub mod app;
 mod attach;
 mod connect;
 pub mod content;
 mod file_arg;
 pub mod gui_speak;
+pub mod hosts;
 mod jobs;
 mod paths;
 mod preview;
 mod progress;
 mod prompts;
+mod records;
 mod save;
 pub mod schema;
 mod server;

@@ -19,6 +19,8 @@ pub struct ProgressSink {
     token: Option<ProgressToken>,
     last: f64,
     last_message: Option<String>,
+    /// When the last notification went out (or the sink was made).
+    last_sent: std::time::Instant,
 }
 
 impl ProgressSink {
@@ -28,7 +30,13 @@ impl ProgressSink {
             token: ctx.meta.get_progress_token(),
             last: 0.0,
             last_message: None,
+            last_sent: std::time::Instant::now(),
         }
+    }
+
+    /// Time since the last notification (or since the call began).
+    pub fn idle_for(&self) -> std::time::Duration {
+        self.last_sent.elapsed()
     }
 
     /// Send `notice`, keeping the progress value strictly increasing as the spec asks.
@@ -48,6 +56,7 @@ impl ProgressSink {
         };
         self.last = progress;
         self.last_message = Some(notice.message.clone());
+        self.last_sent = std::time::Instant::now();
         let mut param =
             ProgressNotificationParam::new(token, progress).with_message(&notice.message);
         if percent.is_some() {

@@ -10,16 +10,20 @@ use rmcp::{
         tool::ToolCallContext,
     },
     model::{
-        CallToolRequestParams, CallToolResponse, Implementation, ServerCapabilities, ServerConfig,
+        CallToolRequestParams, CallToolResponse, Implementation, ListResourcesResult,
+        PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse,
+        ServerCapabilities, ServerConfig,
     },
     prompt_handler,
     service::RequestContext,
     tool_handler,
 };
 
+use super::app::{self, PreviewClips};
 use super::connect::Connector;
 use super::content;
 use super::jobs::Jobs;
+use super::records::Records;
 use super::settings::McpSettings;
 
 const INSTRUCTIONS: &str = "Edits videos through the NemoVideo editor: upload_media adds clips \
@@ -32,6 +36,8 @@ pub(super) struct Shared {
     pub settings: McpSettings,
     pub connector: Connector,
     pub jobs: Jobs,
+    /// Preview clips the app reads through `resources/read`.
+    pub clips: Arc<PreviewClips>,
 }
 
 #[derive(Clone)]
@@ -46,7 +52,11 @@ impl EbcServer {
     pub fn new(settings: McpSettings) -> Self {
         let shared = Shared {
             connector: Connector::new(settings.clone()),
-            jobs: Jobs::new(settings.call_budget),
+            jobs: Jobs::new(
+                settings.call_budget,
+                Some(Records::open(&settings.client.state_dir)),
+            ),
+            clips: Arc::new(PreviewClips::default()),
             settings,
         };
         let mut tool_router = Self::tool_router();
@@ -55,6 +65,10 @@ impl EbcServer {
             tool.input_schema = Arc::new(super::schema::host_safe(&tool.input_schema));
             if let Some(output) = &tool.output_schema {
                 tool.output_schema = Some(Arc::new(super::schema::host_safe(output)));
+            }
+            // Hosts with MCP Apps show the app with these tools' results.
+            if app::APP_TOOLS.contains(&tool.name.as_ref()) {
+                tool.meta = Some(app::tool_meta());
             }
         }
         EbcServer {
@@ -90,11 +104,38 @@ impl ServerHandler for EbcServer {
         Ok(content::response_for_version(response, version.as_ref()))
     }
 
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, McpError> {
+        Ok(ListResourcesResult::with_all_items(vec![app::listed()]))
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, McpError> {
+        match app::read(&request.uri, &self.shared.clips) {
+            Some(result) => Ok(result.into()),
+            None => Err(McpError::resource_not_found(
+                format!(
+                    "no resource {}: the app is {} and preview clips are kept for the last few edits only",
+                    request.uri,
+                    app::APP_URI
+                ),
+                None,
+            )),
+        }
+    }
+
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(
             ServerCapabilities::builder()
                 .enable_tools()
                 .enable_prompts()
+                .enable_resources()
                 .build(),
         )
         .with_server_info(Implementation::new(crate::SKILL_SOURCE, crate::VERSION))

@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use crate::config::ClientConfig;
 
-/// Default longest wait inside one tool call; hosts such as Claude Desktop drop calls after ~60 s.
-pub const DEFAULT_CALL_BUDGET: Duration = Duration::from_secs(45);
+/// Longest wait inside one tool call for a host `hosts` does not know (clients built on the
+/// TypeScript SDK drop a request after 60 s).
+pub const DEFAULT_CALL_BUDGET: Duration = super::hosts::UNKNOWN_CEILING;
 /// How long `EBC_BACKEND=auto` waits for the cloud to answer before going local.
 pub const DEFAULT_PROBE_TIMEOUT: Duration = Duration::from_secs(3);
 
@@ -18,8 +19,9 @@ pub struct McpSettings {
     pub client: ClientConfig,
     /// Data dir of the embedded backend (`EBC_DATA_DIR`).
     pub data_dir: PathBuf,
-    /// Longest wait inside one tool call (`EBC_CALL_BUDGET_SECS`).
-    pub call_budget: Duration,
+    /// Longest wait inside one tool call for every host (`EBC_CALL_BUDGET_SECS`); `None`: chosen
+    /// per host from its `clientInfo` (`hosts`).
+    pub call_budget: Option<Duration>,
     /// How long `auto` waits for the cloud.
     pub probe_timeout: Duration,
     /// The user's home, for `~` in paths.

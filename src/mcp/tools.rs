@@ -14,7 +14,8 @@ use rmcp::{
 use super::attach;
 use super::connect::Connection;
 use super::file_arg::file_arg;
-use super::jobs::{self, Failure, JobCtx, Outcome};
+use super::jobs::{self, Failure, Found, JobCtx, Outcome};
+use super::records::JobRecord;
 use super::paths::{self, MediaRef};
 use super::server::EbcServer;
 use super::timeline;
@@ -48,9 +49,63 @@ impl EbcServer {
         ctx: &RequestContext<RoleServer>,
     ) -> Result<CallToolResult, McpError> {
         match self.shared.jobs.resume(tool, id) {
-            Ok(job) => self.shared.jobs.wait(&job, ctx).await,
+            Ok(Found::Held(job)) => self.shared.jobs.wait(&job, ctx).await,
+            Ok(Found::Restart(rec)) => self.restart(rec, ctx).await,
             Err(f) => jobs::failure_result(self.shared.connector.label().as_deref(), f),
         }
+    }
+
+    /// Start again, under its id, a job an earlier run of this server left unfinished (only
+    /// exports are recorded so that they can be: the render is found again, not repeated).
+    async fn restart(
+        &self,
+        rec: JobRecord,
+        ctx: &RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, McpError> {
+        let state_dir = self.shared.settings.client.state_dir.clone();
+        match ExportPlan::from_args(&rec.args, state_dir) {
+            Some(plan) if rec.kind == "export_video" => {
+                tracing::info!(job = %rec.id, "continuing an export started before a restart");
+                let args = plan.args();
+                self.launch_recorded("export_video", ctx, Some(rec.id), args, move |conn, job| {
+                    work::export_video(conn, plan, job)
+                })
+                .await
+            }
+            _ => jobs::failure_result(
+                None,
+                Failure::User(format!(
+                    "Job {} cannot be continued after the restart; call {} again.",
+                    rec.id, rec.kind
+                )),
+            ),
+        }
+    }
+
+    /// `launch`, recording `args` under `id` (new when `None`) so that the job can be started
+    /// again after a restart.
+    async fn launch_recorded<F, Fut>(
+        &self,
+        tool: &'static str,
+        ctx: &RequestContext<RoleServer>,
+        id: Option<String>,
+        args: serde_json::Value,
+        work: F,
+    ) -> Result<CallToolResult, McpError>
+    where
+        F: FnOnce(Arc<Connection>, JobCtx) -> Fut,
+        Fut: Future<Output = Outcome> + Send + 'static,
+    {
+        let conn = match self.shared.connector.get().await {
+            Ok(conn) => conn,
+            Err(f) => return jobs::failure_result(None, f),
+        };
+        let label = conn.label.clone();
+        let job = self
+            .shared
+            .jobs
+            .start_recorded(tool, &label, id, args, move |job| work(conn, job));
+        self.shared.jobs.wait(&job, ctx).await
     }
 
     /// Start `work` as a job of `tool` on the connection and wait for it within the budget.
@@ -233,6 +288,7 @@ impl EbcServer {
             backdrop,
             instruction,
             attachments,
+            clips: self.shared.clips.clone(),
         };
         self.launch("replace_background", &ctx, move |conn, job| {
             work::replace_background(conn, plan, job)
@@ -306,7 +362,8 @@ impl EbcServer {
             resolution: req.resolution.unwrap_or_default(),
             matte: req.matte.unwrap_or_default(),
         };
-        self.launch("export_video", &ctx, move |conn, job| {
+        let args = plan.args();
+        self.launch_recorded("export_video", &ctx, None, args, move |conn, job| {
             work::export_video(conn, plan, job)
         })
         .await

@@ -141,6 +141,10 @@ pub struct EditResponse {
     /// About the before/after preview image: attached, or why there is none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preview: Option<String>,
+    /// A few seconds of the clip, before (left) | after (right), as an MP4 to read with
+    /// `resources/read` (`ui://editor-background-changer/preview/….mp4`); for the MCP App.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preview_clip: Option<String>,
 }
 
 /// Encoder quality of the export.

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use rmcp::model::{ContentBlock, Resource};
 
+use super::app::PreviewClips;
 use super::attach::Attachment;
 use super::connect::Connection;
 use super::gui_speak;
@@ -139,6 +140,8 @@ pub struct ReplacePlan {
     /// Files to upload before the message is sent (a backdrop path, paths in the
     /// instruction); the message then names them by their uploaded name.
     pub attachments: Vec<Attachment>,
+    /// Where the preview clip is kept for the app.
+    pub clips: Arc<PreviewClips>,
 }
 
 /// Upload each attachment and put its uploaded name where the message wrote the path.
@@ -214,7 +217,28 @@ pub async fn replace_background(conn: Arc<Connection>, plan: ReplacePlan, job: J
         }
         None => (Vec::new(), None),
     };
-    edit_reply(&conn, outcome, draft, preview_note, content)
+    // The preview clip is for the app only (never content: it would go to the model).
+    let clip = match outcome.preview_clip_url.as_deref() {
+        Some(url) => match conn.client.fetch_preview_clip(url).await {
+            Ok(mp4) if mp4.get(4..8) == Some(&b"ftyp"[..]) => {
+                Some(plan.clips.put(mp4))
+            }
+            Ok(_) => {
+                tracing::warn!("the backend's preview clip is not an MP4; not kept");
+                None
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "the preview clip could not be fetched");
+                None
+            }
+        },
+        None => None,
+    };
+    let mut reply = edit_reply(&conn, outcome, draft, preview_note, content)?;
+    if let (Some(uri), Some(map)) = (clip, reply.structured.as_object_mut()) {
+        map.insert("preview_clip".into(), serde_json::Value::String(uri));
+    }
+    Ok(reply)
 }
 
 pub async fn edit_video(
@@ -330,6 +354,7 @@ fn edit_reply(
         timeline: summary,
         recovered_after_disconnect: outcome.recovered_after_disconnect,
         preview,
+        preview_clip: None,
     };
     Ok(Reply {
         text,
@@ -463,6 +488,50 @@ fn clip_file(folder: &std::path::Path, clip: &str, overwrite: bool, used: &[Path
         n += 1;
     }
     path
+}
+
+/// An export as its job record keeps it: enough to start it again after a restart (the
+/// render itself is found again through the client's pending render).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct ExportArgs {
+    pub output_path: PathBuf,
+    pub overwrite: bool,
+    #[serde(default)]
+    pub taken: Option<PathBuf>,
+    pub quality: ExportQuality,
+    pub resolution: ExportResolution,
+    pub matte: ExportMatte,
+}
+
+impl ExportPlan {
+    /// What the job record keeps.
+    pub fn args(&self) -> serde_json::Value {
+        serde_json::to_value(ExportArgs {
+            output_path: self.dest.path.clone(),
+            overwrite: self.dest.overwrite,
+            taken: self.dest.taken.clone(),
+            quality: self.quality,
+            resolution: self.resolution,
+            matte: self.matte,
+        })
+        .unwrap_or_default()
+    }
+
+    /// The plan again from a record's `args`; `None` when they do not read as an export.
+    pub fn from_args(args: &serde_json::Value, state_dir: PathBuf) -> Option<Self> {
+        let a: ExportArgs = serde_json::from_value(args.clone()).ok()?;
+        Some(ExportPlan {
+            dest: paths::Destination {
+                path: a.output_path,
+                overwrite: a.overwrite,
+                taken: a.taken,
+            },
+            state_dir,
+            quality: a.quality,
+            resolution: a.resolution,
+            matte: a.matte,
+        })
+    }
 }
 
 pub async fn export_video(conn: Arc<Connection>, plan: ExportPlan, job: JobCtx) -> Outcome {
@@ -751,6 +820,7 @@ async fn export_timeline(conn: Arc<Connection>, plan: ExportPlan, job: JobCtx) -
                 .map_err(failure)?
         }
     };
+    job.record_render(&status.id);
     // The docs: a failed render is retried once, with a new id.
     let mut retried = false;
     loop {
@@ -783,6 +853,7 @@ async fn export_timeline(conn: Arc<Connection>, plan: ExportPlan, job: JobCtx) -
                     .start_render(&draft, output.clone())
                     .await
                     .map_err(failure)?;
+                job.record_render(&status.id);
             }
         }
     }

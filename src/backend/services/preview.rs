@@ -17,6 +17,9 @@ use crate::engine;
 /// Largest preview JPEG, in bytes (the engine's limit, within the contract's).
 pub const MAX_BYTES: usize = engine::preview::MAX_BYTES;
 const _: () = assert!(MAX_BYTES <= api::PREVIEW_MAX_BYTES);
+/// Largest preview clip, in bytes (the engine's limit, within the contract's).
+pub const CLIP_MAX_BYTES: usize = engine::preview_clip::CLIP_MAX_BYTES;
+const _: () = assert!(CLIP_MAX_BYTES <= api::PREVIEW_CLIP_MAX_BYTES);
 
 /// Media ids of previews start with this (uploads: `med_`).
 pub const ID_PREFIX: &str = "prv_";
@@ -130,6 +133,77 @@ pub async fn make(store: &Store, src: PreviewSource) -> Result<MediaRecord, Prev
         .map_err(|e| store_err(&clip, e))
 }
 
+/// Render the before/after *clip* of `src` (`engine::preview_clip`: a few seconds, side by
+/// side, ≤ 480 pixels high, ≤ [`CLIP_MAX_BYTES`]) and store it as media of its session, like
+/// the JPEG. Still images and transparent backdrops have none (a `Render` error).
+pub async fn make_clip(store: &Store, src: PreviewSource) -> Result<MediaRecord, PreviewError> {
+    let clip = src.clip.clone();
+    let store_err = |clip: &str, source: Error| PreviewError::Store {
+        clip: clip.to_string(),
+        source,
+    };
+    let media_dir = store.media_dir().to_path_buf();
+    let (file, backdrop, name) = (src.file.clone(), src.backdrop.clone(), clip.clone());
+    let rendered = tokio::task::spawn_blocking(move || {
+        // Beside its final place, under a prefix the start-up cleanup removes after a crash.
+        let tmp = tempfile::Builder::new()
+            .prefix(".upload-")
+            .suffix(".mp4")
+            .tempfile_in(&media_dir)
+            .map_err(|e| store_err(&name, e.into()))?
+            .into_temp_path();
+        engine::preview_clip::clip_before_after_video(&file, &backdrop, &tmp).map_err(
+            |source| PreviewError::Render {
+                clip: name.clone(),
+                source,
+            },
+        )?;
+        let bytes = std::fs::read(&tmp).map_err(|e| store_err(&name, e.into()))?;
+        if bytes.len() > CLIP_MAX_BYTES {
+            return Err(PreviewError::TooLarge {
+                clip: name,
+                bytes: bytes.len(),
+            });
+        }
+        let info = engine::probe(&tmp).map_err(|source| PreviewError::Render {
+            clip: name.clone(),
+            source,
+        })?;
+        Ok((tmp, bytes.len(), sha256_hex(&bytes), info))
+    })
+    .await
+    .map_err(|e| store_err(&clip, e.into()))??;
+    let (tmp, bytes, hash, info) = rendered;
+    let rec = MediaRecord {
+        media_id: format!("{ID_PREFIX}{}", uuid::Uuid::new_v4().simple()),
+        user_id: src.user_id,
+        session_id: src.session_id,
+        filename: preview_name(&clip).replace(".jpg", ".mp4"),
+        file_type: "video".into(),
+        ext: "mp4".into(),
+        bytes: bytes as u64,
+        duration: info.duration_s,
+        width: info.width,
+        height: info.height,
+        fps: info.fps,
+        hash,
+        created_at: now_secs(),
+    };
+    store
+        .run(move |db| {
+            let dest = db.media_file(&rec);
+            tmp.persist(&dest)
+                .map_err(|e| Error::internal(format!("storing {}: {e}", dest.display())))?;
+            if let Err(e) = db.put_media(&rec) {
+                let _ = std::fs::remove_file(&dest);
+                return Err(e);
+            }
+            Ok(rec)
+        })
+        .await
+        .map_err(|e| store_err(&clip, e))
+}
+
 /// `talk.mp4` → `talk before-after.jpg`.
 fn preview_name(clip: &str) -> String {
     let stem = std::path::Path::new(clip)
@@ -150,6 +224,16 @@ fn jpeg_size(jpeg: &[u8]) -> (u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The app's backdrop buttons send words the engine understands (issue 22).
+    #[test]
+    fn every_backdrop_preset_resolves() {
+        for p in api::BACKDROP_PRESETS {
+            let b = engine::backdrop::resolve(p.backdrop)
+                .unwrap_or_else(|e| panic!("preset {:?}: {e}", p.label));
+            assert!(!b.description.is_empty(), "{}", p.label);
+        }
+    }
 
     #[test]
     fn names_and_ids() {

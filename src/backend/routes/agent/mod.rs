@@ -203,7 +203,7 @@ async fn work(
                 preview: _,
                 versions,
             },
-            preview_url,
+            (preview_url, preview_clip_url),
         )) => {
             let mut response = json!({
                 "status": "ok",
@@ -219,6 +219,9 @@ async fn work(
             }
             if let Some(url) = preview_url {
                 response["preview_url"] = json!(url);
+            }
+            if let Some(url) = preview_clip_url {
+                response["preview_clip_url"] = json!(url);
             }
             out.event(&AdkEvent::function_response(
                 &inv,
@@ -250,8 +253,9 @@ async fn work(
     }
 }
 
-/// The service's `apply` with the state's store and settings, then the preview of a
-/// background replacement (its URL under `base`; `None` when none was made).
+/// The service's `apply` with the state's store and settings, then the previews of a
+/// background replacement: the JPEG's and the clip's URLs under `base` (`None` when none was
+/// made).
 async fn apply(
     state: &AppState,
     caller: &Caller,
@@ -259,7 +263,7 @@ async fn apply(
     ops: &[EditOp],
     message: &str,
     base: &str,
-) -> Result<(Applied, Option<String>), AgentError> {
+) -> Result<(Applied, (Option<String>, Option<String>)), AgentError> {
     // Test builds: `slow_ms` makes the work itself slow, so heartbeats show.
     #[cfg(feature = "faults")]
     {
@@ -274,13 +278,15 @@ async fn apply(
         edit_cost: state.config.edit_cost,
     };
     let mut applied = agent::apply(ws, &caller.user_id, session_id, ops, message).await?;
-    let url = match applied.preview.take() {
+    let urls = match applied.preview.take() {
         Some(src) if dialect::makes_previews(state.config.dialect) => {
-            preview_url(state, src, base).await
+            let jpeg = preview_url(state, src.clone(), base).await;
+            let clip = preview_clip_url(state, src, base).await;
+            (jpeg, clip)
         }
-        _ => None,
+        _ => (None, None),
     };
-    Ok((applied, url))
+    Ok((applied, urls))
 }
 
 /// Make and store the preview of `src`; its URL, or `None` (logged) when it failed.
@@ -298,6 +304,25 @@ async fn preview_url(state: &AppState, src: preview::PreviewSource, base: &str) 
         }
         Err(e) => {
             tracing::warn!("no preview, the edit stands: {e}");
+            None
+        }
+    }
+}
+
+/// Make and store the preview clip of `src`; its URL, or `None` (logged) when it failed.
+async fn preview_clip_url(
+    state: &AppState,
+    src: preview::PreviewSource,
+    base: &str,
+) -> Option<String> {
+    let clip = src.clip.clone();
+    match preview::make_clip(&state.store, src).await {
+        Ok(rec) => {
+            tracing::debug!(clip = %clip, media = %rec.media_id, bytes = rec.bytes, "preview clip stored");
+            Some(media_url(base, &rec))
+        }
+        Err(e) => {
+            tracing::debug!("no preview clip, the edit stands: {e}");
             None
         }
     }
