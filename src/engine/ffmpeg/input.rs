@@ -15,7 +15,7 @@ pub const PROTOCOLS: &str = "file,pipe";
 
 /// The accepted formats, as users see them.
 pub const ACCEPTED: &str =
-    "video mp4 mov avi webm mkv, image jpg png gif webp, audio mp3 wav m4a aac";
+    "video mp4 mov avi webm mkv ts mts m2ts, image jpg png gif webp, audio mp3 wav m4a aac";
 
 /// A container format on the allow-list, named as ffmpeg's demuxer (`-f`). None of them
 /// opens another file (the `mov` demuxer's external references stay off: `enable_drefs`
@@ -26,12 +26,18 @@ pub enum Demuxer {
     Mov,
     /// Matroska and WebM.
     Matroska,
+    /// MPEG transport stream: `.ts`, and AVCHD `.mts`/`.m2ts` (192-byte packets) from
+    /// camcorders, TV and DVR recordings, HLS pieces. The demuxer reads one file only.
+    Mpegts,
     Avi,
     Wav,
     Mp3,
     /// AAC in ADTS frames.
     Aac,
     Png,
+    /// Animated PNG (a PNG with an `acTL` chunk before its image data): read by ffmpeg's
+    /// `apng` demuxer, so every frame and its delay is kept.
+    Apng,
     Jpeg,
     Gif,
     Webp,
@@ -43,18 +49,21 @@ impl Demuxer {
         match self {
             Demuxer::Mov => "mov",
             Demuxer::Matroska => "matroska",
+            Demuxer::Mpegts => "mpegts",
             Demuxer::Avi => "avi",
             Demuxer::Wav => "wav",
             Demuxer::Mp3 => "mp3",
             Demuxer::Aac => "aac",
             Demuxer::Png => "png_pipe",
+            Demuxer::Apng => "apng",
             Demuxer::Jpeg => "jpeg_pipe",
             Demuxer::Gif => "gif",
             Demuxer::Webp => "webp_pipe",
         }
     }
 
-    /// The format of a file from its first bytes (at least 12 for RIFF and ISO BMFF);
+    /// The format of a file from its first bytes (at least 12 for RIFF and ISO BMFF, 3
+    /// packets — 577 bytes — for a transport stream);
     /// `None` for anything not on the allow-list. An ID3 tag means MP3, whatever follows it.
     pub fn sniff(head: &[u8]) -> Option<Demuxer> {
         let at = |off: usize, magic: &[u8]| head.get(off..off + magic.len()) == Some(magic);
@@ -76,10 +85,17 @@ impl Demuxer {
             return Some(Demuxer::Jpeg);
         }
         if at(0, &[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A]) {
-            return Some(Demuxer::Png);
+            return Some(if is_animated_png(head) {
+                Demuxer::Apng
+            } else {
+                Demuxer::Png
+            });
         }
         if at(0, b"GIF87a") || at(0, b"GIF89a") {
             return Some(Demuxer::Gif);
+        }
+        if is_transport_stream(head) {
+            return Some(Demuxer::Mpegts);
         }
         if at(0, b"ID3") {
             return Some(Demuxer::Mp3);
@@ -95,12 +111,12 @@ impl Demuxer {
         None
     }
 
-    /// The format of the file at `path`, read from its first 64 bytes. `Err` names the file
+    /// The format of the file at `path`, read from its first [`HEAD`] bytes. `Err` names the file
     /// and the accepted formats when it is none of them.
     pub fn of_file(path: &Path) -> Result<Demuxer> {
-        let mut head = Vec::with_capacity(64);
+        let mut head = Vec::with_capacity(HEAD as usize);
         std::fs::File::open(path)
-            .and_then(|f| f.take(64).read_to_end(&mut head))
+            .and_then(|f| f.take(HEAD).read_to_end(&mut head))
             .map_err(|e| Error::io(path, e))?;
         Demuxer::sniff(&head).ok_or_else(|| {
             Error::input(
@@ -109,6 +125,38 @@ impl Demuxer {
             )
         })
     }
+}
+
+/// How many bytes of a file [`Demuxer::of_file`] reads: three 192-byte M2TS packets.
+pub const HEAD: u64 = 1024;
+
+/// True when the PNG chunks in `head` (after the 8-byte signature) reach an `acTL` chunk
+/// before the first `IDAT`: an animated PNG (APNG spec, "Structure"). Chunks are a 4-byte
+/// big-endian length, a 4-byte type, the data and a 4-byte CRC.
+fn is_animated_png(head: &[u8]) -> bool {
+    let mut at = 8usize;
+    while let Some(chunk) = head.get(at..at + 8) {
+        let len = u32::from_be_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]) as usize;
+        match &chunk[4..8] {
+            b"acTL" => return true,
+            b"IDAT" => return false,
+            _ => {}
+        }
+        at = match at.checked_add(12).and_then(|a| a.checked_add(len)) {
+            Some(next) => next,
+            None => return false,
+        };
+    }
+    false
+}
+
+/// True when `head` starts with three MPEG-TS packets: the sync byte 0x47 every 188 bytes
+/// (ISO/IEC 13818-1 §2.4.3.2), or every 192 bytes after a 4-byte arrival timestamp (BDAV
+/// M2TS, as AVCHD camcorders write it). Three in a row, so a stray 0x47 is not enough.
+fn is_transport_stream(head: &[u8]) -> bool {
+    let synced =
+        |first: usize, size: usize| (0..3).all(|k| head.get(first + k * size) == Some(&0x47));
+    synced(0, 188) || synced(4, 192)
 }
 
 /// Add `path` as the next input of `cmd`: `-protocol_whitelist file,pipe -f <demuxer> -i
@@ -143,6 +191,44 @@ mod tests {
         ] {
             assert_eq!(Demuxer::sniff(head), None, "{head:?}");
         }
+        // Transport streams: 188-byte packets (.ts) and 192-byte ones (.m2ts/.mts); one
+        // stray sync byte is not a stream.
+        let mut ts = vec![0u8; 600];
+        for k in 0..3 {
+            ts[k * 188] = 0x47;
+        }
+        assert_eq!(Demuxer::sniff(&ts), Some(Demuxer::Mpegts));
+        let mut m2ts = vec![0u8; 600];
+        for k in 0..3 {
+            m2ts[4 + k * 192] = 0x47;
+        }
+        assert_eq!(Demuxer::sniff(&m2ts), Some(Demuxer::Mpegts));
+        ts[188] = 0;
+        assert_eq!(Demuxer::sniff(&ts), None);
+        // PNG: animated when acTL comes before IDAT.
+        let chunk = |kind: &[u8], len: u32| {
+            let mut c = len.to_be_bytes().to_vec();
+            c.extend_from_slice(kind);
+            c.extend(std::iter::repeat_n(0u8, len as usize + 4));
+            c
+        };
+        let sig = b"\x89PNG\r\n\x1a\n".to_vec();
+        let apng = [
+            sig.clone(),
+            chunk(b"IHDR", 13),
+            chunk(b"acTL", 8),
+            chunk(b"IDAT", 4),
+        ]
+        .concat();
+        assert_eq!(Demuxer::sniff(&apng), Some(Demuxer::Apng));
+        let png = [
+            sig,
+            chunk(b"IHDR", 13),
+            chunk(b"IDAT", 4),
+            chunk(b"acTL", 8),
+        ]
+        .concat();
+        assert_eq!(Demuxer::sniff(&png), Some(Demuxer::Png));
         // Behind an ID3 tag a playlist is read as MP3, never as HLS.
         assert_eq!(
             Demuxer::sniff(b"ID3\x04\x00\x00\x00\x00\x00\x00#EXTM3U\n"),
