@@ -364,7 +364,8 @@ fn edit_reply(
 }
 
 /// What an export renders.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ExportScope {
     /// The whole timeline in one file (the default).
     Timeline,
@@ -490,6 +491,10 @@ fn clip_file(folder: &std::path::Path, clip: &str, overwrite: bool, used: &[Path
     path
 }
 
+fn timeline_scope() -> ExportScope {
+    ExportScope::Timeline
+}
+
 /// An export as its job record keeps it: enough to start it again after a restart (the
 /// render itself is found again through the client's pending render).
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -498,6 +503,9 @@ pub struct ExportArgs {
     pub overwrite: bool,
     #[serde(default)]
     pub taken: Option<PathBuf>,
+    /// Records written before per-clip exports existed read as a timeline export.
+    #[serde(default = "timeline_scope")]
+    pub scope: ExportScope,
     pub quality: ExportQuality,
     pub resolution: ExportResolution,
     pub matte: ExportMatte,
@@ -510,6 +518,7 @@ impl ExportPlan {
             output_path: self.dest.path.clone(),
             overwrite: self.dest.overwrite,
             taken: self.dest.taken.clone(),
+            scope: self.scope.clone(),
             quality: self.quality,
             resolution: self.resolution,
             matte: self.matte,
@@ -526,6 +535,7 @@ impl ExportPlan {
                 overwrite: a.overwrite,
                 taken: a.taken,
             },
+            scope: a.scope,
             state_dir,
             quality: a.quality,
             resolution: a.resolution,
