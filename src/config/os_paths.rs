@@ -6,7 +6,24 @@
 //! take the style as an argument and are tested here for every OS (`PathStyle::HOST` is the
 //! one the program runs on).
 
-use percent_encoding::percent_decode_str;
+use percent_encoding::{AsciiSet, CONTROLS, percent_decode_str, utf8_percent_encode};
+
+/// What a path segment of a `file:` URI percent-encodes: the `url` crate's path-segment set
+/// (WHATWG "path percent-encode set" plus `/` and `%`) and `\`, which special URLs read as a
+/// separator. Encoded here, before parsing, because the URL parser drops tabs and newlines.
+const SEGMENT: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}')
+    .add(b'/')
+    .add(b'%')
+    .add(b'\\');
 
 /// Whose path conventions to follow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -168,32 +185,36 @@ pub fn path_to_uri(path: &str, style: PathStyle) -> Option<String> {
     if !is_absolute(path, style) {
         return None;
     }
-    let mut url = url::Url::parse("file:///").ok()?;
-    let (host, segs): (Option<&str>, Vec<&str>) = match style {
-        PathStyle::Unix => (None, path[1..].split('/').collect()),
+    let enc = |seg: &str| utf8_percent_encode(seg, SEGMENT).to_string();
+    let (host, segs): (&str, Vec<String>) = match style {
+        PathStyle::Unix => ("", path[1..].split('/').map(enc).collect()),
         PathStyle::Windows => {
             let path = strip_verbatim(path);
-            let parts: Vec<String> = path
-                .split(['\\', '/'])
-                .map(str::to_owned)
-                .collect::<Vec<_>>();
-            return if drive(&path).is_some() {
+            let parts: Vec<&str> = path.split(['\\', '/']).collect();
+            if drive(&path).is_some() {
                 let mut segs = vec![format!("{}:", &path[..1])];
-                segs.extend(parts.into_iter().skip(1));
-                url.path_segments_mut().ok()?.clear().extend(&segs);
-                Some(url.to_string())
+                segs.extend(parts[1..].iter().map(|s| enc(s)));
+                ("", segs)
             } else {
                 // `\\host\share\…`: parts are "", "", host, share, ….
                 let host = parts.get(2).filter(|h| !h.is_empty())?;
-                url.set_host(Some(host)).ok()?;
-                url.path_segments_mut().ok()?.clear().extend(&parts[3..]);
-                Some(url.to_string())
-            };
+                return Some(
+                    url::Url::parse(&format!(
+                        "file://{}/{}",
+                        enc(host),
+                        parts[3..].iter().map(|s| enc(s)).collect::<Vec<_>>().join("/")
+                    ))
+                    .ok()?
+                    .to_string(),
+                );
+            }
         }
     };
-    url.set_host(host).ok()?;
-    url.path_segments_mut().ok()?.clear().extend(segs);
-    Some(url.to_string())
+    Some(
+        url::Url::parse(&format!("file://{host}/{}", segs.join("/")))
+            .ok()?
+            .to_string(),
+    )
 }
 
 /// The Homebrew "opt" link for a binary inside a versioned Cellar keg:
