@@ -139,7 +139,10 @@ pub fn normalize(s: &str, home: Option<&str>, style: PathStyle) -> String {
 pub fn uri_to_path(uri: &str, style: PathStyle) -> Result<String, UriError> {
     let url = url::Url::parse(uri.trim()).map_err(|e| UriError::Invalid(e.to_string()))?;
     if url.scheme() != "file" {
-        return Err(UriError::Invalid(format!("scheme {}: is not file:", url.scheme())));
+        return Err(UriError::Invalid(format!(
+            "scheme {}: is not file:",
+            url.scheme()
+        )));
     }
     let decode = |seg: &str| {
         percent_decode_str(seg)
@@ -202,7 +205,11 @@ pub fn path_to_uri(path: &str, style: PathStyle) -> Option<String> {
                     url::Url::parse(&format!(
                         "file://{}/{}",
                         enc(host),
-                        parts[3..].iter().map(|s| enc(s)).collect::<Vec<_>>().join("/")
+                        parts[3..]
+                            .iter()
+                            .map(|s| enc(s))
+                            .collect::<Vec<_>>()
+                            .join("/")
                     ))
                     .ok()?
                     .to_string(),
@@ -248,7 +255,10 @@ mod tests {
             ("file:///C|/legacy/a.mp4", r"C:\legacy\a.mp4"),
             ("file://localhost/D:/v/a.mp4", r"D:\v\a.mp4"),
             ("FILE:///C:/Caps/a.MOV", r"C:\Caps\a.MOV"),
-            ("file://nas/share/clips/a%20b.mp4", r"\\nas\share\clips\a b.mp4"),
+            (
+                "file://nas/share/clips/a%20b.mp4",
+                r"\\nas\share\clips\a b.mp4",
+            ),
             (
                 "file:///C:/Users/Me/r%C3%A9sum%C3%A9%20%E8%A7%86%E9%A2%91.mp4",
                 r"C:\Users\Me\résumé 视频.mp4",
@@ -282,7 +292,11 @@ mod tests {
         ];
         for p in windows {
             let uri = path_to_uri(p, Windows).unwrap_or_else(|| panic!("{p}: no URI"));
-            assert_eq!(uri_to_path(&uri, Windows).as_deref(), Ok(p), "{p} via {uri}");
+            assert_eq!(
+                uri_to_path(&uri, Windows).as_deref(),
+                Ok(p),
+                "{p} via {uri}"
+            );
         }
         assert_eq!(
             path_to_uri(r"C:\Users\Me\My Clips\a.mp4", Windows).unwrap(),
