@@ -136,11 +136,11 @@ mod tests {
             }
         };
         let mut waits = Vec::new();
+        assert_eq!(retrying(0, held(2), retry, |d| waits.push(d)).unwrap(), 3);
         assert_eq!(
-            retrying(0, held(2), retry, |d| waits.push(d)).unwrap(),
-            3
+            waits,
+            [Duration::from_millis(10), Duration::from_millis(40)]
         );
-        assert_eq!(waits, [Duration::from_millis(10), Duration::from_millis(40)]);
 
         let mut waits = Vec::new();
         let gone = |s: usize| -> Result<usize, (io::Error, usize)> {

@@ -22,7 +22,11 @@ fn mcpb_cli() -> PathBuf {
 /// Node and the pinned mcpb CLI, installed on first use; the test fails without them.
 fn ready() {
     crate::support::node_packages::require();
-    assert!(mcpb_cli().is_file(), "{} missing after npm ci", mcpb_cli().display());
+    assert!(
+        mcpb_cli().is_file(),
+        "{} missing after npm ci",
+        mcpb_cli().display()
+    );
 }
 
 #[test]
@@ -143,9 +147,21 @@ fn one_bundle_per_platform_and_one_server_json_listing_them() {
     let out = tempfile::tempdir().unwrap();
     let dist = out.path().join("dist");
     let targets = [
-        ("x86_64-pc-windows-msvc", "win32", "editor-background-changer.exe"),
-        ("aarch64-apple-darwin", "darwin", "editor-background-changer"),
-        ("aarch64-unknown-linux-gnu", "linux", "editor-background-changer"),
+        (
+            "x86_64-pc-windows-msvc",
+            "win32",
+            "editor-background-changer.exe",
+        ),
+        (
+            "aarch64-apple-darwin",
+            "darwin",
+            "editor-background-changer",
+        ),
+        (
+            "aarch64-unknown-linux-gnu",
+            "linux",
+            "editor-background-changer",
+        ),
     ];
     for (target, _, _) in targets {
         let log = build_mcpb(&["--binary", EXE, "--target", target], &dist);
@@ -157,11 +173,17 @@ fn one_bundle_per_platform_and_one_server_json_listing_them() {
     assert_eq!(packages.len(), targets.len() + 1, "{server:#}");
     for (target, platform, exe) in targets {
         let arch = target.split('-').next().unwrap();
-        let name = format!("editor-background-changer-{}-{platform}-{arch}.mcpb", ebc::VERSION);
+        let name = format!(
+            "editor-background-changer-{}-{platform}-{arch}.mcpb",
+            ebc::VERSION
+        );
         let bundle = dist.join(&name);
         assert!(bundle.is_file(), "{name} not written");
         let manifest = bundled_manifest(&bundle, &out.path().join(target));
-        assert_eq!(manifest["compatibility"]["platforms"], serde_json::json!([platform]));
+        assert_eq!(
+            manifest["compatibility"]["platforms"],
+            serde_json::json!([platform])
+        );
         assert_eq!(manifest["server"]["entry_point"], format!("server/{exe}"));
         assert!(out.path().join(target).join("server").join(exe).is_file());
         let sha = hex::encode(Sha256::digest(std::fs::read(&bundle).unwrap()));
@@ -181,7 +203,13 @@ fn one_bundle_per_platform_and_one_server_json_listing_them() {
 
     // A target no bundle platform exists for is refused by name.
     let bad = Command::new(root().join("scripts/build-mcpb.sh"))
-        .args(["--binary", EXE, "--target", "wasm32-unknown-unknown", "--out"])
+        .args([
+            "--binary",
+            EXE,
+            "--target",
+            "wasm32-unknown-unknown",
+            "--out",
+        ])
         .arg(&dist)
         .output()
         .unwrap();

@@ -101,7 +101,8 @@ fn os_specific_apis_are_behind_a_cfg() {
     let mut bad = Vec::new();
     for (file, lines) in source_lines() {
         for (i, line) in lines.iter().enumerate() {
-            if line.trim_start().starts_with("//") || !apis.iter().any(|a| line.contains(a.as_str()))
+            if line.trim_start().starts_with("//")
+                || !apis.iter().any(|a| line.contains(a.as_str()))
             {
                 continue;
             }

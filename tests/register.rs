@@ -37,9 +37,7 @@ fn register(home: &Path, args: &[&str]) -> Output {
 #[test]
 fn register_writes_the_homebrew_opt_link_not_the_cellar_path() {
     let prefix = tempfile::tempdir().unwrap();
-    let keg = prefix
-        .path()
-        .join("Cellar/editor-background-changer/0.1.0");
+    let keg = prefix.path().join("Cellar/editor-background-changer/0.1.0");
     std::fs::create_dir_all(keg.join("bin")).unwrap();
     let cellar_exe = keg.join("bin/editor-background-changer");
     std::fs::copy(EXE, &cellar_exe).unwrap();
@@ -57,7 +55,11 @@ fn register_writes_the_homebrew_opt_link_not_the_cellar_path() {
         .env_remove("NEMO_API_URL")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v = read(&cursor(home.path()));
     let opt = prefix
         .path()

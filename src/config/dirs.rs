@@ -67,7 +67,11 @@ mod tests {
         };
         assert_eq!(data, dirs.data_local_dir().join("backend"));
         if cfg!(windows) {
-            assert_ne!(dirs.data_local_dir(), dirs.data_dir(), "Local equals Roaming?");
+            assert_ne!(
+                dirs.data_local_dir(),
+                dirs.data_dir(),
+                "Local equals Roaming?"
+            );
         }
     }
 }

@@ -6,7 +6,24 @@
 //! take the style as an argument and are tested here for every OS (`PathStyle::HOST` is the
 //! one the program runs on).
 
-use percent_encoding::percent_decode_str;
+use percent_encoding::{AsciiSet, CONTROLS, percent_decode_str, utf8_percent_encode};
+
+/// What a path segment of a `file:` URI percent-encodes: the `url` crate's path-segment set
+/// (WHATWG "path percent-encode set" plus `/` and `%`) and `\`, which special URLs read as a
+/// separator. Encoded here, before parsing, because the URL parser drops tabs and newlines.
+const SEGMENT: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}')
+    .add(b'/')
+    .add(b'%')
+    .add(b'\\');
 
 /// Whose path conventions to follow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,7 +139,10 @@ pub fn normalize(s: &str, home: Option<&str>, style: PathStyle) -> String {
 pub fn uri_to_path(uri: &str, style: PathStyle) -> Result<String, UriError> {
     let url = url::Url::parse(uri.trim()).map_err(|e| UriError::Invalid(e.to_string()))?;
     if url.scheme() != "file" {
-        return Err(UriError::Invalid(format!("scheme {}: is not file:", url.scheme())));
+        return Err(UriError::Invalid(format!(
+            "scheme {}: is not file:",
+            url.scheme()
+        )));
     }
     let decode = |seg: &str| {
         percent_decode_str(seg)
@@ -168,32 +188,40 @@ pub fn path_to_uri(path: &str, style: PathStyle) -> Option<String> {
     if !is_absolute(path, style) {
         return None;
     }
-    let mut url = url::Url::parse("file:///").ok()?;
-    let (host, segs): (Option<&str>, Vec<&str>) = match style {
-        PathStyle::Unix => (None, path[1..].split('/').collect()),
+    let enc = |seg: &str| utf8_percent_encode(seg, SEGMENT).to_string();
+    let (host, segs): (&str, Vec<String>) = match style {
+        PathStyle::Unix => ("", path[1..].split('/').map(enc).collect()),
         PathStyle::Windows => {
             let path = strip_verbatim(path);
-            let parts: Vec<String> = path
-                .split(['\\', '/'])
-                .map(str::to_owned)
-                .collect::<Vec<_>>();
-            return if drive(&path).is_some() {
+            let parts: Vec<&str> = path.split(['\\', '/']).collect();
+            if drive(&path).is_some() {
                 let mut segs = vec![format!("{}:", &path[..1])];
-                segs.extend(parts.into_iter().skip(1));
-                url.path_segments_mut().ok()?.clear().extend(&segs);
-                Some(url.to_string())
+                segs.extend(parts[1..].iter().map(|s| enc(s)));
+                ("", segs)
             } else {
                 // `\\host\share\…`: parts are "", "", host, share, ….
                 let host = parts.get(2).filter(|h| !h.is_empty())?;
-                url.set_host(Some(host)).ok()?;
-                url.path_segments_mut().ok()?.clear().extend(&parts[3..]);
-                Some(url.to_string())
-            };
+                return Some(
+                    url::Url::parse(&format!(
+                        "file://{}/{}",
+                        enc(host),
+                        parts[3..]
+                            .iter()
+                            .map(|s| enc(s))
+                            .collect::<Vec<_>>()
+                            .join("/")
+                    ))
+                    .ok()?
+                    .to_string(),
+                );
+            }
         }
     };
-    url.set_host(host).ok()?;
-    url.path_segments_mut().ok()?.clear().extend(segs);
-    Some(url.to_string())
+    Some(
+        url::Url::parse(&format!("file://{host}/{}", segs.join("/")))
+            .ok()?
+            .to_string(),
+    )
 }
 
 /// The Homebrew "opt" link for a binary inside a versioned Cellar keg:
@@ -227,7 +255,10 @@ mod tests {
             ("file:///C|/legacy/a.mp4", r"C:\legacy\a.mp4"),
             ("file://localhost/D:/v/a.mp4", r"D:\v\a.mp4"),
             ("FILE:///C:/Caps/a.MOV", r"C:\Caps\a.MOV"),
-            ("file://nas/share/clips/a%20b.mp4", r"\\nas\share\clips\a b.mp4"),
+            (
+                "file://nas/share/clips/a%20b.mp4",
+                r"\\nas\share\clips\a b.mp4",
+            ),
             (
                 "file:///C:/Users/Me/r%C3%A9sum%C3%A9%20%E8%A7%86%E9%A2%91.mp4",
                 r"C:\Users\Me\résumé 视频.mp4",
@@ -261,7 +292,11 @@ mod tests {
         ];
         for p in windows {
             let uri = path_to_uri(p, Windows).unwrap_or_else(|| panic!("{p}: no URI"));
-            assert_eq!(uri_to_path(&uri, Windows).as_deref(), Ok(p), "{p} via {uri}");
+            assert_eq!(
+                uri_to_path(&uri, Windows).as_deref(),
+                Ok(p),
+                "{p} via {uri}"
+            );
         }
         assert_eq!(
             path_to_uri(r"C:\Users\Me\My Clips\a.mp4", Windows).unwrap(),

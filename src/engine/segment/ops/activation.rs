@@ -47,7 +47,6 @@ impl Act {
     }
 }
 
-
 #[inline(always)]
 pub fn hard_swish(x: f32) -> f32 {
     x * (x + 3.0).clamp(0.0, 6.0) * (1.0 / 6.0)

@@ -264,7 +264,6 @@ impl Conv2d {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::super::elems;

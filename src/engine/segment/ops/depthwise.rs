@@ -159,7 +159,6 @@ fn depthwise_kernel<const FMA: bool>(p: &Depthwise, input: &[f32], out: &mut [f3
     }
 }
 
-
 #[inline(always)]
 fn act_lanes(act: Act, acc: &mut [f32; LANES]) {
     match act {

@@ -166,7 +166,6 @@ impl TransposeConv {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::super::testutil::*;

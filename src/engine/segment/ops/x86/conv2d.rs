@@ -5,9 +5,9 @@
 //! × 16 channels at a time, larger kernels (the 3×3/2 stem) 4 pixels × 16 channels with
 //! clipped windows at the borders.
 
+use super::super::igemm_allowed;
 use super::super::x86_has_avx2_fma as has_avx2_fma;
 use super::igemm;
-use super::super::igemm_allowed;
 use crate::engine::segment::ops::{Conv2d, LANES, taps};
 
 /// The convolution's shape for the implicit GEMM.
@@ -27,12 +27,7 @@ fn geom(c: &Conv2d) -> igemm::Geom {
 pub fn pack(c: &mut Conv2d) {
     if igemm::available() && igemm_allowed() && geom(c).supported() {
         let kdim = c.kh * c.kw * c.input[2];
-        c.packed = Some(igemm::Packed::new(
-            &c.weights_t,
-            &c.bias,
-            kdim,
-            c.output[2],
-        ));
+        c.packed = Some(igemm::Packed::new(&c.weights_t, &c.bias, kdim, c.output[2]));
         // The packed panels are the only copy eval reads from now on: MODNet's 26 MB of
         // weights are not kept twice (the quality matte's engine peaked at 272-305 MB
         // at 1080p with both copies; bar 300 MB).

@@ -148,8 +148,7 @@ pub fn force_avx2(on: bool) {
 
 /// True when `conv` uses the AVX-512 tiles.
 fn wide() -> bool {
-    !FORCE_AVX2.load(std::sync::atomic::Ordering::Relaxed)
-        && super::super::has_avx512f()
+    !FORCE_AVX2.load(std::sync::atomic::Ordering::Relaxed) && super::super::has_avx512f()
 }
 
 /// The convolution `g` with `w`: `input` NHWC, `out` NHWC, `scratch` at least
