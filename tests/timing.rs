@@ -461,6 +461,18 @@ mod containers {
         case(d, &b, "o14.mov", &["-output_ts_offset", "1.4"], "out14.mov");
     }
 
+    /// footage-2 #11: no edit list, so the B-frame delay shows as a video start of 67 ms
+    /// against audio at 0; kept as is.
+    #[test]
+    fn mp4_without_an_edit_list_keeps_the_b_frame_delay() {
+        let dir = tempdir();
+        let d = dir.path();
+        let b = base_clip(d, "b.mp4", 3, 30, "2");
+        case(d, &b, "noelst.mp4", &["-use_editlist", "0"], "out.mp4");
+        let t = times(&d.join("noelst.mp4"));
+        assert!(t.video_start > 0.05, "the recipe starts the video late: {t:?}");
+    }
+
     #[test]
     fn mkv_with_offsets_from_seconds_to_hours() {
         let dir = tempdir();

@@ -19,10 +19,11 @@ pub enum QualityArg {
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum ResolutionArg {
-    /// Long side up to 1920 (the default and the product's limit).
+    /// Fits 1920×1080 (1080×1920 portrait): long side up to 1920 and short side up to
+    /// 1080, aspect kept, never upscaled; stills too (the default and the product's limit).
     #[value(name = "1080p")]
     P1080,
-    /// Long side up to 1280.
+    /// Fits 1280×720 (720×1280 portrait): long side up to 1280 and short side up to 720.
     #[value(name = "720p")]
     P720,
 }

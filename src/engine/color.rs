@@ -150,6 +150,34 @@ pub fn is_hdr_transfer(code: Option<u8>) -> bool {
     matches!(code, Some(16 | 18))
 }
 
+/// HDR10 static metadata of a clip (SMPTE ST 2086 mastering display, CTA-861.3 content
+/// light level), in the units x265's `master-display` / `max-cll` options take.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Hdr10 {
+    /// Primaries G, B, R and white point (x, y) in 0.00002 steps, luminance max and min in
+    /// 0.0001 cd/m² steps: `G(13250,34500)B(7500,3000)R(34000,16000)WP(15635,16450)L(10000000,1)`.
+    pub master_display: Option<String>,
+    /// (MaxCLL, MaxFALL) in cd/m².
+    pub max_cll: Option<(u32, u32)>,
+}
+
+impl Hdr10 {
+    /// The x265 options that write this metadata as SEI (`hdr10=1` turns them on).
+    pub fn x265_params(&self) -> Vec<String> {
+        let mut p = Vec::new();
+        if let Some(m) = &self.master_display {
+            p.push(format!("master-display={m}"));
+        }
+        if let Some((cll, fall)) = self.max_cll {
+            p.push(format!("max-cll={cll},{fall}"));
+        }
+        if !p.is_empty() {
+            p.insert(0, "hdr10=1".into());
+        }
+        p
+    }
+}
+
 /// How HDR (PQ/HLG) input is delivered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum HdrMode {

@@ -5,11 +5,12 @@ use std::path::Path;
 use serde::Deserialize;
 
 use super::clock::Clock;
+use super::color::Hdr10;
 use super::ffmpeg::{ColorTags, Tool};
 use super::{Error, Result};
 
 /// Formats the engine accepts, for error messages.
-pub const ACCEPTED_FORMATS: &str = "video: mp4, mov, avi, webm, mkv; image: jpg, png, webp";
+pub const ACCEPTED_FORMATS: &str = "video: mp4, mov, avi, webm, mkv, ts/mts/m2ts; animated image (rendered as a video): gif, apng; image: jpg, png, webp (still)";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -65,6 +66,11 @@ pub(crate) struct ProbeDetail {
     pub subtitles: Vec<Track>,
     /// The video stream's language tag, when set.
     pub video_language: Option<String>,
+    /// A display matrix that turns the picture by an angle that is not a quarter turn
+    /// (clockwise degrees, e.g. 45): not applied. Turning a frame by such an angle needs a
+    /// bigger canvas or cuts corners, and players (mpv, browsers, ExoPlayer) show only
+    /// quarter turns, so the picture stays as coded and the plan says so.
+    pub odd_rotation: Option<f64>,
 }
 
 /// How the video's fields are flagged.
@@ -197,6 +203,25 @@ struct Disposition {
 struct SideData {
     side_data_type: Option<String>,
     rotation: Option<f64>,
+    /// The matrix itself, as ffprobe prints it (three rows of three integers after a row
+    /// label): ffprobe's `rotation` is truncated to whole degrees, the matrix is exact.
+    displaymatrix: Option<String>,
+}
+
+impl SideData {
+    /// Clockwise degrees from the matrix (a, b on its first row: atan2(b, a); libavutil's
+    /// `av_display_rotation_get` is the same angle, counter-clockwise).
+    fn matrix_degrees(&self) -> Option<f64> {
+        let text = self.displaymatrix.as_deref()?;
+        let first = text.lines().find(|l| !l.trim().is_empty())?;
+        let mut nums = first
+            .split_once(':')?
+            .1
+            .split_whitespace()
+            .filter_map(|n| n.parse::<f64>().ok());
+        let (a, b) = (nums.next()?, nums.next()?);
+        (a != 0.0 || b != 0.0).then(|| b.atan2(a).to_degrees())
+    }
 }
 
 fn interpret(path: &Path, p: Probed) -> Result<(MediaInfo, ProbeDetail)> {
@@ -242,9 +267,15 @@ fn interpret(path: &Path, p: Probed) -> Result<(MediaInfo, ProbeDetail)> {
         return Err(not_media(path, "no video or image stream"));
     };
     let (Some(cw), Some(ch)) = (v.width.filter(|w| *w > 0), v.height.filter(|h| *h > 0)) else {
+        if is_animated_webp(path) {
+            return Err(Error::input(
+                path,
+                "is an animated WebP, which the ffmpeg found here cannot decode (its WebP decoder reads still images only); convert it to GIF or MP4 first (e.g. `magick in.webp out.gif`), which are rendered as videos with their timing",
+            ));
+        }
         return Err(not_media(path, "the video stream has no frame size"));
     };
-    let rotation = rotation_of(v);
+    let (rotation, odd_rotation) = rotation_of(v);
     let sar = v
         .sample_aspect_ratio
         .as_deref()
@@ -264,7 +295,11 @@ fn interpret(path: &Path, p: Probed) -> Result<(MediaInfo, ProbeDetail)> {
     };
     let packets = v.nb_read_packets.as_deref().and_then(parse_u64);
     let codec = v.codec_name.clone().unwrap_or_default();
-    let still_format = format_name == "image2" || format_name.ends_with("_pipe");
+    // A GIF or APNG of one frame is a still; with more it is a short video.
+    let still_format = format_name == "image2"
+        || format_name.ends_with("_pipe")
+        || format_name == "gif"
+        || format_name == "apng";
     let kind = if still_format && packets.unwrap_or(1) <= 1 {
         MediaKind::Image
     } else {
@@ -393,24 +428,95 @@ fn interpret(path: &Path, p: Probed) -> Result<(MediaInfo, ProbeDetail)> {
         audio: of_type("audio"),
         subtitles: of_type("subtitle"),
         video_language: tag("language", v),
+        odd_rotation,
     };
     Ok((info, detail))
 }
 
-/// Clockwise degrees to turn the coded frame for display. The display matrix's `rotation`
-/// is counter-clockwise (ffprobe reports -90 for "turn 90° clockwise"); the legacy `rotate`
-/// tag is clockwise.
-fn rotation_of(v: &Stream) -> u32 {
+/// Clockwise degrees to turn the coded frame for display (0, 90, 180, 270), and the angle
+/// (clockwise, −180..180) of a display matrix that is not a quarter turn, which is then
+/// not applied (rotation 0; see [`ProbeDetail::odd_rotation`]). The display matrix's
+/// `rotation` is counter-clockwise (ffprobe reports -90 for "turn 90° clockwise"); the
+/// legacy `rotate` tag is clockwise. Within 1° of a quarter turn counts as one, as in
+/// ffmpeg's own autorotation (fftools, `get_rotation`).
+fn rotation_of(v: &Stream) -> (u32, Option<f64>) {
     let from_matrix = v
         .side_data_list
         .iter()
         .filter(|s| s.side_data_type.as_deref() == Some("Display Matrix"))
-        .find_map(|s| s.rotation)
-        .map(|r| -r);
+        .find_map(|s| s.matrix_degrees().or(s.rotation.map(|r| -r)));
     let from_tag = v.tags.get("rotate").and_then(|r| parse_f64(r));
     let deg = from_matrix.or(from_tag).unwrap_or(0.0);
-    let quarter = ((deg / 90.0).round() as i64).rem_euclid(4);
-    (quarter * 90) as u32
+    let quarters = (deg / 90.0).round();
+    if (deg - quarters * 90.0).abs() > 1.0 {
+        let signed = (deg + 180.0).rem_euclid(360.0) - 180.0;
+        return (0, Some(signed));
+    }
+    ((quarters as i64).rem_euclid(4) as u32 * 90, None)
+}
+
+/// The HDR10 static metadata of the first frame of `path`'s video (ffprobe frame side data:
+/// "Mastering display metadata", "Content light level metadata"); `None` when it has none.
+pub(crate) fn hdr10_metadata(path: &Path) -> Option<Hdr10> {
+    let mut cmd = Tool::Ffprobe.command();
+    cmd.args(["-select_streams", "v:0", "-read_intervals", "%+#1"]);
+    cmd.args(["-show_frames", "-print_format", "json"])
+        .arg(path);
+    let out = cmd.stdin(std::process::Stdio::null()).output().ok()?;
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+    let list = json["frames"][0]["side_data_list"].as_array()?;
+    let of = |kind: &str| list.iter().find(|s| s["side_data_type"] == kind);
+    // "34000/50000" → 0.68; the value in `unit` steps.
+    let steps = |v: &serde_json::Value, unit: f64| -> Option<u64> {
+        let r = parse_rational(v.as_str()?)?;
+        Some((r * unit).round() as u64)
+    };
+    let master_display = of("Mastering display metadata").and_then(|m| {
+        let xy = |k: &str| -> Option<String> {
+            Some(format!(
+                "({},{})",
+                steps(&m[format!("{k}_x")], 50_000.0)?,
+                steps(&m[format!("{k}_y")], 50_000.0)?
+            ))
+        };
+        Some(format!(
+            "G{}B{}R{}WP{}L({},{})",
+            xy("green")?,
+            xy("blue")?,
+            xy("red")?,
+            xy("white_point")?,
+            steps(&m["max_luminance"], 10_000.0)?,
+            steps(&m["min_luminance"], 10_000.0)?
+        ))
+    });
+    let max_cll = of("Content light level metadata").and_then(|c| {
+        Some((
+            u32::try_from(c["max_content"].as_u64()?).ok()?,
+            u32::try_from(c["max_average"].as_u64()?).ok()?,
+        ))
+    });
+    let meta = Hdr10 {
+        master_display,
+        max_cll,
+    };
+    (meta != Hdr10::default()).then_some(meta)
+}
+
+/// A WebP whose extended header (`VP8X`) has the animation flag (WebP container spec,
+/// "Extended File Format": flags byte bit 1, `A`).
+fn is_animated_webp(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 21];
+    let Ok(mut f) = std::fs::File::open(path) else {
+        return false;
+    };
+    if f.read_exact(&mut head).is_err() {
+        return false;
+    }
+    &head[0..4] == b"RIFF"
+        && &head[8..12] == b"WEBP"
+        && &head[12..16] == b"VP8X"
+        && head[20] & 0x02 != 0
 }
 
 /// Pixel formats with an alpha plane (libavutil's `AV_PIX_FMT_FLAG_ALPHA` formats, by name).
@@ -472,6 +578,34 @@ mod tests {
         assert_eq!((info.width, info.height, info.rotation), (640, 480, 180));
         assert_eq!(info.frames, 60);
         assert!((info.fps - 29.97).abs() < 0.01);
+    }
+
+    #[test]
+    fn matrices_off_quarter_turns_are_not_applied() {
+        let probe = |rot: f64| {
+            let json = format!(
+                r#"{{"streams":[{{"codec_type":"video","width":320,"height":180,
+                "side_data_list":[{{"side_data_type":"Display Matrix","rotation":{rot}}}]}}],
+                "format":{{"format_name":"mov"}}}}"#
+            );
+            let p: Probed = serde_json::from_str(&json).unwrap();
+            let (info, detail) = interpret(Path::new("x.mov"), p).unwrap();
+            (info.width, info.height, info.rotation, detail.odd_rotation)
+        };
+        assert_eq!(probe(-45.0), (320, 180, 0, Some(45.0)));
+        assert_eq!(probe(30.0), (320, 180, 0, Some(-30.0)));
+        assert_eq!(probe(-135.0), (320, 180, 0, Some(135.0)));
+        assert_eq!(probe(-90.4), (180, 320, 90, None));
+        assert_eq!(probe(180.0), (320, 180, 180, None));
+        // The matrix wins over the truncated `rotation` (30° clockwise, ffprobe says -29).
+        let json = r#"{"streams":[{"codec_type":"video","width":320,"height":180,
+            "side_data_list":[{"side_data_type":"Display Matrix","rotation":-29,
+            "displaymatrix":"\n00000000:        56756       32768           0\n00000001:       -32768       56756           0\n00000002:            0           0  1073741824\n"}]}],
+            "format":{"format_name":"mov"}}"#;
+        let p: Probed = serde_json::from_str(json).unwrap();
+        let (_, detail) = interpret(Path::new("x.mov"), p).unwrap();
+        let deg = detail.odd_rotation.unwrap();
+        assert!((deg - 30.0).abs() < 0.01, "{deg}");
     }
 
     #[test]

@@ -191,7 +191,8 @@ impl ExportMatte {
     }
 }
 
-/// Output resolution (long side at most 1920 or 1280 pixels; never upscaled).
+/// Output resolution: fits 1920×1080 or 1280×720 (portrait: 1080×1920, 720×1280), aspect
+/// kept, never upscaled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 pub enum ExportResolution {
     #[default]

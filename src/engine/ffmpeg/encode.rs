@@ -1,4 +1,5 @@
-//! Encoding raw frames from a pipe: H.264 (libx264, yuv420p, `+faststart`), alpha outputs
+//! Encoding raw frames from a pipe: H.264 (libx264, yuv420p, `+faststart`) or, for kept HDR,
+//! HEVC Main 10 (libx265) with its HDR10 metadata, alpha outputs
 //! (VP9 `yuva420p` in WebM, ProRes 4444 in MOV, RGBA PNG), lossless gray mattes (FFV1) and
 //! stills (PNG/JPEG). Frames go to ffmpeg in a Matroska stream with their presentation times
 //! (nanoseconds), so variable frame rates survive. From the input file come every audio
@@ -11,6 +12,7 @@ use std::process::ChildStdin;
 use super::mkv::MkvWriter;
 use super::{FfmpegProcess, Tool, input};
 use crate::engine::clock::Clock;
+use crate::engine::color::Hdr10;
 use crate::engine::pipeline::Quality;
 use crate::engine::{Error, Result, YuvFrame};
 
@@ -169,8 +171,11 @@ pub struct EncodeSpec<'a> {
     pub clock: Clock,
     /// What else comes from the input file named in `audio`.
     pub carry: Carry,
-    /// Write 10-bit video (`yuv420p10le`), for HDR outputs.
+    /// Write 10-bit video (`yuv420p10le`), for HDR outputs: HEVC Main 10 (libx265) in
+    /// MP4/MOV/MKV, VP9 profile 2 in WebM.
     pub ten_bit: bool,
+    /// HDR10 metadata written with 10-bit HEVC (mastering display, content light level).
+    pub hdr10: Option<Hdr10>,
 }
 
 /// Tracks and metadata carried from the input file (the one named in `EncodeSpec::audio`).
@@ -363,6 +368,20 @@ fn command(spec: &EncodeSpec<'_>) -> Result<std::process::Command> {
     use Container as C;
     use PixelLayout as L;
     match (spec.container, spec.layout) {
+        (C::Mp4 | C::Mov | C::Mkv, L::Yuv420p) if spec.ten_bit => {
+            // Kept HDR: HEVC Main 10, what phones, TVs and browsers decode as HDR (H.264
+            // High 10 has almost no hardware decoders). `hvc1`: Apple players need it.
+            cmd.args(["-c:v", "libx265", "-preset", spec.x264_preset]);
+            cmd.args(["-crf", &crf(spec.quality, 20, 24, 28)]);
+            let mut params = vec!["log-level=error".to_string()];
+            if let Some(h) = &spec.hdr10 {
+                params.extend(h.x265_params());
+            }
+            cmd.args(["-x265-params", &params.join(":")]);
+            if spec.container != C::Mkv {
+                cmd.args(["-tag:v", "hvc1"]);
+            }
+        }
         (C::Mp4 | C::Mov | C::Mkv, L::Yuv420p) => {
             cmd.args(["-c:v", "libx264", "-preset", spec.x264_preset]);
             cmd.args([

@@ -32,7 +32,9 @@ pub struct ReplaceOptions {
     pub output: PathBuf,
     pub backdrop: Backdrop,
     pub quality: Quality,
-    /// Output long side limit in pixels (1920 = 1080p, 1280 = 720p); never upscales.
+    /// Output long side limit in pixels (1920 = 1080p, 1280 = 720p); the short side is held
+    /// to 9/16 of it (the output fits 1920×1080 / 1080×1920), see
+    /// [`crate::engine::ffmpeg::output_size`]; never upscales.
     pub max_long_side: u32,
     /// libx264 `-preset`.
     pub x264_preset: String,

@@ -81,6 +81,18 @@ impl Plan {
         let (mut info, detail) = probe_detail(&opts.input)?;
         check_kind(&opts.input, &opts.output, &info, container)?;
         let source = decide(&opts.input, &mut info, &detail, opts.hdr);
+        if source.ten_bit
+            && matches!(container, Container::Mp4 | Container::Mov | Container::Mkv)
+            && !has_encoder("libx265")
+        {
+            return Err(Error::Setting {
+                name: "keep-hdr",
+                message: format!(
+                    "{}: kept HDR is written as HEVC Main 10 (what phones, TVs and browsers play as HDR), but this ffmpeg has no libx265 encoder; install an ffmpeg built with libx265 (Debian's and Ubuntu's have it), write .webm (VP9 profile 2), or leave out --keep-hdr for SDR BT.709",
+                    opts.output.display()
+                ),
+            });
+        }
         let (width, height) = output_size(info.width, info.height, opts.max_long_side);
         let compositor = Compositor::with_matrix(
             &opts.backdrop,
@@ -123,7 +135,8 @@ impl Plan {
         } else {
             None
         };
-        let (carry, warnings) = carry(&opts.input, &detail, container);
+        let (carry, mut warnings) = carry(&opts.input, &detail, container);
+        warnings.extend(odd_rotation_warning(&opts.input, &detail));
         Ok(Plan {
             input: opts.input.clone(),
             output: opts.output.clone(),
@@ -190,7 +203,9 @@ impl Plan {
             clock: detail.clock,
             time_base: detail.time_base,
             carry: Carry::default(),
-            warnings: Vec::new(),
+            warnings: odd_rotation_warning(&opts.input, &detail)
+                .into_iter()
+                .collect(),
             info,
             width,
             height,
@@ -258,6 +273,37 @@ fn carry(input: &Path, detail: &ProbeDetail, container: Container) -> (Carry, Ve
         video_language: detail.video_language.clone(),
     };
     (carry, warnings)
+}
+
+/// Whether ffmpeg has the encoder `name` (`ffmpeg -encoders`), looked up once per name.
+fn has_encoder(name: &str) -> bool {
+    use crate::engine::ffmpeg::Tool;
+    use std::sync::OnceLock;
+    static LIST: OnceLock<String> = OnceLock::new();
+    let list = LIST.get_or_init(|| {
+        let mut cmd = Tool::Ffmpeg.command();
+        cmd.arg("-encoders").stdin(std::process::Stdio::null());
+        cmd.output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default()
+    });
+    list.lines()
+        .any(|l| l.split_whitespace().nth(1) == Some(name))
+}
+
+/// The warning for a display matrix that is not a quarter turn (left unapplied).
+fn odd_rotation_warning(input: &Path, detail: &ProbeDetail) -> Option<String> {
+    let deg = detail.odd_rotation?;
+    Some(format!(
+        "{}: its display matrix turns the picture {:.0}° {}, which is not a quarter turn; ignored (players such as mpv, browsers and ExoPlayer show only quarter turns): the output is the picture as coded, not squeezed",
+        input.display(),
+        deg.abs(),
+        if deg >= 0.0 {
+            "clockwise"
+        } else {
+            "counter-clockwise"
+        }
+    ))
 }
 
 fn output_container(output: &Path) -> Result<Container> {

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use crate::engine::color::{HdrMode, Matrix, TagKind, is_hdr_transfer, tag_code};
+use crate::engine::color::{Hdr10, HdrMode, Matrix, TagKind, is_hdr_transfer, tag_code};
 use crate::engine::ffmpeg::{ColorTags, DecodeLook};
 use crate::engine::probe::{Interlace, MediaInfo, ProbeDetail};
 
@@ -19,6 +19,8 @@ pub(super) struct Source {
     pub color: ColorTags,
     /// Write 10-bit video (HDR kept).
     pub ten_bit: bool,
+    /// HDR10 metadata to write with kept HDR (read from the input).
+    pub hdr10: Option<Hdr10>,
 }
 
 /// Tone mapping to SDR BT.709 with zscale (zimg) and ffmpeg's `tonemap` (Hable), the chain
@@ -68,7 +70,13 @@ pub(super) fn decide(
             matrix: Matrix::Bt709,
             color: ColorTags::default(),
             ten_bit: false,
+            hdr10: None,
         };
+    }
+    if detail.odd_rotation.is_some() {
+        // Not a quarter turn: ffmpeg would turn the picture inside its own frame (corners
+        // cut) and the frame would then be scaled to the rotated size. Left as coded.
+        look.no_autorotate = true;
     }
     match detail.interlace {
         Interlace::Progressive => {}
@@ -101,6 +109,7 @@ pub(super) fn decide(
                 matrix: Matrix::Bt709,
                 color: tags(Matrix::Bt709, Some(1), Some(1)),
                 ten_bit: false,
+                hdr10: None,
             };
         }
         let matrix = space.and_then(Matrix::from_code).unwrap_or(Matrix::Bt2020);
@@ -109,6 +118,7 @@ pub(super) fn decide(
             matrix,
             color: tags(matrix, primaries.or(Some(9)), transfer),
             ten_bit: true,
+            hdr10: crate::engine::probe::hdr10_metadata(input),
         };
     }
     let matrix = match space.and_then(Matrix::from_code) {
@@ -141,6 +151,7 @@ pub(super) fn decide(
         matrix,
         color,
         ten_bit: false,
+        hdr10: None,
     }
 }
 

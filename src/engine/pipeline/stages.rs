@@ -184,6 +184,7 @@ pub(super) fn run(plan: Plan, progress: &mut dyn ProgressReporter) -> Result<Rep
         clock: plan.clock,
         carry: plan.carry.clone(),
         ten_bit: plan.source.ten_bit,
+        hdr10: plan.source.hdr10.clone(),
     };
 
     let (dec_tx, dec_rx) = bounded::<Decoded>(QUEUE);
@@ -307,26 +308,32 @@ pub(super) fn run(plan: Plan, progress: &mut dyn ProgressReporter) -> Result<Rep
         let min_gap = (plan.info.duration_s / 3.0).clamp(0.5, 2.0);
         warnings.extend(presence.warnings(&plan.input, frame_ns, min_gap));
     }
-    let expected = plan.info.frames;
-    if !still && summary.frames < expected {
-        let lost = expected - summary.frames;
-        if !summary.stderr_tail.trim().is_empty() || lost * 50 >= expected.max(100) {
-            let why = summary
-                .stderr_tail
-                .lines()
-                .last()
-                .map(|l| format!(" (ffmpeg: {})", strip_context(l)))
-                .unwrap_or_default();
-            warnings.push(format!(
-                "{}: the input is damaged: only {} of {} frames could be decoded, {} lost{}; the output has the {} frames that decoded",
-                plan.input.display(),
+    // Damaged only when ffmpeg itself reported errors while reading: fewer frames than the
+    // container lists is normal for an edit list that starts at a non-keyframe (the frames
+    // before the cut are decoded but never shown).
+    let errors = summary.stderr_tail.trim();
+    if !still && !errors.is_empty() {
+        let why = errors
+            .lines()
+            .last()
+            .map(|l| format!(" (ffmpeg: {})", strip_context(l)))
+            .unwrap_or_default();
+        let expected = plan.info.frames;
+        let counts = if summary.frames < expected {
+            format!(
+                "only {} of {} frames could be decoded, {} lost",
                 summary.frames,
                 expected,
-                lost,
-                why,
-                summary.frames
-            ));
-        }
+                expected - summary.frames
+            )
+        } else {
+            "ffmpeg reported decode errors".to_string()
+        };
+        warnings.push(format!(
+            "{}: the input is damaged: {counts}{why}; the output has the {} frames that decoded",
+            plan.input.display(),
+            summary.frames
+        ));
     }
     if let Some(path) = &plan.preview {
         match &preview_jpeg {

@@ -200,6 +200,7 @@ pub(super) fn run(
         clock: Default::default(),
         carry: Carry::default(),
         ten_bit: false,
+        hdr10: None,
     };
     let mut out = Output {
         encoder: Encoder::start(&spec)?,
