@@ -9,6 +9,8 @@ pub struct BackendProc {
     pub child: std::process::Child,
     /// `http://127.0.0.1:PORT`.
     pub url: String,
+    /// Its access key, read from `DATA/access_key` as a user would.
+    pub key: String,
 }
 
 impl Drop for BackendProc {
@@ -41,5 +43,9 @@ pub fn backend_binary(data: &Path, args: &[&str]) -> BackendProc {
         }
     };
     std::thread::spawn(move || for _ in lines {});
-    BackendProc { child, url }
+    let key = std::fs::read_to_string(data.join("access_key"))
+        .expect("the backend wrote its access key before saying where it listens")
+        .trim()
+        .to_string();
+    BackendProc { child, url, key }
 }

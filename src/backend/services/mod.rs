@@ -4,6 +4,7 @@
 
 pub mod agent;
 pub mod backdrop;
+pub mod fetch;
 #[cfg(feature = "faults")]
 pub mod faults;
 pub mod media;
