@@ -404,8 +404,11 @@ async fn upload_answers_media_facts_and_serves_the_file_with_range() {
         .unwrap();
     assert_eq!(part.status(), StatusCode::PARTIAL_CONTENT);
     assert_eq!(part.bytes().await.unwrap().as_ref(), &bytes[4..12]);
-    let anon = reqwest::get(url).await.unwrap();
+    let anon = keyed(b.access_key()).get(url).send().await.unwrap();
     assert_eq!(anon.status(), StatusCode::UNAUTHORIZED);
+    // Without the backend's key not even the file's existence is answered.
+    let keyless = reqwest::get(url).await.unwrap();
+    assert_eq!(keyless.status(), StatusCode::FORBIDDEN);
 
     // Bigger than axum's default 2 MB body limit: the upload route has its own.
     let big = dir.path().join("big.mp4");

@@ -38,7 +38,10 @@ pub fn backend_binary(data: &Path, args: &[&str]) -> BackendProc {
             .next()
             .expect("the backend exited before saying where it listens")
             .unwrap();
-        if let Some(rest) = line.split("listening on ").nth(1) {
+        // The command's own line (printed once the key file is written), not the log's.
+        if line.starts_with("editor-background-changer backend listening on ")
+            && let Some(rest) = line.split("listening on ").nth(1)
+        {
             break rest.split_whitespace().next().unwrap().to_string();
         }
     };
