@@ -377,7 +377,7 @@ async fn file_urls_get_one_refusal() {
             "file:///etc/nonexistent".to_string(),
             "file://otherhost/etc/passwd".to_string(),
         ] {
-            let (st, v) = api.upload_urls(&s, &[url.clone()]).await;
+            let (st, v) = api.upload_urls(&s, std::slice::from_ref(&url)).await;
             let msg = v["message"].as_str().unwrap_or_default();
             cases.push(format!("{url} ({which})"));
             shapes.push(if st != StatusCode::BAD_REQUEST || msg.contains("--") {
@@ -577,7 +577,11 @@ async fn rebinding_pages_and_keyless_callers_are_refused() {
             let_in.push(format!("Origin {origin}: {}", r.status()));
         }
     }
-    for (what, k) in [("no key", None), ("wrong key", Some("ebck_guess")), ("empty key", Some(""))] {
+    for (what, k) in [
+        ("no key", None),
+        ("wrong key", Some("ebck_guess")),
+        ("empty key", Some("")),
+    ] {
         let r = token(None, None, k).await.unwrap();
         if r.status() != StatusCode::FORBIDDEN {
             let_in.push(format!("{what}: {}", r.status()));
@@ -601,7 +605,9 @@ async fn rebinding_pages_and_keyless_callers_are_refused() {
     // address whatever loopback name the request used.
     for host in [format!("localhost:{port}"), format!("127.0.0.1:{port}")] {
         let origin = format!("http://{host}");
-        let r = token(Some(host.clone()), Some(&origin), Some(&key)).await.unwrap();
+        let r = token(Some(host.clone()), Some(&origin), Some(&key))
+            .await
+            .unwrap();
         assert_eq!(r.status(), StatusCode::OK, "{host}");
     }
     let api = Api::new(&b).await;
@@ -612,16 +618,22 @@ async fn rebinding_pages_and_keyless_callers_are_refused() {
             &format!("/api/upload-video/nemo_agent/me/{s}"),
         )
         .header("Host", format!("localhost:{port}"))
-        .multipart(reqwest::multipart::Form::new().part(
-            "files",
-            reqwest::multipart::Part::bytes(std::fs::read(clip("noaudio_640x360.mp4")).unwrap())
+        .multipart(
+            reqwest::multipart::Form::new().part(
+                "files",
+                reqwest::multipart::Part::bytes(
+                    std::fs::read(clip("noaudio_640x360.mp4")).unwrap(),
+                )
                 .file_name("talk.mp4"),
-        ))
+            ),
+        )
         .send()
         .await
         .unwrap();
     let v: Value = r.json().await.unwrap();
-    let url = v["data"]["files"][0]["cdn_url"].as_str().unwrap_or_default();
+    let url = v["data"]["files"][0]["cdn_url"]
+        .as_str()
+        .unwrap_or_default();
     assert!(url.starts_with(&format!("{}/media/", b.url())), "{v}");
     b.shutdown().await;
 }
@@ -659,7 +671,11 @@ async fn data_at_rest_is_owner_only_and_client_ids_are_hashed() {
             open.push(format!("{}: {:o}", e.path().display(), mode(&e.path())));
         }
     }
-    for f in ["backend.sqlite3", "backend.sqlite3-wal", "backend.sqlite3-shm"] {
+    for f in [
+        "backend.sqlite3",
+        "backend.sqlite3-wal",
+        "backend.sqlite3-shm",
+    ] {
         let p = data.join(f);
         if p.exists() && mode(&p) != 0o600 {
             open.push(format!("{f}: {:o}", mode(&p)));
@@ -676,13 +692,17 @@ async fn data_at_rest_is_owner_only_and_client_ids_are_hashed() {
         .collect();
     assert_eq!(ids.len(), 2);
     assert!(
-        ids.iter().all(|i| i.starts_with("sha256:") && !i.contains(&client_id)),
+        ids.iter()
+            .all(|i| i.starts_with("sha256:") && !i.contains(&client_id)),
         "{ids:?}"
     );
 
     // A store an older version wrote (plain ids, 0755/0644) is fixed when it opens.
     use sha2::Digest;
-    let hashed = format!("sha256:{}", hex::encode(sha2::Sha256::digest(client_id.as_bytes())));
+    let hashed = format!(
+        "sha256:{}",
+        hex::encode(sha2::Sha256::digest(client_id.as_bytes()))
+    );
     let n = db
         .execute(
             "UPDATE users SET client_id = ?1 WHERE client_id = ?2",
@@ -727,7 +747,9 @@ async fn web(
     use axum::response::{IntoResponse, Redirect};
     type Log = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
     let log: Log = Default::default();
-    let listener = tokio::net::TcpListener::bind(format!("{ip}:0")).await.unwrap();
+    let listener = tokio::net::TcpListener::bind(format!("{ip}:0"))
+        .await
+        .unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let note = |log: &Log, h: &HeaderMap, what: &str| {
         let referer = h
@@ -735,7 +757,9 @@ async fn web(
             .and_then(|v| v.to_str().ok())
             .unwrap_or("-")
             .to_string();
-        log.lock().unwrap().push(format!("{what} referer={referer}"));
+        log.lock()
+            .unwrap()
+            .push(format!("{what} referer={referer}"));
     };
     let t = target.clone().unwrap_or_default();
     let b2 = base.clone();
@@ -752,17 +776,19 @@ async fn web(
         )
         .route(
             "/loop/{n}",
-            axum::routing::get(move |AxState(log): AxState<Log>, h: HeaderMap, AxPath(n): AxPath<u32>| {
-                let b2 = b2.clone();
-                async move {
-                    note(&log, &h, "/loop");
-                    if n == 0 {
-                        Redirect::temporary(&format!("{b2}/clip.mp4")).into_response()
-                    } else {
-                        Redirect::temporary(&format!("{b2}/loop/{}", n - 1)).into_response()
+            axum::routing::get(
+                move |AxState(log): AxState<Log>, h: HeaderMap, AxPath(n): AxPath<u32>| {
+                    let b2 = b2.clone();
+                    async move {
+                        note(&log, &h, "/loop");
+                        if n == 0 {
+                            Redirect::temporary(&format!("{b2}/clip.mp4")).into_response()
+                        } else {
+                            Redirect::temporary(&format!("{b2}/loop/{}", n - 1)).into_response()
+                        }
                     }
-                }
-            }),
+                },
+            ),
         )
         .route(
             "/x",
@@ -831,12 +857,25 @@ async fn url_uploads_never_reach_private_addresses() {
         .filter(|(_, s)| **s != first || s.starts_with("HTTP"))
         .map(|(u, s)| format!("{u} -> {s}"))
         .collect();
-    assert!(odd.is_empty(), "answered differently:\n{}\nfirst: {first}", odd.join("\n"));
-    assert!(!first.contains("404") && !first.contains("error sending"), "{first}");
+    assert!(
+        odd.is_empty(),
+        "answered differently:\n{}\nfirst: {first}",
+        odd.join("\n")
+    );
+    assert!(
+        !first.contains("404") && !first.contains("error sending"),
+        "{first}"
+    );
     let reached = inner_log.lock().unwrap().clone();
-    assert!(reached.is_empty(), "the private server was reached: {reached:?}");
+    assert!(
+        reached.is_empty(),
+        "the private server was reached: {reached:?}"
+    );
     let outer_hits = outer_log.lock().unwrap().clone();
-    assert!(outer_hits.is_empty(), "loopback was reached: {outer_hits:?}");
+    assert!(
+        outer_hits.is_empty(),
+        "loopback was reached: {outer_hits:?}"
+    );
     b.shutdown().await;
 }
 
@@ -849,7 +888,9 @@ async fn url_fetches_are_bounded() {
     let (inner, inner_log) = web("127.0.0.2", None).await;
     let (outer, _) = web("127.0.0.1", Some(format!("{inner}/x"))).await;
     let dir = tempdir();
-    let clip_bytes = std::fs::metadata(clip("noaudio_640x360.mp4")).unwrap().len();
+    let clip_bytes = std::fs::metadata(clip("noaudio_640x360.mp4"))
+        .unwrap()
+        .len();
     let b = start(dir.path(), |c| {
         c.fetch_private_addresses = true;
         // Room for one clip per request, not two.
@@ -886,7 +927,10 @@ async fn url_fetches_are_bounded() {
     if st != StatusCode::BAD_REQUEST {
         wrong.push(format!("11 URLs in one request: {st} {v}"));
     }
-    let two = vec![format!("{outer}/clip.mp4"), format!("{outer}/clip.mp4?again")];
+    let two = vec![
+        format!("{outer}/clip.mp4"),
+        format!("{outer}/clip.mp4?again"),
+    ];
     let (st, v) = api.upload_urls(&s, &two).await;
     if st != StatusCode::PAYLOAD_TOO_LARGE {
         wrong.push(format!("two clips over the request's byte cap: {st} {v}"));
@@ -922,11 +966,36 @@ fn made(dir: &Path, name: &str, input: &str, out_args: &[&str]) -> PathBuf {
 async fn oversized_media_are_refused_at_upload() {
     let dir = tempdir();
     let files = [
-        made(dir.path(), "wide.avi", "color=c=red:s=8000x64:r=1:d=1", &["-c:v", "mjpeg"]),
-        made(dir.path(), "big.avi", "color=c=red:s=7600x4500:r=1:d=1", &["-c:v", "mjpeg"]),
-        made(dir.path(), "tall.png", "color=c=red:s=64x7800", &["-frames:v", "1"]),
-        made(dir.path(), "fast.avi", "testsrc=s=64x64:r=480:d=0.5", &["-c:v", "mjpeg"]),
-        made(dir.path(), "long.avi", "color=c=red:s=16x16:r=1:d=7300", &["-c:v", "mjpeg"]),
+        made(
+            dir.path(),
+            "wide.avi",
+            "color=c=red:s=8000x64:r=1:d=1",
+            &["-c:v", "mjpeg"],
+        ),
+        made(
+            dir.path(),
+            "big.avi",
+            "color=c=red:s=7600x4500:r=1:d=1",
+            &["-c:v", "mjpeg"],
+        ),
+        made(
+            dir.path(),
+            "tall.png",
+            "color=c=red:s=64x7800",
+            &["-frames:v", "1"],
+        ),
+        made(
+            dir.path(),
+            "fast.avi",
+            "testsrc=s=64x64:r=480:d=0.5",
+            &["-c:v", "mjpeg"],
+        ),
+        made(
+            dir.path(),
+            "long.avi",
+            "color=c=red:s=16x16:r=1:d=7300",
+            &["-c:v", "mjpeg"],
+        ),
     ];
     let b = start(&dir.path().join("b"), |_| {}).await;
     let api = Api::new(&b).await;
@@ -940,7 +1009,9 @@ async fn oversized_media_are_refused_at_upload() {
         }
     }
     assert!(kept.is_empty(), "{kept:#?}");
-    let stored = std::fs::read_dir(dir.path().join("b/data/media")).unwrap().count();
+    let stored = std::fs::read_dir(dir.path().join("b/data/media"))
+        .unwrap()
+        .count();
     assert_eq!(stored, 0);
     b.shutdown().await;
 }

@@ -302,7 +302,10 @@ async fn unknown_missing_and_expired_tokens_are_1001() {
 async fn tokens_see_only_their_own_sessions_media_and_renders() {
     let dir = tempdir();
     let b = start(dir.path(), |_| {}).await;
-    let (a, other) = (User::new(&b.url(), b.access_key()).await, User::new(&b.url(), b.access_key()).await);
+    let (a, other) = (
+        User::new(&b.url(), b.access_key()).await,
+        User::new(&b.url(), b.access_key()).await,
+    );
     let s = a.session().await;
     let (_, up) = a
         .upload(&s, &[(&clip("noaudio_640x360.mp4"), "talk.mp4")])

@@ -546,8 +546,7 @@ async fn cancelling_the_call_cancels_the_render() {
 
     let mut cfg = ClientConfig::new(backend.url(), s.dir.path().join("state"), "cloud");
     cfg.access_key = Some(backend.access_key().to_string());
-    let observer = NemoClient::new(cfg)
-    .expect("observer client");
+    let observer = NemoClient::new(cfg).expect("observer client");
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let status = observer

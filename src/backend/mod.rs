@@ -113,10 +113,7 @@ pub fn effective_listen(config: &BackendConfig) -> SocketAddr {
 /// Build the shared state: opens the store under `config.data_dir` (migrating a data dir of
 /// the JSON-file layout, reporting renders a killed process left unfinished). Blocking: call
 /// from a blocking thread.
-pub fn build_state(
-    mut config: BackendConfig,
-    addr: SocketAddr,
-) -> Result<AppState, BackendError> {
+pub fn build_state(mut config: BackendConfig, addr: SocketAddr) -> Result<AppState, BackendError> {
     // Always keyed: a random key per process unless one was given (`EBC_ACCESS_KEY`).
     if config.access_key.as_deref().is_none_or(str::is_empty) {
         config.access_key = Some(new_access_key());

@@ -132,7 +132,11 @@ mod tests {
         std::fs::write(pics.join("Beach.JPG"), b"\xFF\xD8\xFF\xE0jfif").unwrap();
         std::fs::write(pics.join("My Sky.png"), b"\x89PNG\r\n\x1a\n").unwrap();
         // Named like media, but not: never uploaded (issue 20, case 8).
-        std::fs::write(pics.join("id_rsa.png"), b"-----BEGIN OPENSSH PRIVATE KEY-----").unwrap();
+        std::fs::write(
+            pics.join("id_rsa.png"),
+            b"-----BEGIN OPENSSH PRIVATE KEY-----",
+        )
+        .unwrap();
         let home = Some(dir.path());
         let a = in_text("use ~/Pictures/Beach.JPG as the background", home).unwrap();
         assert_eq!(a.len(), 1);
@@ -151,12 +155,18 @@ mod tests {
                 .is_empty()
         );
         let e = in_text("use ~/Pictures/id_rsa.png as the background", home).unwrap_err();
-        assert!(format!("{e:?}").contains("not a video, image or audio"), "{e:?}");
+        assert!(
+            format!("{e:?}").contains("not a video, image or audio"),
+            "{e:?}"
+        );
         // The https attachment above left nothing of this machine.
         assert_eq!(disclosure(&a, "cloud"), None);
         let a = in_text("use ~/Pictures/Beach.JPG as the background", home).unwrap();
         let d = disclosure(&a, "cloud").unwrap();
-        assert!(d.contains("~/Pictures/Beach.JPG") && d.contains("cloud"), "{d}");
+        assert!(
+            d.contains("~/Pictures/Beach.JPG") && d.contains("cloud"),
+            "{d}"
+        );
         let e = in_text("use ~/Pictures/Missing.png as the background", home).unwrap_err();
         assert!(format!("{e:?}").contains("Missing.png"), "{e:?}");
         assert!(is_file_ref("~/Pictures/Beach.JPG"));

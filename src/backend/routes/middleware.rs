@@ -62,7 +62,9 @@ fn loopback_authority(authority: &str, port: u16) -> bool {
         return true;
     }
     if let Some(v6) = host.strip_prefix('[').and_then(|x| x.strip_suffix(']')) {
-        return v6.parse::<std::net::Ipv6Addr>().is_ok_and(|ip| ip.is_loopback());
+        return v6
+            .parse::<std::net::Ipv6Addr>()
+            .is_ok_and(|ip| ip.is_loopback());
     }
     // Only the dotted-quad form: `127.1` or `2130706433` are not what clients send.
     host.split('.').count() == 4
@@ -76,13 +78,34 @@ fn same_secret(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// Count the call against its caller (bearer token, else client id); 429 once over.
+pub async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let h = req.headers();
+    let key = h
+        .get(header::AUTHORIZATION)
+        .or_else(|| h.get(headers::CLIENT_ID))
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("anonymous")
+        .to_string();
+    if let Err(retry_after_secs) = state.limiter.hit(&key, Instant::now()) {
+        return ApiError::RateLimited { retry_after_secs }.into_response();
+    }
+    next.run(req).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn only_loopback_names_on_the_bound_port_pass() {
-        for ok in ["127.0.0.1:8790", "localhost:8790", "LOCALHOST:8790", "[::1]:8790", "127.0.0.2:8790"] {
+        for ok in [
+            "127.0.0.1:8790",
+            "localhost:8790",
+            "LOCALHOST:8790",
+            "[::1]:8790",
+            "127.0.0.2:8790",
+        ] {
             assert!(loopback_authority(ok, 8790), "{ok}");
         }
         for bad in [
@@ -106,19 +129,4 @@ mod tests {
         assert!(same_secret(b"abc", b"abc"));
         assert!(!same_secret(b"abc", b"abd") && !same_secret(b"abc", b"abcd"));
     }
-}
-
-/// Count the call against its caller (bearer token, else client id); 429 once over.
-pub async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let h = req.headers();
-    let key = h
-        .get(header::AUTHORIZATION)
-        .or_else(|| h.get(headers::CLIENT_ID))
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("anonymous")
-        .to_string();
-    if let Err(retry_after_secs) = state.limiter.hit(&key, Instant::now()) {
-        return ApiError::RateLimited { retry_after_secs }.into_response();
-    }
-    next.run(req).await
 }

@@ -16,8 +16,8 @@ use super::error::ApiError;
 use super::extract::{ApiJson, BaseUrl, Caller};
 use crate::api::{Envelope, UPLOAD_FIELD, UploadResult, UploadUrlsRequest};
 use crate::backend::error::Error;
-use crate::backend::services::media::{Staged, commit, stage};
 use crate::backend::services::fetch::{FetchPolicy, fetch};
+use crate::backend::services::media::{Staged, commit, stage};
 use crate::backend::services::paths::gate;
 
 /// URLs one upload request may name.
@@ -189,7 +189,9 @@ async fn download(
     raw: &str,
     policy: FetchPolicy,
 ) -> Result<Staged, ApiError> {
-    let fetched = fetch(raw, policy).await.map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let fetched = fetch(raw, policy)
+        .await
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let name = fetched.name;
     if fetched.content_length.is_some_and(|n| n > limit) {
         return Err(ApiError::TooLarge(format!(

@@ -57,7 +57,9 @@ pub async fn fetch(raw: &str, policy: FetchPolicy) -> Result<Fetched, FetchRefus
     for _hop in 0..=MAX_REDIRECTS {
         let addr = checked_address(&url, policy).await.ok_or_else(refused)?;
         let host = url.host_str().ok_or_else(refused)?.to_string();
-        let left = TOTAL_TIMEOUT.checked_sub(started.elapsed()).ok_or_else(refused)?;
+        let left = TOTAL_TIMEOUT
+            .checked_sub(started.elapsed())
+            .ok_or_else(refused)?;
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .referer(false)
@@ -67,7 +69,11 @@ pub async fn fetch(raw: &str, policy: FetchPolicy) -> Result<Fetched, FetchRefus
             .timeout(left)
             .build()
             .map_err(|_| refused())?;
-        let resp = client.get(url.clone()).send().await.map_err(|_| refused())?;
+        let resp = client
+            .get(url.clone())
+            .send()
+            .await
+            .map_err(|_| refused())?;
         let status = resp.status();
         if status.is_redirection() {
             let next = resp
@@ -146,12 +152,8 @@ pub fn is_public(ip: IpAddr) -> bool {
             if (s[..6] == [0; 6] && !v6.is_loopback() && !v6.is_unspecified())
                 || (s[0] == 0x64 && s[1] == 0xff9b && s[2..6] == [0; 4])
             {
-                let v4 = Ipv4Addr::new(
-                    (s[6] >> 8) as u8,
-                    s[6] as u8,
-                    (s[7] >> 8) as u8,
-                    s[7] as u8,
-                );
+                let v4 =
+                    Ipv4Addr::new((s[6] >> 8) as u8, s[6] as u8, (s[7] >> 8) as u8, s[7] as u8);
                 return is_public_v4(v4);
             }
             is_public_v6(v6)
@@ -226,7 +228,12 @@ mod tests {
             let ip: IpAddr = bad.parse().unwrap();
             assert!(!is_public(ip), "{bad}");
         }
-        for good in ["93.184.216.34", "8.8.8.8", "2606:2800:220:1::1", "::ffff:8.8.8.8"] {
+        for good in [
+            "93.184.216.34",
+            "8.8.8.8",
+            "2606:2800:220:1::1",
+            "::ffff:8.8.8.8",
+        ] {
             let ip: IpAddr = good.parse().unwrap();
             assert!(is_public(ip), "{good}");
         }

@@ -87,7 +87,13 @@ pub const MAX_FPS: f64 = 240.0;
 
 /// Refuse a file whose probed size, length or frame rate is over the caps, before anything
 /// decodes it (a 1.5 MB MJPEG of 16000x16000 would otherwise take ~440 MB per preview).
-fn check_caps(filename: &str, width: u32, height: u32, duration_s: f64, fps: f64) -> Result<(), Error> {
+fn check_caps(
+    filename: &str,
+    width: u32,
+    height: u32,
+    duration_s: f64,
+    fps: f64,
+) -> Result<(), Error> {
     let pixels = u64::from(width) * u64::from(height);
     if width > MAX_SIDE || height > MAX_SIDE || pixels > MAX_PIXELS {
         return Err(Error::TooLarge(format!(

@@ -4,9 +4,9 @@
 
 pub mod agent;
 pub mod backdrop;
-pub mod fetch;
 #[cfg(feature = "faults")]
 pub mod faults;
+pub mod fetch;
 pub mod media;
 pub mod paths;
 pub mod preview;
