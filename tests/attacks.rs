@@ -35,7 +35,7 @@ impl Api {
         let mut api = Api {
             http: reqwest::Client::new(),
             base: b.url(),
-            key: b.access_key().map(str::to_string),
+            key: Some(b.access_key().to_string()),
             token: String::new(),
         };
         let r = api
@@ -377,7 +377,7 @@ async fn file_urls_get_one_refusal() {
             "file:///etc/nonexistent".to_string(),
             "file://otherhost/etc/passwd".to_string(),
         ] {
-            let (st, v) = api.upload_urls(&s, &[url.clone()]).await;
+            let (st, v) = api.upload_urls(&s, std::slice::from_ref(&url)).await;
             let msg = v["message"].as_str().unwrap_or_default();
             cases.push(format!("{url} ({which})"));
             shapes.push(if st != StatusCode::BAD_REQUEST || msg.contains("--") {
@@ -515,5 +515,564 @@ async fn uploads_that_name_other_files_are_refused() {
         .map(|d| d.flatten().map(|e| e.file_name()).collect())
         .unwrap_or_default();
     assert!(kept.is_empty(), "kept: {kept:?}");
+    b.shutdown().await;
+}
+
+/// Case 4: DNS rebinding and other callers. A request must name this loopback server in
+/// `Host` (a loopback name on the bound port), carry no foreign `Origin`, and send the
+/// per-process key; answers never build URLs on the request's `Host`.
+#[tokio::test]
+async fn rebinding_pages_and_keyless_callers_are_refused() {
+    let dir = tempdir();
+    let b = start(dir.path(), |_| {}).await;
+    let port = b.addr.port();
+    let key = b.access_key().to_string();
+    assert!(key.len() >= 32, "a real key: {key}");
+    let other = tempdir();
+    let b2 = start(other.path(), |_| {}).await;
+    assert_ne!(key, b2.access_key(), "one key per backend");
+    b2.shutdown().await;
+
+    let http = reqwest::Client::new();
+    let token = |host: Option<String>, origin: Option<&str>, key: Option<&str>| {
+        let mut r = http
+            .post(format!("{}/api/auth/anonymous-token", b.url()))
+            .header("X-Client-Id", uuid::Uuid::new_v4().to_string());
+        if let Some(h) = host {
+            r = r.header("Host", h);
+        }
+        if let Some(o) = origin {
+            r = r.header("Origin", o);
+        }
+        if let Some(k) = key {
+            r = r.header("X-Access-Key", k);
+        }
+        r.send()
+    };
+    let mut let_in = Vec::new();
+    for host in [
+        format!("attacker.example:{port}"),
+        format!("127.0.0.1.nip.io:{port}"),
+        format!("localhost.attacker.example:{port}"),
+        format!("localhost:{}", port.wrapping_add(1)),
+        format!("[::ffff:127.0.0.1]:{port}"),
+        format!("2130706433:{port}"),
+        format!("0x7f000001:{port}"),
+        "localhost".to_string(),
+    ] {
+        let r = token(Some(host.clone()), None, Some(&key)).await.unwrap();
+        if r.status() != StatusCode::FORBIDDEN {
+            let_in.push(format!("Host {host}: {}", r.status()));
+        }
+    }
+    for origin in [
+        "http://attacker.example".to_string(),
+        format!("http://attacker.example:{port}"),
+        "null".to_string(),
+        format!("https://127.0.0.1:{port}"),
+        format!("http://localhost:{}", port.wrapping_add(1)),
+    ] {
+        let r = token(None, Some(&origin), Some(&key)).await.unwrap();
+        if r.status() != StatusCode::FORBIDDEN {
+            let_in.push(format!("Origin {origin}: {}", r.status()));
+        }
+    }
+    for (what, k) in [
+        ("no key", None),
+        ("wrong key", Some("ebck_guess")),
+        ("empty key", Some("")),
+    ] {
+        let r = token(None, None, k).await.unwrap();
+        if r.status() != StatusCode::FORBIDDEN {
+            let_in.push(format!("{what}: {}", r.status()));
+        }
+    }
+    // Other routes are guarded the same way (a page could also read /media or /health).
+    for path in ["/health", "/media/x.png", "/api/credits/balance/simple"] {
+        let r = http
+            .get(format!("{}{path}", b.url()))
+            .header("Host", format!("attacker.example:{port}"))
+            .send()
+            .await
+            .unwrap();
+        if r.status() != StatusCode::FORBIDDEN {
+            let_in.push(format!("{path} with a foreign Host: {}", r.status()));
+        }
+    }
+    assert!(let_in.is_empty(), "{let_in:#?}");
+
+    // The right caller passes, from every loopback spelling; URLs in answers are the bound
+    // address whatever loopback name the request used.
+    for host in [format!("localhost:{port}"), format!("127.0.0.1:{port}")] {
+        let origin = format!("http://{host}");
+        let r = token(Some(host.clone()), Some(&origin), Some(&key))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{host}");
+    }
+    let api = Api::new(&b).await;
+    let s = api.session().await;
+    let r = api
+        .req(
+            reqwest::Method::POST,
+            &format!("/api/upload-video/nemo_agent/me/{s}"),
+        )
+        .header("Host", format!("localhost:{port}"))
+        .multipart(
+            reqwest::multipart::Form::new().part(
+                "files",
+                reqwest::multipart::Part::bytes(
+                    std::fs::read(clip("noaudio_640x360.mp4")).unwrap(),
+                )
+                .file_name("talk.mp4"),
+            ),
+        )
+        .send()
+        .await
+        .unwrap();
+    let v: Value = r.json().await.unwrap();
+    let url = v["data"]["files"][0]["cdn_url"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(url.starts_with(&format!("{}/media/", b.url())), "{v}");
+    b.shutdown().await;
+}
+
+/// Case 6: data at rest. The data folder and its subfolders are 0700, the database and a
+/// finished upload 0600, and the database holds no client id in plain text (old rows are
+/// hashed when the store opens).
+#[cfg(unix)]
+#[tokio::test]
+async fn data_at_rest_is_owner_only_and_client_ids_are_hashed() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempdir();
+    let b = start(dir.path(), |_| {}).await;
+    let api = Api::new(&b).await;
+    let (_s, _) = api.session_with_clip().await;
+    let client_id = uuid::Uuid::new_v4().to_string();
+    let r = api
+        .req(reqwest::Method::POST, "/api/auth/anonymous-token")
+        .header("X-Client-Id", &client_id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    b.shutdown().await;
+    let data = dir.path().join("data");
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let mut open = Vec::new();
+    for d in [data.clone(), data.join("media"), data.join("renders")] {
+        if mode(&d) != 0o700 {
+            open.push(format!("{}: {:o}", d.display(), mode(&d)));
+        }
+    }
+    for e in std::fs::read_dir(data.join("media")).unwrap().flatten() {
+        if mode(&e.path()) != 0o600 {
+            open.push(format!("{}: {:o}", e.path().display(), mode(&e.path())));
+        }
+    }
+    for f in [
+        "backend.sqlite3",
+        "backend.sqlite3-wal",
+        "backend.sqlite3-shm",
+    ] {
+        let p = data.join(f);
+        if p.exists() && mode(&p) != 0o600 {
+            open.push(format!("{f}: {:o}", mode(&p)));
+        }
+    }
+    assert!(open.is_empty(), "{open:#?}");
+    let db = rusqlite::Connection::open(data.join("backend.sqlite3")).unwrap();
+    let ids: Vec<String> = db
+        .prepare("SELECT client_id FROM users")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(ids.len(), 2);
+    assert!(
+        ids.iter()
+            .all(|i| i.starts_with("sha256:") && !i.contains(&client_id)),
+        "{ids:?}"
+    );
+
+    // A store an older version wrote (plain ids, 0755/0644) is fixed when it opens.
+    use sha2::Digest;
+    let hashed = format!(
+        "sha256:{}",
+        hex::encode(sha2::Sha256::digest(client_id.as_bytes()))
+    );
+    let n = db
+        .execute(
+            "UPDATE users SET client_id = ?1 WHERE client_id = ?2",
+            [client_id.as_str(), hashed.as_str()],
+        )
+        .unwrap();
+    assert_eq!(n, 1, "the stored value is sha256 of the client id");
+    drop(db);
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let b = start(dir.path(), |_| {}).await;
+    let api = Api::new(&b).await;
+    // The old user is still found by its client id.
+    let r = api
+        .req(reqwest::Method::POST, "/api/auth/anonymous-token")
+        .header("X-Client-Id", &client_id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    b.shutdown().await;
+    assert_eq!(mode(&data), 0o700);
+    let db = rusqlite::Connection::open(data.join("backend.sqlite3")).unwrap();
+    let plain: i64 = db
+        .query_row(
+            "SELECT count(*) FROM users WHERE client_id NOT LIKE 'sha256:%'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(plain, 0);
+}
+
+/// A little web server on `ip`:0 for the fetch attacks: `/r` redirects to `target`,
+/// `/loop/N` redirects N more times, `/x` serves a PNG magic followed by a secret (not an
+/// image), `/clip.mp4` a real clip. Every request is logged with its Referer.
+async fn web(
+    ip: &str,
+    target: Option<String>,
+) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use axum::extract::{Path as AxPath, State as AxState};
+    use axum::http::HeaderMap;
+    use axum::response::{IntoResponse, Redirect};
+    type Log = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
+    let log: Log = Default::default();
+    let listener = tokio::net::TcpListener::bind(format!("{ip}:0"))
+        .await
+        .unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let note = |log: &Log, h: &HeaderMap, what: &str| {
+        let referer = h
+            .get("referer")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("-")
+            .to_string();
+        log.lock()
+            .unwrap()
+            .push(format!("{what} referer={referer}"));
+    };
+    let t = target.clone().unwrap_or_default();
+    let b2 = base.clone();
+    let app = axum::Router::new()
+        .route(
+            "/r",
+            axum::routing::get(move |AxState(log): AxState<Log>, h: HeaderMap| {
+                let t = t.clone();
+                async move {
+                    note(&log, &h, "/r");
+                    Redirect::temporary(&t)
+                }
+            }),
+        )
+        .route(
+            "/loop/{n}",
+            axum::routing::get(
+                move |AxState(log): AxState<Log>, h: HeaderMap, AxPath(n): AxPath<u32>| {
+                    let b2 = b2.clone();
+                    async move {
+                        note(&log, &h, "/loop");
+                        if n == 0 {
+                            Redirect::temporary(&format!("{b2}/clip.mp4")).into_response()
+                        } else {
+                            Redirect::temporary(&format!("{b2}/loop/{}", n - 1)).into_response()
+                        }
+                    }
+                },
+            ),
+        )
+        .route(
+            "/x",
+            axum::routing::get(move |AxState(log): AxState<Log>, h: HeaderMap| async move {
+                note(&log, &h, "/x");
+                b"\x89PNG\r\n\x1a\n{\"aws_secret\":\"AKIA-SECRET\"}".to_vec()
+            }),
+        )
+        .route(
+            "/clip.mp4",
+            axum::routing::get(move |AxState(log): AxState<Log>, h: HeaderMap| async move {
+                note(&log, &h, "/clip.mp4");
+                std::fs::read(clip("noaudio_640x360.mp4")).unwrap()
+            }),
+        )
+        .with_state(log.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (base, log)
+}
+
+/// Case 5: server-side request forgery through URL uploads. Loopback, private, link-local
+/// and metadata addresses are refused in every spelling (decimal, octal, hex, short,
+/// v4-mapped IPv6, `localhost`), also when reached by a redirect; the refusal is the same
+/// for a closed port, an open one, a 404 and a forbidden address; nothing reaches the
+/// private server.
+#[tokio::test]
+async fn url_uploads_never_reach_private_addresses() {
+    let (inner, inner_log) = web("127.0.0.2", None).await;
+    let inner_port = inner.rsplit(':').next().unwrap().to_string();
+    let (outer, outer_log) = web("127.0.0.1", Some(format!("{inner}/x"))).await;
+    let outer_port = outer.rsplit(':').next().unwrap().to_string();
+    let dir = tempdir();
+    let b = start(dir.path(), |_| {}).await;
+    let api = Api::new(&b).await;
+    let s = api.session().await;
+    let urls = vec![
+        format!("{outer}/r"),
+        format!("{inner}/x"),
+        format!("http://2130706434:{inner_port}/x"),
+        format!("http://0177.0.0.2:{inner_port}/x"),
+        format!("http://0x7f.0.0.2:{inner_port}/x"),
+        format!("http://127.2:{inner_port}/x"),
+        format!("http://[::ffff:127.0.0.2]:{inner_port}/x"),
+        format!("http://localhost:{outer_port}/r"),
+        format!("http://[::1]:{outer_port}/r"),
+        "http://169.254.169.254/latest/meta-data/".to_string(),
+        "http://[fd00:ec2::254]/latest/meta-data/".to_string(),
+        "http://10.0.0.1/x.png".to_string(),
+        "http://127.0.0.1:1/closed.png".to_string(),
+        format!("{outer}/missing.png"),
+    ];
+    let mut shapes = Vec::new();
+    for url in &urls {
+        let (st, v) = api.upload_urls(&s, std::slice::from_ref(url)).await;
+        let msg = v["message"].as_str().unwrap_or_default().to_string();
+        shapes.push(if st == StatusCode::BAD_REQUEST {
+            msg.replacen(url.as_str(), "URL", 1)
+        } else {
+            format!("HTTP {st}: {v}")
+        });
+    }
+    let first = shapes[0].clone();
+    let odd: Vec<String> = urls
+        .iter()
+        .zip(&shapes)
+        .filter(|(_, s)| **s != first || s.starts_with("HTTP"))
+        .map(|(u, s)| format!("{u} -> {s}"))
+        .collect();
+    assert!(
+        odd.is_empty(),
+        "answered differently:\n{}\nfirst: {first}",
+        odd.join("\n")
+    );
+    assert!(
+        !first.contains("404") && !first.contains("error sending"),
+        "{first}"
+    );
+    let reached = inner_log.lock().unwrap().clone();
+    assert!(
+        reached.is_empty(),
+        "the private server was reached: {reached:?}"
+    );
+    let outer_hits = outer_log.lock().unwrap().clone();
+    assert!(
+        outer_hits.is_empty(),
+        "loopback was reached: {outer_hits:?}"
+    );
+    b.shutdown().await;
+}
+
+/// Case 5 with the test-only switch that lets fetches reach loopback (the shipped default
+/// never does): redirects are followed at most 3 hops and without a Referer, bytes with a
+/// media magic that are not media are refused and not kept, and a request is capped in URLs
+/// and in bytes.
+#[tokio::test]
+async fn url_fetches_are_bounded() {
+    let (inner, inner_log) = web("127.0.0.2", None).await;
+    let (outer, _) = web("127.0.0.1", Some(format!("{inner}/x"))).await;
+    let dir = tempdir();
+    let clip_bytes = std::fs::metadata(clip("noaudio_640x360.mp4"))
+        .unwrap()
+        .len();
+    let b = start(dir.path(), |c| {
+        c.fetch_private_addresses = true;
+        // Room for one clip per request, not two.
+        c.max_upload_bytes = clip_bytes * 3 / 2;
+    })
+    .await;
+    let api = Api::new(&b).await;
+    let s = api.session().await;
+    let mut wrong = Vec::new();
+    let (st, v) = api.upload_urls(&s, &[format!("{outer}/loop/1")]).await;
+    if st != StatusCode::OK {
+        wrong.push(format!("2 redirects should pass: {v}"));
+    }
+    let (st, v) = api.upload_urls(&s, &[format!("{outer}/loop/5")]).await;
+    if st != StatusCode::BAD_REQUEST {
+        wrong.push(format!("6 redirects: {st} {v}"));
+    }
+    let (st, v) = api.upload_urls(&s, &[format!("{outer}/r")]).await;
+    if st != StatusCode::UNSUPPORTED_MEDIA_TYPE {
+        wrong.push(format!("PNG magic + JSON kept: {st} {v}"));
+    }
+    let referers: Vec<String> = inner_log
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|l| !l.ends_with("referer=-"))
+        .cloned()
+        .collect();
+    if !referers.is_empty() {
+        wrong.push(format!("Referer sent across hosts: {referers:?}"));
+    }
+    let eleven: Vec<String> = (0..11).map(|i| format!("{outer}/clip.mp4?{i}")).collect();
+    let (st, v) = api.upload_urls(&s, &eleven).await;
+    if st != StatusCode::BAD_REQUEST {
+        wrong.push(format!("11 URLs in one request: {st} {v}"));
+    }
+    let two = vec![
+        format!("{outer}/clip.mp4"),
+        format!("{outer}/clip.mp4?again"),
+    ];
+    let (st, v) = api.upload_urls(&s, &two).await;
+    if st != StatusCode::PAYLOAD_TOO_LARGE {
+        wrong.push(format!("two clips over the request's byte cap: {st} {v}"));
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
+    let kept: Vec<String> = std::fs::read_dir(dir.path().join("data/media"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".png"))
+        .collect();
+    assert!(kept.is_empty(), "{kept:?}");
+    b.shutdown().await;
+}
+
+/// A clip made by ffmpeg from `lavfi` with `args` (input options first), as `name` in `dir`.
+fn made(dir: &Path, name: &str, input: &str, out_args: &[&str]) -> PathBuf {
+    let p = dir.join(name);
+    let ok = Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-f", "lavfi", "-i", input])
+        .args(out_args)
+        .arg(&p)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "ffmpeg made {name}");
+    p
+}
+
+/// Case 7c: pictures too large, clips too long or too fast are refused at upload (4002),
+/// before anything decodes them, and nothing is kept.
+#[tokio::test]
+async fn oversized_media_are_refused_at_upload() {
+    let dir = tempdir();
+    let files = [
+        made(
+            dir.path(),
+            "wide.avi",
+            "color=c=red:s=8000x64:r=1:d=1",
+            &["-c:v", "mjpeg"],
+        ),
+        made(
+            dir.path(),
+            "big.avi",
+            "color=c=red:s=7600x4500:r=1:d=1",
+            &["-c:v", "mjpeg"],
+        ),
+        made(
+            dir.path(),
+            "tall.png",
+            "color=c=red:s=64x7800",
+            &["-frames:v", "1"],
+        ),
+        made(
+            dir.path(),
+            "fast.avi",
+            "testsrc=s=64x64:r=480:d=0.5",
+            &["-c:v", "mjpeg"],
+        ),
+        made(
+            dir.path(),
+            "long.avi",
+            "color=c=red:s=16x16:r=1:d=7300",
+            &["-c:v", "mjpeg"],
+        ),
+    ];
+    let b = start(&dir.path().join("b"), |_| {}).await;
+    let api = Api::new(&b).await;
+    let s = api.session().await;
+    let mut kept = Vec::new();
+    for f in &files {
+        let name = f.file_name().unwrap().to_str().unwrap();
+        let (st, v) = api.upload(&s, &[(f, name)]).await;
+        if st != StatusCode::PAYLOAD_TOO_LARGE {
+            kept.push(format!("{name}: {st} {v}"));
+        }
+    }
+    assert!(kept.is_empty(), "{kept:#?}");
+    let stored = std::fs::read_dir(dir.path().join("b/data/media"))
+        .unwrap()
+        .count();
+    assert_eq!(stored, 0);
+    b.shutdown().await;
+}
+
+/// Case 7: a timeline is priced by what it renders. Segments with `d: 0` render the whole
+/// clip (from `in_ms`), so they are charged for it, not for one second.
+#[tokio::test]
+async fn timelines_are_priced_by_their_rendered_length() {
+    let dir = tempdir();
+    let b = start(dir.path(), |c| {
+        c.render_cost_per_second = 1.0;
+        // Priced at submit; held so no render runs (cancelled after the price is read).
+        c.faults.hold_renders = true;
+    })
+    .await;
+    let api = Api::new(&b).await;
+    let (s, media) = api.session_with_clip().await;
+    let duration = crate::clip_util::probe_json(&clip("noaudio_640x360.mp4"))["format"]["duration"]
+        .as_str()
+        .unwrap()
+        .parse::<f64>()
+        .unwrap();
+    let balance = |v: &Value| v["data"]["available"].as_f64().unwrap();
+    let mut wrong = Vec::new();
+    let mut ids = Vec::new();
+    for (i, (sg, want)) in [
+        (json!([{"d": 0, "m": {"media": media, "bg": "blur", "in_ms": 1}}]), duration),
+        (
+            json!([{"d": 0, "m": {"media": media, "bg": "blur"}}, {"d": 0, "m": {"media": media, "bg": "white"}}]),
+            2.0 * duration,
+        ),
+        (
+            json!([{"d": 0, "m": {"media": media, "bg": "blur", "in_ms": 1000}}]),
+            duration - 1.0,
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let before = balance(&api.get("/api/credits/balance/simple").await.1);
+        let id = format!("render_price_{i}");
+        let (st, v) = api
+            .post(
+                "/api/render/proxy/lambda",
+                json!({"id": id, "sessionId": s, "draft": {"t": [{"tt": 0, "sg": sg}]},
+                       "output": {"format": "mp4", "quality": "low"}}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+        let after = balance(&api.get("/api/credits/balance/simple").await.1);
+        let cost = before - after;
+        if cost + 1e-9 < want.floor() {
+            wrong.push(format!("{sg}: charged {cost} for {want:.2} s"));
+        }
+        ids.push(id);
+    }
+    // Cancelled only now: a release while another price is read would blur it.
+    for id in ids {
+        api.post(&format!("/api/render/proxy/lambda/{id}/cancel"), json!({}))
+            .await;
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
     b.shutdown().await;
 }

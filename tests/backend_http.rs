@@ -23,6 +23,17 @@ async fn start(dir: &Path, tweak: impl FnOnce(&mut BackendConfig)) -> BackendHan
     backend::spawn(cfg).await.expect("backend starts")
 }
 
+/// A reqwest client that sends the backend's access key on every request, as every caller
+/// of the backend must.
+fn keyed(key: &str) -> reqwest::Client {
+    let mut h = reqwest::header::HeaderMap::new();
+    h.insert("X-Access-Key", key.parse().unwrap());
+    reqwest::Client::builder()
+        .default_headers(h)
+        .build()
+        .unwrap()
+}
+
 /// A test user: one client id, one token, the contract's headers.
 struct User {
     http: reqwest::Client,
@@ -31,8 +42,8 @@ struct User {
 }
 
 impl User {
-    async fn new(base: &str) -> User {
-        let http = reqwest::Client::new();
+    async fn new(base: &str, key: &str) -> User {
+        let http = keyed(key);
         let v: Value = http
             .post(format!("{base}/api/auth/anonymous-token"))
             .header("X-Client-Id", uuid::Uuid::new_v4().to_string())
@@ -224,7 +235,7 @@ fn write_png(path: &Path) {
 async fn anonymous_token_needs_a_client_id() {
     let dir = tempdir();
     let b = start(dir.path(), |_| {}).await;
-    let http = reqwest::Client::new();
+    let http = keyed(b.access_key());
     let r = http
         .post(format!("{}/api/auth/anonymous-token", b.url()))
         .send()
@@ -257,8 +268,8 @@ async fn anonymous_token_needs_a_client_id() {
 async fn unknown_missing_and_expired_tokens_are_1001() {
     let dir = tempdir();
     let b = start(dir.path(), |c| c.token_ttl = Duration::from_secs(3600)).await;
-    let u = User::new(&b.url()).await;
-    let http = reqwest::Client::new();
+    let u = User::new(&b.url(), b.access_key()).await;
+    let http = keyed(b.access_key());
     let r = http
         .get(format!("{}/api/credits/balance/simple", b.url()))
         .send()
@@ -282,7 +293,7 @@ async fn unknown_missing_and_expired_tokens_are_1001() {
     let (st, v) = u.get("/api/credits/balance/simple").await;
     assert_eq!((st, &v["code"]), (StatusCode::UNAUTHORIZED, &json!(1001)));
     // The fault hit the tokens existing when armed, not new ones.
-    let u2 = User::new(&b.url()).await;
+    let u2 = User::new(&b.url(), b.access_key()).await;
     assert_eq!(u2.get("/api/credits/balance/simple").await.1["code"], 0);
     b.shutdown().await;
 }
@@ -291,7 +302,10 @@ async fn unknown_missing_and_expired_tokens_are_1001() {
 async fn tokens_see_only_their_own_sessions_media_and_renders() {
     let dir = tempdir();
     let b = start(dir.path(), |_| {}).await;
-    let (a, other) = (User::new(&b.url()).await, User::new(&b.url()).await);
+    let (a, other) = (
+        User::new(&b.url(), b.access_key()).await,
+        User::new(&b.url(), b.access_key()).await,
+    );
     let s = a.session().await;
     let (_, up) = a
         .upload(&s, &[(&clip("noaudio_640x360.mp4"), "talk.mp4")])
@@ -354,7 +368,7 @@ async fn tokens_see_only_their_own_sessions_media_and_renders() {
 async fn upload_answers_media_facts_and_serves_the_file_with_range() {
     let dir = tempdir();
     let b = start(dir.path(), |_| {}).await;
-    let u = User::new(&b.url()).await;
+    let u = User::new(&b.url(), b.access_key()).await;
     let s = u.session().await;
     let png = dir.path().join("beach.png");
     write_png(&png);
@@ -393,8 +407,11 @@ async fn upload_answers_media_facts_and_serves_the_file_with_range() {
         .unwrap();
     assert_eq!(part.status(), StatusCode::PARTIAL_CONTENT);
     assert_eq!(part.bytes().await.unwrap().as_ref(), &bytes[4..12]);
-    let anon = reqwest::get(url).await.unwrap();
+    let anon = keyed(b.access_key()).get(url).send().await.unwrap();
     assert_eq!(anon.status(), StatusCode::UNAUTHORIZED);
+    // Without the backend's key not even the file's existence is answered.
+    let keyless = reqwest::get(url).await.unwrap();
+    assert_eq!(keyless.status(), StatusCode::FORBIDDEN);
 
     // Bigger than axum's default 2 MB body limit: the upload route has its own.
     let big = dir.path().join("big.mp4");
@@ -425,7 +442,7 @@ async fn upload_answers_media_facts_and_serves_the_file_with_range() {
 async fn upload_rejects_wrong_types_and_oversize_files_leaving_nothing() {
     let dir = tempdir();
     let b = start(dir.path(), |c| c.max_upload_bytes = 20_000).await;
-    let u = User::new(&b.url()).await;
+    let u = User::new(&b.url(), b.access_key()).await;
     let s = u.session().await;
     let (st, v) = u
         .upload(&s, &[(&clip("not_a_video.mp4"), "not_a_video.mp4")])
@@ -471,8 +488,13 @@ async fn url_uploads_stay_inside_their_roots() {
     // A link out of the root (Windows needs a privilege to create one: Unix only).
     #[cfg(unix)]
     std::os::unix::fs::symlink("/etc/passwd", root.join("sneaky.mp4")).unwrap();
-    let b = start(dir.path(), |c| c.url_roots = vec![root.clone()]).await;
-    let u = User::new(&b.url()).await;
+    // The test's web server is on loopback: let URL uploads reach it (test configuration).
+    let b = start(dir.path(), |c| {
+        c.url_roots = vec![root.clone()];
+        c.fetch_private_addresses = true;
+    })
+    .await;
+    let u = User::new(&b.url(), b.access_key()).await;
     let s = u.session().await;
     let up = |urls: Vec<String>| {
         let u = &u;
@@ -530,7 +552,7 @@ async fn url_uploads_stay_inside_their_roots() {
     // Without roots, file:// is refused outright.
     let dir2 = tempdir();
     let b = start(dir2.path(), |_| {}).await;
-    let u = User::new(&b.url()).await;
+    let u = User::new(&b.url(), b.access_key()).await;
     let s = u.session().await;
     let (_, v) = u
         .post(
@@ -552,7 +574,7 @@ async fn url_uploads_stay_inside_their_roots() {
 async fn agent_streams_adk_events_and_edits_the_draft() {
     let dir = tempdir();
     let b = start(dir.path(), |_| {}).await;
-    let u = User::new(&b.url()).await;
+    let u = User::new(&b.url(), b.access_key()).await;
     let s = session_with_clip(&u).await;
     let before = u.credits().await["available"].as_f64().unwrap();
 
@@ -674,7 +696,7 @@ async fn a_background_edit_answers_a_before_after_preview_served_as_media() {
     let dir = tempdir();
     let data = dir.path().join("data");
     let b = start(dir.path(), |_| {}).await;
-    let u = User::new(&b.url()).await;
+    let u = User::new(&b.url(), b.access_key()).await;
     let s = session_with_clip(&u).await;
 
     let (st, raw, ev) = u
@@ -709,7 +731,7 @@ async fn a_background_edit_answers_a_before_after_preview_served_as_media() {
     assert_eq!(stored.len(), 1, "{stored:?}");
     assert_eq!(std::fs::read(&stored[0]).unwrap(), jpeg);
     // Nobody else's, and not without a token.
-    let other = User::new(&b.url()).await;
+    let other = User::new(&b.url(), b.access_key()).await;
     let (st, v) = other.get(&url).await;
     assert_eq!(
         (st, &v["code"]),
@@ -761,7 +783,7 @@ async fn a_background_edit_answers_a_before_after_preview_served_as_media() {
     let dir = tempdir();
     let data = dir.path().join("data");
     let b = start(dir.path(), |c| c.dialect = ebc::config::Dialect::Seed).await;
-    let u = User::new(&b.url()).await;
+    let u = User::new(&b.url(), b.access_key()).await;
     let s = session_with_clip(&u).await;
     let (_, raw, ev) = u.say(&s, "blur the background").await;
     let resp = &function_response(&ev)["response"];
@@ -775,7 +797,7 @@ async fn a_background_edit_answers_a_before_after_preview_served_as_media() {
 async fn agent_faults_silent_disconnect_and_heartbeats() {
     let dir = tempdir();
     let b = start(dir.path(), |c| c.sse_heartbeat = Duration::from_millis(20)).await;
-    let u = User::new(&b.url()).await;
+    let u = User::new(&b.url(), b.access_key()).await;
     let s = session_with_clip(&u).await;
 
     b.set_faults(Faults {
@@ -818,7 +840,7 @@ async fn agent_faults_silent_disconnect_and_heartbeats() {
 async fn out_of_credits_is_2001() {
     let dir = tempdir();
     let b = start(dir.path(), |c| c.initial_credits = 0.0).await;
-    let u = User::new(&b.url()).await;
+    let u = User::new(&b.url(), b.access_key()).await;
     let s = session_with_clip(&u).await;
     let (st, raw, _) = u.say(&s, "blur the background").await;
     assert_eq!(st, StatusCode::FORBIDDEN);
@@ -833,7 +855,7 @@ async fn out_of_credits_is_2001() {
     // The fault: credits read 0 for an otherwise rich user; renders are refused too.
     let dir = tempdir();
     let b = start(dir.path(), |_| {}).await;
-    let u = User::new(&b.url()).await;
+    let u = User::new(&b.url(), b.access_key()).await;
     let s = session_with_clip(&u).await;
     u.say(&s, "blur the background").await;
     b.set_faults(Faults {
@@ -853,7 +875,7 @@ async fn out_of_credits_is_2001() {
 async fn rate_limits_answer_429_with_retry_after() {
     let dir = tempdir();
     let b = start(dir.path(), |c| c.rate_limit_per_min = 3).await;
-    let u = User::new(&b.url()).await;
+    let u = User::new(&b.url(), b.access_key()).await;
     for _ in 0..3 {
         assert_eq!(u.get("/api/credits/balance/simple").await.0, StatusCode::OK);
     }
@@ -872,7 +894,7 @@ async fn rate_limits_answer_429_with_retry_after() {
     assert_eq!(r.json::<Value>().await.unwrap()["code"], 429);
     // Another token is not limited by this one.
     assert_eq!(
-        User::new(&b.url())
+        User::new(&b.url(), b.access_key())
             .await
             .get("/api/credits/balance/simple")
             .await
@@ -883,7 +905,7 @@ async fn rate_limits_answer_429_with_retry_after() {
 
     let dir = tempdir();
     let b = start(dir.path(), |_| {}).await;
-    let u = User::new(&b.url()).await;
+    let u = User::new(&b.url(), b.access_key()).await;
     b.set_faults(Faults {
         rate_limit_next: 2,
         retry_after_secs: 7,
@@ -906,7 +928,7 @@ async fn rate_limits_answer_429_with_retry_after() {
 async fn render_flow_completes_and_downloads_a_valid_file() {
     let dir = tempdir();
     let b = start(dir.path(), |_| {}).await;
-    let u = User::new(&b.url()).await;
+    let u = User::new(&b.url(), b.access_key()).await;
     let s = session_with_clip(&u).await;
     u.say(&s, "replace the background with a clean studio backdrop")
         .await;
@@ -1020,7 +1042,7 @@ async fn render_flow_completes_and_downloads_a_valid_file() {
 async fn a_timeline_export_uses_the_requested_matte() {
     let dir = tempdir();
     let b = start(dir.path(), |_| {}).await;
-    let u = User::new(&b.url()).await;
+    let u = User::new(&b.url(), b.access_key()).await;
     let s = session_with_clip(&u).await;
     u.say(&s, "replace the background with navy").await;
     let mut draft = u.draft(&s).await;
@@ -1083,7 +1105,7 @@ async fn a_timeline_export_uses_the_requested_matte() {
 async fn render_cancel_and_failure_release_credits_and_leave_no_output() {
     let dir = tempdir();
     let b = start(dir.path(), |_| {}).await;
-    let u = User::new(&b.url()).await;
+    let u = User::new(&b.url(), b.access_key()).await;
     let s = session_with_clip(&u).await;
     u.say(&s, "blur the background").await;
     let available = u.credits().await["available"].as_f64().unwrap();
@@ -1135,7 +1157,7 @@ async fn render_cancel_and_failure_release_credits_and_leave_no_output() {
 async fn a_restart_mid_render_reports_it_failed_and_keeps_everything_else() {
     let dir = tempdir();
     let b = start(dir.path(), |_| {}).await;
-    let u = User::new(&b.url()).await;
+    let u = User::new(&b.url(), b.access_key()).await;
     let s = session_with_clip(&u).await;
     u.say(&s, "blur the background").await;
     let available = u.credits().await["available"].as_f64().unwrap();
@@ -1149,7 +1171,11 @@ async fn a_restart_mid_render_reports_it_failed_and_keeps_everything_else() {
     b.shutdown().await;
 
     let b = start(dir.path(), |_| {}).await;
-    let u = User { base: b.url(), ..u };
+    let u = User {
+        base: b.url(),
+        http: keyed(b.access_key()),
+        ..u
+    };
     let st = u.render_status("render_r").await;
     assert_eq!(st["status"], "failed");
     assert_eq!(st["error"], backend::RENDER_INTERRUPTED);
@@ -1207,7 +1233,7 @@ async fn a_killed_backend_reports_its_render_failed_after_restart() {
     let dir = tempdir();
     let data = dir.path().join("data");
     let mut p = start_binary(&data, r#"{"hold_renders":true}"#);
-    let u = User::new(&p.url).await;
+    let u = User::new(&p.url, &p.key).await;
     let s = session_with_clip(&u).await;
     u.say(&s, "blur the background").await;
     u.render("render_k", &s, "high").await;
@@ -1219,6 +1245,7 @@ async fn a_killed_backend_reports_its_render_failed_after_restart() {
     let p = start_binary(&data, "");
     let u = User {
         base: p.url.clone(),
+        http: keyed(&p.key),
         ..u
     };
     let st = u.render_status("render_k").await;
@@ -1260,7 +1287,7 @@ async fn kill_9_during_8_concurrent_renders_leaves_every_record_consistent() {
     let mut p = start_binary_with(&data, &["--render-workers", "4"]);
     let mut users = Vec::new();
     for _ in 0..8 {
-        let u = User::new(&p.url).await;
+        let u = User::new(&p.url, &p.key).await;
         let s = session_with_clip(&u).await;
         let (_, _, ev) = u.say(&s, "blur the background").await;
         assert_eq!(ev.len(), 3, "{ev:?}");
@@ -1307,7 +1334,7 @@ async fn kill_9_during_8_concurrent_renders_leaves_every_record_consistent() {
     let mut known = 0;
     for (i, (u, _)) in users.iter().enumerate() {
         let u = User {
-            http: u.http.clone(),
+            http: keyed(&p.key),
             base: p.url.clone(),
             token: u.token.clone(),
         };
@@ -1339,7 +1366,7 @@ async fn kill_9_during_8_concurrent_renders_leaves_every_record_consistent() {
         let i: usize = id.trim_start_matches("render_crash_").parse().unwrap();
         let (u, _) = &users[i];
         let u = User {
-            http: u.http.clone(),
+            http: keyed(&p.key),
             base: p.url.clone(),
             token: u.token.clone(),
         };
@@ -1423,7 +1450,7 @@ async fn a_data_dir_of_the_json_file_layout_migrates_on_first_start() {
             .await
             .expect("backend starts on the old layout");
         let u = User {
-            http: reqwest::Client::new(),
+            http: keyed(b.access_key()),
             base: b.url(),
             token: token.to_string(),
         };
@@ -1484,7 +1511,7 @@ async fn crash_leftovers_are_removed_at_start() {
     let dir = tempdir();
     let data = dir.path().join("data");
     let b = start(dir.path(), |_| {}).await;
-    let u = User::new(&b.url()).await;
+    let u = User::new(&b.url(), b.access_key()).await;
     let s = session_with_clip(&u).await;
     b.shutdown().await;
     let kept = names_in(&data.join("media"));
@@ -1506,7 +1533,11 @@ async fn crash_leftovers_are_removed_at_start() {
         vec!["notes.json".to_string()]
     );
     assert!(!data.join(".ebc-stray.tmp").exists());
-    let u = User { base: b.url(), ..u };
+    let u = User {
+        base: b.url(),
+        http: keyed(b.access_key()),
+        ..u
+    };
     assert_eq!(u.draft_video_segment(&s).await["m"]["name"], "talk.mp4");
     b.shutdown().await;
 }

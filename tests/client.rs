@@ -32,16 +32,18 @@ async fn backend_in(dir: &Path, tweak: impl FnOnce(&mut BackendConfig)) -> Backe
 }
 
 /// The contract's defaults, with waits shortened so failures show fast.
-fn config(url: &str, state_dir: &Path) -> ClientConfig {
-    let mut c = ClientConfig::new(url, state_dir.to_path_buf(), "local");
+fn config(be: &BackendHandle, state_dir: &Path) -> ClientConfig {
+    let mut c = ClientConfig::new(be.url(), state_dir.to_path_buf(), "local");
+    // The embedded backend's key, as the MCP server hands it over in-process.
+    c.access_key = Some(be.access_key().to_string());
     c.rate_limit_wait = Duration::from_millis(100);
     c.recovery_first_poll = Duration::from_millis(50);
     c.recovery_max_wait = Duration::from_secs(30);
     c
 }
 
-fn client(url: &str, state_dir: &Path) -> NemoClient {
-    NemoClient::new(config(url, state_dir)).expect("client")
+fn client(be: &BackendHandle, state_dir: &Path) -> NemoClient {
+    NemoClient::new(config(be, state_dir)).expect("client")
 }
 
 fn state_file(dir: &Path) -> serde_json::Value {
@@ -57,7 +59,7 @@ async fn bootstrap_persists_token_and_session_for_the_next_start() {
     let be = backend_in(dir.path(), |_| {}).await;
     let state_dir = dir.path().join("state");
 
-    let first = client(&be.url(), &state_dir);
+    let first = client(&be, &state_dir);
     let session = first.ensure_session().await.unwrap();
     assert!(!session.session_id.is_empty());
     let credits = first.credits().await.unwrap();
@@ -80,7 +82,7 @@ async fn bootstrap_persists_token_and_session_for_the_next_start() {
     assert_eq!(first.client_id().unwrap(), client_id.trim());
 
     // A restarted server: same token, same session, no new anonymous token.
-    let second = client(&be.url(), &state_dir);
+    let second = client(&be, &state_dir);
     assert_eq!(second.ensure_session().await.unwrap(), session);
     second.state().await.unwrap();
     assert_eq!(state_file(&state_dir)["token"], token.as_str());
@@ -91,7 +93,7 @@ async fn bootstrap_persists_token_and_session_for_the_next_start() {
 async fn expired_token_is_renewed_once_transparently() {
     let dir = tempfile::tempdir().unwrap();
     let be = backend_in(dir.path(), |_| {}).await;
-    let c = client(&be.url(), &dir.path().join("state"));
+    let c = client(&be, &dir.path().join("state"));
     let session = c.ensure_session().await.unwrap();
     let old = state_file(&dir.path().join("state"))["token"].clone();
 
@@ -112,13 +114,13 @@ async fn expired_token_is_renewed_once_transparently() {
 async fn expired_registered_token_asks_for_a_fresh_nemo_token() {
     let dir = tempfile::tempdir().unwrap();
     let be = backend_in(dir.path(), |_| {}).await;
-    let anonymous = client(&be.url(), &dir.path().join("anon"));
+    let anonymous = client(&be, &dir.path().join("anon"));
     anonymous.ensure_session().await.unwrap();
     let token = state_file(&dir.path().join("anon"))["token"]
         .as_str()
         .unwrap()
         .to_string();
-    let mut cfg = config(&be.url(), &dir.path().join("state"));
+    let mut cfg = config(&be, &dir.path().join("state"));
     cfg.token = Some(token.clone());
     let c = NemoClient::new(cfg).unwrap();
     assert!(c.is_registered());
@@ -145,7 +147,7 @@ async fn expired_registered_token_asks_for_a_fresh_nemo_token() {
 async fn lost_session_is_replaced_once_transparently() {
     let dir = tempfile::tempdir().unwrap();
     let be = backend_in(dir.path(), |_| {}).await;
-    let c = client(&be.url(), &dir.path().join("state"));
+    let c = client(&be, &dir.path().join("state"));
     let old = c.ensure_session().await.unwrap();
 
     be.set_faults(Faults {
@@ -167,7 +169,7 @@ async fn lost_session_is_replaced_once_transparently() {
 async fn rate_limit_waits_for_retry_after_then_retries_once() {
     let dir = tempfile::tempdir().unwrap();
     let be = backend_in(dir.path(), |_| {}).await;
-    let c = client(&be.url(), &dir.path().join("state"));
+    let c = client(&be, &dir.path().join("state"));
     c.ensure_session().await.unwrap();
 
     // One 429 with Retry-After: 1 → waits that second (not the 100 ms default), succeeds.
@@ -201,7 +203,7 @@ async fn out_of_credits_gives_the_bind_link_or_a_top_up_hint() {
     let dir = tempfile::tempdir().unwrap();
     let be = backend_in(dir.path(), |c| c.initial_credits = 0.0).await;
     let state_dir = dir.path().join("state");
-    let c = client(&be.url(), &state_dir);
+    let c = client(&be, &state_dir);
     c.upload_files(&[fixture("noaudio_640x360.mp4")])
         .await
         .unwrap();
@@ -223,7 +225,7 @@ async fn out_of_credits_gives_the_bind_link_or_a_top_up_hint() {
         .as_str()
         .unwrap()
         .to_string();
-    let mut cfg = config(&be.url(), &dir.path().join("as-env"));
+    let mut cfg = config(&be, &dir.path().join("as-env"));
     cfg.token = Some(token);
     let from_env = NemoClient::new(cfg).unwrap();
     from_env
@@ -241,7 +243,7 @@ async fn out_of_credits_gives_the_bind_link_or_a_top_up_hint() {
 async fn unsupported_and_too_large_files_are_caught_before_uploading() {
     let dir = tempfile::tempdir().unwrap();
     let be = backend_in(dir.path(), |_| {}).await;
-    let c = client(&be.url(), &dir.path().join("state"));
+    let c = client(&be, &dir.path().join("state"));
 
     let err = c
         .upload_files(&[fixture("not_a_video.mp4")])
@@ -280,7 +282,7 @@ async fn unsupported_and_too_large_files_are_caught_before_uploading() {
 async fn export_without_attribution_is_402_and_the_client_always_attributes() {
     let dir = tempfile::tempdir().unwrap();
     let be = backend_in(dir.path(), |_| {}).await;
-    let c = client(&be.url(), &dir.path().join("state"));
+    let c = client(&be, &dir.path().join("state"));
     c.upload_files(&[fixture("noaudio_640x360.mp4")])
         .await
         .unwrap();
@@ -300,6 +302,7 @@ async fn export_without_attribution_is_402_and_the_client_always_attributes() {
     };
     let resp = reqwest::Client::new()
         .post(format!("{}{}", be.url(), api::paths::RENDER))
+        .header("X-Access-Key", be.access_key())
         .bearer_auth(&token)
         .json(&body)
         .send()
@@ -332,7 +335,7 @@ async fn export_without_attribution_is_402_and_the_client_always_attributes() {
 async fn silent_reply_is_described_from_the_draft_diff() {
     let dir = tempfile::tempdir().unwrap();
     let be = backend_in(dir.path(), |_| {}).await;
-    let c = client(&be.url(), &dir.path().join("state"));
+    let c = client(&be, &dir.path().join("state"));
     c.upload_files(&[fixture("noaudio_640x360.mp4")])
         .await
         .unwrap();
@@ -360,7 +363,7 @@ async fn silent_reply_is_described_from_the_draft_diff() {
 async fn disconnect_mid_stream_is_recovered_by_polling_without_resending() {
     let dir = tempfile::tempdir().unwrap();
     let be = backend_in(dir.path(), |_| {}).await;
-    let c = client(&be.url(), &dir.path().join("state"));
+    let c = client(&be, &dir.path().join("state"));
     c.upload_files(&[fixture("noaudio_640x360.mp4")])
         .await
         .unwrap();
@@ -400,7 +403,7 @@ async fn upload_edit_render_survives_a_restart_and_downloads() {
     let dir = tempfile::tempdir().unwrap();
     let be = backend_in(dir.path(), |_| {}).await;
     let state_dir = dir.path().join("state");
-    let c = client(&be.url(), &state_dir);
+    let c = client(&be, &state_dir);
     let files = c
         .upload_files(&[fixture("noaudio_640x360.mp4")])
         .await
@@ -432,7 +435,7 @@ async fn upload_edit_render_survives_a_restart_and_downloads() {
     assert_eq!(c.pending_render().as_deref(), Some(started.id.as_str()));
     drop(c);
 
-    let restarted = client(&be.url(), &state_dir);
+    let restarted = client(&be, &state_dir);
     let id = restarted.pending_render().expect("pending render survives");
     assert_eq!(id, started.id);
     be.set_faults(Faults::default());
@@ -488,11 +491,16 @@ async fn upload_edit_render_survives_a_restart_and_downloads() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn platform_header_override_and_detection() {
     let dir = tempfile::tempdir().unwrap();
-    let mut cfg = config("http://127.0.0.1:9", dir.path());
+    let mut cfg = ClientConfig::new("http://127.0.0.1:9", dir.path().to_path_buf(), "local");
     cfg.platform = Some("cursor".into());
     assert_eq!(NemoClient::new(cfg).unwrap().platform(), "cursor");
     // The test binary lives under target/…/deps: no skills folder, no .cursor.
-    let plain = client("http://127.0.0.1:9", dir.path());
+    let plain = NemoClient::new(ClientConfig::new(
+        "http://127.0.0.1:9",
+        dir.path().to_path_buf(),
+        "local",
+    ))
+    .unwrap();
     let exe = std::env::current_exe().unwrap();
     let cwd = std::env::current_dir().unwrap();
     let expected = ebc::client::platform::detect(None, Some(&exe), Some(&cwd));
@@ -508,7 +516,7 @@ async fn refused_client_id_is_replaced_and_the_token_call_retried() {
     // The backend refuses ids over 200 characters with HTTP 400, as if it were missing.
     let refused = "x".repeat(201);
     std::fs::write(state_dir.join("client_id"), &refused).unwrap();
-    let c = client(&be.url(), &state_dir);
+    let c = client(&be, &state_dir);
     c.ensure_session().await.unwrap();
     let id = c.client_id().unwrap();
     assert_ne!(id, refused);
@@ -522,7 +530,7 @@ async fn refused_client_id_is_replaced_and_the_token_call_retried() {
 async fn heartbeats_keep_a_slow_edit_alive_and_notices_flow() {
     let dir = tempfile::tempdir().unwrap();
     let be = backend_in(dir.path(), |c| c.sse_heartbeat = Duration::from_millis(20)).await;
-    let mut cfg = config(&be.url(), &dir.path().join("state"));
+    let mut cfg = config(&be, &dir.path().join("state"));
     cfg.notice_every = Duration::from_millis(100);
     // Heartbeats alone for longer than this would time the run out; real events reset it.
     cfg.heartbeat_only_timeout = Duration::from_secs(30);
@@ -592,7 +600,7 @@ async fn every_dialect_is_understood() {
         for sse in [SseDialect::Adk, SseDialect::Typed] {
             let dir = tempfile::tempdir().unwrap();
             let be = dialect_backend(dir.path(), dialect, sse).await;
-            let c = client(&be.url(), &dir.path().join("state"));
+            let c = client(&be, &dir.path().join("state"));
             let what = format!("{dialect:?}/{sse:?}");
             let files = c
                 .upload_files(&[fixture("noaudio_640x360.mp4")])
@@ -660,13 +668,13 @@ async fn session_language_follows_the_user() {
     let dir = tempfile::tempdir().unwrap();
     let be = dialect_backend(dir.path(), Dialect::Seed, SseDialect::Adk).await;
 
-    let mut cfg = config(&be.url(), &dir.path().join("ja"));
+    let mut cfg = config(&be, &dir.path().join("ja"));
     cfg.locale = Some("ja_JP.UTF-8".into());
     let ja = NemoClient::new(cfg).unwrap();
     ja.ensure_session().await.unwrap();
     assert_eq!(ja.session_language().as_deref(), Some("ja"));
 
-    let mut cfg = config(&be.url(), &dir.path().join("zh"));
+    let mut cfg = config(&be, &dir.path().join("zh"));
     cfg.locale = Some("en_US.UTF-8".into());
     let zh = NemoClient::new(cfg).unwrap();
     zh.upload_files(&[fixture("noaudio_640x360.mp4")])
@@ -694,7 +702,7 @@ async fn session_language_follows_the_user() {
 async fn sse_details_and_the_claim_link() {
     let dir = tempfile::tempdir().unwrap();
     let be = dialect_backend(dir.path(), Dialect::Seed, SseDialect::Adk).await;
-    let c = client(&be.url(), &dir.path().join("state"));
+    let c = client(&be, &dir.path().join("state"));
     c.upload_files(&[fixture("noaudio_640x360.mp4")])
         .await
         .unwrap();
@@ -714,6 +722,7 @@ async fn sse_details_and_the_claim_link() {
         .to_string();
     let resp = reqwest::Client::new()
         .post(format!("{}{}", be.url(), api::paths::RUN_SSE))
+        .header("X-Access-Key", be.access_key())
         .bearer_auth(&token)
         .json(&api::RunSseRequest::new("1234567890123456789", EDIT))
         .send()
@@ -755,7 +764,7 @@ async fn rate_limited_token_call_explains_the_weekly_allowance() {
         retry_after_secs: 0,
         ..Faults::default()
     });
-    let c = client(&be.url(), &dir.path().join("state"));
+    let c = client(&be, &dir.path().join("state"));
     let err = c.credits().await.unwrap_err();
     assert!(matches!(err, ClientError::TokenLimit), "{err}");
     let text = err.to_string();

@@ -34,6 +34,7 @@ fn exe() -> PathBuf {
 const CLEARED: &[&str] = &[
     "NEMO_TOKEN",
     "NEMO_API_URL",
+    "EBC_ACCESS_KEY",
     "NEMO_CLIENT_ID",
     "EBC_BACKEND",
     "EBC_PLATFORM",
@@ -368,6 +369,7 @@ async fn killed_export_leftovers_are_removed_at_start() {
     let env = [
         ("EBC_BACKEND", "cloud".to_string()),
         ("NEMO_API_URL", backend.url()),
+        ("EBC_ACCESS_KEY", backend.access_key().to_string()),
         ("EBC_CALL_BUDGET_SECS", "1".to_string()),
     ];
     let mut child = server_cmd(d, &env)

@@ -61,6 +61,7 @@ struct Session {
 const CLEARED: &[&str] = &[
     "NEMO_TOKEN",
     "NEMO_API_URL",
+    "EBC_ACCESS_KEY",
     "NEMO_CLIENT_ID",
     "EBC_BACKEND",
     "EBC_PLATFORM",
@@ -233,6 +234,7 @@ async fn cloud_session(backend: &BackendHandle, extra: &[(&str, String)]) -> Ses
     let mut env = vec![
         ("EBC_BACKEND", "cloud".to_string()),
         ("NEMO_API_URL", backend.url()),
+        ("EBC_ACCESS_KEY", backend.access_key().to_string()),
         // The cloud is polled every 30 s, 10 times per call; the tests shorten the pace, so
         // they lift the count (the call budget still bounds a call) to let a render on a
         // loaded machine finish within one call.
@@ -473,6 +475,7 @@ async fn restarted_server_collects_the_render_it_started() {
     let mut env = vec![
         ("EBC_BACKEND", "cloud".to_string()),
         ("NEMO_API_URL", backend.url()),
+        ("EBC_ACCESS_KEY", backend.access_key().to_string()),
         ("EBC_RENDER_POLL_SECS", "0.5".to_string()),
     ];
     env.extend(budget.iter().cloned());
@@ -527,11 +530,13 @@ async fn cancelling_the_call_cancels_the_render() {
                 r = &mut call => panic!("export finished while renders are held: {r:?}"),
                 Some(p) = s.progress.recv() => {
                     if p.message.as_deref().is_some_and(|m| m.starts_with("Rendering")) {
-                        let client = NemoClient::new(ClientConfig::new(
+                        let mut cfg = ClientConfig::new(
                             backend.url(),
                             s.dir.path().join("state"),
                             "cloud",
-                        ))
+                        );
+                        cfg.access_key = Some(backend.access_key().to_string());
+                        let client = NemoClient::new(cfg)
                         .expect("client on the server's state");
                         break client.pending_render().expect("the render is recorded as pending");
                     }
@@ -540,12 +545,9 @@ async fn cancelling_the_call_cancels_the_render() {
         }
     };
 
-    let observer = NemoClient::new(ClientConfig::new(
-        backend.url(),
-        s.dir.path().join("state"),
-        "cloud",
-    ))
-    .expect("observer client");
+    let mut cfg = ClientConfig::new(backend.url(), s.dir.path().join("state"), "cloud");
+    cfg.access_key = Some(backend.access_key().to_string());
+    let observer = NemoClient::new(cfg).expect("observer client");
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let status = observer
@@ -798,6 +800,7 @@ async fn preview_arrives_from_a_backend_in_another_process() {
     let s = start(&[
         ("EBC_BACKEND", "cloud".to_string()),
         ("NEMO_API_URL", remote.url.clone()),
+        ("EBC_ACCESS_KEY", remote.key.clone()),
     ])
     .await;
     let (_, up) = s.ok("upload_media", json!({"media": [clip()]})).await;
@@ -878,6 +881,7 @@ async fn cloud_flow(dialect: Dialect, sse: SseDialect) {
     let s = start(&[
         ("EBC_BACKEND", "cloud".to_string()),
         ("NEMO_API_URL", backend.url()),
+        ("EBC_ACCESS_KEY", backend.access_key().to_string()),
         (
             "EBC_RENDER_POLL_SECS",
             format!("{}", PACE_MS as f64 / 1000.0),

@@ -33,6 +33,7 @@ pub(crate) struct Local {
 const CLEARED: &[&str] = &[
     "NEMO_TOKEN",
     "NEMO_API_URL",
+    "EBC_ACCESS_KEY",
     "NEMO_CLIENT_ID",
     "EBC_BACKEND",
     "EBC_PLATFORM",

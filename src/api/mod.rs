@@ -33,6 +33,8 @@ pub mod headers {
     pub const SKILL_SOURCE: &str = "X-Skill-Source";
     pub const SKILL_VERSION: &str = "X-Skill-Version";
     pub const SKILL_PLATFORM: &str = "X-Skill-Platform";
+    /// The local backend's per-process key (never sent to the cloud).
+    pub const ACCESS_KEY: &str = "X-Access-Key";
 }
 
 /// Endpoint paths (session-scoped ones take the session id).

@@ -65,9 +65,10 @@ impl BackendHandle {
         format!("http://{}", self.addr)
     }
 
-    /// The key every request must send in `X-Access-Key` (`None`: no key configured).
-    pub fn access_key(&self) -> Option<&str> {
-        self.state.config.access_key.as_deref()
+    /// The key every request must send in `X-Access-Key`: the configured one, else a
+    /// random one made for this process (there is always one).
+    pub fn access_key(&self) -> &str {
+        self.state.config.access_key.as_deref().unwrap_or_default()
     }
 
     /// Arm or clear fault injection at runtime (tests; the `faults` feature).
@@ -112,7 +113,11 @@ pub fn effective_listen(config: &BackendConfig) -> SocketAddr {
 /// Build the shared state: opens the store under `config.data_dir` (migrating a data dir of
 /// the JSON-file layout, reporting renders a killed process left unfinished). Blocking: call
 /// from a blocking thread.
-pub fn build_state(config: BackendConfig, addr: SocketAddr) -> Result<AppState, BackendError> {
+pub fn build_state(mut config: BackendConfig, addr: SocketAddr) -> Result<AppState, BackendError> {
+    // Always keyed: a random key per process unless one was given (`EBC_ACCESS_KEY`).
+    if config.access_key.as_deref().is_none_or(str::is_empty) {
+        config.access_key = Some(new_access_key());
+    }
     let (store, report) =
         store::Store::open(&config.data_dir).map_err(|e| BackendError::Store {
             path: config.data_dir.clone(),
@@ -125,8 +130,19 @@ pub fn build_state(config: BackendConfig, addr: SocketAddr) -> Result<AppState, 
             config.data_dir.join(store::DB_FILE).display()
         );
     }
-    Ok(AppState::new(config, store, format!("http://{addr}")))
+    Ok(AppState::new(config, store, addr))
 }
+
+/// A fresh random access key: 256 bits from the OS generator, hex.
+pub fn new_access_key() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    format!("ebck_{}", hex::encode(bytes))
+}
+
+/// The file a standalone backend writes its access key to (0600): `DATA/access_key`.
+pub const ACCESS_KEY_FILE: &str = "access_key";
 
 /// Start the server in-process (on a free loopback port when `config.listen` has port 0).
 pub async fn spawn(config: BackendConfig) -> Result<BackendHandle, BackendError> {
@@ -191,17 +207,21 @@ pub fn tools_problem() -> Option<String> {
 /// `backend` command). Says where it listens on stderr.
 pub async fn run_until_signal(config: BackendConfig) -> Result<(), BackendError> {
     let data_dir = config.data_dir.clone();
-    let keyed = config.access_key.is_some();
     let handle = spawn(config).await?;
+    // The key goes to a 0600 file, never to the log: local tools read it from there.
+    let key_file = data_dir.join(ACCESS_KEY_FILE);
+    store::write_private(&key_file, handle.access_key().as_bytes()).map_err(|source| {
+        BackendError::Store {
+            path: key_file.clone(),
+            source,
+        }
+    })?;
     eprintln!(
-        "editor-background-changer backend listening on {} (data in {}){}",
+        "editor-background-changer backend listening on {} (data in {}); every request must send X-Access-Key: the key is in {} (export EBC_ACCESS_KEY=\"$(cat {})\")",
         handle.url(),
         data_dir.display(),
-        if keyed {
-            "; requests must send X-Access-Key"
-        } else {
-            ""
-        }
+        key_file.display(),
+        key_file.display(),
     );
     shutdown_signal().await;
     eprintln!("shutting down: stopping renders and open requests");

@@ -2,6 +2,7 @@
 //! configuration and the services — store, render queue, rate limiter — each behind an `Arc`
 //! so the state clones cheaply. Only the routes name it; the services below never do.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 #[cfg(feature = "faults")]
@@ -18,8 +19,11 @@ pub struct AppState {
     pub store: Store,
     pub limiter: Arc<RateLimiter>,
     pub renders: Arc<RenderQueue>,
-    /// `http://ADDR` of this server, for URLs in answers when a request has no `Host`.
+    /// `http://ADDR` of this server: every URL in an answer is built on it, never on the
+    /// request's `Host`.
     pub base_url: Arc<str>,
+    /// The address the server is bound to (`Host` must name its port).
+    pub bound: SocketAddr,
     /// The requests received (`log_requests`) and the drafts given out, for the dialects.
     pub requests: Arc<RequestLog>,
     /// Test-only fault injection.
@@ -29,7 +33,8 @@ pub struct AppState {
 
 impl AppState {
     /// Wire the services over `store`.
-    pub fn new(config: BackendConfig, store: Store, base_url: String) -> Self {
+    pub fn new(config: BackendConfig, store: Store, bound: SocketAddr) -> Self {
+        let base_url = format!("http://{bound}");
         #[cfg(feature = "faults")]
         let faults = Arc::new(FaultBox::default());
         let renders = Arc::new(RenderQueue::new(
@@ -44,6 +49,7 @@ impl AppState {
             renders,
             store,
             base_url: Arc::from(base_url),
+            bound,
             requests: Arc::new(RequestLog::default()),
             #[cfg(feature = "faults")]
             faults,

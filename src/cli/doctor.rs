@@ -187,6 +187,7 @@ async fn check_backend() -> Result<String, String> {
     let url = handle.url();
     let mut config = ClientConfig::new(url.clone(), dir.path().join("state"), "local");
     config.request_timeout = Duration::from_secs(10);
+    config.access_key = Some(handle.access_key().to_string());
     let answer = async {
         let client = NemoClient::new(config).map_err(|e| e.to_string())?;
         client.credits().await.map_err(|e| e.to_string())

@@ -16,6 +16,8 @@ pub struct Http {
     client: reqwest::Client,
     base: String,
     platform: String,
+    /// Sent as `X-Access-Key` to `base` only, and only when `base` is loopback.
+    access_key: Option<String>,
 }
 
 impl Http {
@@ -26,10 +28,16 @@ impl Http {
             .user_agent(format!("{}/{}", crate::SKILL_SOURCE, crate::VERSION))
             .build()
             .map_err(|e| ClientError::Message(format!("cannot set up HTTPS: {e}")))?;
+        let base = config.api_url.trim_end_matches('/').to_string();
+        let access_key = config
+            .access_key
+            .clone()
+            .filter(|_| is_loopback_base(&base));
         Ok(Http {
             client,
-            base: config.api_url.trim_end_matches('/').to_string(),
+            base,
             platform,
+            access_key,
         })
     }
 
@@ -73,6 +81,11 @@ impl Http {
         if let Some(token) = token {
             rb = rb.header(AUTHORIZATION, format!("Bearer {token}"));
         }
+        if let Some(key) = &self.access_key
+            && self.same_origin(&self.url(path_or_url))
+        {
+            rb = rb.header(headers::ACCESS_KEY, key);
+        }
         rb
     }
 
@@ -80,6 +93,20 @@ impl Http {
     pub fn request_sse(&self, path: &str, token: &str) -> RequestBuilder {
         self.request(Method::POST, path, Some(token))
             .header(ACCEPT, "text/event-stream")
+    }
+}
+
+/// Whether `base` is `http://` on a loopback host (127.0.0.0/8, `[::1]`, `localhost`): the
+/// only place the local backend's access key may go.
+fn is_loopback_base(base: &str) -> bool {
+    let Ok(url) = reqwest::Url::parse(base) else {
+        return false;
+    };
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
     }
 }
 

@@ -152,6 +152,9 @@ pub struct BackendConfig {
     pub render_cost_per_second: f64,
     /// Accept `http(s)://` upload URLs (downloaded with the upload size cap).
     pub allow_http_urls: bool,
+    /// Let URL uploads reach loopback and private addresses. Test configuration only (the
+    /// tests' own servers are on loopback): no flag sets it, and it is off by default.
+    pub fetch_private_addresses: bool,
     /// Time limit of ordinary (non-streaming, non-upload) requests.
     pub request_timeout: Duration,
     /// The answer shapes spoken (`--dialect`).
@@ -184,6 +187,7 @@ impl BackendConfig {
             edit_cost: 1.0,
             render_cost_per_second: 1.0,
             allow_http_urls: true,
+            fetch_private_addresses: false,
             request_timeout: Duration::from_secs(30),
             dialect: Dialect::Native,
             sse_dialect: SseDialect::Adk,

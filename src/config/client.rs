@@ -58,6 +58,9 @@ pub struct ClientConfig {
     pub token: Option<String>,
     /// `NEMO_CLIENT_ID`.
     pub client_id: Option<String>,
+    /// The local backend's access key (`EBC_ACCESS_KEY`; the embedded backend's is set
+    /// in-process), sent as `X-Access-Key` only to the API's own loopback origin.
+    pub access_key: Option<String>,
     /// `SKILL_SOURCE` (or its alias `EBC_PLATFORM`); else detected from the install path.
     pub platform: Option<String>,
     /// The client id file shared with the other NemoVideo skills
@@ -104,6 +107,7 @@ impl ClientConfig {
             api_url: api_url.into(),
             token: None,
             client_id: None,
+            access_key: None,
             platform: None,
             client_id_file: state_dir.join("client_id"),
             web_url: DEFAULT_WEB_URL.to_string(),
@@ -190,6 +194,7 @@ impl ClientConfig {
         let mut config = ClientConfig::new(api_url, state_dir, label);
         config.backend = backend;
         config.token = non_empty("NEMO_TOKEN").map(|t| t.trim().to_string());
+        config.access_key = non_empty("EBC_ACCESS_KEY").map(|k| k.trim().to_string());
         config.client_id = non_empty("NEMO_CLIENT_ID").map(|t| t.trim().to_string());
         // The seed's variable first; ours stays as an alias.
         config.platform = non_empty("SKILL_SOURCE")

@@ -71,12 +71,70 @@ pub fn in_text(text: &str, home: Option<&Path>) -> Result<Vec<Attachment>, Failu
     refs_in(text)
         .into_iter()
         .map(|written| {
+            let media = paths::media_ref(written, home)?;
+            // Only media leave the machine: a file named like media whose bytes are not
+            // (`~/.ssh/id_rsa.png`) is refused before anything is sent, to any backend.
+            if let MediaRef::File(p) = &media
+                && !looks_like_media(p)
+            {
+                return Err(Failure::User(format!(
+                    "{written}: that file is not a video, image or audio file, so it was not uploaded; name a media file"
+                )));
+            }
             Ok(Attachment {
                 written: written.to_string(),
-                media: paths::media_ref(written, home)?,
+                media,
             })
         })
         .collect()
+}
+
+/// Whether the first bytes of `path` are those of a format the project accepts (ISO BMFF,
+/// Matroska/WebM, RIFF AVI/WAVE/WebP, JPEG, PNG, GIF, ID3/MPEG audio/ADTS, MPEG-TS/M2TS). A cheap check on
+/// the user's side, before a free-text file is uploaded anywhere; the backend checks again.
+fn looks_like_media(path: &Path) -> bool {
+    use std::io::Read;
+    // 1024 bytes: three 192-byte M2TS packets fit (camcorder clips).
+    let mut head = Vec::with_capacity(1024);
+    let n = std::fs::File::open(path)
+        .and_then(|f| f.take(1024).read_to_end(&mut head))
+        .unwrap_or(0);
+    let h = &head[..n];
+    let at = |off: usize, magic: &[u8]| h.get(off..off + magic.len()) == Some(magic);
+    let ts = |first: usize, size: usize| (0..3).all(|k| h.get(first + k * size) == Some(&0x47));
+    at(4, b"ftyp")
+        || at(0, &[0x1A, 0x45, 0xDF, 0xA3])
+        || (at(0, b"RIFF") && (at(8, b"AVI ") || at(8, b"WAVE") || at(8, b"WEBP")))
+        || at(0, &[0xFF, 0xD8, 0xFF])
+        || at(0, b"\x89PNG")
+        || at(0, b"GIF8")
+        || at(0, b"ID3")
+        || ts(0, 188)
+        || ts(4, 192)
+        || (n >= 2 && h[0] == 0xFF && h[1] & 0xE0 == 0xE0)
+}
+
+/// The sentence a tool result carries when files named only in free text were uploaded:
+/// every such file and the backend it went to (`label`: "local" or "cloud"), so nothing
+/// leaves the machine unseen. `None` when there were none.
+pub fn disclosure(attachments: &[Attachment], label: &str) -> Option<String> {
+    let files: Vec<&str> = attachments
+        .iter()
+        .filter(|a| matches!(a.media, MediaRef::File(_)))
+        .map(|a| a.written.as_str())
+        .collect();
+    if files.is_empty() {
+        return None;
+    }
+    let whereto = if label == "cloud" {
+        "the NemoVideo cloud service"
+    } else {
+        "the local backend on this computer"
+    };
+    Some(format!(
+        "Uploaded from this computer for this edit (named in the instruction): {}; sent to {whereto}.",
+        files.join(", ")
+    ))
 }
 
 #[cfg(test)]
@@ -88,8 +146,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let pics = dir.path().join("Pictures");
         std::fs::create_dir(&pics).unwrap();
-        std::fs::write(pics.join("Beach.JPG"), b"x").unwrap();
-        std::fs::write(pics.join("My Sky.png"), b"x").unwrap();
+        std::fs::write(pics.join("Beach.JPG"), b"\xFF\xD8\xFF\xE0jfif").unwrap();
+        std::fs::write(pics.join("My Sky.png"), b"\x89PNG\r\n\x1a\n").unwrap();
+        // Named like media, but not: never uploaded (issue 20, case 8).
+        std::fs::write(
+            pics.join("id_rsa.png"),
+            b"-----BEGIN OPENSSH PRIVATE KEY-----",
+        )
+        .unwrap();
         let home = Some(dir.path());
         let a = in_text("use ~/Pictures/Beach.JPG as the background", home).unwrap();
         assert_eq!(a.len(), 1);
@@ -106,6 +170,19 @@ mod tests {
             in_text("make it 9:16 and/or add music", home)
                 .unwrap()
                 .is_empty()
+        );
+        let e = in_text("use ~/Pictures/id_rsa.png as the background", home).unwrap_err();
+        assert!(
+            format!("{e:?}").contains("not a video, image or audio"),
+            "{e:?}"
+        );
+        // The https attachment above left nothing of this machine.
+        assert_eq!(disclosure(&a, "cloud"), None);
+        let a = in_text("use ~/Pictures/Beach.JPG as the background", home).unwrap();
+        let d = disclosure(&a, "cloud").unwrap();
+        assert!(
+            d.contains("~/Pictures/Beach.JPG") && d.contains("cloud"),
+            "{d}"
         );
         let e = in_text("use ~/Pictures/Missing.png as the background", home).unwrap_err();
         assert!(format!("{e:?}").contains("Missing.png"), "{e:?}");

@@ -86,6 +86,8 @@ impl Connector {
         // The embedded backend's tokens and sessions must not mix with the cloud's in the
         // state file; `use_local` also keeps a cloud token away from it.
         let mut cfg = cfg.clone().use_local(handle.url());
+        // The embedded backend's per-process key, handed over in-process only.
+        cfg.access_key = Some(handle.access_key().to_string());
         cfg.state_dir = cfg.state_dir.join("local");
         let client = NemoClient::new(cfg).map_err(|e| Failure::User(e.to_string()))?;
         *self.embedded.lock().await = Some(handle);

@@ -206,6 +206,7 @@ pub async fn replace_background(conn: Arc<Connection>, plan: ReplacePlan, job: J
         }
     }
     let message = upload_attachments(&conn, message, &plan.attachments, &job).await?;
+    let sent = super::attach::disclosure(&plan.attachments, &conn.label);
     let outcome = run(&conn, &message, &job).await?;
     let draft = draft_after(&conn, &outcome).await;
     // The backend's before/after preview, fetched like any other file it points at. The
@@ -238,7 +239,20 @@ pub async fn replace_background(conn: Arc<Connection>, plan: ReplacePlan, job: J
     if let (Some(uri), Some(map)) = (clip, reply.structured.as_object_mut()) {
         map.insert("preview_clip".into(), serde_json::Value::String(uri));
     }
-    Ok(reply)
+    Ok(disclosed(reply, sent))
+}
+
+/// `reply` naming the files that left this computer (issue 20, case 8): in its text and as
+/// `uploaded_from_this_computer` in its structured result.
+fn disclosed(mut reply: Reply, sent: Option<String>) -> Reply {
+    if let Some(s) = sent {
+        reply.text.push('\n');
+        reply.text.push_str(&s);
+        if let Some(o) = reply.structured.as_object_mut() {
+            o.insert("uploaded_from_this_computer".into(), s.into());
+        }
+    }
+    reply
 }
 
 pub async fn edit_video(
@@ -249,9 +263,10 @@ pub async fn edit_video(
 ) -> Outcome {
     conn.client.note_user_text(&instruction);
     let instruction = upload_attachments(&conn, instruction, &attachments, &job).await?;
+    let sent = super::attach::disclosure(&attachments, &conn.label);
     let outcome = run(&conn, &instruction, &job).await?;
     let draft = draft_after(&conn, &outcome).await;
-    edit_reply(&conn, outcome, draft, None, Vec::new())
+    edit_reply(&conn, outcome, draft, None, Vec::new()).map(|r| disclosed(r, sent))
 }
 
 /// Typed operations: backdrop files uploaded first (the operation then names the upload),

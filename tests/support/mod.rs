@@ -11,6 +11,8 @@ pub struct BackendProc {
     pub child: std::process::Child,
     /// `http://127.0.0.1:PORT`.
     pub url: String,
+    /// Its access key, read from `DATA/access_key` as a user would.
+    pub key: String,
 }
 
 impl Drop for BackendProc {
@@ -38,10 +40,17 @@ pub fn backend_binary(data: &Path, args: &[&str]) -> BackendProc {
             .next()
             .expect("the backend exited before saying where it listens")
             .unwrap();
-        if let Some(rest) = line.split("listening on ").nth(1) {
+        // The command's own line (printed once the key file is written), not the log's.
+        if line.starts_with("editor-background-changer backend listening on ")
+            && let Some(rest) = line.split("listening on ").nth(1)
+        {
             break rest.split_whitespace().next().unwrap().to_string();
         }
     };
     std::thread::spawn(move || for _ in lines {});
-    BackendProc { child, url }
+    let key = std::fs::read_to_string(data.join("access_key"))
+        .expect("the backend wrote its access key before saying where it listens")
+        .trim()
+        .to_string();
+    BackendProc { child, url, key }
 }

@@ -38,6 +38,9 @@ pub enum ApiError {
     RateLimited { retry_after_secs: u64 },
     #[error("this backend requires an access key: send it in the X-Access-Key header")]
     AccessKey,
+    /// A request not addressed to this loopback server (DNS rebinding, a web page).
+    #[error("refused: {0}; only local programs that address this server directly may call it")]
+    Foreign(&'static str),
     /// Details go to the log, not to the client.
     #[error("something went wrong on the local backend; see its log")]
     Internal(String),
@@ -68,7 +71,7 @@ impl ApiError {
             ApiError::MissingClientId => CODE_MISSING_CLIENT_ID,
             ApiError::AttributionRequired => CODE_ATTRIBUTION_REQUIRED,
             ApiError::RateLimited { .. } => CODE_RATE_LIMITED,
-            ApiError::AccessKey => CODE_ACCESS_KEY,
+            ApiError::AccessKey | ApiError::Foreign(_) => CODE_ACCESS_KEY,
             ApiError::Internal(_) => api::CODE_INTERNAL,
         }
     }
@@ -85,7 +88,7 @@ impl ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::AttributionRequired => StatusCode::PAYMENT_REQUIRED,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::AccessKey => StatusCode::FORBIDDEN,
+            ApiError::AccessKey | ApiError::Foreign(_) => StatusCode::FORBIDDEN,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -61,8 +61,7 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
-/// `http://host:port` as the client addressed this server (its `Host` header when it is a
-/// plain host name), else the bound address.
+/// `http://ADDR` of this server, the bound address (never taken from `Host`).
 #[derive(Debug, Clone)]
 pub struct BaseUrl(pub String);
 
@@ -73,19 +72,8 @@ impl FromRequestParts<AppState> for BaseUrl {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let host = parts
-            .headers
-            .get(header::HOST)
-            .and_then(|v| v.to_str().ok())
-            .filter(|h| {
-                !h.is_empty()
-                    && h.len() < 256
-                    && h.bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
-            });
-        Ok(BaseUrl(match host {
-            Some(h) => format!("http://{h}"),
-            None => state.base_url.to_string(),
-        }))
+        // Never the request's `Host`: a rebinding page would get URLs on its own name.
+        let _ = parts;
+        Ok(BaseUrl(state.base_url.to_string()))
     }
 }

@@ -68,7 +68,7 @@ pub fn app(state: AppState) -> Router {
     let router = router.layer(from_fn_with_state(state.clone(), faults::middleware));
     router
         .layer(from_fn_with_state(state.clone(), dialect::middleware))
-        .layer(from_fn_with_state(state.clone(), middleware::access_key))
+        .layer(from_fn_with_state(state.clone(), middleware::guard))
         .with_state(state)
 }
 

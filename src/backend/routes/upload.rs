@@ -16,8 +16,12 @@ use super::error::ApiError;
 use super::extract::{ApiJson, BaseUrl, Caller};
 use crate::api::{Envelope, UPLOAD_FIELD, UploadResult, UploadUrlsRequest};
 use crate::backend::error::Error;
+use crate::backend::services::fetch::{FetchPolicy, fetch};
 use crate::backend::services::media::{Staged, commit, stage};
 use crate::backend::services::paths::gate;
+
+/// URLs one upload request may name.
+pub const MAX_URLS: usize = 10;
 use crate::backend::state::AppState;
 
 fn multipart_error(e: MultipartError) -> Error {
@@ -123,10 +127,21 @@ async fn from_urls(state: &AppState, body: UploadUrlsRequest) -> Result<Vec<Stag
             body.source_type
         )));
     }
+    if body.urls.len() > MAX_URLS {
+        return Err(ApiError::BadRequest(format!(
+            "{} URLs in one request; send at most {MAX_URLS} per request",
+            body.urls.len()
+        )));
+    }
     let dir = state.store.media_dir().to_path_buf();
-    let limit = state.config.max_upload_bytes;
+    // One request downloads at most the upload limit in total, across its URLs.
+    let mut budget = state.config.max_upload_bytes;
+    let policy = FetchPolicy {
+        private_addresses: state.config.fetch_private_addresses,
+    };
     let mut staged = Vec::new();
     for raw in &body.urls {
+        let limit = budget;
         let url = Url::parse(raw)
             .map_err(|e| ApiError::BadRequest(format!("{raw} is not a URL ({e})")))?;
         let s = match url.scheme() {
@@ -147,7 +162,7 @@ async fn from_urls(state: &AppState, body: UploadUrlsRequest) -> Result<Vec<Stag
                 stage(&dir, &name, limit, Box::pin(stream)).await?
             }
             "http" | "https" if state.config.allow_http_urls => {
-                download(&dir, limit, url, raw).await?
+                download(&dir, limit, raw, policy).await?
             }
             "http" | "https" => {
                 return Err(ApiError::BadRequest(format!(
@@ -160,34 +175,32 @@ async fn from_urls(state: &AppState, body: UploadUrlsRequest) -> Result<Vec<Stag
                 )));
             }
         };
+        budget = budget.saturating_sub(s.bytes);
         staged.push(s);
     }
     Ok(staged)
 }
 
-async fn download(dir: &Path, limit: u64, url: Url, raw: &str) -> Result<Staged, ApiError> {
-    let name = url
-        .path_segments()
-        .and_then(|mut s| s.next_back())
-        .filter(|s| !s.is_empty())
-        .unwrap_or("download")
-        .to_string();
-    let client = reqwest::Client::builder()
-        .connect_timeout(std::time::Duration::from_secs(20))
-        .build()?;
-    let resp = client.get(url).send().await?;
-    if !resp.status().is_success() {
-        return Err(ApiError::BadRequest(format!(
-            "{raw}: the server answered HTTP {}; check the URL",
-            resp.status().as_u16()
-        )));
-    }
-    if resp.content_length().is_some_and(|n| n > limit) {
+/// Download `raw` through the safe fetcher (`services::fetch`): public addresses only, each
+/// redirect hop checked, one generic error for every failure of the fetch itself.
+async fn download(
+    dir: &Path,
+    limit: u64,
+    raw: &str,
+    policy: FetchPolicy,
+) -> Result<Staged, ApiError> {
+    let fetched = fetch(raw, policy)
+        .await
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let name = fetched.name;
+    if fetched.content_length.is_some_and(|n| n > limit) {
         return Err(ApiError::TooLarge(format!(
             "{name} is larger than the {} MB upload limit; trim or compress it and upload again",
             limit / (1024 * 1024)
         )));
     }
-    let stream = resp.bytes_stream().map(|r| r.map_err(download_error));
+    let stream = fetched
+        .body
+        .map(|r| r.map_err(|e| Error::Invalid(e.to_string())));
     Ok(stage(dir, &name, limit, Box::pin(stream)).await?)
 }

@@ -76,6 +76,43 @@ pub fn sniff(head: &[u8]) -> Option<(&'static str, &'static str)> {
     None
 }
 
+/// Largest picture side accepted at upload (8K UHD), in pixels.
+pub const MAX_SIDE: u32 = 7680;
+/// Most pixels in one picture (7680x4320).
+pub const MAX_PIXELS: u64 = 7680 * 4320;
+/// Longest clip accepted (2 h), in seconds.
+pub const MAX_DURATION_S: f64 = 7200.0;
+/// Highest frame rate accepted.
+pub const MAX_FPS: f64 = 240.0;
+
+/// Refuse a file whose probed size, length or frame rate is over the caps, before anything
+/// decodes it (a 1.5 MB MJPEG of 16000x16000 would otherwise take ~440 MB per preview).
+fn check_caps(
+    filename: &str,
+    width: u32,
+    height: u32,
+    duration_s: f64,
+    fps: f64,
+) -> Result<(), Error> {
+    let pixels = u64::from(width) * u64::from(height);
+    if width > MAX_SIDE || height > MAX_SIDE || pixels > MAX_PIXELS {
+        return Err(Error::TooLarge(format!(
+            "{filename} is {width}x{height}; the largest accepted picture is {MAX_SIDE} pixels a side and {MAX_PIXELS} pixels in all (8K); scale it down and upload again"
+        )));
+    }
+    if !(duration_s.is_finite() && duration_s <= MAX_DURATION_S) {
+        return Err(Error::TooLarge(format!(
+            "{filename} lasts {duration_s:.0} s; the longest accepted clip is {MAX_DURATION_S:.0} s; trim it and upload again"
+        )));
+    }
+    if !(fps.is_finite() && fps <= MAX_FPS) {
+        return Err(Error::TooLarge(format!(
+            "{filename} has {fps:.0} frames per second; at most {MAX_FPS:.0} are accepted; convert it and upload again"
+        )));
+    }
+    Ok(())
+}
+
 fn article(kind: &str) -> &'static str {
     match kind {
         "video" => "a video",
@@ -166,6 +203,9 @@ where
         && info.kind != MediaKind::Video
     {
         return Err(unsupported(filename, "it has no video stream"));
+    }
+    if let Some(i) = &info {
+        check_caps(filename, i.width, i.height, i.duration_s, i.fps)?;
     }
     let (duration, width, height, fps) = match &info {
         Some(i) if kind != "image" => (i.duration_s, i.width, i.height, i.fps),

@@ -6,6 +6,7 @@ pub mod agent;
 pub mod backdrop;
 #[cfg(feature = "faults")]
 pub mod faults;
+pub mod fetch;
 pub mod media;
 pub mod paths;
 pub mod preview;

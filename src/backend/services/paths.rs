@@ -235,7 +235,13 @@ mod tests {
         for s in ["Cargo.toml", "./Cargo.toml", "src/../Cargo.toml"] {
             assert!(gate(std::slice::from_ref(&cwd), s).is_err(), "{s}");
         }
-        assert!(gate(&[cwd.clone()], &format!("{}/Cargo.toml", cwd.display())).is_ok());
+        assert!(
+            gate(
+                std::slice::from_ref(&cwd),
+                &format!("{}/Cargo.toml", cwd.display())
+            )
+            .is_ok()
+        );
     }
 
     #[test]

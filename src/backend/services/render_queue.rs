@@ -333,6 +333,12 @@ async fn finish(store: &Store, id: &str, ctl: &JobCtl, outcome: Result<(), Strin
                 return Ok(None);
             };
             let output = db.render_output(&rec);
+            // The engine writes ordinary (0644) files; a render in the store is owner-only.
+            if output.is_file()
+                && let Err(e) = crate::backend::store::make_private(&output, false)
+            {
+                tracing::warn!("cannot make {} private: {e}", output.display());
+            }
             let (status, error) = match outcome {
                 _ if cancelled => (RenderState::Cancelled, None),
                 Ok(()) if output.is_file() => (RenderState::Completed, None),

@@ -110,6 +110,14 @@ fn build_checked(
             "a video segment of the draft has no m.media; upload the clip to this session",
         )?;
         let (input, name, kind) = owned(id, "media")?;
+        // What the engine will really render of this clip: `d` when set, else the rest of the
+        // clip from `in_ms` (a `d: 0` segment renders the whole clip, so it is priced so).
+        let clip_ms = db
+            .media(id)
+            .ok()
+            .flatten()
+            .map(|m| (m.duration.max(0.0) * 1000.0).ceil() as u64)
+            .unwrap_or(0);
         if kind != "video" {
             return Err(format!(
                 "{name} is not a video; only video clips can be rendered"
@@ -131,7 +139,11 @@ fn build_checked(
             None => None,
         };
         let start_ms = ms_field(seg, "in_ms").unwrap_or(0);
-        total_ms += seg.d;
+        total_ms += if seg.d > 0 {
+            seg.d
+        } else {
+            clip_ms.saturating_sub(start_ms)
+        };
         clips.push(TimelineClip {
             input,
             start_s: start_ms as f64 / 1000.0,

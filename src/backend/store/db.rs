@@ -303,7 +303,7 @@ impl Db<'_> {
             .tx
             .query_row(
                 "SELECT user_id FROM users WHERE client_id = ?1",
-                [client_id],
+                [client_key(client_id)],
                 |r| r.get(0),
             )
             .optional()
@@ -319,7 +319,7 @@ impl Db<'_> {
                 &format!("INSERT INTO users ({USER_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"),
                 params![
                     user.user_id,
-                    user.client_id,
+                    client_key(&user.client_id),
                     user.created_at,
                     a.available,
                     a.frozen,
@@ -711,6 +711,46 @@ impl Db<'_> {
                 |r| r.get(0),
             )
             .map_err(sql)
+    }
+}
+
+/// What the `users.client_id` column holds: `sha256:<hex>` of the client id, never the id
+/// itself (a client id mints a token for its user). Already-hashed values are kept.
+pub(super) fn client_key(client_id: &str) -> String {
+    use sha2::{Digest, Sha256};
+    if client_id.starts_with(CLIENT_KEY_PREFIX) {
+        return client_id.to_string();
+    }
+    format!(
+        "{CLIENT_KEY_PREFIX}{}",
+        hex::encode(Sha256::digest(client_id.as_bytes()))
+    )
+}
+
+const CLIENT_KEY_PREFIX: &str = "sha256:";
+
+impl Db<'_> {
+    /// Replace every plain client id left by an older version with its hash; the count.
+    pub fn hash_client_ids(&self) -> Result<usize> {
+        let plain: Vec<(String, String)> = {
+            let mut st = self
+                .tx
+                .prepare("SELECT user_id, client_id FROM users WHERE client_id NOT LIKE 'sha256:%'")
+                .map_err(sql)?;
+            st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .map_err(sql)?
+                .collect::<std::result::Result<_, _>>()
+                .map_err(sql)?
+        };
+        for (user, id) in &plain {
+            self.tx
+                .execute(
+                    "UPDATE users SET client_id = ?1 WHERE user_id = ?2",
+                    params![client_key(id), user],
+                )
+                .map_err(sql)?;
+        }
+        Ok(plain.len())
     }
 }
 

@@ -96,6 +96,32 @@ pub struct OpenReport {
     pub leftovers: usize,
 }
 
+/// Owner-only permissions: 0700 for a folder, 0600 for a file (Unix; elsewhere nothing).
+pub fn make_private(path: &Path, dir: bool) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = if dir { 0o700 } else { 0o600 };
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
+    }
+    #[cfg(not(unix))]
+    let _ = (path, dir);
+    Ok(())
+}
+
+/// Write `bytes` to `path` as an owner-only (0600) file: a temp file beside it, renamed.
+pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    // tempfile creates its files 0600.
+    let mut tmp = tempfile::Builder::new().prefix(".ebc-").tempfile_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    make_private(path, false)
+}
+
 impl Store {
     /// Open (or create) the store in `data_dir`: the database, `media/` and `renders/`.
     /// A data dir of the older JSON-file layout is read into the database first (its files
@@ -107,10 +133,23 @@ impl Store {
             media: data_dir.join("media"),
             renders: data_dir.join("renders"),
         };
+        // Owner only: the folders 0700, the database (and its WAL/SHM, which SQLite creates
+        // with the database's mode) 0600, also for a data dir an older version made.
         for d in [&dirs.data, &dirs.media, &dirs.renders] {
             std::fs::create_dir_all(d)?;
+            make_private(d, true)?;
         }
-        let conn = Connection::open(data_dir.join(DB_FILE)).map_err(db::sql)?;
+        let db_file = data_dir.join(DB_FILE);
+        if !db_file.exists() {
+            write_private(&db_file, b"")?;
+        }
+        for f in [DB_FILE, "backend.sqlite3-wal", "backend.sqlite3-shm"] {
+            let f = data_dir.join(f);
+            if f.exists() {
+                make_private(&f, false)?;
+            }
+        }
+        let conn = Connection::open(&db_file).map_err(db::sql)?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(db::sql)?;
         conn.pragma_update(None, "synchronous", "FULL")
@@ -126,6 +165,10 @@ impl Store {
             #[cfg(feature = "faults")]
             faults: StoreFaults::default(),
         }));
+        let hashed = store.blocking(|db| db.hash_client_ids())?;
+        if hashed > 0 {
+            tracing::info!("replaced {hashed} stored client ids by their hashes");
+        }
         let migrated = store.blocking(migrate::from_json)?;
         if migrated.is_some() {
             migrate::move_aside(data_dir)?;

@@ -121,7 +121,9 @@ impl Demuxer {
         Demuxer::sniff(&head).ok_or_else(|| {
             Error::input(
                 path,
-                format!("is not a container format this engine reads; accepted: {ACCEPTED}"),
+                format!(
+                    "is not a container format this engine reads; accepted formats: {ACCEPTED}"
+                ),
             )
         })
     }
