@@ -73,7 +73,7 @@ async fn version(s: &Local) -> (u64, u64, String) {
     (
         t["version"]["current"].as_u64().unwrap_or(0),
         t["version"]["latest"].as_u64().unwrap_or(0),
-        t["summary"].as_str().unwrap().to_string(),
+        t["version_note"].as_str().unwrap_or_default().to_string(),
     )
 }
 
@@ -108,7 +108,7 @@ async fn issue21_operations_are_atomic_charged_once_and_errors_name_the_field() 
     assert!(cost > 0.0, "an edit costs something");
     let (cur, latest, summary) = version(&s).await;
     assert_eq!((cur, latest), (2, 2), "{summary}");
-    assert!(summary.contains("version 2 of 2"), "{summary}");
+    assert!(summary.contains("Version 2 of 2"), "{summary}");
 
     // An invalid operation anywhere: nothing changes, nothing is charged, and the error names
     // the operation, the field and the accepted values.
@@ -213,7 +213,7 @@ async fn issue21_undo_and_redo_in_operations_and_words() {
     assert_eq!(names(clips(&s).await), ["a.mp4", "b.mp4", "c.mp4"]);
     let (cur, latest, summary) = version(&s).await;
     assert_eq!((cur, latest), (1, 3), "{summary}");
-    assert!(summary.contains("version 1 of 3"), "{summary}");
+    assert!(summary.contains("Version 1 of 3"), "{summary}");
     let (_, e) = s.err("edit_video", json!({"instruction": "undo"})).await;
     assert!(e.contains("nothing to undo"), "{e}");
     s.ok(
