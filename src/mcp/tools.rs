@@ -483,7 +483,7 @@ impl EbcServer {
 
     #[tool(
         name = "show_timeline",
-        description = "Show the project's timeline: a one-line summary of its tracks (clips with their backgrounds, music with volume, titles, with times) plus the full draft.",
+        description = "Show the project's timeline: a one-line summary of its tracks (clips with their backgrounds, music with volume, titles, with times) plus the full draft, and which stored version of the timeline it is (edit_video's undo/redo move between versions).",
         annotations(
             title = "Show timeline",
             read_only_hint = true,
@@ -500,17 +500,17 @@ impl EbcServer {
             .get("timeline_version")
             .and_then(|v| serde_json::from_value::<TimelineVersion>(v.clone()).ok());
         let draft = state.draft.unwrap_or_else(Draft::default);
-        let mut summary = timeline::summary(Some(&draft));
-        if let Some(v) = version.filter(|v| v.latest > 0) {
-            summary.push_str(&format!(
-                " — version {} of {} (undo/redo with edit_video)",
+        let version_note = version.filter(|v| v.latest > 0).map(|v| {
+            format!(
+                "Version {} of {} of the timeline (undo/redo with edit_video).",
                 v.current, v.latest
-            ));
-        }
+            )
+        });
         Ok(Json(TimelineResponse {
             backend: conn.label.clone(),
-            summary,
+            summary: timeline::summary(Some(&draft)),
             version,
+            version_note,
             tracks: draft.t.len(),
             exportable: draft.is_exportable(),
             draft,

@@ -315,6 +315,9 @@ pub struct TimelineResponse {
     /// backend keeps versions (the local one does).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<TimelineVersion>,
+    /// The version in words, e.g. "Version 2 of 3 of the timeline (undo/redo with edit_video)."
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_note: Option<String>,
     /// The draft in the service's short keys: `t` tracks · `tt` type (0 video, 1 audio, 7 title) · `sg` segments · `d` ms · `m` metadata.
     pub draft: Draft,
 }

@@ -32,8 +32,35 @@ pub fn failure(err: ClientError) -> Failure {
     match err {
         // An answer the client could not understand is not something the user can fix.
         ClientError::BadAnswer { .. } => Failure::Internal(err.to_string()),
-        other => Failure::User(other.to_string()),
+        other => Failure::User(without_backend_flags(&other.to_string())),
     }
+}
+
+/// `msg` without the clauses that tell someone to start a backend with a command-line flag
+/// ("start it with --url-root DIR"): an MCP user never started that backend. What they can do
+/// instead is said once.
+fn without_backend_flags(msg: &str) -> String {
+    static FLAG: std::sync::LazyLock<regex::Regex> =
+        std::sync::LazyLock::new(|| regex::Regex::new(r"(^|\s)--[a-z][a-z-]+").expect("regex"));
+    if !FLAG.is_match(msg) {
+        return msg.to_string();
+    }
+    let kept: Vec<&str> = msg
+        .split_inclusive(['.', ';', ',', ':'])
+        .filter(|clause| !FLAG.is_match(clause))
+        .collect();
+    let mut out = kept
+        .concat()
+        .trim()
+        .trim_end_matches([',', ';', ':'])
+        .to_string();
+    if !out.is_empty() && !out.ends_with('.') {
+        out.push('.');
+    }
+    out.push_str(
+        " Give the file's full path (as the backdrop, in the instruction, or to upload_media): this server uploads it for the editor.",
+    );
+    out.trim().to_string()
 }
 
 /// The job fields of a finished reply; `jobs` fills in status and job id.
@@ -1010,7 +1037,18 @@ async fn cancel(conn: &Connection, id: &str) -> Failure {
 
 #[cfg(test)]
 mod tests {
-    use super::replace_message;
+    use super::{replace_message, without_backend_flags};
+
+    #[test]
+    fn refusals_name_no_backend_flag() {
+        let m = without_backend_flags(
+            "/x/My Pics/sky.png: local paths are disabled on this backend; start it with --url-root DIR, or upload the file itself",
+        );
+        assert!(!m.contains("--url-root") && !m.contains("start it"), "{m}");
+        assert!(m.contains("upload"), "{m}");
+        let plain = "The render failed twice.";
+        assert_eq!(without_backend_flags(plain), plain);
+    }
 
     #[test]
     fn replace_messages_name_the_clip_and_backdrop() {
