@@ -23,8 +23,8 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use super::hosts;
-use super::records::{JobRecord, RecordState, Records, StoredOutcome};
 use super::progress::ProgressSink;
+use super::records::{JobRecord, RecordState, Records, StoredOutcome};
 use crate::client::Notice;
 
 /// Finished jobs kept for late `{"job_id": …}` calls, oldest dropped first.
@@ -171,9 +171,8 @@ impl Jobs {
         let cancel = CancellationToken::new();
         let parked = Arc::new(watch::channel(false).0);
         let given = id.is_some();
-        let id = id.unwrap_or_else(|| {
-            format!("job_{}", &uuid::Uuid::new_v4().simple().to_string()[..12])
-        });
+        let id = id
+            .unwrap_or_else(|| format!("job_{}", &uuid::Uuid::new_v4().simple().to_string()[..12]));
         let record = self.records.clone().map(|records| {
             records.put(&Records::new_record(&id, tool, backend, args));
             (records, id.clone())

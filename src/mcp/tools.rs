@@ -14,8 +14,8 @@ use rmcp::{
 use super::attach;
 use super::connect::Connection;
 use super::jobs::{self, Failure, Found, JobCtx, Outcome};
-use super::records::JobRecord;
 use super::paths::{self, MediaRef};
+use super::records::JobRecord;
 use super::server::EbcServer;
 use super::timeline;
 use super::types::{
