@@ -403,20 +403,28 @@ async fn the_wait_follows_the_host_and_says_so_every_few_seconds() {
     });
     let out = d.join("held.mp4");
     let export = tokio::spawn(call("export_video", json!({"output_path": out})));
-    // Two "still working" notices while the render is held, a few seconds apart.
-    let mut still = Vec::new();
-    while still.len() < 2 {
-        let (at, p) = tokio::time::timeout(std::time::Duration::from_secs(30), rx.recv())
-            .await
-            .expect("a progress notice within 30 s")
-            .expect("channel open");
-        if p.message
-            .as_deref()
-            .is_some_and(|m| m.contains("still working") && m.contains("s so far"))
-        {
-            still.push((at, p));
+    // Two "still working" notices while the render is held, a few seconds apart. Collected
+    // before any assertion: the hold is released first, or a failing run would hang on the
+    // held render instead of failing.
+    let collect = async {
+        let mut still = Vec::new();
+        while still.len() < 2 {
+            let Some((at, p)) = rx.recv().await else {
+                break;
+            };
+            if p.message
+                .as_deref()
+                .is_some_and(|m| m.contains("still working") && m.contains("s so far"))
+            {
+                still.push((at, p));
+            }
         }
-    }
+        still
+    };
+    let still = tokio::time::timeout(std::time::Duration::from_secs(40), collect).await;
+    b.set_faults(Faults::default());
+    let still = still.expect("two \"still working\" notices within 40 s");
+    assert_eq!(still.len(), 2, "{still:?}");
     let gap = still[1].0 - still[0].0;
     assert!(
         gap >= std::time::Duration::from_secs(4) && gap <= std::time::Duration::from_secs(7),
@@ -425,7 +433,6 @@ async fn the_wait_follows_the_host_and_says_so_every_few_seconds() {
         still[1].1
     );
     assert!(still[1].1.progress > still[0].1.progress);
-    b.set_faults(Faults::default());
     let r = export.await.unwrap();
     let s = r.structured_content.expect("structured");
     assert_eq!(s["status"], "completed", "{s}");
