@@ -324,7 +324,7 @@ fn app_bundle_matches_its_sources() {
 /// each arrived.
 #[derive(Clone)]
 struct Named {
-    info: rmcp::model::ClientInfo,
+    info: rmcp::model::ClientConfig,
     progress: tokio::sync::mpsc::UnboundedSender<(
         std::time::Instant,
         rmcp::model::ProgressNotificationParam,
@@ -332,7 +332,7 @@ struct Named {
 }
 
 impl rmcp::ClientHandler for Named {
-    fn get_info(&self) -> rmcp::model::ClientInfo {
+    fn get_info(&self) -> rmcp::model::ClientConfig {
         self.info.clone()
     }
 
@@ -375,7 +375,7 @@ async fn the_wait_follows_the_host_and_says_so_every_few_seconds() {
         .spawn()
         .unwrap();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let info = rmcp::model::ClientInfo::new(
+    let info = rmcp::model::ClientConfig::new(
         rmcp::model::ClientCapabilities::default(),
         rmcp::model::Implementation::new("claude-code", "2.1.0"),
     );

@@ -130,7 +130,7 @@ pub enum Found {
     Held(Arc<Job>),
     /// A job an earlier run of the server started and did not finish; its record says how
     /// to start it again under the same id.
-    Restart(JobRecord),
+    Restart(Box<JobRecord>),
 }
 
 impl Jobs {
@@ -267,7 +267,7 @@ impl Jobs {
                  change is there, then repeat the request if it is not."
             )));
         }
-        Ok(Found::Restart(rec))
+        Ok(Found::Restart(Box::new(rec)))
     }
 
     /// A job of an earlier run that finished: kept here with its stored outcome.

@@ -48,7 +48,7 @@ impl EbcServer {
     ) -> Result<CallToolResult, McpError> {
         match self.shared.jobs.resume(tool, id) {
             Ok(Found::Held(job)) => self.shared.jobs.wait(&job, ctx).await,
-            Ok(Found::Restart(rec)) => self.restart(rec, ctx).await,
+            Ok(Found::Restart(rec)) => self.restart(*rec, ctx).await,
             Err(f) => jobs::failure_result(self.shared.connector.label().as_deref(), f),
         }
     }
