@@ -10,7 +10,10 @@ use std::process::{Command, Stdio};
 use base64::Engine as _;
 use rmcp::{
     RoleClient, ServiceExt,
-    model::{CallToolRequestParams, CallToolResult, ContentBlock, ReadResourceRequestParams, ResourceContents},
+    model::{
+        CallToolRequestParams, CallToolResult, ContentBlock, ReadResourceRequestParams,
+        ResourceContents,
+    },
     service::RunningService,
     transport::TokioChildProcess,
 };
@@ -106,12 +109,20 @@ async fn follow(
         if s["status"] != "running" {
             return s;
         }
-        assert!(std::time::Instant::now() < until, "{name} never finished: {s}");
+        assert!(
+            std::time::Instant::now() < until,
+            "{name} never finished: {s}"
+        );
         r = call(c, dir, name, json!({"job_id": s["job_id"]})).await;
     }
 }
 
-async fn call(c: &RunningService<RoleClient, ()>, dir: &Path, name: &str, args: Value) -> CallToolResult {
+async fn call(
+    c: &RunningService<RoleClient, ()>,
+    dir: &Path,
+    name: &str,
+    args: Value,
+) -> CallToolResult {
     let params = CallToolRequestParams::new(name.to_string())
         .with_arguments(args.as_object().cloned().unwrap_or_default());
     let r = c.call_tool(params).await.unwrap_or_else(|e| {
@@ -139,20 +150,28 @@ async fn the_app_is_a_resource_and_reads_its_preview_clip() {
             .and_then(|m| m.0.get("ui"))
             .and_then(|ui| ui.get("resourceUri"))
             .and_then(Value::as_str);
-        let shows = ["replace_background", "show_timeline", "export_video"].contains(&t.name.as_ref());
+        let shows =
+            ["replace_background", "show_timeline", "export_video"].contains(&t.name.as_ref());
         assert_eq!(named, shows.then_some(APP_URI), "{}", t.name);
     }
     let listed = c.list_all_resources().await.unwrap();
-    let app = listed.iter().find(|r| r.uri == APP_URI).expect("the app is listed");
+    let app = listed
+        .iter()
+        .find(|r| r.uri == APP_URI)
+        .expect("the app is listed");
     assert_eq!(app.mime_type.as_deref(), Some("text/html;profile=mcp-app"));
     let read = c
         .read_resource(ReadResourceRequestParams::new(APP_URI))
         .await
         .unwrap();
     match &read.contents[0] {
-        ResourceContents::TextResourceContents { mime_type, text, .. } => {
+        ResourceContents::TextResourceContents {
+            mime_type, text, ..
+        } => {
             assert_eq!(mime_type.as_deref(), Some("text/html;profile=mcp-app"));
-            assert!(text.starts_with("<!doctype html>") && text.contains("\"backdrop\":\"sunset\""));
+            assert!(
+                text.starts_with("<!doctype html>") && text.contains("\"backdrop\":\"sunset\"")
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -161,7 +180,9 @@ async fn the_app_is_a_resource_and_reads_its_preview_clip() {
     call(&c, d, "upload_media", json!({"media": [clip]})).await;
     let r = call(&c, d, "replace_background", json!({"backdrop": "sunset"})).await;
     let s = r.structured_content.clone().expect("structured");
-    let uri = s["preview_clip"].as_str().unwrap_or_else(|| panic!("no preview clip: {s}"));
+    let uri = s["preview_clip"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no preview clip: {s}"));
     // The clip is for the app, never content for the model: only the small JPEG is attached.
     assert!(r.content.iter().all(|c| c.as_resource().is_none()));
     assert!(r.content.iter().any(|c| c.as_image().is_some()));
@@ -170,9 +191,13 @@ async fn the_app_is_a_resource_and_reads_its_preview_clip() {
         .await
         .unwrap();
     let mp4 = match &read.contents[0] {
-        ResourceContents::BlobResourceContents { mime_type, blob, .. } => {
+        ResourceContents::BlobResourceContents {
+            mime_type, blob, ..
+        } => {
             assert_eq!(mime_type.as_deref(), Some("video/mp4"));
-            base64::engine::general_purpose::STANDARD.decode(blob).unwrap()
+            base64::engine::general_purpose::STANDARD
+                .decode(blob)
+                .unwrap()
         }
         other => panic!("{other:?}"),
     };
@@ -181,14 +206,21 @@ async fn the_app_is_a_resource_and_reads_its_preview_clip() {
     std::fs::write(&file, &mp4).unwrap();
     let out = Command::new("ffprobe")
         .args(["-v", "error", "-select_streams", "v:0", "-show_entries"])
-        .args(["stream=codec_name,width,height:format=duration", "-of", "json"])
+        .args([
+            "stream=codec_name,width,height:format=duration",
+            "-of",
+            "json",
+        ])
         .arg(&file)
         .output()
         .unwrap();
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     let st = &v["streams"][0];
     assert_eq!(st["codec_name"], "h264", "{v}");
-    let (w, h) = (st["width"].as_u64().unwrap(), st["height"].as_u64().unwrap());
+    let (w, h) = (
+        st["width"].as_u64().unwrap(),
+        st["height"].as_u64().unwrap(),
+    );
     // 1280×720 → two 480×270 halves side by side: at most 480 pixels high.
     assert_eq!((w, h), (960, 270), "{v}");
     let secs: f64 = v["format"]["duration"].as_str().unwrap().parse().unwrap();
@@ -219,19 +251,30 @@ async fn a_killed_server_continues_the_same_export_job() {
     let clip = fixtures().join("clips/talking_720p.mp4");
     let long = std::time::Duration::from_secs(300);
     follow(&c, d, "upload_media", json!({"media": [clip]}), long).await;
-    follow(&c, d, "replace_background", json!({"backdrop": "blur"}), long).await;
+    follow(
+        &c,
+        d,
+        "replace_background",
+        json!({"backdrop": "blur"}),
+        long,
+    )
+    .await;
     let out = d.join("kept.mp4");
     let r = call(&c, d, "export_video", json!({"output_path": out})).await;
     let first = r.structured_content.clone().unwrap();
     assert_eq!(first["status"], "running", "{first}");
     let job_id = first["job_id"].as_str().unwrap().to_string();
     let record = d.join(format!("state/jobs/{job_id}.json"));
-    let rec: Value = serde_json::from_str(&std::fs::read_to_string(&record).expect("job record")).unwrap();
+    let rec: Value =
+        serde_json::from_str(&std::fs::read_to_string(&record).expect("job record")).unwrap();
     assert_eq!(rec["state"], "running", "{rec}");
     assert_eq!(rec["kind"], "export_video");
     assert_eq!(rec["output_path"], out.to_string_lossy().as_ref());
 
-    let killed = Command::new("kill").args(["-9", &pid.to_string()]).status().unwrap();
+    let killed = Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .status()
+        .unwrap();
     assert!(killed.success());
     let _ = c.cancel().await;
     assert!(!out.exists(), "nothing was saved before the kill");
@@ -281,12 +324,15 @@ fn app_bundle_matches_its_sources() {
 /// each arrived.
 #[derive(Clone)]
 struct Named {
-    info: rmcp::model::ClientInfo,
-    progress: tokio::sync::mpsc::UnboundedSender<(std::time::Instant, rmcp::model::ProgressNotificationParam)>,
+    info: rmcp::model::ClientConfig,
+    progress: tokio::sync::mpsc::UnboundedSender<(
+        std::time::Instant,
+        rmcp::model::ProgressNotificationParam,
+    )>,
 }
 
 impl rmcp::ClientHandler for Named {
-    fn get_info(&self) -> rmcp::model::ClientInfo {
+    fn get_info(&self) -> rmcp::model::ClientConfig {
         self.info.clone()
     }
 
@@ -329,7 +375,7 @@ async fn the_wait_follows_the_host_and_says_so_every_few_seconds() {
         .spawn()
         .unwrap();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let info = rmcp::model::ClientInfo::new(
+    let info = rmcp::model::ClientConfig::new(
         rmcp::model::ClientCapabilities::default(),
         rmcp::model::Implementation::new("claude-code", "2.1.0"),
     );
@@ -357,17 +403,28 @@ async fn the_wait_follows_the_host_and_says_so_every_few_seconds() {
     });
     let out = d.join("held.mp4");
     let export = tokio::spawn(call("export_video", json!({"output_path": out})));
-    // Two "still working" notices while the render is held, a few seconds apart.
-    let mut still = Vec::new();
-    while still.len() < 2 {
-        let (at, p) = tokio::time::timeout(std::time::Duration::from_secs(30), rx.recv())
-            .await
-            .expect("a progress notice within 30 s")
-            .expect("channel open");
-        if p.message.as_deref().is_some_and(|m| m.contains("still working") && m.contains("s so far")) {
-            still.push((at, p));
+    // Two "still working" notices while the render is held, a few seconds apart. Collected
+    // before any assertion: the hold is released first, or a failing run would hang on the
+    // held render instead of failing.
+    let collect = async {
+        let mut still = Vec::new();
+        while still.len() < 2 {
+            let Some((at, p)) = rx.recv().await else {
+                break;
+            };
+            if p.message
+                .as_deref()
+                .is_some_and(|m| m.contains("still working") && m.contains("s so far"))
+            {
+                still.push((at, p));
+            }
         }
-    }
+        still
+    };
+    let still = tokio::time::timeout(std::time::Duration::from_secs(40), collect).await;
+    b.set_faults(Faults::default());
+    let still = still.expect("two \"still working\" notices within 40 s");
+    assert_eq!(still.len(), 2, "{still:?}");
     let gap = still[1].0 - still[0].0;
     assert!(
         gap >= std::time::Duration::from_secs(4) && gap <= std::time::Duration::from_secs(7),
@@ -376,13 +433,14 @@ async fn the_wait_follows_the_host_and_says_so_every_few_seconds() {
         still[1].1
     );
     assert!(still[1].1.progress > still[0].1.progress);
-    b.set_faults(Faults::default());
     let r = export.await.unwrap();
     let s = r.structured_content.expect("structured");
     assert_eq!(s["status"], "completed", "{s}");
     let log = std::fs::read_to_string(d.join("server.log")).unwrap();
     assert!(
-        log.lines().any(|l| l.contains("call ceiling") && l.contains("Claude Code") && l.contains("ceiling_s=100")),
+        log.lines().any(|l| l.contains("call ceiling")
+            && l.contains("Claude Code")
+            && l.contains("ceiling_s=100")),
         "{log}"
     );
     let _ = c.cancel().await;

@@ -32,7 +32,8 @@ fn app_in_chromium_previews_picks_a_backdrop_and_exports() {
         return;
     }
     let Some(browser) = chromium() else {
-        let why = "the browser test needs Debian's chromium (apt-get install chromium) or CHROMIUM=/path";
+        let why =
+            "the browser test needs Debian's chromium (apt-get install chromium) or CHROMIUM=/path";
         if std::env::var("CI").is_ok_and(|v| v == "true") {
             panic!("{why}");
         }
@@ -90,6 +91,10 @@ fn app_in_chromium_previews_picks_a_backdrop_and_exports() {
     );
     let shot = shots.join("app-browser.png");
     let png = std::fs::read(&shot).expect("screenshot written");
-    assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000, "{}", shot.display());
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 10_000,
+        "{}",
+        shot.display()
+    );
     eprintln!("browser test: {report}");
 }

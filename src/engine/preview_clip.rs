@@ -49,11 +49,20 @@ pub fn clip_before_after_video(input: &Path, backdrop: &Backdrop, out: &Path) ->
          scale=trunc(iw/2)*2:trunc(ih/2)*2,format=yuv420p"
     );
     let mut cmd = Tool::Ffmpeg.command();
-    cmd.args(["-y", "-ss", &format!("{start:.3}"), "-t", &format!("{seconds:.3}"), "-i"])
-        .arg(input)
-        .args(["-an", "-sn", "-dn", "-vf", &scale])
-        .args(["-c:v", "libx264", "-preset", "veryfast", "-crf", "16", "-f", "mp4"])
-        .arg(&cut);
+    cmd.args([
+        "-y",
+        "-ss",
+        &format!("{start:.3}"),
+        "-t",
+        &format!("{seconds:.3}"),
+        "-i",
+    ])
+    .arg(input)
+    .args(["-an", "-sn", "-dn", "-vf", &scale])
+    .args([
+        "-c:v", "libx264", "-preset", "veryfast", "-crf", "16", "-f", "mp4",
+    ])
+    .arg(&cut);
     FfmpegProcess::spawn(Tool::Ffmpeg, &cut, cmd, false, false)?.finish()?;
 
     // 2. The same seconds on the backdrop, through the export's pipeline.
@@ -77,11 +86,27 @@ pub fn clip_before_after_video(input: &Path, backdrop: &Backdrop, out: &Path) ->
                 "[v]",
                 "-an",
             ])
-            .args(["-c:v", "libx264", "-preset", "veryfast", "-profile:v", "main"])
-            .args(["-crf", &crf.to_string(), "-movflags", "+faststart", "-f", "mp4"])
+            .args([
+                "-c:v",
+                "libx264",
+                "-preset",
+                "veryfast",
+                "-profile:v",
+                "main",
+            ])
+            .args([
+                "-crf",
+                &crf.to_string(),
+                "-movflags",
+                "+faststart",
+                "-f",
+                "mp4",
+            ])
             .arg(&tmp);
         FfmpegProcess::spawn(Tool::Ffmpeg, &tmp, cmd, false, false)?.finish()?;
-        let bytes = std::fs::metadata(&tmp).map_err(|e| Error::io(&tmp, e))?.len();
+        let bytes = std::fs::metadata(&tmp)
+            .map_err(|e| Error::io(&tmp, e))?
+            .len();
         if bytes as usize <= CLIP_MAX_BYTES {
             return std::fs::rename(&tmp, out).map_err(|e| Error::io(out, e));
         }

@@ -116,10 +116,7 @@ impl PreviewClips {
 
     fn get(&self, id: &str) -> Option<Arc<Vec<u8>>> {
         let clips = self.clips.lock().unwrap_or_else(|e| e.into_inner());
-        clips
-            .iter()
-            .find(|(k, _)| k == id)
-            .map(|(_, v)| v.clone())
+        clips.iter().find(|(k, _)| k == id).map(|(_, v)| v.clone())
     }
 }
 
@@ -134,7 +131,14 @@ mod tests {
         assert!(!html.contains(PRESETS_SLOT), "presets slot not filled");
         assert!(html.contains(r#""backdrop":"dark studio""#));
         // No network at run time: nothing loaded from elsewhere.
-        for needle in ["<script src", "<link ", "src=\"http", "href=\"http", "url(http", "import("] {
+        for needle in [
+            "<script src",
+            "<link ",
+            "src=\"http",
+            "href=\"http",
+            "url(http",
+            "import(",
+        ] {
             assert!(!html.contains(needle), "the app refers to {needle}");
         }
     }
@@ -145,7 +149,9 @@ mod tests {
         let first = clips.put(vec![1, 2, 3]);
         let r = read(&first, &clips).expect("readable");
         match &r.contents[0] {
-            ResourceContents::BlobResourceContents { blob, mime_type, .. } => {
+            ResourceContents::BlobResourceContents {
+                blob, mime_type, ..
+            } => {
                 assert_eq!(blob, "AQID");
                 assert_eq!(mime_type.as_deref(), Some("video/mp4"));
             }

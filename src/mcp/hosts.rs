@@ -36,12 +36,21 @@ pub struct Host {
 /// (lower-case `clientInfo.name` fragments, label, ceiling in seconds); first match wins.
 const TABLE: &[(&[&str], &str, u64)] = &[
     (&["claude-code", "claude code"], "Claude Code", 100),
-    (&["claude-ai", "claude desktop", "claude-desktop"], "Claude Desktop", 180),
+    (
+        &["claude-ai", "claude desktop", "claude-desktop"],
+        "Claude Desktop",
+        180,
+    ),
     (&["cursor"], "Cursor", 45),
     (&["visual studio code", "vscode", "vs code"], "VS Code", 45),
     (&["codex"], "Codex", 45),
     (
-        &["mcp-inspector", "inspector-client", "typescript-sdk", "mcp-typescript"],
+        &[
+            "mcp-inspector",
+            "inspector-client",
+            "typescript-sdk",
+            "mcp-typescript",
+        ],
         "TypeScript SDK default",
         45,
     ),
@@ -92,7 +101,12 @@ mod tests {
     #[test]
     fn every_ceiling_stays_inside_the_host_limit() {
         // Claude Desktop ~240 s, Claude Code 120 s, the rest 60 s: 15 s or more to spare.
-        for (name, limit) in [("claude-ai", 240), ("claude-code", 120), ("cursor", 60), ("x", 60)] {
+        for (name, limit) in [
+            ("claude-ai", 240),
+            ("claude-code", 120),
+            ("cursor", 60),
+            ("x", 60),
+        ] {
             assert!(host(Some(name)).ceiling.as_secs() + 15 <= limit, "{name}");
         }
     }

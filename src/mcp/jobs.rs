@@ -23,8 +23,8 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use super::hosts;
-use super::records::{JobRecord, RecordState, Records, StoredOutcome};
 use super::progress::ProgressSink;
+use super::records::{JobRecord, RecordState, Records, StoredOutcome};
 use crate::client::Notice;
 
 /// Finished jobs kept for late `{"job_id": …}` calls, oldest dropped first.
@@ -130,7 +130,7 @@ pub enum Found {
     Held(Arc<Job>),
     /// A job an earlier run of the server started and did not finish; its record says how
     /// to start it again under the same id.
-    Restart(JobRecord),
+    Restart(Box<JobRecord>),
 }
 
 impl Jobs {
@@ -171,9 +171,8 @@ impl Jobs {
         let cancel = CancellationToken::new();
         let parked = Arc::new(watch::channel(false).0);
         let given = id.is_some();
-        let id = id.unwrap_or_else(|| {
-            format!("job_{}", &uuid::Uuid::new_v4().simple().to_string()[..12])
-        });
+        let id = id
+            .unwrap_or_else(|| format!("job_{}", &uuid::Uuid::new_v4().simple().to_string()[..12]));
         let record = self.records.clone().map(|records| {
             records.put(&Records::new_record(&id, tool, backend, args));
             (records, id.clone())
@@ -268,7 +267,7 @@ impl Jobs {
                  change is there, then repeat the request if it is not."
             )));
         }
-        Ok(Found::Restart(rec))
+        Ok(Found::Restart(Box::new(rec)))
     }
 
     /// A job of an earlier run that finished: kept here with its stored outcome.

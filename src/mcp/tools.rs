@@ -15,8 +15,8 @@ use super::attach;
 use super::connect::Connection;
 use super::file_arg::file_arg;
 use super::jobs::{self, Failure, Found, JobCtx, Outcome};
-use super::records::JobRecord;
 use super::paths::{self, MediaRef};
+use super::records::JobRecord;
 use super::server::EbcServer;
 use super::timeline;
 use super::types::{
@@ -50,7 +50,7 @@ impl EbcServer {
     ) -> Result<CallToolResult, McpError> {
         match self.shared.jobs.resume(tool, id) {
             Ok(Found::Held(job)) => self.shared.jobs.wait(&job, ctx).await,
-            Ok(Found::Restart(rec)) => self.restart(rec, ctx).await,
+            Ok(Found::Restart(rec)) => self.restart(*rec, ctx).await,
             Err(f) => jobs::failure_result(self.shared.connector.label().as_deref(), f),
         }
     }

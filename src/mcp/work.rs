@@ -248,9 +248,7 @@ pub async fn replace_background(conn: Arc<Connection>, plan: ReplacePlan, job: J
     // The preview clip is for the app only (never content: it would go to the model).
     let clip = match outcome.preview_clip_url.as_deref() {
         Some(url) => match conn.client.fetch_preview_clip(url).await {
-            Ok(mp4) if mp4.get(4..8) == Some(&b"ftyp"[..]) => {
-                Some(plan.clips.put(mp4))
-            }
+            Ok(mp4) if mp4.get(4..8) == Some(&b"ftyp"[..]) => Some(plan.clips.put(mp4)),
             Ok(_) => {
                 tracing::warn!("the backend's preview clip is not an MP4; not kept");
                 None
