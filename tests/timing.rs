@@ -470,7 +470,10 @@ mod containers {
         let b = base_clip(d, "b.mp4", 3, 30, "2");
         case(d, &b, "noelst.mp4", &["-use_editlist", "0"], "out.mp4");
         let t = times(&d.join("noelst.mp4"));
-        assert!(t.video_start > 0.05, "the recipe starts the video late: {t:?}");
+        assert!(
+            t.video_start > 0.05,
+            "the recipe starts the video late: {t:?}"
+        );
     }
 
     #[test]

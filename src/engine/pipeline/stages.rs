@@ -412,6 +412,7 @@ fn join<T>(handle: Result<ScopedJoinHandle<'_, Result<T>>>) -> Result<T> {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn decode_stage(
     input: &Path,
     (width, height): (u32, u32),
