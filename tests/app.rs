@@ -364,6 +364,7 @@ async fn the_wait_follows_the_host_and_says_so_every_few_seconds() {
         .env("HOME", d)
         .env("EBC_BACKEND", "cloud")
         .env("NEMO_API_URL", b.url())
+        .env("EBC_ACCESS_KEY", b.access_key())
         .env("EBC_RENDER_POLL_SECS", "0.5")
         .env("EBC_RENDER_MAX_POLLS", "1000")
         .env("EBC_STATE_DIR", d.join("state"))

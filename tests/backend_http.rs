@@ -727,9 +727,21 @@ async fn a_background_edit_answers_a_before_after_preview_served_as_media() {
     assert_eq!(&jpeg[..3], &[0xFF, 0xD8, 0xFF]);
     let img = image::load_from_memory(&jpeg).unwrap();
     assert!(img.width() > img.height(), "before | after side by side");
+    // The JPEG, and beside it the short before|after clip the MCP App plays (issue 22).
     let stored = stored_media(&data, backend::PREVIEW_ID_PREFIX);
-    assert_eq!(stored.len(), 1, "{stored:?}");
-    assert_eq!(std::fs::read(&stored[0]).unwrap(), jpeg);
+    let jpegs: Vec<_> = stored
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "jpg"))
+        .collect();
+    assert_eq!(jpegs.len(), 1, "{stored:?}");
+    assert_eq!(std::fs::read(jpegs[0]).unwrap(), jpeg);
+    assert!(
+        stored.len() == 1
+            || stored
+                .iter()
+                .any(|p| p.extension().is_some_and(|e| e == "mp4")),
+        "{stored:?}"
+    );
     // Nobody else's, and not without a token.
     let other = User::new(&b.url(), b.access_key()).await;
     let (st, v) = other.get(&url).await;
@@ -748,7 +760,9 @@ async fn a_background_edit_answers_a_before_after_preview_served_as_media() {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|m| m["kind"] == "preview")
+        .filter(|m| {
+            m["kind"] == "preview" && m["url"].as_str().is_some_and(|u| u.ends_with(".jpg"))
+        })
         .collect();
     assert_eq!(previews.len(), 1, "{state}");
     assert_eq!(previews[0]["url"], url.as_str());
@@ -771,7 +785,12 @@ async fn a_background_edit_answers_a_before_after_preview_served_as_media() {
         u.credits().await["available"].as_f64().unwrap(),
         before - 1.0
     );
-    assert_eq!(stored_media(&data, backend::PREVIEW_ID_PREFIX).len(), 1);
+    // No new preview: still the first edit's JPEG (and its clip) alone.
+    let jpgs = stored_media(&data, backend::PREVIEW_ID_PREFIX)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "jpg"))
+        .count();
+    assert_eq!(jpgs, 1);
     // Edits that are not backgrounds have none either.
     let (_, raw, ev) = u.say(&s, "add the title 'Hello'").await;
     let resp = &function_response(&ev)["response"];

@@ -922,8 +922,10 @@ async fn cloud_flow(dialect: Dialect, sse: SseDialect) {
             .requests()
             .into_iter()
             .filter(|q| {
+                // The JPEG; the app's preview clip (`.mp4`) is fetched besides it.
                 q.path
                     .starts_with(&format!("/media/{}", ebc::backend::PREVIEW_ID_PREFIX))
+                    && q.path.ends_with(".jpg")
             })
             .collect();
         assert_eq!(fetched.len(), 1, "{what}: {fetched:?}");

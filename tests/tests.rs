@@ -1,8 +1,8 @@
 //! One integration-test binary; modules by theme.
 
-mod attacks;
 mod app;
 mod app_browser;
+mod attacks;
 mod backend_http;
 mod cli;
 mod client;
