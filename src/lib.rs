@@ -8,6 +8,7 @@ pub mod client;
 pub mod config;
 pub mod engine;
 pub mod fsx;
+pub mod host_os;
 pub mod mcp;
 
 /// The crate version, sent as `X-Skill-Version` and listed in `mcp-manifest.json`.

@@ -31,22 +31,8 @@ enum Command {
     Backend(ebc::config::backend::BackendArgs),
 }
 
-/// At most two glibc malloc arenas. glibc gives each new thread its own arena (up to 8 per
-/// core) and freed memory stays in the arena that held it; the engine's stage threads and
-/// MODNet's per-convolution threads each pinned their own share of frame and tensor memory.
-/// Measured (`replace --matte quality`, 3 s of 1080p, engine VmHWM): 249–305 MB without the
-/// limit, 233 MB with two arenas, against the quality matte's 300 MB bar.
-fn limit_malloc_arenas() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only sets an allocator parameter; called first thing in main, before
-    // any other thread exists.
-    unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 2);
-    }
-}
-
 fn main() -> ExitCode {
-    limit_malloc_arenas();
+    ebc::host_os::limit_malloc_arenas();
     init_logging();
     let cli = Cli::parse();
     match run(cli) {

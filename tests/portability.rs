@@ -123,3 +123,44 @@ fn os_specific_apis_are_behind_a_cfg() {
         bad.join("\n")
     );
 }
+
+/// The one module that decides what differs per operating system (DESIGN.md, issue 19).
+const OS_MODULE: &str = "src/host_os/";
+
+#[test]
+fn os_decisions_live_in_the_host_os_module() {
+    // Unit tests may run only where they can (a Unix file mode, a symlink): a file's lines
+    // from its first test-only `cfg` on are not product code.
+    let gates = [
+        "windows",
+        "unix",
+        "target_os",
+        "target_family",
+        "target_env",
+    ];
+    let mut bad = Vec::new();
+    for (file, lines) in source_lines() {
+        if !file.starts_with("src/") || file.starts_with(OS_MODULE) {
+            continue;
+        }
+        for (i, line) in lines.iter().enumerate() {
+            let code = line.trim_start();
+            if code.starts_with("//") {
+                continue;
+            }
+            let is_cfg = code.contains("cfg(") || code.contains("cfg!(");
+            if is_cfg && code.contains("test") {
+                break; // the test module starts here
+            }
+            if is_cfg && gates.iter().any(|g| code.contains(g)) {
+                bad.push(format!("{file}:{}: {}", i + 1, line.trim()));
+            }
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "OS decisions outside {OS_MODULE}: make them a function there, or take \
+         `host_os::Os::HOST` as a value so the other OSes' branches can be tested:\n{}",
+        bad.join("\n")
+    );
+}

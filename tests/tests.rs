@@ -12,6 +12,7 @@ mod engine_clips;
 mod footage;
 mod footage2;
 mod hosts;
+mod lifetime;
 mod mcp;
 mod mcp_timeline;
 mod packaging;

@@ -112,7 +112,7 @@ pub fn stable_exe_path(exe: &Path) -> PathBuf {
 }
 
 fn home() -> anyhow::Result<PathBuf> {
-    let var = if cfg!(windows) { "USERPROFILE" } else { "HOME" };
+    let var = ebc::host_os::Os::HOST.home_var();
     std::env::var_os(var)
         .filter(|h| !h.is_empty())
         .map(PathBuf::from)
@@ -126,9 +126,10 @@ fn cursor_config(home: &Path) -> PathBuf {
 
 /// Claude Desktop's config file on this OS.
 fn claude_config(home: &Path) -> PathBuf {
-    let dir = if cfg!(target_os = "macos") {
+    use ebc::host_os::Os;
+    let dir = if Os::HOST == Os::MacOs {
         home.join("Library").join("Application Support")
-    } else if cfg!(windows) {
+    } else if Os::HOST == Os::Windows {
         std::env::var_os("APPDATA")
             .map(PathBuf::from)
             .unwrap_or_else(|| home.join("AppData").join("Roaming"))

@@ -96,7 +96,11 @@ mod tests {
         );
         assert_eq!(
             of(r"C:\Users\u\.cursor\bin\ebc.exe"),
-            if cfg!(windows) { "cursor" } else { "unknown" }
+            if crate::host_os::Os::HOST == crate::host_os::Os::Windows {
+                "cursor"
+            } else {
+                "unknown"
+            }
         );
         // A generic skills folder is not ClawHub.
         assert_eq!(of("/home/u/.claude/skills/x"), "unknown");

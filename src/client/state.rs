@@ -110,13 +110,7 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), ClientError> {
     std::fs::create_dir_all(dir).map_err(err)?;
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(err)?;
     // NamedTempFile is created 0600 on unix; set it explicitly so the rename keeps it.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        tmp.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o600))
-            .map_err(err)?;
-    }
+    crate::host_os::set_access(tmp.path(), crate::host_os::Access::Private, false).map_err(err)?;
     tmp.write_all(bytes).map_err(err)?;
     tmp.as_file().sync_all().map_err(err)?;
     tmp.persist(path).map_err(|e| err(e.error))?;

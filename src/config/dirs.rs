@@ -66,7 +66,7 @@ mod tests {
             return; // no home folder in this environment: nothing to compare
         };
         assert_eq!(data, dirs.data_local_dir().join("backend"));
-        if cfg!(windows) {
+        if crate::host_os::Os::HOST == crate::host_os::Os::Windows {
             assert_ne!(
                 dirs.data_local_dir(),
                 dirs.data_dir(),

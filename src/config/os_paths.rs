@@ -37,10 +37,9 @@ pub enum PathStyle {
 
 impl PathStyle {
     /// The style of the OS this program runs on.
-    pub const HOST: PathStyle = if cfg!(windows) {
-        PathStyle::Windows
-    } else {
-        PathStyle::Unix
+    pub const HOST: PathStyle = match crate::host_os::Os::HOST {
+        crate::host_os::Os::Windows => PathStyle::Windows,
+        _ => PathStyle::Unix,
     };
 
     fn is_sep(self, c: char) -> bool {

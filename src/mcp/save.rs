@@ -72,12 +72,8 @@ impl Staging {
     /// `dest` is left alone and the failure names it.
     pub fn commit(self, dest: &Path, overwrite: bool) -> Result<(), Failure> {
         let file = self.file();
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt as _;
-            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644))
-                .map_err(|e| Failure::Internal(format!("{}: {e}", file.display())))?;
-        }
+        crate::host_os::set_access(&file, crate::host_os::Access::Shared, false)
+            .map_err(|e| Failure::Internal(format!("{}: {e}", file.display())))?;
         let tmp = tempfile::TempPath::try_from_path(&file)
             .map_err(|e| Failure::Internal(format!("{}: {e}", file.display())))?;
         let persisted = crate::fsx::persist_path(tmp, dest, overwrite);

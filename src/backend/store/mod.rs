@@ -98,15 +98,7 @@ pub struct OpenReport {
 
 /// Owner-only permissions: 0700 for a folder, 0600 for a file (Unix; elsewhere nothing).
 pub fn make_private(path: &Path, dir: bool) -> std::io::Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = if dir { 0o700 } else { 0o600 };
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
-    }
-    #[cfg(not(unix))]
-    let _ = (path, dir);
-    Ok(())
+    crate::host_os::set_access(path, crate::host_os::Access::Private, dir)
 }
 
 /// Write `bytes` to `path` as an owner-only (0600) file: a temp file beside it, renamed.

@@ -6,12 +6,14 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
+use crate::host_os::Os;
+
 /// Folders searched after PATH, in order (Homebrew on Apple silicon and Intel, MacPorts,
 /// Linuxbrew, snap; on Windows winget's links, Scoop, Chocolatey and the common manual
 /// installs). `home` is the user's home folder.
 pub fn usual_dirs(home: Option<&Path>) -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = Vec::new();
-    if cfg!(windows) {
+    if Os::HOST == Os::Windows {
         if let Some(local) = std::env::var_os("LOCALAPPDATA") {
             dirs.push(
                 Path::new(&local)
@@ -46,11 +48,7 @@ pub fn usual_dirs(home: Option<&Path>) -> Vec<PathBuf> {
 /// `name` (e.g. "ffprobe") as an executable file in the folders of `path_var` (a PATH value),
 /// else in `extra`; None when in neither. On Windows `.exe` is appended.
 pub fn find(name: &str, path_var: Option<&std::ffi::OsStr>, extra: &[PathBuf]) -> Option<PathBuf> {
-    let file = if cfg!(windows) {
-        format!("{name}.exe")
-    } else {
-        name.to_string()
-    };
+    let file = Os::HOST.exe_name(name);
     let on_path = path_var
         .map(|p| std::env::split_paths(p).collect::<Vec<_>>())
         .unwrap_or_default();
@@ -69,20 +67,12 @@ fn is_executable(path: &Path) -> bool {
     if !meta.is_file() {
         return false;
     }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        meta.permissions().mode() & 0o111 != 0
-    }
-    #[cfg(not(unix))]
-    {
-        true
-    }
+    crate::host_os::is_executable(&meta)
 }
 
 /// Where `name` is for this process: PATH, then [`usual_dirs`].
 pub fn locate(name: &str) -> Option<PathBuf> {
-    let home = std::env::var_os(if cfg!(windows) { "USERPROFILE" } else { "HOME" })
+    let home = std::env::var_os(Os::HOST.home_var())
         .filter(|h| !h.is_empty())
         .map(PathBuf::from);
     find(

@@ -69,37 +69,10 @@ impl Tool {
             cmd.args(["-nostdin", "-nostats"]);
         }
         cmd.args(["-loglevel", "error"]);
-        die_with_parent(&mut cmd);
+        crate::host_os::child::prepare(&mut cmd);
         cmd
     }
 }
-
-/// On Linux, the child gets SIGKILL when the thread that spawned it ends (prctl(2),
-/// `PR_SET_PDEATHSIG`): a backend killed with `kill -9` leaves no ffmpeg behind that would
-/// go on writing a half file into the data dir after a restart cleaned it. The engine spawns
-/// and reaps each child on the same stage thread, which lives as long as the child.
-#[cfg(target_os = "linux")]
-fn die_with_parent(cmd: &mut std::process::Command) {
-    use std::os::unix::process::CommandExt;
-    // SAFETY: the closure runs in the forked child before exec and only calls prctl(2)
-    // and getppid(2), which are async-signal-safe; it allocates nothing.
-    let parent = std::process::id() as libc::pid_t;
-    unsafe {
-        cmd.pre_exec(move || {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            // The parent may have died between fork and prctl.
-            if libc::getppid() != parent {
-                libc::_exit(1);
-            }
-            Ok(())
-        });
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn die_with_parent(_cmd: &mut std::process::Command) {}
 
 /// The output frame size for a `width`×`height` (already rotated) input: kept as is, but
 /// scaled down to fit `max_long_side` on the long side and 9/16 of it on the short side

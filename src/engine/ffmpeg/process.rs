@@ -45,20 +45,12 @@ impl FfmpegProcess {
             Stdio::null()
         })
         .stderr(Stdio::piped());
-        // A terminal's Ctrl-C goes to the whole foreground process group; the children
-        // must not see it, or ffmpeg would end the file itself and its exit would race our
-        // own cancellation. The engine stops them through `kill`.
-        #[cfg(unix)]
-        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-        // Windows: the console's Ctrl-C goes to every process attached to it unless the
-        // child starts its own group (CREATE_NEW_PROCESS_GROUP, 0x200, winbase.h).
-        #[cfg(windows)]
-        std::os::windows::process::CommandExt::creation_flags(&mut cmd, 0x0000_0200);
         tracing::debug!(?cmd, "spawning {}", tool.name());
         let mut child = cmd.spawn().map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => Error::ToolMissing { tool: tool.name() },
             _ => Error::io(path, e),
         })?;
+        crate::host_os::child::adopt(&child);
         let stderr = match child.stderr.take() {
             Some(err) => {
                 let spawned = std::thread::Builder::new()

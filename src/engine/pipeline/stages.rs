@@ -143,8 +143,7 @@ pub(super) fn run(plan: Plan, progress: &mut dyn ProgressReporter) -> Result<Rep
     let mut builder = tempfile::Builder::new();
     builder.prefix(".ebc-").suffix(&suffix);
     // A finished output is an ordinary file, not a private temp file.
-    #[cfg(unix)]
-    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
+    crate::host_os::temp_access(&mut builder, crate::host_os::Access::Shared);
     let tmp = builder.tempfile_in(&dir).map_err(|e| Error::io(&dir, e))?;
     let total = plan.info.frames.max(1);
     let still = plan.is_still();
@@ -740,8 +739,7 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         _ => Path::new("."),
     };
     let mut builder = tempfile::Builder::new();
-    #[cfg(unix)]
-    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
+    crate::host_os::temp_access(&mut builder, crate::host_os::Access::Shared);
     let mut tmp = builder.tempfile_in(dir).map_err(|e| Error::io(dir, e))?;
     tmp.write_all(bytes).map_err(|e| Error::io(path, e))?;
     tmp.persist(path).map_err(|e| Error::io(path, e.error))?;

@@ -176,8 +176,7 @@ pub(super) fn run(
     let suffix = format!(".{}", container.extension());
     let mut builder = tempfile::Builder::new();
     builder.prefix(".ebc-").suffix(&suffix);
-    #[cfg(unix)]
-    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
+    crate::host_os::temp_access(&mut builder, crate::host_os::Access::Shared);
     let tmp = builder.tempfile_in(&dir).map_err(|e| Error::io(&dir, e))?;
     let bt709 = Some("bt709".to_string());
     let spec = EncodeSpec {
