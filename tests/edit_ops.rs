@@ -307,6 +307,7 @@ async fn issue21_batch_a_backdrop_per_clip_a_file_per_clip() {
     let v = r.structured_content.clone().expect("structured content");
     // One job per clip: its own id, state and (when done) path, each to be followed alone.
     let jobs = v["jobs"].as_array().expect("one job per clip").clone();
+    eprintln!("each: {} after the first call; jobs {}", v["status"], v["jobs"]);
     assert_eq!(jobs.len(), 3, "{v}");
     let mut ids: Vec<&str> = jobs.iter().map(|j| j["job_id"].as_str().unwrap()).collect();
     ids.sort();
@@ -564,8 +565,11 @@ async fn issue21_a_music_range_is_exact_at_both_ends() {
     for words in ["add the music from 0:02 to 0:05", "只在第2到5秒放音乐"] {
         let (r, _) = s.ok("edit_video", json!({ "instruction": words })).await;
         assert_eq!(music_span(&s).await, (2000, 3000), "{words}: {}", text(&r));
-        s.ok("edit_video", json!({"operations": [{"op": "remove_music"}]}))
-            .await;
+        s.ok(
+            "edit_video",
+            json!({"operations": [{"op": "remove_music"}]}),
+        )
+        .await;
     }
     // The music from 2 s to 5 s, with 0.5 s fades inside the range.
     let (a, b, eps) = (2.0, 5.0, 0.1);
@@ -620,7 +624,11 @@ async fn issue21_a_failed_edit_records_no_version() {
         )
         .await;
     assert!(e.contains("clip 7") || e.contains("no clip 7"), "{e}");
-    assert_eq!(version(&s).await, before, "a failed edit records no version");
+    assert_eq!(
+        version(&s).await,
+        before,
+        "a failed edit records no version"
+    );
     let (_, e) = s.err("edit_video", json!({"instruction": "undo"})).await;
     assert!(e.contains("nothing to undo"), "{e}");
     assert_eq!(version(&s).await, before, "nor does a failed undo");
@@ -638,15 +646,30 @@ async fn issue21_a_failed_edit_records_no_version() {
 async fn issue21_unknown_arguments_are_tool_errors_naming_them() {
     let s = local().await;
     for (tool, args, bad, known) in [
-        ("export_video", json!({"eech": true}), "eech", vec!["each", "output_path", "media"]),
+        (
+            "export_video",
+            json!({"eech": true}),
+            "eech",
+            vec!["each", "output_path", "media"],
+        ),
         (
             "edit_video",
             json!({"instructions": "make it 9:16"}),
             "instructions",
             vec!["instruction", "operations"],
         ),
-        ("upload_media", json!({"file": "/tmp/a.mp4"}), "file", vec!["media"]),
-        ("get_credits", json!({"verbose": true}), "verbose", vec!["no arguments"]),
+        (
+            "upload_media",
+            json!({"file": "/tmp/a.mp4"}),
+            "file",
+            vec!["media"],
+        ),
+        (
+            "get_credits",
+            json!({"verbose": true}),
+            "verbose",
+            vec!["no arguments"],
+        ),
         (
             "replace_background",
             json!({"background": "blur"}),
@@ -654,8 +677,8 @@ async fn issue21_unknown_arguments_are_tool_errors_naming_them() {
             vec!["backdrop", "media", "instruction"],
         ),
     ] {
-        let params = CallToolRequestParams::new(tool)
-            .with_arguments(args.as_object().cloned().unwrap());
+        let params =
+            CallToolRequestParams::new(tool).with_arguments(args.as_object().cloned().unwrap());
         let r = match s.client.call_tool(params).await {
             Ok(r) => r,
             Err(e) => panic!("{tool}: a protocol error, not a tool error: {e}"),

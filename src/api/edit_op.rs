@@ -526,7 +526,10 @@ impl EditOp {
                 {
                     return Err((
                         "end_s",
-                        format!("must be after start_s ({}), got {b}", start_s.unwrap_or(0.0)),
+                        format!(
+                            "must be after start_s ({}), got {b}",
+                            start_s.unwrap_or(0.0)
+                        ),
                     ));
                 }
             }

@@ -7,7 +7,11 @@ use rmcp::model::JsonObject;
 
 /// The message refusing the first argument of `args` that `tool`'s `input_schema` does not
 /// list under `properties`; `None` when every argument is known.
-pub fn unknown_argument(tool: &str, input_schema: &JsonObject, args: &JsonObject) -> Option<String> {
+pub fn unknown_argument(
+    tool: &str,
+    input_schema: &JsonObject,
+    args: &JsonObject,
+) -> Option<String> {
     let known: Vec<&str> = input_schema
         .get("properties")
         .and_then(|p| p.as_object())
@@ -67,6 +71,9 @@ mod tests {
         let none = obj(json!({"type": "object", "properties": {}}));
         let m = unknown_argument("get_credits", &none, &obj(json!({"verbose": 1}))).unwrap();
         assert!(m.contains("`verbose`") && m.contains("no arguments"), "{m}");
-        assert_eq!(unknown_argument("get_credits", &obj(json!({})), &obj(json!({}))), None);
+        assert_eq!(
+            unknown_argument("get_credits", &obj(json!({})), &obj(json!({}))),
+            None
+        );
     }
 }

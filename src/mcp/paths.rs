@@ -111,7 +111,10 @@ pub fn require_absolute(
     };
     if os_paths::is_absolute(path, other) {
         let (kind, example) = match other {
-            PathStyle::Windows => ("a Windows path", "/home/me/Videos/clip.mp4 or ~/Videos/clip.mp4"),
+            PathStyle::Windows => (
+                "a Windows path",
+                "/home/me/Videos/clip.mp4 or ~/Videos/clip.mp4",
+            ),
             PathStyle::Unix => ("a Linux or macOS path", r"C:\Users\me\Videos\clip.mp4"),
         };
         return Err(Failure::User(format!(
@@ -329,7 +332,10 @@ mod tests {
         else {
             panic!()
         };
-        assert!(m.contains("Linux or macOS path") && m.contains("Windows"), "{m}");
+        assert!(
+            m.contains("Linux or macOS path") && m.contains("Windows"),
+            "{m}"
+        );
         let unix = PathStyle::Unix;
         assert!(require_absolute("/home/me/a.mp4", "/home/me/a.mp4", unix, "").is_ok());
         for foreign in [r"C:\Users\Me\a.mp4", "D:/clips/a.mp4", r"\\nas\share\a.mp4"] {
@@ -337,7 +343,10 @@ mod tests {
             let Err(Failure::User(m)) = require_absolute(foreign, &p, unix, "output_path ") else {
                 panic!("{foreign} accepted on Unix");
             };
-            assert!(m.starts_with(&format!("output_path {foreign} is a Windows path")), "{m}");
+            assert!(
+                m.starts_with(&format!("output_path {foreign} is a Windows path")),
+                "{m}"
+            );
             assert!(!m.contains("relative"), "{m}");
         }
         for relative in ["a.mp4", r"clips\a.mp4"] {

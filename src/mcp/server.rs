@@ -10,9 +10,9 @@ use rmcp::{
         tool::ToolCallContext,
     },
     model::{
-        CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation, ListResourcesResult,
-        PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse,
-        ServerCapabilities, ServerConfig,
+        CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
+        ListResourcesResult, PaginatedRequestParams, ReadResourceRequestParams,
+        ReadResourceResponse, ServerCapabilities, ServerConfig,
     },
     prompt_handler,
     service::RequestContext,
@@ -109,7 +109,10 @@ impl ServerHandler for EbcServer {
             )
         {
             let refused = CallToolResult::error(vec![ContentBlock::text(message)]);
-            return Ok(content::response_for_version(refused.into(), version.as_ref()));
+            return Ok(content::response_for_version(
+                refused.into(),
+                version.as_ref(),
+            ));
         }
         let tcc = ToolCallContext::new(self, request, context);
         let response = self.tool_router.call(tcc).await?;

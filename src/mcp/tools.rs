@@ -153,12 +153,12 @@ impl EbcServer {
         let mut started = Vec::with_capacity(count);
         for (i, (clip, one)) in plans.into_iter().enumerate() {
             let (conn, args) = (conn.clone(), one.args());
-            let job = self
-                .shared
-                .jobs
-                .start_recorded("export_video", &label, None, args, move |job| {
-                    work::export_video(conn, one, job)
-                });
+            let job =
+                self.shared
+                    .jobs
+                    .start_recorded("export_video", &label, None, args, move |job| {
+                        work::export_video(conn, one, job)
+                    });
             job.hand_out();
             started.push((format!("Clip {} of {count} ({clip})", i + 1), job, clip));
         }

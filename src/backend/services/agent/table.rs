@@ -584,7 +584,10 @@ fn every_cloud_sentence_reads_back_as_its_operation() {
         let same = match &got {
             Ok(ops) => {
                 ops.len() == want.len()
-                    && ops.iter().zip(want).all(|(a, b)| positions(a) == positions(b))
+                    && ops
+                        .iter()
+                        .zip(want)
+                        .all(|(a, b)| positions(a) == positions(b))
             }
             Err(_) => false,
         };
