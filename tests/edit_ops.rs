@@ -307,7 +307,10 @@ async fn issue21_batch_a_backdrop_per_clip_a_file_per_clip() {
     let v = r.structured_content.clone().expect("structured content");
     // One job per clip: its own id, state and (when done) path, each to be followed alone.
     let jobs = v["jobs"].as_array().expect("one job per clip").clone();
-    eprintln!("each: {} after the first call; jobs {}", v["status"], v["jobs"]);
+    eprintln!(
+        "each: {} after the first call; jobs {}",
+        v["status"], v["jobs"]
+    );
     assert_eq!(jobs.len(), 3, "{v}");
     let mut ids: Vec<&str> = jobs.iter().map(|j| j["job_id"].as_str().unwrap()).collect();
     ids.sort();
