@@ -11,7 +11,7 @@ use rmcp::model::CallToolRequestParams;
 use serde_json::json;
 
 use crate::clip_util::probe_json;
-use crate::mcp_timeline::{Local, ffmpeg, local, text};
+use crate::mcp_timeline::{Local, ffmpeg, local, local_with, text};
 use crate::timeline::{rgb_at, solid_png};
 
 /// A 2 s 640x360 clip at 30 fps with no person and no sound (lavfi `testsrc2`), so a new
@@ -692,5 +692,50 @@ async fn issue21_unknown_arguments_are_tool_errors_naming_them() {
         for k in known {
             assert!(t.contains(k), "{tool}: lists {k}: {t}");
         }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn issue21_each_clip_job_is_followed_alone_after_the_call_runs_out() {
+    // A call may wait 0.2 s: the per-clip renders outlive it.
+    let s = local_with(&["--call-budget-secs", "0.2"]).await;
+    three_clips(&s, &["one.mp4", "two.mp4"], 1.0).await;
+    let out = s.home.path().join("Each clip");
+    let r = s
+        .call(
+            "export_video",
+            json!({"each": true, "output_path": out.to_string_lossy(), "resolution": "720p"}),
+        )
+        .await;
+    assert_ne!(r.is_error, Some(true), "{}", text(&r));
+    let v = r.structured_content.clone().expect("structured content");
+    assert_eq!(v["status"], "running", "{v}");
+    let jobs = v["jobs"].as_array().expect("one job per clip").clone();
+    assert_eq!(jobs.len(), 2, "{v}");
+    assert!(
+        jobs.iter().any(|j| j["status"] == "running"),
+        "a clip still rendering: {v}"
+    );
+    assert!(
+        text(&r).contains("job_id"),
+        "says how to follow: {}",
+        text(&r)
+    );
+    for (job, clip) in jobs.iter().zip(["one.mp4", "two.mp4"]) {
+        assert_eq!(job["clip"], clip);
+        let id = job["job_id"].as_str().unwrap();
+        // Followed alone, as far as it takes (each call again waits 0.2 s at most).
+        let (_, one) = s.ok("export_video", json!({ "job_id": id })).await;
+        assert_eq!(one["job_id"], id, "{one}");
+        assert_eq!(one["files"][0]["clip"], clip, "{one}");
+        let path = PathBuf::from(one["files"][0]["path"].as_str().unwrap());
+        assert_eq!(path, out.join(clip));
+        let probe = probe_json(&path);
+        let dur: f64 = probe["format"]["duration"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((dur - 1.0).abs() < 0.1, "{clip}: {dur} s");
     }
 }
