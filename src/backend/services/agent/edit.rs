@@ -1165,6 +1165,66 @@ mod tests {
     }
 
     #[test]
+    fn music_with_a_range_keeps_it_and_is_cut_at_the_end() {
+        let mut d = draft(); // 7 s: intro 5 s + outro 2 s
+        let ranged = |start_s: Option<f64>, end_s: Option<f64>| EditOp::Music {
+            media: Some("lofi.mp3".into()),
+            volume: None,
+            fade_in_s: None,
+            fade_out_s: None,
+            ducking: None,
+            looped: None,
+            start_s,
+            end_s,
+        };
+        let bgm = |d: &Draft| {
+            let s =
+                &d.t.iter()
+                    .find(|t| t.kind() == TrackType::Audio)
+                    .unwrap()
+                    .sg[0];
+            (s.st, s.d, s.m.get("range").cloned())
+        };
+        let done = apply(&mut d, &ranged(Some(2.0), Some(5.0)), &media(), false).unwrap();
+        assert!(done.text.contains("for 2–5 s"), "{}", done.text);
+        assert_eq!(bgm(&d), (Some(2000), 3000, Some(json!(true))));
+        // Reordering keeps the range; cutting the video cuts the range at its new end.
+        apply(
+            &mut d,
+            &EditOp::Swap {
+                clip: ClipRef::Index(1),
+                with: ClipRef::Index(2),
+            },
+            &[],
+            false,
+        )
+        .unwrap();
+        assert_eq!(bgm(&d).0, Some(2000));
+        apply(
+            &mut d,
+            &EditOp::Trim {
+                clip: None,
+                remove_first_s: None,
+                remove_last_s: Some(3.0),
+            },
+            &[],
+            false,
+        )
+        .unwrap();
+        assert_eq!((bgm(&d).0, bgm(&d).1), (Some(2000), 2000), "cut at 4 s");
+        // A range past the video is refused; an end past it is cut to the video.
+        let before = d.clone();
+        let e = apply(&mut d, &ranged(Some(6.0), None), &media(), false).unwrap_err();
+        assert!(e.contains("not inside the video"), "{e}");
+        assert_eq!(d, before);
+        apply(&mut d, &ranged(Some(1.0), Some(60.0)), &media(), false).unwrap();
+        assert_eq!((bgm(&d).0, bgm(&d).1), (Some(1000), 3000));
+        // Without a range the music spans the video, as before.
+        apply(&mut d, &ranged(None, None), &media(), false).unwrap();
+        assert_eq!(bgm(&d), (Some(0), 4000, None));
+    }
+
+    #[test]
     fn failures_leave_the_draft_unchanged() {
         let mut d = draft();
         let before = d.clone();
