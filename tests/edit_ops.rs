@@ -11,7 +11,7 @@ use rmcp::model::CallToolRequestParams;
 use serde_json::json;
 
 use crate::clip_util::probe_json;
-use crate::mcp_timeline::{Local, ffmpeg, local, text};
+use crate::mcp_timeline::{Local, ffmpeg, local, local_with, text};
 use crate::timeline::{rgb_at, solid_png};
 
 /// A 2 s 640x360 clip at 30 fps with no person and no sound (lavfi `testsrc2`), so a new
@@ -297,20 +297,47 @@ async fn issue21_batch_a_backdrop_per_clip_a_file_per_clip() {
     );
 
     let out = s.home.path().join("Exports per clip");
-    let (r, v) = s
-        .ok(
+    let r = s
+        .call(
             "export_video",
             json!({"each": true, "output_path": out.to_string_lossy(), "resolution": "720p"}),
         )
         .await;
-    let files = v["files"].as_array().expect("files").clone();
-    assert_eq!(files.len(), 3, "{}", text(&r));
-    let links = r
-        .content
-        .iter()
-        .filter(|c| c.as_resource_link().is_some())
-        .count();
-    assert_eq!(links, 3);
+    assert_ne!(r.is_error, Some(true), "{}", text(&r));
+    let v = r.structured_content.clone().expect("structured content");
+    // One job per clip: its own id, state and (when done) path, each to be followed alone.
+    let jobs = v["jobs"].as_array().expect("one job per clip").clone();
+    eprintln!(
+        "each: {} after the first call; jobs {}",
+        v["status"], v["jobs"]
+    );
+    assert_eq!(jobs.len(), 3, "{v}");
+    let mut ids: Vec<&str> = jobs.iter().map(|j| j["job_id"].as_str().unwrap()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 3, "a job id per clip: {v}");
+    if v["status"] == "completed" {
+        assert_eq!(v["files"].as_array().unwrap().len(), 3, "{}", text(&r));
+        let links = r
+            .content
+            .iter()
+            .filter(|c| c.as_resource_link().is_some())
+            .count();
+        assert_eq!(links, 3);
+    }
+    let mut files = Vec::new();
+    for (job, (clip, _, _)) in jobs.iter().zip(&colours) {
+        assert_eq!(job["clip"], *clip, "{v}");
+        let id = job["job_id"].as_str().unwrap();
+        // The `{job_id}` continuation of one clip's job answers for that clip alone.
+        let (_, one) = s.ok("export_video", json!({ "job_id": id })).await;
+        assert_eq!(one["files"].as_array().unwrap().len(), 1, "{one}");
+        assert_eq!(one["files"][0]["clip"], *clip, "{one}");
+        if job["status"] == "completed" {
+            assert_eq!(job["path"], one["files"][0]["path"], "{v}");
+        }
+        files.push(one["files"][0].clone());
+    }
     for ((clip, _, rgb), f) in colours.iter().zip(&files) {
         assert_eq!(f["clip"], *clip);
         let path = PathBuf::from(f["path"].as_str().unwrap());
@@ -481,4 +508,234 @@ async fn issue21_a_title_range_is_exact_at_both_ends() {
         b0 > 0 && b0 < mid,
         "fading out inside the range: {b0} of {mid}"
     );
+}
+
+/// RMS of the exported audio (mono, 48 kHz, decoded by ffmpeg to f32 PCM) in the 20 ms
+/// window centred on `t` s.
+fn rms_at(pcm: &[f32], t: f64) -> f64 {
+    let rate = 48_000.0;
+    let (a, b) = (((t - 0.01) * rate) as usize, ((t + 0.01) * rate) as usize);
+    let w = &pcm[a.min(pcm.len())..b.min(pcm.len())];
+    assert!(!w.is_empty(), "no samples at {t} s");
+    (w.iter().map(|x| f64::from(*x).powi(2)).sum::<f64>() / w.len() as f64).sqrt()
+}
+
+/// The whole audio track of `path` as mono f32 samples at 48 kHz.
+fn pcm(path: &Path) -> Vec<f32> {
+    let out = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(path)
+        .args(["-vn", "-ac", "1", "-ar", "48000", "-f", "f32le", "-"])
+        .output()
+        .expect("running ffmpeg");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
+}
+
+/// The music segment on the timeline: (st, d) in ms.
+async fn music_span(s: &Local) -> (u64, u64) {
+    let (_, t) = s.ok("show_timeline", json!({})).await;
+    let seg = t["draft"]["t"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|tr| tr["tt"] == 1)
+        .and_then(|tr| tr["sg"].get(0))
+        .unwrap_or_else(|| panic!("no music on the timeline: {t}"))
+        .clone();
+    (seg["st"].as_u64().unwrap(), seg["d"].as_u64().unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn issue21_a_music_range_is_exact_at_both_ends() {
+    let s = local().await;
+    // A silent 7 s clip (testsrc2 has no sound), so the only sound is the music.
+    three_clips(&s, &["a.mp4"], 7.0).await;
+    let music = s.home.path().join("Music");
+    std::fs::create_dir_all(&music).unwrap();
+    let tone = music.join("tone.wav");
+    crate::timeline::sine(&tone, 440, 10.0);
+    s.ok("upload_media", json!({ "media": tone.to_string_lossy() }))
+        .await;
+    // Free text, English and Chinese, says the range too.
+    for words in ["add the music from 0:02 to 0:05", "只在第2到5秒放音乐"] {
+        let (r, _) = s.ok("edit_video", json!({ "instruction": words })).await;
+        assert_eq!(music_span(&s).await, (2000, 3000), "{words}: {}", text(&r));
+        s.ok(
+            "edit_video",
+            json!({"operations": [{"op": "remove_music"}]}),
+        )
+        .await;
+    }
+    // The music from 2 s to 5 s, with 0.5 s fades inside the range.
+    let (a, b, eps) = (2.0, 5.0, 0.1);
+    s.ok(
+        "edit_video",
+        json!({"operations": [{"op": "music", "media": "tone.wav", "volume": 100,
+            "start_s": a, "end_s": b, "fade_in_s": 0.5, "fade_out_s": 0.5}]}),
+    )
+    .await;
+    assert_eq!(music_span(&s).await, (2000, 3000));
+    let out = s.home.path().join("music range.mp4");
+    s.ok(
+        "export_video",
+        json!({"output_path": out.to_string_lossy(), "resolution": "720p"}),
+    )
+    .await;
+    let pcm = pcm(&out);
+    let (a0, a1, mid, b0, b1) = (
+        rms_at(&pcm, a - eps),
+        rms_at(&pcm, a + eps),
+        rms_at(&pcm, (a + b) / 2.0),
+        rms_at(&pcm, b - eps),
+        rms_at(&pcm, b + eps),
+    );
+    eprintln!("music RMS: a-ε {a0:.5}, a+ε {a1:.5}, middle {mid:.5}, b-ε {b0:.5}, b+ε {b1:.5}");
+    // lavfi's sine is at 1/8 full scale: RMS ≈ 0.088 at 100 %.
+    assert!(mid > 0.05, "the music plays in the middle: {mid}");
+    assert!(a0 < 0.002, "silent before the range: {a0}");
+    assert!(b1 < 0.002, "fully gone after the range: {b1}");
+    assert!(
+        a1 > 0.005 && a1 < 0.6 * mid,
+        "fading in inside the range: {a1} of {mid}"
+    );
+    assert!(
+        b0 > 0.005 && b0 < 0.6 * mid,
+        "fading out inside the range: {b0} of {mid}"
+    );
+    // Before and after the range, over whole seconds: silence.
+    assert!(rms_at(&pcm, 1.0) < 0.002 && rms_at(&pcm, 6.0) < 0.002);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn issue21_a_failed_edit_records_no_version() {
+    let s = local().await;
+    three_clips(&s, &["a.mp4", "b.mp4"], 1.0).await;
+    // The upload made the draft; no edit has run yet.
+    let before = version(&s).await;
+    let (_, e) = s
+        .err(
+            "edit_video",
+            json!({"operations": [{"op": "trim", "clip": 7, "remove_first_s": 0.5}]}),
+        )
+        .await;
+    assert!(e.contains("clip 7") || e.contains("no clip 7"), "{e}");
+    assert_eq!(
+        version(&s).await,
+        before,
+        "a failed edit records no version"
+    );
+    let (_, e) = s.err("edit_video", json!({"instruction": "undo"})).await;
+    assert!(e.contains("nothing to undo"), "{e}");
+    assert_eq!(version(&s).await, before, "nor does a failed undo");
+    // A good edit after it: the upload's draft, then the edit.
+    s.ok(
+        "edit_video",
+        json!({"operations": [{"op": "remove", "clip": 2}]}),
+    )
+    .await;
+    let (cur, latest, _) = version(&s).await;
+    assert_eq!((cur, latest), (2, 2));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn issue21_unknown_arguments_are_tool_errors_naming_them() {
+    let s = local().await;
+    for (tool, args, bad, known) in [
+        (
+            "export_video",
+            json!({"eech": true}),
+            "eech",
+            vec!["each", "output_path", "media"],
+        ),
+        (
+            "edit_video",
+            json!({"instructions": "make it 9:16"}),
+            "instructions",
+            vec!["instruction", "operations"],
+        ),
+        (
+            "upload_media",
+            json!({"file": "/tmp/a.mp4"}),
+            "file",
+            vec!["media"],
+        ),
+        (
+            "get_credits",
+            json!({"verbose": true}),
+            "verbose",
+            vec!["no arguments"],
+        ),
+        (
+            "replace_background",
+            json!({"background": "blur"}),
+            "background",
+            vec!["backdrop", "media", "instruction"],
+        ),
+    ] {
+        let params =
+            CallToolRequestParams::new(tool).with_arguments(args.as_object().cloned().unwrap());
+        let r = match s.client.call_tool(params).await {
+            Ok(r) => r,
+            Err(e) => panic!("{tool}: a protocol error, not a tool error: {e}"),
+        };
+        assert_eq!(r.is_error, Some(true), "{tool}: {}", text(&r));
+        let t = text(&r);
+        assert!(t.contains(&format!("`{bad}`")), "{tool}: names {bad}: {t}");
+        for k in known {
+            assert!(t.contains(k), "{tool}: lists {k}: {t}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn issue21_each_clip_job_is_followed_alone_after_the_call_runs_out() {
+    // A call may wait 0.2 s: the per-clip renders outlive it.
+    let s = local_with(&["--call-budget-secs", "0.2"]).await;
+    three_clips(&s, &["one.mp4", "two.mp4"], 1.0).await;
+    let out = s.home.path().join("Each clip");
+    let r = s
+        .call(
+            "export_video",
+            json!({"each": true, "output_path": out.to_string_lossy(), "resolution": "720p"}),
+        )
+        .await;
+    assert_ne!(r.is_error, Some(true), "{}", text(&r));
+    let v = r.structured_content.clone().expect("structured content");
+    assert_eq!(v["status"], "running", "{v}");
+    let jobs = v["jobs"].as_array().expect("one job per clip").clone();
+    assert_eq!(jobs.len(), 2, "{v}");
+    assert!(
+        jobs.iter().any(|j| j["status"] == "running"),
+        "a clip still rendering: {v}"
+    );
+    assert!(
+        text(&r).contains("job_id"),
+        "says how to follow: {}",
+        text(&r)
+    );
+    for (job, clip) in jobs.iter().zip(["one.mp4", "two.mp4"]) {
+        assert_eq!(job["clip"], clip);
+        let id = job["job_id"].as_str().unwrap();
+        // Followed alone, as far as it takes (each call again waits 0.2 s at most).
+        let (_, one) = s.ok("export_video", json!({ "job_id": id })).await;
+        assert_eq!(one["job_id"], id, "{one}");
+        assert_eq!(one["files"][0]["clip"], clip, "{one}");
+        let path = PathBuf::from(one["files"][0]["path"].as_str().unwrap());
+        assert_eq!(path, out.join(clip));
+        let probe = probe_json(&path);
+        let dur: f64 = probe["format"]["duration"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((dur - 1.0).abs() < 0.1, "{clip}: {dur} s");
+    }
 }

@@ -46,12 +46,17 @@ const CLEARED: &[&str] = &[
 ];
 
 pub(crate) async fn local() -> Local {
+    local_with(&[]).await
+}
+
+/// `local`, with more `serve` arguments (e.g. `--call-budget-secs 0.2`).
+pub(crate) async fn local_with(serve_args: &[&str]) -> Local {
     let home = tempfile::Builder::new()
         .prefix("ebc-home-")
         .tempdir()
         .expect("home");
     let mut cmd = tokio::process::Command::new(EXE);
-    cmd.arg("serve").current_dir("/");
+    cmd.arg("serve").args(serve_args).current_dir("/");
     for key in CLEARED {
         cmd.env_remove(key);
     }

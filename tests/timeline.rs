@@ -142,6 +142,8 @@ fn two_clips_trimmed_reframed_titled_with_music() {
         fade_in_s: 0.0,
         fade_out_s: 0.0,
         duck: false,
+        start_s: 0.0,
+        end_s: None,
     });
     let report = render_timeline(&opts, &mut NoProgress).expect("render");
     assert_eq!((report.width, report.height), (360, 640));

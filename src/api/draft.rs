@@ -27,7 +27,10 @@
 //! Music segments (`tt` 1): `m.media` the audio file's media id; `m.vol` volume, percent
 //! (100 = as recorded); `m.loop` repeat when shorter than the video (default true);
 //! `m.fade_in_ms`, `m.fade_out_ms`; `m.duck` lower the music under the clips' own sound.
-//! `st` is 0 and `d` the video's length: music spans the whole timeline.
+//! Without `m.range`, `st` is 0 and `d` the video's length: music spans the whole timeline.
+//! With `m.range: true` the music has a range of its own, `st`..`st + d` on the timeline
+//! (cut where the video ends): it is silent outside it, fully gone at `st + d`, and its fades
+//! happen inside it.
 //!
 //! Title segments (`tt` 7): `m.text` the words (any script); `st`/`d` when it shows;
 //! `m.pos` "top" | "center" | "bottom"; `m.size` text height as a share of the canvas's

@@ -283,6 +283,13 @@ pub enum EditOp {
         /// Loop music shorter than the video (default true).
         #[serde(default, rename = "loop", skip_serializing_if = "Option::is_none")]
         looped: Option<bool>,
+        /// Where the music starts on the timeline, seconds (default 0: the start).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        start_s: Option<f64>,
+        /// Where it ends on the timeline, seconds; the music is fully gone at end_s and its
+        /// fades happen inside [start_s, end_s] (default: the end of the video).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        end_s: Option<f64>,
     },
     /// Remove the background music (the clips keep their own sound).
     RemoveMusic {},
@@ -502,6 +509,8 @@ impl EditOp {
                 volume,
                 fade_in_s,
                 fade_out_s,
+                start_s,
+                end_s,
                 ..
             } => {
                 if media.as_deref().is_some_and(|m| m.trim().is_empty()) {
@@ -510,6 +519,19 @@ impl EditOp {
                 percent("volume", *volume)?;
                 secs("fade_in_s", *fade_in_s)?;
                 secs("fade_out_s", *fade_out_s)?;
+                secs("start_s", *start_s)?;
+                secs("end_s", *end_s)?;
+                if let Some(b) = end_s
+                    && *b <= start_s.unwrap_or(0.0)
+                {
+                    return Err((
+                        "end_s",
+                        format!(
+                            "must be after start_s ({}), got {b}",
+                            start_s.unwrap_or(0.0)
+                        ),
+                    ));
+                }
             }
             EditOp::Volume { percent: p, scale } => {
                 percent("percent", *p)?;
@@ -668,7 +690,7 @@ mod tests {
             json!({"op":"trim","clip":3,"remove_first_s":2}),
             json!({"op":"keep","clip":"last","start_s":5,"end_s":12}),
             json!({"op":"title","text":"Hi","start_s":0,"end_s":3,"position":"top","size":"large","colour":"yellow","fade":true}),
-            json!({"op":"music","media":"lofi.mp3","volume":35,"fade_in_s":1,"fade_out_s":2,"ducking":true}),
+            json!({"op":"music","media":"lofi.mp3","volume":35,"fade_in_s":1,"fade_out_s":2,"ducking":true,"start_s":2,"end_s":5}),
             json!({"op":"aspect_ratio","ratio":"9:16"}),
             json!({"op":"backdrop","backdrop":"blur","clip":"intro.mp4"}),
             json!({"op":"undo"}),
@@ -727,6 +749,8 @@ mod tests {
             e.to_string().contains("volum") && e.to_string().contains("volume"),
             "{e}"
         );
+        let e = parse_ops(&[json!({"op":"music","start_s":5,"end_s":2})]).unwrap_err();
+        assert!(e.to_string().contains("`end_s`"), "{e}");
         let e = parse_ops(&[json!({"op":"volume","percent":500})]).unwrap_err();
         assert!(e.to_string().contains("0 to 200"), "{e}");
         let e = parse_ops(&[json!({"op":"move","clip":1})]).unwrap_err();

@@ -6,6 +6,7 @@ mod backdrops;
 mod codes;
 mod draft;
 mod edit_op;
+pub mod edit_sentence;
 mod envelope;
 pub mod lenient;
 pub mod sse;

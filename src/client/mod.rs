@@ -13,7 +13,6 @@ pub mod diff;
 pub mod error;
 mod http;
 pub mod language;
-pub mod ops;
 pub mod platform;
 mod render;
 mod run;
@@ -192,7 +191,7 @@ impl NemoClient {
         self.inner.run_turn(message, None, notices).await
     }
 
-    /// Send typed edit operations: `message` says them in words (`ops::message`), and with
+    /// Send typed edit operations: `message` says them in words (`api::edit_sentence::message`), and with
     /// `attach` the operations also travel as data in the same part (only the embedded
     /// backend reads them; the cloud agent gets the words alone).
     pub async fn run_operations(

@@ -114,6 +114,21 @@ impl Job {
     fn is_finished(&self) -> bool {
         self.done.borrow().is_some()
     }
+
+    /// The id a `{"job_id": …}` call continues.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The outcome, once finished.
+    pub fn outcome(&self) -> Option<Arc<Outcome>> {
+        self.done.borrow().clone()
+    }
+
+    /// The id is given to the host (in a list of jobs), so this job's own results carry it.
+    pub fn hand_out(&self) {
+        self.handed_out.store(true, Ordering::SeqCst);
+    }
 }
 
 pub struct Jobs {
@@ -302,14 +317,9 @@ impl Jobs {
         job
     }
 
-    /// Wait for `job` at most the call budget, forwarding its progress to this request.
-    pub async fn wait(
-        &self,
-        job: &Arc<Job>,
-        ctx: &RequestContext<RoleServer>,
-    ) -> Result<CallToolResult, McpError> {
-        let mut sink = ProgressSink::new(ctx);
-        let budget = self.budget.unwrap_or_else(|| {
+    /// How long one call may wait: `EBC_CALL_BUDGET_SECS`, else the calling host's ceiling.
+    fn budget_for(&self, ctx: &RequestContext<RoleServer>) -> Duration {
+        self.budget.unwrap_or_else(|| {
             // 2026-07-28 requests carry clientInfo in `_meta`; older sessions had a handshake.
             let name = ctx
                 .meta
@@ -319,7 +329,79 @@ impl Jobs {
             let host = hosts::host(name.as_deref());
             tracing::debug!(host = host.label, client = ?name, ceiling_s = host.ceiling.as_secs(), "call ceiling");
             host.ceiling
-        });
+        })
+    }
+
+    /// Wait for every job of `jobs` (each with a label for its progress, e.g. "Clip 2 of 3
+    /// (b.mp4)") within one call budget, in order, forwarding the progress of the one waited
+    /// for (its share of the whole as the percentage). Returns when all are finished, when
+    /// the budget is spent, or when the job waited for parks (what is finished then is read
+    /// from each job). Cancelling the call cancels them all.
+    pub async fn wait_all(
+        &self,
+        jobs: &[(String, Arc<Job>)],
+        ctx: &RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        let mut sink = ProgressSink::new(ctx);
+        let deadline = tokio::time::sleep(self.budget_for(ctx));
+        tokio::pin!(deadline);
+        let mut tick = tokio::time::interval_at(
+            tokio::time::Instant::now() + Duration::from_secs(1),
+            Duration::from_secs(1),
+        );
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let count = jobs.len().max(1) as f64;
+        for (k, (label, job)) in jobs.iter().enumerate() {
+            job.parked.send_replace(false);
+            let mut parked = job.parked.subscribe();
+            let mut done = job.done.clone();
+            let mut notices = job.notices.subscribe();
+            // This job's notice as a share of the whole batch.
+            let overall = |n: Notice| Notice {
+                message: format!("{label}: {}", n.message),
+                percent: Some((k as f64 + n.percent.unwrap_or(0.0) / 100.0) / count * 100.0),
+            };
+            loop {
+                tokio::select! {
+                    biased;
+                    _ = ctx.ct.cancelled() => {
+                        tracing::info!("call cancelled by the host; cancelling the clip jobs");
+                        for (_, j) in jobs {
+                            j.cancel.cancel();
+                        }
+                        return Err(McpError::internal_error("the request was cancelled", None));
+                    }
+                    _ = async { done.wait_for(Option::is_some).await.map(|_| ()) } => break,
+                    changed = notices.changed() => {
+                        if changed.is_ok() {
+                            let notice = notices.borrow_and_update().clone();
+                            if let Some(notice) = notice {
+                                sink.send(&overall(notice)).await;
+                            }
+                        }
+                    }
+                    _ = tick.tick() => {
+                        if sink.idle_for() >= hosts::PROGRESS_EVERY {
+                            let latest = job.notices.borrow().clone();
+                            sink.send(&overall(still_working(job, latest))).await;
+                        }
+                    }
+                    _ = async { parked.wait_for(|p| *p).await.map(|_| ()) } => return Ok(()),
+                    _ = &mut deadline => return Ok(()),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Wait for `job` at most the call budget, forwarding its progress to this request.
+    pub async fn wait(
+        &self,
+        job: &Arc<Job>,
+        ctx: &RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, McpError> {
+        let mut sink = ProgressSink::new(ctx);
+        let budget = self.budget_for(ctx);
         // A call for a parked job is the user asking again: the work goes on.
         job.parked.send_replace(false);
         let mut parked = job.parked.subscribe();

@@ -8,6 +8,7 @@
 //! `connect` only, to start the embedded one.
 
 pub mod app;
+mod args;
 mod attach;
 mod connect;
 pub mod content;

@@ -90,6 +90,42 @@ pub fn expand(s: &str, home: Option<&Path>) -> PathBuf {
     to_local(s, home).unwrap_or_else(|_| PathBuf::from(s.trim()))
 }
 
+/// Refuse `path` (what `written` became: `~` expanded, a `file:` URI decoded) unless it is
+/// absolute in `style`, the conventions of the OS this server runs on. A path written for
+/// the other OS — `C:\…` or `\\server\…` on Linux/macOS, `/…` on Windows — is named as
+/// such, never called relative; anything else is relative, which this server cannot resolve
+/// (it has no working folder of the user's). `label` prefixes the argument ("output_path ").
+/// Pure (`config::os_paths` decides), so both OSes are tested on any OS.
+pub fn require_absolute(
+    written: &str,
+    path: &str,
+    style: PathStyle,
+    label: &str,
+) -> Result<(), Failure> {
+    if os_paths::is_absolute(path, style) {
+        return Ok(());
+    }
+    let (here, other) = match style {
+        PathStyle::Unix => ("Linux or macOS", PathStyle::Windows),
+        PathStyle::Windows => ("Windows", PathStyle::Unix),
+    };
+    if os_paths::is_absolute(path, other) {
+        let (kind, example) = match other {
+            PathStyle::Windows => (
+                "a Windows path",
+                "/home/me/Videos/clip.mp4 or ~/Videos/clip.mp4",
+            ),
+            PathStyle::Unix => ("a Linux or macOS path", r"C:\Users\me\Videos\clip.mp4"),
+        };
+        return Err(Failure::User(format!(
+            "{label}{written} is {kind}, but this server runs on {here} and reads files on this computer: pass the file's path here, e.g. {example}."
+        )));
+    }
+    Err(Failure::User(format!(
+        "{label}{written} is a relative path, and this server cannot know your working folder: pass the absolute path (or one starting with ~)."
+    )))
+}
+
 /// Classify one media argument; a local path must name an existing file.
 pub fn media_ref(s: &str, home: Option<&Path>) -> Result<MediaRef, Failure> {
     if s.trim().is_empty() {
@@ -106,11 +142,7 @@ pub fn media_ref(s: &str, home: Option<&Path>) -> Result<MediaRef, Failure> {
         ));
     }
     let path = to_local(s, home)?;
-    if path.is_relative() {
-        return Err(Failure::User(format!(
-            "{s} is a relative path, and this server cannot know your working folder: pass the absolute path (or one starting with ~)."
-        )));
-    }
+    require_absolute(s.trim(), &path.to_string_lossy(), PathStyle::HOST, "")?;
     if path.is_dir() {
         return Err(Failure::User(format!(
             "{} is a folder: pass the path of a video, image or audio file inside it.",
@@ -154,11 +186,12 @@ pub fn export_destination(
         return Ok(free_name(default_dir, stamp));
     };
     let path = to_local(requested, home)?;
-    if path.is_relative() {
-        return Err(Failure::User(format!(
-            "output_path {requested} is relative, and this server cannot know your working folder: pass an absolute path (or one starting with ~)."
-        )));
-    }
+    require_absolute(
+        requested,
+        &path.to_string_lossy(),
+        PathStyle::HOST,
+        "output_path ",
+    )?;
     if path.is_dir() || requested.ends_with(['/', '\\']) {
         if !path.is_dir() {
             return Err(Failure::User(format!(
@@ -278,6 +311,71 @@ mod tests {
         assert!(
             matches!(media_ref(dir.path().to_str().unwrap(), None), Err(Failure::User(m)) if m.contains("folder"))
         );
+    }
+
+    #[test]
+    fn absolute_paths_of_each_os_as_a_pure_function() {
+        use os_paths::normalize;
+        let win = PathStyle::Windows;
+        for ok in [
+            r"C:\Users\Me\My Clips\a.mp4",
+            "C:/Users/Me/sky.PNG",
+            r"\\nas\share\clip.mp4",
+        ] {
+            let p = normalize(ok, Some(r"C:\Users\Me"), win);
+            assert!(require_absolute(ok, &p, win, "").is_ok(), "{ok} → {p}");
+        }
+        let p = normalize(r"~\Videos\a.mp4", Some(r"C:\Users\Me"), win);
+        assert_eq!(p, r"C:\Users\Me\Videos\a.mp4");
+        assert!(require_absolute("~", &p, win, "").is_ok());
+        let Err(Failure::User(m)) = require_absolute("/home/me/a.mp4", "/home/me/a.mp4", win, "")
+        else {
+            panic!()
+        };
+        assert!(
+            m.contains("Linux or macOS path") && m.contains("Windows"),
+            "{m}"
+        );
+        let unix = PathStyle::Unix;
+        assert!(require_absolute("/home/me/a.mp4", "/home/me/a.mp4", unix, "").is_ok());
+        for foreign in [r"C:\Users\Me\a.mp4", "D:/clips/a.mp4", r"\\nas\share\a.mp4"] {
+            let p = normalize(foreign, Some("/home/me"), unix);
+            let Err(Failure::User(m)) = require_absolute(foreign, &p, unix, "output_path ") else {
+                panic!("{foreign} accepted on Unix");
+            };
+            assert!(
+                m.starts_with(&format!("output_path {foreign} is a Windows path")),
+                "{m}"
+            );
+            assert!(!m.contains("relative"), "{m}");
+        }
+        for relative in ["a.mp4", r"clips\a.mp4"] {
+            for style in [unix, win] {
+                let Err(Failure::User(m)) = require_absolute(relative, relative, style, "") else {
+                    panic!("{relative} accepted");
+                };
+                assert!(m.contains("relative"), "{m}");
+            }
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn windows_drive_paths_are_named_not_called_relative() {
+        // On this (Unix) host a `C:\…` path names a file on a Windows computer: the failure
+        // says so and names it, instead of calling it relative.
+        for written in [
+            r"C:\Users\Me\My Clips\sky.PNG",
+            "C:/Users/Me/sky.png",
+            r"\\nas\share\clip.mp4",
+        ] {
+            let Err(Failure::User(msg)) = media_ref(written, None) else {
+                panic!("{written} accepted");
+            };
+            assert!(msg.contains(written), "{written}: {msg}");
+            assert!(msg.contains("Windows"), "{written}: {msg}");
+            assert!(!msg.contains("relative"), "{written}: {msg}");
+        }
     }
 
     #[test]

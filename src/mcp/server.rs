@@ -10,9 +10,9 @@ use rmcp::{
         tool::ToolCallContext,
     },
     model::{
-        CallToolRequestParams, CallToolResponse, Implementation, ListResourcesResult,
-        PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse,
-        ServerCapabilities, ServerConfig,
+        CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
+        ListResourcesResult, PaginatedRequestParams, ReadResourceRequestParams,
+        ReadResourceResponse, ServerCapabilities, ServerConfig,
     },
     prompt_handler,
     service::RequestContext,
@@ -99,6 +99,21 @@ impl ServerHandler for EbcServer {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
         let version = context.protocol_version();
+        // An argument the tool does not know is a tool error naming it (not ignored).
+        let no_args = rmcp::model::JsonObject::new();
+        if let Some(route) = self.tool_router.map.get(request.name.as_ref())
+            && let Some(message) = super::args::unknown_argument(
+                &request.name,
+                &route.attr.input_schema,
+                request.arguments.as_ref().unwrap_or(&no_args),
+            )
+        {
+            let refused = CallToolResult::error(vec![ContentBlock::text(message)]);
+            return Ok(content::response_for_version(
+                refused.into(),
+                version.as_ref(),
+            ));
+        }
         let tcc = ToolCallContext::new(self, request, context);
         let response = self.tool_router.call(tcc).await?;
         Ok(content::response_for_version(response, version.as_ref()))

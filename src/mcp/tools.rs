@@ -131,6 +131,53 @@ impl EbcServer {
         self.shared.jobs.wait(&job, ctx).await
     }
 
+    /// `each: true`: one recorded export job per clip — its own id, record, progress and
+    /// file — all started at once and waited for together within the call budget. The
+    /// result lists every clip's job (id, clip, state, path when saved); each one is
+    /// followed alone with `{"job_id": …}` (and survives a restart like any export).
+    async fn export_each(
+        &self,
+        plan: ExportPlan,
+        ctx: &RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, McpError> {
+        let conn = match self.shared.connector.get().await {
+            Ok(conn) => conn,
+            Err(f) => return jobs::failure_result(None, f),
+        };
+        let label = conn.label.clone();
+        let plans = match work::each_plans(&conn, &plan).await {
+            Ok(plans) => plans,
+            Err(f) => return jobs::failure_result(Some(&label), f),
+        };
+        let count = plans.len();
+        let mut started = Vec::with_capacity(count);
+        for (i, (clip, one)) in plans.into_iter().enumerate() {
+            let (conn, args) = (conn.clone(), one.args());
+            let job =
+                self.shared
+                    .jobs
+                    .start_recorded("export_video", &label, None, args, move |job| {
+                        work::export_video(conn, one, job)
+                    });
+            job.hand_out();
+            started.push((format!("Clip {} of {count} ({clip})", i + 1), job, clip));
+        }
+        let waited: Vec<(String, Arc<jobs::Job>)> = started
+            .iter()
+            .map(|(l, j, _)| (l.clone(), j.clone()))
+            .collect();
+        self.shared.jobs.wait_all(&waited, ctx).await?;
+        let entries: Vec<work::EachEntry> = started
+            .into_iter()
+            .map(|(_, job, clip)| work::EachEntry {
+                clip,
+                job_id: job.id().to_string(),
+                outcome: job.outcome(),
+            })
+            .collect();
+        Ok(work::each_result(&label, &plan.dest.path, &plan, &entries))
+    }
+
     async fn connection(&self) -> Result<Arc<Connection>, Failure> {
         self.shared.connector.get().await
     }
@@ -298,7 +345,7 @@ impl EbcServer {
 
     #[tool(
         name = "export_video",
-        description = "Render the project to MP4 and save it. Default: the whole timeline in one file. `media` (a clip's name, 1-based position, or \"first\"/\"last\"): that clip alone, with its own trim and background, no titles or music. `each: true`: every clip to its own file, named after the clip, in the folder output_path (made if missing; default a new folder in the Videos folder); each clip is its own render. output_path is otherwise a .mp4 file path or an existing folder (absolute, starting with ~, or a file:// URI; default: the user's Videos folder). An existing file is never replaced unless overwrite is true; in a folder a new name is chosen. quality: high (default), medium or low; resolution: 1080p (default) or 720p; matte: quality (sharp hair and edges) or fast (quicker render), the person cut-out, not the encoder quality. Returns the saved file(s) as resource links and paths. Renders that outlive one call return status \"running\" with a job_id: call again with {\"job_id\": ...} to keep waiting.",
+        description = "Render the project to MP4 and save it. Default: the whole timeline in one file. `media` (a clip's name, 1-based position, or \"first\"/\"last\"): that clip alone, with its own trim and background, no titles or music. `each: true`: every clip to its own file, named after the clip, in the folder output_path (made if missing; default a new folder in the Videos folder); each clip is its own render and its own job: the result lists every clip's job (job_id, clip, status, path when saved), and a clip still rendering is followed with {\"job_id\": ...}. output_path is otherwise a .mp4 file path or an existing folder (absolute, starting with ~, or a file:// URI; default: the user's Videos folder). An existing file is never replaced unless overwrite is true; in a folder a new name is chosen. quality: high (default), medium or low; resolution: 1080p (default) or 720p; matte: quality (sharp hair and edges) or fast (quicker render), the person cut-out, not the encoder quality. Returns the saved file(s) as resource links and paths. Renders that outlive one call return status \"running\" with a job_id: call again with {\"job_id\": ...} to keep waiting.",
         output_schema = schema_for_output::<ExportVideoResponse>(),
         annotations(
             title = "Export video",
@@ -362,6 +409,9 @@ impl EbcServer {
             resolution: req.resolution.unwrap_or_default(),
             matte: req.matte.unwrap_or_default(),
         };
+        if matches!(plan.scope, ExportScope::Each) {
+            return self.export_each(plan, &ctx).await;
+        }
         let args = plan.args();
         self.launch_recorded("export_video", &ctx, None, args, move |conn, job| {
             work::export_video(conn, plan, job)

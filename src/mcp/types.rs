@@ -261,6 +261,10 @@ pub struct ExportVideoResponse {
     /// With `each`: every saved file, one per clip, in timeline order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub files: Vec<ExportedClip>,
+    /// With `each`: one export job per clip, in timeline order (its id, clip, state, and its
+    /// file once saved). Follow one with `{"job_id": …}`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub jobs: Vec<ClipJob>,
     /// Its size in bytes (when completed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bytes: Option<u64>,
@@ -287,6 +291,26 @@ pub struct ExportedClip {
     pub clip: String,
     pub path: String,
     pub bytes: u64,
+}
+
+/// One clip's export job of an `each: true` export.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ClipJob {
+    /// Pass back as `{"job_id": …}` to export_video to follow this clip's export alone.
+    pub job_id: String,
+    /// The clip's name on the timeline.
+    pub clip: String,
+    /// "running", "completed" or "failed".
+    pub status: JobStatus,
+    /// The saved file (when completed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// Its size in bytes (when completed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<u64>,
+    /// Why it failed, or how far it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]

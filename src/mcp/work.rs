@@ -18,8 +18,8 @@ use super::progress::with_notices;
 use super::save::Staging;
 use super::timeline;
 use super::types::{
-    EditResponse, ExportMatte, ExportQuality, ExportResolution, ExportVideoResponse, ExportedClip,
-    JobFields, JobStatus, UploadMediaResponse, UploadedMedia,
+    ClipJob, EditResponse, ExportMatte, ExportQuality, ExportResolution, ExportVideoResponse,
+    ExportedClip, JobFields, JobStatus, UploadMediaResponse, UploadedMedia,
 };
 use crate::api::{
     ClipRef, Draft, EditOp, RenderOutput, RenderState, RenderStatus, TrackType, UploadedFile,
@@ -296,7 +296,7 @@ pub async fn edit_video(
 
 /// Typed operations: backdrop files uploaded first (the operation then names the upload),
 /// then one turn carrying the operations as sentences — and, to the embedded backend, as
-/// data too (see `client::ops`).
+/// data too (see `api::edit_sentence`).
 pub async fn edit_operations(
     conn: Arc<Connection>,
     mut ops: Vec<EditOp>,
@@ -319,7 +319,7 @@ pub async fn edit_operations(
             }
         }
     }
-    let message = crate::client::ops::message(&ops);
+    let message = crate::api::edit_sentence::message(&ops);
     let attach = conn.label == "local";
     tracing::info!(
         operations = ops.len(),
@@ -438,11 +438,12 @@ pub fn each_folder(
     let folder = match requested.map(str::trim).filter(|s| !s.is_empty()) {
         Some(r) => {
             let p = paths::to_local(r, home)?;
-            if p.is_relative() {
-                return Err(Failure::User(format!(
-                    "output_path {r} is relative, and this server cannot know your working folder: pass an absolute folder path (or one starting with ~)."
-                )));
-            }
+            paths::require_absolute(
+                r,
+                &p.to_string_lossy(),
+                crate::config::os_paths::PathStyle::HOST,
+                "output_path ",
+            )?;
             if p.is_file() {
                 return Err(Failure::User(format!(
                     "With each: true, output_path is the folder the clips are saved in, but {} is a file: pass a folder.",
@@ -614,77 +615,175 @@ pub async fn export_video(conn: Arc<Connection>, plan: ExportPlan, job: JobCtx) 
             )
             .await
         }
-        ExportScope::Each => {
-            let draft = exportable_draft(&conn).await?;
-            let names: Vec<String> = draft
-                .video_segments()
-                .map(|s| s.meta_str("name").unwrap_or("clip").to_string())
-                .collect();
-            if names.is_empty() {
-                return Err(Failure::User(
-                    "The timeline has no video clip, so there is nothing to export one by one: upload clips first.".into(),
-                ));
-            }
-            let folder = plan.dest.path.clone();
-            let mut saved_files: Vec<(String, PathBuf, u64)> = Vec::new();
-            let mut used = Vec::new();
-            let mut any_replaced = false;
-            for (i, clip) in names.iter().enumerate() {
-                let dest = clip_file(&folder, clip, plan.dest.overwrite, &used);
-                used.push(dest.clone());
-                let one = clip_draft(&draft, i)
-                    .ok_or_else(|| Failure::Internal(format!("clip {clip} vanished")))?;
-                let label = format!("Clip {} of {} ({clip})", i + 1, names.len());
-                let saved = render_one(
-                    &conn,
-                    &plan,
-                    one,
-                    &dest,
-                    plan.dest.overwrite,
-                    &job,
-                    Some(&label),
-                )
-                .await
-                .map_err(|f| match f {
-                    Failure::User(m) => Failure::User(format!(
-                        "{label}: {m}{}",
-                        if saved_files.is_empty() {
-                            String::new()
-                        } else {
-                            format!(
-                                " Already saved: {}.",
-                                saved_files
-                                    .iter()
-                                    .map(|(_, p, _)| p.display().to_string())
-                                    .collect::<Vec<_>>()
-                                    .join(", ")
-                            )
-                        }
-                    )),
-                    other => other,
-                })?;
-                any_replaced |= saved.replaced;
-                saved_files.push((clip.clone(), dest, saved.bytes));
-            }
-            let message = format!(
-                "Saved {} clips, each alone with its own trim and background, to {}: {}.",
-                saved_files.len(),
-                folder.display(),
-                saved_files
-                    .iter()
-                    .map(|(c, p, b)| format!(
-                        "{c} → {} ({:.1} MB)",
-                        p.file_name()
-                            .map(|n| n.to_string_lossy().into_owned())
-                            .unwrap_or_default(),
-                        *b as f64 / 1_048_576.0
-                    ))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-            finish(&conn, &plan, message, saved_files, any_replaced).await
-        }
+        // `each: true` starts one job per clip (`each_plans`); a record of the one-job form
+        // from an older version cannot be continued.
+        ExportScope::Each => Err(Failure::User(
+            "This per-clip export was started by an earlier version of the server and cannot be continued: call export_video with each: true again.".into(),
+        )),
     }
+}
+
+/// The per-clip exports of an `each: true` export: one plan per clip on the timeline now, in
+/// order, each writing `<clip stem>.mp4` in the folder `plan.dest.path` (a free name unless
+/// `overwrite`) and naming its clip by position. `Err` when there is no clip.
+pub async fn each_plans(
+    conn: &Connection,
+    plan: &ExportPlan,
+) -> Result<Vec<(String, ExportPlan)>, Failure> {
+    let draft = exportable_draft(conn).await?;
+    let names: Vec<String> = draft
+        .video_segments()
+        .map(|s| s.meta_str("name").unwrap_or("clip").to_string())
+        .collect();
+    if names.is_empty() {
+        return Err(Failure::User(
+            "The timeline has no video clip, so there is nothing to export one by one: upload clips first.".into(),
+        ));
+    }
+    let folder = plan.dest.path.clone();
+    let mut used = Vec::new();
+    let mut plans = Vec::new();
+    for (i, clip) in names.into_iter().enumerate() {
+        let dest = clip_file(&folder, &clip, plan.dest.overwrite, &used);
+        used.push(dest.clone());
+        plans.push((
+            clip,
+            ExportPlan {
+                dest: paths::Destination {
+                    path: dest,
+                    overwrite: plan.dest.overwrite,
+                    taken: None,
+                },
+                scope: ExportScope::Clip(ClipRef::Index(i as u32 + 1)),
+                state_dir: plan.state_dir.clone(),
+                quality: plan.quality,
+                resolution: plan.resolution,
+                matte: plan.matte,
+            },
+        ));
+    }
+    Ok(plans)
+}
+
+/// One clip's job of an `each: true` export as the waiting call saw it.
+pub struct EachEntry {
+    pub clip: String,
+    pub job_id: String,
+    /// `None`: still running (or parked) when the call's budget ran out.
+    pub outcome: Option<Arc<Outcome>>,
+}
+
+/// The result of an `each: true` export: every clip's job (id, clip, state, file when saved),
+/// the files saved so far as resource links, and how to follow the rest. Status: `running`
+/// while any job runs, `failed` (a tool error) when none runs and one failed, else
+/// `completed`.
+pub fn each_result(
+    backend: &str,
+    folder: &std::path::Path,
+    plan: &ExportPlan,
+    entries: &[EachEntry],
+) -> rmcp::model::CallToolResult {
+    let mut jobs = Vec::new();
+    let mut files = Vec::new();
+    let mut content = Vec::new();
+    let mut lines = Vec::new();
+    for e in entries {
+        let (status, path, bytes, message) = match e.outcome.as_deref() {
+            None => (JobStatus::Running, None, None, None),
+            Some(Ok(reply)) => {
+                let f = &reply.structured["files"][0];
+                let path = f["path"].as_str().map(str::to_string);
+                let bytes = f["bytes"].as_u64();
+                if let (Some(p), Some(b)) = (&path, bytes) {
+                    files.push(ExportedClip {
+                        clip: e.clip.clone(),
+                        path: p.clone(),
+                        bytes: b,
+                    });
+                }
+                content.extend(
+                    reply
+                        .content
+                        .iter()
+                        .filter(|c| c.as_resource_link().is_some())
+                        .cloned(),
+                );
+                (JobStatus::Completed, path, bytes, None)
+            }
+            Some(Err(Failure::User(m) | Failure::Internal(m))) => {
+                (JobStatus::Failed, None, None, Some(m.clone()))
+            }
+        };
+        lines.push(match status {
+            JobStatus::Completed => format!(
+                "{} → {} (job {})",
+                e.clip,
+                path.as_deref().unwrap_or("?"),
+                e.job_id
+            ),
+            JobStatus::Running => format!("{} still rendering (job {})", e.clip, e.job_id),
+            JobStatus::Failed => format!(
+                "{} failed (job {}): {}",
+                e.clip,
+                e.job_id,
+                message.as_deref().unwrap_or("")
+            ),
+        });
+        jobs.push(ClipJob {
+            job_id: e.job_id.clone(),
+            clip: e.clip.clone(),
+            status,
+            path,
+            bytes,
+            message,
+        });
+    }
+    let status = if jobs.iter().any(|j| j.status == JobStatus::Running) {
+        JobStatus::Running
+    } else if jobs.iter().any(|j| j.status == JobStatus::Failed) {
+        JobStatus::Failed
+    } else {
+        JobStatus::Completed
+    };
+    let mut message = format!(
+        "Exporting {} clips to {}, each alone (its own trim and background) as its own job: {}.",
+        jobs.len(),
+        folder.display(),
+        lines.join("; ")
+    );
+    if status == JobStatus::Running {
+        message.push_str(
+            " Call export_video with {\"job_id\": …} of a clip still rendering to keep waiting for it.",
+        );
+    }
+    let resp = ExportVideoResponse {
+        job: JobFields {
+            backend: backend.to_string(),
+            status,
+            job_id: None,
+        },
+        message: message.clone(),
+        path: files.first().map(|f| f.path.clone()),
+        bytes: files.first().map(|f| f.bytes),
+        files,
+        jobs,
+        replaced: false,
+        progress: None,
+        quality: Some(plan.quality),
+        resolution: Some(plan.resolution),
+        claim_link: None,
+    };
+    let structured = serde_json::to_value(&resp).unwrap_or_default();
+    let mut result = if status == JobStatus::Failed {
+        rmcp::model::CallToolResult::structured_error(structured.clone())
+    } else {
+        rmcp::model::CallToolResult::structured(structured.clone())
+    };
+    let mut blocks = vec![ContentBlock::text(message)];
+    blocks.extend(content);
+    blocks.push(ContentBlock::text(structured.to_string()));
+    result.content = blocks;
+    result
 }
 
 /// A finished per-clip render.
@@ -809,6 +908,7 @@ async fn finish(
                 bytes: *b,
             })
             .collect(),
+        jobs: Vec::new(),
         bytes: files.first().map(|f| f.2),
         replaced,
         progress: None,
@@ -958,6 +1058,7 @@ async fn export_timeline(conn: Arc<Connection>, plan: ExportPlan, job: JobCtx) -
         message: message.clone(),
         path: Some(path),
         files: Vec::new(),
+        jobs: Vec::new(),
         bytes: Some(bytes),
         replaced,
         progress: None,

@@ -202,6 +202,9 @@ fn build_checked(
                         fade_in_s: ms_field(s, "fade_in_ms").unwrap_or(0) as f64 / 1000.0,
                         fade_out_s: ms_field(s, "fade_out_ms").unwrap_or(0) as f64 / 1000.0,
                         duck: s.m.get("duck").and_then(Value::as_bool).unwrap_or(false),
+                        // The segment's span (a range of its own, or the whole video).
+                        start_s: s.st.unwrap_or(0) as f64 / 1000.0,
+                        end_s: (s.d > 0).then(|| (s.st.unwrap_or(0) + s.d) as f64 / 1000.0),
                     });
                 }
             }

@@ -192,6 +192,38 @@ impl Store {
         tokio::task::spawn_blocking(move || store.blocking(f)).await?
     }
 
+    /// `run`, committing only when `f` answers `Ok(Ok(_))`: when it answers `Ok(Err(_))` (the
+    /// work was refused, e.g. an edit that cannot be applied) everything it wrote is rolled
+    /// back, so a refusal leaves no trace (no timeline version, no charge).
+    pub async fn run_or_roll_back<T, E, F>(&self, f: F) -> Result<std::result::Result<T, E>>
+    where
+        T: Send + 'static,
+        E: Send + 'static,
+        F: FnOnce(&Db<'_>) -> Result<std::result::Result<T, E>> + Send + 'static,
+    {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = store.0.conn.lock().unwrap_or_else(|e| e.into_inner());
+            let tx = conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(db::sql)?;
+            let db = Db {
+                tx,
+                dirs: &store.0.dirs,
+                #[cfg(feature = "faults")]
+                faults: &store.0.faults,
+            };
+            let out = f(&db)?;
+            if out.is_ok() {
+                db.tx.commit().map_err(db::sql)?;
+            } else {
+                db.tx.rollback().map_err(db::sql)?;
+            }
+            Ok(out)
+        })
+        .await?
+    }
+
     /// `run` on the current thread, for threads that may block (render threads, start-up).
     pub fn blocking<T>(&self, f: impl FnOnce(&Db<'_>) -> Result<T>) -> Result<T> {
         let mut conn = self.0.conn.lock().unwrap_or_else(|e| e.into_inner());

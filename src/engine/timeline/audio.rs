@@ -64,13 +64,16 @@ pub(super) fn command(
                 cmd.args(["-stream_loop", "-1"]);
             }
             input::add(&mut cmd, &m.input)?;
+            let (start, len) = music_span(m, total_s);
+            // The music's own span: cut to its length, faded inside it, then moved to its
+            // start and padded with silence to the video's length.
             let _ = write!(
                 graph,
-                ";[{idx}:a:0]{FORMAT},apad,atrim=duration={total_s:.6},asetpts=PTS-STARTPTS,volume={:.4}",
+                ";[{idx}:a:0]{FORMAT},apad,atrim=duration={len:.6},asetpts=PTS-STARTPTS,volume={:.4}",
                 m.volume.max(0.0)
             );
-            let fade_in = m.fade_in_s.clamp(0.0, total_s / 2.0);
-            let fade_out = m.fade_out_s.clamp(0.0, total_s / 2.0);
+            let fade_in = m.fade_in_s.clamp(0.0, len / 2.0);
+            let fade_out = m.fade_out_s.clamp(0.0, len / 2.0);
             if fade_in > 0.0 {
                 let _ = write!(graph, ",afade=t=in:st=0:d={fade_in:.3}");
             }
@@ -78,9 +81,18 @@ pub(super) fn command(
                 let _ = write!(
                     graph,
                     ",afade=t=out:st={:.3}:d={fade_out:.3}",
-                    total_s - fade_out
+                    len - fade_out
                 );
             }
+            if start > 0.0 {
+                // Whole samples, so the start is exact to 1/48000 s.
+                let samples = (start * f64::from(RATE)).round() as u64;
+                let _ = write!(graph, ",adelay=delays={samples}S:all=1");
+            }
+            let _ = write!(
+                graph,
+                ",apad,atrim=duration={total_s:.6},asetpts=PTS-STARTPTS"
+            );
             graph.push_str("[bgm];");
             if m.duck {
                 // The music dips while someone speaks (about −12 dB), back within ~0.4 s.
@@ -99,6 +111,13 @@ pub(super) fn command(
     cmd.args(["-t", &format!("{total_s:.6}")]);
     cmd.args(["-f", "ipod"]).arg(out);
     Ok(cmd)
+}
+
+/// Where the music plays on a video of `total_s`: (start, length) in s, inside the video.
+fn music_span(m: &TimelineMusic, total_s: f64) -> (f64, f64) {
+    let start = m.start_s.clamp(0.0, total_s);
+    let end = m.end_s.unwrap_or(total_s).clamp(start, total_s);
+    (start, end - start)
 }
 
 /// Run the mix to completion.
@@ -149,6 +168,8 @@ mod tests {
             fade_in_s: 1.0,
             fade_out_s: 2.0,
             duck: false,
+            start_s: 0.0,
+            end_s: None,
         };
         let cmd = command(&parts, Some(&music), 5.0, Path::new("/tmp/mix.m4a")).unwrap();
         let args: Vec<String> = cmd
@@ -175,5 +196,22 @@ mod tests {
         assert_eq!((inputs, limited), (3, 3), "{args:?}");
         assert!(args.windows(2).any(|w| w[0] == "-f" && w[1] == "mp3"));
         assert!(args.windows(2).any(|w| w[0] == "-f" && w[1] == "mov"));
+        // A range of its own: cut to its length, faded inside it, moved to its start.
+        let ranged = TimelineMusic {
+            start_s: 2.0,
+            end_s: Some(4.5),
+            ..music
+        };
+        let cmd = command(&parts, Some(&ranged), 5.0, Path::new("/tmp/mix.m4a")).unwrap();
+        let args: Vec<String> = cmd
+            .get_args()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        let graph = &args[args.iter().position(|a| a == "-filter_complex").unwrap() + 1];
+        assert!(graph.contains("atrim=duration=2.500000"), "{graph}");
+        assert!(graph.contains("afade=t=in:st=0:d=1.000"), "{graph}");
+        assert!(graph.contains("afade=t=out:st=1.250:d=1.250"), "{graph}");
+        assert!(graph.contains("adelay=delays=96000S:all=1"), "{graph}");
+        assert!(graph.contains("atrim=duration=5.000000"), "{graph}");
     }
 }

@@ -71,6 +71,11 @@ pub struct TimelineMusic {
     pub fade_out_s: f64,
     /// Lower the music while the clips' own sound (speech) is loud.
     pub duck: bool,
+    /// Where the music starts on the timeline, s (0 = with the video).
+    pub start_s: f64,
+    /// Where it ends on the timeline, s; `None` = the video's end. The music is silent
+    /// outside `[start_s, end_s)`, fully gone at `end_s`, and its fades happen inside.
+    pub end_s: Option<f64>,
 }
 
 #[derive(Debug, Clone)]

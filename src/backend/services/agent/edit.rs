@@ -57,8 +57,14 @@ pub fn total_ms(draft: &Draft) -> u64 {
     draft.video_segments().map(|s| s.d).sum()
 }
 
-/// Clips back to back from 0 in track order; music spans the whole video; titles end
-/// with it.
+/// Whether a music segment has a range of its own (`m.range`, see `api/draft.rs`) rather
+/// than spanning the video.
+fn ranged(s: &Segment) -> bool {
+    s.m.get("range").and_then(Value::as_bool).unwrap_or(false)
+}
+
+/// Clips back to back from 0 in track order; music spans the whole video (or keeps its own
+/// range, cut at the video's end); titles end with it.
 pub fn normalise(draft: &mut Draft) {
     let mut at = 0;
     if let Some(track) = video_track(draft) {
@@ -72,8 +78,15 @@ pub fn normalise(draft: &mut Draft) {
         match track.kind() {
             TrackType::Audio => {
                 for s in track.sg.iter_mut().filter(|s| s.m.contains_key("media")) {
-                    s.st = Some(0);
-                    s.d = total;
+                    if ranged(s) {
+                        // A range of its own: kept as asked, cut where the video ends.
+                        let st = s.st.unwrap_or(0).min(total);
+                        s.st = Some(st);
+                        s.d = s.d.min(total - st);
+                    } else {
+                        s.st = Some(0);
+                        s.d = total;
+                    }
                 }
             }
             TrackType::Text => {
@@ -128,6 +141,10 @@ pub struct MusicEdit {
     pub fade_in_s: Option<f64>,
     pub fade_out_s: Option<f64>,
     pub duck: Option<bool>,
+    /// Where the music plays on the timeline, s: from `start_s` (default 0) to `end_s`
+    /// (default the video's end). Either given makes the range the music's own.
+    pub start_s: Option<f64>,
+    pub end_s: Option<f64>,
     /// Only the settings of the music already there change.
     pub adjust_only: bool,
 }
@@ -284,6 +301,8 @@ pub fn apply(
             fade_out_s,
             ducking,
             looped,
+            start_s,
+            end_s,
         } => {
             let has_music = work.t.iter().any(|t| t.kind() == TrackType::Audio);
             let m = MusicEdit {
@@ -294,6 +313,8 @@ pub fn apply(
                 fade_in_s: *fade_in_s,
                 fade_out_s: *fade_out_s,
                 duck: *ducking,
+                start_s: *start_s,
+                end_s: *end_s,
                 adjust_only: file.is_none() && has_music,
             };
             music(&mut work, &m, media, zh)?
@@ -558,14 +579,23 @@ fn music(draft: &mut Draft, m: &MusicEdit, media: &[MediaView], zh: bool) -> Res
         let vol = vol_of(old);
         seg.set_meta("vol", json!(vol));
         set_music_options(seg, m);
+        let mut text = zh_or(
+            zh,
+            format!("背景音乐音量改为 {vol}%。"),
+            format!("The music is now at {vol}% volume."),
+        );
+        if m.start_s.is_some() || m.end_s.is_some() {
+            let (st, d) = music_range(m, total, zh)?;
+            seg.st = Some(st);
+            seg.d = d;
+            seg.set_meta("range", true);
+            text.push_str(&range_text(st, st + d, zh));
+        }
         return Ok(Done {
             tool: "set_music",
-            args: json!({"volume": vol}),
-            text: zh_or(
-                zh,
-                format!("背景音乐音量改为 {vol}%。"),
-                format!("The music is now at {vol}% volume."),
-            ),
+            args: json!({"volume": vol, "start_s": seg.st.unwrap_or(0) as f64 / 1000.0,
+                "end_s": (seg.st.unwrap_or(0) + seg.d) as f64 / 1000.0}),
+            text,
         });
     }
     if total == 0 {
@@ -591,12 +621,21 @@ fn music(draft: &mut Draft, m: &MusicEdit, media: &[MediaView], zh: bool) -> Res
         .as_ref()
         .and_then(|s| s.m.get("vol").and_then(Value::as_f64));
     let vol = vol_of(old_vol.unwrap_or(MUSIC_VOL));
+    let ranged = m.start_s.is_some() || m.end_s.is_some();
+    let (st, d) = if ranged {
+        music_range(m, total, zh)?
+    } else {
+        (0, total)
+    };
     let mut seg = Segment {
         id: Some(format!("bgm_{}", file.media_id)),
-        st: Some(0),
-        d: total,
+        st: Some(st),
+        d,
         ..Segment::default()
     };
+    if ranged {
+        seg.set_meta("range", true);
+    }
     seg.set_meta("name", file.filename.clone());
     seg.set_meta("media", file.media_id.clone());
     seg.set_meta("vol", json!(vol));
@@ -611,6 +650,7 @@ fn music(draft: &mut Draft, m: &MusicEdit, media: &[MediaView], zh: bool) -> Res
     track.sg.clear();
     track.sg.push(seg);
     let music_ms = ms(file.duration_s);
+    let (end, total) = (st + d, d);
     let fit_en = if music_ms >= total {
         "cut to the video's length".to_string()
     } else if looped {
@@ -627,13 +667,15 @@ fn music(draft: &mut Draft, m: &MusicEdit, media: &[MediaView], zh: bool) -> Res
     };
     Ok(Done {
         tool: "set_music",
-        args: json!({"file": file.filename, "volume": vol, "loop": looped, "duck": duck}),
+        args: json!({"file": file.filename, "volume": vol, "loop": looped, "duck": duck,
+            "start_s": st as f64 / 1000.0, "end_s": end as f64 / 1000.0}),
         text: zh_or(
             zh,
             format!(
-                "已添加背景音乐 {}，音量 {vol}%，0–{} 秒，{fit_zh}，淡入淡出；片段自己的声音保留{}。",
+                "已添加背景音乐 {}，音量 {vol}%，{}–{} 秒，{fit_zh}，淡入淡出（都在这段之内）；片段自己的声音保留{}。",
                 file.filename,
-                secs(total),
+                secs(st),
+                secs(end),
                 if duck {
                     "，说话时音乐自动压低"
                 } else {
@@ -641,9 +683,10 @@ fn music(draft: &mut Draft, m: &MusicEdit, media: &[MediaView], zh: bool) -> Res
                 }
             ),
             format!(
-                "Added {} as background music at {vol}% volume for 0–{} s, {fit_en}, with a fade in and out; the clips' own sound is kept{}.",
+                "Added {} as background music at {vol}% volume for {}–{} s, {fit_en}, with a fade in and out inside that span; the clips' own sound is kept{}.",
                 file.filename,
-                secs(total),
+                secs(st),
+                secs(end),
                 if duck {
                     " and the music dips while someone speaks"
                 } else {
@@ -652,6 +695,39 @@ fn music(draft: &mut Draft, m: &MusicEdit, media: &[MediaView], zh: bool) -> Res
             ),
         ),
     })
+}
+
+/// The music's own range on a video of `total_ms`: (start, duration) in ms, the end cut
+/// where the video ends; `Err` when it starts at or after the end.
+fn music_range(m: &MusicEdit, total_ms: u64, zh: bool) -> Result<(u64, u64), String> {
+    let st = ms(m.start_s.unwrap_or(0.0));
+    let end = m.end_s.map_or(total_ms, ms).min(total_ms);
+    if st >= end {
+        return Err(zh_or(
+            zh,
+            format!(
+                "音乐的时间段 {}–{} 秒不在视频里（视频长 {} 秒）",
+                secs(st),
+                m.end_s.map_or(secs(total_ms), |e| secs(ms(e))),
+                secs(total_ms)
+            ),
+            format!(
+                "the music's range {}–{} s is not inside the video ({} s long): give start_s and end_s within it",
+                secs(st),
+                m.end_s.map_or(secs(total_ms), |e| secs(ms(e))),
+                secs(total_ms)
+            ),
+        ));
+    }
+    Ok((st, end - st))
+}
+
+fn range_text(st: u64, end: u64, zh: bool) -> String {
+    zh_or(
+        zh,
+        format!("音乐只在 {}–{} 秒播放。", secs(st), secs(end)),
+        format!(" It plays from {} s to {} s only.", secs(st), secs(end)),
+    )
 }
 
 fn set_music_options(seg: &mut Segment, m: &MusicEdit) {
@@ -1044,6 +1120,8 @@ mod tests {
             fade_out_s: None,
             ducking: None,
             looped: None,
+            start_s: None,
+            end_s: None,
         };
         let done = apply(&mut d, &m, &media(), false).unwrap();
         assert!(done.text.contains("looped"), "{}", done.text);
@@ -1087,6 +1165,66 @@ mod tests {
     }
 
     #[test]
+    fn music_with_a_range_keeps_it_and_is_cut_at_the_end() {
+        let mut d = draft(); // 7 s: intro 5 s + outro 2 s
+        let ranged = |start_s: Option<f64>, end_s: Option<f64>| EditOp::Music {
+            media: Some("lofi.mp3".into()),
+            volume: None,
+            fade_in_s: None,
+            fade_out_s: None,
+            ducking: None,
+            looped: None,
+            start_s,
+            end_s,
+        };
+        let bgm = |d: &Draft| {
+            let s =
+                &d.t.iter()
+                    .find(|t| t.kind() == TrackType::Audio)
+                    .unwrap()
+                    .sg[0];
+            (s.st, s.d, s.m.get("range").cloned())
+        };
+        let done = apply(&mut d, &ranged(Some(2.0), Some(5.0)), &media(), false).unwrap();
+        assert!(done.text.contains("for 2–5 s"), "{}", done.text);
+        assert_eq!(bgm(&d), (Some(2000), 3000, Some(json!(true))));
+        // Reordering keeps the range; cutting the video cuts the range at its new end.
+        apply(
+            &mut d,
+            &EditOp::Swap {
+                clip: ClipRef::Index(1),
+                with: ClipRef::Index(2),
+            },
+            &[],
+            false,
+        )
+        .unwrap();
+        assert_eq!(bgm(&d).0, Some(2000));
+        apply(
+            &mut d,
+            &EditOp::Trim {
+                clip: None,
+                remove_first_s: None,
+                remove_last_s: Some(3.0),
+            },
+            &[],
+            false,
+        )
+        .unwrap();
+        assert_eq!((bgm(&d).0, bgm(&d).1), (Some(2000), 2000), "cut at 4 s");
+        // A range past the video is refused; an end past it is cut to the video.
+        let before = d.clone();
+        let e = apply(&mut d, &ranged(Some(6.0), None), &media(), false).unwrap_err();
+        assert!(e.contains("not inside the video"), "{e}");
+        assert_eq!(d, before);
+        apply(&mut d, &ranged(Some(1.0), Some(60.0)), &media(), false).unwrap();
+        assert_eq!((bgm(&d).0, bgm(&d).1), (Some(1000), 3000));
+        // Without a range the music spans the video, as before.
+        apply(&mut d, &ranged(None, None), &media(), false).unwrap();
+        assert_eq!(bgm(&d), (Some(0), 4000, None));
+    }
+
+    #[test]
     fn failures_leave_the_draft_unchanged() {
         let mut d = draft();
         let before = d.clone();
@@ -1098,6 +1236,8 @@ mod tests {
             fade_out_s: None,
             ducking: None,
             looped: None,
+            start_s: None,
+            end_s: None,
         };
         let e = apply(&mut d, &m, &[], true).unwrap_err();
         assert!(e.contains("上传"), "{e}");

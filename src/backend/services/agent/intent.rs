@@ -11,7 +11,9 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use super::parser::{self, BackdropSource};
-use super::words::{any, has_cjk, lower, mentioned, number_at, percent, quoted, ratio, times};
+use super::words::{
+    any, has_cjk, lower, mentioned, number_at, percent, quoted, ratio, span, times,
+};
 use crate::api::{AspectRatio, ClipRef, EditOp, TitlePosition, TitleSize, colour_rgb};
 
 /// The session's files, by name.
@@ -113,7 +115,12 @@ pub fn parse(text: &str, names: &Names) -> Result<EditOp, Option<String>> {
     if any(l, TITLE_EN) || any(l, TITLE_ZH) {
         return title(l, &q.quotes, zh).map_err(Some);
     }
-    if any(l, MUSIC_EN) || any(l, MUSIC_ZH) || l.contains("soundtrack") {
+    // Music by its words, or by naming an uploaded audio file ("play lofi.mp3 from 2 to 5 s").
+    if any(l, MUSIC_EN)
+        || any(l, MUSIC_ZH)
+        || l.contains("soundtrack")
+        || !mentioned(l, &names.audio).is_empty()
+    {
         return music(l, names);
     }
     // The rest reads the clause without the words that point at clips ("the first clip"
@@ -557,6 +564,13 @@ fn music(l: &str, names: &Names) -> Result<EditOp, Option<String>> {
         fade_in_s = Some(0.0);
         fade_out_s = Some(0.0);
     }
+    // "× N": "quieter: 0.8 times its volume".
+    if scale.is_some()
+        && let Some(k) = times_factor(l)
+    {
+        scale = Some(k);
+    }
+    let (start_s, end_s) = music_range(l);
     let ducking = any(
         l,
         &[
@@ -587,7 +601,9 @@ fn music(l: &str, names: &Names) -> Result<EditOp, Option<String>> {
         || looped.is_some()
         || fade_in_s.is_some()
         || fade_out_s.is_some()
-        || ducking.is_some();
+        || ducking.is_some()
+        || start_s.is_some()
+        || end_s.is_some();
     let adjust_only = !adding && file.is_none() && settings;
     if adjust_only
         && let Some(scale) = scale
@@ -595,6 +611,8 @@ fn music(l: &str, names: &Names) -> Result<EditOp, Option<String>> {
         && fade_in_s.is_none()
         && fade_out_s.is_none()
         && ducking.is_none()
+        && start_s.is_none()
+        && end_s.is_none()
     {
         return Ok(EditOp::Volume {
             percent: None,
@@ -623,7 +641,46 @@ fn music(l: &str, names: &Names) -> Result<EditOp, Option<String>> {
         fade_out_s,
         ducking,
         looped,
+        start_s,
+        end_s,
     })
+}
+
+/// "0.8 times": a factor for the volume.
+fn times_factor(l: &str) -> Option<f64> {
+    static TIMES: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"(\d+(?:\.\d+)?)\s*(?:times|倍)").expect("regex"));
+    TIMES
+        .captures(l)
+        .and_then(|c| c[1].parse::<f64>().ok())
+        .filter(|k| *k > 0.0 && *k <= 10.0)
+}
+
+/// Where the music plays: "from 0:02 to 0:05", "第2到5秒" (both ends), or "from 0:02 to the
+/// end" (a start alone). Times of a fade ("fade in 2 seconds") are not a range.
+fn music_range(l: &str) -> (Option<f64>, Option<f64>) {
+    // A fade's words just before a time make it the fade's length.
+    let fade_before = |at: usize| {
+        let mut from = at.saturating_sub(14);
+        while !l.is_char_boundary(from) {
+            from += 1;
+        }
+        any(&l[from..at], &["fade", "淡入", "淡出"])
+    };
+    if let Some((a, b, at, _)) = span(l)
+        && !fade_before(at)
+    {
+        return (Some(a), Some(b));
+    }
+    for key in ["from ", "starting at ", "从"] {
+        if let Some(p) = l.find(key)
+            && !fade_before(p)
+            && let Some(&(v, _, _)) = times(l).iter().find(|&&(_, a, _)| a == p + key.len())
+        {
+            return (Some(v), None);
+        }
+    }
+    (None, None)
 }
 
 /// A trim; `l` is the clause with its clip references masked, `refs` those references.

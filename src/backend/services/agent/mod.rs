@@ -270,8 +270,10 @@ pub async fn apply(
         ops.to_vec(),
         ws.edit_cost,
     );
+    // A refused edit (Ok(Err)) rolls back the whole transaction: the upload's version below
+    // is recorded only with the edit that follows it.
     ws.store
-        .run(move |db| {
+        .run_or_roll_back(move |db| {
             let mut session = db.owned_session(&user, &session_id)?;
             // A change made outside the edits (an upload) becomes a version of its own.
             let history = db.sync_version(&session_id, &session.draft)?;

@@ -236,6 +236,28 @@ fn table() -> Vec<(&'static str, Vec<&'static str>, EditOp)> {
                 fade_out_s: None,
                 ducking: None,
                 looped: None,
+                start_s: None,
+                end_s: None,
+            },
+        ),
+        (
+            "music for a range only",
+            vec![
+                "add the music from 0:02 to 0:05",
+                "play lofi.mp3 from 2 to 5 seconds",
+                "add music between 2 and 5 s",
+                "只在第2到5秒放音乐",
+                "在2至5秒加上背景音乐lofi.mp3",
+            ],
+            EditOp::Music {
+                media: Some("lofi.mp3".into()),
+                volume: None,
+                fade_in_s: None,
+                fade_out_s: None,
+                ducking: None,
+                looped: None,
+                start_s: Some(2.0),
+                end_s: Some(5.0),
             },
         ),
         (
@@ -252,6 +274,8 @@ fn table() -> Vec<(&'static str, Vec<&'static str>, EditOp)> {
                 fade_out_s: None,
                 ducking: None,
                 looped: None,
+                start_s: None,
+                end_s: None,
             },
         ),
         (
@@ -357,4 +381,230 @@ fn what_it_cannot_do_gets_the_list() {
         );
         assert!(e.contains("9:16"), "the list of what it can do: {e}");
     }
+}
+
+/// Every operation with the fields a sentence can say, each with the operation(s) its cloud
+/// sentence must read back as (itself, unless noted).
+fn round_trip_cases() -> Vec<(EditOp, Vec<EditOp>)> {
+    use crate::api::TitleSize;
+    let same = |op: EditOp| (op.clone(), vec![op]);
+    let music = |media: Option<&str>, volume: Option<f64>| EditOp::Music {
+        media: media.map(str::to_string),
+        volume,
+        fade_in_s: None,
+        fade_out_s: None,
+        ducking: None,
+        looped: None,
+        start_s: None,
+        end_s: None,
+    };
+    let title = |start_s, end_s, last_s| EditOp::Title {
+        text: "Urban Dreams".into(),
+        start_s,
+        end_s,
+        last_s,
+        position: None,
+        size: None,
+        colour: None,
+        fade: None,
+    };
+    let mut cases = vec![
+        same(trim(Some(ClipRef::Index(3)), Some(2.0), None)),
+        same(trim(Some(first()), None, Some(3.0))),
+        same(trim(Some(name("talk.mp4")), Some(1.5), None)),
+        same(trim(None, Some(2.0), None)),
+        (
+            trim(Some(ClipRef::Index(2)), Some(1.0), Some(0.5)),
+            vec![
+                trim(Some(ClipRef::Index(2)), Some(1.0), None),
+                trim(Some(ClipRef::Index(2)), None, Some(0.5)),
+            ],
+        ),
+        same(keep(None, Some(5.0), 12.0)),
+        same(keep(Some(ClipRef::Index(2)), Some(1.0), 4.0)),
+        same(keep(Some(last()), Some(0.5), 1.5)),
+        same(EditOp::Keep {
+            clip: None,
+            start_s: None,
+            end_s: None,
+            last_s: Some(3.0),
+        }),
+        same(mv(ClipRef::Index(3), first())),
+        same(mv(name("intro.mp4"), last())),
+        same(mv(first(), ClipRef::Index(2))),
+        same(EditOp::Move {
+            clip: ClipRef::Index(3),
+            to: None,
+            before: Some(ClipRef::Index(2)),
+            after: None,
+        }),
+        same(EditOp::Move {
+            clip: first(),
+            to: None,
+            before: None,
+            after: Some(name("talk.mp4")),
+        }),
+        same(EditOp::Swap {
+            clip: first(),
+            with: last(),
+        }),
+        same(EditOp::Swap {
+            clip: ClipRef::Index(1),
+            with: ClipRef::Index(2),
+        }),
+        same(EditOp::Remove {
+            clip: ClipRef::Index(2),
+        }),
+        same(EditOp::Remove { clip: last() }),
+        same(EditOp::Remove {
+            clip: name("talk.mp4"),
+        }),
+        same(title(None, Some(3.0), None)),
+        same(title(Some(1.0), Some(4.0), None)),
+        same(title(None, None, Some(2.0))),
+        same(EditOp::Title {
+            text: "Urban Dreams".into(),
+            start_s: Some(1.0),
+            end_s: Some(4.5),
+            last_s: None,
+            position: Some(TitlePosition::Bottom),
+            size: Some(TitleSize::Large),
+            colour: Some("yellow".into()),
+            fade: Some(true),
+        }),
+        same(EditOp::Title {
+            text: "城市之梦".into(),
+            start_s: None,
+            end_s: Some(2.0),
+            last_s: None,
+            position: Some(TitlePosition::Center),
+            size: Some(TitleSize::Small),
+            colour: Some("#FF8800".into()),
+            fade: Some(false),
+        }),
+        same(EditOp::RemoveTitles {}),
+        same(music(Some("lofi.mp3"), Some(35.0))),
+        same(EditOp::Music {
+            media: Some("lofi.mp3".into()),
+            volume: Some(40.0),
+            fade_in_s: Some(1.0),
+            fade_out_s: Some(2.5),
+            ducking: Some(true),
+            looped: Some(false),
+            start_s: Some(2.0),
+            end_s: Some(5.0),
+        }),
+        same(EditOp::Music {
+            media: None,
+            volume: None,
+            fade_in_s: None,
+            fade_out_s: None,
+            ducking: None,
+            looped: None,
+            start_s: Some(1.5),
+            end_s: Some(4.0),
+        }),
+        same(EditOp::Music {
+            media: Some("lofi.mp3".into()),
+            volume: None,
+            fade_in_s: None,
+            fade_out_s: None,
+            ducking: None,
+            looped: None,
+            start_s: Some(3.0),
+            end_s: None,
+        }),
+        same(music(None, Some(20.0))),
+        same(EditOp::RemoveMusic {}),
+        // The percent form of the volume is the music's volume setting.
+        (
+            EditOp::Volume {
+                percent: Some(50.0),
+                scale: None,
+            },
+            vec![music(None, Some(50.0))],
+        ),
+        same(EditOp::Volume {
+            percent: None,
+            scale: Some(0.6),
+        }),
+        same(EditOp::Volume {
+            percent: None,
+            scale: Some(1.5),
+        }),
+        same(EditOp::Volume {
+            percent: None,
+            scale: Some(0.8),
+        }),
+        same(EditOp::Backdrop {
+            backdrop: "blur".into(),
+            clip: None,
+        }),
+        // The parser drops a trailing "backdrop"/"background": the same words for the
+        // backdrop resolver.
+        (
+            EditOp::Backdrop {
+                backdrop: "clean studio backdrop".into(),
+                clip: Some(ClipRef::Index(2)),
+            },
+            vec![EditOp::Backdrop {
+                backdrop: "clean studio".into(),
+                clip: Some(ClipRef::Index(2)),
+            }],
+        ),
+        same(EditOp::Backdrop {
+            backdrop: "gradient navy to teal".into(),
+            clip: None,
+        }),
+        same(EditOp::Backdrop {
+            backdrop: "beach.png".into(),
+            clip: Some(last()),
+        }),
+        same(EditOp::Undo { steps: None }),
+        same(EditOp::Undo { steps: Some(2) }),
+        same(EditOp::Redo { steps: None }),
+        same(EditOp::Redo { steps: Some(3) }),
+    ];
+    for ratio in AspectRatio::ALL {
+        cases.push(same(EditOp::AspectRatio { ratio }));
+    }
+    cases
+}
+
+/// The cloud path says each operation as a sentence (`api::edit_sentence`); the local agent must
+/// read every such sentence back as the same operation(s), so both paths say the same.
+#[test]
+fn every_cloud_sentence_reads_back_as_its_operation() {
+    let names = names();
+    let cases = round_trip_cases();
+    let mut failures = Vec::new();
+    for (op, want) in &cases {
+        let said = crate::api::edit_sentence::sentence(op);
+        let got = understand_with(&names, &said);
+        let same = match &got {
+            Ok(ops) => {
+                ops.len() == want.len()
+                    && ops
+                        .iter()
+                        .zip(want)
+                        .all(|(a, b)| positions(a) == positions(b))
+            }
+            Err(_) => false,
+        };
+        if !same {
+            failures.push(format!("{op:?}\n  said {said:?}\n  read {got:?}"));
+        }
+    }
+    println!(
+        "round trip: {}/{} operations",
+        cases.len() - failures.len(),
+        cases.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} of {} sentences read back differently:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
 }

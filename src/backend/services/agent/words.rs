@@ -267,6 +267,36 @@ pub fn times(s: &str) -> Vec<(f64, usize, usize)> {
     out
 }
 
+/// A span of time written as its two ends: "from 0:02 to 0:05", "0:02-0:05", "2 to 5
+/// seconds", "between 2 and 5 s", "第2到5秒", "2至5秒": (start, end) in s and the byte range
+/// it covers. A bare first number takes the unit of the second ("2 to 5 seconds").
+pub fn span(s: &str) -> Option<(f64, f64, usize, usize)> {
+    const JOIN: &[&str] = &["to", "until", "till", "and", "-", "–", "—", "~", "到", "至"];
+    let joined = |gap: &str| JOIN.contains(&gap.trim());
+    let ts = times(s);
+    for w in ts.windows(2) {
+        let ((a, x0, x1), (b, y0, y1)) = (w[0], w[1]);
+        if joined(&s[x1..y0]) && b > a {
+            return Some((a, b, x0, y1));
+        }
+    }
+    let nums = numbers(s);
+    for &(b, y0, y1) in &ts {
+        // The unit of the second end, as a factor of its number ("5 min" → 60).
+        let unit = numbers(&s[y0..y1])
+            .first()
+            .filter(|n| n.0 > 0.0)
+            .map_or(1.0, |n| b / n.0);
+        for &(a, x0, x1) in &nums {
+            let in_time = ts.iter().any(|&(_, t0, t1)| x0 < t1 && x1 > t0);
+            if x1 <= y0 && !in_time && joined(&s[x1..y0]) && b > a * unit {
+                return Some((a * unit, b, x0, y1));
+            }
+        }
+    }
+    None
+}
+
 /// A percentage: "35%", "35 %", "35 percent", "百分之三十五", "音量35", "volume 35", "35％".
 pub fn percent(s: &str) -> Option<f64> {
     if let Some(p) = s.find("百分之")
@@ -471,5 +501,24 @@ mod tests {
         let m = mentioned("remove the intro", &names);
         assert_eq!(m[0].0, "intro.mp4");
         assert!(mentioned("introduce a title", &names).is_empty());
+    }
+
+    #[test]
+    fn spans_of_time() {
+        for (text, want) in [
+            ("music from 0:02 to 0:05", (2.0, 5.0)),
+            ("play it 0:02-0:05", (2.0, 5.0)),
+            ("from 2 to 5 seconds", (2.0, 5.0)),
+            ("between 2 and 5 s", (2.0, 5.0)),
+            ("只在第2到5秒放音乐", (2.0, 5.0)),
+            ("在2至5秒", (2.0, 5.0)),
+            ("from 1 to 2 minutes", (60.0, 120.0)),
+        ] {
+            let (a, b, _, _) = span(text).unwrap_or_else(|| panic!("{text}"));
+            assert_eq!((a, b), want, "{text}");
+        }
+        for text in ["fade in 1 s, fade out 2 s", "at 35%", "the first 3 seconds"] {
+            assert_eq!(span(text), None, "{text}");
+        }
     }
 }

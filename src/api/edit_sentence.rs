@@ -1,10 +1,12 @@
 //! Typed edit operations as plain instruction sentences, one per operation: what an agent
 //! that reads only text (the cloud's) is sent. The embedded backend gets the same sentences
 //! with the operations themselves attached (`api::RunSseRequest::with_operations`), and its
-//! free-text parser reads these sentences back into the same operations (tested), so both
-//! paths say the same thing.
+//! free-text parser reads every one of these sentences back into the same operation(s)
+//! (`backend::services::agent::table`'s round-trip test), so both paths say the same thing.
+//! Here in `api` because both sides use it: the client sends the sentences, the backend's
+//! test reads them back.
 
-use crate::api::{ClipRef, EditOp};
+use super::edit_op::{ClipRef, EditOp};
 
 fn secs(v: f64) -> String {
     if v.fract() == 0.0 {
@@ -138,11 +140,23 @@ pub fn sentence(op: &EditOp) -> String {
             fade_out_s,
             ducking,
             looped,
+            start_s,
+            end_s,
         } => {
             let mut s = match media {
                 Some(m) => format!("Add {m} as the background music"),
                 None => "Change the music".into(),
             };
+            // The range in clock times, which the free-text agent reads back exactly.
+            match (start_s, end_s) {
+                (a, Some(b)) => s.push_str(&format!(
+                    " from {} to {}",
+                    clock(a.unwrap_or(0.0)),
+                    clock(*b)
+                )),
+                (Some(a), None) => s.push_str(&format!(" from {} to the end", clock(*a))),
+                (None, None) => {}
+            }
             if let Some(v) = volume {
                 s.push_str(&format!(" at {}%", secs(*v)));
             }
@@ -168,8 +182,10 @@ pub fn sentence(op: &EditOp) -> String {
         EditOp::RemoveMusic {} => "Remove the music.".into(),
         EditOp::Volume { percent, scale } => match (percent, scale) {
             (Some(p), _) => format!("Set the music volume to {}%.", secs(*p)),
-            (None, Some(k)) if *k < 1.0 => "Make the music quieter.".into(),
-            (None, Some(_)) => "Make the music louder.".into(),
+            (None, Some(k)) if *k < 1.0 => {
+                format!("Make the music quieter: {} times its volume.", secs(*k))
+            }
+            (None, Some(k)) => format!("Make the music louder: {} times its volume.", secs(*k)),
             (None, None) => String::new(),
         },
         EditOp::AspectRatio { ratio } => format!("Make it {}.", ratio.as_str()),
