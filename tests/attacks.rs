@@ -92,7 +92,11 @@ impl Api {
         v["data"]["session_id"].as_str().unwrap().to_string()
     }
 
-    pub(crate) async fn upload(&self, session: &str, files: &[(&Path, &str)]) -> (StatusCode, Value) {
+    pub(crate) async fn upload(
+        &self,
+        session: &str,
+        files: &[(&Path, &str)],
+    ) -> (StatusCode, Value) {
         let mut form = reqwest::multipart::Form::new();
         for (path, name) in files {
             let part = reqwest::multipart::Part::bytes(std::fs::read(path).unwrap())

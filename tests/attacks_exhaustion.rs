@@ -91,11 +91,17 @@ async fn sign_ups_are_limited_per_source() {
     for (local, headers) in dressed {
         let (st, v, retry) = mint(&b, &uuid::Uuid::new_v4().to_string(), local, headers).await;
         if !is_limit(st, &v, &retry, "new_users_per_source") {
-            through.push(format!("from {local} {headers:?}: {st} {v} retry={retry:?}"));
+            through.push(format!(
+                "from {local} {headers:?}: {st} {v} retry={retry:?}"
+            ));
         }
     }
     let (st, v, _) = mint(&b, &first, "127.0.0.2", &[]).await;
-    assert_eq!(st, StatusCode::OK, "a known client id is not a sign-up: {v}");
+    assert_eq!(
+        st,
+        StatusCode::OK,
+        "a known client id is not a sign-up: {v}"
+    );
     assert!(through.is_empty(), "sign-ups past the limit: {through:#?}");
     b.shutdown().await;
 }
@@ -136,7 +142,10 @@ async fn sessions_are_limited_per_user_and_per_source() {
     let b = start(dir.path(), |_| {}).await;
     let create = |api: &Api| {
         let r = api
-            .req(reqwest::Method::POST, "/api/tasks/me/with-session/nemo_agent")
+            .req(
+                reqwest::Method::POST,
+                "/api/tasks/me/with-session/nemo_agent",
+            )
             .json(&json!({"task_name": "project", "language": "en"}));
         async move {
             let r = r.send().await.unwrap();
@@ -145,7 +154,11 @@ async fn sessions_are_limited_per_user_and_per_source() {
                 .get("retry-after")
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string);
-            (r.status(), r.json::<Value>().await.unwrap_or(Value::Null), retry)
+            (
+                r.status(),
+                r.json::<Value>().await.unwrap_or(Value::Null),
+                retry,
+            )
         }
     };
     let mut through = Vec::new();
@@ -280,13 +293,43 @@ async fn clips_faster_than_the_cap_are_refused_whatever_rate_they_report() {
     let dir = tempdir();
     let d = dir.path();
     let fast = [
-        made(d, "f1000.avi", "testsrc=s=64x64:r=1000:d=0.5", &["-c:v", "mjpeg"]),
-        made(d, "f1200.mp4", "testsrc=s=64x64:r=1200:d=0.5", &["-c:v", "libx264"]),
-        made(d, "f1000.mov", "testsrc=s=64x64:r=1000:d=0.5", &["-c:v", "mpeg4"]),
-        made(d, "f1000.webm", "testsrc=s=64x64:r=1000:d=0.5", &["-c:v", "libvpx"]),
-        made(d, "f5000.mkv", "testsrc=s=32x32:r=5000:d=0.2", &["-c:v", "mjpeg"]),
+        made(
+            d,
+            "f1000.avi",
+            "testsrc=s=64x64:r=1000:d=0.5",
+            &["-c:v", "mjpeg"],
+        ),
+        made(
+            d,
+            "f1200.mp4",
+            "testsrc=s=64x64:r=1200:d=0.5",
+            &["-c:v", "libx264"],
+        ),
+        made(
+            d,
+            "f1000.mov",
+            "testsrc=s=64x64:r=1000:d=0.5",
+            &["-c:v", "mpeg4"],
+        ),
+        made(
+            d,
+            "f1000.webm",
+            "testsrc=s=64x64:r=1000:d=0.5",
+            &["-c:v", "libvpx"],
+        ),
+        made(
+            d,
+            "f5000.mkv",
+            "testsrc=s=32x32:r=5000:d=0.2",
+            &["-c:v", "mjpeg"],
+        ),
     ];
-    let ok = made(d, "ok30.mp4", "testsrc=s=64x64:r=30:d=1", &["-c:v", "libx264"]);
+    let ok = made(
+        d,
+        "ok30.mp4",
+        "testsrc=s=64x64:r=30:d=1",
+        &["-c:v", "libx264"],
+    );
     let b = start(&d.join("b"), |_| {}).await;
     let api = Api::new(&b).await;
     let s = api.session().await;
@@ -308,7 +351,12 @@ async fn clips_faster_than_the_cap_are_refused_whatever_rate_they_report() {
 /// How long the server keeps a raw connection open: `head` is sent at once, then `trickle`
 /// one byte every 250 ms (cycling). `Some(elapsed)` once the server closed the connection
 /// (after any answer it sent); `None` if it was still open after `give_up`.
-async fn held(addr: SocketAddr, head: Vec<u8>, trickle: Vec<u8>, give_up: Duration) -> Option<Duration> {
+async fn held(
+    addr: SocketAddr,
+    head: Vec<u8>,
+    trickle: Vec<u8>,
+    give_up: Duration,
+) -> Option<Duration> {
     let t0 = Instant::now();
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
     s.write_all(&head).await.unwrap();
@@ -354,7 +402,11 @@ async fn slow_headers_are_cut_off() {
             format!("POST /api/auth/anonymous-token HTTP/1.1\r\n{host}X-Padding: ").into_bytes(),
             b"abcdefghij".to_vec(),
         ),
-        ("request line byte by byte", Vec::new(), b"GET /health HTTP/1.1".to_vec()),
+        (
+            "request line byte by byte",
+            Vec::new(),
+            b"GET /health HTTP/1.1".to_vec(),
+        ),
         ("silent after connecting", Vec::new(), Vec::new()),
         (
             "idle after a complete request",
@@ -409,7 +461,11 @@ async fn slow_bodies_are_cut_off() {
             head("/api/tasks/me/with-session/nemo_agent", "application/json"),
             b"{\"task_name\":\"".to_vec(),
         ),
-        ("run_sse JSON stalled", head("/run_sse", "application/json"), Vec::new()),
+        (
+            "run_sse JSON stalled",
+            head("/run_sse", "application/json"),
+            Vec::new(),
+        ),
         (
             "run_sse JSON trickled",
             head("/run_sse", "application/json"),

@@ -1205,7 +1205,12 @@ async fn cloud_never_receives_non_media_paths_from_free_text() {
     }
     for q in backend.requests() {
         let body = q.body.as_ref().map(Value::to_string).unwrap_or_default();
-        for secret in ["id_rsa", "/etc/passwd", "taxes 2024.pdf", ".aws/credentials"] {
+        for secret in [
+            "id_rsa",
+            "/etc/passwd",
+            "taxes 2024.pdf",
+            ".aws/credentials",
+        ] {
             if body.contains(secret) {
                 leaked.push(format!("{} {} carried {secret}: {body}", q.method, q.path));
             }

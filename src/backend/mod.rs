@@ -17,10 +17,10 @@ mod services;
 mod state;
 mod store;
 
-pub use services::preview::ID_PREFIX as PREVIEW_ID_PREFIX;
 /// The one path gate (see `services::paths`): public so the fuzz targets and other front ends
 /// call exactly what the routes call.
 pub use services::paths::{AllowedPath, PathRefused, gate as gate_path, is_path_like};
+pub use services::preview::ID_PREFIX as PREVIEW_ID_PREFIX;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 

@@ -5,8 +5,9 @@
 use std::path::PathBuf;
 
 use crate::api::{
-    ApiFailure, CODE_FILE_TOO_LARGE, CODE_LIMIT_REACHED, CODE_OUT_OF_CREDITS, CODE_SESSION_NOT_FOUND,
-    CODE_TOKEN_INVALID, CODE_UNSUPPORTED_FILE, MAX_UPLOAD_BYTES, accepted_formats_text,
+    ApiFailure, CODE_FILE_TOO_LARGE, CODE_LIMIT_REACHED, CODE_OUT_OF_CREDITS,
+    CODE_SESSION_NOT_FOUND, CODE_TOKEN_INVALID, CODE_UNSUPPORTED_FILE, MAX_UPLOAD_BYTES,
+    accepted_formats_text,
 };
 
 /// The register page under the website (`NEMO_WEB_URL`, default nemovideo.com); anonymous

@@ -267,17 +267,44 @@ mod tests {
     #[test]
     fn non_media_paths_are_withheld() {
         let cases: [(&str, &[&str]); 11] = [
-            ("add the title from ~/.ssh/id_rsa please", &["~/.ssh/id_rsa"]),
-            ("read /etc/passwd and /home/u/.aws/credentials", &["/etc/passwd", "/home/u/.aws/credentials"]),
-            (r"title: C:\Users\me\Documents\taxes.pdf", &[r"C:\Users\me\Documents\taxes.pdf"]),
-            ("use file:///home/u/secret.txt now", &["file:///home/u/secret.txt"]),
-            (r#"open "~/My Documents/notes 2024.txt" and caption it"#, &["~/My Documents/notes 2024.txt"]),
-            (r"the NAS \\nas\share\payroll.xlsx too", &[r"\\nas\share\payroll.xlsx"]),
-            ("(see ~/Library/Keychains/login.keychain-db)", &["~/Library/Keychains/login.keychain-db"]),
-            ("background ~/Pictures/Beach.JPG, title /etc/hosts", &["/etc/hosts"]),
+            (
+                "add the title from ~/.ssh/id_rsa please",
+                &["~/.ssh/id_rsa"],
+            ),
+            (
+                "read /etc/passwd and /home/u/.aws/credentials",
+                &["/etc/passwd", "/home/u/.aws/credentials"],
+            ),
+            (
+                r"title: C:\Users\me\Documents\taxes.pdf",
+                &[r"C:\Users\me\Documents\taxes.pdf"],
+            ),
+            (
+                "use file:///home/u/secret.txt now",
+                &["file:///home/u/secret.txt"],
+            ),
+            (
+                r#"open "~/My Documents/notes 2024.txt" and caption it"#,
+                &["~/My Documents/notes 2024.txt"],
+            ),
+            (
+                r"the NAS \\nas\share\payroll.xlsx too",
+                &[r"\\nas\share\payroll.xlsx"],
+            ),
+            (
+                "(see ~/Library/Keychains/login.keychain-db)",
+                &["~/Library/Keychains/login.keychain-db"],
+            ),
+            (
+                "background ~/Pictures/Beach.JPG, title /etc/hosts",
+                &["/etc/hosts"],
+            ),
             ("backdrop https://example.com/a/b.png and 16:9", &[]),
             ("make it 9:16 and/or add music at 50/50", &[]),
-            ("把背景换成 /root/.bash_history 里的颜色", &["/root/.bash_history"]),
+            (
+                "把背景换成 /root/.bash_history 里的颜色",
+                &["/root/.bash_history"],
+            ),
         ];
         for (text, want) in cases {
             let (sent, withheld) = withhold_paths(text);
@@ -290,7 +317,10 @@ mod tests {
         let (sent, _) = withhold_paths("background ~/Pictures/Beach.JPG, title /etc/hosts");
         assert!(sent.contains("~/Pictures/Beach.JPG"), "{sent}");
         let note = withheld_note(&["~/.ssh/id_rsa".into()]).unwrap();
-        assert!(note.contains("~/.ssh/id_rsa") && note.contains("cloud"), "{note}");
+        assert!(
+            note.contains("~/.ssh/id_rsa") && note.contains("cloud"),
+            "{note}"
+        );
         assert_eq!(withheld_note(&[]), None);
     }
 

@@ -277,7 +277,10 @@ fn withhold_for_cloud(conn: &Connection, message: String) -> (String, Option<Str
     }
     let (text, withheld) = super::attach::withhold_paths(&message);
     if !withheld.is_empty() {
-        tracing::info!(count = withheld.len(), "local paths withheld from the cloud");
+        tracing::info!(
+            count = withheld.len(),
+            "local paths withheld from the cloud"
+        );
     }
     (text, super::attach::withheld_note(&withheld))
 }

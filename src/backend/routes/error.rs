@@ -110,8 +110,10 @@ impl ApiError {
             success: success_field.then_some(false),
         };
         let mut resp = (self.status(), Json(body)).into_response();
-        if let ApiError::RateLimited { retry_after_secs } | ApiError::Limit { retry_after_secs, .. } =
-            self
+        if let ApiError::RateLimited { retry_after_secs }
+        | ApiError::Limit {
+            retry_after_secs, ..
+        } = self
             && let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string())
         {
             resp.headers_mut().insert(header::RETRY_AFTER, v);

@@ -47,7 +47,10 @@ pub fn source_key(peer: Option<SocketAddr>) -> String {
         return "loopback".into();
     };
     let ip = match peer.ip() {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(IpAddr::V6(v6)),
+        IpAddr::V6(v6) => v6
+            .to_ipv4_mapped()
+            .map(IpAddr::V4)
+            .unwrap_or(IpAddr::V6(v6)),
         v4 => v4,
     };
     if ip.is_loopback() {
@@ -106,7 +109,8 @@ impl Standing {
     /// Count one session created by `user_id` from `source`.
     pub fn session(&self, user_id: &str, source: &str) -> Result<(), LimitReached> {
         let now = Instant::now();
-        let keep = "keep working in a session you have (the client keeps its session id in its state)";
+        let keep =
+            "keep working in a session you have (the client keeps its session id in its state)";
         self.user_sessions.hit(user_id, now).map_err(|wait| {
             self.refusal(
                 wait,
@@ -172,7 +176,10 @@ mod tests {
         assert_eq!(source_key(None), "loopback");
         assert_eq!(key("203.0.113.7:9"), "203.0.113.7");
         assert_eq!(key("[::ffff:203.0.113.7]:9"), "203.0.113.7");
-        assert_eq!(key("[2001:db8:1:2:aaaa::1]:9"), key("[2001:db8:1:2:bbbb::2]:9"));
+        assert_eq!(
+            key("[2001:db8:1:2:aaaa::1]:9"),
+            key("[2001:db8:1:2:bbbb::2]:9")
+        );
         assert_ne!(key("[2001:db8:1:2::1]:9"), key("[2001:db8:1:3::1]:9"));
     }
 
@@ -194,7 +201,12 @@ mod tests {
         assert!(e.retry_after_secs > 23 * 3600, "{}", e.retry_after_secs);
         assert!(s.new_user("b").is_ok());
         assert!(s.token("c").is_ok());
-        assert!(s.token("c").unwrap_err().message.contains("tokens_per_client"));
+        assert!(
+            s.token("c")
+                .unwrap_err()
+                .message
+                .contains("tokens_per_client")
+        );
         assert!(s.session("u1", "a").is_ok());
         let e = s.session("u1", "a").unwrap_err();
         assert!(e.message.contains("sessions_per_user"), "{}", e.message);

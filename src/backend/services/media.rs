@@ -294,7 +294,10 @@ pub async fn commit(
             let used = db.stored_bytes()?;
             let adding: u64 = staged.iter().map(|s| s.bytes).sum();
             if used.saturating_add(adding) > quota.max_bytes {
-                let name = staged.first().map(|s| s.filename.as_str()).unwrap_or("the upload");
+                let name = staged
+                    .first()
+                    .map(|s| s.filename.as_str())
+                    .unwrap_or("the upload");
                 return Err(quota.full(name, quota.max_bytes.saturating_sub(used), Some(adding)));
             }
             let mut placed = Vec::new();
