@@ -491,3 +491,91 @@ async fn slow_bodies_are_cut_off() {
     assert!(held_long.is_empty(), "connections held: {held_long:#?}");
     b.shutdown().await;
 }
+
+/// A loopback web server that is slow on purpose: `head_slow` sends even its response head
+/// one byte per 500 ms; otherwise the head comes at once (announcing 10 MB) and the body
+/// trickles one byte per 100 ms, or (`stall`) never comes.
+async fn trickling_server(head_slow: bool, stall: bool) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut s, _)) = listener.accept().await else {
+                return;
+            };
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf).await;
+                let head = b"HTTP/1.1 200 OK\r\nContent-Type: video/mp4\r\nContent-Length: 10000000\r\n\r\n";
+                let mut tick =
+                    tokio::time::interval(Duration::from_millis(if head_slow { 500 } else { 100 }));
+                if head_slow {
+                    for b in head {
+                        tick.tick().await;
+                        if s.write_all(&[*b]).await.is_err() {
+                            return;
+                        }
+                    }
+                } else if s.write_all(head).await.is_err() {
+                    return;
+                }
+                if stall {
+                    // Hold the connection open without a byte until the fetcher gives up.
+                    let _ = s.read(&mut buf).await;
+                    return;
+                }
+                let body = b"\x00\x00\x00\x20ftypisom";
+                for b in body.iter().cycle() {
+                    tick.tick().await;
+                    if s.write_all(&[*b]).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    base
+}
+
+/// URL fetches have a minimum speed as well as a total timeout: a body trickled a byte at a
+/// time, a body that never comes after the head, and a head trickled a byte at a time are
+/// each dropped within the bound (16 KiB/s after 15 s) with the one generic refusal, and
+/// nothing is kept.
+#[tokio::test]
+async fn slow_url_fetches_are_dropped() {
+    let dir = tempdir();
+    let b = start(dir.path(), |c| c.fetch_private_addresses = true).await;
+    let api = Api::new(&b).await;
+    let s = api.session().await;
+    let servers = [
+        ("body trickled", trickling_server(false, false).await),
+        ("body stalled", trickling_server(false, true).await),
+        ("head trickled", trickling_server(true, false).await),
+    ];
+    let runs = servers.iter().map(|(what, base)| {
+        let (api, s) = (&api, &s);
+        async move {
+            let t0 = Instant::now();
+            let url = format!("{base}/clip.mp4");
+            let upload = api.upload_urls(s, std::slice::from_ref(&url));
+            let answer = tokio::time::timeout(Duration::from_secs(60), upload).await;
+            (*what, t0.elapsed(), answer)
+        }
+    });
+    let mut held = Vec::new();
+    for (what, took, answer) in futures::future::join_all(runs).await {
+        match answer {
+            Ok((st, v)) if st == StatusCode::BAD_REQUEST && took <= Duration::from_secs(28) => {
+                let msg = v["message"].as_str().unwrap_or_default();
+                assert!(msg.contains("could not download this URL"), "{what}: {msg}");
+            }
+            other => held.push(format!("{what}: after {took:?}: {other:?}")),
+        }
+    }
+    assert!(
+        held.is_empty(),
+        "slow fetches not dropped in time: {held:#?}"
+    );
+    assert!(stored(&dir.path().join("data")).is_empty());
+    b.shutdown().await;
+}
