@@ -16,22 +16,22 @@ use crate::clip_util::{clip, tempdir};
 /// The path gate's one refusal, as its message starts after the name it quotes.
 const REFUSED: &str = ": no file by that name can be read here";
 
-async fn start(dir: &Path, tweak: impl FnOnce(&mut BackendConfig)) -> BackendHandle {
+pub(crate) async fn start(dir: &Path, tweak: impl FnOnce(&mut BackendConfig)) -> BackendHandle {
     let mut cfg = BackendConfig::ephemeral(dir.join("data"));
     tweak(&mut cfg);
     backend::spawn(cfg).await.expect("backend starts")
 }
 
 /// A caller of the backend: one client id, one token, the contract's headers.
-struct Api {
-    http: reqwest::Client,
-    base: String,
-    key: Option<String>,
-    token: String,
+pub(crate) struct Api {
+    pub(crate) http: reqwest::Client,
+    pub(crate) base: String,
+    pub(crate) key: Option<String>,
+    pub(crate) token: String,
 }
 
 impl Api {
-    async fn new(b: &BackendHandle) -> Api {
+    pub(crate) async fn new(b: &BackendHandle) -> Api {
         let mut api = Api {
             http: reqwest::Client::new(),
             base: b.url(),
@@ -50,7 +50,7 @@ impl Api {
         api
     }
 
-    fn req(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+    pub(crate) fn req(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
         let mut r = self
             .http
             .request(method, format!("{}{path}", self.base))
@@ -66,7 +66,7 @@ impl Api {
         r
     }
 
-    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+    pub(crate) async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
         let r = self
             .req(reqwest::Method::POST, path)
             .json(&body)
@@ -76,12 +76,12 @@ impl Api {
         (r.status(), r.json().await.unwrap_or(Value::Null))
     }
 
-    async fn get(&self, path: &str) -> (StatusCode, Value) {
+    pub(crate) async fn get(&self, path: &str) -> (StatusCode, Value) {
         let r = self.req(reqwest::Method::GET, path).send().await.unwrap();
         (r.status(), r.json().await.unwrap_or(Value::Null))
     }
 
-    async fn session(&self) -> String {
+    pub(crate) async fn session(&self) -> String {
         let (st, v) = self
             .post(
                 "/api/tasks/me/with-session/nemo_agent",
@@ -92,7 +92,11 @@ impl Api {
         v["data"]["session_id"].as_str().unwrap().to_string()
     }
 
-    async fn upload(&self, session: &str, files: &[(&Path, &str)]) -> (StatusCode, Value) {
+    pub(crate) async fn upload(
+        &self,
+        session: &str,
+        files: &[(&Path, &str)],
+    ) -> (StatusCode, Value) {
         let mut form = reqwest::multipart::Form::new();
         for (path, name) in files {
             let part = reqwest::multipart::Part::bytes(std::fs::read(path).unwrap())
@@ -111,7 +115,7 @@ impl Api {
         (r.status(), r.json().await.unwrap_or(Value::Null))
     }
 
-    async fn upload_urls(&self, session: &str, urls: &[String]) -> (StatusCode, Value) {
+    pub(crate) async fn upload_urls(&self, session: &str, urls: &[String]) -> (StatusCode, Value) {
         self.post(
             &format!("/api/upload-video/nemo_agent/me/{session}"),
             json!({"urls": urls, "source_type": "url"}),
@@ -739,7 +743,7 @@ async fn data_at_rest_is_owner_only_and_client_ids_are_hashed() {
 /// A little web server on `ip`:0 for the fetch attacks: `/r` redirects to `target`,
 /// `/loop/N` redirects N more times, `/x` serves a PNG magic followed by a secret (not an
 /// image), `/clip.mp4` a real clip. Every request is logged with its Referer.
-async fn web(
+pub(crate) async fn web(
     ip: &str,
     target: Option<String>,
 ) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
@@ -948,7 +952,7 @@ async fn url_fetches_are_bounded() {
 }
 
 /// A clip made by ffmpeg from `lavfi` with `args` (input options first), as `name` in `dir`.
-fn made(dir: &Path, name: &str, input: &str, out_args: &[&str]) -> PathBuf {
+pub(crate) fn made(dir: &Path, name: &str, input: &str, out_args: &[&str]) -> PathBuf {
     let p = dir.join(name);
     let ok = Command::new("ffmpeg")
         .args(["-v", "error", "-y", "-f", "lavfi", "-i", input])

@@ -1163,3 +1163,67 @@ async fn a_failed_render_is_retried_once_with_a_new_id() {
     s.stop().await;
     backend.shutdown().await;
 }
+
+/// Issue 20, case 8: with the cloud backend, local paths written in free text that are not
+/// media never leave the machine, not even as words — a key file, system files, a document
+/// in a quoted path with spaces, a `file:` URI — in `edit_video` and `replace_background`;
+/// the result says which were withheld. The media path in the same text is uploaded as
+/// before, and a URL stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cloud_never_receives_non_media_paths_from_free_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = dialect_backend(dir.path(), Dialect::Native, SseDialect::Adk).await;
+    let s = cloud_session(&backend, &[]).await;
+    let secrets = [
+        "~/.ssh/id_rsa",
+        "/etc/passwd",
+        "~/My Documents/taxes 2024.pdf",
+        "file:///home/u/.aws/credentials",
+    ];
+    let instruction = format!(
+        "add the title \"Hello\" (notes in {}, {} and \"{}\"; also {}) see https://example.com/help",
+        secrets[0], secrets[1], secrets[2], secrets[3]
+    );
+    let mut leaked = Vec::new();
+    for (tool, args) in [
+        ("edit_video", json!({"instruction": instruction})),
+        (
+            "replace_background",
+            json!({"instruction": format!("blur the background; {instruction}")}),
+        ),
+    ] {
+        let r = s.call(tool, args).await;
+        let out = everything(&r);
+        for secret in secrets {
+            if !out.contains(secret) {
+                leaked.push(format!("{tool}: the result does not name {secret}: {out}"));
+            }
+        }
+        if !out.contains("withheld_from_cloud") {
+            leaked.push(format!("{tool}: no withheld_from_cloud in {out}"));
+        }
+    }
+    for q in backend.requests() {
+        let body = q.body.as_ref().map(Value::to_string).unwrap_or_default();
+        for secret in [
+            "id_rsa",
+            "/etc/passwd",
+            "taxes 2024.pdf",
+            ".aws/credentials",
+        ] {
+            if body.contains(secret) {
+                leaked.push(format!("{} {} carried {secret}: {body}", q.method, q.path));
+            }
+        }
+    }
+    let sent_url = backend.requests().iter().any(|q| {
+        q.path == "/run_sse"
+            && q.body
+                .as_ref()
+                .is_some_and(|b| b.to_string().contains("https://example.com/help"))
+    });
+    assert!(leaked.is_empty(), "{leaked:#?}");
+    assert!(sent_url, "the URL in the text still reaches the agent");
+    s.stop().await;
+    backend.shutdown().await;
+}

@@ -3,6 +3,7 @@
 mod app;
 mod app_browser;
 mod attacks;
+mod attacks_exhaustion;
 mod backend_http;
 mod cli;
 mod client;

@@ -17,5 +17,10 @@ pub const CODE_BAD_REQUEST: i64 = 4000;
 pub const CODE_NOT_FOUND: i64 = 4004;
 /// Conflict (duplicate render id).
 pub const CODE_CONFLICT: i64 = 4009;
+/// A standing limit of the embedded backend was reached (new users per address, tokens per
+/// client id, sessions per user or address, the storage quota), with HTTP 429 or 507: the
+/// message names the limit and what to do; waiting a minute does not help (`Retry-After`
+/// says when a window frees up).
+pub const CODE_LIMIT_REACHED: i64 = 4291;
 /// Internal failure.
 pub const CODE_INTERNAL: i64 = 5000;

@@ -27,6 +27,13 @@ pub enum Error {
     /// An id already used (→ 4009).
     #[error("{0}")]
     Conflict(String),
+    /// A standing limit was reached: sign-ups, tokens, sessions, the storage quota (→ 4291,
+    /// HTTP 429 with `Retry-After`). The message names the limit and what to do.
+    #[error("{message}")]
+    Limit {
+        message: String,
+        retry_after_secs: u64,
+    },
     /// The store or the file system failed; details for the log only (→ 5000).
     #[error("{0}")]
     Internal(String),

@@ -11,11 +11,15 @@
 
 mod error;
 pub use error::Error as DomainError;
+mod listener;
 mod routes;
 mod services;
 mod state;
 mod store;
 
+/// The one path gate (see `services::paths`): public so the fuzz targets and other front ends
+/// call exactly what the routes call.
+pub use services::paths::{AllowedPath, PathRefused, gate as gate_path, is_path_like};
 pub use services::preview::ID_PREFIX as PREVIEW_ID_PREFIX;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -168,14 +172,15 @@ pub async fn spawn(config: BackendConfig) -> Result<BackendHandle, BackendError>
     let sweeper = services::sweeper::spawn(state.store.clone(), state.config.retention.clone());
     let router = app(state.clone());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(async move {
-        let serve = axum::serve(listener, router).with_graceful_shutdown(async {
+    let header_read_timeout = state.config.limits.header_read_timeout;
+    let server = tokio::spawn(listener::serve(
+        listener,
+        router,
+        header_read_timeout,
+        async {
             let _ = stopped.await;
-        });
-        if let Err(e) = serve.await {
-            tracing::error!("backend server stopped: {e}");
-        }
-    });
+        },
+    ));
     tracing::info!("backend listening on http://{addr}");
     Ok(BackendHandle {
         addr,

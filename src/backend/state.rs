@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 #[cfg(feature = "faults")]
 use super::services::faults::FaultBox;
+use super::services::limits::Standing;
 use super::services::ratelimit::RateLimiter;
 use super::services::render_queue::RenderQueue;
 use super::services::request_log::RequestLog;
@@ -18,6 +19,8 @@ pub struct AppState {
     pub config: Arc<BackendConfig>,
     pub store: Store,
     pub limiter: Arc<RateLimiter>,
+    /// Sign-up, token and session limits (`config::Limits`).
+    pub standing: Arc<Standing>,
     pub renders: Arc<RenderQueue>,
     /// `http://ADDR` of this server: every URL in an answer is built on it, never on the
     /// request's `Host`.
@@ -46,6 +49,7 @@ impl AppState {
         ));
         let state = AppState {
             limiter: Arc::new(RateLimiter::new(config.rate_limit_per_min)),
+            standing: Arc::new(Standing::new(&config.limits)),
             renders,
             store,
             base_url: Arc::from(base_url),

@@ -13,7 +13,7 @@ use super::http;
 use super::language;
 use super::state::{self, PersistedState};
 use crate::api::{
-    AnonymousToken, ClaimToken, ClaimTokenRequest, CreateSessionRequest, SessionInfo,
+    AnonymousToken, ApiFailure, ClaimToken, ClaimTokenRequest, CreateSessionRequest, SessionInfo,
     decode_envelope, headers, paths,
 };
 
@@ -135,6 +135,16 @@ impl Inner {
             }
             // A 429 here is the anonymous-token allowance (one per client id per 7 days, ten
             // per IP), not a burst limit: waiting a minute would not help.
+            if let ApiFailure::Code {
+                code: crate::api::CODE_LIMIT_REACHED,
+                message,
+            } = failure
+            {
+                return Err(ClientError::LimitReached {
+                    what: WHAT.into(),
+                    message,
+                });
+            }
             if status == 429 {
                 return Err(ClientError::TokenLimit);
             }

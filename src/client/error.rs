@@ -5,8 +5,9 @@
 use std::path::PathBuf;
 
 use crate::api::{
-    ApiFailure, CODE_FILE_TOO_LARGE, CODE_OUT_OF_CREDITS, CODE_SESSION_NOT_FOUND,
-    CODE_TOKEN_INVALID, CODE_UNSUPPORTED_FILE, MAX_UPLOAD_BYTES, accepted_formats_text,
+    ApiFailure, CODE_FILE_TOO_LARGE, CODE_LIMIT_REACHED, CODE_OUT_OF_CREDITS,
+    CODE_SESSION_NOT_FOUND, CODE_TOKEN_INVALID, CODE_UNSUPPORTED_FILE, MAX_UPLOAD_BYTES,
+    accepted_formats_text,
 };
 
 /// The register page under the website (`NEMO_WEB_URL`, default nemovideo.com); anonymous
@@ -45,6 +46,11 @@ pub enum ClientError {
         "The NemoVideo service gives one free anonymous token per device every 7 days (and ten per network), and this device has had its token (HTTP 429 while getting an access token), so waiting a minute will not help. Set NEMO_TOKEN to a token of your nemovideo.com account, or use the local backend (EBC_BACKEND=local)."
     )]
     TokenLimit,
+
+    /// A standing limit of the local backend (sign-ups, tokens, sessions, storage): its own
+    /// message names the limit and what to do; it is not retried.
+    #[error("The local backend refused this ({what}): {message}")]
+    LimitReached { what: String, message: String },
 
     #[error(
         "The NemoVideo service is still rate-limiting requests ({what}) after waiting {waited_secs} s; wait a minute and try again."
@@ -221,6 +227,11 @@ pub fn recovery(status: u16, failure: &ApiFailure) -> Recovery {
             ..
         } => Recovery::NewSession,
         ApiFailure::Code { code, .. } if is_contract_code(*code) => Recovery::Report,
+        // A standing limit: waiting a minute does not help.
+        ApiFailure::Code {
+            code: CODE_LIMIT_REACHED,
+            ..
+        } => Recovery::Report,
         _ if status == 429 => Recovery::Wait,
         _ => Recovery::Report,
     }
@@ -240,6 +251,16 @@ fn is_contract_code(code: i64) -> bool {
 /// The final error for a failure that is not (or no longer) retried.
 pub fn from_failure(status: u16, failure: ApiFailure, ctx: &FailureContext) -> ClientError {
     let what = ctx.what.clone();
+    if let ApiFailure::Code {
+        code: CODE_LIMIT_REACHED,
+        message,
+    } = &failure
+    {
+        return ClientError::LimitReached {
+            what,
+            message: message.clone(),
+        };
+    }
     let known_code = matches!(&failure, ApiFailure::Code { code, .. } if is_contract_code(*code));
     if !known_code && status == 402 {
         return ClientError::ExportNeedsPlan;

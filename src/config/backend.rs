@@ -126,6 +126,56 @@ impl Default for Retention {
     }
 }
 
+/// Standing limits against exhaustion (issue 20, case 7b/7c). A legit user of one
+/// installation stays far below each: one client id makes one user, a token lasts
+/// `token_ttl`, and an MCP server makes one session per project. Over a limit, the call is
+/// answered HTTP 429 with body code `CODE_LIMIT_REACHED` and a message naming the limit and
+/// what to do; `Retry-After` says when the window frees up.
+///
+/// "Source" is the caller's network address as the socket saw it (headers such as
+/// `X-Forwarded-For` are never trusted): any loopback address (127.0.0.0/8, `::1`) is one
+/// source, so a local attacker cannot multiply it by binding 127.0.0.2, 127.0.0.3…; an IPv6
+/// caller counts by its /64. A request without a socket address (in-process tests) is the
+/// loopback source.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Limits {
+    /// The window every count below is over. Default 24 h.
+    pub window: Duration,
+    /// New anonymous users (first sight of a client id) per source per window. Default 10
+    /// (the NemoVideo service's documented "ten per IP").
+    pub new_users_per_source: u32,
+    /// Tokens minted for one client id per window. Default 20 (a token lasts 7 days; the
+    /// client asks again only after a 1001).
+    pub tokens_per_client: u32,
+    /// Sessions created by one user per window. Default 30.
+    pub sessions_per_user: u32,
+    /// Sessions created from one source per window, whatever the users. Default 100.
+    pub sessions_per_source: u32,
+    /// A request's header must arrive in full within this time after its first byte (and an
+    /// idle keep-alive connection is closed after it). Default 10 s.
+    pub header_read_timeout: Duration,
+    /// A request body must arrive at no less than this many bytes per second on average,
+    /// after `body_grace` (so a stalled or trickling body is cut off). Default 16 KiB/s.
+    pub body_min_bytes_per_sec: u64,
+    /// The start allowance of `body_min_bytes_per_sec`. Default 10 s.
+    pub body_grace: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            window: Duration::from_secs(DAY),
+            new_users_per_source: 10,
+            tokens_per_client: 20,
+            sessions_per_user: 30,
+            sessions_per_source: 100,
+            header_read_timeout: Duration::from_secs(10),
+            body_min_bytes_per_sec: 16 * 1024,
+            body_grace: Duration::from_secs(10),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct BackendConfig {
     pub listen: SocketAddr,
@@ -166,6 +216,8 @@ pub struct BackendConfig {
     pub log_requests: bool,
     /// Lifetimes and quota of stored uploads, renders and ledgers.
     pub retention: Retention,
+    /// Sign-up, token and session limits, header and body timeouts.
+    pub limits: Limits,
 }
 
 impl BackendConfig {
@@ -193,6 +245,7 @@ impl BackendConfig {
             sse_dialect: SseDialect::Adk,
             log_requests: false,
             retention: Retention::default(),
+            limits: Limits::default(),
         }
     }
 }

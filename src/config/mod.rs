@@ -8,5 +8,5 @@ pub mod os_paths;
 
 #[cfg(feature = "faults")]
 pub use backend::Faults;
-pub use backend::{BackendConfig, Dialect, SseDialect};
+pub use backend::{BackendConfig, Dialect, Limits, SseDialect};
 pub use client::{BackendChoice, ClientConfig, PollPace};

@@ -32,6 +32,13 @@ pub struct MediaInfo {
     /// Clockwise rotation in degrees the decoder applies (0, 90, 180, 270).
     pub rotation: u32,
     pub fps: f64,
+    /// The highest frame rate the file shows, for caps: `fps` ignores declared rates of 1000
+    /// and more (a timebase posing as a rate, as variable-rate Matroska writes), so this
+    /// also takes the stream's measured rate — packets (or `nb_frames`) over its duration —
+    /// and its average rate (`avg_frame_rate`, which ffprobe derives from frames and
+    /// duration), whatever their size. `r_frame_rate` alone never raises it. 0 for stills
+    /// and audio.
+    pub peak_fps: f64,
     pub frames: u64,
     pub duration_s: f64,
     pub has_audio: bool,
@@ -133,6 +140,32 @@ pub(crate) fn probe_detail(path: &Path) -> Result<(MediaInfo, ProbeDetail)> {
     let parsed: Probed = serde_json::from_slice(&out.stdout)
         .map_err(|e| Error::input(path, format!("unreadable ffprobe output: {e}")))?;
     interpret(path, parsed)
+}
+
+/// [`MediaInfo::peak_fps`]: the largest of `fps`, the average rate as declared (any size),
+/// and frames (`nb_frames`, else the packets counted) over the stream's duration.
+fn peak_rate(v: &Stream, packets: Option<u64>, duration_s: f64, fps: f64) -> f64 {
+    let avg = v
+        .avg_frame_rate
+        .as_deref()
+        .and_then(parse_rational)
+        .filter(|f| f.is_finite())
+        .unwrap_or(0.0);
+    let counted = v
+        .nb_frames
+        .as_deref()
+        .and_then(parse_u64)
+        .into_iter()
+        .chain(packets)
+        .max()
+        .unwrap_or(0);
+    let measured = if duration_s > 0.0 && counted > 1 {
+        // n frames span n − 1 intervals; a clip of one frame has no rate.
+        (counted - 1) as f64 / duration_s
+    } else {
+        0.0
+    };
+    fps.max(avg).max(measured)
 }
 
 #[cold]
@@ -253,6 +286,7 @@ fn interpret(path: &Path, p: Probed) -> Result<(MediaInfo, ProbeDetail)> {
                 height: 0,
                 rotation: 0,
                 fps: 0.0,
+                peak_fps: 0.0,
                 frames: 0,
                 duration_s: format_duration.unwrap_or(0.0),
                 has_audio: true,
@@ -341,6 +375,11 @@ fn interpret(path: &Path, p: Probed) -> Result<(MediaInfo, ProbeDetail)> {
             .or(packets)
             .unwrap_or_else(|| (duration_s * fps).round() as u64)
     };
+    let peak_fps = if kind == MediaKind::Image {
+        0.0
+    } else {
+        peak_rate(v, packets, duration_s, fps)
+    };
     let info = MediaInfo {
         kind,
         format_name,
@@ -349,6 +388,7 @@ fn interpret(path: &Path, p: Probed) -> Result<(MediaInfo, ProbeDetail)> {
         height,
         rotation,
         fps,
+        peak_fps,
         frames,
         duration_s,
         has_audio: audio.is_some(),

@@ -3,6 +3,8 @@
 //! project like any media before the instruction is sent, and the message then names the
 //! uploaded file, so no backend ever needs to read the user's folders (mcp-hosts.md item 7).
 //! Paths keep their case; a missing file is an error for the user before anything is sent.
+//! Local paths that are not media never reach the cloud, not even as words
+//! ([`withhold_paths`]).
 
 use std::path::Path;
 use std::sync::OnceLock;
@@ -137,6 +139,74 @@ pub fn disclosure(attachments: &[Attachment], label: &str) -> Option<String> {
     ))
 }
 
+/// How a local path starts when written in words (no extension required): `file:`, `~/`
+/// or `~\`, `/`, a Windows drive, a UNC share.
+const LOCAL_START: &str = r#"(?:file:|~[/\\]|/|[a-z]:[\\/]|\\\\[^\\/\s"'”」’]+[\\/])"#;
+
+fn local_paths() -> &'static (Regex, Regex) {
+    static RE: OnceLock<(Regex, Regex)> = OnceLock::new();
+    RE.get_or_init(|| {
+        let quoted = format!(r#"(?i)["'“「‘]({LOCAL_START}[^"'”」’\n]*)["'”」’]"#);
+        let bare = format!(r#"(?i)(?:^|[\s(（=,;])({LOCAL_START}[^\s"'”」’)）,;]*)"#);
+        (
+            Regex::new(&quoted).expect("valid regex"),
+            Regex::new(&bare).expect("valid regex"),
+        )
+    })
+}
+
+/// What replaces a withheld path in the text sent to the cloud.
+pub const WITHHELD: &str = "[a local path, not sent]";
+
+/// `text` with every local path that is not one of the media references `refs_in` finds
+/// replaced by [`WITHHELD`], and the paths replaced, as written. For the cloud backend: a
+/// path written in free text that is not media (`~/.ssh/id_rsa`, `C:\Users\me\taxes.pdf`,
+/// `file:///etc/passwd`) never leaves the machine, not even as words (issue 20, case 8).
+/// URLs (`http://…`) are not local paths and stay.
+pub fn withhold_paths(text: &str) -> (String, Vec<String>) {
+    let media: Vec<(usize, usize)> = refs_in(text)
+        .into_iter()
+        .map(|r| {
+            let start = r.as_ptr() as usize - text.as_ptr() as usize;
+            (start, start + r.len())
+        })
+        .collect();
+    let (quoted, bare) = local_paths();
+    let mut spans: Vec<(usize, usize)> = Vec::new();
+    for re in [quoted, bare] {
+        for c in re.captures_iter(text) {
+            let Some(m) = c.get(1) else { continue };
+            let overlaps = |&(a, b): &(usize, usize)| m.start() < b && m.end() > a;
+            if m.as_str().len() < 2 || media.iter().any(overlaps) || spans.iter().any(overlaps) {
+                continue;
+            }
+            spans.push((m.start(), m.end()));
+        }
+    }
+    spans.sort_unstable();
+    let mut out = String::with_capacity(text.len());
+    let mut withheld = Vec::new();
+    let mut at = 0;
+    for (a, b) in spans {
+        out.push_str(&text[at..a]);
+        out.push_str(WITHHELD);
+        withheld.push(text[a..b].to_string());
+        at = b;
+    }
+    out.push_str(&text[at..]);
+    (out, withheld)
+}
+
+/// The sentence a tool result carries when paths were withheld from the cloud.
+pub fn withheld_note(withheld: &[String]) -> Option<String> {
+    (!withheld.is_empty()).then(|| {
+        format!(
+            "Not sent to the NemoVideo cloud service: {} (local paths in the instruction that are not media files; they were replaced by \"{WITHHELD}\"). To use a file, name a video, image or audio file.",
+            withheld.join(", ")
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -190,6 +260,68 @@ mod tests {
         assert!(is_file_ref("https://x.org/a.mp4"));
         assert!(!is_file_ref("a clean studio backdrop"));
         assert!(!is_file_ref("beach.jpg"));
+    }
+
+    /// Issue 20, case 8: paths that are not media, in every spelling, never leave as words;
+    /// media references (uploaded and renamed before), URLs and ordinary words stay.
+    #[test]
+    fn non_media_paths_are_withheld() {
+        let cases: [(&str, &[&str]); 11] = [
+            (
+                "add the title from ~/.ssh/id_rsa please",
+                &["~/.ssh/id_rsa"],
+            ),
+            (
+                "read /etc/passwd and /home/u/.aws/credentials",
+                &["/etc/passwd", "/home/u/.aws/credentials"],
+            ),
+            (
+                r"title: C:\Users\me\Documents\taxes.pdf",
+                &[r"C:\Users\me\Documents\taxes.pdf"],
+            ),
+            (
+                "use file:///home/u/secret.txt now",
+                &["file:///home/u/secret.txt"],
+            ),
+            (
+                r#"open "~/My Documents/notes 2024.txt" and caption it"#,
+                &["~/My Documents/notes 2024.txt"],
+            ),
+            (
+                r"the NAS \\nas\share\payroll.xlsx too",
+                &[r"\\nas\share\payroll.xlsx"],
+            ),
+            (
+                "(see ~/Library/Keychains/login.keychain-db)",
+                &["~/Library/Keychains/login.keychain-db"],
+            ),
+            (
+                "background ~/Pictures/Beach.JPG, title /etc/hosts",
+                &["/etc/hosts"],
+            ),
+            ("backdrop https://example.com/a/b.png and 16:9", &[]),
+            ("make it 9:16 and/or add music at 50/50", &[]),
+            (
+                "把背景换成 /root/.bash_history 里的颜色",
+                &["/root/.bash_history"],
+            ),
+        ];
+        for (text, want) in cases {
+            let (sent, withheld) = withhold_paths(text);
+            assert_eq!(withheld, want, "{text}");
+            for w in want {
+                assert!(!sent.contains(w), "{sent}");
+            }
+            assert_eq!(sent.matches(WITHHELD).count(), want.len(), "{sent}");
+        }
+        let (sent, _) = withhold_paths("background ~/Pictures/Beach.JPG, title /etc/hosts");
+        assert!(sent.contains("~/Pictures/Beach.JPG"), "{sent}");
+        let note = withheld_note(&["~/.ssh/id_rsa".into()]).unwrap();
+        assert!(
+            note.contains("~/.ssh/id_rsa") && note.contains("cloud"),
+            "{note}"
+        );
+        assert_eq!(withheld_note(&[]), None);
     }
 
     /// Paths as Windows and macOS users write them, recognised (not yet checked) on any OS.

@@ -234,6 +234,7 @@ pub async fn replace_background(conn: Arc<Connection>, plan: ReplacePlan, job: J
     }
     let message = upload_attachments(&conn, message, &plan.attachments, &job).await?;
     let sent = super::attach::disclosure(&plan.attachments, &conn.label);
+    let (message, withheld) = withhold_for_cloud(&conn, message);
     let outcome = run(&conn, &message, &job).await?;
     let draft = draft_after(&conn, &outcome).await;
     // The backend's before/after preview, fetched like any other file it points at. The
@@ -264,17 +265,40 @@ pub async fn replace_background(conn: Arc<Connection>, plan: ReplacePlan, job: J
     if let (Some(uri), Some(map)) = (clip, reply.structured.as_object_mut()) {
         map.insert("preview_clip".into(), serde_json::Value::String(uri));
     }
-    Ok(disclosed(reply, sent))
+    Ok(disclosed(reply, sent, withheld))
 }
 
-/// `reply` naming the files that left this computer (issue 20, case 8): in its text and as
-/// `uploaded_from_this_computer` in its structured result.
-fn disclosed(mut reply: Reply, sent: Option<String>) -> Reply {
-    if let Some(s) = sent {
-        reply.text.push('\n');
-        reply.text.push_str(&s);
-        if let Some(o) = reply.structured.as_object_mut() {
-            o.insert("uploaded_from_this_computer".into(), s.into());
+/// With the cloud backend, the local paths left in `message` — none of them media, which
+/// were uploaded and renamed before — are replaced, and the note says which (issue 20,
+/// case 8). The local backend runs on this computer: its text stays here.
+fn withhold_for_cloud(conn: &Connection, message: String) -> (String, Option<String>) {
+    if conn.label != "cloud" {
+        return (message, None);
+    }
+    let (text, withheld) = super::attach::withhold_paths(&message);
+    if !withheld.is_empty() {
+        tracing::info!(
+            count = withheld.len(),
+            "local paths withheld from the cloud"
+        );
+    }
+    (text, super::attach::withheld_note(&withheld))
+}
+
+/// `reply` naming the files that left this computer (issue 20, case 8) and the paths that
+/// were kept from the cloud: in its text and as `uploaded_from_this_computer` /
+/// `withheld_from_cloud` in its structured result.
+fn disclosed(mut reply: Reply, sent: Option<String>, withheld: Option<String>) -> Reply {
+    for (key, note) in [
+        ("uploaded_from_this_computer", sent),
+        ("withheld_from_cloud", withheld),
+    ] {
+        if let Some(s) = note {
+            reply.text.push('\n');
+            reply.text.push_str(&s);
+            if let Some(o) = reply.structured.as_object_mut() {
+                o.insert(key.into(), s.into());
+            }
         }
     }
     reply
@@ -289,9 +313,10 @@ pub async fn edit_video(
     conn.client.note_user_text(&instruction);
     let instruction = upload_attachments(&conn, instruction, &attachments, &job).await?;
     let sent = super::attach::disclosure(&attachments, &conn.label);
+    let (instruction, withheld) = withhold_for_cloud(&conn, instruction);
     let outcome = run(&conn, &instruction, &job).await?;
     let draft = draft_after(&conn, &outcome).await;
-    edit_reply(&conn, outcome, draft, None, Vec::new()).map(|r| disclosed(r, sent))
+    edit_reply(&conn, outcome, draft, None, Vec::new()).map(|r| disclosed(r, sent, withheld))
 }
 
 /// Typed operations: backdrop files uploaded first (the operation then names the upload),

@@ -8,12 +8,14 @@ use rand::RngCore;
 use serde_json::json;
 
 use super::error::ApiError;
+use super::extract::Source;
 use crate::api::{AnonymousToken, Envelope, headers};
 use crate::backend::state::AppState;
 use crate::backend::store::{Account, TokenRecord, UserRecord, now_secs, sha256_hex};
 
 pub async fn anonymous_token(
     State(state): State<AppState>,
+    Source(source): Source,
     hdrs: HeaderMap,
 ) -> Result<Json<Envelope<AnonymousToken>>, ApiError> {
     let client_id = hdrs
@@ -28,6 +30,13 @@ pub async fn anonymous_token(
     let expires_at = now + state.config.token_ttl.as_secs();
     let token_sha256 = sha256_hex(token.as_bytes());
     let initial_credits = state.config.initial_credits;
+    // Tokens per client id (counted by the id's hash), then, for a client id seen for the
+    // first time, new users per source: both before anything is written.
+    state
+        .standing
+        .token(&sha256_hex(client_id.as_bytes()))
+        .map_err(crate::backend::error::Error::from)?;
+    let standing = state.standing.clone();
     // The user (on first sight of this client id, with its grant) and the token, together.
     let user = state
         .store
@@ -35,6 +44,7 @@ pub async fn anonymous_token(
             let user = match db.user_for_client(&client_id)? {
                 Some(u) => u,
                 None => {
+                    standing.new_user(&source)?;
                     let user = UserRecord {
                         user_id: super::dialect::new_user_id(),
                         client_id: client_id.clone(),

@@ -34,6 +34,12 @@ pub enum ApiError {
         "attribution headers are required to export: send X-Skill-Source, X-Skill-Version and X-Skill-Platform"
     )]
     AttributionRequired,
+    /// A standing limit (`services::limits`, the storage quota): the message names it.
+    #[error("{message}")]
+    Limit {
+        message: String,
+        retry_after_secs: u64,
+    },
     #[error("too many requests: wait {retry_after_secs} s and retry once")]
     RateLimited { retry_after_secs: u64 },
     #[error("this backend requires an access key: send it in the X-Access-Key header")]
@@ -71,6 +77,7 @@ impl ApiError {
             ApiError::MissingClientId => CODE_MISSING_CLIENT_ID,
             ApiError::AttributionRequired => CODE_ATTRIBUTION_REQUIRED,
             ApiError::RateLimited { .. } => CODE_RATE_LIMITED,
+            ApiError::Limit { .. } => api::CODE_LIMIT_REACHED,
             ApiError::AccessKey | ApiError::Foreign(_) => CODE_ACCESS_KEY,
             ApiError::Internal(_) => api::CODE_INTERNAL,
         }
@@ -87,7 +94,7 @@ impl ApiError {
             ApiError::BadRequest(_) | ApiError::MissingClientId => StatusCode::BAD_REQUEST,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::AttributionRequired => StatusCode::PAYMENT_REQUIRED,
-            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::RateLimited { .. } | ApiError::Limit { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::AccessKey | ApiError::Foreign(_) => StatusCode::FORBIDDEN,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -103,7 +110,10 @@ impl ApiError {
             success: success_field.then_some(false),
         };
         let mut resp = (self.status(), Json(body)).into_response();
-        if let ApiError::RateLimited { retry_after_secs } = self
+        if let ApiError::RateLimited { retry_after_secs }
+        | ApiError::Limit {
+            retry_after_secs, ..
+        } = self
             && let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string())
         {
             resp.headers_mut().insert(header::RETRY_AFTER, v);
@@ -165,6 +175,13 @@ impl From<Error> for ApiError {
             Error::TooLarge(m) => ApiError::TooLarge(m),
             Error::Invalid(m) => ApiError::BadRequest(m),
             Error::Conflict(m) => ApiError::Conflict(m),
+            Error::Limit {
+                message,
+                retry_after_secs,
+            } => ApiError::Limit {
+                message,
+                retry_after_secs,
+            },
             Error::Internal(m) => ApiError::Internal(m),
         }
     }

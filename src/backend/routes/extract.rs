@@ -61,6 +61,23 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
+/// Who is calling on the network, as the key the per-source limits count
+/// (`services::limits::source_key`): from the socket's peer address, never from a header.
+#[derive(Debug, Clone)]
+pub struct Source(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for Source {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0);
+        Ok(Source(crate::backend::services::limits::source_key(peer)))
+    }
+}
+
 /// `http://ADDR` of this server, the bound address (never taken from `Host`).
 #[derive(Debug, Clone)]
 pub struct BaseUrl(pub String);

@@ -2,10 +2,12 @@
 //! mapping of domain errors to `ApiError`, and the router — every endpoint of the contract
 //! plus `/media/…` and `/health`, with the middleware stack (access key → dialect shaping and
 //! request log → injected faults in test builds → rate limit) and a request timeout on the routes that answer at once (not on
-//! SSE, uploads or file downloads). Handlers get the services from `AppState`.
+//! SSE, uploads or file downloads), and a minimum speed for every request body (`body_rate`).
+//! Handlers get the services from `AppState`.
 
 pub mod agent;
 pub mod auth;
+pub mod body_rate;
 pub mod claim;
 pub mod credits;
 pub mod dialect;
@@ -69,6 +71,7 @@ pub fn app(state: AppState) -> Router {
     router
         .layer(from_fn_with_state(state.clone(), dialect::middleware))
         .layer(from_fn_with_state(state.clone(), middleware::guard))
+        .layer(from_fn_with_state(state.clone(), body_rate::middleware))
         .with_state(state)
 }
 

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::error::ApiError;
-use super::extract::{ApiJson, BaseUrl, Caller};
+use super::extract::{ApiJson, BaseUrl, Caller, Source};
 use crate::api::{Draft, Envelope, RenderState, SessionInfo, SessionState, StateData};
 use crate::backend::error::Error;
 use crate::backend::services::media::media_url;
@@ -28,8 +28,13 @@ pub struct CreateBody {
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
+    Source(source): Source,
     ApiJson(body): ApiJson<CreateBody>,
 ) -> Result<Json<Envelope<SessionInfo>>, ApiError> {
+    state
+        .standing
+        .session(&caller.user_id, &source)
+        .map_err(Error::from)?;
     let rec = SessionRecord {
         session_id: super::dialect::new_session_id(state.config.dialect),
         task_id: format!("task_{}", uuid::Uuid::new_v4().simple()),

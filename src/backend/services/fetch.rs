@@ -18,7 +18,9 @@ use reqwest::Url;
 pub const MAX_REDIRECTS: usize = 3;
 /// Longest a whole download may take.
 pub const TOTAL_TIMEOUT: Duration = Duration::from_secs(300);
-/// After this long, a transfer slower than [`MIN_BYTES_PER_SEC`] on average is dropped.
+/// After this long, a transfer slower than [`MIN_BYTES_PER_SEC`] on average is dropped —
+/// also when nothing arrives at all: the response head must come within this time of the
+/// request, and each chunk of the body by `start + SLOW_GRACE + bytes / MIN_BYTES_PER_SEC`.
 pub const SLOW_GRACE: Duration = Duration::from_secs(15);
 pub const MIN_BYTES_PER_SEC: u64 = 16 * 1024;
 
@@ -69,10 +71,9 @@ pub async fn fetch(raw: &str, policy: FetchPolicy) -> Result<Fetched, FetchRefus
             .timeout(left)
             .build()
             .map_err(|_| refused())?;
-        let resp = client
-            .get(url.clone())
-            .send()
+        let resp = tokio::time::timeout(SLOW_GRACE, client.get(url.clone()).send())
             .await
+            .map_err(|_| refused())?
             .map_err(|_| refused())?;
         let status = resp.status();
         if status.is_redirection() {
@@ -96,15 +97,26 @@ pub async fn fetch(raw: &str, policy: FetchPolicy) -> Result<Fetched, FetchRefus
             .to_string();
         let content_length = resp.content_length();
         let shown = refused();
-        let mut got: u64 = 0;
-        let body = resp.bytes_stream().map(move |chunk| {
-            let chunk = chunk.map_err(|_| shown.clone())?;
-            got += chunk.len() as u64;
-            let t = started.elapsed();
-            if t > SLOW_GRACE && got < MIN_BYTES_PER_SEC * t.as_secs() {
-                return Err(shown.clone());
+        // Each chunk must arrive by the time the bytes so far have earned: a stalled body
+        // is dropped as surely as a trickled one (the wait itself is bounded).
+        let start = tokio::time::Instant::from_std(started);
+        let state = (resp.bytes_stream(), 0u64, false);
+        let body = futures::stream::unfold(state, move |(mut s, got, done)| {
+            let shown = shown.clone();
+            async move {
+                if done {
+                    return None;
+                }
+                let earned = Duration::from_secs_f64(got as f64 / MIN_BYTES_PER_SEC as f64);
+                match tokio::time::timeout_at(start + SLOW_GRACE + earned, s.next()).await {
+                    Ok(None) => None,
+                    Ok(Some(Ok(chunk))) => {
+                        let got = got + chunk.len() as u64;
+                        Some((Ok(chunk), (s, got, false)))
+                    }
+                    Ok(Some(Err(_))) | Err(_) => Some((Err(shown), (s, got, true))),
+                }
             }
-            Ok(chunk)
         });
         return Ok(Fetched {
             name,

@@ -205,7 +205,7 @@ where
         return Err(unsupported(filename, "it has no video stream"));
     }
     if let Some(i) = &info {
-        check_caps(filename, i.width, i.height, i.duration_s, i.fps)?;
+        check_caps(filename, i.width, i.height, i.duration_s, i.peak_fps)?;
     }
     let (duration, width, height, fps) = match &info {
         Some(i) if kind != "image" => (i.duration_s, i.width, i.height, i.fps),
@@ -244,18 +244,62 @@ pub fn clean_filename(name: &str, ext: &str) -> String {
     }
 }
 
+/// The storage quota: `max_bytes` of uploads and renders in all (`Retention::max_data_bytes`),
+/// enforced when an upload is staged and again when it is committed, not only by the sweep.
+#[derive(Debug, Clone, Copy)]
+pub struct Quota {
+    pub max_bytes: u64,
+    /// How often the sweeper frees space (the `Retry-After` of a refusal).
+    pub sweep_every_secs: u64,
+}
+
+impl Quota {
+    /// The refusal for `filename`, which needs `needed` bytes where `room` are left.
+    pub fn full(&self, filename: &str, room: u64, needed: Option<u64>) -> Error {
+        let mb = |b: u64| (b as f64 / (1024.0 * 1024.0) * 10.0).round() / 10.0;
+        let needs = needed
+            .map(|n| format!(" and {filename} has {} MB", mb(n)))
+            .unwrap_or_else(|| format!(" and {filename} is larger"));
+        Error::Limit {
+            message: format!(
+                "limit reached: this backend's storage quota of {} MB (Retention::max_data_bytes) has {} MB left{needs}; finished renders older than 7 days and uploads older than 30 days are removed by the hourly sweep — wait for it, or ask whoever runs this backend to raise the quota, or trim the file and upload again",
+                mb(self.max_bytes),
+                mb(room)
+            ),
+            retry_after_secs: self.sweep_every_secs.max(1),
+        }
+    }
+}
+
+/// Bytes the quota still allows.
+pub async fn quota_room(store: &Store, quota: Quota) -> Result<u64, Error> {
+    let used = store.run(|db| db.stored_bytes()).await?;
+    Ok(quota.max_bytes.saturating_sub(used))
+}
+
 /// Move staged files into the store and into the session (videos become draft segments),
-/// all or nothing: the records and the session are written in one transaction, and files
-/// already moved into place are removed again when it fails.
+/// all or nothing: the records and the session are written in one transaction (which checks
+/// the storage quota again, so uploads running side by side cannot pass it together), and
+/// files already moved into place are removed again when it fails.
 pub async fn commit(
     store: &Store,
     session_id: String,
     user_id: String,
     staged: Vec<Staged>,
     base: String,
+    quota: Quota,
 ) -> Result<(Vec<UploadedFile>, bool), Error> {
     store
         .run(move |db| {
+            let used = db.stored_bytes()?;
+            let adding: u64 = staged.iter().map(|s| s.bytes).sum();
+            if used.saturating_add(adding) > quota.max_bytes {
+                let name = staged
+                    .first()
+                    .map(|s| s.filename.as_str())
+                    .unwrap_or("the upload");
+                return Err(quota.full(name, quota.max_bytes.saturating_sub(used), Some(adding)));
+            }
             let mut placed = Vec::new();
             let out = commit_in(db, &session_id, &user_id, staged, &base, &mut placed);
             if out.is_err() {

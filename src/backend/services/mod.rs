@@ -7,6 +7,7 @@ pub mod backdrop;
 #[cfg(feature = "faults")]
 pub mod faults;
 pub mod fetch;
+pub mod limits;
 pub mod media;
 pub mod paths;
 pub mod preview;

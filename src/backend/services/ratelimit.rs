@@ -1,5 +1,6 @@
-//! Per-token rate limit: a fixed one-minute window per caller key (the routes use the bearer
-//! token, else the client id). `routes::middleware` answers HTTP 429 with `Retry-After`.
+//! Counting calls per key in fixed windows: the per-token rate limit (one-minute windows; the
+//! routes use the bearer token, else the client id; `routes::middleware` answers HTTP 429
+//! with `Retry-After`) and the standing limits of `services::limits` (longer windows).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -9,15 +10,27 @@ const WINDOW: Duration = Duration::from_secs(60);
 
 pub struct RateLimiter {
     per_window: u32,
+    window: Duration,
     windows: Mutex<HashMap<String, (Instant, u32)>>,
 }
 
 impl RateLimiter {
     pub fn new(per_min: u32) -> Self {
+        Self::with_window(per_min, WINDOW)
+    }
+
+    /// At most `limit` calls per key in each `window` (0: no limit).
+    pub fn with_window(limit: u32, window: Duration) -> Self {
         RateLimiter {
-            per_window: per_min,
+            per_window: limit,
+            window: window.max(Duration::from_secs(1)),
             windows: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The most calls per key per window.
+    pub fn limit(&self) -> u32 {
+        self.per_window
     }
 
     /// Count one call of `key`; `Err(seconds to wait)` once over the limit.
@@ -26,15 +39,16 @@ impl RateLimiter {
             return Ok(());
         }
         let mut w = self.windows.lock().unwrap_or_else(|e| e.into_inner());
+        let window = self.window;
         if w.len() > 10_000 {
-            w.retain(|_, (start, _)| now.duration_since(*start) < WINDOW);
+            w.retain(|_, (start, _)| now.duration_since(*start) < window);
         }
         let entry = w.entry(key.to_string()).or_insert((now, 0));
-        if now.duration_since(entry.0) >= WINDOW {
+        if now.duration_since(entry.0) >= window {
             *entry = (now, 0);
         }
         if entry.1 >= self.per_window {
-            let left = WINDOW.saturating_sub(now.duration_since(entry.0));
+            let left = window.saturating_sub(now.duration_since(entry.0));
             return Err(left.as_secs_f64().ceil().max(1.0) as u64);
         }
         entry.1 += 1;

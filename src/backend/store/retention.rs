@@ -141,8 +141,9 @@ impl Db<'_> {
         Ok(())
     }
 
-    /// Bytes of uploads (as recorded) plus render outputs still kept (as on disk).
-    fn stored_bytes(&self) -> Result<u64> {
+    /// Bytes of uploads (as recorded) plus render outputs still kept (as on disk): what the
+    /// storage quota (`Retention::max_data_bytes`) counts, at upload and at each sweep.
+    pub fn stored_bytes(&self) -> Result<u64> {
         let uploads: i64 = self
             .tx
             .query_row("SELECT COALESCE(SUM(bytes), 0) FROM media", [], |r| {
