@@ -6,6 +6,7 @@ mod attacks;
 mod backend_http;
 mod cli;
 mod client;
+mod consent;
 mod clip_util;
 mod edit_ops;
 mod engine_clips;

@@ -10,6 +10,7 @@
 pub mod app;
 mod attach;
 mod connect;
+mod consent;
 pub mod content;
 mod file_arg;
 pub mod gui_speak;
