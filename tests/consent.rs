@@ -188,7 +188,13 @@ impl Session {
 
     async fn ok(&self, name: &str, args: Value) -> CallToolResult {
         let r = self.call(name, args).await;
-        assert_ne!(r.is_error, Some(true), "{name}: {}\n{}", text(&r), self.log());
+        assert_ne!(
+            r.is_error,
+            Some(true),
+            "{name}: {}\n{}",
+            text(&r),
+            self.log()
+        );
         r
     }
 
@@ -251,7 +257,10 @@ async fn cloud_spending_asks_first_and_a_decline_spends_nothing() {
     let b = cloud(dir.path()).await;
     let s = start(Some(&b), User::new(true, false)).await;
     s.ok("upload_media", json!({"media": [clip()]})).await;
-    assert!(s.user.seen().is_empty(), "an upload the user named is not asked about");
+    assert!(
+        s.user.seen().is_empty(),
+        "an upload the user named is not asked about"
+    );
     let before = s.available().await;
 
     for action in [ElicitationAction::Decline, ElicitationAction::Cancel] {
@@ -277,12 +286,21 @@ async fn cloud_spending_asks_first_and_a_decline_spends_nothing() {
     let r = s.call("export_video", json!({})).await;
     assert!(text(&r).contains("no credits were spent"), "{}", text(&r));
     assert_eq!(renders(&b), 0, "no render was started");
-    assert_eq!(s.available().await, before, "credits unchanged after declines");
-    let m = s.user.seen().last().and_then(|p| form_message(p).map(String::from));
+    assert_eq!(
+        s.available().await,
+        before,
+        "credits unchanged after declines"
+    );
+    let m = s
+        .user
+        .seen()
+        .last()
+        .and_then(|p| form_message(p).map(String::from));
     assert!(m.as_deref().is_some_and(|m| m.contains("export")), "{m:?}");
 
     s.user.answer_forms(ElicitationAction::Accept);
-    s.ok("replace_background", json!({"backdrop": "blur"})).await;
+    s.ok("replace_background", json!({"backdrop": "blur"}))
+        .await;
     assert_eq!(edits(&b), 1, "accepted: the edit was sent");
     assert!(s.available().await < before, "accepted: credits were spent");
     assert_eq!(s.user.seen().len(), 4);
@@ -350,7 +368,11 @@ async fn a_file_named_in_words_leaves_only_after_consent() {
     s.user.answer_forms(ElicitationAction::Accept);
     let r = s.ok("edit_video", json!({"instruction": words})).await;
     assert_eq!(uploads(&b), uploaded + 1, "accepted: uploaded once");
-    assert!(text(&r).contains("Beach Day.png"), "disclosed: {}", text(&r));
+    assert!(
+        text(&r).contains("Beach Day.png"),
+        "disclosed: {}",
+        text(&r)
+    );
     let _ = s.client.cancel().await;
 
     // No elicitation: uploaded, and disclosed, as before.
@@ -376,7 +398,8 @@ async fn a_file_named_in_words_leaves_only_after_consent() {
 async fn the_local_backend_never_asks() {
     let s = start(None, User::new(true, true)).await;
     s.ok("upload_media", json!({"media": [clip()]})).await;
-    s.ok("replace_background", json!({"backdrop": "blur"})).await;
+    s.ok("replace_background", json!({"backdrop": "blur"}))
+        .await;
     assert!(s.user.seen().is_empty(), "{:?}", s.user.seen());
     let _ = s.client.cancel().await;
 }

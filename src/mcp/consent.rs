@@ -241,7 +241,10 @@ mod tests {
         };
         let m = form_message(&ask, Some(97.0));
         assert!(m.contains("replace the background"), "{m}");
-        assert!(m.contains("spends credits") && m.contains("97 credits available"), "{m}");
+        assert!(
+            m.contains("spends credits") && m.contains("97 credits available"),
+            "{m}"
+        );
         assert!(m.contains("/home/u/Beach Day.png"), "{m}");
         let m = form_message(
             &Ask {
@@ -250,7 +253,10 @@ mod tests {
             },
             None,
         );
-        assert!(m.contains("export") && m.contains("length of the video"), "{m}");
+        assert!(
+            m.contains("export") && m.contains("length of the video"),
+            "{m}"
+        );
         assert!(!m.contains("uploaded"), "{m}");
         assert!(Ask::none().is_empty());
     }

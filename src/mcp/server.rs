@@ -11,7 +11,7 @@ use rmcp::{
     },
     model::{
         CallToolRequestParams, CallToolResponse, Implementation, ListResourcesResult,
-        PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse,
+        ListToolsResult, PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse,
         ServerCapabilities, ServerConfig,
     },
     prompt_handler,
@@ -102,6 +102,17 @@ impl ServerHandler for EbcServer {
         let tcc = ToolCallContext::new(self, request, context);
         let response = self.tool_router.call(tcc).await?;
         Ok(content::response_for_version(response, version.as_ref()))
+    }
+
+    /// The tools as the negotiated protocol version defines them (see `content`).
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, McpError> {
+        let version = context.protocol_version();
+        let tools = content::tools_for_version(self.tool_router.list_all(), version.as_ref());
+        Ok(ListToolsResult::with_all_items(tools))
     }
 
     async fn list_resources(

@@ -12,8 +12,8 @@ use rmcp::{
 };
 
 use super::attach;
-use super::consent::{self, Ask, Spend, Verdict};
 use super::connect::Connection;
+use super::consent::{self, Ask, Spend, Verdict};
 use super::file_arg::file_arg;
 use super::jobs::{self, Failure, Found, JobCtx, Outcome};
 use super::paths::{self, MediaRef};
