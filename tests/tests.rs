@@ -22,6 +22,7 @@ mod quality;
 mod register;
 mod segment;
 mod support;
+mod tasks;
 mod timeline;
 mod timing;
 mod ts_sdk;

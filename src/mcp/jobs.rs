@@ -234,6 +234,31 @@ impl Jobs {
         map.get(id.trim()).cloned()
     }
 
+    /// The tool of job `id` and when it started (Unix seconds): a job this process holds, else
+    /// its record; `None` when neither is known.
+    pub fn describe(&self, id: &str) -> Option<(&'static str, u64)> {
+        if let Some(job) = self.get(id) {
+            let started = super::tasks::now().saturating_sub(job.started.elapsed().as_secs());
+            return Some((job.tool, started));
+        }
+        let rec = self.records.as_ref()?.get(id)?;
+        let tool = super::tasks::TASK_TOOLS
+            .into_iter()
+            .find(|t| *t == rec.kind)?;
+        Some((tool, rec.started_at))
+    }
+
+    /// Cancel job `id` if this process holds it; whether it did.
+    pub fn cancel(&self, id: &str) -> bool {
+        match self.get(id) {
+            Some(job) => {
+                job.cancel.cancel();
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Look up `id` for a continuation call of `tool`: a job this process holds, else its
     /// record from an earlier run (a finished one answers as it did; an unfinished one that can
     /// be started again is `Found::Restart`); a user-facing failure if neither.
@@ -309,7 +334,12 @@ impl Jobs {
         ctx: &RequestContext<RoleServer>,
     ) -> Result<CallToolResult, McpError> {
         let mut sink = ProgressSink::new(ctx);
-        let budget = self.budget.unwrap_or_else(|| {
+        // A task (see `tasks`): answer at once, the client polls `tasks/get`.
+        let no_wait = ctx.extensions.get::<super::tasks::NoWait>().is_some();
+        let budget = if no_wait {
+            Duration::ZERO
+        } else {
+            self.budget.unwrap_or_else(|| {
             // 2026-07-28 requests carry clientInfo in `_meta`; older sessions had a handshake.
             let name = ctx
                 .meta
@@ -319,7 +349,8 @@ impl Jobs {
             let host = hosts::host(name.as_deref());
             tracing::debug!(host = host.label, client = ?name, ceiling_s = host.ceiling.as_secs(), "call ceiling");
             host.ceiling
-        });
+            })
+        };
         // A call for a parked job is the user asking again: the work goes on.
         job.parked.send_replace(false);
         let mut parked = job.parked.subscribe();

@@ -26,6 +26,7 @@ pub mod schema;
 mod server;
 mod settings;
 mod stdio;
+mod tasks;
 pub mod timeline;
 mod tools;
 pub mod types;

@@ -42,8 +42,8 @@ impl rmcp::handler::server::tool::IntoCallToolResult for Failure {
 }
 
 impl EbcServer {
-    /// Continue waiting for job `id` of `tool`.
-    async fn resume(
+    /// Continue waiting for job `id` of `tool` (also how `tasks/get` reads a task).
+    pub(super) async fn resume(
         &self,
         tool: &'static str,
         id: &str,
