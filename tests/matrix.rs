@@ -38,6 +38,9 @@ fn clip() -> PathBuf {
         .join("clips/noaudio_640x360.mp4")
 }
 
+/// A cell that runs an external client (on a blocking thread).
+type CellRun = Box<dyn FnOnce() -> Result<String, String> + Send>;
+
 /// One cell's outcome: the version it ran on (as negotiated) and pass/fail with the reason.
 struct Cell {
     client: String,
@@ -287,11 +290,7 @@ async fn protocol_matrix() {
             result: rmcp_cell(v).await,
         });
     }
-    let blocking: Vec<(
-        String,
-        &'static str,
-        Box<dyn FnOnce() -> Result<String, String> + Send>,
-    )> = vec![
+    let blocking: Vec<(String, &'static str, CellRun)> = vec![
         (
             "Python mcp 2.3.0, mode=legacy".into(),
             "2025-11-25",
