@@ -75,10 +75,11 @@ if (what === "manifest") {
     display_name: "Editor Background Changer",
     version: ours.version,
     description: "Replace the background of your video clips and export a 1080p MP4.",
-    long_description: ours.description,
+    // The MCP App (ui:// resource) is not a field of manifest 0.3: it is described in words.
+    long_description: `${ours.description} ${ours.app.description} Its resource: ${ours.app.resourceUri} (${ours.app.mimeType}), shown with ${ours.app.tools.join(", ")}. ${ours.consent}`,
     author: { name: "NemoVideo" },
     license: ours.license,
-    keywords: ["video", "background", "editing", "mp4"],
+    keywords: ["video", "background", "editing", "mp4", "mcp-app"],
     server: {
       type: "binary",
       entry_point: `server/${exe}`,
@@ -130,9 +131,21 @@ if (what === "manifest") {
     $schema: "https://static.modelcontextprotocol.io/schemas/2025-12-11/server.schema.json",
     name: "io.github.nemovideo/editor-background-changer",
     title: "Editor Background Changer",
-    description: "Replace the background of video clips and export a 1080p MP4, in the cloud or offline.",
+    description: "Replace video backgrounds and export MP4, in the cloud or offline; an MCP App previews it.",
     version: ours.version,
     packages,
+    // The registry's place for data of the publisher's own (server.schema.json `_meta`).
+    _meta: {
+      "io.modelcontextprotocol.registry/publisher-provided": {
+        mcpApp: {
+          extension: "io.modelcontextprotocol/ui",
+          resourceUri: ours.app.resourceUri,
+          mimeType: ours.app.mimeType,
+          tools: ours.app.tools,
+          description: ours.app.description,
+        },
+      },
+    },
   };
   process.stdout.write(JSON.stringify(server, null, 2) + "\n");
 } else {

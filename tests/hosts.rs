@@ -99,15 +99,19 @@ fn log_file(dir: &Path) -> std::fs::File {
         .expect("log file")
 }
 
-fn log(dir: &Path) -> String {
+pub(crate) fn log(dir: &Path) -> String {
     std::fs::read_to_string(dir.join("server.log")).unwrap_or_default()
 }
 
-type Client = RunningService<RoleClient, ClientConfig>;
+pub(crate) type Client = RunningService<RoleClient, ClientConfig>;
 
 /// rmcp's client on `version`: the `initialize` handshake up to 2025-11-25, per-request
 /// metadata (`server/discover`) from 2026-07-28 on.
-async fn connect(dir: &Path, env: &[(&str, String)], version: &ProtocolVersion) -> Client {
+pub(crate) async fn connect(
+    dir: &Path,
+    env: &[(&str, String)],
+    version: &ProtocolVersion,
+) -> Client {
     let (transport, _) = TokioChildProcess::builder(server_cmd(dir, env))
         .stderr(Stdio::from(log_file(dir)))
         .spawn()

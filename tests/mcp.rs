@@ -305,6 +305,35 @@ async fn tools_list_matches_the_manifest() {
         );
         assert!(tool.output_schema.is_some(), "{name} has an output schema");
     }
+    // The app the manifest describes is the one the tools name and resources/list serves.
+    let mut with_app: Vec<&str> = tools
+        .iter()
+        .filter(|t| {
+            t.meta
+                .as_ref()
+                .and_then(|m| m.0.get("ui"))
+                .and_then(|u| u.get("resourceUri"))
+                == Some(&manifest["app"]["resourceUri"])
+        })
+        .map(|t| t.name.as_ref())
+        .collect();
+    with_app.sort();
+    let mut listed_app: Vec<&str> = manifest["app"]["tools"]
+        .as_array()
+        .expect("manifest app.tools")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    listed_app.sort();
+    assert_eq!(with_app, listed_app, "tools that name the app");
+    let resources = s.client.list_all_resources().await.expect("resources/list");
+    assert!(
+        resources.iter().any(
+            |r| r.uri == manifest["app"]["resourceUri"].as_str().unwrap()
+                && r.mime_type.as_deref() == manifest["app"]["mimeType"].as_str()
+        ),
+        "{resources:?}"
+    );
     for name in ["get_credits", "show_timeline"] {
         let tool = tools.iter().find(|t| t.name == name).expect("tool");
         assert_eq!(

@@ -73,6 +73,12 @@ fn mcp_bundle_is_validated_and_packed_by_the_official_cli() {
     assert_eq!(env["EBC_BACKEND"], "${user_config.backend}");
     assert_eq!(manifest["user_config"]["nemo_token"]["sensitive"], true);
     assert_eq!(manifest["user_config"]["backend"]["default"], "auto");
+    // The MCP App (issue 22): manifest 0.3 has no field for it, so its words say it.
+    let long = manifest["long_description"].as_str().unwrap_or_default();
+    assert!(
+        long.contains("ui://editor-background-changer/editor.html") && long.contains("MCP App"),
+        "{long}"
+    );
     let entry = unpacked.join(manifest["server"]["entry_point"].as_str().unwrap());
     let version = Command::new(&entry)
         .arg("--version")
@@ -92,6 +98,17 @@ fn mcp_bundle_is_validated_and_packed_by_the_official_cli() {
         server["name"].as_str().is_some_and(
             |n| n.starts_with("io.github.") && n.ends_with("/editor-background-changer")
         )
+    );
+    let app = &server["_meta"]["io.modelcontextprotocol.registry/publisher-provided"]["mcpApp"];
+    assert_eq!(
+        app["resourceUri"],
+        "ui://editor-background-changer/editor.html"
+    );
+    assert_eq!(app["extension"], "io.modelcontextprotocol/ui");
+    assert!(
+        server["description"]
+            .as_str()
+            .is_some_and(|d| d.len() <= 100)
     );
     let package = &server["packages"][0];
     assert_eq!(package["registryType"], "mcpb");

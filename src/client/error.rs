@@ -153,14 +153,32 @@ fn suffix(message: &str) -> String {
     }
 }
 
+/// How the out-of-credits sentence starts for anonymous users (before the link) and what
+/// follows the link; `out_of_credits_in` reads the sentence back.
+const ANON_CREDITS_HEAD: &str = "Your free NemoVideo credits have run out. Register at ";
+const ANON_CREDITS_TAIL: &str = " to keep this project and get more credits, then try again.";
+const REGISTERED_CREDITS: &str =
+    "Your NemoVideo credits have run out. Top up at nemovideo.com, then try again.";
+
 fn out_of_credits_text(link: Option<&str>) -> String {
     match link {
-        Some(link) => format!(
-            "Your free NemoVideo credits have run out. Register at {link} to keep this project and get more credits, then try again."
-        ),
-        None => "Your NemoVideo credits have run out. Top up at nemovideo.com, then try again."
-            .to_string(),
+        Some(link) => format!("{ANON_CREDITS_HEAD}{link}{ANON_CREDITS_TAIL}"),
+        None => REGISTERED_CREDITS.to_string(),
     }
+}
+
+/// Whether `message` (a tool result's text, possibly a job's stored one after a restart)
+/// holds the out-of-credits sentence of `ClientError::OutOfCredits` (code 2001): `None` when
+/// not, `Some(Some(link))` with the registration link of an anonymous user, `Some(None)` for
+/// a registered user (who tops up on the website).
+pub fn out_of_credits_in(message: &str) -> Option<Option<String>> {
+    if message.contains(REGISTERED_CREDITS) {
+        return Some(None);
+    }
+    let start = message.find(ANON_CREDITS_HEAD)? + ANON_CREDITS_HEAD.len();
+    let rest = &message[start..];
+    let link = &rest[..rest.find(ANON_CREDITS_TAIL)?];
+    Some(Some(link.to_string()))
 }
 
 fn too_large_text(name: &str, size: Option<u64>) -> String {
@@ -329,6 +347,25 @@ pub fn out_of_credits(ctx: &FailureContext) -> ClientError {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn the_out_of_credits_sentence_reads_back() {
+        let anon = super::ClientError::OutOfCredits {
+            register_link: Some("https://nemovideo.com/register?bind=anon_4c1d".into()),
+        }
+        .to_string();
+        assert_eq!(
+            super::out_of_credits_in(&format!("replace_background: {anon}\nmore")),
+            Some(Some("https://nemovideo.com/register?bind=anon_4c1d".into()))
+        );
+        let reg = super::ClientError::OutOfCredits {
+            register_link: None,
+        }
+        .to_string();
+        assert_eq!(super::out_of_credits_in(&reg), Some(None));
+        assert_eq!(super::out_of_credits_in("The render failed twice."), None);
+    }
+
     use super::*;
     use crate::api::{CreditsData, decode_envelope};
 

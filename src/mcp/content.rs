@@ -5,9 +5,13 @@
 //!
 //! Sources: the schema of each revision, <https://modelcontextprotocol.io/specification/>
 //! `2024-11-05/schema.ts` (content: text, image, resource), `2025-03-26` (adds audio),
-//! `2025-06-18` (adds resource_link and `structuredContent`).
+//! `2025-06-18` (adds resource_link, `structuredContent` and the tool's `outputSchema`).
+//! A tool listed with an `outputSchema` must answer with `structuredContent` (2025-06-18
+//! "Structured Content"); the TypeScript SDK 1.32.2 client enforces it (`callTool` throws
+//! -32600 "Tool … has an output schema but did not return structured content"), so a version
+//! without structured content gets its tools without output schemas (`tools_for_version`).
 
-use rmcp::model::{CallToolResponse, CallToolResult, ContentBlock, ProtocolVersion};
+use rmcp::model::{CallToolResponse, CallToolResult, ContentBlock, ProtocolVersion, Tool};
 
 /// What one revision's `CallToolResult` can carry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +57,21 @@ pub fn for_version(result: CallToolResult, version: Option<&ProtocolVersion>) ->
     result
 }
 
+/// `tools` as `version` defines them: no `outputSchema` where results carry no structured
+/// content (before 2025-06-18), so that hosts do not reject every result.
+pub fn tools_for_version(tools: Vec<Tool>, version: Option<&ProtocolVersion>) -> Vec<Tool> {
+    if Allowed::for_version(version).structured_content {
+        return tools;
+    }
+    tools
+        .into_iter()
+        .map(|mut t| {
+            t.output_schema = None;
+            t
+        })
+        .collect()
+}
+
 /// The same for a whole tool response; only a completed call carries content.
 pub fn response_for_version(
     response: CallToolResponse,
@@ -70,6 +89,21 @@ pub fn response_for_version(
 mod tests {
     use super::*;
     use rmcp::model::Resource;
+
+    #[test]
+    fn output_schemas_only_where_results_are_structured() {
+        let schema = std::sync::Arc::new(serde_json::Map::new());
+        let tool = Tool::new("t", "d", schema.clone()).with_raw_output_schema(schema);
+        for (v, kept) in [
+            (ProtocolVersion::V_2024_11_05, false),
+            (ProtocolVersion::V_2025_03_26, false),
+            (ProtocolVersion::V_2025_06_18, true),
+            (ProtocolVersion::V_2026_07_28, true),
+        ] {
+            let tools = tools_for_version(vec![tool.clone()], Some(&v));
+            assert_eq!(tools[0].output_schema.is_some(), kept, "{v:?}");
+        }
+    }
 
     fn result() -> CallToolResult {
         let mut r = CallToolResult::structured(serde_json::json!({"path": "/tmp/a.mp4"}));

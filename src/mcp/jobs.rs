@@ -249,6 +249,31 @@ impl Jobs {
         map.get(id.trim()).cloned()
     }
 
+    /// The tool of job `id` and when it started (Unix seconds): a job this process holds, else
+    /// its record; `None` when neither is known.
+    pub fn describe(&self, id: &str) -> Option<(&'static str, u64)> {
+        if let Some(job) = self.get(id) {
+            let started = super::tasks::now().saturating_sub(job.started.elapsed().as_secs());
+            return Some((job.tool, started));
+        }
+        let rec = self.records.as_ref()?.get(id)?;
+        let tool = super::tasks::TASK_TOOLS
+            .into_iter()
+            .find(|t| *t == rec.kind)?;
+        Some((tool, rec.started_at))
+    }
+
+    /// Cancel job `id` if this process holds it; whether it did.
+    pub fn cancel(&self, id: &str) -> bool {
+        match self.get(id) {
+            Some(job) => {
+                job.cancel.cancel();
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Look up `id` for a continuation call of `tool`: a job this process holds, else its
     /// record from an earlier run (a finished one answers as it did; an unfinished one that can
     /// be started again is `Found::Restart`); a user-facing failure if neither.
@@ -318,7 +343,11 @@ impl Jobs {
     }
 
     /// How long one call may wait: `EBC_CALL_BUDGET_SECS`, else the calling host's ceiling.
+    /// A task (see `tasks`) answers at once: the client polls `tasks/get`.
     fn budget_for(&self, ctx: &RequestContext<RoleServer>) -> Duration {
+        if ctx.extensions.get::<super::tasks::NoWait>().is_some() {
+            return Duration::ZERO;
+        }
         self.budget.unwrap_or_else(|| {
             // 2026-07-28 requests carry clientInfo in `_meta`; older sessions had a handshake.
             let name = ctx

@@ -10,9 +10,10 @@ use rmcp::{
         tool::ToolCallContext,
     },
     model::{
-        CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
-        ListResourcesResult, PaginatedRequestParams, ReadResourceRequestParams,
-        ReadResourceResponse, ServerCapabilities, ServerConfig,
+        CallToolRequestParams, CallToolResponse, CallToolResult, CancelTaskParams, ContentBlock,
+        GetTaskParams, GetTaskResult, Implementation, ListResourcesResult, ListToolsResult,
+        PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse,
+        ServerCapabilities, ServerConfig,
     },
     prompt_handler,
     service::RequestContext,
@@ -25,6 +26,7 @@ use super::content;
 use super::jobs::Jobs;
 use super::records::Records;
 use super::settings::McpSettings;
+use super::tasks;
 
 const INSTRUCTIONS: &str = "Edits videos through the NemoVideo editor: upload_media adds clips \
 (local paths or URLs), replace_background swaps the background behind people (with a before/after \
@@ -93,10 +95,12 @@ impl EbcServer {
 #[prompt_handler(router = self.prompt_router)]
 impl ServerHandler for EbcServer {
     /// The router's answer, cut down to what the negotiated protocol version defines.
+    /// A long tool for a client that declared the tasks extension answers with a task (see
+    /// `tasks`).
     async fn call_tool(
         &self,
         request: CallToolRequestParams,
-        context: RequestContext<RoleServer>,
+        mut context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
         let version = context.protocol_version();
         // An argument the tool does not know is a tool error naming it (not ignored).
@@ -114,9 +118,74 @@ impl ServerHandler for EbcServer {
                 version.as_ref(),
             ));
         }
+        let as_task = tasks::eligible(&request.name, request.arguments.as_ref(), &context);
+        if as_task {
+            context.extensions.insert(tasks::NoWait);
+        }
         let tcc = ToolCallContext::new(self, request, context);
         let response = self.tool_router.call(tcc).await?;
-        Ok(content::response_for_version(response, version.as_ref()))
+        let response = content::response_for_version(response, version.as_ref());
+        Ok(if as_task {
+            tasks::created(response)
+        } else {
+            response
+        })
+    }
+
+    /// `tasks/get`: the job's state, read as a `job_id` continuation that does not wait (an
+    /// export left unfinished by a killed process is started again under its id).
+    async fn get_task(
+        &self,
+        request: GetTaskParams,
+        mut context: RequestContext<RoleServer>,
+    ) -> Result<GetTaskResult, McpError> {
+        let id = request.task_id;
+        let Some((tool, started)) = self.shared.jobs.describe(&id) else {
+            return Err(McpError::invalid_params(
+                format!("no task {id} is known"),
+                None,
+            ));
+        };
+        if tasks::expired(started) {
+            return Err(McpError::invalid_params(
+                format!("task {id} has expired (its TTL is {} ms)", tasks::TTL_MS),
+                None,
+            ));
+        }
+        let version = context.protocol_version();
+        context.extensions.insert(tasks::NoWait);
+        let answer = self
+            .resume(tool, &id, &context)
+            .await
+            .map(|r| content::for_version(r, version.as_ref()));
+        tasks::detailed(&id, answer, started).map(GetTaskResult::new)
+    }
+
+    /// `tasks/cancel`: cancels the job (a render is cancelled on the backend too).
+    async fn cancel_task(
+        &self,
+        request: CancelTaskParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        if self.shared.jobs.cancel(&request.task_id) {
+            Ok(())
+        } else {
+            Err(McpError::invalid_params(
+                format!("no running task {} in this process", request.task_id),
+                None,
+            ))
+        }
+    }
+
+    /// The tools as the negotiated protocol version defines them (see `content`).
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, McpError> {
+        let version = context.protocol_version();
+        let tools = content::tools_for_version(self.tool_router.list_all(), version.as_ref());
+        Ok(ListToolsResult::with_all_items(tools))
     }
 
     async fn list_resources(
@@ -151,6 +220,7 @@ impl ServerHandler for EbcServer {
                 .enable_tools()
                 .enable_prompts()
                 .enable_resources()
+                .enable_tasks()
                 .build(),
         )
         .with_server_info(Implementation::new(crate::SKILL_SOURCE, crate::VERSION))

@@ -13,6 +13,7 @@ use rmcp::{
 
 use super::attach;
 use super::connect::Connection;
+use super::consent::{self, Ask, Spend, Verdict};
 use super::file_arg::file_arg;
 use super::jobs::{self, Failure, Found, JobCtx, Outcome};
 use super::paths::{self, MediaRef};
@@ -41,15 +42,18 @@ impl rmcp::handler::server::tool::IntoCallToolResult for Failure {
 }
 
 impl EbcServer {
-    /// Continue waiting for job `id` of `tool`.
-    async fn resume(
+    /// Continue waiting for job `id` of `tool` (also how `tasks/get` reads a task).
+    pub(super) async fn resume(
         &self,
         tool: &'static str,
         id: &str,
         ctx: &RequestContext<RoleServer>,
     ) -> Result<CallToolResult, McpError> {
         match self.shared.jobs.resume(tool, id) {
-            Ok(Found::Held(job)) => self.shared.jobs.wait(&job, ctx).await,
+            Ok(Found::Held(job)) => {
+                let result = self.shared.jobs.wait(&job, ctx).await?;
+                Ok(self.offer_top_up(result, ctx).await)
+            }
             Ok(Found::Restart(rec)) => self.restart(*rec, ctx).await,
             Err(f) => jobs::failure_result(self.shared.connector.label().as_deref(), f),
         }
@@ -67,9 +71,16 @@ impl EbcServer {
             Some(plan) if rec.kind == "export_video" => {
                 tracing::info!(job = %rec.id, "continuing an export started before a restart");
                 let args = plan.args();
-                self.launch_recorded("export_video", ctx, Some(rec.id), args, move |conn, job| {
-                    work::export_video(conn, plan, job)
-                })
+                // Agreed to when it was first asked for.
+                let ask = Ask::none();
+                self.launch_recorded(
+                    "export_video",
+                    ctx,
+                    ask,
+                    Some(rec.id),
+                    args,
+                    move |conn, job| work::export_video(conn, plan, job),
+                )
                 .await
             }
             _ => jobs::failure_result(
@@ -88,6 +99,7 @@ impl EbcServer {
         &self,
         tool: &'static str,
         ctx: &RequestContext<RoleServer>,
+        ask: Ask,
         id: Option<String>,
         args: serde_json::Value,
         work: F,
@@ -100,19 +112,35 @@ impl EbcServer {
             Ok(conn) => conn,
             Err(f) => return jobs::failure_result(None, f),
         };
+        if let Verdict::Refused(result) = consent::ask(&ask, &conn, ctx).await {
+            return Ok(result);
+        }
         let label = conn.label.clone();
         let job = self
             .shared
             .jobs
             .start_recorded(tool, &label, id, args, move |job| work(conn, job));
-        self.shared.jobs.wait(&job, ctx).await
+        let result = self.shared.jobs.wait(&job, ctx).await?;
+        Ok(self.offer_top_up(result, ctx).await)
     }
 
-    /// Start `work` as a job of `tool` on the connection and wait for it within the budget.
+    /// `result`, after offering the registration / top-up page when it says the credits ran
+    /// out (code 2001) and the client can open a URL (see `consent`).
+    async fn offer_top_up(
+        &self,
+        result: CallToolResult,
+        ctx: &RequestContext<RoleServer>,
+    ) -> CallToolResult {
+        consent::offer_top_up(result, &self.shared.settings.client.web_url, ctx).await
+    }
+
+    /// Start `work` as a job of `tool` on the connection and wait for it within the budget,
+    /// once the user agreed to what `ask` names (see `consent`).
     async fn launch<F, Fut>(
         &self,
         tool: &'static str,
         ctx: &RequestContext<RoleServer>,
+        ask: Ask,
         work: F,
     ) -> Result<CallToolResult, McpError>
     where
@@ -123,12 +151,16 @@ impl EbcServer {
             Ok(conn) => conn,
             Err(f) => return jobs::failure_result(None, f),
         };
+        if let Verdict::Refused(result) = consent::ask(&ask, &conn, ctx).await {
+            return Ok(result);
+        }
         let label = conn.label.clone();
         let job = self
             .shared
             .jobs
             .start(tool, &label, move |job| work(conn, job));
-        self.shared.jobs.wait(&job, ctx).await
+        let result = self.shared.jobs.wait(&job, ctx).await?;
+        Ok(self.offer_top_up(result, ctx).await)
     }
 
     /// `each: true`: one recorded export job per clip — its own id, record, progress and
@@ -245,7 +277,8 @@ impl EbcServer {
             Ok(refs) => refs,
             Err(f) => return jobs::failure_result(None, f),
         };
-        self.launch("upload_media", &ctx, move |conn, job| {
+        // Files the user named to upload_media: what the call is for, not asked again.
+        self.launch("upload_media", &ctx, Ask::none(), move |conn, job| {
             work::upload_media(conn, refs, job)
         })
         .await
@@ -329,6 +362,7 @@ impl EbcServer {
                 ),
             );
         };
+        let ask = Ask::spending(Spend::Edit("replace the background"), &attachments);
         let plan = ReplacePlan {
             message,
             upload_first,
@@ -337,7 +371,7 @@ impl EbcServer {
             attachments,
             clips: self.shared.clips.clone(),
         };
-        self.launch("replace_background", &ctx, move |conn, job| {
+        self.launch("replace_background", &ctx, ask, move |conn, job| {
             work::replace_background(conn, plan, job)
         })
         .await
@@ -413,7 +447,8 @@ impl EbcServer {
             return self.export_each(plan, &ctx).await;
         }
         let args = plan.args();
-        self.launch_recorded("export_video", &ctx, None, args, move |conn, job| {
+        let ask = Ask::spending(Spend::Render, &[]);
+        self.launch_recorded("export_video", &ctx, ask, None, args, move |conn, job| {
             work::export_video(conn, plan, job)
         })
         .await
@@ -480,8 +515,17 @@ impl EbcServer {
                     }
                 }
             }
+            // Undo and redo alone are free (the backend charges no turn for them).
+            let ask = if ops.iter().all(crate::api::EditOp::is_history) {
+                Ask {
+                    spends: None,
+                    files: consent::local_files(&attachments),
+                }
+            } else {
+                Ask::spending(Spend::Edit("edit the video"), &attachments)
+            };
             return self
-                .launch("edit_video", &ctx, move |conn, job| {
+                .launch("edit_video", &ctx, ask, move |conn, job| {
                     work::edit_operations(conn, ops, attachments, job)
                 })
                 .await;
@@ -499,7 +543,8 @@ impl EbcServer {
             Ok(a) => a,
             Err(f) => return jobs::failure_result(None, f),
         };
-        self.launch("edit_video", &ctx, move |conn, job| {
+        let ask = Ask::spending(Spend::Edit("edit the video"), &attachments);
+        self.launch("edit_video", &ctx, ask, move |conn, job| {
             work::edit_video(conn, instruction, attachments, job)
         })
         .await

@@ -4,6 +4,7 @@
 use std::path::Path;
 
 pub mod node_packages;
+pub mod python_venv;
 
 /// The built binary's `backend` command on a free loopback port, as a separate process; its
 /// URL is read from the line it prints to stderr. Killed (SIGKILL) and reaped when dropped.

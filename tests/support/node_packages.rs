@@ -19,9 +19,14 @@ pub fn dir() -> PathBuf {
 fn installed() -> bool {
     let modules = dir().join("node_modules");
     modules.join(".package-lock.json").is_file()
-        && ["sdk-1.0", "sdk-latest", "@anthropic-ai/mcpb"]
-            .iter()
-            .all(|m| modules.join(m).join("package.json").is_file())
+        && [
+            "sdk-1.0",
+            "sdk-latest",
+            "@anthropic-ai/mcpb",
+            "@modelcontextprotocol/inspector",
+        ]
+        .iter()
+        .all(|m| modules.join(m).join("package.json").is_file())
 }
 
 fn npm() -> &'static str {

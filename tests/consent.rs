@@ -1,0 +1,405 @@
+//! Consent where credits are spent and where files leave the machine (issue 22 item 5, issue
+//! 20 "no unseen uploads"): the built binary, driven by rmcp's client declaring elicitation,
+//! against the embedded backend started standalone in this process and used as the cloud
+//! (`EBC_BACKEND=cloud NEMO_API_URL=…`) — the server cannot tell it from NemoVideo, and its
+//! faults (2001 out of credits) are armed from here.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+
+use ebc::backend::{self, BackendHandle};
+use ebc::config::{BackendConfig, Faults};
+use rmcp::{
+    ClientHandler, ErrorData, RoleClient, ServiceExt,
+    model::{
+        CallToolRequestParams, CallToolResult, ClientCapabilities, ClientConfig,
+        ElicitRequestParams, ElicitResult, ElicitationAction, ElicitationCapability,
+        FormElicitationCapability, UrlElicitationCapability,
+    },
+    service::{RequestContext, RunningService},
+    transport::TokioChildProcess,
+};
+use serde_json::{Value, json};
+
+const EXE: &str = env!("CARGO_BIN_EXE_editor-background-changer");
+
+/// The binary under test; `EBC_TEST_EXE` points these tests at another build (e.g. main's, to
+/// watch them fail before a fix).
+fn exe() -> PathBuf {
+    std::env::var_os("EBC_TEST_EXE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(EXE))
+}
+
+const CLEARED: &[&str] = &[
+    "NEMO_TOKEN",
+    "NEMO_API_URL",
+    "EBC_ACCESS_KEY",
+    "NEMO_CLIENT_ID",
+    "EBC_BACKEND",
+    "EBC_PLATFORM",
+    "EBC_STATE_DIR",
+    "EBC_DATA_DIR",
+    "EBC_CALL_BUDGET_SECS",
+    "SKILL_SOURCE",
+    "NEMO_WEB_URL",
+    "XDG_CONFIG_HOME",
+    "XDG_DATA_HOME",
+    "XDG_STATE_HOME",
+];
+
+fn fixtures() -> PathBuf {
+    std::env::var_os("EBC_FIXTURES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures"))
+}
+
+fn clip() -> String {
+    fixtures()
+        .join("clips/noaudio_640x360.mp4")
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// A user at the host: answers each form with `form` and each URL request with `url`, and
+/// keeps every request it was shown.
+#[derive(Clone)]
+struct User {
+    capabilities: ClientCapabilities,
+    form: Arc<Mutex<ElicitationAction>>,
+    url: Arc<Mutex<ElicitationAction>>,
+    seen: Arc<Mutex<Vec<ElicitRequestParams>>>,
+}
+
+impl User {
+    fn new(form: bool, url: bool) -> User {
+        let mut elicitation = ElicitationCapability::new();
+        if form {
+            elicitation = elicitation.with_form(FormElicitationCapability::new());
+        }
+        if url {
+            elicitation = elicitation.with_url(UrlElicitationCapability::default());
+        }
+        let mut capabilities = ClientCapabilities::default();
+        if form || url {
+            capabilities.elicitation = Some(elicitation);
+        }
+        User {
+            capabilities,
+            form: Arc::new(Mutex::new(ElicitationAction::Decline)),
+            url: Arc::new(Mutex::new(ElicitationAction::Accept)),
+            seen: Arc::default(),
+        }
+    }
+
+    fn answer_forms(&self, action: ElicitationAction) {
+        *self.form.lock().unwrap() = action;
+    }
+
+    fn seen(&self) -> Vec<ElicitRequestParams> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+impl ClientHandler for User {
+    async fn create_elicitation(
+        &self,
+        request: ElicitRequestParams,
+        _context: RequestContext<RoleClient>,
+    ) -> Result<ElicitResult, ErrorData> {
+        self.seen.lock().unwrap().push(request.clone());
+        let action = match &request {
+            ElicitRequestParams::FormElicitationParams { .. } => self.form.lock().unwrap().clone(),
+            _ => self.url.lock().unwrap().clone(),
+        };
+        let mut result = ElicitResult::new(action.clone());
+        if action == ElicitationAction::Accept
+            && matches!(request, ElicitRequestParams::FormElicitationParams { .. })
+        {
+            result = result.with_content(json!({"proceed": true}));
+        }
+        Ok(result)
+    }
+
+    fn get_info(&self) -> ClientConfig {
+        ClientConfig::new(
+            self.capabilities.clone(),
+            rmcp::model::Implementation::new("consent-test", "1"),
+        )
+    }
+}
+
+struct Session {
+    client: RunningService<RoleClient, User>,
+    user: User,
+    dir: tempfile::TempDir,
+}
+
+async fn start(backend: Option<&BackendHandle>, user: User) -> Session {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = tokio::process::Command::new(exe());
+    cmd.arg("serve");
+    for key in CLEARED {
+        cmd.env_remove(key);
+    }
+    cmd.env("HOME", dir.path())
+        .env("EBC_STATE_DIR", dir.path().join("state"))
+        .env("EBC_DATA_DIR", dir.path().join("data"))
+        .env("RUST_LOG", "info");
+    match backend {
+        Some(b) => {
+            cmd.env("EBC_BACKEND", "cloud")
+                .env("NEMO_API_URL", b.url())
+                .env("EBC_ACCESS_KEY", b.access_key())
+                .env("EBC_RENDER_POLL_SECS", "0.5")
+                .env("EBC_RENDER_MAX_POLLS", "1000");
+        }
+        None => {
+            cmd.env("EBC_BACKEND", "local");
+        }
+    }
+    let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
+    let (transport, _) = TokioChildProcess::builder(cmd)
+        .stderr(Stdio::from(log))
+        .spawn()
+        .expect("spawn the server binary");
+    let client = user
+        .clone()
+        .serve(transport)
+        .await
+        .expect("MCP handshake with the server binary");
+    Session { client, user, dir }
+}
+
+impl Session {
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+    }
+
+    async fn call(&self, name: &str, args: Value) -> CallToolResult {
+        let args = args.as_object().cloned().unwrap_or_default();
+        let params = CallToolRequestParams::new(name.to_string()).with_arguments(args);
+        match self.client.call_tool(params).await {
+            Ok(r) => r,
+            Err(e) => panic!("{name}: protocol error {e}\n{}", self.log()),
+        }
+    }
+
+    async fn ok(&self, name: &str, args: Value) -> CallToolResult {
+        let r = self.call(name, args).await;
+        assert_ne!(
+            r.is_error,
+            Some(true),
+            "{name}: {}\n{}",
+            text(&r),
+            self.log()
+        );
+        r
+    }
+
+    async fn available(&self) -> f64 {
+        let r = self.ok("get_credits", json!({})).await;
+        r.structured_content.as_ref().unwrap()["available"]
+            .as_f64()
+            .expect("available credits")
+    }
+}
+
+fn text(result: &CallToolResult) -> String {
+    result
+        .content
+        .iter()
+        .filter_map(|c| c.as_text().map(|t| t.text.clone()))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn form_message(p: &ElicitRequestParams) -> Option<&str> {
+    match p {
+        ElicitRequestParams::FormElicitationParams { message, .. } => Some(message),
+        _ => None,
+    }
+}
+
+async fn cloud(dir: &Path) -> BackendHandle {
+    let mut cfg = BackendConfig::ephemeral(dir.join("backend"));
+    cfg.log_requests = true;
+    backend::spawn(cfg).await.expect("start the backend")
+}
+
+fn uploads(b: &BackendHandle) -> usize {
+    b.requests()
+        .iter()
+        .filter(|r| r.method == "POST" && r.path.starts_with("/api/upload-video/"))
+        .count()
+}
+
+fn renders(b: &BackendHandle) -> usize {
+    b.requests()
+        .iter()
+        .filter(|r| r.method == "POST" && r.path == "/api/render/proxy/lambda")
+        .count()
+}
+
+fn edits(b: &BackendHandle) -> usize {
+    b.requests()
+        .iter()
+        .filter(|r| r.method == "POST" && r.path == "/run_sse")
+        .count()
+}
+
+/// Replace and export on the cloud each ask first, saying it spends credits and the
+/// balance; a decline (and a cancel) sends nothing and spends nothing; an accept goes ahead.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cloud_spending_asks_first_and_a_decline_spends_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = cloud(dir.path()).await;
+    let s = start(Some(&b), User::new(true, false)).await;
+    s.ok("upload_media", json!({"media": [clip()]})).await;
+    assert!(
+        s.user.seen().is_empty(),
+        "an upload the user named is not asked about"
+    );
+    let before = s.available().await;
+
+    for action in [ElicitationAction::Decline, ElicitationAction::Cancel] {
+        s.user.answer_forms(action.clone());
+        let r = s
+            .call("replace_background", json!({"backdrop": "blur"}))
+            .await;
+        let t = text(&r);
+        assert_eq!(r.is_error, Some(true), "{action:?}: {t}");
+        assert!(t.contains("no credits were spent"), "{action:?}: {t}");
+        assert_eq!(edits(&b), 0, "{action:?}: nothing went to the agent");
+    }
+    let asked = s.user.seen();
+    assert_eq!(asked.len(), 2, "one form per call");
+    let m = form_message(&asked[0]).expect("a form elicitation");
+    assert!(m.contains("credits"), "{m}");
+    assert!(
+        m.contains(&format!("{before}")) || m.contains(&format!("{before:.0}")),
+        "the form says the balance ({before}): {m}"
+    );
+
+    s.user.answer_forms(ElicitationAction::Decline);
+    let r = s.call("export_video", json!({})).await;
+    assert!(text(&r).contains("no credits were spent"), "{}", text(&r));
+    assert_eq!(renders(&b), 0, "no render was started");
+    assert_eq!(
+        s.available().await,
+        before,
+        "credits unchanged after declines"
+    );
+    let m = s
+        .user
+        .seen()
+        .last()
+        .and_then(|p| form_message(p).map(String::from));
+    assert!(m.as_deref().is_some_and(|m| m.contains("export")), "{m:?}");
+
+    s.user.answer_forms(ElicitationAction::Accept);
+    s.ok("replace_background", json!({"backdrop": "blur"}))
+        .await;
+    assert_eq!(edits(&b), 1, "accepted: the edit was sent");
+    assert!(s.available().await < before, "accepted: credits were spent");
+    assert_eq!(s.user.seen().len(), 4);
+    let _ = s.client.cancel().await;
+    b.shutdown().await;
+}
+
+/// On 2001 the user is offered the registration (top-up) page by a URL-mode elicitation, and
+/// the tool result still carries the link.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn out_of_credits_offers_the_registration_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = cloud(dir.path()).await;
+    let s = start(Some(&b), User::new(true, true)).await;
+    s.ok("upload_media", json!({"media": [clip()]})).await;
+    s.user.answer_forms(ElicitationAction::Accept);
+    b.set_faults(Faults {
+        out_of_credits: true,
+        ..Faults::default()
+    });
+    let r = s
+        .call("replace_background", json!({"backdrop": "blur"}))
+        .await;
+    assert_eq!(r.is_error, Some(true), "{}", text(&r));
+    assert!(text(&r).contains("?bind=anon_"), "{}", text(&r));
+    let urls: Vec<(String, String)> = s
+        .user
+        .seen()
+        .into_iter()
+        .filter_map(|p| match p {
+            ElicitRequestParams::UrlElicitationParams { url, message, .. } => Some((url, message)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(urls.len(), 1, "one URL elicitation: {urls:?}");
+    assert!(urls[0].0.contains("/register?bind=anon_"), "{urls:?}");
+    assert!(urls[0].1.contains("credits"), "{urls:?}");
+    assert!(!urls[0].0.contains("nmv_"), "no token in the URL");
+    let _ = s.client.cancel().await;
+    b.shutdown().await;
+}
+
+/// A picture named only in the words of an edit leaves the machine after the user agreed;
+/// declined, it is not uploaded and the answer says so. Without elicitation it is uploaded
+/// and the result names it (today's behaviour).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_named_in_words_leaves_only_after_consent() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = cloud(dir.path()).await;
+    let s = start(Some(&b), User::new(true, false)).await;
+    s.ok("upload_media", json!({"media": [clip()]})).await;
+    let uploaded = uploads(&b);
+    let beach = s.dir.path().join("Beach Day.png");
+    image::RgbImage::from_pixel(64, 48, image::Rgb([30, 120, 200]))
+        .save(&beach)
+        .unwrap();
+    let words = format!("use \"{}\" as the background", beach.display());
+    let r = s.call("edit_video", json!({"instruction": words})).await;
+    assert_eq!(r.is_error, Some(true), "{}", text(&r));
+    assert!(text(&r).contains("nothing was uploaded"), "{}", text(&r));
+    assert_eq!(uploads(&b), uploaded, "declined: the picture stayed here");
+    let m = form_message(&s.user.seen()[0]).unwrap().to_string();
+    assert!(m.contains("Beach Day.png"), "the form names the file: {m}");
+
+    s.user.answer_forms(ElicitationAction::Accept);
+    let r = s.ok("edit_video", json!({"instruction": words})).await;
+    assert_eq!(uploads(&b), uploaded + 1, "accepted: uploaded once");
+    assert!(
+        text(&r).contains("Beach Day.png"),
+        "disclosed: {}",
+        text(&r)
+    );
+    let _ = s.client.cancel().await;
+
+    // No elicitation: uploaded, and disclosed, as before.
+    let plain = start(Some(&b), User::new(false, false)).await;
+    plain.ok("upload_media", json!({"media": [clip()]})).await;
+    let n = uploads(&b);
+    let r = plain.ok("edit_video", json!({"instruction": words})).await;
+    assert_eq!(uploads(&b), n + 1);
+    assert!(
+        r.structured_content.as_ref().unwrap()["uploaded_from_this_computer"]
+            .as_str()
+            .is_some_and(|s| s.contains("Beach Day.png")),
+        "{}",
+        text(&r)
+    );
+    assert!(plain.user.seen().is_empty());
+    let _ = plain.client.cancel().await;
+    b.shutdown().await;
+}
+
+/// The local backend spends nothing and sends nothing away: never asked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_local_backend_never_asks() {
+    let s = start(None, User::new(true, true)).await;
+    s.ok("upload_media", json!({"media": [clip()]})).await;
+    s.ok("replace_background", json!({"backdrop": "blur"}))
+        .await;
+    assert!(s.user.seen().is_empty(), "{:?}", s.user.seen());
+    let _ = s.client.cancel().await;
+}
