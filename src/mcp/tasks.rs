@@ -42,13 +42,25 @@ pub struct NoWait;
 /// Whether this call becomes a task: a long tool, not a `job_id` continuation, and a client
 /// that declared the tasks extension (in the request's `_meta` on 2026-07-28, else at the
 /// handshake).
+///
+/// Only on protocol 2026-07-28 and later, where the extension is defined: a client of an
+/// older revision may declare it and still read every `tools/call` answer as a
+/// `CallToolResult` — the MCP Inspector CLI 2.12.0 does, on 2025-11-25, and failed on the
+/// task it was given ("declares an output schema but returned no structured content").
 pub fn eligible(name: &str, args: Option<&JsonObject>, ctx: &RequestContext<RoleServer>) -> bool {
     TASK_TOOLS.contains(&name)
         && args.is_none_or(|a| a.get("job_id").is_none_or(serde_json::Value::is_null))
         && ctx
+            .protocol_version()
+            .is_some_and(|v| v.as_str() >= TASKS_FROM)
+        && ctx
             .client_capabilities()
             .is_some_and(|c| c.supports_tasks())
 }
+
+/// The first protocol revision with the tasks extension (SEP-2663). Revisions are dates, so
+/// they compare as strings.
+const TASKS_FROM: &str = "2026-07-28";
 
 /// `(job id, message)` of a `running` answer.
 fn running(result: &CallToolResult) -> Option<(String, Option<String>)> {
