@@ -11,35 +11,30 @@ use std::time::{Duration, Instant};
 
 use crate::clip_util::*;
 
-/// `(pid, parent pid, command name)` of every process, from `/proc/PID/stat`.
+/// `(parent pid, command name)` of process `pid` while it runs: `None` when it is gone or has
+/// exited and waits to be reaped (a zombie runs nothing). From `/proc/PID/stat`.
+fn running(pid: u32) -> Option<(u32, String)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // "pid (comm) state ppid …": comm may hold spaces, so split at the last ')'.
+    let (open, close) = (stat.find('(')?, stat.rfind(')')?);
+    let comm = stat[open + 1..close].to_string();
+    let mut rest = stat[close + 1..].split_whitespace();
+    let (state, ppid) = (rest.next()?, rest.next()?.parse().ok()?);
+    (state != "Z").then_some((ppid, comm))
+}
+
+/// `(pid, parent pid, command name)` of every running process.
 fn processes() -> Vec<(u32, u32, String)> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
-            continue; // gone meanwhile
-        };
-        // "pid (comm) state ppid …": comm may hold spaces, so split at the last ')'.
-        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
-            continue;
-        };
-        let comm = stat[open + 1..close].to_string();
-        let mut rest = stat[close + 1..].split_whitespace();
-        let (state, ppid) = (rest.next(), rest.next().and_then(|p| p.parse().ok()));
-        if state == Some("Z") {
-            continue; // exited, waiting to be reaped: not running
-        }
-        if let Some(ppid) = ppid {
-            out.push((pid, ppid, comm));
-        }
-    }
-    out
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_string_lossy().parse::<u32>().ok())
+        .filter_map(|pid| running(pid).map(|(ppid, comm)| (pid, ppid, comm)))
+        .collect()
 }
 
 fn alive(pid: u32) -> bool {
-    processes().iter().any(|(p, _, _)| *p == pid)
+    running(pid).is_some()
 }
 
 /// Poll (every 50 ms, up to `limit`) until `done` holds; false on timeout.
