@@ -831,50 +831,25 @@ async fn render_one(
 ) -> Result<Saved, Failure> {
     let client = &conn.client;
     let staging = Staging::new(&plan.state_dir, dest)?;
-    let output = RenderOutput {
-        format: "mp4".into(),
-        quality: plan.quality.as_str().into(),
-        resolution: Some(plan.resolution.as_str().into()),
-        matte: plan.matte.as_option().map(str::to_string),
-    };
+    let output = render_output(plan);
     if let Some(l) = label {
         job.notify(Notice {
             message: format!("{l}: rendering…"),
             percent: None,
         });
     }
-    let mut status = client
+    let status = client
         .start_render(&draft, output.clone())
         .await
         .map_err(failure)?;
-    let mut retried = false;
-    loop {
-        status = wait_for_render(conn, status, job).await?;
-        match status.status {
-            RenderState::Completed => break,
-            RenderState::Cancelled => {
-                return Err(Failure::User(
-                    "The render was cancelled before it finished; call export_video again to start a new one.".into(),
-                ));
-            }
-            _ => {
-                let why = status
-                    .error
-                    .clone()
-                    .unwrap_or_else(|| "no reason was given".into());
-                if retried {
-                    return Err(Failure::User(format!(
-                        "The render failed twice (the second time: {why}). Check the timeline with show_timeline, then call export_video again."
-                    )));
-                }
-                retried = true;
-                status = client
-                    .start_render(&draft, output.clone())
-                    .await
-                    .map_err(failure)?;
-            }
-        }
-    }
+    let (draft, output) = (&draft, &output);
+    let (status, retried) = wait_retrying_once(conn, status, job, move |_, _| async move {
+        client
+            .start_render(draft, output.clone())
+            .await
+            .map_err(failure)
+    })
+    .await?;
     let bytes = client
         .download_render(&status, &staging.file())
         .await
@@ -979,13 +954,8 @@ async fn export_timeline(conn: Arc<Connection>, plan: ExportPlan, job: JobCtx) -
         resumed = Some(status);
     }
     let was_resumed = resumed.is_some();
-    let output = RenderOutput {
-        format: "mp4".into(),
-        quality: plan.quality.as_str().into(),
-        resolution: Some(plan.resolution.as_str().into()),
-        matte: plan.matte.as_option().map(str::to_string),
-    };
-    let mut status = match resumed {
+    let output = render_output(&plan);
+    let status = match resumed {
         Some(s) => s,
         None => {
             let draft = exportable_draft(&conn).await?;
@@ -996,42 +966,24 @@ async fn export_timeline(conn: Arc<Connection>, plan: ExportPlan, job: JobCtx) -
         }
     };
     job.record_render(&status.id);
-    // The docs: a failed render is retried once, with a new id.
-    let mut retried = false;
-    loop {
-        status = wait_for_render(&conn, status, &job).await?;
-        match status.status {
-            RenderState::Completed => break,
-            RenderState::Cancelled => {
-                return Err(Failure::User(
-                    "The render was cancelled before it finished; call export_video again to start a new one.".into(),
-                ));
-            }
-            _ => {
-                let why = status
-                    .error
-                    .clone()
-                    .unwrap_or_else(|| "no reason was given".into());
-                if retried {
-                    return Err(Failure::User(format!(
-                        "The render failed twice (the second time: {why}). Check the timeline with show_timeline, then call export_video again."
-                    )));
-                }
-                retried = true;
-                tracing::info!(render = %status.id, reason = %why, "render failed; retrying once with a new id");
-                job.notify(Notice {
-                    message: format!("The render failed ({why}); trying once more…"),
-                    percent: Some(0.0),
-                });
-                let draft = exportable_draft(&conn).await?;
-                status = client
-                    .start_render(&draft, output.clone())
-                    .await
-                    .map_err(failure)?;
-                job.record_render(&status.id);
-            }
-        }
-    }
+    let (conn_ref, job_ref, output_ref) = (&*conn, &job, &output);
+    let (status, retried) = wait_retrying_once(&conn, status, &job, move |failed, why| async move {
+        let (conn, job, output) = (conn_ref, job_ref, output_ref);
+        tracing::info!(render = %failed, reason = %why, "render failed; retrying once with a new id");
+        job.notify(Notice {
+            message: format!("The render failed ({why}); trying once more…"),
+            percent: Some(0.0),
+        });
+        let draft = exportable_draft(conn).await?;
+        let status = conn
+            .client
+            .start_render(&draft, output.clone())
+            .await
+            .map_err(failure)?;
+        job.record_render(&status.id);
+        Ok(status)
+    })
+    .await?;
     job.notify(Notice {
         message: "Saving the MP4…".into(),
         percent: Some(100.0),
@@ -1108,6 +1060,55 @@ async fn exportable_draft(conn: &Connection) -> Result<Draft, Failure> {
                 .into(),
         )
     })
+}
+
+/// The render settings of an export.
+fn render_output(plan: &ExportPlan) -> RenderOutput {
+    RenderOutput {
+        format: "mp4".into(),
+        quality: plan.quality.as_str().into(),
+        resolution: Some(plan.resolution.as_str().into()),
+        matte: plan.matte.as_option().map(str::to_string),
+    }
+}
+
+/// Wait for render `status` to end. The docs: a failed render is retried once, with a new
+/// id — `restart(failed render id, why)` starts it. Returns the completed render and whether it was retried;
+/// a cancelled render, or a second failure, is the user's error naming what to do.
+async fn wait_retrying_once<R>(
+    conn: &Connection,
+    mut status: RenderStatus,
+    job: &JobCtx,
+    mut restart: impl FnMut(String, String) -> R,
+) -> Result<(RenderStatus, bool), Failure>
+where
+    R: std::future::Future<Output = Result<RenderStatus, Failure>>,
+{
+    let mut retried = false;
+    loop {
+        status = wait_for_render(conn, status, job).await?;
+        match status.status {
+            RenderState::Completed => return Ok((status, retried)),
+            RenderState::Cancelled => {
+                return Err(Failure::User(
+                    "The render was cancelled before it finished; call export_video again to start a new one.".into(),
+                ));
+            }
+            _ => {
+                let why = status
+                    .error
+                    .clone()
+                    .unwrap_or_else(|| "no reason was given".into());
+                if retried {
+                    return Err(Failure::User(format!(
+                        "The render failed twice (the second time: {why}). Check the timeline with show_timeline, then call export_video again."
+                    )));
+                }
+                retried = true;
+                status = restart(status.id, why).await?;
+            }
+        }
+    }
 }
 
 /// Poll the render at the backend's pace until it ends. After the backend's number of polls
