@@ -13,11 +13,11 @@ use ebc::config::{BackendConfig, Faults};
 use rmcp::{
     ClientHandler, ErrorData, RoleClient, ServiceExt,
     model::{
-        CallToolRequestParams, CallToolResult, ClientCapabilities, ClientConfig,
+        CallToolRequestParams, CallToolResponse, CallToolResult, ClientCapabilities, ClientConfig,
         ElicitRequestParams, ElicitResult, ElicitationAction, ElicitationCapability,
-        FormElicitationCapability, UrlElicitationCapability,
+        FormElicitationCapability, InputRequest, ProtocolVersion, UrlElicitationCapability,
     },
-    service::{RequestContext, RunningService},
+    service::{ClientLifecycleMode, ClientServiceExt, RequestContext, RunningService},
     transport::TokioChildProcess,
 };
 use serde_json::{Value, json};
@@ -67,6 +67,10 @@ fn clip() -> String {
 #[derive(Clone)]
 struct User {
     capabilities: ClientCapabilities,
+    /// Speak 2026-07-28 (`server/discover`, no handshake): the server may not send requests,
+    /// so it asks through an `input_required` result that rmcp's `call_tool` answers
+    /// through this handler and retries.
+    modern: bool,
     form: Arc<Mutex<ElicitationAction>>,
     url: Arc<Mutex<ElicitationAction>>,
     seen: Arc<Mutex<Vec<ElicitRequestParams>>>,
@@ -87,10 +91,17 @@ impl User {
         }
         User {
             capabilities,
+            modern: false,
             form: Arc::new(Mutex::new(ElicitationAction::Decline)),
             url: Arc::new(Mutex::new(ElicitationAction::Accept)),
             seen: Arc::default(),
         }
+    }
+
+    /// The same user on protocol 2026-07-28.
+    fn modern(mut self) -> User {
+        self.modern = true;
+        self
     }
 
     fn answer_forms(&self, action: ElicitationAction) {
@@ -123,10 +134,15 @@ impl ClientHandler for User {
     }
 
     fn get_info(&self) -> ClientConfig {
-        ClientConfig::new(
+        let info = ClientConfig::new(
             self.capabilities.clone(),
             rmcp::model::Implementation::new("consent-test", "1"),
-        )
+        );
+        if self.modern {
+            info.with_protocol_version(ProtocolVersion::V_2026_07_28)
+        } else {
+            info
+        }
     }
 }
 
@@ -164,11 +180,22 @@ async fn start(backend: Option<&BackendHandle>, user: User) -> Session {
         .stderr(Stdio::from(log))
         .spawn()
         .expect("spawn the server binary");
-    let client = user
-        .clone()
-        .serve(transport)
-        .await
-        .expect("MCP handshake with the server binary");
+    let client = if user.modern {
+        user.clone()
+            .serve_with_lifecycle(
+                transport,
+                ClientLifecycleMode::Discover {
+                    preferred_versions: vec![ProtocolVersion::V_2026_07_28],
+                },
+            )
+            .await
+            .expect("server/discover with the server binary")
+    } else {
+        user.clone()
+            .serve(transport)
+            .await
+            .expect("MCP handshake with the server binary")
+    };
     Session { client, user, dir }
 }
 
@@ -402,4 +429,99 @@ async fn the_local_backend_never_asks() {
         .await;
     assert!(s.user.seen().is_empty(), "{:?}", s.user.seen());
     let _ = s.client.cancel().await;
+}
+
+/// Protocol 2026-07-28 forbids requests from the server, so the consent form travels in the
+/// call's own answer (SEP-2322 multi round-trip: an `input_required` result carrying the
+/// `elicitation/create` request and a `requestState`; the client answers by calling again
+/// with `inputResponses`). On the wire: the first answer asks and nothing is sent; through
+/// rmcp's `call_tool` (which drives the rounds with the handler): a decline spends nothing
+/// and uploads nothing, an accept goes ahead; a 2026-07-28 client without elicitation is
+/// never asked (today's behaviour).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_2026_07_28_consent_travels_in_the_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = cloud(dir.path()).await;
+    let s = start(Some(&b), User::new(true, false).modern()).await;
+    s.ok("upload_media", json!({"media": [clip()]})).await;
+    assert!(s.user.seen().is_empty(), "an upload is not asked about");
+    let before = s.available().await;
+
+    // The first answer, as it is on the wire.
+    let once = CallToolRequestParams::new("replace_background")
+        .with_arguments(json!({"backdrop": "blur"}).as_object().cloned().unwrap());
+    let first = s.client.call_tool_once(once).await.expect("tools/call");
+    let CallToolResponse::InputRequired(asked) = first else {
+        let what = match &first {
+            CallToolResponse::Complete(r) => format!("a result: {}", text(r)),
+            other => format!("{other:?}"),
+        };
+        panic!("not input_required but {what}\n{}", s.log());
+    };
+    let requests = asked.input_requests.expect("inputRequests");
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    let Some(InputRequest::Elicitation(form)) = requests.values().next() else {
+        panic!("not an elicitation: {requests:?}");
+    };
+    let m = form_message(&form.params).expect("a form elicitation");
+    assert!(m.contains("credits") && m.contains("replace"), "{m}");
+    assert!(asked.request_state.is_some(), "a requestState to echo");
+    assert_eq!(edits(&b), 0, "asking sent nothing");
+    assert!(s.user.seen().is_empty(), "the handler was not involved yet");
+
+    for action in [ElicitationAction::Decline, ElicitationAction::Cancel] {
+        s.user.answer_forms(action.clone());
+        let r = s
+            .call("replace_background", json!({"backdrop": "blur"}))
+            .await;
+        let t = text(&r);
+        assert_eq!(r.is_error, Some(true), "{action:?}: {t}");
+        assert!(t.contains("no credits were spent"), "{action:?}: {t}");
+        assert_eq!(edits(&b), 0, "{action:?}: nothing went to the agent");
+    }
+    s.user.answer_forms(ElicitationAction::Decline);
+    let r = s.call("export_video", json!({})).await;
+    assert!(text(&r).contains("no credits were spent"), "{}", text(&r));
+    assert_eq!(renders(&b), 0, "declined: no render");
+
+    let uploaded = uploads(&b);
+    let beach = s.dir.path().join("Beach Day.png");
+    image::RgbImage::from_pixel(64, 48, image::Rgb([30, 120, 200]))
+        .save(&beach)
+        .unwrap();
+    let words = format!("use \"{}\" as the background", beach.display());
+    let r = s.call("edit_video", json!({"instruction": words})).await;
+    assert!(text(&r).contains("nothing was uploaded"), "{}", text(&r));
+    assert_eq!(uploads(&b), uploaded, "declined: the picture stayed here");
+    let last = s.user.seen().last().cloned().unwrap();
+    assert!(
+        form_message(&last).is_some_and(|m| m.contains("Beach Day.png")),
+        "{last:?}"
+    );
+    assert_eq!(s.available().await, before, "declines spent nothing");
+
+    s.user.answer_forms(ElicitationAction::Accept);
+    s.ok("replace_background", json!({"backdrop": "blur"}))
+        .await;
+    assert_eq!(edits(&b), 1, "accepted: the edit was sent");
+    assert!(s.available().await < before, "accepted: credits were spent");
+    assert_eq!(s.user.seen().len(), 5, "one form per call");
+    let _ = s.client.cancel().await;
+
+    // 2026-07-28 without elicitation: not asked, goes ahead, discloses (as before).
+    let plain = start(Some(&b), User::new(false, false).modern()).await;
+    plain.ok("upload_media", json!({"media": [clip()]})).await;
+    let n = uploads(&b);
+    let r = plain.ok("edit_video", json!({"instruction": words})).await;
+    assert_eq!(uploads(&b), n + 1);
+    assert!(
+        r.structured_content.as_ref().unwrap()["uploaded_from_this_computer"]
+            .as_str()
+            .is_some_and(|s| s.contains("Beach Day.png")),
+        "{}",
+        text(&r)
+    );
+    assert!(plain.user.seen().is_empty());
+    let _ = plain.client.cancel().await;
+    b.shutdown().await;
 }

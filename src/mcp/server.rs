@@ -22,6 +22,7 @@ use rmcp::{
 
 use super::app::{self, PreviewClips};
 use super::connect::Connector;
+use super::consent;
 use super::content;
 use super::jobs::Jobs;
 use super::records::Records;
@@ -122,8 +123,14 @@ impl ServerHandler for EbcServer {
         if as_task {
             context.extensions.insert(tasks::NoWait);
         }
+        // Consent on 2026-07-28 asks by answering `input_required` (see `consent`).
+        let rounds = consent::Rounds::of(&request);
+        context.extensions.insert(rounds.clone());
         let tcc = ToolCallContext::new(self, request, context);
         let response = self.tool_router.call(tcc).await?;
+        if let Some(needed) = rounds.needed() {
+            return Ok(CallToolResponse::InputRequired(needed));
+        }
         let response = content::response_for_version(response, version.as_ref());
         Ok(if as_task {
             tasks::created(response)
