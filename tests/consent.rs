@@ -525,3 +525,72 @@ async fn on_2026_07_28_consent_travels_in_the_call() {
     let _ = plain.client.cancel().await;
     b.shutdown().await;
 }
+
+/// The official Python SDK 2.3 as the host, in `legacy` mode (the server sends
+/// `elicitation/create`) and pinned to 2026-07-28 (the server answers `input_required`; the
+/// SDK's `Client.call_tool` shows the form through the same callback and calls again): each
+/// time the first replace is declined (nothing sent to the agent) and the second accepted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_sdk_is_asked_in_legacy_and_2026_07_28_modes() {
+    let python = tokio::task::spawn_blocking(crate::support::python_venv::require)
+        .await
+        .unwrap();
+    for (mode, negotiated) in [("legacy", "2025-11-25"), ("2026-07-28", "2026-07-28")] {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let b = cloud(d).await;
+        let mut cmd = tokio::process::Command::new(&python);
+        cmd.arg(crate::support::python_venv::dir().join("consent.py"))
+            .args([mode, &exe().to_string_lossy(), &clip()]);
+        for key in CLEARED {
+            cmd.env_remove(key);
+        }
+        cmd.env("HOME", d)
+            .env("EBC_STATE_DIR", d.join("state"))
+            .env("EBC_DATA_DIR", d.join("data"))
+            .env("EBC_BACKEND", "cloud")
+            .env("NEMO_API_URL", b.url())
+            .env("EBC_ACCESS_KEY", b.access_key())
+            .env("RUST_LOG", "info");
+        let output = cmd.output().await.expect("run consent.py");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            output.status.success(),
+            "{mode}: consent.py failed:\n{stderr}"
+        );
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let report: Value = stdout
+            .lines()
+            .rev()
+            .find_map(|l| serde_json::from_str(l).ok())
+            .unwrap_or_else(|| panic!("{mode}: no JSON report:\n{stdout}\n{stderr}"));
+        assert_eq!(report["negotiated"], negotiated, "{report}");
+        let forms = report["forms"].as_array().unwrap();
+        assert_eq!(forms.len(), 2, "{mode}: one form per replace: {report}");
+        for f in forms {
+            let m = f["message"].as_str().unwrap_or_default();
+            assert!(
+                m.contains("credits") && m.contains("replace"),
+                "{mode}: {m}"
+            );
+        }
+        let steps = report["steps"].as_array().unwrap();
+        assert_eq!(steps[0]["is_error"], false, "{mode}: upload: {report}");
+        assert_eq!(steps[1]["answer"], "decline");
+        assert_eq!(steps[1]["is_error"], true, "{mode}: {report}");
+        assert!(
+            steps[1]["text"]
+                .as_str()
+                .is_some_and(|t| t.contains("no credits were spent")),
+            "{mode}: {report}"
+        );
+        assert_eq!(steps[2]["answer"], "accept");
+        assert_eq!(steps[2]["is_error"], false, "{mode}: {report}");
+        assert_eq!(
+            edits(&b),
+            1,
+            "{mode}: only the accepted replace reached the agent"
+        );
+        b.shutdown().await;
+    }
+}

@@ -126,6 +126,7 @@ impl ServerHandler for EbcServer {
         // Consent on 2026-07-28 asks by answering `input_required` (see `consent`).
         let rounds = consent::Rounds::of(&request);
         context.extensions.insert(rounds.clone());
+        let tool = request.name.clone();
         let tcc = ToolCallContext::new(self, request, context);
         let response = self.tool_router.call(tcc).await?;
         if let Some(needed) = rounds.needed() {
@@ -133,7 +134,7 @@ impl ServerHandler for EbcServer {
         }
         let response = content::response_for_version(response, version.as_ref());
         Ok(if as_task {
-            tasks::created(response)
+            tasks::created(&tool, response)
         } else {
             response
         })
@@ -165,7 +166,7 @@ impl ServerHandler for EbcServer {
             .resume(tool, &id, &context)
             .await
             .map(|r| content::for_version(r, version.as_ref()));
-        tasks::detailed(&id, answer, started).map(GetTaskResult::new)
+        tasks::detailed(tool, &id, answer, started).map(GetTaskResult::new)
     }
 
     /// `tasks/cancel`: cancels the job (a render is cancelled on the backend too).
