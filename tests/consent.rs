@@ -336,38 +336,59 @@ async fn cloud_spending_asks_first_and_a_decline_spends_nothing() {
 }
 
 /// On 2001 the user is offered the registration (top-up) page by a URL-mode elicitation, and
-/// the tool result still carries the link.
+/// the tool result still carries the link — on a handshake version (the server sends
+/// `elicitation/create`) and on 2026-07-28 (an `input_required` round after the job; the
+/// retry is answered from the finished job, so the edit is not sent again).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn out_of_credits_offers_the_registration_page() {
-    let dir = tempfile::tempdir().unwrap();
-    let b = cloud(dir.path()).await;
-    let s = start(Some(&b), User::new(true, true)).await;
-    s.ok("upload_media", json!({"media": [clip()]})).await;
-    s.user.answer_forms(ElicitationAction::Accept);
-    b.set_faults(Faults {
-        out_of_credits: true,
-        ..Faults::default()
-    });
-    let r = s
-        .call("replace_background", json!({"backdrop": "blur"}))
-        .await;
-    assert_eq!(r.is_error, Some(true), "{}", text(&r));
-    assert!(text(&r).contains("?bind=anon_"), "{}", text(&r));
-    let urls: Vec<(String, String)> = s
-        .user
-        .seen()
-        .into_iter()
-        .filter_map(|p| match p {
-            ElicitRequestParams::UrlElicitationParams { url, message, .. } => Some((url, message)),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(urls.len(), 1, "one URL elicitation: {urls:?}");
-    assert!(urls[0].0.contains("/register?bind=anon_"), "{urls:?}");
-    assert!(urls[0].1.contains("credits"), "{urls:?}");
-    assert!(!urls[0].0.contains("nmv_"), "no token in the URL");
-    let _ = s.client.cancel().await;
-    b.shutdown().await;
+    for modern in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let b = cloud(dir.path()).await;
+        let user = User::new(true, true);
+        let s = start(Some(&b), if modern { user.modern() } else { user }).await;
+        s.ok("upload_media", json!({"media": [clip()]})).await;
+        s.user.answer_forms(ElicitationAction::Accept);
+        b.set_faults(Faults {
+            out_of_credits: true,
+            ..Faults::default()
+        });
+        let r = s
+            .call("replace_background", json!({"backdrop": "blur"}))
+            .await;
+        let t = text(&r);
+        assert_eq!(r.is_error, Some(true), "modern={modern}: {t}");
+        assert!(t.contains("?bind=anon_"), "modern={modern}: {t}");
+        assert!(
+            t.contains("The user was shown the page"),
+            "modern={modern}: the accepted offer is noted: {t}"
+        );
+        let urls: Vec<(String, String)> = s
+            .user
+            .seen()
+            .into_iter()
+            .filter_map(|p| match p {
+                ElicitRequestParams::UrlElicitationParams { url, message, .. } => {
+                    Some((url, message))
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            urls.len(),
+            1,
+            "modern={modern}: one URL elicitation: {urls:?}"
+        );
+        assert!(urls[0].0.contains("/register?bind=anon_"), "{urls:?}");
+        assert!(urls[0].1.contains("credits"), "{urls:?}");
+        assert!(!urls[0].0.contains("nmv_"), "no token in the URL");
+        assert_eq!(
+            edits(&b),
+            1,
+            "modern={modern}: the edit was sent once (the answer to the offer did not repeat it)"
+        );
+        let _ = s.client.cancel().await;
+        b.shutdown().await;
+    }
 }
 
 /// A picture named only in the words of an edit leaves the machine after the user agreed;

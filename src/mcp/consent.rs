@@ -48,6 +48,20 @@ pub const CONSENT_KEY: &str = "ebc_consent";
 /// what was asked (`state_for`).
 const CONSENT_STATE: &str = "ebc-consent-v1:";
 
+/// The key of the top-up page (URL mode) in `inputRequests` / `inputResponses`.
+pub const TOP_UP_KEY: &str = "ebc_top_up";
+
+/// The start of this server's `requestState` for the top-up page; the rest is the id of the
+/// job whose answer said the credits ran out. The retry is answered from that job (done
+/// already), not by doing the call again.
+const TOP_UP_STATE: &str = "ebc-top-up-v1:";
+
+/// The job a retried `tools/call` answers the top-up offer of (its `requestState`), if any:
+/// the call is then that job's answer again (`EbcServer::call_tool`).
+pub fn top_up_job(request: &CallToolRequestParams) -> Option<&str> {
+    request.request_state.as_deref()?.strip_prefix(TOP_UP_STATE)
+}
+
 /// A 2026-07-28 `tools/call`'s multi round-trip state, put in the request's extensions by
 /// the server's `call_tool`: the answers the client brought back and the slot where this
 /// call leaves the input it needs (then the call answers `input_required`, not its result).
@@ -316,16 +330,17 @@ fn schema() -> ElicitationSchema {
 
 /// After a call failed with NemoVideo's code 2001 (out of credits): offer the registration or
 /// top-up page by a URL-mode elicitation, where the client declared URL mode. `result` is the
-/// call's answer (unchanged but for a note when the user opened the page); `web` is the
-/// website (`NEMO_WEB_URL`), the top-up page of registered users.
+/// answer of job `job` (unchanged but for a note when the user opened the page); `web` is the
+/// website (`NEMO_WEB_URL`), the top-up page of registered users. On 2026-07-28 the offer is
+/// an `input_required` round whose `requestState` names the job; the retry is answered from
+/// the job (see `top_up_job`) and lands here again with the user's answer.
 pub async fn offer_top_up(
     mut result: CallToolResult,
+    job: &str,
     web: &str,
     ctx: &RequestContext<RoleServer>,
 ) -> CallToolResult {
-    // On 2026-07-28 the text keeps the link (an `input_required` round after the work
-    // would make the client call the tool again).
-    if result.is_error != Some(true) || modern(ctx) || !modes(ctx).1 {
+    if result.is_error != Some(true) || !modes(ctx).1 {
         return result;
     }
     let text: String = result
@@ -354,7 +369,28 @@ pub async fn offer_top_up(
         url,
         elicitation_id: uuid::Uuid::new_v4().to_string(),
     };
-    match ctx.peer.create_elicitation(params).await {
+    let answer = match ctx.extensions.get::<Rounds>().filter(|_| modern(ctx)) {
+        Some(rounds) => {
+            let state = format!("{TOP_UP_STATE}{job}");
+            match rounds.answer(TOP_UP_KEY, &state) {
+                Some(answer) => answer,
+                None => {
+                    let request = InputRequest::Elicitation(ElicitRequest::new(params));
+                    rounds.need(InputRequiredResult::new(
+                        Some(BTreeMap::from([(TOP_UP_KEY.to_string(), request)])),
+                        Some(state),
+                    ));
+                    return result;
+                }
+            }
+        }
+        None => ctx
+            .peer
+            .create_elicitation(params)
+            .await
+            .map_err(|e| e.to_string()),
+    };
+    match answer {
         Ok(r) if r.action == ElicitationAction::Accept => result.content.push(ContentBlock::text(
             "The user was shown the page to get more credits; call again once they have.",
         )),

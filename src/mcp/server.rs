@@ -126,6 +126,26 @@ impl ServerHandler for EbcServer {
         // Consent on 2026-07-28 asks by answering `input_required` (see `consent`).
         let rounds = consent::Rounds::of(&request);
         context.extensions.insert(rounds.clone());
+        // The retry after the top-up page was offered: the job's answer again, not the call
+        // again (the job is over: it ran out of credits).
+        if let Some(job) = consent::top_up_job(&request) {
+            let tool = match self.shared.jobs.describe(job) {
+                Some((tool, _)) if tool == request.name.as_ref() => tool,
+                _ => {
+                    return Err(McpError::invalid_params(
+                        format!("requestState names no {} job of this server", request.name),
+                        None,
+                    ));
+                }
+            };
+            context.extensions.insert(tasks::NoWait);
+            let answer = self.resume(tool, job, &context).await?;
+            let response = content::response_for_version(answer.into(), version.as_ref());
+            return Ok(match rounds.needed() {
+                Some(needed) => CallToolResponse::InputRequired(needed),
+                None => response,
+            });
+        }
         let tool = request.name.clone();
         let tcc = ToolCallContext::new(self, request, context);
         let response = self.tool_router.call(tcc).await?;
