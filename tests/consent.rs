@@ -15,7 +15,8 @@ use rmcp::{
     model::{
         CallToolRequestParams, CallToolResponse, CallToolResult, ClientCapabilities, ClientConfig,
         ElicitRequestParams, ElicitResult, ElicitationAction, ElicitationCapability,
-        FormElicitationCapability, InputRequest, ProtocolVersion, UrlElicitationCapability,
+        FormElicitationCapability, GetTaskParams, InputRequest, ProtocolVersion, TaskPayload,
+        UrlElicitationCapability,
     },
     service::{ClientLifecycleMode, ClientServiceExt, RequestContext, RunningService},
     transport::TokioChildProcess,
@@ -101,6 +102,13 @@ impl User {
     /// The same user on protocol 2026-07-28.
     fn modern(mut self) -> User {
         self.modern = true;
+        self
+    }
+
+    /// Also declaring the tasks extension (`io.modelcontextprotocol/tasks`).
+    fn with_tasks(mut self) -> User {
+        let tasks = ClientCapabilities::builder().enable_tasks().build();
+        self.capabilities.extensions = tasks.extensions;
         self
     }
 
@@ -614,4 +622,91 @@ async fn python_sdk_is_asked_in_legacy_and_2026_07_28_modes() {
         );
         b.shutdown().await;
     }
+}
+
+/// A 2026-07-28 client with both elicitation and the tasks extension: the consent round comes
+/// before any task exists (so no in-task input, `tasks/update`, is needed): the first answer
+/// is `input_required` and no task; the retry with a decline is a plain refusal and spends
+/// nothing; the retry with an accept is answered with the task, followed by `tasks/get` to the
+/// edit. Driven round by round with `call_tool_once`, the answers written as on the wire.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_2026_07_28_a_task_starts_only_after_consent() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = cloud(dir.path()).await;
+    let s = start(Some(&b), User::new(true, false).modern().with_tasks()).await;
+    let once = |name: &str, args: Value| {
+        CallToolRequestParams::new(name.to_string())
+            .with_arguments(args.as_object().cloned().unwrap_or_default())
+    };
+    let finish = async |id: String| -> Value {
+        loop {
+            let got = s.client.get_task(GetTaskParams::new(&id)).await.unwrap();
+            match got.task.payload {
+                TaskPayload::Working => {}
+                TaskPayload::Completed { result } => return Value::Object(result),
+                other => panic!("task {id}: {other:?}\n{}", s.log()),
+            }
+            let every = got.task.task.poll_interval_ms.unwrap_or(1000);
+            tokio::time::sleep(std::time::Duration::from_millis(every)).await;
+        }
+    };
+    let up = s
+        .client
+        .call_tool_once(once("upload_media", json!({"media": [clip()]})))
+        .await
+        .unwrap();
+    let CallToolResponse::Task(up) = up else {
+        panic!("upload_media is a task for this client: {up:?}");
+    };
+    let r = finish(up.task.task_id).await;
+    assert_eq!(r["structuredContent"]["status"], "completed", "{r}");
+
+    let replace = once("replace_background", json!({"backdrop": "blur"}));
+    let first = s.client.call_tool_once(replace.clone()).await.unwrap();
+    let CallToolResponse::InputRequired(asked) = first else {
+        panic!("consent first, not a task: {first:?}");
+    };
+    let key = asked
+        .input_requests
+        .as_ref()
+        .and_then(|r| r.keys().next().cloned())
+        .expect("one input request");
+    let state = asked.request_state.clone().expect("requestState");
+    assert_eq!(edits(&b), 0);
+    let answer = |v: Value| {
+        replace
+            .clone()
+            .with_input_responses([(key.clone(), v)].into_iter().collect())
+            .with_request_state(state.clone())
+    };
+    let declined = s
+        .client
+        .call_tool_once(answer(json!({"action": "decline"})))
+        .await
+        .unwrap();
+    let CallToolResponse::Complete(declined) = declined else {
+        panic!("a decline is a plain answer: {declined:?}");
+    };
+    assert!(
+        text(&declined).contains("no credits were spent"),
+        "{}",
+        text(&declined)
+    );
+    assert_eq!(edits(&b), 0, "declined: nothing sent");
+    let accepted = s
+        .client
+        .call_tool_once(answer(
+            json!({"action": "accept", "content": {"proceed": true}}),
+        ))
+        .await
+        .unwrap();
+    let CallToolResponse::Task(t) = accepted else {
+        panic!("accepted: the task: {accepted:?}");
+    };
+    let r = finish(t.task.task_id).await;
+    assert_ne!(r["isError"], true, "{r}");
+    assert!(r["structuredContent"]["timeline"].is_string(), "{r}");
+    assert_eq!(edits(&b), 1, "accepted: the edit was sent once");
+    let _ = s.client.cancel().await;
+    b.shutdown().await;
 }
