@@ -431,4 +431,50 @@ mod tests {
         assert!(!m.contains("uploaded"), "{m}");
         assert!(Ask::none().is_empty());
     }
+
+    #[test]
+    fn an_answer_counts_only_for_the_question_it_answers() {
+        let replace = Ask {
+            spends: Some(Spend::Edit("replace the background")),
+            files: vec![],
+        };
+        let with_file = Ask {
+            spends: Some(Spend::Edit("replace the background")),
+            files: vec!["/home/u/Beach Day.png".into()],
+        };
+        let state = state_for(&replace);
+        assert!(state.starts_with(CONSENT_STATE));
+        assert_eq!(state, state_for(&replace.clone()), "stable");
+        assert_ne!(state, state_for(&with_file), "other files, other question");
+        let mut request = CallToolRequestParams::new("replace_background")
+            .with_request_state(state.clone())
+            .with_input_responses(BTreeMap::from([(
+                CONSENT_KEY.to_string(),
+                serde_json::json!({"action": "accept", "content": {"proceed": true}}),
+            )]));
+        let rounds = Rounds::of(&request);
+        let answer = rounds.answer(CONSENT_KEY, &state).expect("answered");
+        assert!(matches!(verdict(answer), Verdict::Go));
+        assert!(
+            rounds.answer(CONSENT_KEY, &state_for(&with_file)).is_none(),
+            "an accept of one question is not an accept of another"
+        );
+        request.request_state = None;
+        assert!(Rounds::of(&request).answer(CONSENT_KEY, &state).is_none());
+        assert_eq!(top_up_job(&request), None);
+        request.request_state = Some(format!("{TOP_UP_STATE}job_1"));
+        assert_eq!(top_up_job(&request), Some("job_1"));
+        let no = Rounds::of(
+            &CallToolRequestParams::new("x")
+                .with_request_state(state.clone())
+                .with_input_responses(BTreeMap::from([(
+                    CONSENT_KEY.to_string(),
+                    serde_json::json!({"action": "decline"}),
+                )])),
+        );
+        assert!(matches!(
+            verdict(no.answer(CONSENT_KEY, &state).unwrap()),
+            Verdict::Refused(_)
+        ));
+    }
 }
