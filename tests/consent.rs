@@ -13,11 +13,12 @@ use ebc::config::{BackendConfig, Faults};
 use rmcp::{
     ClientHandler, ErrorData, RoleClient, ServiceExt,
     model::{
-        CallToolRequestParams, CallToolResult, ClientCapabilities, ClientConfig,
+        CallToolRequestParams, CallToolResponse, CallToolResult, ClientCapabilities, ClientConfig,
         ElicitRequestParams, ElicitResult, ElicitationAction, ElicitationCapability,
-        FormElicitationCapability, UrlElicitationCapability,
+        FormElicitationCapability, GetTaskParams, InputRequest, ProtocolVersion, TaskPayload,
+        UrlElicitationCapability,
     },
-    service::{RequestContext, RunningService},
+    service::{ClientLifecycleMode, ClientServiceExt, RequestContext, RunningService},
     transport::TokioChildProcess,
 };
 use serde_json::{Value, json};
@@ -67,6 +68,10 @@ fn clip() -> String {
 #[derive(Clone)]
 struct User {
     capabilities: ClientCapabilities,
+    /// Speak 2026-07-28 (`server/discover`, no handshake): the server may not send requests,
+    /// so it asks through an `input_required` result that rmcp's `call_tool` answers
+    /// through this handler and retries.
+    modern: bool,
     form: Arc<Mutex<ElicitationAction>>,
     url: Arc<Mutex<ElicitationAction>>,
     seen: Arc<Mutex<Vec<ElicitRequestParams>>>,
@@ -87,10 +92,24 @@ impl User {
         }
         User {
             capabilities,
+            modern: false,
             form: Arc::new(Mutex::new(ElicitationAction::Decline)),
             url: Arc::new(Mutex::new(ElicitationAction::Accept)),
             seen: Arc::default(),
         }
+    }
+
+    /// The same user on protocol 2026-07-28.
+    fn modern(mut self) -> User {
+        self.modern = true;
+        self
+    }
+
+    /// Also declaring the tasks extension (`io.modelcontextprotocol/tasks`).
+    fn with_tasks(mut self) -> User {
+        let tasks = ClientCapabilities::builder().enable_tasks().build();
+        self.capabilities.extensions = tasks.extensions;
+        self
     }
 
     fn answer_forms(&self, action: ElicitationAction) {
@@ -123,10 +142,15 @@ impl ClientHandler for User {
     }
 
     fn get_info(&self) -> ClientConfig {
-        ClientConfig::new(
+        let info = ClientConfig::new(
             self.capabilities.clone(),
             rmcp::model::Implementation::new("consent-test", "1"),
-        )
+        );
+        if self.modern {
+            info.with_protocol_version(ProtocolVersion::V_2026_07_28)
+        } else {
+            info
+        }
     }
 }
 
@@ -164,11 +188,22 @@ async fn start(backend: Option<&BackendHandle>, user: User) -> Session {
         .stderr(Stdio::from(log))
         .spawn()
         .expect("spawn the server binary");
-    let client = user
-        .clone()
-        .serve(transport)
-        .await
-        .expect("MCP handshake with the server binary");
+    let client = if user.modern {
+        user.clone()
+            .serve_with_lifecycle(
+                transport,
+                ClientLifecycleMode::Discover {
+                    preferred_versions: vec![ProtocolVersion::V_2026_07_28],
+                },
+            )
+            .await
+            .expect("server/discover with the server binary")
+    } else {
+        user.clone()
+            .serve(transport)
+            .await
+            .expect("MCP handshake with the server binary")
+    };
     Session { client, user, dir }
 }
 
@@ -309,38 +344,59 @@ async fn cloud_spending_asks_first_and_a_decline_spends_nothing() {
 }
 
 /// On 2001 the user is offered the registration (top-up) page by a URL-mode elicitation, and
-/// the tool result still carries the link.
+/// the tool result still carries the link — on a handshake version (the server sends
+/// `elicitation/create`) and on 2026-07-28 (an `input_required` round after the job; the
+/// retry is answered from the finished job, so the edit is not sent again).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn out_of_credits_offers_the_registration_page() {
-    let dir = tempfile::tempdir().unwrap();
-    let b = cloud(dir.path()).await;
-    let s = start(Some(&b), User::new(true, true)).await;
-    s.ok("upload_media", json!({"media": [clip()]})).await;
-    s.user.answer_forms(ElicitationAction::Accept);
-    b.set_faults(Faults {
-        out_of_credits: true,
-        ..Faults::default()
-    });
-    let r = s
-        .call("replace_background", json!({"backdrop": "blur"}))
-        .await;
-    assert_eq!(r.is_error, Some(true), "{}", text(&r));
-    assert!(text(&r).contains("?bind=anon_"), "{}", text(&r));
-    let urls: Vec<(String, String)> = s
-        .user
-        .seen()
-        .into_iter()
-        .filter_map(|p| match p {
-            ElicitRequestParams::UrlElicitationParams { url, message, .. } => Some((url, message)),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(urls.len(), 1, "one URL elicitation: {urls:?}");
-    assert!(urls[0].0.contains("/register?bind=anon_"), "{urls:?}");
-    assert!(urls[0].1.contains("credits"), "{urls:?}");
-    assert!(!urls[0].0.contains("nmv_"), "no token in the URL");
-    let _ = s.client.cancel().await;
-    b.shutdown().await;
+    for modern in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let b = cloud(dir.path()).await;
+        let user = User::new(true, true);
+        let s = start(Some(&b), if modern { user.modern() } else { user }).await;
+        s.ok("upload_media", json!({"media": [clip()]})).await;
+        s.user.answer_forms(ElicitationAction::Accept);
+        b.set_faults(Faults {
+            out_of_credits: true,
+            ..Faults::default()
+        });
+        let r = s
+            .call("replace_background", json!({"backdrop": "blur"}))
+            .await;
+        let t = text(&r);
+        assert_eq!(r.is_error, Some(true), "modern={modern}: {t}");
+        assert!(t.contains("?bind=anon_"), "modern={modern}: {t}");
+        assert!(
+            t.contains("The user was shown the page"),
+            "modern={modern}: the accepted offer is noted: {t}"
+        );
+        let urls: Vec<(String, String)> = s
+            .user
+            .seen()
+            .into_iter()
+            .filter_map(|p| match p {
+                ElicitRequestParams::UrlElicitationParams { url, message, .. } => {
+                    Some((url, message))
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            urls.len(),
+            1,
+            "modern={modern}: one URL elicitation: {urls:?}"
+        );
+        assert!(urls[0].0.contains("/register?bind=anon_"), "{urls:?}");
+        assert!(urls[0].1.contains("credits"), "{urls:?}");
+        assert!(!urls[0].0.contains("nmv_"), "no token in the URL");
+        assert_eq!(
+            edits(&b),
+            1,
+            "modern={modern}: the edit was sent once (the answer to the offer did not repeat it)"
+        );
+        let _ = s.client.cancel().await;
+        b.shutdown().await;
+    }
 }
 
 /// A picture named only in the words of an edit leaves the machine after the user agreed;
@@ -402,4 +458,255 @@ async fn the_local_backend_never_asks() {
         .await;
     assert!(s.user.seen().is_empty(), "{:?}", s.user.seen());
     let _ = s.client.cancel().await;
+}
+
+/// Protocol 2026-07-28 forbids requests from the server, so the consent form travels in the
+/// call's own answer (SEP-2322 multi round-trip: an `input_required` result carrying the
+/// `elicitation/create` request and a `requestState`; the client answers by calling again
+/// with `inputResponses`). On the wire: the first answer asks and nothing is sent; through
+/// rmcp's `call_tool` (which drives the rounds with the handler): a decline spends nothing
+/// and uploads nothing, an accept goes ahead; a 2026-07-28 client without elicitation is
+/// never asked (today's behaviour).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_2026_07_28_consent_travels_in_the_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = cloud(dir.path()).await;
+    let s = start(Some(&b), User::new(true, false).modern()).await;
+    s.ok("upload_media", json!({"media": [clip()]})).await;
+    assert!(s.user.seen().is_empty(), "an upload is not asked about");
+    let before = s.available().await;
+
+    // The first answer, as it is on the wire.
+    let once = CallToolRequestParams::new("replace_background")
+        .with_arguments(json!({"backdrop": "blur"}).as_object().cloned().unwrap());
+    let first = s.client.call_tool_once(once).await.expect("tools/call");
+    let CallToolResponse::InputRequired(asked) = first else {
+        let what = match &first {
+            CallToolResponse::Complete(r) => format!("a result: {}", text(r)),
+            other => format!("{other:?}"),
+        };
+        panic!("not input_required but {what}\n{}", s.log());
+    };
+    let requests = asked.input_requests.expect("inputRequests");
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    let Some(InputRequest::Elicitation(form)) = requests.values().next() else {
+        panic!("not an elicitation: {requests:?}");
+    };
+    let m = form_message(&form.params).expect("a form elicitation");
+    assert!(m.contains("credits") && m.contains("replace"), "{m}");
+    assert!(asked.request_state.is_some(), "a requestState to echo");
+    assert_eq!(edits(&b), 0, "asking sent nothing");
+    assert!(s.user.seen().is_empty(), "the handler was not involved yet");
+
+    for action in [ElicitationAction::Decline, ElicitationAction::Cancel] {
+        s.user.answer_forms(action.clone());
+        let r = s
+            .call("replace_background", json!({"backdrop": "blur"}))
+            .await;
+        let t = text(&r);
+        assert_eq!(r.is_error, Some(true), "{action:?}: {t}");
+        assert!(t.contains("no credits were spent"), "{action:?}: {t}");
+        assert_eq!(edits(&b), 0, "{action:?}: nothing went to the agent");
+    }
+    s.user.answer_forms(ElicitationAction::Decline);
+    let r = s.call("export_video", json!({})).await;
+    assert!(text(&r).contains("no credits were spent"), "{}", text(&r));
+    assert_eq!(renders(&b), 0, "declined: no render");
+
+    let uploaded = uploads(&b);
+    let beach = s.dir.path().join("Beach Day.png");
+    image::RgbImage::from_pixel(64, 48, image::Rgb([30, 120, 200]))
+        .save(&beach)
+        .unwrap();
+    let words = format!("use \"{}\" as the background", beach.display());
+    let r = s.call("edit_video", json!({"instruction": words})).await;
+    assert!(text(&r).contains("nothing was uploaded"), "{}", text(&r));
+    assert_eq!(uploads(&b), uploaded, "declined: the picture stayed here");
+    let last = s.user.seen().last().cloned().unwrap();
+    assert!(
+        form_message(&last).is_some_and(|m| m.contains("Beach Day.png")),
+        "{last:?}"
+    );
+    assert_eq!(s.available().await, before, "declines spent nothing");
+
+    s.user.answer_forms(ElicitationAction::Accept);
+    s.ok("replace_background", json!({"backdrop": "blur"}))
+        .await;
+    assert_eq!(edits(&b), 1, "accepted: the edit was sent");
+    assert!(s.available().await < before, "accepted: credits were spent");
+    assert_eq!(s.user.seen().len(), 5, "one form per call");
+    let _ = s.client.cancel().await;
+
+    // 2026-07-28 without elicitation: not asked, goes ahead, discloses (as before).
+    let plain = start(Some(&b), User::new(false, false).modern()).await;
+    plain.ok("upload_media", json!({"media": [clip()]})).await;
+    let n = uploads(&b);
+    let r = plain.ok("edit_video", json!({"instruction": words})).await;
+    assert_eq!(uploads(&b), n + 1);
+    assert!(
+        r.structured_content.as_ref().unwrap()["uploaded_from_this_computer"]
+            .as_str()
+            .is_some_and(|s| s.contains("Beach Day.png")),
+        "{}",
+        text(&r)
+    );
+    assert!(plain.user.seen().is_empty());
+    let _ = plain.client.cancel().await;
+    b.shutdown().await;
+}
+
+/// The official Python SDK 2.3 as the host, in `legacy` mode (the server sends
+/// `elicitation/create`) and pinned to 2026-07-28 (the server answers `input_required`; the
+/// SDK's `Client.call_tool` shows the form through the same callback and calls again): each
+/// time the first replace is declined (nothing sent to the agent) and the second accepted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_sdk_is_asked_in_legacy_and_2026_07_28_modes() {
+    let python = tokio::task::spawn_blocking(crate::support::python_venv::require)
+        .await
+        .unwrap();
+    for (mode, negotiated) in [("legacy", "2025-11-25"), ("2026-07-28", "2026-07-28")] {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let b = cloud(d).await;
+        let mut cmd = tokio::process::Command::new(&python);
+        cmd.arg(crate::support::python_venv::dir().join("consent.py"))
+            .args([mode, &exe().to_string_lossy(), &clip()]);
+        for key in CLEARED {
+            cmd.env_remove(key);
+        }
+        cmd.env("HOME", d)
+            .env("EBC_STATE_DIR", d.join("state"))
+            .env("EBC_DATA_DIR", d.join("data"))
+            .env("EBC_BACKEND", "cloud")
+            .env("NEMO_API_URL", b.url())
+            .env("EBC_ACCESS_KEY", b.access_key())
+            .env("RUST_LOG", "info");
+        let output = cmd.output().await.expect("run consent.py");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            output.status.success(),
+            "{mode}: consent.py failed:\n{stderr}"
+        );
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let report: Value = stdout
+            .lines()
+            .rev()
+            .find_map(|l| serde_json::from_str(l).ok())
+            .unwrap_or_else(|| panic!("{mode}: no JSON report:\n{stdout}\n{stderr}"));
+        assert_eq!(report["negotiated"], negotiated, "{report}");
+        let forms = report["forms"].as_array().unwrap();
+        assert_eq!(forms.len(), 2, "{mode}: one form per replace: {report}");
+        for f in forms {
+            let m = f["message"].as_str().unwrap_or_default();
+            assert!(
+                m.contains("credits") && m.contains("replace"),
+                "{mode}: {m}"
+            );
+        }
+        let steps = report["steps"].as_array().unwrap();
+        assert_eq!(steps[0]["is_error"], false, "{mode}: upload: {report}");
+        assert_eq!(steps[1]["answer"], "decline");
+        assert_eq!(steps[1]["is_error"], true, "{mode}: {report}");
+        assert!(
+            steps[1]["text"]
+                .as_str()
+                .is_some_and(|t| t.contains("no credits were spent")),
+            "{mode}: {report}"
+        );
+        assert_eq!(steps[2]["answer"], "accept");
+        assert_eq!(steps[2]["is_error"], false, "{mode}: {report}");
+        assert_eq!(
+            edits(&b),
+            1,
+            "{mode}: only the accepted replace reached the agent"
+        );
+        b.shutdown().await;
+    }
+}
+
+/// A 2026-07-28 client with both elicitation and the tasks extension: the consent round comes
+/// before any task exists (so no in-task input, `tasks/update`, is needed): the first answer
+/// is `input_required` and no task; the retry with a decline is a plain refusal and spends
+/// nothing; the retry with an accept is answered with the task, followed by `tasks/get` to the
+/// edit. Driven round by round with `call_tool_once`, the answers written as on the wire.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_2026_07_28_a_task_starts_only_after_consent() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = cloud(dir.path()).await;
+    let s = start(Some(&b), User::new(true, false).modern().with_tasks()).await;
+    let once = |name: &str, args: Value| {
+        CallToolRequestParams::new(name.to_string())
+            .with_arguments(args.as_object().cloned().unwrap_or_default())
+    };
+    let finish = async |id: String| -> Value {
+        loop {
+            let got = s.client.get_task(GetTaskParams::new(&id)).await.unwrap();
+            match got.task.payload {
+                TaskPayload::Working => {}
+                TaskPayload::Completed { result } => return Value::Object(result),
+                other => panic!("task {id}: {other:?}\n{}", s.log()),
+            }
+            let every = got.task.task.poll_interval_ms.unwrap_or(1000);
+            tokio::time::sleep(std::time::Duration::from_millis(every)).await;
+        }
+    };
+    let up = s
+        .client
+        .call_tool_once(once("upload_media", json!({"media": [clip()]})))
+        .await
+        .unwrap();
+    let CallToolResponse::Task(up) = up else {
+        panic!("upload_media is a task for this client: {up:?}");
+    };
+    let r = finish(up.task.task_id).await;
+    assert_eq!(r["structuredContent"]["status"], "completed", "{r}");
+
+    let replace = once("replace_background", json!({"backdrop": "blur"}));
+    let first = s.client.call_tool_once(replace.clone()).await.unwrap();
+    let CallToolResponse::InputRequired(asked) = first else {
+        panic!("consent first, not a task: {first:?}");
+    };
+    let key = asked
+        .input_requests
+        .as_ref()
+        .and_then(|r| r.keys().next().cloned())
+        .expect("one input request");
+    let state = asked.request_state.clone().expect("requestState");
+    assert_eq!(edits(&b), 0);
+    let answer = |v: Value| {
+        replace
+            .clone()
+            .with_input_responses([(key.clone(), v)].into_iter().collect())
+            .with_request_state(state.clone())
+    };
+    let declined = s
+        .client
+        .call_tool_once(answer(json!({"action": "decline"})))
+        .await
+        .unwrap();
+    let CallToolResponse::Complete(declined) = declined else {
+        panic!("a decline is a plain answer: {declined:?}");
+    };
+    assert!(
+        text(&declined).contains("no credits were spent"),
+        "{}",
+        text(&declined)
+    );
+    assert_eq!(edits(&b), 0, "declined: nothing sent");
+    let accepted = s
+        .client
+        .call_tool_once(answer(
+            json!({"action": "accept", "content": {"proceed": true}}),
+        ))
+        .await
+        .unwrap();
+    let CallToolResponse::Task(t) = accepted else {
+        panic!("accepted: the task: {accepted:?}");
+    };
+    let r = finish(t.task.task_id).await;
+    assert_ne!(r["isError"], true, "{r}");
+    assert!(r["structuredContent"]["timeline"].is_string(), "{r}");
+    assert_eq!(edits(&b), 1, "accepted: the edit was sent once");
+    let _ = s.client.cancel().await;
+    b.shutdown().await;
 }

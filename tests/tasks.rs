@@ -88,6 +88,11 @@ async fn start_task(c: &Client, dir: &Path, name: &str, args: Value) -> String {
         Ok(CallToolResponse::Task(t)) => {
             assert_eq!(t.task.ttl_ms, Some(TTL_MS), "explicit TTL");
             assert_eq!(t.task.status, TaskStatus::Working);
+            let message = t.task.status_message.clone().unwrap_or_default();
+            assert!(
+                !message.contains("job_id"),
+                "{name}: a task client is not told to call again with job_id: {message}"
+            );
             t.task.task_id
         }
         Ok(other) => panic!("{name}: not a task: {other:?}"),
@@ -105,7 +110,10 @@ async fn finish(c: &Client, dir: &Path, id: &str) -> Value {
             .unwrap_or_else(|e| panic!("tasks/get {id}: {e}\n{}", log(dir)));
         assert_eq!(got.task.task.task_id, id);
         match got.task.payload {
-            TaskPayload::Working => {}
+            TaskPayload::Working => {
+                let message = got.task.task.status_message.clone().unwrap_or_default();
+                assert!(!message.contains("job_id"), "tasks/get {id}: {message}");
+            }
             TaskPayload::Completed { result } => return Value::Object(result),
             other => panic!("task {id} ended {other:?}\n{}", log(dir)),
         }
@@ -168,4 +176,67 @@ async fn tasks_reach_the_file_across_a_killed_server() {
     assert_eq!(r["structuredContent"]["job_id"], ex.as_str(), "{r}");
     assert!(std::fs::metadata(&out).unwrap().len() > 10_000);
     let _ = c.cancel().await;
+}
+
+/// The same with the official Python SDK 2.3 in modern mode (`mode="2026-07-28"`). It ships
+/// no tasks client for 2026-07-28 (see tests/support/python/tasks.py for what it lacks), so
+/// the script adds one through the SDK's own extension API (`ClientExtension` + a
+/// `ResultClaim` on `resultType: "task"`) and sends `tasks/get` through
+/// `ClientSession.send_request`: upload and replace resolved as tasks by polling; export held
+/// as a task, one `tasks/get` (working), the server SIGKILLed (record `running`, nothing
+/// saved), a new server on the same dirs, `tasks/get` of the same id to the saved file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_sdk_tasks_reach_the_file_across_a_killed_server() {
+    let python = tokio::task::spawn_blocking(crate::support::python_venv::require)
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = d.join("kept.mp4");
+    let output = tokio::process::Command::new(python)
+        .arg(crate::support::python_venv::dir().join("tasks.py"))
+        .arg(exe())
+        .arg(clip())
+        .arg(&out)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", d)
+        .env("EBC_BACKEND", "local")
+        .env("EBC_STATE_DIR", d.join("state"))
+        .env("EBC_DATA_DIR", d.join("data"))
+        .env("RUST_LOG", "info")
+        .output()
+        .await
+        .expect("run tests/support/python/tasks.py");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "tasks.py failed:\n{stderr}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let report: Value = stdout
+        .lines()
+        .rev()
+        .find_map(|l| serde_json::from_str(l).ok())
+        .unwrap_or_else(|| panic!("no JSON report:\n{stdout}\n{stderr}"));
+    assert_eq!(report["negotiated"], "2026-07-28", "{report}");
+    let resolved = report["resolved_by_claim"].as_object().expect("{report}");
+    assert_eq!(resolved.len(), 2, "upload and replace were tasks: {report}");
+    for (id, statuses) in resolved {
+        let s = statuses.as_array().unwrap();
+        assert_eq!(s.last().unwrap(), "completed", "{id}: {report}");
+    }
+    let export = &report["export"];
+    assert_eq!(export["resultType"], "task", "{report}");
+    assert_eq!(export["ttlMs"], TTL_MS, "explicit TTL: {report}");
+    let message = export["statusMessage"].as_str().unwrap_or_default();
+    assert!(
+        !message.contains("job_id"),
+        "a task client is not told to call again with job_id: {message}"
+    );
+    assert_eq!(report["export_first_get"], "working", "{report}");
+    assert_eq!(report["record_after_kill"], "running", "{report}");
+    assert_eq!(report["saved_before_restart"], false, "{report}");
+    let id = export["taskId"].as_str().unwrap();
+    let done = &report["export_result"];
+    assert_eq!(done["path"], out.to_string_lossy().as_ref(), "{report}");
+    assert_eq!(done["job_id"], id, "the same id reached the file: {report}");
+    assert!(std::fs::metadata(&out).unwrap().len() > 10_000);
 }

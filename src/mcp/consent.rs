@@ -1,28 +1,108 @@
 //! Consent where the user pays or their files leave the machine (issue 22 item 5, issue 20
 //! "no unseen uploads"): before a call to the cloud backend that spends credits or uploads a
-//! file named only in the user's words, one form elicitation (`elicitation/create`, form
-//! mode) says what will happen and what it costs; on NemoVideo's code 2001 a URL-mode
-//! elicitation offers the registration / top-up page. Only clients that declared the
-//! elicitation capability are asked; everyone else gets today's behaviour (the result
-//! discloses every file that left the machine, and the 2001 text carries the link). The
-//! local backend spends nothing and sends nothing away, so it never asks.
+//! file named only in the user's words, one form elicitation says what will happen and what
+//! it costs; on NemoVideo's code 2001 a URL-mode elicitation offers the registration / top-up
+//! page. Only clients that declared the elicitation capability are asked; everyone else gets
+//! today's behaviour (the result discloses every file that left the machine, and the 2001
+//! text carries the link). The local backend spends nothing and sends nothing away, so it
+//! never asks.
+//!
+//! How the form travels depends on the protocol version. Before 2026-07-28 the server sends
+//! `elicitation/create` while the call is open. From 2026-07-28 a server may not send
+//! requests (rmcp: "Errors on protocol 2026-07-28 or later"), so the form goes out in the
+//! call's own answer — SEP-2322's multi round-trip request: an `input_required` result whose
+//! `inputRequests` holds the `elicitation/create` request and whose `requestState` names what
+//! was asked; the client shows the form and calls the same tool again with `inputResponses`
+//! and the `requestState` echoed (rmcp 3.11 `model::mrtr`, `call_tool` drives these rounds;
+//! the Python SDK 2.3 `Client.call_tool` does too, `mcp/client/_input_required.py`). Nothing
+//! is started before the answer, so the first round has no state to keep: the retry is
+//! judged on its own (`Rounds`).
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 
 use rmcp::{
     RoleServer,
     model::{
-        BooleanSchema, CallToolResult, ContentBlock, ElicitRequestParams, ElicitationAction,
-        ElicitationSchema, PrimitiveSchemaDefinition,
+        BooleanSchema, CallToolRequestParams, CallToolResult, ClientCapabilities, ContentBlock,
+        ElicitRequest, ElicitRequestParams, ElicitResult, ElicitationAction, ElicitationSchema,
+        InputRequest, InputRequiredResult, PrimitiveSchemaDefinition,
     },
     service::{ElicitationMode, RequestContext},
 };
+use sha2::{Digest, Sha256};
 
 use super::attach::Attachment;
 use super::connect::Connection;
 use super::paths::MediaRef;
 
 /// The first protocol version that forbids server-to-client requests (rmcp: "Errors on
-/// protocol `2026-07-28` or later"); such clients are not asked (see the note on MRTR below).
+/// protocol `2026-07-28` or later"); its clients are asked by a multi round-trip request.
 const NO_SERVER_REQUESTS_FROM: &str = "2026-07-28";
+
+/// The key of the consent form in an `input_required` result's `inputRequests` (and of its
+/// answer in the retry's `inputResponses`).
+pub const CONSENT_KEY: &str = "ebc_consent";
+
+/// The start of this server's `requestState` for a consent form; the rest is a digest of
+/// what was asked (`state_for`).
+const CONSENT_STATE: &str = "ebc-consent-v1:";
+
+/// The key of the top-up page (URL mode) in `inputRequests` / `inputResponses`.
+pub const TOP_UP_KEY: &str = "ebc_top_up";
+
+/// The start of this server's `requestState` for the top-up page; the rest is the id of the
+/// job whose answer said the credits ran out. The retry is answered from that job (done
+/// already), not by doing the call again.
+const TOP_UP_STATE: &str = "ebc-top-up-v1:";
+
+/// The job a retried `tools/call` answers the top-up offer of (its `requestState`), if any:
+/// the call is then that job's answer again (`EbcServer::call_tool`).
+pub fn top_up_job(request: &CallToolRequestParams) -> Option<&str> {
+    request.request_state.as_deref()?.strip_prefix(TOP_UP_STATE)
+}
+
+/// A 2026-07-28 `tools/call`'s multi round-trip state, put in the request's extensions by
+/// the server's `call_tool`: the answers the client brought back and the slot where this
+/// call leaves the input it needs (then the call answers `input_required`, not its result).
+#[derive(Debug, Clone, Default)]
+pub struct Rounds {
+    responses: BTreeMap<String, serde_json::Value>,
+    state: Option<String>,
+    needed: Arc<Mutex<Option<InputRequiredResult>>>,
+}
+
+impl Rounds {
+    /// The rounds of `request` (its `inputResponses` and `requestState`, both untrusted).
+    pub fn of(request: &CallToolRequestParams) -> Rounds {
+        Rounds {
+            responses: request.input_responses.clone().unwrap_or_default(),
+            state: request.request_state.clone(),
+            needed: Arc::default(),
+        }
+    }
+
+    /// The input this call asked for, if it did: the call's answer is then this.
+    pub fn needed(&self) -> Option<InputRequiredResult> {
+        self.needed.lock().ok()?.take()
+    }
+
+    fn need(&self, input: InputRequiredResult) {
+        if let Ok(mut slot) = self.needed.lock() {
+            *slot = Some(input);
+        }
+    }
+
+    /// The client's answer to `key`, when it came back with `state` (the `requestState` this
+    /// server gave for the same question). An answer to another question is no answer.
+    fn answer(&self, key: &str, state: &str) -> Option<Result<ElicitResult, String>> {
+        if self.state.as_deref() != Some(state) {
+            return None;
+        }
+        let value = self.responses.get(key)?;
+        Some(serde_json::from_value(value.clone()).map_err(|e| format!("{key}: {e}")))
+    }
+}
 
 /// What a call is about to do that the user should agree to first.
 #[derive(Debug, Default, Clone)]
@@ -80,16 +160,34 @@ pub enum Verdict {
     Refused(CallToolResult),
 }
 
-/// Which elicitation modes this request's client declared: from the handshake, or from the
-/// request's `_meta` on 2026-07-28 (no handshake there).
-fn modes(ctx: &RequestContext<RoleServer>) -> (bool, bool) {
-    if ctx
-        .protocol_version()
+/// Whether this request speaks 2026-07-28 or later (no server-to-client requests).
+fn modern(ctx: &RequestContext<RoleServer>) -> bool {
+    ctx.protocol_version()
         .is_some_and(|v| v.as_str() >= NO_SERVER_REQUESTS_FROM)
-    {
-        // 2026-07-28 forbids `elicitation/create` from the server; it needs the multi
-        // round-trip form (an `InputRequiredResult`), which this server does not send yet.
-        return (false, false);
+}
+
+/// `(form, url)`: the elicitation modes `caps` declares; an empty `elicitation` object means
+/// form (the 2025-06-18 shape, as rmcp's `supported_elicitation_modes` reads it).
+fn declared(caps: &ClientCapabilities) -> (bool, bool) {
+    match &caps.elicitation {
+        None => (false, false),
+        Some(e) if e.form.is_none() && e.url.is_none() => (true, false),
+        Some(e) => (e.form.is_some(), e.url.is_some()),
+    }
+}
+
+/// Which elicitation modes this request's client declared and can be asked in: from the
+/// handshake, or on 2026-07-28 from the request's `_meta` — there only inside a `tools/call`
+/// (the only place here an `input_required` answer can go: `Rounds`).
+fn modes(ctx: &RequestContext<RoleServer>) -> (bool, bool) {
+    if modern(ctx) {
+        if ctx.extensions.get::<Rounds>().is_none() {
+            return (false, false);
+        }
+        return ctx
+            .client_capabilities()
+            .map(|c| declared(&c))
+            .unwrap_or((false, false));
     }
     let m = ctx.peer.supported_elicitation_modes();
     (
@@ -98,21 +196,70 @@ fn modes(ctx: &RequestContext<RoleServer>) -> (bool, bool) {
     )
 }
 
+/// The `requestState` for asking `ask`: names what was asked, so that an answer given to
+/// one question (other files, another kind of spend) is not taken for another. Not a secret
+/// and not a capability — the client speaks for the user either way.
+fn state_for(ask: &Ask) -> String {
+    let mut h = Sha256::new();
+    h.update(format!("{:?}", ask.spends));
+    for f in &ask.files {
+        h.update([0u8]);
+        h.update(f.as_bytes());
+    }
+    let digest: String = h.finalize()[..12]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("{CONSENT_STATE}{digest}")
+}
+
 /// Ask the user before `ask` happens on `conn`, when it is the cloud and the client can be
-/// asked. Declined, cancelled, answered "no" or failed: refused, and nothing was done.
+/// asked. Declined, cancelled, answered "no" or failed: refused, and nothing was done. On
+/// 2026-07-28 the first round leaves the form in `Rounds` (the call then answers
+/// `input_required`, see the module note) and the retry carries the answer.
 pub async fn ask(ask: &Ask, conn: &Connection, ctx: &RequestContext<RoleServer>) -> Verdict {
     if conn.label != "cloud" || ask.is_empty() || !modes(ctx).0 {
         return Verdict::Go;
     }
-    let balance = conn.client.credits().await.ok().map(|c| c.available);
-    let message = form_message(ask, balance);
-    let params = ElicitRequestParams::FormElicitationParams {
-        meta: None,
-        message: message.clone(),
-        requested_schema: schema(),
-    };
+    if let Some(rounds) = ctx.extensions.get::<Rounds>().filter(|_| modern(ctx)) {
+        let state = state_for(ask);
+        if let Some(answer) = rounds.answer(CONSENT_KEY, &state) {
+            return verdict(answer);
+        }
+        let params = form(ask, conn).await;
+        tracing::info!(files = ask.files.len(), spends = ?ask.spends, "asking the user before a cloud call (input_required)");
+        let request = InputRequest::Elicitation(ElicitRequest::new(params));
+        rounds.need(InputRequiredResult::new(
+            Some(BTreeMap::from([(CONSENT_KEY.to_string(), request)])),
+            Some(state),
+        ));
+        // Never reaches the client: the call answers with what `rounds` needs.
+        return Verdict::Refused(CallToolResult::error(vec![ContentBlock::text(
+            "Not done yet: waiting for the user's answer.",
+        )]));
+    }
+    let params = form(ask, conn).await;
     tracing::info!(files = ask.files.len(), spends = ?ask.spends, "asking the user before a cloud call");
-    let answer = ctx.peer.create_elicitation(params).await;
+    let answer = ctx
+        .peer
+        .create_elicitation(params)
+        .await
+        .map_err(|e| e.to_string());
+    verdict(answer)
+}
+
+/// The form for `ask`, with the current balance when the cloud tells it.
+async fn form(ask: &Ask, conn: &Connection) -> ElicitRequestParams {
+    let balance = conn.client.credits().await.ok().map(|c| c.available);
+    ElicitRequestParams::FormElicitationParams {
+        meta: None,
+        message: form_message(ask, balance),
+        requested_schema: schema(),
+    }
+}
+
+/// Go only on an accept that did not untick `proceed`.
+fn verdict(answer: Result<ElicitResult, String>) -> Verdict {
     let agreed = match &answer {
         Ok(r) => {
             r.action == ElicitationAction::Accept
@@ -183,10 +330,13 @@ fn schema() -> ElicitationSchema {
 
 /// After a call failed with NemoVideo's code 2001 (out of credits): offer the registration or
 /// top-up page by a URL-mode elicitation, where the client declared URL mode. `result` is the
-/// call's answer (unchanged but for a note when the user opened the page); `web` is the
-/// website (`NEMO_WEB_URL`), the top-up page of registered users.
+/// answer of job `job` (unchanged but for a note when the user opened the page); `web` is the
+/// website (`NEMO_WEB_URL`), the top-up page of registered users. On 2026-07-28 the offer is
+/// an `input_required` round whose `requestState` names the job; the retry is answered from
+/// the job (see `top_up_job`) and lands here again with the user's answer.
 pub async fn offer_top_up(
     mut result: CallToolResult,
+    job: &str,
     web: &str,
     ctx: &RequestContext<RoleServer>,
 ) -> CallToolResult {
@@ -219,7 +369,28 @@ pub async fn offer_top_up(
         url,
         elicitation_id: uuid::Uuid::new_v4().to_string(),
     };
-    match ctx.peer.create_elicitation(params).await {
+    let answer = match ctx.extensions.get::<Rounds>().filter(|_| modern(ctx)) {
+        Some(rounds) => {
+            let state = format!("{TOP_UP_STATE}{job}");
+            match rounds.answer(TOP_UP_KEY, &state) {
+                Some(answer) => answer,
+                None => {
+                    let request = InputRequest::Elicitation(ElicitRequest::new(params));
+                    rounds.need(InputRequiredResult::new(
+                        Some(BTreeMap::from([(TOP_UP_KEY.to_string(), request)])),
+                        Some(state),
+                    ));
+                    return result;
+                }
+            }
+        }
+        None => ctx
+            .peer
+            .create_elicitation(params)
+            .await
+            .map_err(|e| e.to_string()),
+    };
+    match answer {
         Ok(r) if r.action == ElicitationAction::Accept => result.content.push(ContentBlock::text(
             "The user was shown the page to get more credits; call again once they have.",
         )),
@@ -259,5 +430,51 @@ mod tests {
         );
         assert!(!m.contains("uploaded"), "{m}");
         assert!(Ask::none().is_empty());
+    }
+
+    #[test]
+    fn an_answer_counts_only_for_the_question_it_answers() {
+        let replace = Ask {
+            spends: Some(Spend::Edit("replace the background")),
+            files: vec![],
+        };
+        let with_file = Ask {
+            spends: Some(Spend::Edit("replace the background")),
+            files: vec!["/home/u/Beach Day.png".into()],
+        };
+        let state = state_for(&replace);
+        assert!(state.starts_with(CONSENT_STATE));
+        assert_eq!(state, state_for(&replace.clone()), "stable");
+        assert_ne!(state, state_for(&with_file), "other files, other question");
+        let mut request = CallToolRequestParams::new("replace_background")
+            .with_request_state(state.clone())
+            .with_input_responses(BTreeMap::from([(
+                CONSENT_KEY.to_string(),
+                serde_json::json!({"action": "accept", "content": {"proceed": true}}),
+            )]));
+        let rounds = Rounds::of(&request);
+        let answer = rounds.answer(CONSENT_KEY, &state).expect("answered");
+        assert!(matches!(verdict(answer), Verdict::Go));
+        assert!(
+            rounds.answer(CONSENT_KEY, &state_for(&with_file)).is_none(),
+            "an accept of one question is not an accept of another"
+        );
+        request.request_state = None;
+        assert!(Rounds::of(&request).answer(CONSENT_KEY, &state).is_none());
+        assert_eq!(top_up_job(&request), None);
+        request.request_state = Some(format!("{TOP_UP_STATE}job_1"));
+        assert_eq!(top_up_job(&request), Some("job_1"));
+        let no = Rounds::of(
+            &CallToolRequestParams::new("x")
+                .with_request_state(state.clone())
+                .with_input_responses(BTreeMap::from([(
+                    CONSENT_KEY.to_string(),
+                    serde_json::json!({"action": "decline"}),
+                )])),
+        );
+        assert!(matches!(
+            verdict(no.answer(CONSENT_KEY, &state).unwrap()),
+            Verdict::Refused(_)
+        ));
     }
 }

@@ -579,6 +579,12 @@ fn finish(job: &Job, outcome: &Outcome) -> Result<CallToolResult, McpError> {
     }
 }
 
+/// The sentence a `running` answer ends with: how a client without tasks keeps waiting
+/// (a task's status message leaves it out, see `tasks`).
+pub fn keep_waiting(tool: &str, id: &str) -> String {
+    format!(" Call {tool} again with {{\"job_id\": \"{id}\"}} to keep waiting.")
+}
+
 /// The result for a job still running when the budget ran out.
 fn running(job: &Job) -> CallToolResult {
     job.handed_out.store(true, Ordering::SeqCst);
@@ -597,10 +603,8 @@ fn running(job: &Job) -> CallToolResult {
     if let Some(percent) = latest.as_ref().and_then(|n| n.percent) {
         message.push_str(&format!(", {percent:.0}%"));
     }
-    message.push_str(&format!(
-        "). Call {} again with {{\"job_id\": \"{}\"}} to keep waiting.",
-        job.tool, job.id
-    ));
+    message.push_str(").");
+    message.push_str(&keep_waiting(job.tool, &job.id));
     let mut structured = job_fields(job, "running");
     structured.insert("message".into(), json!(message));
     if let Some(percent) = latest.and_then(|n| n.percent) {

@@ -22,6 +22,7 @@ use rmcp::{
 
 use super::app::{self, PreviewClips};
 use super::connect::Connector;
+use super::consent;
 use super::content;
 use super::jobs::Jobs;
 use super::records::Records;
@@ -122,11 +123,38 @@ impl ServerHandler for EbcServer {
         if as_task {
             context.extensions.insert(tasks::NoWait);
         }
+        // Consent on 2026-07-28 asks by answering `input_required` (see `consent`).
+        let rounds = consent::Rounds::of(&request);
+        context.extensions.insert(rounds.clone());
+        // The retry after the top-up page was offered: the job's answer again, not the call
+        // again (the job is over: it ran out of credits).
+        if let Some(job) = consent::top_up_job(&request) {
+            let tool = match self.shared.jobs.describe(job) {
+                Some((tool, _)) if tool == request.name.as_ref() => tool,
+                _ => {
+                    return Err(McpError::invalid_params(
+                        format!("requestState names no {} job of this server", request.name),
+                        None,
+                    ));
+                }
+            };
+            context.extensions.insert(tasks::NoWait);
+            let answer = self.resume(tool, job, &context).await?;
+            let response = content::response_for_version(answer.into(), version.as_ref());
+            return Ok(match rounds.needed() {
+                Some(needed) => CallToolResponse::InputRequired(needed),
+                None => response,
+            });
+        }
+        let tool = request.name.clone();
         let tcc = ToolCallContext::new(self, request, context);
         let response = self.tool_router.call(tcc).await?;
+        if let Some(needed) = rounds.needed() {
+            return Ok(CallToolResponse::InputRequired(needed));
+        }
         let response = content::response_for_version(response, version.as_ref());
         Ok(if as_task {
-            tasks::created(response)
+            tasks::created(&tool, response)
         } else {
             response
         })
@@ -158,7 +186,7 @@ impl ServerHandler for EbcServer {
             .resume(tool, &id, &context)
             .await
             .map(|r| content::for_version(r, version.as_ref()));
-        tasks::detailed(&id, answer, started).map(GetTaskResult::new)
+        tasks::detailed(tool, &id, answer, started).map(GetTaskResult::new)
     }
 
     /// `tasks/cancel`: cancels the job (a render is cancelled on the backend too).

@@ -62,17 +62,20 @@ pub fn eligible(name: &str, args: Option<&JsonObject>, ctx: &RequestContext<Role
 /// they compare as strings.
 const TASKS_FROM: &str = "2026-07-28";
 
-/// `(job id, message)` of a `running` answer.
-fn running(result: &CallToolResult) -> Option<(String, Option<String>)> {
+/// `(job id, message)` of a `running` answer of `tool`. The message is the task's status
+/// message, so it loses the answer's last sentence (call again with `job_id`): a task is
+/// followed with `tasks/get`.
+fn running(tool: &str, result: &CallToolResult) -> Option<(String, Option<String>)> {
     let s = result.structured_content.as_ref()?;
     if s.get("status")?.as_str()? != "running" {
         return None;
     }
     let id = s.get("job_id")?.as_str()?.to_string();
+    let hint = super::jobs::keep_waiting(tool, &id);
     let message = s
         .get("message")
         .and_then(|m| m.as_str())
-        .map(str::to_string);
+        .map(|m| m.strip_suffix(hint.as_str()).unwrap_or(m).to_string());
     Some((id, message))
 }
 
@@ -85,11 +88,12 @@ fn task(id: &str, status: TaskStatus, message: Option<String>, started: u64) -> 
     t
 }
 
-/// The answer of a call that became a task: a `running` job → a `CreateTaskResult` for it;
-/// anything else (done already, or refused before a job started) stays the call's result.
-pub fn created(response: CallToolResponse) -> CallToolResponse {
+/// The answer of a call of `tool` that became a task: a `running` job → a `CreateTaskResult`
+/// for it; anything else (done already, refused before a job started, or asking the user
+/// first) stays the call's answer.
+pub fn created(tool: &str, response: CallToolResponse) -> CallToolResponse {
     match response {
-        CallToolResponse::Complete(r) => match running(&r) {
+        CallToolResponse::Complete(r) => match running(tool, &r) {
             Some((id, message)) => CallToolResponse::Task(CreateTaskResult::new(task(
                 &id,
                 TaskStatus::Working,
@@ -102,16 +106,17 @@ pub fn created(response: CallToolResponse) -> CallToolResponse {
     }
 }
 
-/// The state of task `id` from the continuation's `answer`: `running` → working; a result
-/// (also a tool error, which is a result the model reads) → completed; a protocol error →
-/// failed.
+/// The state of task `id` (a job of `tool`) from the continuation's `answer`: `running` →
+/// working; a result (also a tool error, which is a result the model reads) → completed; a
+/// protocol error → failed.
 pub fn detailed(
+    tool: &str,
     id: &str,
     answer: Result<CallToolResult, McpError>,
     started: u64,
 ) -> Result<DetailedTask, McpError> {
     let (status, payload) = match answer {
-        Ok(r) => match running(&r) {
+        Ok(r) => match running(tool, &r) {
             Some((_, message)) => {
                 return Ok(DetailedTask::new(
                     task(id, TaskStatus::Working, message, started),
@@ -185,22 +190,32 @@ mod tests {
 
     #[test]
     fn a_running_answer_becomes_a_task_and_a_result_completes_it() {
-        let running = CallToolResult::structured(
-            serde_json::json!({"status": "running", "job_id": "job_1", "message": "Rendering… 40%"}),
+        let message = format!(
+            "Rendering… (3 s so far, 40%).{}",
+            crate::mcp::jobs::keep_waiting("export_video", "job_1")
         );
-        let CallToolResponse::Task(t) = created(running.clone().into()) else {
+        let running = CallToolResult::structured(
+            serde_json::json!({"status": "running", "job_id": "job_1", "message": message}),
+        );
+        let CallToolResponse::Task(t) = created("export_video", running.clone().into()) else {
             panic!("not a task");
         };
         assert_eq!(t.task.task_id, "job_1");
         assert_eq!(t.task.ttl_ms, Some(TTL_MS));
-        let d = detailed("job_1", Ok(running), now()).unwrap();
+        assert_eq!(
+            t.task.status_message.as_deref(),
+            Some("Rendering… (3 s so far, 40%)."),
+            "a task is not followed with job_id"
+        );
+        let d = detailed("export_video", "job_1", Ok(running), now()).unwrap();
         assert_eq!(d.status(), TaskStatus::Working);
+        assert!(!d.task.status_message.unwrap().contains("job_id"));
         let done = CallToolResult::structured(serde_json::json!({"status": "completed"}));
         assert!(matches!(
-            created(done.clone().into()),
+            created("export_video", done.clone().into()),
             CallToolResponse::Complete(_)
         ));
-        let d = detailed("job_1", Ok(done), now()).unwrap();
+        let d = detailed("export_video", "job_1", Ok(done), now()).unwrap();
         assert_eq!(d.status(), TaskStatus::Completed);
         assert!(expired(now() - TTL_MS / 1000 - 5));
         assert!(!expired(now()));

@@ -52,7 +52,7 @@ impl EbcServer {
         match self.shared.jobs.resume(tool, id) {
             Ok(Found::Held(job)) => {
                 let result = self.shared.jobs.wait(&job, ctx).await?;
-                Ok(self.offer_top_up(result, ctx).await)
+                Ok(self.offer_top_up(result, job.id(), ctx).await)
             }
             Ok(Found::Restart(rec)) => self.restart(*rec, ctx).await,
             Err(f) => jobs::failure_result(self.shared.connector.label().as_deref(), f),
@@ -121,7 +121,7 @@ impl EbcServer {
             .jobs
             .start_recorded(tool, &label, id, args, move |job| work(conn, job));
         let result = self.shared.jobs.wait(&job, ctx).await?;
-        Ok(self.offer_top_up(result, ctx).await)
+        Ok(self.offer_top_up(result, job.id(), ctx).await)
     }
 
     /// `result`, after offering the registration / top-up page when it says the credits ran
@@ -129,9 +129,10 @@ impl EbcServer {
     async fn offer_top_up(
         &self,
         result: CallToolResult,
+        job: &str,
         ctx: &RequestContext<RoleServer>,
     ) -> CallToolResult {
-        consent::offer_top_up(result, &self.shared.settings.client.web_url, ctx).await
+        consent::offer_top_up(result, job, &self.shared.settings.client.web_url, ctx).await
     }
 
     /// Start `work` as a job of `tool` on the connection and wait for it within the budget,
@@ -160,7 +161,7 @@ impl EbcServer {
             .jobs
             .start(tool, &label, move |job| work(conn, job));
         let result = self.shared.jobs.wait(&job, ctx).await?;
-        Ok(self.offer_top_up(result, ctx).await)
+        Ok(self.offer_top_up(result, job.id(), ctx).await)
     }
 
     /// `each: true`: one recorded export job per clip — its own id, record, progress and
