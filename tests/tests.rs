@@ -12,6 +12,7 @@ mod consent;
 mod edit_ops;
 mod engine_clips;
 mod footage;
+mod fuzz_regressions;
 mod footage2;
 mod hosts;
 mod lifetime;
