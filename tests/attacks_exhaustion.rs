@@ -287,7 +287,11 @@ async fn standing_limits_hold_across_a_restart() {
         "sessions_per_user",
     );
     let (st, v, _) = session(&b, &token_b).await;
-    assert_eq!(st, StatusCode::OK, "b's first session (the source's third): {v}");
+    assert_eq!(
+        st,
+        StatusCode::OK,
+        "b's first session (the source's third): {v}"
+    );
     check(
         "b's second session (the source's fourth)",
         session(&b, &token_b).await,
