@@ -443,7 +443,8 @@ mod tests {
         for k in 0..3 {
             id3_ts[4 + k * 192] = 0x47;
         }
-        let cases: Vec<(Vec<u8>, Option<(&str, &str)>)> = vec![
+        type Verdict = Option<(&'static str, &'static str)>;
+        let cases: Vec<(Vec<u8>, Verdict)> = vec![
             (b"\0\0\0\x20ftypisom\0\0".to_vec(), Some(("video", "mp4"))),
             (b"\0\0\0\x14ftypqt  \0\0".to_vec(), Some(("video", "mov"))),
             (b"\0\0\0\x20ftypM4A \0\0".to_vec(), Some(("audio", "m4a"))),
