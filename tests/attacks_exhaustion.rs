@@ -194,6 +194,116 @@ async fn sessions_are_limited_per_user_and_per_source() {
     b.shutdown().await;
 }
 
+/// Case 7b, across a restart: the counts of every standing limit are kept in the backend's
+/// store, so stopping and starting the backend on the same data dir (the MCP server starts
+/// a new embedded backend each time it starts) frees nothing. Small limits; before the
+/// restart three client ids sign up, one of them takes all its tokens and sessions; after
+/// it, a fourth sign-up, that id's next token and next session, and a session past the
+/// source's count are all refused, each with a `Retry-After` inside the first window.
+#[tokio::test]
+async fn standing_limits_hold_across_a_restart() {
+    let dir = tempdir();
+    let small = |c: &mut ebc::config::BackendConfig| {
+        c.limits.new_users_per_source = 3;
+        c.limits.tokens_per_client = 3;
+        c.limits.sessions_per_user = 2;
+        c.limits.sessions_per_source = 3;
+    };
+    let session = |b: &BackendHandle, token: &str| {
+        let api = Api {
+            http: reqwest::Client::new(),
+            base: b.url(),
+            key: Some(b.access_key().to_string()),
+            token: token.to_string(),
+        };
+        async move {
+            let r = api
+                .req(
+                    reqwest::Method::POST,
+                    "/api/tasks/me/with-session/nemo_agent",
+                )
+                .json(&json!({"task_name": "project", "language": "en"}))
+                .send()
+                .await
+                .unwrap();
+            let retry = r
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+            (
+                r.status(),
+                r.json::<Value>().await.unwrap_or(Value::Null),
+                retry,
+            )
+        }
+    };
+    let token_of = |v: &Value| v["data"]["token"].as_str().unwrap_or_default().to_string();
+
+    let b = start(dir.path(), small).await;
+    let (a, bee) = ("client-a".to_string(), "client-b".to_string());
+    let (st, v, _) = mint(&b, &a, "127.0.0.1", &[]).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let (st, v, _) = mint(&b, &bee, "127.0.0.1", &[]).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let token_b = token_of(&v);
+    let (st, v, _) = mint(&b, "client-c", "127.0.0.1", &[]).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let mut token_a = String::new();
+    for i in 0..2 {
+        let (st, v, _) = mint(&b, &a, "127.0.0.1", &[]).await;
+        assert_eq!(st, StatusCode::OK, "token {i} of a: {v}");
+        token_a = token_of(&v);
+    }
+    for i in 0..2 {
+        let (st, v, _) = session(&b, &token_a).await;
+        assert_eq!(st, StatusCode::OK, "session {i} of a: {v}");
+    }
+    let started = Instant::now();
+    b.shutdown().await;
+
+    let b = start(dir.path(), small).await;
+    let mut through = Vec::new();
+    let mut check = |what: &str, (st, v, retry): (StatusCode, Value, Option<String>), limit| {
+        let left = retry.as_deref().and_then(|r| r.parse::<u64>().ok());
+        let in_window = left.is_some_and(|s| s <= 24 * 3600 - started.elapsed().as_secs());
+        if !is_limit(st, &v, &retry, limit) || !in_window {
+            through.push(format!("{what}: {st} {v} retry={retry:?}"));
+        }
+    };
+    check(
+        "a fourth sign-up",
+        mint(&b, "client-d", "127.0.0.1", &[]).await,
+        "new_users_per_source",
+    );
+    check(
+        "a's fourth token",
+        mint(&b, &a, "127.0.0.1", &[]).await,
+        "tokens_per_client",
+    );
+    check(
+        "a's third session",
+        session(&b, &token_a).await,
+        "sessions_per_user",
+    );
+    let (st, v, _) = session(&b, &token_b).await;
+    assert_eq!(
+        st,
+        StatusCode::OK,
+        "b's first session (the source's third): {v}"
+    );
+    check(
+        "b's second session (the source's fourth)",
+        session(&b, &token_b).await,
+        "sessions_per_source",
+    );
+    assert!(
+        through.is_empty(),
+        "limits forgotten by the restart: {through:#?}"
+    );
+    b.shutdown().await;
+}
+
 /// The files in the backend's media folder.
 fn stored(data: &Path) -> Vec<String> {
     std::fs::read_dir(data.join("media"))

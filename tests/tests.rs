@@ -13,6 +13,7 @@ mod edit_ops;
 mod engine_clips;
 mod footage;
 mod footage2;
+mod fuzz_regressions;
 mod hosts;
 mod lifetime;
 mod matrix;

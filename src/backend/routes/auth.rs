@@ -30,21 +30,19 @@ pub async fn anonymous_token(
     let expires_at = now + state.config.token_ttl.as_secs();
     let token_sha256 = sha256_hex(token.as_bytes());
     let initial_credits = state.config.initial_credits;
-    // Tokens per client id (counted by the id's hash), then, for a client id seen for the
-    // first time, new users per source: both before anything is written.
-    state
-        .standing
-        .token(&sha256_hex(client_id.as_bytes()))
-        .map_err(crate::backend::error::Error::from)?;
     let standing = state.standing.clone();
-    // The user (on first sight of this client id, with its grant) and the token, together.
+    let client_key = sha256_hex(client_id.as_bytes());
+    // One transaction: tokens per client id (counted by the id's hash), then, for a client
+    // id seen for the first time, new users per source, then the user (with its grant) and
+    // the token. A refusal writes nothing, not even a count.
     let user = state
         .store
         .run(move |db| {
+            standing.token(db, &client_key)?;
             let user = match db.user_for_client(&client_id)? {
                 Some(u) => u,
                 None => {
-                    standing.new_user(&source)?;
+                    standing.new_user(db, &source)?;
                     let user = UserRecord {
                         user_id: super::dialect::new_user_id(),
                         client_id: client_id.clone(),

@@ -31,10 +31,6 @@ pub async fn create(
     Source(source): Source,
     ApiJson(body): ApiJson<CreateBody>,
 ) -> Result<Json<Envelope<SessionInfo>>, ApiError> {
-    state
-        .standing
-        .session(&caller.user_id, &source)
-        .map_err(Error::from)?;
     let rec = SessionRecord {
         session_id: super::dialect::new_session_id(state.config.dialect),
         task_id: format!("task_{}", uuid::Uuid::new_v4().simple()),
@@ -50,7 +46,15 @@ pub async fn create(
         session_id: rec.session_id.clone(),
         user_id: caller.user_id,
     };
-    state.store.run(move |db| db.put_session(&rec)).await?;
+    // The session and its counts (per user, per source) together: a refusal writes nothing.
+    let standing = state.standing.clone();
+    state
+        .store
+        .run(move |db| {
+            standing.session(db, &rec.user_id, &source)?;
+            db.put_session(&rec)
+        })
+        .await?;
     Ok(Json(Envelope::ok(info)))
 }
 

@@ -2,12 +2,17 @@
 //! sessions per user and per source, each counted in one window. A refusal is a
 //! [`LimitReached`] whose message names the limit, what it counts and what to do, and says
 //! when the window frees up.
+//!
+//! The counts live in the backend's store (`store::counts`), inside the transaction of the
+//! request they count, so a restart of the backend — the MCP server starts a new embedded one
+//! each time it starts — frees nothing, and a request that is refused later (a new user over
+//! its limit) leaves no count behind. Keys are stored hashed.
 
 use std::net::{IpAddr, SocketAddr};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use super::ratelimit::RateLimiter;
-use crate::backend::error::Error;
+use crate::backend::error::{Error, Result};
+use crate::backend::store::{Db, now_secs, sha256_hex};
 use crate::config::Limits;
 
 /// Over a standing limit: answered HTTP 429 with body code `CODE_LIMIT_REACHED` and
@@ -28,13 +33,13 @@ impl From<LimitReached> for Error {
     }
 }
 
-/// The counters, one per limit.
+/// The standing limits and their window; the counts are in the store.
 pub struct Standing {
     window: Duration,
-    new_users: RateLimiter,
-    tokens: RateLimiter,
-    user_sessions: RateLimiter,
-    source_sessions: RateLimiter,
+    new_users: u32,
+    tokens: u32,
+    user_sessions: u32,
+    source_sessions: u32,
 }
 
 /// Who a caller is on the network, as a counting key: every loopback address is the one
@@ -68,71 +73,89 @@ pub fn source_key(peer: Option<SocketAddr>) -> String {
 impl Standing {
     pub fn new(l: &Limits) -> Self {
         Standing {
-            window: l.window,
-            new_users: RateLimiter::with_window(l.new_users_per_source, l.window),
-            tokens: RateLimiter::with_window(l.tokens_per_client, l.window),
-            user_sessions: RateLimiter::with_window(l.sessions_per_user, l.window),
-            source_sessions: RateLimiter::with_window(l.sessions_per_source, l.window),
+            window: l.window.max(Duration::from_secs(1)),
+            new_users: l.new_users_per_source,
+            tokens: l.tokens_per_client,
+            user_sessions: l.sessions_per_user,
+            source_sessions: l.sessions_per_source,
         }
     }
 
+    /// Count one use of `key` under `name` in `db`'s transaction; `Err(seconds to wait)`
+    /// when over `limit`.
+    fn hit(
+        &self,
+        db: &Db<'_>,
+        name: &str,
+        limit: u32,
+        key: &str,
+    ) -> Result<std::result::Result<(), u64>> {
+        db.count_use(
+            name,
+            &sha256_hex(key.as_bytes()),
+            limit,
+            self.window.as_secs(),
+            now_secs(),
+        )
+    }
+
     /// Count one token minted for `client_key` (a hash of the client id, never the id).
-    pub fn token(&self, client_key: &str) -> Result<(), LimitReached> {
-        self.tokens.hit(client_key, Instant::now()).map_err(|wait| {
-            self.refusal(
-                wait,
-                format!(
-                    "this client id has been given {} access tokens",
-                    self.tokens.limit()
-                ),
-                "tokens_per_client",
-                "keep using the token you have (it stays valid for days; clients keep it in their state)",
-            )
-        })
+    pub fn token(&self, db: &Db<'_>, client_key: &str) -> Result<()> {
+        self.hit(db, "tokens_per_client", self.tokens, client_key)?
+            .map_err(|wait| {
+                self.refusal(
+                    wait,
+                    format!("this client id has been given {} access tokens", self.tokens),
+                    "tokens_per_client",
+                    "keep using the token you have (it stays valid for days; clients keep it in their state)",
+                )
+                .into()
+            })
     }
 
     /// Count one new user created from `source` ([`source_key`]).
-    pub fn new_user(&self, source: &str) -> Result<(), LimitReached> {
-        self.new_users.hit(source, Instant::now()).map_err(|wait| {
-            self.refusal(
-                wait,
-                format!(
-                    "{} new users have been created from this address",
-                    self.new_users.limit()
-                ),
-                "new_users_per_source",
-                "keep one client id per installation (NEMO_CLIENT_ID, or the file ~/.config/nemovideo/client_id) instead of making new ones",
-            )
-        })
+    pub fn new_user(&self, db: &Db<'_>, source: &str) -> Result<()> {
+        self.hit(db, "new_users_per_source", self.new_users, source)?
+            .map_err(|wait| {
+                self.refusal(
+                    wait,
+                    format!(
+                        "{} new users have been created from this address",
+                        self.new_users
+                    ),
+                    "new_users_per_source",
+                    "keep one client id per installation (NEMO_CLIENT_ID, or the file ~/.config/nemovideo/client_id) instead of making new ones",
+                )
+                .into()
+            })
     }
 
     /// Count one session created by `user_id` from `source`.
-    pub fn session(&self, user_id: &str, source: &str) -> Result<(), LimitReached> {
-        let now = Instant::now();
+    pub fn session(&self, db: &Db<'_>, user_id: &str, source: &str) -> Result<()> {
         let keep =
             "keep working in a session you have (the client keeps its session id in its state)";
-        self.user_sessions.hit(user_id, now).map_err(|wait| {
-            self.refusal(
-                wait,
-                format!(
-                    "this user has created {} sessions",
-                    self.user_sessions.limit()
-                ),
-                "sessions_per_user",
-                keep,
-            )
-        })?;
-        self.source_sessions.hit(source, now).map_err(|wait| {
-            self.refusal(
-                wait,
-                format!(
-                    "{} sessions have been created from this address",
-                    self.source_sessions.limit()
-                ),
-                "sessions_per_source",
-                keep,
-            )
-        })
+        self.hit(db, "sessions_per_user", self.user_sessions, user_id)?
+            .map_err(|wait| {
+                Error::from(self.refusal(
+                    wait,
+                    format!("this user has created {} sessions", self.user_sessions),
+                    "sessions_per_user",
+                    keep,
+                ))
+            })?;
+        self.hit(db, "sessions_per_source", self.source_sessions, source)?
+            .map_err(|wait| {
+                self.refusal(
+                    wait,
+                    format!(
+                        "{} sessions have been created from this address",
+                        self.source_sessions
+                    ),
+                    "sessions_per_source",
+                    keep,
+                )
+                .into()
+            })
     }
 
     fn refusal(&self, wait_secs: u64, what: String, name: &str, todo: &str) -> LimitReached {
@@ -183,6 +206,17 @@ mod tests {
         assert_ne!(key("[2001:db8:1:2::1]:9"), key("[2001:db8:1:3::1]:9"));
     }
 
+    /// The message of a refusal (panics on success or a database error).
+    fn refused(r: Result<()>) -> (String, u64) {
+        match r {
+            Err(Error::Limit {
+                message,
+                retry_after_secs,
+            }) => (message, retry_after_secs),
+            other => panic!("expected a limit refusal, got {other:?}"),
+        }
+    }
+
     #[test]
     fn refusals_name_the_limit_and_what_to_do() {
         let l = Limits {
@@ -192,27 +226,34 @@ mod tests {
             sessions_per_source: 2,
             ..Limits::default()
         };
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = crate::backend::store::Store::open(dir.path()).unwrap();
         let s = Standing::new(&l);
-        assert!(s.new_user("a").is_ok() && s.new_user("a").is_ok());
-        let e = s.new_user("a").unwrap_err();
-        assert!(e.message.contains("new_users_per_source"), "{}", e.message);
-        assert!(e.message.contains("NEMO_CLIENT_ID"), "{}", e.message);
-        assert!(e.message.contains("24 h"), "{}", e.message);
-        assert!(e.retry_after_secs > 23 * 3600, "{}", e.retry_after_secs);
-        assert!(s.new_user("b").is_ok());
-        assert!(s.token("c").is_ok());
-        assert!(
-            s.token("c")
-                .unwrap_err()
-                .message
-                .contains("tokens_per_client")
-        );
-        assert!(s.session("u1", "a").is_ok());
-        let e = s.session("u1", "a").unwrap_err();
-        assert!(e.message.contains("sessions_per_user"), "{}", e.message);
-        assert!(s.session("u2", "a").is_ok());
-        let e = s.session("u3", "a").unwrap_err();
-        assert!(e.message.contains("sessions_per_source"), "{}", e.message);
+        let run = |f: &dyn Fn(&Db<'_>) -> Result<()>| store.blocking(|db| f(db));
+        assert!(run(&|db| s.new_user(db, "a")).is_ok() && run(&|db| s.new_user(db, "a")).is_ok());
+        let (msg, retry) = refused(run(&|db| s.new_user(db, "a")));
+        assert!(msg.contains("new_users_per_source"), "{msg}");
+        assert!(msg.contains("NEMO_CLIENT_ID"), "{msg}");
+        assert!(msg.contains("24 h"), "{msg}");
+        assert!(retry > 23 * 3600, "{retry}");
+        assert!(run(&|db| s.new_user(db, "b")).is_ok());
+        assert!(run(&|db| s.token(db, "c")).is_ok());
+        let (msg, _) = refused(run(&|db| s.token(db, "c")));
+        assert!(msg.contains("tokens_per_client"), "{msg}");
+        assert!(run(&|db| s.session(db, "u1", "a")).is_ok());
+        let (msg, _) = refused(run(&|db| s.session(db, "u1", "a")));
+        assert!(msg.contains("sessions_per_user"), "{msg}");
+        assert!(run(&|db| s.session(db, "u2", "a")).is_ok());
+        let (msg, _) = refused(run(&|db| s.session(db, "u3", "a")));
+        assert!(msg.contains("sessions_per_source"), "{msg}");
+        // u3's refused session left no count: with room at the source again it would pass.
+        let stored: i64 = store
+            .blocking(|db| {
+                db.count_use("sessions_per_user", &sha256_hex(b"u3"), 1, 60, now_secs())
+                    .map(|r| i64::from(r.is_ok()))
+            })
+            .unwrap();
+        assert_eq!(stored, 1, "u3 was counted by a refused request");
         assert_eq!(human(45), "45 s");
         assert_eq!(human(90), "2 min");
         assert_eq!(human(7200), "2 h");

@@ -30,50 +30,34 @@ pub struct Staged {
     pub fps: f64,
 }
 
-/// The type of a file from its first bytes: `(file_type, extension)`.
+/// The type of a file from its first bytes: `(file_type, extension)`. The format is the
+/// engine's verdict (`engine::ffmpeg::input::Demuxer::sniff`, the sniffer that also pins
+/// the demuxer ffprobe and ffmpeg read the file with), so the upload's type and the way the
+/// file is read never disagree; the extension adds what the engine does not need (the ISO
+/// BMFF brand for mov/m4a, WebM inside Matroska). Transport streams are not taken at
+/// upload (`None`), as before.
 pub fn sniff(head: &[u8]) -> Option<(&'static str, &'static str)> {
-    let at = |off: usize, magic: &[u8]| head.get(off..off + magic.len()) == Some(magic);
-    if at(4, b"ftyp") {
-        let brand = head.get(8..12).unwrap_or_default();
-        return Some(match brand {
-            b"qt  " => ("video", "mov"),
-            b"M4A " | b"M4B " => ("audio", "m4a"),
+    use crate::engine::ffmpeg::input::Demuxer;
+    Some(match Demuxer::sniff(head)? {
+        Demuxer::Mov => match head.get(8..12) {
+            Some(b"qt  ") => ("video", "mov"),
+            Some(b"M4A " | b"M4B ") => ("audio", "m4a"),
             _ => ("video", "mp4"),
-        });
-    }
-    if at(0, &[0x1A, 0x45, 0xDF, 0xA3]) {
-        let webm = head.windows(4).any(|w| w == b"webm");
-        return Some(("video", if webm { "webm" } else { "mkv" }));
-    }
-    if at(0, b"RIFF") {
-        return match head.get(8..12)? {
-            b"AVI " => Some(("video", "avi")),
-            b"WAVE" => Some(("audio", "wav")),
-            b"WEBP" => Some(("image", "webp")),
-            _ => None,
-        };
-    }
-    if at(0, &[0xFF, 0xD8, 0xFF]) {
-        return Some(("image", "jpg"));
-    }
-    if at(0, &[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A]) {
-        return Some(("image", "png"));
-    }
-    if at(0, b"GIF87a") || at(0, b"GIF89a") {
-        return Some(("image", "gif"));
-    }
-    if at(0, b"ID3") {
-        return Some(("audio", "mp3"));
-    }
-    if head.len() >= 2 && head[0] == 0xFF && head[1] & 0xE0 == 0xE0 {
-        // MPEG audio frame sync: layer bits 00 mean an AAC ADTS header.
-        return Some(if head[1] & 0x06 == 0 {
-            ("audio", "aac")
-        } else {
-            ("audio", "mp3")
-        });
-    }
-    None
+        },
+        Demuxer::Matroska => {
+            let webm = head.windows(4).any(|w| w == b"webm");
+            ("video", if webm { "webm" } else { "mkv" })
+        }
+        Demuxer::Avi => ("video", "avi"),
+        Demuxer::Wav => ("audio", "wav"),
+        Demuxer::Webp => ("image", "webp"),
+        Demuxer::Jpeg => ("image", "jpg"),
+        Demuxer::Png | Demuxer::Apng => ("image", "png"),
+        Demuxer::Gif => ("image", "gif"),
+        Demuxer::Mp3 => ("audio", "mp3"),
+        Demuxer::Aac => ("audio", "aac"),
+        Demuxer::Mpegts => return None,
+    })
 }
 
 /// Largest picture side accepted at upload (8K UHD), in pixels.
@@ -439,6 +423,90 @@ mod tests {
         assert_eq!(sniff(b"\xFF\xF1\x50\x80"), Some(("audio", "aac")));
         assert_eq!(sniff(b"\xFF\xFB\x90\x00"), Some(("audio", "mp3")));
         assert_eq!(sniff(b"This is not a video."), None);
+    }
+
+    /// The upload sniffer's verdicts, including the attack inputs of issue 20 (case 1): a
+    /// playlist behind an ID3 tag stays "mp3" (the engine then pins the mp3 demuxer, which
+    /// opens no other file), playlists, concat scripts, XML and text are refused, and
+    /// transport streams are not taken at upload.
+    #[test]
+    fn sniff_verdicts_with_attack_inputs() {
+        let ts = |first: usize, size: usize| {
+            let mut v = vec![0u8; first + 3 * size];
+            for k in 0..3 {
+                v[first + k * size] = 0x47;
+            }
+            v
+        };
+        let mut id3_ts = b"ID3\x04\0\0\0\0\0\x10".to_vec();
+        id3_ts.extend(vec![0u8; 600]);
+        for k in 0..3 {
+            id3_ts[4 + k * 192] = 0x47;
+        }
+        type Verdict = Option<(&'static str, &'static str)>;
+        let cases: Vec<(Vec<u8>, Verdict)> = vec![
+            (b"\0\0\0\x20ftypisom\0\0".to_vec(), Some(("video", "mp4"))),
+            (b"\0\0\0\x14ftypqt  \0\0".to_vec(), Some(("video", "mov"))),
+            (b"\0\0\0\x20ftypM4A \0\0".to_vec(), Some(("audio", "m4a"))),
+            (
+                b"\x1A\x45\xDF\xA3\x9F\x42\x82\x84webm".to_vec(),
+                Some(("video", "webm")),
+            ),
+            (
+                b"\x1A\x45\xDF\xA3\x9F\x42\x82\x88matroska".to_vec(),
+                Some(("video", "mkv")),
+            ),
+            (b"RIFF\0\0\0\0AVI LIST".to_vec(), Some(("video", "avi"))),
+            (b"RIFF\0\0\0\0WAVEfmt ".to_vec(), Some(("audio", "wav"))),
+            (b"RIFF\0\0\0\0WEBPVP8 ".to_vec(), Some(("image", "webp"))),
+            (b"RIFF\0\0\0\0CDXAfmt ".to_vec(), None),
+            (b"\xFF\xD8\xFF\xE0".to_vec(), Some(("image", "jpg"))),
+            (
+                b"\x89PNG\r\n\x1A\n\0\0\0\x0DIHDR".to_vec(),
+                Some(("image", "png")),
+            ),
+            (
+                b"\x89PNG\r\n\x1A\n\0\0\0\x08acTL\0\0\0\x02\0\0\0\0".to_vec(),
+                Some(("image", "png")),
+            ),
+            (b"\x89PNG{\"secret\":1}".to_vec(), None),
+            (b"GIF89a\x01\0".to_vec(), Some(("image", "gif"))),
+            (b"GIF8".to_vec(), None),
+            (
+                b"ID3\x04\0\0\0\0\0\x10#EXTM3U\n#EXTINF:1,\n/home/u/private.ts\n".to_vec(),
+                Some(("audio", "mp3")),
+            ),
+            (
+                b"ID3\x03\0\0\0\0\0\x10[playlist]\nFile1=/etc/passwd".to_vec(),
+                Some(("audio", "mp3")),
+            ),
+            // The one verdict that changed when this became the engine's sniffer: an ID3 tag
+            // with 192-byte transport-stream sync at 4, 196, 388 was "mp3" here while the
+            // engine read (and ffprobe probed) it as a transport stream; now it is one
+            // thing, a transport stream, not taken at upload.
+            (id3_ts, None),
+            (b"\xFF\xF1\x50\x80".to_vec(), Some(("audio", "aac"))),
+            (b"\xFF\xFB\x90\x00".to_vec(), Some(("audio", "mp3"))),
+            (b"#EXTM3U\n#EXT-X-VERSION:3\nseg.ts\n".to_vec(), None),
+            (b"ffconcat version 1.0\nfile '/etc/passwd'\n".to_vec(), None),
+            (b"<?xml version=\"1.0\"?><MPD>".to_vec(), None),
+            (b"v=0\no=- 0 0 IN IP4 127.0.0.1\n".to_vec(), None),
+            (ts(0, 188), None),
+            (ts(4, 192), None),
+            (b"This is not a video.".to_vec(), None),
+            (Vec::new(), None),
+        ];
+        let mut wrong = Vec::new();
+        for (head, want) in &cases {
+            let got = sniff(head);
+            if got != *want {
+                wrong.push(format!(
+                    "{:?}: {got:?}, want {want:?}",
+                    String::from_utf8_lossy(&head[..head.len().min(24)])
+                ));
+            }
+        }
+        assert!(wrong.is_empty(), "{wrong:#?}");
     }
 
     #[test]

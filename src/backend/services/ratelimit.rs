@@ -1,6 +1,7 @@
-//! Counting calls per key in fixed windows: the per-token rate limit (one-minute windows; the
-//! routes use the bearer token, else the client id; `routes::middleware` answers HTTP 429
-//! with `Retry-After`) and the standing limits of `services::limits` (longer windows).
+//! Counting calls per key in fixed one-minute windows, in memory: the per-token rate limit
+//! (the routes use the bearer token, else the client id; `routes::middleware` answers HTTP
+//! 429 with `Retry-After`). The standing limits of `services::limits` (day-long windows) are
+//! counted in the store instead, so that a restart does not reset them.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -15,22 +16,13 @@ pub struct RateLimiter {
 }
 
 impl RateLimiter {
+    /// At most `per_min` calls per key in each minute (0: no limit).
     pub fn new(per_min: u32) -> Self {
-        Self::with_window(per_min, WINDOW)
-    }
-
-    /// At most `limit` calls per key in each `window` (0: no limit).
-    pub fn with_window(limit: u32, window: Duration) -> Self {
         RateLimiter {
-            per_window: limit,
-            window: window.max(Duration::from_secs(1)),
+            per_window: per_min,
+            window: WINDOW,
             windows: Mutex::new(HashMap::new()),
         }
-    }
-
-    /// The most calls per key per window.
-    pub fn limit(&self) -> u32 {
-        self.per_window
     }
 
     /// Count one call of `key`; `Err(seconds to wait)` once over the limit.

@@ -98,6 +98,13 @@ CREATE TABLE IF NOT EXISTS timeline_heads (
     session_id TEXT PRIMARY KEY,
     current INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS limit_counts (
+    name TEXT NOT NULL,
+    key TEXT NOT NULL,
+    window_start INTEGER NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (name, key)
+);
 "#;
 
 /// The store's folders: uploaded files and render outputs.

@@ -7,6 +7,7 @@
 //! async callers, `Store::blocking` on threads that may block), so related writes — a session
 //! and its ledger, a render and its ledger — land together or not at all.
 
+mod counts;
 mod db;
 mod ids;
 pub mod ledger;
