@@ -109,16 +109,71 @@ pub fn conv(g: &Geom, w: &Packed, act: Act, input: &[f32], out: &mut [f32], thre
     let ph = ((oh.max(1) - 1) * sh + g.kh).max(ih + pt);
     let pw = ((ow.max(1) - 1) * sw + g.kw).max(iw + pl);
     let cin2 = w.cin2;
-    let mut src = vec![0u16; ph * pw * cin2];
-    for y in 0..ih {
-        let row = &input[y * iw * cin..][..iw * cin];
-        let dst = &mut src[((y + pt) * pw + pl) * cin2..][..iw * cin2];
-        for (d, s) in dst.chunks_exact_mut(cin2).zip(row.chunks_exact(cin)) {
-            for (dv, &sv) in d.iter_mut().zip(s) {
-                *dv = bf16::from_f32(sv).to_bits();
+    BAND.with_borrow_mut(|src| {
+        src.clear();
+        src.resize(ph * pw * cin2, 0);
+        for y in 0..ih {
+            let row = &input[y * iw * cin..][..iw * cin];
+            let dst = &mut src[((y + pt) * pw + pl) * cin2..][..iw * cin2];
+            if cin == cin2 {
+                // SAFETY: `available()` asserted above (AVX-512F and BF16).
+                unsafe { to_bf16_row(row, dst) };
+            } else {
+                for (d, s) in dst.chunks_exact_mut(cin2).zip(row.chunks_exact(cin)) {
+                    for (dv, &sv) in d.iter_mut().zip(s) {
+                        *dv = bf16::from_f32(sv).to_bits();
+                    }
+                }
             }
         }
+        conv_padded(g, w, act, src, pw, out, threads);
+    });
+}
+
+thread_local! {
+    /// The padded bf16 copy of the current convolution's input, reused across calls (a
+    /// fresh zeroed allocation per convolution cost more than the conversion).
+    static BAND: std::cell::RefCell<Vec<u16>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// `src` (f32) rounded to bf16 (nearest even, as `half::bf16::from_f32`) into `dst`, 32
+/// values per `vcvtne2ps2bf16`.
+#[target_feature(enable = "avx512f,avx512bf16")]
+fn to_bf16_row(src: &[f32], dst: &mut [u16]) {
+    assert_eq!(src.len(), dst.len());
+    let mut s = src.chunks_exact(32);
+    let mut d = dst.chunks_exact_mut(32);
+    for (sv, dv) in (&mut s).zip(&mut d) {
+        // SAFETY: each chunk holds 32 values: two 16-float loads, one 64-byte store.
+        unsafe {
+            let lo = _mm512_loadu_ps(sv.as_ptr());
+            let hi = _mm512_loadu_ps(sv.as_ptr().add(16));
+            let v = _mm512_cvtne2ps_pbh(hi, lo);
+            _mm512_storeu_si512(
+                dv.as_mut_ptr().cast(),
+                std::mem::transmute::<__m512bh, __m512i>(v),
+            );
+        }
     }
+    for (dv, &sv) in d.into_remainder().iter_mut().zip(s.remainder()) {
+        *dv = bf16::from_f32(sv).to_bits();
+    }
+}
+
+/// `conv` on the padded bf16 input `src` (`pw` pixels a row, `w.cin2` channels).
+fn conv_padded(
+    g: &Geom,
+    w: &Packed,
+    act: Act,
+    src: &[u16],
+    pw: usize,
+    out: &mut [f32],
+    threads: usize,
+) {
+    let [_, _, cin] = g.input;
+    let [oh, ow, cout] = g.output;
+    let [sh, sw] = g.stride;
+    let cin2 = w.cin2;
     let mut toffs = Vec::with_capacity(w.taps);
     for ky in 0..g.kh {
         for kx in 0..g.kw {
@@ -127,7 +182,6 @@ pub fn conv(g: &Geom, w: &Packed, act: Act, input: &[f32], out: &mut [f32], thre
         }
     }
     let threads = split_threads(oh * ow * cout * w.taps * cin, threads, oh);
-    let src = &src[..];
     let toffs = &toffs[..];
     split_rows(oh, ow * cout, threads, out, &mut [], 0, |ys, mine, _| {
         let n = ys.len() * ow;
