@@ -111,9 +111,9 @@ fn parse_bf16(spec: &str) -> Result<Option<ebc::engine::segment::modnet::Bf16Lay
     if spec.trim().eq_ignore_ascii_case("off") {
         return Ok(None);
     }
-    let v: Vec<usize> = spec
+    let v: Vec<u16> = spec
         .split(',')
-        .map(|p| p.trim().parse::<usize>())
+        .map(|p| p.trim().parse::<u16>())
         .collect::<std::result::Result<_, _>>()
         .map_err(|_| anyhow::anyhow!("--matte-bf16 {spec}: expected `off` or MIN_CIN,SKIP_FIRST,SKIP_LAST (three whole numbers)"))?;
     let [min_cin, skip_first, skip_last] = v[..] else {

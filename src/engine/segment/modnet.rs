@@ -37,9 +37,10 @@ pub struct Region {
 /// order (the layers nearest the pixels, kept fp32 where bf16 costs edge quality).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Bf16Layers {
-    pub min_cin: usize,
-    pub skip_first: usize,
-    pub skip_last: usize,
+    // u16: this sits in `MatteOptions`, which render jobs carry by value.
+    pub min_cin: u16,
+    pub skip_first: u16,
+    pub skip_last: u16,
 }
 
 impl Bf16Layers {
@@ -52,7 +53,9 @@ impl Bf16Layers {
 
     /// True when convolution `index` of `count`, with `cin` input channels, runs in bf16.
     pub fn picks(&self, index: usize, count: usize, cin: usize) -> bool {
-        cin >= self.min_cin && index >= self.skip_first && index + self.skip_last < count
+        cin >= usize::from(self.min_cin)
+            && index >= usize::from(self.skip_first)
+            && index + usize::from(self.skip_last) < count
     }
 }
 
