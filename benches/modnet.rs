@@ -7,7 +7,8 @@
 //! Usage: `modnet [HxW] [iters]` (default `288x512 5`). With `MODNET_PROFILE` set it first
 //! prints, per step, its fastest time over `iters` runs and its shapes (to stderr); with
 //! `EBC_IGEMM_AVX2` set, the implicit GEMM takes its AVX2 tiles (as on CPUs without AVX-512); with
-//! `EBC_DIRECT_CONV` set, convolutions keep the AVX2 direct kernels (`force_direct_conv`).
+//! `EBC_DIRECT_CONV` set, convolutions keep the AVX2 direct kernels (`force_direct_conv`); with
+//! `MODNET_BF16` set, every convolution runs in bf16 where the CPU has AVX-512 BF16.
 
 use std::time::Instant;
 
@@ -75,6 +76,10 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(1);
     let mut m = Matter::with_threads(threads);
+    if std::env::var_os("MODNET_BF16").is_some() {
+        // Every convolution in bf16 (AVX-512 BF16 CPUs; fp32 elsewhere), as the quality matte.
+        m.set_bf16(Some(ebc::engine::segment::modnet::Bf16Layers::ALL));
+    }
     m.infer_tensor(&input, h, w).expect("MODNet runs"); // plan + warm-up
     let (mut walls, mut cpus) = (Vec::new(), Vec::new());
     for _ in 0..iters.max(1) {

@@ -61,6 +61,10 @@ pub struct MatteArgs {
     /// Quality matte: threads MODNet's convolutions split over (0 = one per core).
     #[arg(long, value_name = "N", hide = true)]
     pub matte_threads: Option<u32>,
+    /// Quality matte: MODNet convolutions in bf16 (AVX-512 BF16 CPUs), as
+    /// `MIN_CIN,SKIP_FIRST,SKIP_LAST`, or `off` for fp32 everywhere.
+    #[arg(long, value_name = "SPEC", hide = true)]
+    pub matte_bf16: Option<String>,
     /// Quality matte: erosion of the selfie mask MODNet may not remove (model pixels).
     #[arg(long, value_name = "PX", hide = true)]
     pub matte_core: Option<usize>,
@@ -102,6 +106,28 @@ pub struct MatteArgs {
     pub min_blob: Option<f32>,
 }
 
+/// `off` → None; `MIN_CIN,SKIP_FIRST,SKIP_LAST` → those layers (`--matte-bf16`).
+fn parse_bf16(spec: &str) -> Result<Option<ebc::engine::segment::modnet::Bf16Layers>> {
+    if spec.trim().eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    let v: Vec<u16> = spec
+        .split(',')
+        .map(|p| p.trim().parse::<u16>())
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|_| anyhow::anyhow!("--matte-bf16 {spec}: expected `off` or MIN_CIN,SKIP_FIRST,SKIP_LAST (three whole numbers)"))?;
+    let [min_cin, skip_first, skip_last] = v[..] else {
+        bail!(
+            "--matte-bf16 {spec}: expected `off` or MIN_CIN,SKIP_FIRST,SKIP_LAST (three whole numbers)"
+        );
+    };
+    Ok(Some(ebc::engine::segment::modnet::Bf16Layers {
+        min_cin,
+        skip_first,
+        skip_last,
+    }))
+}
+
 impl MatteArgs {
     fn validate(&self) -> Result<MatteOptions> {
         let mut o = MatteOptions::default();
@@ -128,6 +154,9 @@ impl MatteArgs {
                 bail!("--matte-threads {n}: must be between 0 (one per core) and 16");
             }
             o.fine_threads = n;
+        }
+        if let Some(spec) = &self.matte_bf16 {
+            o.fine_bf16 = parse_bf16(spec)?;
         }
         if let Some(px) = self.matte_core {
             o.fuse.core_erode = px.min(64);

@@ -33,8 +33,10 @@ impl FineRunner {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get().min(4)),
             n => n as usize,
         };
+        let mut matter = Matter::with_threads(threads);
+        matter.set_bf16(opts.fine_bf16);
         FineRunner {
-            matter: Matter::with_threads(threads),
+            matter,
             long_side: opts.fine_long_side as usize,
             size: None,
         }

@@ -67,6 +67,9 @@ pub struct MatteOptions {
     /// most 4). MODNet is the quality matte's bottleneck stage; splitting its convolutions
     /// lets it use the cores the other stages leave idle without a second plan's memory.
     pub fine_threads: u32,
+    /// Quality mode: which MODNet convolutions run in bf16 with fp32 sums on CPUs with
+    /// AVX-512 BF16 (None: all fp32; other CPUs always run fp32). Default: None.
+    pub fine_bf16: Option<crate::engine::segment::modnet::Bf16Layers>,
     /// Quality mode: how the selfie mask bounds MODNet (`fuse::FuseParams`).
     pub fuse: fuse::FuseParams,
     /// 0 = no temporal smoothing, 1 = maximal.
@@ -97,6 +100,10 @@ impl Default for MatteOptions {
             fine_every: 1,
             fine_long_side: 512,
             fine_threads: 0,
+            // fp32: bf16 convolutions scored the same on the dev set (edge MAD 0.0693 at
+            // crop 512) but cost 1.10-1.18x the CPU on this Sapphire Rapids box, all layers
+            // or only the wide ones (docs/notes/issue-23.md); opt in with `--matte-bf16`.
+            fine_bf16: None,
             fuse: fuse::FuseParams::default(),
             temporal: 0.7,
             feather: 0.0,
@@ -284,6 +291,16 @@ mod tests {
                 (0.5 - (d - rad) / (4.0 * sx)).clamp(0.0, 1.0)
             })
             .collect()
+    }
+
+    /// The quality matte keeps MODNet in fp32 at crop long side 512 on every frame: the
+    /// bf16 kernel was measured slower on this box, crop 384 loses edge MAD (issue 23).
+    #[test]
+    fn quality_defaults_to_fp32_modnet_at_512_every_frame() {
+        let o = MatteOptions::default();
+        assert_eq!(o.fine_bf16, None);
+        assert_eq!((o.fine_long_side, o.fine_every), (512, 1));
+        assert_eq!(o.mode, MatteMode::Fast);
     }
 
     #[test]

@@ -537,6 +537,31 @@ impl Model {
         }
     }
 
+    /// Runs the convolutions `pick(index, count, cin)` chooses in bfloat16 with fp32 sums
+    /// (`ops::cpu::conv_to_bf16`: CPUs with AVX-512 BF16 only; every other convolution,
+    /// and all of them on other CPUs, stay fp32). `index` counts the model's convolutions
+    /// in run order, `count` is how many there are, `cin` is the convolution's input
+    /// channels. Returns how many now run in bf16. The output changes (8-bit mantissas):
+    /// the caller judges that by its own metrics.
+    pub fn set_conv_bf16(&mut self, pick: impl Fn(usize, usize, usize) -> bool) -> usize {
+        let count = self
+            .steps
+            .iter()
+            .filter(|s| matches!(s.op, Op::Conv2d(_)))
+            .count();
+        let mut index = 0;
+        let mut switched = 0;
+        for s in &mut self.steps {
+            if let Op::Conv2d(c) = &mut s.op {
+                if pick(index, count, c.input[2]) && ops::cpu::conv_to_bf16(c) {
+                    switched += 1;
+                }
+                index += 1;
+            }
+        }
+        switched
+    }
+
     /// Runs on whatever `input_mut` holds; returns the output tensor.
     pub fn run_loaded(&mut self) -> &[f32] {
         for s in &self.steps {

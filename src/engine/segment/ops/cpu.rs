@@ -3,6 +3,8 @@
 //!
 //! - `x86`: x86-64 built without the `portable` feature. The AVX2+FMA and AVX-512F kernels
 //!   (`x86/`) run after a run-time check; CPUs without AVX2+FMA take the portable kernels.
+//!   A model may ask for bf16 convolutions (`conv_to_bf16`): they run on AVX-512 BF16
+//!   (`x86/bf16.rs`) where the CPU has it and stay fp32 everywhere else.
 //! - `portable`: every other target (aarch64 macOS/Linux, …) and x86-64 built with
 //!   `--features portable`. No x86 kernel and no dispatch to one is compiled: this machine
 //!   builds and tests exactly the code an ARM CPU gets, apart from what the `gemm` crate does
@@ -62,7 +64,13 @@ mod family {
         !FORCE_DIRECT_CONV.load(Relaxed)
     }
 
-    pub use x86::igemm::Packed;
+    pub use x86::conv2d::Packed;
+
+    /// Re-packs `c`'s weights for the bf16 implicit GEMM when the CPU has AVX-512 BF16
+    /// (run-time check) and `c` is packed in fp32; false when nothing changed.
+    pub fn conv_to_bf16(c: &mut Conv2d) -> bool {
+        !FORCE_PORTABLE.load(Relaxed) && x86::conv2d::to_bf16(c)
+    }
     pub use x86::igemm::force_avx2 as force_igemm_avx2;
 
     /// True when the AVX2+FMA kernels can run (CPU check cached by std) and are not
@@ -162,6 +170,11 @@ mod family {
 
     pub fn pack_conv(_c: &mut Conv2d) {}
 
+    /// Always false here: no reduced-precision kernel in this family.
+    pub fn conv_to_bf16(_c: &mut Conv2d) -> bool {
+        false
+    }
+
     pub fn conv2d_scratch(_c: &Conv2d) -> usize {
         0
     }
@@ -222,6 +235,6 @@ pub use family::force_igemm_avx2;
 
 pub(crate) use family::simd_dispatch;
 pub use family::{
-    act_apply, bias_act, contributions, conv2d, conv2d_scratch, depthwise, force_direct_conv,
-    force_portable_kernels, pack_conv,
+    act_apply, bias_act, contributions, conv_to_bf16, conv2d, conv2d_scratch, depthwise,
+    force_direct_conv, force_portable_kernels, pack_conv,
 };

@@ -7,8 +7,17 @@
 
 use super::super::igemm_allowed;
 use super::super::x86_has_avx2_fma as has_avx2_fma;
-use super::igemm;
+use super::{bf16, igemm};
 use crate::engine::segment::ops::{Conv2d, LANES, taps};
+
+/// A convolution's weights packed for one of the implicit GEMMs.
+#[derive(Debug, Clone)]
+pub enum Packed {
+    /// fp32 panels (`igemm`): every x86 CPU with AVX2+FMA.
+    F32(igemm::Packed),
+    /// bf16 panels (`bf16`): chosen per layer by `to_bf16`, on CPUs with AVX-512 BF16.
+    Bf16(bf16::Packed),
+}
 
 /// The convolution's shape for the implicit GEMM.
 fn geom(c: &Conv2d) -> igemm::Geom {
@@ -27,7 +36,12 @@ fn geom(c: &Conv2d) -> igemm::Geom {
 pub fn pack(c: &mut Conv2d) {
     if igemm::available() && igemm_allowed() && geom(c).supported() {
         let kdim = c.kh * c.kw * c.input[2];
-        c.packed = Some(igemm::Packed::new(&c.weights_t, &c.bias, kdim, c.output[2]));
+        c.packed = Some(Packed::F32(igemm::Packed::new(
+            &c.weights_t,
+            &c.bias,
+            kdim,
+            c.output[2],
+        )));
         // The packed panels are the only copy eval reads from now on: MODNet's 26 MB of
         // weights are not kept twice (the quality matte's engine peaked at 272-305 MB
         // at 1080p with both copies; bar 300 MB).
@@ -35,9 +49,27 @@ pub fn pack(c: &mut Conv2d) {
     }
 }
 
-/// Scratch floats the x86 kernels need (0 unless packed).
+/// Re-packs a convolution's fp32 panels as bf16 ones when the CPU has AVX-512 BF16;
+/// false (nothing changed) otherwise or when the convolution is not packed.
+pub fn to_bf16(c: &mut Conv2d) -> bool {
+    if !bf16::available() {
+        return false;
+    }
+    let Some(Packed::F32(p)) = &c.packed else {
+        return false;
+    };
+    c.packed = Some(Packed::Bf16(bf16::Packed::from_f32(
+        p,
+        c.kh * c.kw,
+        c.input[2],
+    )));
+    true
+}
+
+/// Scratch floats the x86 kernels need (0 unless packed in fp32; the bf16 kernel keeps its
+/// own bf16 copy of the input).
 pub fn scratch_len(c: &Conv2d) -> usize {
-    if c.packed.is_some() {
+    if let Some(Packed::F32(_)) = c.packed {
         geom(c).scratch_len() * c.threads.max(1)
     } else {
         0
@@ -48,9 +80,16 @@ pub fn scratch_len(c: &Conv2d) -> usize {
 pub fn eval(c: &Conv2d, input: &[f32], out: &mut [f32], scratch: &mut [f32]) -> bool {
     // A packed convolution always runs packed (its row-major weights are gone):
     // `force_portable_kernels` and `force_direct_conv` apply to plans made after them.
-    if let Some(packed) = &c.packed {
-        igemm::conv(&geom(c), packed, c.act, input, out, scratch, c.threads);
-        return true;
+    match &c.packed {
+        Some(Packed::F32(p)) => {
+            igemm::conv(&geom(c), p, c.act, input, out, scratch, c.threads);
+            return true;
+        }
+        Some(Packed::Bf16(p)) => {
+            bf16::conv(&geom(c), p, c.act, input, out, c.threads);
+            return true;
+        }
+        None => {}
     }
     if c.output[2].is_multiple_of(LANES) && has_avx2_fma() {
         if c.kh == 1 && c.kw == 1 && c.stride_h == 1 && c.stride_w == 1 {
