@@ -7,14 +7,35 @@
 /// Below this many rows a plain loop wins over packing.
 const SMALL_M: usize = 4;
 
+/// `dst = lhs · rhs`: `lhs` m×k, `rhs` k×n, `dst` m×n, row-major.
 pub fn matmul(m: usize, k: usize, n: usize, lhs: &[f32], rhs: &[f32], dst: &mut [f32]) {
+    product(m, k, n, lhs, rhs, dst, false);
+}
+
+/// `dst += lhs · rhs` (shapes as `matmul`): a product summed over several calls, e.g. a
+/// convolution's taps taken a few at a time.
+pub fn matmul_add(m: usize, k: usize, n: usize, lhs: &[f32], rhs: &[f32], dst: &mut [f32]) {
+    product(m, k, n, lhs, rhs, dst, true);
+}
+
+fn product(
+    m: usize,
+    k: usize,
+    n: usize,
+    lhs: &[f32],
+    rhs: &[f32],
+    dst: &mut [f32],
+    accumulate: bool,
+) {
     let (lhs, rhs, dst) = (&lhs[..m * k], &rhs[..k * n], &mut dst[..m * n]);
     if m < SMALL_M || k == 0 || n == 0 {
         for (row, out) in lhs
             .chunks_exact(k.max(1))
             .zip(dst.chunks_exact_mut(n.max(1)))
         {
-            out.fill(0.0);
+            if !accumulate {
+                out.fill(0.0);
+            }
             for (a, rrow) in row.iter().zip(rhs.chunks_exact(n.max(1))) {
                 for (o, b) in out.iter_mut().zip(rrow) {
                     *o += a * b;
@@ -25,7 +46,7 @@ pub fn matmul(m: usize, k: usize, n: usize, lhs: &[f32], rhs: &[f32], dst: &mut 
     }
     // SAFETY: the three slices were just cut to exactly m×k, k×n and m×n elements, and the
     // strides below (row stride = columns, column stride = 1) stay inside them; `read_dst` is
-    // false, so `dst` is only written.
+    // true only when accumulating into a `dst` the caller filled.
     unsafe {
         gemm::gemm(
             m,
@@ -34,14 +55,14 @@ pub fn matmul(m: usize, k: usize, n: usize, lhs: &[f32], rhs: &[f32], dst: &mut 
             dst.as_mut_ptr(),
             1,
             n as isize,
-            false,
+            accumulate,
             lhs.as_ptr(),
             1,
             k as isize,
             rhs.as_ptr(),
             1,
             n as isize,
-            0.0,
+            if accumulate { 1.0 } else { 0.0 },
             1.0,
             false,
             false,

@@ -1,11 +1,14 @@
 //! CONV_2D (NHWC, weights OHWI). In the x86 kernel family (`cpu`), convolutions run as an
 //! implicit GEMM over packed weight panels or direct AVX2 loops (`x86/conv2d.rs`; MODNet's
 //! large 3×3/5×5 layers need the implicit GEMM's k-blocking). Otherwise (the portable
-//! family, or a CPU without AVX2+FMA) one GEMM (`gemm` crate) on the input, or on an im2col copy in the plan's scratch
-//! buffer, followed by one bias + activation pass.
+//! family, or a CPU without AVX2+FMA) one GEMM (`gemm` crate) on the input (1×1), or GEMMs
+//! on im2col copies in the plan's scratch buffer, followed by one bias + activation pass.
+//! Wide layers take their taps a few at a time (`taps_per_gemm`) and sum the products, so
+//! the copy for a block of rows stays small and each GEMM still gets many rows: the crate
+//! packs the weights again on every call, which a one-row call cannot pay back.
 
 use super::{Act, Hwc, ModelError, check, ohwi_weights, out_and_pad, split_threads};
-use crate::engine::segment::gemm::matmul;
+use crate::engine::segment::gemm::{matmul, matmul_add};
 use crate::engine::segment::tflite::Padding;
 
 #[derive(Debug, Clone)]
@@ -36,6 +39,12 @@ const OP: &str = "CONV_2D";
 /// Floats of im2col scratch the portable path works in at most (4 MiB): it converts a block
 /// of output rows at a time, so a full-resolution layer does not need a frame-sized copy.
 const IM2COL_CAP: usize = 1 << 20;
+
+/// GEMM depth (`kh·kw·cin`) up to which the portable path takes every tap in one GEMM.
+const FULL_K: usize = 1152;
+
+/// GEMM depth the portable path aims at when it takes a wide layer's taps in parts.
+const TAP_K: usize = 512;
 
 /// Strides `[h, w]` and explicit pads `[top, left, bottom, right]` of a convolution.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -154,9 +163,21 @@ impl Conv2d {
         self.kh == 1 && self.kw == 1 && self.stride_h == 1 && self.stride_w == 1
     }
 
+    /// Kernel taps (of `kh·kw`) one GEMM of the portable path takes: all of them while
+    /// `kh·kw·cin` ≤ `FULL_K`, else enough for a depth of about `TAP_K` (at least one).
+    fn taps_per_gemm(&self) -> usize {
+        let taps = self.kh * self.kw;
+        let cin = self.input[2].max(1);
+        if taps * cin <= FULL_K {
+            taps
+        } else {
+            TAP_K.div_ceil(cin).clamp(1, taps)
+        }
+    }
+
     /// Output rows the portable path converts per im2col block.
     fn block_rows(&self) -> usize {
-        let row = self.output[1] * self.kh * self.kw * self.input[2];
+        let row = self.output[1] * self.taps_per_gemm() * self.input[2];
         (IM2COL_CAP / row.max(1)).clamp(1, self.output[0].max(1))
     }
 
@@ -165,7 +186,7 @@ impl Conv2d {
         if self.is_pointwise() {
             0
         } else {
-            self.block_rows() * self.output[1] * self.kh * self.kw * self.input[2]
+            self.block_rows() * self.output[1] * self.taps_per_gemm() * self.input[2]
         }
     }
 
@@ -211,46 +232,68 @@ impl Conv2d {
             matmul(px.len(), kdim, cout, x, &self.weights_t, dst);
         } else {
             let rows = self.block_rows();
+            let per = self.taps_per_gemm();
+            let taps = self.kh * self.kw;
             for y0 in ys.clone().step_by(rows) {
                 let n = rows.min(ys.end - y0);
-                let cols = &mut scratch[..n * ow * kdim];
-                self.im2col(input, y0..y0 + n, cols);
                 let d = &mut dst[(y0 - ys.start) * ow * cout..][..n * ow * cout];
-                matmul(n * ow, kdim, cout, cols, &self.weights_t, d);
+                for t0 in (0..taps).step_by(per) {
+                    let t = t0..(t0 + per).min(taps);
+                    let k = t.len() * cin;
+                    let cols = &mut scratch[..n * ow * k];
+                    self.im2col(input, y0..y0 + n, t.clone(), cols);
+                    let w = &self.weights_t[t0 * cin * cout..][..k * cout];
+                    if t0 == 0 {
+                        matmul(n * ow, k, cout, cols, w, d);
+                    } else {
+                        matmul_add(n * ow, k, cout, cols, w, d);
+                    }
+                }
             }
         }
         self.act.bias_apply(dst, &self.bias);
     }
 
-    /// Rows of `kh*kw*cin` input values per output pixel of output rows `ys`, zeros where
-    /// the window leaves the image (padding).
-    fn im2col(&self, input: &[f32], ys: std::ops::Range<usize>, cols: &mut [f32]) {
+    /// Rows of `taps.len()·cin` input values per output pixel of output rows `ys`: the
+    /// window's taps `taps` (numbered `ky·kw + kx`, the weights' row order), zeros where the
+    /// window leaves the image (padding).
+    fn im2col(
+        &self,
+        input: &[f32],
+        ys: std::ops::Range<usize>,
+        taps: std::ops::Range<usize>,
+        cols: &mut [f32],
+    ) {
         let [ih, iw, cin] = self.input;
         let ow = self.output[1];
-        let kdim = self.kh * self.kw * cin;
+        let k = taps.len() * cin;
         let y0 = ys.start;
         for oy in ys {
             for ox in 0..ow {
-                let row = &mut cols[((oy - y0) * ow + ox) * kdim..][..kdim];
-                for ky in 0..self.kh {
+                let row = &mut cols[((oy - y0) * ow + ox) * k..][..k];
+                let ix0 = (ox * self.stride_w) as isize - self.pad_left as isize;
+                // The taps of one window row at a time: [t, end) share `ky`.
+                let mut t = taps.start;
+                while t < taps.end {
+                    let (ky, kx0) = (t / self.kw, t % self.kw);
+                    let end = taps.end.min((ky + 1) * self.kw);
+                    let kx1 = kx0 + (end - t);
+                    let seg = &mut row[(t - taps.start) * cin..][..(end - t) * cin];
+                    t = end;
                     let iy = (oy * self.stride_h + ky) as isize - self.pad_top as isize;
-                    let seg = &mut row[ky * self.kw * cin..][..self.kw * cin];
                     if iy < 0 || iy >= ih as isize {
                         seg.fill(0.0);
                         continue;
                     }
-                    let ix0 = (ox * self.stride_w) as isize - self.pad_left as isize;
-                    if ix0 >= 0 && ix0 as usize + self.kw <= iw {
-                        // Whole window row inside: one contiguous run of kw·cin floats.
-                        let src = &input[(iy as usize * iw + ix0 as usize) * cin..][..seg.len()];
-                        for (d, s) in seg.iter_mut().zip(src) {
-                            *d = *s;
-                        }
+                    let first = ix0 + kx0 as isize;
+                    if first >= 0 && ix0 + kx1 as isize <= iw as isize {
+                        // Every tap of the run inside: one contiguous run of input.
+                        let src = &input[(iy as usize * iw + first as usize) * cin..][..seg.len()];
+                        seg.copy_from_slice(src);
                         continue;
                     }
-                    for kx in 0..self.kw {
-                        let ix = (ox * self.stride_w + kx) as isize - self.pad_left as isize;
-                        let dst = &mut seg[kx * cin..][..cin];
+                    for (kx, dst) in (kx0..kx1).zip(seg.chunks_exact_mut(cin)) {
+                        let ix = ix0 + kx as isize;
                         if ix < 0 || ix >= iw as isize {
                             dst.fill(0.0);
                         } else {
@@ -369,6 +412,13 @@ mod tests {
             ([8, 10, 16], [3, 3], 2, [0, 0, 0, 0], 48),
             ([11, 9, 7], [2, 3], 1, [1, 0, 0, 2], 20),
             ([1, 1, 96], [1, 1], 1, [0, 0, 0, 0], 24),
+            // Wide layers, whose taps the portable GEMM takes in parts: one tap per GEMM
+            // (MODNet's 5×5 on 1280 channels), three of a 3×3, and 6+6+6+6+1 of a 5×5
+            // (uneven parts), each with the window leaving the image on every side.
+            ([4, 6, 1280], [5, 5], 1, [2, 2, 2, 2], 24),
+            ([7, 9, 200], [3, 3], 1, [1, 1, 1, 1], 16),
+            ([5, 6, 96], [5, 5], 1, [2, 2, 2, 2], 32),
+            ([6, 7, 130], [3, 3], 2, [1, 0, 1, 2], 8),
         ];
         for (seed, (input, [kh, kw], s, pads, cout)) in cases.into_iter().enumerate() {
             let seed = seed as u64 * 10 + 7;
@@ -443,7 +493,11 @@ mod tests {
     /// (3×3) and unpadded (1×1).
     #[test]
     fn split_over_threads_is_bit_identical() {
-        for (input, k, pad) in [([37, 40, 64], 3, 1), ([37, 40, 256], 1, 0)] {
+        for (input, k, pad) in [
+            ([37, 40, 64], 3, 1),
+            ([37, 40, 256], 1, 0),
+            ([37, 12, 300], 3, 1),
+        ] {
             let cout = 64;
             let geo = ConvGeometry {
                 stride: [1, 1],
@@ -485,6 +539,43 @@ mod tests {
                 "k{k}: outputs differ by thread count"
             );
         }
+    }
+
+    /// Which layers the portable GEMM takes in parts, and how many taps a part holds.
+    #[test]
+    fn wide_layers_take_their_taps_in_parts() {
+        let plan = |input: Hwc, k: usize| {
+            let geo = ConvGeometry {
+                stride: [1, 1],
+                pads: [k / 2; 4],
+            };
+            let output = [input[0], input[1], 8];
+            let w = vec![0.0; 8 * k * k * input[2]];
+            Conv2d::with_geometry(
+                0,
+                geo,
+                input,
+                &w,
+                &[8, k, k, input[2]],
+                None,
+                output,
+                Act::None,
+            )
+            .unwrap()
+        };
+        // (input, k, taps per GEMM): up to 1152 deep in one GEMM, else ~512 deep parts.
+        for (input, k, want) in [
+            ([8, 8, 64], 3, 9),
+            ([8, 8, 128], 3, 9),
+            ([8, 8, 200], 3, 3),
+            ([8, 8, 96], 5, 6),
+            ([8, 8, 1280], 5, 1),
+        ] {
+            assert_eq!(plan(input, k).taps_per_gemm(), want, "{input:?} k{k}");
+        }
+        // A block of rows of MODNet's widest layer fits the scratch cap whole.
+        let wide = plan([18, 32, 1280], 5);
+        assert_eq!(wide.block_rows(), 18);
     }
 
     #[test]
