@@ -145,7 +145,8 @@ class Soak:
             job = st
             if polls > 200:
                 break
-        ok = not r.is_error and job.get("status", "completed") != "failed"
+        # A job still running after the last poll is a wrong answer, not a success.
+        ok = not r.is_error and job.get("status", "completed") not in ("failed", "running")
         self.count(name, "ok" if ok else "error")
         if expect_ok is not None and ok != expect_ok:
             self.wrong.append({"tool": name, "args": args, "expected_ok": expect_ok,

@@ -1,7 +1,9 @@
 //! The counts of the standing limits (`services::limits`): per limit name and key, how many
 //! times it was counted in the current fixed window and when that window started (Unix
 //! seconds). Kept in the database so a restart of the backend frees nothing; the keys are
-//! hashes the caller made (no client id or address is stored as it came).
+//! SHA-256 hashes the caller made. That pseudonymises, no more: a client id is a random
+//! UUID, but a source address (2³² IPv4 values) can be found again by trying them all; the
+//! database file is the owner's only (0600).
 
 use rusqlite::{OptionalExtension, params};
 
