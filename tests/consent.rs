@@ -710,3 +710,38 @@ async fn on_2026_07_28_a_task_starts_only_after_consent() {
     let _ = s.client.cancel().await;
     b.shutdown().await;
 }
+
+fn second_clip() -> String {
+    fixtures()
+        .join("clips/odd_size_641x361.mp4")
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// `each: true` renders every clip on the cloud, so it asks once for the whole set first,
+/// saying how many renders: declined, no render is started (review of round 8, finding 1).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exporting_each_clip_asks_once_and_a_decline_renders_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = cloud(dir.path()).await;
+    let s = start(Some(&b), User::new(true, false)).await;
+    s.ok("upload_media", json!({"media": [clip(), second_clip()]}))
+        .await;
+    let before = s.available().await;
+    s.user.answer_forms(ElicitationAction::Decline);
+    let folder = s.dir.path().join("each");
+    let r = s
+        .call("export_video", json!({"each": true, "output_path": folder}))
+        .await;
+    let t = text(&r);
+    assert_eq!(r.is_error, Some(true), "{t}");
+    assert!(t.contains("no credits were spent"), "{t}");
+    assert_eq!(renders(&b), 0, "declined: no render was started");
+    let asked = s.user.seen();
+    assert_eq!(asked.len(), 1, "one form for the whole set: {asked:?}");
+    let m = form_message(&asked[0]).expect("a form elicitation");
+    assert!(m.contains("2 clips") && m.contains("2 renders"), "{m}");
+    assert_eq!(s.available().await, before, "credits unchanged");
+    let _ = s.client.cancel().await;
+    b.shutdown().await;
+}

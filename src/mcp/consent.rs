@@ -121,6 +121,8 @@ pub enum Spend {
     Edit(&'static str),
     /// A render (`/api/render/proxy/lambda`): export_video.
     Render,
+    /// One render per clip, this many (export_video with `each: true`): asked once for all.
+    RenderEach(usize),
 }
 
 impl Ask {
@@ -298,6 +300,11 @@ pub fn form_message(ask: &Ask, balance: Option<f64>) -> String {
             "To export the video, NemoVideo's cloud will render it, which spends credits from your NemoVideo account (charged by the length of the video; the service sets the price)."
                 .to_string(),
         ),
+        Some(Spend::RenderEach(n)) => parts.push(format!(
+            "To export each of the {} to its own file, NemoVideo's cloud will run {}, each of which spends credits from your NemoVideo account (charged by the length of each clip; the service sets the price).",
+            counted(n, "clip"),
+            counted(n, "render")
+        )),
         None => {}
     }
     if let Some(b) = balance {
@@ -311,6 +318,15 @@ pub fn form_message(ask: &Ask, balance: Option<f64>) -> String {
     }
     parts.push("Go ahead?".into());
     parts.join(" ")
+}
+
+/// `n` and `what`, plural but for one ("1 clip", "2 clips").
+fn counted(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
 }
 
 /// One yes/no field, checked by default: the answer that matters is accept or decline.

@@ -164,8 +164,9 @@ impl EbcServer {
         Ok(self.offer_top_up(result, job.id(), ctx).await)
     }
 
-    /// `each: true`: one recorded export job per clip — its own id, record, progress and
-    /// file — all started at once and waited for together within the call budget. The
+    /// `each: true`: once the user agreed to the whole set (one consent form saying how many
+    /// renders, see `consent`), one recorded export job per clip — its own id, record,
+    /// progress and file — all started at once and waited for together within the call budget. The
     /// result lists every clip's job (id, clip, state, path when saved); each one is
     /// followed alone with `{"job_id": …}` (and survives a restart like any export).
     async fn export_each(
@@ -183,6 +184,11 @@ impl EbcServer {
             Err(f) => return jobs::failure_result(Some(&label), f),
         };
         let count = plans.len();
+        // One question for the whole set, before any render starts: every clip is a render.
+        let ask = Ask::spending(Spend::RenderEach(count), &[]);
+        if let Verdict::Refused(result) = consent::ask(&ask, &conn, ctx).await {
+            return Ok(result);
+        }
         let mut started = Vec::with_capacity(count);
         for (i, (clip, one)) in plans.into_iter().enumerate() {
             let (conn, args) = (conn.clone(), one.args());
