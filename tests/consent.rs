@@ -745,3 +745,43 @@ async fn exporting_each_clip_asks_once_and_a_decline_renders_nothing() {
     let _ = s.client.cancel().await;
     b.shutdown().await;
 }
+
+/// On 2026-07-28 an answer brought back for this question is applied whatever capabilities
+/// the retry declares: a decline without `elicitation` in its capabilities still refuses
+/// (review of round 8, finding 2).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_2026_07_28_a_decline_counts_without_declared_elicitation() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = cloud(dir.path()).await;
+    let asker = start(Some(&b), User::new(true, false).modern()).await;
+    asker.ok("upload_media", json!({"media": [clip()]})).await;
+    let replace = CallToolRequestParams::new("replace_background")
+        .with_arguments(json!({"backdrop": "blur"}).as_object().cloned().unwrap());
+    let first = asker.client.call_tool_once(replace.clone()).await.unwrap();
+    let CallToolResponse::InputRequired(asked) = first else {
+        panic!("consent first: {first:?}");
+    };
+    let state = asked.request_state.clone().expect("requestState");
+    let key = asked
+        .input_requests
+        .as_ref()
+        .and_then(|r| r.keys().next().cloned())
+        .expect("one input request");
+    let _ = asker.client.cancel().await;
+
+    // The retry comes from a client that declares no elicitation.
+    let s = start(Some(&b), User::new(false, false).modern()).await;
+    s.ok("upload_media", json!({"media": [clip()]})).await;
+    let retry = replace
+        .with_input_responses([(key, json!({"action": "decline"}))].into_iter().collect())
+        .with_request_state(state);
+    let r = s.client.call_tool_once(retry).await.unwrap();
+    let CallToolResponse::Complete(r) = r else {
+        panic!("a decline is a plain answer: {r:?}");
+    };
+    assert_eq!(r.is_error, Some(true), "{}", text(&r));
+    assert!(text(&r).contains("no credits were spent"), "{}", text(&r));
+    assert_eq!(edits(&b), 0, "declined: nothing went to the agent");
+    let _ = s.client.cancel().await;
+    b.shutdown().await;
+}

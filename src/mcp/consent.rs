@@ -218,16 +218,24 @@ fn state_for(ask: &Ask) -> String {
 /// Ask the user before `ask` happens on `conn`, when it is the cloud and the client can be
 /// asked. Declined, cancelled, answered "no" or failed: refused, and nothing was done. On
 /// 2026-07-28 the first round leaves the form in `Rounds` (the call then answers
-/// `input_required`, see the module note) and the retry carries the answer.
+/// `input_required`, see the module note) and the retry carries the answer, which is applied
+/// even when the retry declares no elicitation capability.
 pub async fn ask(ask: &Ask, conn: &Connection, ctx: &RequestContext<RoleServer>) -> Verdict {
-    if conn.label != "cloud" || ask.is_empty() || !modes(ctx).0 {
+    if conn.label != "cloud" || ask.is_empty() {
         return Verdict::Go;
     }
-    if let Some(rounds) = ctx.extensions.get::<Rounds>().filter(|_| modern(ctx)) {
-        let state = state_for(ask);
-        if let Some(answer) = rounds.answer(CONSENT_KEY, &state) {
-            return verdict(answer);
-        }
+    let rounds = ctx.extensions.get::<Rounds>().filter(|_| modern(ctx));
+    let state = state_for(ask);
+    // An answer brought back for this question counts whatever the retry declares (a decline
+    // must never turn into "not asked, go ahead"); only with no answer does an undeclared
+    // capability mean today's behaviour.
+    if let Some(answer) = rounds.and_then(|r| r.answer(CONSENT_KEY, &state)) {
+        return verdict(answer);
+    }
+    if !modes(ctx).0 {
+        return Verdict::Go;
+    }
+    if let Some(rounds) = rounds {
         let params = form(ask, conn).await;
         tracing::info!(files = ask.files.len(), spends = ?ask.spends, "asking the user before a cloud call (input_required)");
         let request = InputRequest::Elicitation(ElicitRequest::new(params));
