@@ -785,3 +785,32 @@ async fn on_2026_07_28_a_decline_counts_without_declared_elicitation() {
     let _ = s.client.cancel().await;
     b.shutdown().await;
 }
+
+/// A clip given to replace_background as a path on this computer is uploaded to the cloud
+/// first: the form names it (declined: nothing is uploaded) and the result discloses it
+/// (review of round 8, finding 3).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clip_given_as_a_path_is_named_in_the_form_and_the_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = cloud(dir.path()).await;
+    let s = start(Some(&b), User::new(true, false)).await;
+    let args = json!({"backdrop": "blur", "media": clip()});
+    let r = s.call("replace_background", args.clone()).await;
+    assert!(text(&r).contains("nothing was uploaded"), "{}", text(&r));
+    assert_eq!(uploads(&b), 0, "declined: the clip stayed here");
+    let m = form_message(&s.user.seen()[0]).unwrap().to_string();
+    assert!(m.contains("noaudio_640x360.mp4"), "the form names the clip: {m}");
+
+    s.user.answer_forms(ElicitationAction::Accept);
+    let r = s.ok("replace_background", args).await;
+    assert_eq!(uploads(&b), 1, "accepted: uploaded once");
+    assert!(
+        r.structured_content.as_ref().unwrap()["uploaded_from_this_computer"]
+            .as_str()
+            .is_some_and(|s| s.contains("noaudio_640x360.mp4")),
+        "disclosed: {}",
+        text(&r)
+    );
+    let _ = s.client.cancel().await;
+    b.shutdown().await;
+}

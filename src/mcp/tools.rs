@@ -369,7 +369,11 @@ impl EbcServer {
                 ),
             );
         };
-        let ask = Ask::spending(Spend::Edit("replace the background"), &attachments);
+        // The clip given as a path leaves this computer too: named in the form.
+        let mut ask = Ask::spending(Spend::Edit("replace the background"), &attachments);
+        if let Some(MediaRef::File(p)) = &upload_first {
+            ask.files.insert(0, p.display().to_string());
+        }
         let plan = ReplacePlan {
             message,
             upload_first,
