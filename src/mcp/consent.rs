@@ -268,16 +268,16 @@ async fn form(ask: &Ask, conn: &Connection) -> ElicitRequestParams {
     }
 }
 
-/// Go only on an accept that did not untick `proceed`.
+/// Go only on an accept whose `proceed` is `true` or absent (the form's default is checked);
+/// any other `proceed` (`false`, `"false"`, `0`, `null`) is not a yes.
 fn verdict(answer: Result<ElicitResult, String>) -> Verdict {
     let agreed = match &answer {
         Ok(r) => {
             r.action == ElicitationAction::Accept
-                && r.content
-                    .as_ref()
-                    .and_then(|c| c.get("proceed"))
-                    .and_then(|v| v.as_bool())
-                    .unwrap_or(true)
+                && match r.content.as_ref().and_then(|c| c.get("proceed")) {
+                    None => true,
+                    Some(v) => v.as_bool() == Some(true),
+                }
         }
         Err(e) => {
             tracing::warn!(error = %e, "the consent request failed; not going ahead");
@@ -500,5 +500,29 @@ mod tests {
             verdict(no.answer(CONSENT_KEY, &state).unwrap()),
             Verdict::Refused(_)
         ));
+    }
+
+    #[test]
+    fn only_an_absent_or_true_proceed_is_a_yes() {
+        let accept = |content: Option<serde_json::Value>| {
+            let mut r = ElicitResult::new(ElicitationAction::Accept);
+            if let Some(c) = content {
+                r = r.with_content(c);
+            }
+            matches!(verdict(Ok(r)), Verdict::Go)
+        };
+        assert!(accept(None), "accepted, no content: the default (checked)");
+        assert!(accept(Some(serde_json::json!({}))), "proceed absent");
+        assert!(accept(Some(serde_json::json!({"proceed": true}))));
+        for no in [
+            serde_json::json!({"proceed": false}),
+            serde_json::json!({"proceed": "false"}),
+            serde_json::json!({"proceed": "true"}),
+            serde_json::json!({"proceed": 0}),
+            serde_json::json!({"proceed": 1}),
+            serde_json::json!({"proceed": null}),
+        ] {
+            assert!(!accept(Some(no.clone())), "{no} is not a yes");
+        }
     }
 }
