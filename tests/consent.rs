@@ -638,7 +638,10 @@ async fn on_2026_07_28_a_task_starts_only_after_consent() {
         CallToolRequestParams::new(name.to_string())
             .with_arguments(args.as_object().cloned().unwrap_or_default())
     };
+    // Polled at the server's interval until done, within a deadline (as tests/tasks.rs's
+    // `until`): a task stuck in `Working` fails the test instead of hanging it.
     let finish = async |id: String| -> Value {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
         loop {
             let got = s.client.get_task(GetTaskParams::new(&id)).await.unwrap();
             match got.task.payload {
@@ -646,6 +649,11 @@ async fn on_2026_07_28_a_task_starts_only_after_consent() {
                 TaskPayload::Completed { result } => return Value::Object(result),
                 other => panic!("task {id}: {other:?}\n{}", s.log()),
             }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "task {id} still working after 120 s\n{}",
+                s.log()
+            );
             let every = got.task.task.poll_interval_ms.unwrap_or(1000);
             tokio::time::sleep(std::time::Duration::from_millis(every)).await;
         }
