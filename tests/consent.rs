@@ -822,3 +822,42 @@ async fn a_clip_given_as_a_path_is_named_in_the_form_and_the_result() {
     let _ = s.client.cancel().await;
     b.shutdown().await;
 }
+
+/// An export recorded on the local backend (free) is not restarted on the cloud (paid) after
+/// a server restart: the continuation refuses and says to call export_video again (review of
+/// round 8, finding 6). The record is written as the local server writes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_begun_locally_is_not_continued_on_the_cloud() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = cloud(dir.path()).await;
+    let s = start(Some(&b), User::new(false, false)).await;
+    s.ok("upload_media", json!({"media": [clip()]})).await;
+    let jobs = s.dir.path().join("state/jobs");
+    std::fs::create_dir_all(&jobs).unwrap();
+    let record = json!({
+        "id": "job_0123abcd",
+        "kind": "export_video",
+        "backend": "local",
+        "args": {
+            "output_path": s.dir.path().join("local.mp4"),
+            "overwrite": false,
+            "scope": "timeline",
+            "quality": "high",
+            "resolution": "1080p",
+            "matte": "default"
+        },
+        "state": "running",
+        "started_at": 1,
+        "updated_at": 1
+    });
+    std::fs::write(jobs.join("job_0123abcd.json"), record.to_string()).unwrap();
+    let r = s
+        .call("export_video", json!({"job_id": "job_0123abcd"}))
+        .await;
+    let t = text(&r);
+    assert_eq!(r.is_error, Some(true), "{t}");
+    assert!(t.contains("local") && t.contains("export_video again"), "{t}");
+    assert_eq!(renders(&b), 0, "nothing was rendered on the cloud");
+    let _ = s.client.cancel().await;
+    b.shutdown().await;
+}

@@ -66,12 +66,27 @@ impl EbcServer {
         rec: JobRecord,
         ctx: &RequestContext<RoleServer>,
     ) -> Result<CallToolResult, McpError> {
+        // Agreed to on the backend it started on: an export begun on the free local backend
+        // is not continued on the paid cloud (or the other way) without being asked again.
+        let conn = match self.shared.connector.get().await {
+            Ok(conn) => conn,
+            Err(f) => return jobs::failure_result(None, f),
+        };
+        if conn.label != rec.backend {
+            return jobs::failure_result(
+                Some(&conn.label),
+                Failure::User(format!(
+                    "Job {} was an export on the {} backend, and this server now uses the {} backend, so it is not continued here (that could spend credits or send the project somewhere the user did not agree to). Call export_video again to export on the {} backend.",
+                    rec.id, rec.backend, conn.label, conn.label
+                )),
+            );
+        }
         let state_dir = self.shared.settings.client.state_dir.clone();
         match ExportPlan::from_args(&rec.args, state_dir) {
             Some(plan) if rec.kind == "export_video" => {
                 tracing::info!(job = %rec.id, "continuing an export started before a restart");
                 let args = plan.args();
-                // Agreed to when it was first asked for.
+                // Agreed to when it was first asked for, on this same backend (checked above).
                 let ask = Ask::none();
                 self.launch_recorded(
                     "export_video",
