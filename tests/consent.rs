@@ -807,7 +807,10 @@ async fn a_clip_given_as_a_path_is_named_in_the_form_and_the_result() {
     assert!(text(&r).contains("nothing was uploaded"), "{}", text(&r));
     assert_eq!(uploads(&b), 0, "declined: the clip stayed here");
     let m = form_message(&s.user.seen()[0]).unwrap().to_string();
-    assert!(m.contains("noaudio_640x360.mp4"), "the form names the clip: {m}");
+    assert!(
+        m.contains("noaudio_640x360.mp4"),
+        "the form names the clip: {m}"
+    );
 
     s.user.answer_forms(ElicitationAction::Accept);
     let r = s.ok("replace_background", args).await;
@@ -856,7 +859,10 @@ async fn an_export_begun_locally_is_not_continued_on_the_cloud() {
         .await;
     let t = text(&r);
     assert_eq!(r.is_error, Some(true), "{t}");
-    assert!(t.contains("local") && t.contains("export_video again"), "{t}");
+    assert!(
+        t.contains("local") && t.contains("export_video again"),
+        "{t}"
+    );
     assert_eq!(renders(&b), 0, "nothing was rendered on the cloud");
     let _ = s.client.cancel().await;
     b.shutdown().await;
