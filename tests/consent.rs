@@ -638,7 +638,10 @@ async fn on_2026_07_28_a_task_starts_only_after_consent() {
         CallToolRequestParams::new(name.to_string())
             .with_arguments(args.as_object().cloned().unwrap_or_default())
     };
+    // Polled at the server's interval until done, within a deadline (as tests/tasks.rs's
+    // `until`): a task stuck in `Working` fails the test instead of hanging it.
     let finish = async |id: String| -> Value {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
         loop {
             let got = s.client.get_task(GetTaskParams::new(&id)).await.unwrap();
             match got.task.payload {
@@ -646,6 +649,11 @@ async fn on_2026_07_28_a_task_starts_only_after_consent() {
                 TaskPayload::Completed { result } => return Value::Object(result),
                 other => panic!("task {id}: {other:?}\n{}", s.log()),
             }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "task {id} still working after 120 s\n{}",
+                s.log()
+            );
             let every = got.task.task.poll_interval_ms.unwrap_or(1000);
             tokio::time::sleep(std::time::Duration::from_millis(every)).await;
         }
@@ -707,6 +715,155 @@ async fn on_2026_07_28_a_task_starts_only_after_consent() {
     assert_ne!(r["isError"], true, "{r}");
     assert!(r["structuredContent"]["timeline"].is_string(), "{r}");
     assert_eq!(edits(&b), 1, "accepted: the edit was sent once");
+    let _ = s.client.cancel().await;
+    b.shutdown().await;
+}
+
+fn second_clip() -> String {
+    fixtures()
+        .join("clips/odd_size_641x361.mp4")
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// `each: true` renders every clip on the cloud, so it asks once for the whole set first,
+/// saying how many renders: declined, no render is started (review of round 8, finding 1).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exporting_each_clip_asks_once_and_a_decline_renders_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = cloud(dir.path()).await;
+    let s = start(Some(&b), User::new(true, false)).await;
+    s.ok("upload_media", json!({"media": [clip(), second_clip()]}))
+        .await;
+    let before = s.available().await;
+    s.user.answer_forms(ElicitationAction::Decline);
+    let folder = s.dir.path().join("each");
+    let r = s
+        .call("export_video", json!({"each": true, "output_path": folder}))
+        .await;
+    let t = text(&r);
+    assert_eq!(r.is_error, Some(true), "{t}");
+    assert!(t.contains("no credits were spent"), "{t}");
+    assert_eq!(renders(&b), 0, "declined: no render was started");
+    let asked = s.user.seen();
+    assert_eq!(asked.len(), 1, "one form for the whole set: {asked:?}");
+    let m = form_message(&asked[0]).expect("a form elicitation");
+    assert!(m.contains("2 clips") && m.contains("2 renders"), "{m}");
+    assert_eq!(s.available().await, before, "credits unchanged");
+    let _ = s.client.cancel().await;
+    b.shutdown().await;
+}
+
+/// On 2026-07-28 an answer brought back for this question is applied whatever capabilities
+/// the retry declares: a decline without `elicitation` in its capabilities still refuses
+/// (review of round 8, finding 2).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_2026_07_28_a_decline_counts_without_declared_elicitation() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = cloud(dir.path()).await;
+    let asker = start(Some(&b), User::new(true, false).modern()).await;
+    asker.ok("upload_media", json!({"media": [clip()]})).await;
+    let replace = CallToolRequestParams::new("replace_background")
+        .with_arguments(json!({"backdrop": "blur"}).as_object().cloned().unwrap());
+    let first = asker.client.call_tool_once(replace.clone()).await.unwrap();
+    let CallToolResponse::InputRequired(asked) = first else {
+        panic!("consent first: {first:?}");
+    };
+    let state = asked.request_state.clone().expect("requestState");
+    let key = asked
+        .input_requests
+        .as_ref()
+        .and_then(|r| r.keys().next().cloned())
+        .expect("one input request");
+    let _ = asker.client.cancel().await;
+
+    // The retry comes from a client that declares no elicitation.
+    let s = start(Some(&b), User::new(false, false).modern()).await;
+    s.ok("upload_media", json!({"media": [clip()]})).await;
+    let retry = replace
+        .with_input_responses([(key, json!({"action": "decline"}))].into_iter().collect())
+        .with_request_state(state);
+    let r = s.client.call_tool_once(retry).await.unwrap();
+    let CallToolResponse::Complete(r) = r else {
+        panic!("a decline is a plain answer: {r:?}");
+    };
+    assert_eq!(r.is_error, Some(true), "{}", text(&r));
+    assert!(text(&r).contains("no credits were spent"), "{}", text(&r));
+    assert_eq!(edits(&b), 0, "declined: nothing went to the agent");
+    let _ = s.client.cancel().await;
+    b.shutdown().await;
+}
+
+/// A clip given to replace_background as a path on this computer is uploaded to the cloud
+/// first: the form names it (declined: nothing is uploaded) and the result discloses it
+/// (review of round 8, finding 3).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clip_given_as_a_path_is_named_in_the_form_and_the_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = cloud(dir.path()).await;
+    let s = start(Some(&b), User::new(true, false)).await;
+    let args = json!({"backdrop": "blur", "media": clip()});
+    let r = s.call("replace_background", args.clone()).await;
+    assert!(text(&r).contains("nothing was uploaded"), "{}", text(&r));
+    assert_eq!(uploads(&b), 0, "declined: the clip stayed here");
+    let m = form_message(&s.user.seen()[0]).unwrap().to_string();
+    assert!(
+        m.contains("noaudio_640x360.mp4"),
+        "the form names the clip: {m}"
+    );
+
+    s.user.answer_forms(ElicitationAction::Accept);
+    let r = s.ok("replace_background", args).await;
+    assert_eq!(uploads(&b), 1, "accepted: uploaded once");
+    assert!(
+        r.structured_content.as_ref().unwrap()["uploaded_from_this_computer"]
+            .as_str()
+            .is_some_and(|s| s.contains("noaudio_640x360.mp4")),
+        "disclosed: {}",
+        text(&r)
+    );
+    let _ = s.client.cancel().await;
+    b.shutdown().await;
+}
+
+/// An export recorded on the local backend (free) is not restarted on the cloud (paid) after
+/// a server restart: the continuation refuses and says to call export_video again (review of
+/// round 8, finding 6). The record is written as the local server writes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_begun_locally_is_not_continued_on_the_cloud() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = cloud(dir.path()).await;
+    let s = start(Some(&b), User::new(false, false)).await;
+    s.ok("upload_media", json!({"media": [clip()]})).await;
+    let jobs = s.dir.path().join("state/jobs");
+    std::fs::create_dir_all(&jobs).unwrap();
+    let record = json!({
+        "id": "job_0123abcd",
+        "kind": "export_video",
+        "backend": "local",
+        "args": {
+            "output_path": s.dir.path().join("local.mp4"),
+            "overwrite": false,
+            "scope": "timeline",
+            "quality": "high",
+            "resolution": "1080p",
+            "matte": "default"
+        },
+        "state": "running",
+        "started_at": 1,
+        "updated_at": 1
+    });
+    std::fs::write(jobs.join("job_0123abcd.json"), record.to_string()).unwrap();
+    let r = s
+        .call("export_video", json!({"job_id": "job_0123abcd"}))
+        .await;
+    let t = text(&r);
+    assert_eq!(r.is_error, Some(true), "{t}");
+    assert!(
+        t.contains("local") && t.contains("export_video again"),
+        "{t}"
+    );
+    assert_eq!(renders(&b), 0, "nothing was rendered on the cloud");
     let _ = s.client.cancel().await;
     b.shutdown().await;
 }

@@ -116,7 +116,8 @@ fn looks_like_media(path: &Path) -> bool {
         || (n >= 2 && h[0] == 0xFF && h[1] & 0xE0 == 0xE0)
 }
 
-/// The sentence a tool result carries when files named only in free text were uploaded:
+/// The sentence a tool result carries when files of this computer named in the call (in free
+/// text, as a backdrop, or a clip given to replace_background by its path) were uploaded:
 /// every such file and the backend it went to (`label`: "local" or "cloud"), so nothing
 /// leaves the machine unseen. `None` when there were none.
 pub fn disclosure(attachments: &[Attachment], label: &str) -> Option<String> {
@@ -134,7 +135,7 @@ pub fn disclosure(attachments: &[Attachment], label: &str) -> Option<String> {
         "the local backend on this computer"
     };
     Some(format!(
-        "Uploaded from this computer for this edit (named in the instruction): {}; sent to {whereto}.",
+        "Uploaded from this computer for this edit: {}; sent to {whereto}.",
         files.join(", ")
     ))
 }

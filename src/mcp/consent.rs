@@ -121,6 +121,8 @@ pub enum Spend {
     Edit(&'static str),
     /// A render (`/api/render/proxy/lambda`): export_video.
     Render,
+    /// One render per clip, this many (export_video with `each: true`): asked once for all.
+    RenderEach(usize),
 }
 
 impl Ask {
@@ -216,16 +218,24 @@ fn state_for(ask: &Ask) -> String {
 /// Ask the user before `ask` happens on `conn`, when it is the cloud and the client can be
 /// asked. Declined, cancelled, answered "no" or failed: refused, and nothing was done. On
 /// 2026-07-28 the first round leaves the form in `Rounds` (the call then answers
-/// `input_required`, see the module note) and the retry carries the answer.
+/// `input_required`, see the module note) and the retry carries the answer, which is applied
+/// even when the retry declares no elicitation capability.
 pub async fn ask(ask: &Ask, conn: &Connection, ctx: &RequestContext<RoleServer>) -> Verdict {
-    if conn.label != "cloud" || ask.is_empty() || !modes(ctx).0 {
+    if conn.label != "cloud" || ask.is_empty() {
         return Verdict::Go;
     }
-    if let Some(rounds) = ctx.extensions.get::<Rounds>().filter(|_| modern(ctx)) {
-        let state = state_for(ask);
-        if let Some(answer) = rounds.answer(CONSENT_KEY, &state) {
-            return verdict(answer);
-        }
+    let rounds = ctx.extensions.get::<Rounds>().filter(|_| modern(ctx));
+    let state = state_for(ask);
+    // An answer brought back for this question counts whatever the retry declares (a decline
+    // must never turn into "not asked, go ahead"); only with no answer does an undeclared
+    // capability mean today's behaviour.
+    if let Some(answer) = rounds.and_then(|r| r.answer(CONSENT_KEY, &state)) {
+        return verdict(answer);
+    }
+    if !modes(ctx).0 {
+        return Verdict::Go;
+    }
+    if let Some(rounds) = rounds {
         let params = form(ask, conn).await;
         tracing::info!(files = ask.files.len(), spends = ?ask.spends, "asking the user before a cloud call (input_required)");
         let request = InputRequest::Elicitation(ElicitRequest::new(params));
@@ -258,16 +268,16 @@ async fn form(ask: &Ask, conn: &Connection) -> ElicitRequestParams {
     }
 }
 
-/// Go only on an accept that did not untick `proceed`.
+/// Go only on an accept whose `proceed` is `true` or absent (the form's default is checked);
+/// any other `proceed` (`false`, `"false"`, `0`, `null`) is not a yes.
 fn verdict(answer: Result<ElicitResult, String>) -> Verdict {
     let agreed = match &answer {
         Ok(r) => {
             r.action == ElicitationAction::Accept
-                && r.content
-                    .as_ref()
-                    .and_then(|c| c.get("proceed"))
-                    .and_then(|v| v.as_bool())
-                    .unwrap_or(true)
+                && match r.content.as_ref().and_then(|c| c.get("proceed")) {
+                    None => true,
+                    Some(v) => v.as_bool() == Some(true),
+                }
         }
         Err(e) => {
             tracing::warn!(error = %e, "the consent request failed; not going ahead");
@@ -298,6 +308,11 @@ pub fn form_message(ask: &Ask, balance: Option<f64>) -> String {
             "To export the video, NemoVideo's cloud will render it, which spends credits from your NemoVideo account (charged by the length of the video; the service sets the price)."
                 .to_string(),
         ),
+        Some(Spend::RenderEach(n)) => parts.push(format!(
+            "To export each of the {} to its own file, NemoVideo's cloud will run {}, each of which spends credits from your NemoVideo account (charged by the length of each clip; the service sets the price).",
+            counted(n, "clip"),
+            counted(n, "render")
+        )),
         None => {}
     }
     if let Some(b) = balance {
@@ -311,6 +326,15 @@ pub fn form_message(ask: &Ask, balance: Option<f64>) -> String {
     }
     parts.push("Go ahead?".into());
     parts.join(" ")
+}
+
+/// `n` and `what`, plural but for one ("1 clip", "2 clips").
+fn counted(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
 }
 
 /// One yes/no field, checked by default: the answer that matters is accept or decline.
@@ -476,5 +500,29 @@ mod tests {
             verdict(no.answer(CONSENT_KEY, &state).unwrap()),
             Verdict::Refused(_)
         ));
+    }
+
+    #[test]
+    fn only_an_absent_or_true_proceed_is_a_yes() {
+        let accept = |content: Option<serde_json::Value>| {
+            let mut r = ElicitResult::new(ElicitationAction::Accept);
+            if let Some(c) = content {
+                r = r.with_content(c);
+            }
+            matches!(verdict(Ok(r)), Verdict::Go)
+        };
+        assert!(accept(None), "accepted, no content: the default (checked)");
+        assert!(accept(Some(serde_json::json!({}))), "proceed absent");
+        assert!(accept(Some(serde_json::json!({"proceed": true}))));
+        for no in [
+            serde_json::json!({"proceed": false}),
+            serde_json::json!({"proceed": "false"}),
+            serde_json::json!({"proceed": "true"}),
+            serde_json::json!({"proceed": 0}),
+            serde_json::json!({"proceed": 1}),
+            serde_json::json!({"proceed": null}),
+        ] {
+            assert!(!accept(Some(no.clone())), "{no} is not a yes");
+        }
     }
 }

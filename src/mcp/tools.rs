@@ -66,12 +66,27 @@ impl EbcServer {
         rec: JobRecord,
         ctx: &RequestContext<RoleServer>,
     ) -> Result<CallToolResult, McpError> {
+        // Agreed to on the backend it started on: an export begun on the free local backend
+        // is not continued on the paid cloud (or the other way) without being asked again.
+        let conn = match self.shared.connector.get().await {
+            Ok(conn) => conn,
+            Err(f) => return jobs::failure_result(None, f),
+        };
+        if conn.label != rec.backend {
+            return jobs::failure_result(
+                Some(&conn.label),
+                Failure::User(format!(
+                    "Job {} was an export on the {} backend, and this server now uses the {} backend, so it is not continued here (that could spend credits or send the project somewhere the user did not agree to). Call export_video again to export on the {} backend.",
+                    rec.id, rec.backend, conn.label, conn.label
+                )),
+            );
+        }
         let state_dir = self.shared.settings.client.state_dir.clone();
         match ExportPlan::from_args(&rec.args, state_dir) {
             Some(plan) if rec.kind == "export_video" => {
                 tracing::info!(job = %rec.id, "continuing an export started before a restart");
                 let args = plan.args();
-                // Agreed to when it was first asked for.
+                // Agreed to when it was first asked for, on this same backend (checked above).
                 let ask = Ask::none();
                 self.launch_recorded(
                     "export_video",
@@ -164,8 +179,9 @@ impl EbcServer {
         Ok(self.offer_top_up(result, job.id(), ctx).await)
     }
 
-    /// `each: true`: one recorded export job per clip — its own id, record, progress and
-    /// file — all started at once and waited for together within the call budget. The
+    /// `each: true`: once the user agreed to the whole set (one consent form saying how many
+    /// renders, see `consent`), one recorded export job per clip — its own id, record,
+    /// progress and file — all started at once and waited for together within the call budget. The
     /// result lists every clip's job (id, clip, state, path when saved); each one is
     /// followed alone with `{"job_id": …}` (and survives a restart like any export).
     async fn export_each(
@@ -183,6 +199,11 @@ impl EbcServer {
             Err(f) => return jobs::failure_result(Some(&label), f),
         };
         let count = plans.len();
+        // One question for the whole set, before any render starts: every clip is a render.
+        let ask = Ask::spending(Spend::RenderEach(count), &[]);
+        if let Verdict::Refused(result) = consent::ask(&ask, &conn, ctx).await {
+            return Ok(result);
+        }
         let mut started = Vec::with_capacity(count);
         for (i, (clip, one)) in plans.into_iter().enumerate() {
             let (conn, args) = (conn.clone(), one.args());
@@ -363,7 +384,11 @@ impl EbcServer {
                 ),
             );
         };
-        let ask = Ask::spending(Spend::Edit("replace the background"), &attachments);
+        // The clip given as a path leaves this computer too: named in the form.
+        let mut ask = Ask::spending(Spend::Edit("replace the background"), &attachments);
+        if let Some(MediaRef::File(p)) = &upload_first {
+            ask.files.insert(0, p.display().to_string());
+        }
         let plan = ReplacePlan {
             message,
             upload_first,

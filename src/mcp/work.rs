@@ -233,7 +233,16 @@ pub async fn replace_background(conn: Arc<Connection>, plan: ReplacePlan, job: J
         }
     }
     let message = upload_attachments(&conn, message, &plan.attachments, &job).await?;
-    let sent = super::attach::disclosure(&plan.attachments, &conn.label);
+    // Disclosed: the clip given as a local path (uploaded above) and the attachments.
+    let clip = plan.upload_first.iter().map(|r| Attachment {
+        written: match r {
+            MediaRef::File(p) => p.display().to_string(),
+            MediaRef::Url(u) => u.to_string(),
+        },
+        media: r.clone(),
+    });
+    let sent_files: Vec<Attachment> = clip.chain(plan.attachments.iter().cloned()).collect();
+    let sent = super::attach::disclosure(&sent_files, &conn.label);
     let (message, withheld) = withhold_for_cloud(&conn, message);
     let outcome = run(&conn, &message, &job).await?;
     let draft = draft_after(&conn, &outcome).await;
