@@ -258,12 +258,7 @@ mod tests {
 
     /// True when this build and CPU run the bf16 kernel (x86 family, AVX-512 BF16).
     fn cpu_runs_bf16() -> bool {
-        #[cfg(target_arch = "x86_64")]
-        let cpu = std::arch::is_x86_feature_detected!("avx512f")
-            && std::arch::is_x86_feature_detected!("avx512bf16");
-        #[cfg(not(target_arch = "x86_64"))]
-        let cpu = false;
-        cpu && crate::engine::segment::KERNEL_FAMILY == crate::engine::segment::KernelFamily::X86
+        crate::engine::segment::ops::cpu::has_avx512_bf16()
     }
 
     /// The float32 payload of a version-1 `.npy` file (little-endian `<f4`, C order).

@@ -88,6 +88,13 @@ mod family {
         std::arch::is_x86_feature_detected!("avx512f")
     }
 
+    /// True when the CPU has AVX-512F and AVX-512 BF16 (the bf16 implicit GEMM, `x86/bf16.rs`).
+    #[inline]
+    pub fn has_avx512_bf16() -> bool {
+        std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512bf16")
+    }
+
     /// True when the CPU itself has AVX2 and FMA, whatever `force_portable_kernels` says.
     #[inline]
     pub fn cpu_has_avx2_fma() -> bool {
@@ -165,6 +172,11 @@ mod family {
     /// A no-op here: the portable kernels are the only ones.
     pub fn force_portable_kernels(_on: bool) {}
 
+    /// Never here: the portable family has no bf16 kernel.
+    pub fn has_avx512_bf16() -> bool {
+        false
+    }
+
     /// A no-op here: there is no implicit GEMM to switch off.
     pub fn force_direct_conv(_on: bool) {}
 
@@ -222,6 +234,10 @@ mod family {
 pub(crate) use family::{
     cpu_has_avx2_fma, has_avx2_fma as x86_has_avx2_fma, has_avx512f, igemm_allowed,
 };
+
+/// True when this build and CPU can run bf16 convolutions (x86 family on a CPU with
+/// AVX-512F and AVX-512 BF16); false in the portable family.
+pub use family::has_avx512_bf16;
 
 /// The kernel family this build runs.
 pub const KERNEL_FAMILY: KernelFamily = family::FAMILY;

@@ -34,8 +34,7 @@ const KC2: usize = 1024;
 /// True when the CPU has AVX-512F and AVX-512 BF16 (the run-time check `ops::cpu` makes
 /// before choosing this kernel).
 pub fn available() -> bool {
-    std::arch::is_x86_feature_detected!("avx512f")
-        && std::arch::is_x86_feature_detected!("avx512bf16")
+    super::super::has_avx512_bf16()
 }
 
 /// Weights and bias packed for `conv`.
