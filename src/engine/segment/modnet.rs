@@ -258,7 +258,7 @@ mod tests {
 
     /// True when this build and CPU run the bf16 kernel (x86 family, AVX-512 BF16).
     fn cpu_runs_bf16() -> bool {
-        crate::engine::segment::ops::cpu::has_avx512_bf16()
+        crate::engine::segment::has_avx512_bf16()
     }
 
     /// The float32 payload of a version-1 `.npy` file (little-endian `<f4`, C order).
