@@ -11,6 +11,7 @@ mod envelope;
 pub mod lenient;
 pub mod sse;
 pub mod sse_parser;
+pub mod timestamp;
 mod types;
 
 pub use backdrops::{BACKDROP_PRESETS, BackdropPreset};

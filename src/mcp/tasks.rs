@@ -19,6 +19,8 @@ use rmcp::{
     service::RequestContext,
 };
 
+use crate::api::timestamp::iso8601;
+
 /// How long a task stays answerable by `tasks/get`, in milliseconds: a day (given explicitly
 /// in every task; job records themselves are kept 7 days, see `records`).
 pub const TTL_MS: u64 = 24 * 60 * 60 * 1000;
@@ -155,38 +157,9 @@ pub fn now() -> u64 {
         .unwrap_or_default()
 }
 
-/// `secs` (since the Unix epoch, UTC) as ISO 8601 (`2026-12-07T00:12:06Z`), the tasks'
-/// timestamp format. Days to civil date: Howard Hinnant's `civil_from_days`.
-pub fn iso8601(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn timestamps_are_iso8601_utc() {
-        assert_eq!(iso8601(0), "1970-01-01T00:00:00Z");
-        assert_eq!(iso8601(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(iso8601(1_796_601_126), "2026-12-06T23:52:06Z");
-    }
 
     #[test]
     fn a_running_answer_becomes_a_task_and_a_result_completes_it() {

@@ -18,6 +18,7 @@ use serde_json::{Map, Value, json};
 
 use crate::api::sse::{AgentEvent, encode_comment, encode_data, events_from_json};
 use crate::api::sse_parser::{SseFrame, SseParser};
+use crate::api::timestamp::iso8601;
 use crate::api::{self, headers};
 use crate::backend::services::request_log::LoggedRequest;
 use crate::backend::state::AppState;
@@ -251,28 +252,6 @@ pub fn token_answer(d: Dialect, mut native: Value) -> Value {
         *at = json!(iso8601(secs));
     }
     native
-}
-
-/// `2026-12-07T00:00:00Z` for epoch seconds (proleptic Gregorian, UTC).
-pub fn iso8601(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    // Howard Hinnant's days-to-civil.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
 }
 
 /// One SSE frame of the native (ADK) stream in the chosen shape: typed events, or ADK as a
