@@ -277,6 +277,25 @@ fn renders(b: &BackendHandle) -> usize {
         .count()
 }
 
+/// A client without elicitation (`user` declares none): the file named in `words` is
+/// uploaded without a form, and the result names it (`uploaded_from_this_computer`).
+async fn uploads_and_discloses_unasked(b: &BackendHandle, user: User, words: &str) {
+    let plain = start(Some(b), user).await;
+    plain.ok("upload_media", json!({"media": [clip()]})).await;
+    let n = uploads(b);
+    let r = plain.ok("edit_video", json!({"instruction": words})).await;
+    assert_eq!(uploads(b), n + 1);
+    assert!(
+        r.structured_content.as_ref().unwrap()["uploaded_from_this_computer"]
+            .as_str()
+            .is_some_and(|s| s.contains("Beach Day.png")),
+        "{}",
+        text(&r)
+    );
+    assert!(plain.user.seen().is_empty());
+    let _ = plain.client.cancel().await;
+}
+
 fn edits(b: &BackendHandle) -> usize {
     b.requests()
         .iter()
@@ -432,20 +451,7 @@ async fn a_file_named_in_words_leaves_only_after_consent() {
     let _ = s.client.cancel().await;
 
     // No elicitation: uploaded, and disclosed, as before.
-    let plain = start(Some(&b), User::new(false, false)).await;
-    plain.ok("upload_media", json!({"media": [clip()]})).await;
-    let n = uploads(&b);
-    let r = plain.ok("edit_video", json!({"instruction": words})).await;
-    assert_eq!(uploads(&b), n + 1);
-    assert!(
-        r.structured_content.as_ref().unwrap()["uploaded_from_this_computer"]
-            .as_str()
-            .is_some_and(|s| s.contains("Beach Day.png")),
-        "{}",
-        text(&r)
-    );
-    assert!(plain.user.seen().is_empty());
-    let _ = plain.client.cancel().await;
+    uploads_and_discloses_unasked(&b, User::new(false, false), &words).await;
     b.shutdown().await;
 }
 
@@ -538,20 +544,7 @@ async fn on_2026_07_28_consent_travels_in_the_call() {
     let _ = s.client.cancel().await;
 
     // 2026-07-28 without elicitation: not asked, goes ahead, discloses (as before).
-    let plain = start(Some(&b), User::new(false, false).modern()).await;
-    plain.ok("upload_media", json!({"media": [clip()]})).await;
-    let n = uploads(&b);
-    let r = plain.ok("edit_video", json!({"instruction": words})).await;
-    assert_eq!(uploads(&b), n + 1);
-    assert!(
-        r.structured_content.as_ref().unwrap()["uploaded_from_this_computer"]
-            .as_str()
-            .is_some_and(|s| s.contains("Beach Day.png")),
-        "{}",
-        text(&r)
-    );
-    assert!(plain.user.seen().is_empty());
-    let _ = plain.client.cancel().await;
+    uploads_and_discloses_unasked(&b, User::new(false, false).modern(), &words).await;
     b.shutdown().await;
 }
 
