@@ -13,12 +13,15 @@ use ebc::config::{BackendConfig, Faults};
 use rmcp::{
     ClientHandler, ErrorData, RoleClient, ServiceExt,
     model::{
-        CallToolRequestParams, CallToolResponse, CallToolResult, ClientCapabilities, ClientConfig,
-        ElicitRequestParams, ElicitResult, ElicitationAction, ElicitationCapability,
-        FormElicitationCapability, GetTaskParams, InputRequest, ProtocolVersion, TaskPayload,
+        CallToolRequest, CallToolRequestParams, CallToolResponse, CallToolResult,
+        ClientCapabilities, ClientConfig, ClientRequest, ElicitRequestParams, ElicitResult,
+        ElicitationAction, ElicitationCapability, FormElicitationCapability, GetTaskParams,
+        InputRequest, ProtocolVersion, RequestMetaObject, ServerResult, TaskPayload,
         UrlElicitationCapability,
     },
-    service::{ClientLifecycleMode, ClientServiceExt, RequestContext, RunningService},
+    service::{
+        ClientLifecycleMode, ClientServiceExt, PeerRequestOptions, RequestContext, RunningService,
+    },
     transport::TokioChildProcess,
 };
 use serde_json::{Value, json};
@@ -749,40 +752,245 @@ async fn exporting_each_clip_asks_once_and_a_decline_renders_nothing() {
 
 /// On 2026-07-28 an answer brought back for this question is applied whatever capabilities
 /// the retry declares: a decline without `elicitation` in its capabilities still refuses
-/// (review of round 8, finding 2).
+/// (review of round 8, finding 2). The retry goes to the same server process (a state is good
+/// only there, round 9) with its `_meta` declaring no elicitation.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_2026_07_28_a_decline_counts_without_declared_elicitation() {
     let dir = tempfile::tempdir().unwrap();
     let b = cloud(dir.path()).await;
-    let asker = start(Some(&b), User::new(true, false).modern()).await;
-    asker.ok("upload_media", json!({"media": [clip()]})).await;
-    let replace = CallToolRequestParams::new("replace_background")
-        .with_arguments(json!({"backdrop": "blur"}).as_object().cloned().unwrap());
-    let first = asker.client.call_tool_once(replace.clone()).await.unwrap();
-    let CallToolResponse::InputRequired(asked) = first else {
-        panic!("consent first: {first:?}");
-    };
-    let state = asked.request_state.clone().expect("requestState");
-    let key = asked
-        .input_requests
-        .as_ref()
-        .and_then(|r| r.keys().next().cloned())
-        .expect("one input request");
-    let _ = asker.client.cancel().await;
-
-    // The retry comes from a client that declares no elicitation.
-    let s = start(Some(&b), User::new(false, false).modern()).await;
+    let s = start(Some(&b), User::new(true, false).modern()).await;
     s.ok("upload_media", json!({"media": [clip()]})).await;
+    let (replace, key, state) = consent_round(&s, "replace_background", json!({"backdrop": "blur"})).await;
+    // The retry declares no elicitation in its `_meta`.
     let retry = replace
         .with_input_responses([(key, json!({"action": "decline"}))].into_iter().collect())
         .with_request_state(state);
-    let r = s.client.call_tool_once(retry).await.unwrap();
+    let r = call_once_declaring(&s, retry, ClientCapabilities::default()).await;
     let CallToolResponse::Complete(r) = r else {
         panic!("a decline is a plain answer: {r:?}");
     };
     assert_eq!(r.is_error, Some(true), "{}", text(&r));
     assert!(text(&r).contains("no credits were spent"), "{}", text(&r));
     assert_eq!(edits(&b), 0, "declined: nothing went to the agent");
+    let _ = s.client.cancel().await;
+    b.shutdown().await;
+}
+
+/// One `tools/call` round (as `call_tool_once`) whose `_meta` declares `capabilities` instead
+/// of the session's (on 2026-07-28 each request carries its own).
+async fn call_once_declaring(
+    s: &Session,
+    params: CallToolRequestParams,
+    capabilities: ClientCapabilities,
+) -> CallToolResponse {
+    let mut meta = RequestMetaObject::new();
+    meta.set_client_capabilities(capabilities);
+    let mut options = PeerRequestOptions::no_options();
+    options.meta = Some(meta);
+    let handle = s
+        .client
+        .peer()
+        .send_request_with_option(
+            ClientRequest::CallToolRequest(CallToolRequest::new(params)),
+            options,
+        )
+        .await
+        .expect("send tools/call");
+    match handle.await_response().await.expect("tools/call") {
+        ServerResult::CallToolResult(r) => CallToolResponse::Complete(r),
+        ServerResult::InputRequiredResult(r) => CallToolResponse::InputRequired(r),
+        other => panic!("not a tools/call answer: {other:?}\n{}", s.log()),
+    }
+}
+
+/// The first round of `name` with `args` on 2026-07-28: the `input_required` answer's
+/// request, its one input key and its `requestState`.
+async fn consent_round(s: &Session, name: &str, args: Value) -> (CallToolRequestParams, String, String) {
+    let request = CallToolRequestParams::new(name.to_string())
+        .with_arguments(args.as_object().cloned().unwrap_or_default());
+    let first = s.client.call_tool_once(request.clone()).await.unwrap();
+    let CallToolResponse::InputRequired(asked) = first else {
+        panic!("{name}: input_required first: {first:?}\n{}", s.log());
+    };
+    let key = asked
+        .input_requests
+        .as_ref()
+        .and_then(|r| r.keys().next().cloned())
+        .expect("one input request");
+    let state = asked.request_state.clone().expect("requestState");
+    (request, key, state)
+}
+
+/// `request` answered with `answer` under `key`, carrying `state`.
+fn answered(request: &CallToolRequestParams, key: &str, state: &str, answer: Value) -> CallToolRequestParams {
+    request
+        .clone()
+        .with_input_responses([(key.to_string(), answer)].into_iter().collect())
+        .with_request_state(state.to_string())
+}
+
+fn accept() -> Value {
+    json!({"action": "accept", "content": {"proceed": true}})
+}
+
+/// One round that must be refused for its `requestState`: a plain tool error saying to call
+/// again without it (asked afresh), nothing done.
+async fn refused_for_its_state(s: &Session, request: CallToolRequestParams, what: &str) {
+    let r = s.client.call_tool_once(request).await;
+    let r = match r {
+        Ok(CallToolResponse::Complete(r)) => r,
+        other => panic!("{what}: not a refusal but {other:?}\n{}", s.log()),
+    };
+    let t = text(&r);
+    assert_eq!(r.is_error, Some(true), "{what}: {t}");
+    assert!(
+        t.contains("requestState") && t.contains("without requestState") && t.contains("asked afresh"),
+        "{what}: the refusal says what to do: {t}"
+    );
+}
+
+/// A state answered once is refused the second time (no replay of an accept), and a state is
+/// good only for the arguments it was given for (round 9).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_2026_07_28_an_answered_state_cannot_be_replayed() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = cloud(dir.path()).await;
+    let s = start(Some(&b), User::new(true, false).modern()).await;
+    s.ok("upload_media", json!({"media": [clip()]})).await;
+    let (replace, key, state) = consent_round(&s, "replace_background", json!({"backdrop": "blur"})).await;
+    let accepted = answered(&replace, &key, &state, accept());
+    let r = s.client.call_tool_once(accepted.clone()).await.unwrap();
+    let CallToolResponse::Complete(r) = r else {
+        panic!("accepted: the edit's answer: {r:?}");
+    };
+    assert_ne!(r.is_error, Some(true), "{}", text(&r));
+    assert_eq!(edits(&b), 1, "accepted: the edit was sent");
+
+    refused_for_its_state(&s, accepted, "the accepted state again").await;
+    assert_eq!(edits(&b), 1, "the replay sent nothing");
+
+    // A fresh state for "blur" brought back with other arguments: refused.
+    let (_, key, state) = consent_round(&s, "replace_background", json!({"backdrop": "blur"})).await;
+    let other = CallToolRequestParams::new("replace_background").with_arguments(
+        json!({"backdrop": "gradient navy to teal"})
+            .as_object()
+            .cloned()
+            .unwrap(),
+    );
+    refused_for_its_state(&s, answered(&other, &key, &state, accept()), "other arguments").await;
+    assert_eq!(edits(&b), 1, "other arguments: nothing sent");
+    let _ = s.client.cancel().await;
+    b.shutdown().await;
+}
+
+/// A state altered by the client, or made up by it (the unkeyed form of round 8, which a
+/// client could compute: a digest of what is asked), is refused; nothing is sent (round 9).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_2026_07_28_a_tampered_or_forged_state_is_refused() {
+    use sha2::Digest as _;
+    let dir = tempfile::tempdir().unwrap();
+    let b = cloud(dir.path()).await;
+    let s = start(Some(&b), User::new(true, false).modern()).await;
+    s.ok("upload_media", json!({"media": [clip()]})).await;
+    let (replace, key, state) = consent_round(&s, "replace_background", json!({"backdrop": "blur"})).await;
+    let mut tampered = state.clone().into_bytes();
+    let mid = tampered.len() / 2;
+    tampered[mid] = if tampered[mid] == b'x' { b'y' } else { b'x' };
+    let tampered = String::from_utf8(tampered).unwrap();
+    refused_for_its_state(&s, answered(&replace, &key, &tampered, accept()), "tampered").await;
+    let forged = format!(
+        "ebc-consent-v1:{}",
+        hex::encode(&sha2::Sha256::digest(r#"Some(Edit("replace the background"))"#)[..12])
+    );
+    refused_for_its_state(&s, answered(&replace, &key, &forged, accept()), "forged").await;
+    assert_eq!(edits(&b), 0, "nothing was sent to the agent");
+    let _ = s.client.cancel().await;
+    b.shutdown().await;
+}
+
+/// A state given by one server process is refused by another (a restarted server): the key
+/// is per process (round 9).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_2026_07_28_a_state_from_another_server_process_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = cloud(dir.path()).await;
+    let first = start(Some(&b), User::new(true, false).modern()).await;
+    first.ok("upload_media", json!({"media": [clip()]})).await;
+    let (replace, key, state) = consent_round(&first, "replace_background", json!({"backdrop": "blur"})).await;
+    let _ = first.client.cancel().await;
+
+    let s = start(Some(&b), User::new(true, false).modern()).await;
+    s.ok("upload_media", json!({"media": [clip()]})).await;
+    refused_for_its_state(&s, answered(&replace, &key, &state, accept()), "another process").await;
+    assert_eq!(edits(&b), 0, "nothing was sent to the agent");
+    let _ = s.client.cancel().await;
+    b.shutdown().await;
+}
+
+/// The top-up round after an export ran out of credits (2001): its state is refused when
+/// forged to name a job (round 8's form `ebc-top-up-v1:<job id>`, with a real job of this
+/// server) or altered; the genuine one is answered once from the kept answer (the link, and
+/// the note that the page was shown, no render again) and refused the second time (round 9).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_2026_07_28_a_forged_top_up_state_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = cloud(dir.path()).await;
+    let s = start(Some(&b), User::new(true, true).modern()).await;
+    s.ok("upload_media", json!({"media": [clip()]})).await;
+    b.set_faults(Faults {
+        out_of_credits: true,
+        ..Faults::default()
+    });
+    let out = s.dir.path().join("out.mp4");
+    let (export, key, state) = consent_round(&s, "export_video", json!({"output_path": out})).await;
+    let r = s
+        .client
+        .call_tool_once(answered(&export, &key, &state, accept()))
+        .await
+        .unwrap();
+    let CallToolResponse::InputRequired(offer) = r else {
+        panic!("out of credits: the top-up offer: {r:?}\n{}", s.log());
+    };
+    let requests = offer.input_requests.expect("inputRequests");
+    let (top_up_key, request) = requests.iter().next().expect("one input request");
+    assert!(
+        matches!(request, InputRequest::Elicitation(e) if matches!(&e.params, ElicitRequestParams::UrlElicitationParams { url, .. } if url.contains("/register?bind=anon_"))),
+        "{request:?}"
+    );
+    let top_up = offer.request_state.expect("requestState");
+    let rendered = renders(&b);
+    assert!(rendered >= 1, "the render was asked for");
+
+    // A job of this server, named in the round-8 form.
+    let job = std::fs::read_dir(s.dir.path().join("state/jobs"))
+        .expect("the export's job record")
+        .filter_map(|e| e.ok())
+        .find_map(|e| {
+            e.file_name()
+                .to_str()
+                .and_then(|n| n.strip_suffix(".json"))
+                .map(String::from)
+        })
+        .expect("a job record");
+    let answer = json!({"action": "accept"});
+    let forged = format!("ebc-top-up-v1:{job}");
+    refused_for_its_state(&s, answered(&export, top_up_key, &forged, answer.clone()), "forged job id").await;
+    let mut altered = top_up.clone().into_bytes();
+    let mid = altered.len() / 2;
+    altered[mid] = if altered[mid] == b'x' { b'y' } else { b'x' };
+    let altered = String::from_utf8(altered).unwrap();
+    refused_for_its_state(&s, answered(&export, top_up_key, &altered, answer.clone()), "altered").await;
+
+    let genuine = answered(&export, top_up_key, &top_up, answer);
+    let r = s.client.call_tool_once(genuine.clone()).await.unwrap();
+    let CallToolResponse::Complete(r) = r else {
+        panic!("the answered offer: the export's answer: {r:?}");
+    };
+    let t = text(&r);
+    assert_eq!(r.is_error, Some(true), "{t}");
+    assert!(t.contains("?bind=anon_") && t.contains("The user was shown the page"), "{t}");
+    refused_for_its_state(&s, genuine, "the top-up state again").await;
+    assert_eq!(renders(&b), rendered, "no render after the offer");
     let _ = s.client.cancel().await;
     b.shutdown().await;
 }
@@ -859,4 +1067,54 @@ async fn an_export_begun_locally_is_not_continued_on_the_cloud() {
     assert_eq!(renders(&b), 0, "nothing was rendered on the cloud");
     let _ = s.client.cancel().await;
     b.shutdown().await;
+}
+
+/// `each: true` when the cloud answers 2001 (out of credits) for the clips' renders: the
+/// registration page is offered once for the call (not once per clip), as the single export
+/// does — by `elicitation/create` on a handshake version and by an `input_required` round on
+/// 2026-07-28 — and the answer keeps the link and notes the accepted offer (round 9).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exporting_each_clip_offers_the_top_up_page_once() {
+    for modern in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let b = cloud(dir.path()).await;
+        let user = User::new(true, true);
+        let s = start(Some(&b), if modern { user.modern() } else { user }).await;
+        s.ok("upload_media", json!({"media": [clip(), second_clip()]}))
+            .await;
+        s.user.answer_forms(ElicitationAction::Accept);
+        b.set_faults(Faults {
+            out_of_credits: true,
+            ..Faults::default()
+        });
+        let folder = s.dir.path().join("each");
+        let r = s
+            .call("export_video", json!({"each": true, "output_path": folder}))
+            .await;
+        let t = text(&r);
+        assert_eq!(r.is_error, Some(true), "modern={modern}: {t}");
+        assert!(t.contains("?bind=anon_"), "modern={modern}: {t}");
+        assert!(
+            t.contains("The user was shown the page"),
+            "modern={modern}: the accepted offer is noted: {t}\n{}",
+            s.log()
+        );
+        let seen = s.user.seen();
+        let urls: Vec<&String> = seen
+            .iter()
+            .filter_map(|p| match p {
+                ElicitRequestParams::UrlElicitationParams { url, .. } => Some(url),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(urls.len(), 1, "modern={modern}: one offer for the call: {seen:?}");
+        assert!(urls[0].contains("/register?bind=anon_"), "{urls:?}");
+        assert_eq!(
+            seen.len(),
+            2,
+            "modern={modern}: the consent form and the offer: {seen:?}"
+        );
+        let _ = s.client.cancel().await;
+        b.shutdown().await;
+    }
 }

@@ -15,8 +15,9 @@
 //! was asked; the client shows the form and calls the same tool again with `inputResponses`
 //! and the `requestState` echoed (rmcp 3.11 `model::mrtr`, `call_tool` drives these rounds;
 //! the Python SDK 2.3 `Client.call_tool` does too, `mcp/client/_input_required.py`). Nothing
-//! is started before the answer, so the first round has no state to keep: the retry is
-//! judged on its own (`Rounds`).
+//! is started before the answer. The state decides whether the answer counts, so it is sealed
+//! (`request_state`): good once, for the same tool and arguments, for a few minutes, in this
+//! process only; any other state is refused before the tool runs (`Rounds::of`).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -35,6 +36,7 @@ use sha2::{Digest, Sha256};
 use super::attach::Attachment;
 use super::connect::Connection;
 use super::paths::MediaRef;
+use super::request_state::{Kind, Opened, Refused, States};
 
 /// The first protocol version that forbids server-to-client requests (rmcp: "Errors on
 /// protocol `2026-07-28` or later"); its clients are asked by a multi round-trip request.
@@ -44,42 +46,50 @@ const NO_SERVER_REQUESTS_FROM: &str = "2026-07-28";
 /// answer in the retry's `inputResponses`).
 pub const CONSENT_KEY: &str = "ebc_consent";
 
-/// The start of this server's `requestState` for a consent form; the rest is a digest of
-/// what was asked (`state_for`).
-const CONSENT_STATE: &str = "ebc-consent-v1:";
-
 /// The key of the top-up page (URL mode) in `inputRequests` / `inputResponses`.
 pub const TOP_UP_KEY: &str = "ebc_top_up";
 
-/// The start of this server's `requestState` for the top-up page; the rest is the id of the
-/// job whose answer said the credits ran out. The retry is answered from that job (done
-/// already), not by doing the call again.
-const TOP_UP_STATE: &str = "ebc-top-up-v1:";
-
-/// The job a retried `tools/call` answers the top-up offer of (its `requestState`), if any:
-/// the call is then that job's answer again (`EbcServer::call_tool`).
-pub fn top_up_job(request: &CallToolRequestParams) -> Option<&str> {
-    request.request_state.as_deref()?.strip_prefix(TOP_UP_STATE)
-}
-
 /// A 2026-07-28 `tools/call`'s multi round-trip state, put in the request's extensions by
-/// the server's `call_tool`: the answers the client brought back and the slot where this
-/// call leaves the input it needs (then the call answers `input_required`, not its result).
-#[derive(Debug, Clone, Default)]
+/// the server's `call_tool`: the answers the client brought back with the state they answer
+/// (opened and spent: see `of`), and the slot where this call leaves the input it needs (then
+/// the call answers `input_required`, not its result).
+#[derive(Debug, Clone)]
 pub struct Rounds {
     responses: BTreeMap<String, serde_json::Value>,
-    state: Option<String>,
+    opened: Option<Opened>,
     needed: Arc<Mutex<Option<InputRequiredResult>>>,
+    states: Arc<States>,
+    tool: String,
+    args: Option<rmcp::model::JsonObject>,
 }
 
 impl Rounds {
-    /// The rounds of `request` (its `inputResponses` and `requestState`, both untrusted).
-    pub fn of(request: &CallToolRequestParams) -> Rounds {
-        Rounds {
+    /// The rounds of `request` (its `inputResponses` and `requestState`, both untrusted). A
+    /// `requestState` that `states` does not accept (not sealed by this process for this
+    /// tool and these arguments, expired, or already answered) is refused: the call must not
+    /// run on it (`request_state::refusal_text` says what to do).
+    pub fn of(request: &CallToolRequestParams, states: &Arc<States>) -> Result<Rounds, Refused> {
+        let opened = match request.request_state.as_deref() {
+            Some(sealed) => Some(states.open(sealed, &request.name, request.arguments.as_ref())?),
+            None => None,
+        };
+        Ok(Rounds {
             responses: request.input_responses.clone().unwrap_or_default(),
-            state: request.request_state.clone(),
+            opened,
             needed: Arc::default(),
-        }
+            states: states.clone(),
+            tool: request.name.to_string(),
+            args: request.arguments.clone(),
+        })
+    }
+
+    /// The call's answer kept when the top-up page was offered, when this is the retry that
+    /// answers that offer: the call is answered with it again (the job is over), not run again.
+    pub fn top_up_answer(&self) -> Option<CallToolResult> {
+        self.opened
+            .as_ref()
+            .filter(|o| o.kind == Kind::TopUp)
+            .and_then(|o| o.held.clone())
     }
 
     /// The input this call asked for, if it did: the call's answer is then this.
@@ -87,16 +97,33 @@ impl Rounds {
         self.needed.lock().ok()?.take()
     }
 
-    fn need(&self, input: InputRequiredResult) {
+    /// Ask for `request` under `key`; the state names the question (`kind`, `asked`) and keeps
+    /// `held` for the retry.
+    fn need(
+        &self,
+        key: &str,
+        request: InputRequest,
+        kind: Kind,
+        asked: &str,
+        held: Option<CallToolResult>,
+    ) {
+        let state = self
+            .states
+            .seal(kind, &self.tool, self.args.as_ref(), asked, held);
+        let input = InputRequiredResult::new(
+            Some(BTreeMap::from([(key.to_string(), request)])),
+            Some(state),
+        );
         if let Ok(mut slot) = self.needed.lock() {
             *slot = Some(input);
         }
     }
 
-    /// The client's answer to `key`, when it came back with `state` (the `requestState` this
-    /// server gave for the same question). An answer to another question is no answer.
-    fn answer(&self, key: &str, state: &str) -> Option<Result<ElicitResult, String>> {
-        if self.state.as_deref() != Some(state) {
+    /// The client's answer to `key`, when it came back with the state this server gave for
+    /// the same question (`kind`, `asked`). An answer to another question is no answer.
+    fn answer(&self, key: &str, kind: Kind, asked: &str) -> Option<Result<ElicitResult, String>> {
+        let opened = self.opened.as_ref()?;
+        if opened.kind != kind || opened.asked != asked {
             return None;
         }
         let value = self.responses.get(key)?;
@@ -198,21 +225,16 @@ fn modes(ctx: &RequestContext<RoleServer>) -> (bool, bool) {
     )
 }
 
-/// The `requestState` for asking `ask`: names what was asked, so that an answer given to
-/// one question (other files, another kind of spend) is not taken for another. Not a secret
-/// and not a capability — the client speaks for the user either way.
-fn state_for(ask: &Ask) -> String {
+/// A digest of `ask`, sealed in the `requestState` of its form: an answer given to one
+/// question (other files, another kind of spend) is not taken for another.
+fn asked(ask: &Ask) -> String {
     let mut h = Sha256::new();
     h.update(format!("{:?}", ask.spends));
     for f in &ask.files {
         h.update([0u8]);
         h.update(f.as_bytes());
     }
-    let digest: String = h.finalize()[..12]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    format!("{CONSENT_STATE}{digest}")
+    hex::encode(&h.finalize()[..12])
 }
 
 /// Ask the user before `ask` happens on `conn`, when it is the cloud and the client can be
@@ -225,11 +247,11 @@ pub async fn ask(ask: &Ask, conn: &Connection, ctx: &RequestContext<RoleServer>)
         return Verdict::Go;
     }
     let rounds = ctx.extensions.get::<Rounds>().filter(|_| modern(ctx));
-    let state = state_for(ask);
+    let asked = asked(ask);
     // An answer brought back for this question counts whatever the retry declares (a decline
     // must never turn into "not asked, go ahead"); only with no answer does an undeclared
     // capability mean today's behaviour.
-    if let Some(answer) = rounds.and_then(|r| r.answer(CONSENT_KEY, &state)) {
+    if let Some(answer) = rounds.and_then(|r| r.answer(CONSENT_KEY, Kind::Consent, &asked)) {
         return verdict(answer);
     }
     if !modes(ctx).0 {
@@ -239,10 +261,7 @@ pub async fn ask(ask: &Ask, conn: &Connection, ctx: &RequestContext<RoleServer>)
         let params = form(ask, conn).await;
         tracing::info!(files = ask.files.len(), spends = ?ask.spends, "asking the user before a cloud call (input_required)");
         let request = InputRequest::Elicitation(ElicitRequest::new(params));
-        rounds.need(InputRequiredResult::new(
-            Some(BTreeMap::from([(CONSENT_KEY.to_string(), request)])),
-            Some(state),
-        ));
+        rounds.need(CONSENT_KEY, request, Kind::Consent, &asked, None);
         // Never reaches the client: the call answers with what `rounds` needs.
         return Verdict::Refused(CallToolResult::error(vec![ContentBlock::text(
             "Not done yet: waiting for the user's answer.",
@@ -352,19 +371,20 @@ fn schema() -> ElicitationSchema {
     ElicitationSchema::new(properties)
 }
 
-/// After a call failed with NemoVideo's code 2001 (out of credits): offer the registration or
-/// top-up page by a URL-mode elicitation, where the client declared URL mode. `result` is the
-/// answer of job `job` (unchanged but for a note when the user opened the page); `web` is the
+/// After a call's answer says NemoVideo's code 2001 (out of credits): offer the registration
+/// or top-up page by a URL-mode elicitation, where the client declared URL mode — once for the
+/// call, whatever number of its jobs ran out (`export_video` with `each: true`). `result` is
+/// the call's answer (unchanged but for a note when the user opened the page); `web` is the
 /// website (`NEMO_WEB_URL`), the top-up page of registered users. On 2026-07-28 the offer is
-/// an `input_required` round whose `requestState` names the job; the retry is answered from
-/// the job (see `top_up_job`) and lands here again with the user's answer.
+/// an `input_required` round whose sealed state keeps `result` for the retry (see
+/// `Rounds::top_up_answer`), which lands here again with the user's answer. The answer need not
+/// be an error: an `each` export still rendering other clips says so too.
 pub async fn offer_top_up(
     mut result: CallToolResult,
-    job: &str,
     web: &str,
     ctx: &RequestContext<RoleServer>,
 ) -> CallToolResult {
-    if result.is_error != Some(true) || !modes(ctx).1 {
+    if !modes(ctx).1 {
         return result;
     }
     let text: String = result
@@ -394,20 +414,14 @@ pub async fn offer_top_up(
         elicitation_id: uuid::Uuid::new_v4().to_string(),
     };
     let answer = match ctx.extensions.get::<Rounds>().filter(|_| modern(ctx)) {
-        Some(rounds) => {
-            let state = format!("{TOP_UP_STATE}{job}");
-            match rounds.answer(TOP_UP_KEY, &state) {
-                Some(answer) => answer,
-                None => {
-                    let request = InputRequest::Elicitation(ElicitRequest::new(params));
-                    rounds.need(InputRequiredResult::new(
-                        Some(BTreeMap::from([(TOP_UP_KEY.to_string(), request)])),
-                        Some(state),
-                    ));
-                    return result;
-                }
+        Some(rounds) => match rounds.answer(TOP_UP_KEY, Kind::TopUp, "") {
+            Some(answer) => answer,
+            None => {
+                let request = InputRequest::Elicitation(ElicitRequest::new(params));
+                rounds.need(TOP_UP_KEY, request, Kind::TopUp, "", Some(result.clone()));
+                return result;
             }
-        }
+        },
         None => ctx
             .peer
             .create_elicitation(params)
@@ -466,40 +480,59 @@ mod tests {
             spends: Some(Spend::Edit("replace the background")),
             files: vec!["/home/u/Beach Day.png".into()],
         };
-        let state = state_for(&replace);
-        assert!(state.starts_with(CONSENT_STATE));
-        assert_eq!(state, state_for(&replace.clone()), "stable");
-        assert_ne!(state, state_for(&with_file), "other files, other question");
-        let mut request = CallToolRequestParams::new("replace_background")
-            .with_request_state(state.clone())
-            .with_input_responses(BTreeMap::from([(
-                CONSENT_KEY.to_string(),
-                serde_json::json!({"action": "accept", "content": {"proceed": true}}),
-            )]));
-        let rounds = Rounds::of(&request);
-        let answer = rounds.answer(CONSENT_KEY, &state).expect("answered");
-        assert!(matches!(verdict(answer), Verdict::Go));
+        assert_eq!(asked(&replace), asked(&replace.clone()), "stable");
+        assert_ne!(asked(&replace), asked(&with_file), "other files, other question");
+        let states = Arc::new(States::default());
+        let args = serde_json::json!({"backdrop": "blur"}).as_object().cloned();
+        let first = CallToolRequestParams::new("replace_background").with_arguments(args.clone().unwrap());
+        let asking = Rounds::of(&first, &states).expect("no state: nothing to refuse");
+        asking.need(
+            CONSENT_KEY,
+            InputRequest::Elicitation(ElicitRequest::new(ElicitRequestParams::FormElicitationParams {
+                meta: None,
+                message: "Go ahead?".into(),
+                requested_schema: schema(),
+            })),
+            Kind::Consent,
+            &asked(&replace),
+            None,
+        );
+        let state = asking.needed().and_then(|n| n.request_state).expect("a state");
+        let retry = |state: &str, answer: serde_json::Value| {
+            first
+                .clone()
+                .with_request_state(state.to_string())
+                .with_input_responses(BTreeMap::from([(CONSENT_KEY.to_string(), answer)]))
+        };
+        let rounds = Rounds::of(
+            &retry(&state, serde_json::json!({"action": "accept", "content": {"proceed": true}})),
+            &states,
+        )
+        .expect("its own state");
         assert!(
-            rounds.answer(CONSENT_KEY, &state_for(&with_file)).is_none(),
+            rounds.answer(CONSENT_KEY, Kind::Consent, &asked(&with_file)).is_none(),
             "an accept of one question is not an accept of another"
         );
-        request.request_state = None;
-        assert!(Rounds::of(&request).answer(CONSENT_KEY, &state).is_none());
-        assert_eq!(top_up_job(&request), None);
-        request.request_state = Some(format!("{TOP_UP_STATE}job_1"));
-        assert_eq!(top_up_job(&request), Some("job_1"));
-        let no = Rounds::of(
-            &CallToolRequestParams::new("x")
-                .with_request_state(state.clone())
-                .with_input_responses(BTreeMap::from([(
-                    CONSENT_KEY.to_string(),
-                    serde_json::json!({"action": "decline"}),
-                )])),
+        assert!(rounds.answer(TOP_UP_KEY, Kind::TopUp, "").is_none());
+        assert!(rounds.top_up_answer().is_none());
+        let answer = rounds
+            .answer(CONSENT_KEY, Kind::Consent, &asked(&replace))
+            .expect("answered");
+        assert!(matches!(verdict(answer), Verdict::Go));
+        assert!(
+            Rounds::of(&retry(&state, serde_json::json!({"action": "accept"})), &states).is_err(),
+            "answered once: refused the second time"
         );
-        assert!(matches!(
-            verdict(no.answer(CONSENT_KEY, &state).unwrap()),
-            Verdict::Refused(_)
-        ));
+        assert!(Rounds::of(&retry("ebc-consent-v1:0123", serde_json::json!({"action": "accept"})), &states).is_err());
+        let no_state = Rounds::of(&first.clone().with_input_responses(BTreeMap::from([(
+            CONSENT_KEY.to_string(),
+            serde_json::json!({"action": "accept"}),
+        )])), &states)
+        .unwrap();
+        assert!(
+            no_state.answer(CONSENT_KEY, Kind::Consent, &asked(&replace)).is_none(),
+            "an answer without a state is no answer"
+        );
     }
 
     #[test]

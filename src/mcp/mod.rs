@@ -22,6 +22,7 @@ mod preview;
 mod progress;
 mod prompts;
 mod records;
+mod request_state;
 mod save;
 pub mod schema;
 mod server;

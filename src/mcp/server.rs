@@ -26,6 +26,7 @@ use super::consent;
 use super::content;
 use super::jobs::Jobs;
 use super::records::Records;
+use super::request_state::{self, States};
 use super::settings::McpSettings;
 use super::tasks;
 
@@ -41,6 +42,8 @@ pub(super) struct Shared {
     pub jobs: Jobs,
     /// Preview clips the app reads through `resources/read`.
     pub clips: Arc<PreviewClips>,
+    /// The sealed `requestState`s of 2026-07-28 consent and top-up rounds (per process).
+    pub states: Arc<States>,
 }
 
 #[derive(Clone)]
@@ -60,6 +63,7 @@ impl EbcServer {
                 Some(Records::open(&settings.client.state_dir)),
             ),
             clips: Arc::new(PreviewClips::default()),
+            states: Arc::new(States::new()),
             settings,
         };
         let mut tool_router = Self::tool_router();
@@ -123,27 +127,31 @@ impl ServerHandler for EbcServer {
         if as_task {
             context.extensions.insert(tasks::NoWait);
         }
-        // Consent on 2026-07-28 asks by answering `input_required` (see `consent`).
-        let rounds = consent::Rounds::of(&request);
+        // Consent on 2026-07-28 asks by answering `input_required` (see `consent`); a
+        // `requestState` this process did not give for this call (or gave and got back
+        // already, or too long ago) is refused before anything runs.
+        let rounds = match consent::Rounds::of(&request, &self.shared.states) {
+            Ok(rounds) => rounds,
+            Err(why) => {
+                tracing::warn!(tool = %request.name, reason = %why, "refused a requestState");
+                let refused = CallToolResult::error(vec![ContentBlock::text(
+                    request_state::refusal_text(&request.name),
+                )]);
+                return Ok(content::response_for_version(
+                    refused.into(),
+                    version.as_ref(),
+                ));
+            }
+        };
         context.extensions.insert(rounds.clone());
-        // The retry after the top-up page was offered: the job's answer again, not the call
-        // again (the job is over: it ran out of credits).
-        if let Some(job) = consent::top_up_job(&request) {
-            let tool = match self.shared.jobs.describe(job) {
-                Some((tool, _)) if tool == request.name.as_ref() => tool,
-                _ => {
-                    return Err(McpError::invalid_params(
-                        format!("requestState names no {} job of this server", request.name),
-                        None,
-                    ));
-                }
-            };
-            context.extensions.insert(tasks::NoWait);
-            let answer = self.resume(tool, job, &context).await?;
-            let response = content::response_for_version(answer.into(), version.as_ref());
+        // The retry after the top-up page was offered: the call's answer again, kept with the
+        // sealed state, not the call again (its jobs are over: they ran out of credits).
+        if let Some(kept) = rounds.top_up_answer() {
+            let answer =
+                consent::offer_top_up(kept, &self.shared.settings.client.web_url, &context).await;
             return Ok(match rounds.needed() {
                 Some(needed) => CallToolResponse::InputRequired(needed),
-                None => response,
+                None => content::response_for_version(answer.into(), version.as_ref()),
             });
         }
         let tool = request.name.clone();

@@ -52,7 +52,7 @@ impl EbcServer {
         match self.shared.jobs.resume(tool, id) {
             Ok(Found::Held(job)) => {
                 let result = self.shared.jobs.wait(&job, ctx).await?;
-                Ok(self.offer_top_up(result, job.id(), ctx).await)
+                Ok(self.offer_top_up(result, ctx).await)
             }
             Ok(Found::Restart(rec)) => self.restart(*rec, ctx).await,
             Err(f) => jobs::failure_result(self.shared.connector.label().as_deref(), f),
@@ -136,7 +136,7 @@ impl EbcServer {
             .jobs
             .start_recorded(tool, &label, id, args, move |job| work(conn, job));
         let result = self.shared.jobs.wait(&job, ctx).await?;
-        Ok(self.offer_top_up(result, job.id(), ctx).await)
+        Ok(self.offer_top_up(result, ctx).await)
     }
 
     /// `result`, after offering the registration / top-up page when it says the credits ran
@@ -144,10 +144,9 @@ impl EbcServer {
     async fn offer_top_up(
         &self,
         result: CallToolResult,
-        job: &str,
         ctx: &RequestContext<RoleServer>,
     ) -> CallToolResult {
-        consent::offer_top_up(result, job, &self.shared.settings.client.web_url, ctx).await
+        consent::offer_top_up(result, &self.shared.settings.client.web_url, ctx).await
     }
 
     /// Start `work` as a job of `tool` on the connection and wait for it within the budget,
@@ -176,7 +175,7 @@ impl EbcServer {
             .jobs
             .start(tool, &label, move |job| work(conn, job));
         let result = self.shared.jobs.wait(&job, ctx).await?;
-        Ok(self.offer_top_up(result, job.id(), ctx).await)
+        Ok(self.offer_top_up(result, ctx).await)
     }
 
     /// `each: true`: once the user agreed to the whole set (one consent form saying how many
@@ -229,7 +228,9 @@ impl EbcServer {
                 outcome: job.outcome(),
             })
             .collect();
-        Ok(work::each_result(&label, &plan.dest.path, &plan, &entries))
+        let result = work::each_result(&label, &plan.dest.path, &plan, &entries);
+        // Clips that ran out of credits: the top-up page is offered once for the call.
+        Ok(self.offer_top_up(result, ctx).await)
     }
 
     async fn connection(&self) -> Result<Arc<Connection>, Failure> {
