@@ -623,8 +623,9 @@ async fn python_sdk_is_asked_in_legacy_and_2026_07_28_modes() {
 /// A 2026-07-28 client with both elicitation and the tasks extension: the consent round comes
 /// before any task exists (so no in-task input, `tasks/update`, is needed): the first answer
 /// is `input_required` and no task; the retry with a decline is a plain refusal and spends
-/// nothing; the retry with an accept is answered with the task, followed by `tasks/get` to the
-/// edit. Driven round by round with `call_tool_once`, the answers written as on the wire.
+/// nothing; asked again, the retry with an accept is answered with the task, followed by
+/// `tasks/get` to the edit. Driven round by round with `call_tool_once`, the answers written as
+/// on the wire.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_2026_07_28_a_task_starts_only_after_consent() {
     let dir = tempfile::tempdir().unwrap();
@@ -665,27 +666,18 @@ async fn on_2026_07_28_a_task_starts_only_after_consent() {
     let r = finish(up.task.task_id).await;
     assert_eq!(r["structuredContent"]["status"], "completed", "{r}");
 
-    let replace = once("replace_background", json!({"backdrop": "blur"}));
-    let first = s.client.call_tool_once(replace.clone()).await.unwrap();
-    let CallToolResponse::InputRequired(asked) = first else {
-        panic!("consent first, not a task: {first:?}");
-    };
-    let key = asked
-        .input_requests
-        .as_ref()
-        .and_then(|r| r.keys().next().cloned())
-        .expect("one input request");
-    let state = asked.request_state.clone().expect("requestState");
+    // Each answer goes with a state of its own: a state is good once (round 9).
+    let (replace, key, state) =
+        consent_round(&s, "replace_background", json!({"backdrop": "blur"})).await;
     assert_eq!(edits(&b), 0);
-    let answer = |v: Value| {
-        replace
-            .clone()
-            .with_input_responses([(key.clone(), v)].into_iter().collect())
-            .with_request_state(state.clone())
-    };
     let declined = s
         .client
-        .call_tool_once(answer(json!({"action": "decline"})))
+        .call_tool_once(answered(
+            &replace,
+            &key,
+            &state,
+            json!({"action": "decline"}),
+        ))
         .await
         .unwrap();
     let CallToolResponse::Complete(declined) = declined else {
@@ -697,11 +689,12 @@ async fn on_2026_07_28_a_task_starts_only_after_consent() {
         text(&declined)
     );
     assert_eq!(edits(&b), 0, "declined: nothing sent");
+    let (replace, key, state) =
+        consent_round(&s, "replace_background", json!({"backdrop": "blur"})).await;
+    assert_eq!(edits(&b), 0, "asked again: nothing sent");
     let accepted = s
         .client
-        .call_tool_once(answer(
-            json!({"action": "accept", "content": {"proceed": true}}),
-        ))
+        .call_tool_once(answered(&replace, &key, &state, accept()))
         .await
         .unwrap();
     let CallToolResponse::Task(t) = accepted else {
@@ -760,7 +753,8 @@ async fn on_2026_07_28_a_decline_counts_without_declared_elicitation() {
     let b = cloud(dir.path()).await;
     let s = start(Some(&b), User::new(true, false).modern()).await;
     s.ok("upload_media", json!({"media": [clip()]})).await;
-    let (replace, key, state) = consent_round(&s, "replace_background", json!({"backdrop": "blur"})).await;
+    let (replace, key, state) =
+        consent_round(&s, "replace_background", json!({"backdrop": "blur"})).await;
     // The retry declares no elicitation in its `_meta`.
     let retry = replace
         .with_input_responses([(key, json!({"action": "decline"}))].into_iter().collect())
@@ -805,7 +799,11 @@ async fn call_once_declaring(
 
 /// The first round of `name` with `args` on 2026-07-28: the `input_required` answer's
 /// request, its one input key and its `requestState`.
-async fn consent_round(s: &Session, name: &str, args: Value) -> (CallToolRequestParams, String, String) {
+async fn consent_round(
+    s: &Session,
+    name: &str,
+    args: Value,
+) -> (CallToolRequestParams, String, String) {
     let request = CallToolRequestParams::new(name.to_string())
         .with_arguments(args.as_object().cloned().unwrap_or_default());
     let first = s.client.call_tool_once(request.clone()).await.unwrap();
@@ -822,7 +820,12 @@ async fn consent_round(s: &Session, name: &str, args: Value) -> (CallToolRequest
 }
 
 /// `request` answered with `answer` under `key`, carrying `state`.
-fn answered(request: &CallToolRequestParams, key: &str, state: &str, answer: Value) -> CallToolRequestParams {
+fn answered(
+    request: &CallToolRequestParams,
+    key: &str,
+    state: &str,
+    answer: Value,
+) -> CallToolRequestParams {
     request
         .clone()
         .with_input_responses([(key.to_string(), answer)].into_iter().collect())
@@ -844,7 +847,9 @@ async fn refused_for_its_state(s: &Session, request: CallToolRequestParams, what
     let t = text(&r);
     assert_eq!(r.is_error, Some(true), "{what}: {t}");
     assert!(
-        t.contains("requestState") && t.contains("without requestState") && t.contains("asked afresh"),
+        t.contains("requestState")
+            && t.contains("without requestState")
+            && t.contains("asked afresh"),
         "{what}: the refusal says what to do: {t}"
     );
 }
@@ -857,7 +862,8 @@ async fn on_2026_07_28_an_answered_state_cannot_be_replayed() {
     let b = cloud(dir.path()).await;
     let s = start(Some(&b), User::new(true, false).modern()).await;
     s.ok("upload_media", json!({"media": [clip()]})).await;
-    let (replace, key, state) = consent_round(&s, "replace_background", json!({"backdrop": "blur"})).await;
+    let (replace, key, state) =
+        consent_round(&s, "replace_background", json!({"backdrop": "blur"})).await;
     let accepted = answered(&replace, &key, &state, accept());
     let r = s.client.call_tool_once(accepted.clone()).await.unwrap();
     let CallToolResponse::Complete(r) = r else {
@@ -870,14 +876,20 @@ async fn on_2026_07_28_an_answered_state_cannot_be_replayed() {
     assert_eq!(edits(&b), 1, "the replay sent nothing");
 
     // A fresh state for "blur" brought back with other arguments: refused.
-    let (_, key, state) = consent_round(&s, "replace_background", json!({"backdrop": "blur"})).await;
+    let (_, key, state) =
+        consent_round(&s, "replace_background", json!({"backdrop": "blur"})).await;
     let other = CallToolRequestParams::new("replace_background").with_arguments(
         json!({"backdrop": "gradient navy to teal"})
             .as_object()
             .cloned()
             .unwrap(),
     );
-    refused_for_its_state(&s, answered(&other, &key, &state, accept()), "other arguments").await;
+    refused_for_its_state(
+        &s,
+        answered(&other, &key, &state, accept()),
+        "other arguments",
+    )
+    .await;
     assert_eq!(edits(&b), 1, "other arguments: nothing sent");
     let _ = s.client.cancel().await;
     b.shutdown().await;
@@ -892,12 +904,18 @@ async fn on_2026_07_28_a_tampered_or_forged_state_is_refused() {
     let b = cloud(dir.path()).await;
     let s = start(Some(&b), User::new(true, false).modern()).await;
     s.ok("upload_media", json!({"media": [clip()]})).await;
-    let (replace, key, state) = consent_round(&s, "replace_background", json!({"backdrop": "blur"})).await;
+    let (replace, key, state) =
+        consent_round(&s, "replace_background", json!({"backdrop": "blur"})).await;
     let mut tampered = state.clone().into_bytes();
     let mid = tampered.len() / 2;
     tampered[mid] = if tampered[mid] == b'x' { b'y' } else { b'x' };
     let tampered = String::from_utf8(tampered).unwrap();
-    refused_for_its_state(&s, answered(&replace, &key, &tampered, accept()), "tampered").await;
+    refused_for_its_state(
+        &s,
+        answered(&replace, &key, &tampered, accept()),
+        "tampered",
+    )
+    .await;
     let forged = format!(
         "ebc-consent-v1:{}",
         hex::encode(&sha2::Sha256::digest(r#"Some(Edit("replace the background"))"#)[..12])
@@ -916,12 +934,18 @@ async fn on_2026_07_28_a_state_from_another_server_process_is_refused() {
     let b = cloud(dir.path()).await;
     let first = start(Some(&b), User::new(true, false).modern()).await;
     first.ok("upload_media", json!({"media": [clip()]})).await;
-    let (replace, key, state) = consent_round(&first, "replace_background", json!({"backdrop": "blur"})).await;
+    let (replace, key, state) =
+        consent_round(&first, "replace_background", json!({"backdrop": "blur"})).await;
     let _ = first.client.cancel().await;
 
     let s = start(Some(&b), User::new(true, false).modern()).await;
     s.ok("upload_media", json!({"media": [clip()]})).await;
-    refused_for_its_state(&s, answered(&replace, &key, &state, accept()), "another process").await;
+    refused_for_its_state(
+        &s,
+        answered(&replace, &key, &state, accept()),
+        "another process",
+    )
+    .await;
     assert_eq!(edits(&b), 0, "nothing was sent to the agent");
     let _ = s.client.cancel().await;
     b.shutdown().await;
@@ -968,18 +992,29 @@ async fn on_2026_07_28_a_forged_top_up_state_is_refused() {
         .find_map(|e| {
             e.file_name()
                 .to_str()
+                .filter(|n| n.starts_with("job_"))
                 .and_then(|n| n.strip_suffix(".json"))
                 .map(String::from)
         })
         .expect("a job record");
     let answer = json!({"action": "accept"});
     let forged = format!("ebc-top-up-v1:{job}");
-    refused_for_its_state(&s, answered(&export, top_up_key, &forged, answer.clone()), "forged job id").await;
+    refused_for_its_state(
+        &s,
+        answered(&export, top_up_key, &forged, answer.clone()),
+        &format!("forged job id ({forged}; the offer's state was {top_up})"),
+    )
+    .await;
     let mut altered = top_up.clone().into_bytes();
     let mid = altered.len() / 2;
     altered[mid] = if altered[mid] == b'x' { b'y' } else { b'x' };
     let altered = String::from_utf8(altered).unwrap();
-    refused_for_its_state(&s, answered(&export, top_up_key, &altered, answer.clone()), "altered").await;
+    refused_for_its_state(
+        &s,
+        answered(&export, top_up_key, &altered, answer.clone()),
+        "altered",
+    )
+    .await;
 
     let genuine = answered(&export, top_up_key, &top_up, answer);
     let r = s.client.call_tool_once(genuine.clone()).await.unwrap();
@@ -988,7 +1023,10 @@ async fn on_2026_07_28_a_forged_top_up_state_is_refused() {
     };
     let t = text(&r);
     assert_eq!(r.is_error, Some(true), "{t}");
-    assert!(t.contains("?bind=anon_") && t.contains("The user was shown the page"), "{t}");
+    assert!(
+        t.contains("?bind=anon_") && t.contains("The user was shown the page"),
+        "{t}"
+    );
     refused_for_its_state(&s, genuine, "the top-up state again").await;
     assert_eq!(renders(&b), rendered, "no render after the offer");
     let _ = s.client.cancel().await;
@@ -1107,7 +1145,11 @@ async fn exporting_each_clip_offers_the_top_up_page_once() {
                 _ => None,
             })
             .collect();
-        assert_eq!(urls.len(), 1, "modern={modern}: one offer for the call: {seen:?}");
+        assert_eq!(
+            urls.len(),
+            1,
+            "modern={modern}: one offer for the call: {seen:?}"
+        );
         assert!(urls[0].contains("/register?bind=anon_"), "{urls:?}");
         assert_eq!(
             seen.len(),

@@ -481,23 +481,33 @@ mod tests {
             files: vec!["/home/u/Beach Day.png".into()],
         };
         assert_eq!(asked(&replace), asked(&replace.clone()), "stable");
-        assert_ne!(asked(&replace), asked(&with_file), "other files, other question");
+        assert_ne!(
+            asked(&replace),
+            asked(&with_file),
+            "other files, other question"
+        );
         let states = Arc::new(States::default());
         let args = serde_json::json!({"backdrop": "blur"}).as_object().cloned();
-        let first = CallToolRequestParams::new("replace_background").with_arguments(args.clone().unwrap());
+        let first =
+            CallToolRequestParams::new("replace_background").with_arguments(args.clone().unwrap());
         let asking = Rounds::of(&first, &states).expect("no state: nothing to refuse");
         asking.need(
             CONSENT_KEY,
-            InputRequest::Elicitation(ElicitRequest::new(ElicitRequestParams::FormElicitationParams {
-                meta: None,
-                message: "Go ahead?".into(),
-                requested_schema: schema(),
-            })),
+            InputRequest::Elicitation(ElicitRequest::new(
+                ElicitRequestParams::FormElicitationParams {
+                    meta: None,
+                    message: "Go ahead?".into(),
+                    requested_schema: schema(),
+                },
+            )),
             Kind::Consent,
             &asked(&replace),
             None,
         );
-        let state = asking.needed().and_then(|n| n.request_state).expect("a state");
+        let state = asking
+            .needed()
+            .and_then(|n| n.request_state)
+            .expect("a state");
         let retry = |state: &str, answer: serde_json::Value| {
             first
                 .clone()
@@ -505,12 +515,17 @@ mod tests {
                 .with_input_responses(BTreeMap::from([(CONSENT_KEY.to_string(), answer)]))
         };
         let rounds = Rounds::of(
-            &retry(&state, serde_json::json!({"action": "accept", "content": {"proceed": true}})),
+            &retry(
+                &state,
+                serde_json::json!({"action": "accept", "content": {"proceed": true}}),
+            ),
             &states,
         )
         .expect("its own state");
         assert!(
-            rounds.answer(CONSENT_KEY, Kind::Consent, &asked(&with_file)).is_none(),
+            rounds
+                .answer(CONSENT_KEY, Kind::Consent, &asked(&with_file))
+                .is_none(),
             "an accept of one question is not an accept of another"
         );
         assert!(rounds.answer(TOP_UP_KEY, Kind::TopUp, "").is_none());
@@ -520,17 +535,35 @@ mod tests {
             .expect("answered");
         assert!(matches!(verdict(answer), Verdict::Go));
         assert!(
-            Rounds::of(&retry(&state, serde_json::json!({"action": "accept"})), &states).is_err(),
+            Rounds::of(
+                &retry(&state, serde_json::json!({"action": "accept"})),
+                &states
+            )
+            .is_err(),
             "answered once: refused the second time"
         );
-        assert!(Rounds::of(&retry("ebc-consent-v1:0123", serde_json::json!({"action": "accept"})), &states).is_err());
-        let no_state = Rounds::of(&first.clone().with_input_responses(BTreeMap::from([(
-            CONSENT_KEY.to_string(),
-            serde_json::json!({"action": "accept"}),
-        )])), &states)
+        assert!(
+            Rounds::of(
+                &retry(
+                    "ebc-consent-v1:0123",
+                    serde_json::json!({"action": "accept"})
+                ),
+                &states
+            )
+            .is_err()
+        );
+        let no_state = Rounds::of(
+            &first.clone().with_input_responses(BTreeMap::from([(
+                CONSENT_KEY.to_string(),
+                serde_json::json!({"action": "accept"}),
+            )])),
+            &states,
+        )
         .unwrap();
         assert!(
-            no_state.answer(CONSENT_KEY, Kind::Consent, &asked(&replace)).is_none(),
+            no_state
+                .answer(CONSENT_KEY, Kind::Consent, &asked(&replace))
+                .is_none(),
             "an answer without a state is no answer"
         );
     }

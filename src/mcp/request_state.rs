@@ -89,7 +89,9 @@ pub struct Opened {
 pub enum Refused {
     /// Not sealed by this process for this tool and these arguments: forged, altered, made
     /// by another server process, or brought back with other arguments.
-    #[error("it does not verify ({0}): altered, forged, for other arguments, or from another server process")]
+    #[error(
+        "it does not verify ({0}): altered, forged, for other arguments, or from another server process"
+    )]
     Unverified(#[from] rmcp::model::RequestStateError),
     /// Sealed here, but `TTL` has passed.
     #[error("it expired {0} ms ago")]
@@ -317,7 +319,10 @@ mod tests {
             Err(Refused::Unverified(_))
         ));
         // The old unkeyed form: refused.
-        assert!(s.open("ebc-top-up-v1:job_1", "export_video", Some(&a)).is_err());
+        assert!(
+            s.open("ebc-top-up-v1:job_1", "export_video", Some(&a))
+                .is_err()
+        );
         // The genuine one still opens.
         assert!(s.open(&state, "export_video", Some(&a)).is_ok());
     }
@@ -366,9 +371,6 @@ mod tests {
         let opened = s.open(&state, "export_video", None).unwrap();
         assert_eq!(opened.kind, Kind::TopUp);
         assert!(opened.held.is_some_and(|r| r.is_error == Some(true)));
-        assert!(
-            !state.contains("job_"),
-            "the state names no job: {state}"
-        );
+        assert!(!state.contains("job_"), "the state names no job: {state}");
     }
 }
