@@ -1156,6 +1156,11 @@ async fn exporting_each_clip_offers_the_top_up_page_once() {
             2,
             "modern={modern}: the consent form and the offer: {seen:?}"
         );
+        assert_eq!(
+            renders(&b),
+            2,
+            "modern={modern}: one render asked for per clip, none again for the offer's answer"
+        );
         let _ = s.client.cancel().await;
         b.shutdown().await;
     }
