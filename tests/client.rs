@@ -215,7 +215,7 @@ async fn out_of_credits_gives_the_bind_link_or_a_top_up_hint() {
     assert!(user_id.starts_with("anon_"), "{user_id}");
     let link = format!("https://nemovideo.com/register?bind={user_id}");
     assert!(
-        matches!(&err, ClientError::OutOfCredits { register_link: Some(l) } if *l == link),
+        matches!(&err, ClientError::OutOfCredits { register_link: Some(l), .. } if *l == link),
         "{err:?}"
     );
     assert!(err.to_string().contains(&link), "{err}");

@@ -26,6 +26,10 @@ pub enum ClientError {
         /// starting with `anon_`, also when the token came from `NEMO_TOKEN`); `None` for
         /// registered users, who are told to top up instead.
         register_link: Option<String>,
+        /// The same as data: which page gets this user more credits. The MCP server offers
+        /// it (URL elicitation) from this, never from a result's text, which may quote
+        /// anything a user or the agent wrote.
+        page: TopUpPage,
     },
 
     #[error(
@@ -153,8 +157,34 @@ fn suffix(message: &str) -> String {
     }
 }
 
+/// Which page gets a user more credits after code 2001 (out of credits).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TopUpPage {
+    /// An anonymous user registers (which keeps the project): `REGISTER_PATH`, binding the
+    /// anonymous `user_id` when it is known.
+    Register { bind: Option<String> },
+    /// A registered user tops up on the website itself.
+    TopUp,
+}
+
+impl TopUpPage {
+    /// The page's URL under `web` (`NEMO_WEB_URL`; empty: `DEFAULT_WEB_URL`).
+    pub fn url(&self, web: &str) -> String {
+        let web = if web.is_empty() {
+            crate::config::client::DEFAULT_WEB_URL
+        } else {
+            web.trim_end_matches('/')
+        };
+        match self {
+            TopUpPage::Register { bind: Some(id) } => format!("{web}{REGISTER_PATH}?bind={id}"),
+            TopUpPage::Register { bind: None } => format!("{web}{REGISTER_PATH}"),
+            TopUpPage::TopUp => web.to_string(),
+        }
+    }
+}
+
 /// How the out-of-credits sentence starts for anonymous users (before the link) and what
-/// follows the link; `out_of_credits_in` reads the sentence back.
+/// follows the link.
 const ANON_CREDITS_HEAD: &str = "Your free NemoVideo credits have run out. Register at ";
 const ANON_CREDITS_TAIL: &str = " to keep this project and get more credits, then try again.";
 const REGISTERED_CREDITS: &str =
@@ -165,20 +195,6 @@ fn out_of_credits_text(link: Option<&str>) -> String {
         Some(link) => format!("{ANON_CREDITS_HEAD}{link}{ANON_CREDITS_TAIL}"),
         None => REGISTERED_CREDITS.to_string(),
     }
-}
-
-/// Whether `message` (a tool result's text, possibly a job's stored one after a restart)
-/// holds the out-of-credits sentence of `ClientError::OutOfCredits` (code 2001): `None` when
-/// not, `Some(Some(link))` with the registration link of an anonymous user, `Some(None)` for
-/// a registered user (who tops up on the website).
-pub fn out_of_credits_in(message: &str) -> Option<Option<String>> {
-    if message.contains(REGISTERED_CREDITS) {
-        return Some(None);
-    }
-    let start = message.find(ANON_CREDITS_HEAD)? + ANON_CREDITS_HEAD.len();
-    let rest = &message[start..];
-    let link = &rest[..rest.find(ANON_CREDITS_TAIL)?];
-    Some(Some(link.to_string()))
 }
 
 fn too_large_text(name: &str, size: Option<u64>) -> String {
@@ -330,41 +346,27 @@ pub fn from_failure(status: u16, failure: ApiFailure, ctx: &FailureContext) -> C
 /// from `NEMO_TOKEN`; a known other id is a registered user. With no id known, a user
 /// without `NEMO_TOKEN` is anonymous and gets the register page without `bind`.
 pub fn out_of_credits(ctx: &FailureContext) -> ClientError {
-    let web = if ctx.web_url.is_empty() {
-        crate::config::client::DEFAULT_WEB_URL
-    } else {
-        ctx.web_url.trim_end_matches('/')
-    };
-    let register_link = if ctx.user_id.starts_with("anon_") {
-        Some(format!("{web}{REGISTER_PATH}?bind={}", ctx.user_id))
+    let page = if ctx.user_id.starts_with("anon_") {
+        TopUpPage::Register {
+            bind: Some(ctx.user_id.clone()),
+        }
     } else if ctx.user_id.is_empty() && !ctx.registered {
-        Some(format!("{web}{REGISTER_PATH}"))
+        TopUpPage::Register { bind: None }
     } else {
-        None
+        TopUpPage::TopUp
     };
-    ClientError::OutOfCredits { register_link }
+    let register_link = match page {
+        TopUpPage::Register { .. } => Some(page.url(&ctx.web_url)),
+        TopUpPage::TopUp => None,
+    };
+    ClientError::OutOfCredits {
+        register_link,
+        page,
+    }
 }
 
 #[cfg(test)]
 mod tests {
-
-    #[test]
-    fn the_out_of_credits_sentence_reads_back() {
-        let anon = super::ClientError::OutOfCredits {
-            register_link: Some("https://nemovideo.com/register?bind=anon_4c1d".into()),
-        }
-        .to_string();
-        assert_eq!(
-            super::out_of_credits_in(&format!("replace_background: {anon}\nmore")),
-            Some(Some("https://nemovideo.com/register?bind=anon_4c1d".into()))
-        );
-        let reg = super::ClientError::OutOfCredits {
-            register_link: None,
-        }
-        .to_string();
-        assert_eq!(super::out_of_credits_in(&reg), Some(None));
-        assert_eq!(super::out_of_credits_in("The render failed twice."), None);
-    }
 
     use super::*;
     use crate::api::{CreditsData, decode_envelope};
@@ -487,6 +489,17 @@ mod tests {
         );
         assert!(!registered.contains("register"), "{registered}");
         assert!(text(&ctx("", false)).contains("https://nemovideo.com/register "));
+        // The page as data, for the MCP server's offer: the same URLs.
+        let page = |c: &FailureContext| match out_of_credits(c) {
+            ClientError::OutOfCredits { page, .. } => page.url(&c.web_url),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            page(&ctx("anon_4c1d", false)),
+            "https://nemovideo.com/register?bind=anon_4c1d"
+        );
+        assert_eq!(page(&ctx("usr_77", true)), "https://nemovideo.com");
+        assert_eq!(page(&ctx("", false)), "https://nemovideo.com/register");
         assert!(!text(&ctx("", false)).contains("cid-123"));
     }
 

@@ -31,7 +31,7 @@ use crate::api::{
 use crate::config::ClientConfig;
 use call::{Call, Needs};
 
-pub use error::{ClientError, out_of_credits_in};
+pub use error::{ClientError, TopUpPage};
 pub use run::STILL_WORKING;
 
 /// Largest preview answer `fetch_preview` reads, in bytes: the contract's 64 KB

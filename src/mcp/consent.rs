@@ -37,6 +37,7 @@ use super::attach::Attachment;
 use super::connect::Connection;
 use super::paths::MediaRef;
 use super::request_state::{Kind, Opened, Refused, States};
+use crate::client::TopUpPage;
 
 /// The first protocol version that forbids server-to-client requests (rmcp: "Errors on
 /// protocol `2026-07-28` or later"); its clients are asked by a multi round-trip request.
@@ -371,63 +372,70 @@ fn schema() -> ElicitationSchema {
     ElicitationSchema::new(properties)
 }
 
-/// After a call's answer says NemoVideo's code 2001 (out of credits): offer the registration
-/// or top-up page by a URL-mode elicitation, where the client declared URL mode — once for the
-/// call, whatever number of its jobs ran out (`export_video` with `each: true`). `result` is
-/// the call's answer (unchanged but for a note when the user opened the page); `web` is the
-/// website (`NEMO_WEB_URL`), the top-up page of registered users. On 2026-07-28 the offer is
-/// an `input_required` round whose sealed state keeps `result` for the retry (see
-/// `Rounds::top_up_answer`), which lands here again with the user's answer. The answer need not
-/// be an error: an `each` export still rendering other clips says so too.
+/// After a call failed with NemoVideo's code 2001 (out of credits): offer the registration or
+/// top-up page by a URL-mode elicitation, where the client declared URL mode — once for the
+/// call, whatever number of its jobs ran out (`export_video` with `each: true`). `page` is
+/// the structured mark of that failure (`Failure::OutOfCredits`, from the client's
+/// `ClientError::OutOfCredits`), `None` when no job of the call ran out; the URL is built
+/// from it and `web` (`NEMO_WEB_URL`), never read from `result`, whose text may quote
+/// anything (a title, the agent's reply). `result` is the call's answer (unchanged but for a
+/// note when the user opened the page). On 2026-07-28 the offer is an `input_required` round
+/// whose sealed state keeps `result` for the retry (`Rounds::top_up_answer`, answered by
+/// `top_up_answered`).
 pub async fn offer_top_up(
-    mut result: CallToolResult,
+    result: CallToolResult,
+    page: Option<&TopUpPage>,
     web: &str,
     ctx: &RequestContext<RoleServer>,
 ) -> CallToolResult {
+    let Some(page) = page else {
+        return result;
+    };
     if !modes(ctx).1 {
         return result;
     }
-    let text: String = result
-        .content
-        .iter()
-        .filter_map(|c| c.as_text().map(|t| t.text.as_str()))
-        .collect::<Vec<_>>()
-        .join("\n");
-    let Some(credits) = crate::client::out_of_credits_in(&text) else {
-        return result;
-    };
-    let (url, message) = match credits {
-        Some(register) => (
-            register,
-            "Your free NemoVideo credits have run out. Register (this keeps your project) to get more credits, then ask again.".to_string(),
-        ),
-        None => (
-            web.trim_end_matches('/').to_string(),
+    let message = match page {
+        TopUpPage::Register { .. } => {
+            "Your free NemoVideo credits have run out. Register (this keeps your project) to get more credits, then ask again."
+        }
+        TopUpPage::TopUp => {
             "Your NemoVideo credits have run out. Top up at nemovideo.com, then ask again."
-                .to_string(),
-        ),
+        }
     };
     let params = ElicitRequestParams::UrlElicitationParams {
         meta: None,
-        message,
-        url,
+        message: message.to_string(),
+        url: page.url(web),
         elicitation_id: uuid::Uuid::new_v4().to_string(),
     };
-    let answer = match ctx.extensions.get::<Rounds>().filter(|_| modern(ctx)) {
-        Some(rounds) => match rounds.answer(TOP_UP_KEY, Kind::TopUp, "") {
-            Some(answer) => answer,
-            None => {
-                let request = InputRequest::Elicitation(ElicitRequest::new(params));
-                rounds.need(TOP_UP_KEY, request, Kind::TopUp, "", Some(result.clone()));
-                return result;
-            }
-        },
-        None => ctx
-            .peer
-            .create_elicitation(params)
-            .await
-            .map_err(|e| e.to_string()),
-    };
+    if let Some(rounds) = ctx.extensions.get::<Rounds>().filter(|_| modern(ctx)) {
+        let request = InputRequest::Elicitation(ElicitRequest::new(params));
+        rounds.need(TOP_UP_KEY, request, Kind::TopUp, "", Some(result.clone()));
+        return result;
+    }
+    let answer = ctx
+        .peer
+        .create_elicitation(params)
+        .await
+        .map_err(|e| e.to_string());
+    noted(result, answer)
+}
+
+/// The retry that brings back a top-up offer's state (`Rounds::top_up_answer` gave `kept`):
+/// the kept answer, noted when the user opened the page. A retry without an answer to the
+/// offer is taken as a cancel — the page is offered once, whatever the client does.
+pub fn top_up_answered(kept: CallToolResult, rounds: &Rounds) -> CallToolResult {
+    match rounds.answer(TOP_UP_KEY, Kind::TopUp, "") {
+        Some(answer) => noted(kept, answer),
+        None => {
+            tracing::info!("the top-up offer came back unanswered: taken as a cancel");
+            kept
+        }
+    }
+}
+
+/// `result` with a note when the user accepted the offer of the page.
+fn noted(mut result: CallToolResult, answer: Result<ElicitResult, String>) -> CallToolResult {
     match answer {
         Ok(r) if r.action == ElicitationAction::Accept => result.content.push(ContentBlock::text(
             "The user was shown the page to get more credits; call again once they have.",

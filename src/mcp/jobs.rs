@@ -25,7 +25,7 @@ use tokio_util::sync::CancellationToken;
 use super::hosts;
 use super::progress::ProgressSink;
 use super::records::{JobRecord, RecordState, Records, StoredOutcome};
-use crate::client::Notice;
+use crate::client::{Notice, TopUpPage};
 
 /// Finished jobs kept for late `{"job_id": …}` calls, oldest dropped first.
 const KEEP_FINISHED: usize = 32;
@@ -44,10 +44,25 @@ pub struct Reply {
 /// Why a tool call did not succeed.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Failure {
-    /// Something the user can fix (bad path, format, credits): a tool error the model reads.
+    /// Something the user can fix (bad path, format): a tool error the model reads.
     User(String),
+    /// NemoVideo's code 2001 (`ClientError::OutOfCredits`): a tool error like `User` saying
+    /// `message`, marked so that the page that gets more credits (`page`) can be offered
+    /// (`consent::offer_top_up`). Only the client's error makes this: a result's text is never
+    /// read for it (a title or the agent's reply may quote the sentence with any link).
+    OutOfCredits { message: String, page: TopUpPage },
     /// Transport or internal trouble: a protocol error.
     Internal(String),
+}
+
+impl Failure {
+    /// The page that gets the user more credits, when this is an out-of-credits failure.
+    pub fn top_up_page(&self) -> Option<&TopUpPage> {
+        match self {
+            Failure::OutOfCredits { page, .. } => Some(page),
+            _ => None,
+        }
+    }
 }
 
 pub type Outcome = Result<Reply, Failure>;
@@ -123,6 +138,13 @@ impl Job {
     /// The outcome, once finished.
     pub fn outcome(&self) -> Option<Arc<Outcome>> {
         self.done.borrow().clone()
+    }
+
+    /// The page that gets more credits, when the job failed out of credits (see
+    /// `Failure::OutOfCredits`).
+    pub fn top_up_page(&self) -> Option<TopUpPage> {
+        let outcome = self.outcome()?;
+        outcome.as_ref().as_ref().err()?.top_up_page().cloned()
     }
 
     /// The id is given to the host (in a list of jobs), so this job's own results carry it.
@@ -493,9 +515,11 @@ fn stored(outcome: &Outcome) -> StoredOutcome {
             structured: r.structured.clone(),
             content: r.content.clone(),
         },
-        Err(Failure::User(message)) => StoredOutcome::UserError {
-            message: message.clone(),
-        },
+        Err(Failure::User(message) | Failure::OutOfCredits { message, .. }) => {
+            StoredOutcome::UserError {
+                message: message.clone(),
+            }
+        }
         Err(Failure::Internal(message)) => StoredOutcome::InternalError {
             message: message.clone(),
         },
@@ -568,7 +592,7 @@ fn finish(job: &Job, outcome: &Outcome) -> Result<CallToolResult, McpError> {
             result.content = content;
             Ok(result)
         }
-        Err(Failure::User(message)) => {
+        Err(Failure::User(message) | Failure::OutOfCredits { message, .. }) => {
             let mut structured = job_fields(job, "failed");
             structured.insert("message".into(), json!(message));
             let mut result = CallToolResult::structured_error(Value::Object(structured));
@@ -622,7 +646,7 @@ fn running(job: &Job) -> CallToolResult {
 /// A failure before any job started (bad arguments, no backend).
 pub fn failure_result(backend: Option<&str>, failure: Failure) -> Result<CallToolResult, McpError> {
     match failure {
-        Failure::User(message) => {
+        Failure::User(message) | Failure::OutOfCredits { message, .. } => {
             // Without a backend the fields would not match the output schema: text only.
             let Some(backend) = backend else {
                 return Ok(CallToolResult::error(vec![ContentBlock::text(message)]));

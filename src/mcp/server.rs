@@ -147,12 +147,11 @@ impl ServerHandler for EbcServer {
         // The retry after the top-up page was offered: the call's answer again, kept with the
         // sealed state, not the call again (its jobs are over: they ran out of credits).
         if let Some(kept) = rounds.top_up_answer() {
-            let answer =
-                consent::offer_top_up(kept, &self.shared.settings.client.web_url, &context).await;
-            return Ok(match rounds.needed() {
-                Some(needed) => CallToolResponse::InputRequired(needed),
-                None => content::response_for_version(answer.into(), version.as_ref()),
-            });
+            let answer = consent::top_up_answered(kept, &rounds);
+            return Ok(content::response_for_version(
+                answer.into(),
+                version.as_ref(),
+            ));
         }
         let tool = request.name.clone();
         let tcc = ToolCallContext::new(self, request, context);

@@ -27,13 +27,14 @@ use super::types::{
 };
 use super::work::{self, ExportPlan, ExportScope, ReplacePlan};
 use crate::api::{ClipRef, Draft};
+use crate::client::TopUpPage;
 
 /// A user-fixable failure is a tool error the model reads (`is_error`); an internal one is a
 /// protocol error.
 impl rmcp::handler::server::tool::IntoCallToolResult for Failure {
     fn into_call_tool_result(self) -> Result<CallToolResponse, McpError> {
         match self {
-            Failure::User(message) => {
+            Failure::User(message) | Failure::OutOfCredits { message, .. } => {
                 Ok(CallToolResult::error(vec![ContentBlock::text(message)]).into())
             }
             Failure::Internal(message) => Err(McpError::internal_error(message, None)),
@@ -52,7 +53,7 @@ impl EbcServer {
         match self.shared.jobs.resume(tool, id) {
             Ok(Found::Held(job)) => {
                 let result = self.shared.jobs.wait(&job, ctx).await?;
-                Ok(self.offer_top_up(result, ctx).await)
+                Ok(self.offer_top_up(result, job.top_up_page().as_ref(), ctx).await)
             }
             Ok(Found::Restart(rec)) => self.restart(*rec, ctx).await,
             Err(f) => jobs::failure_result(self.shared.connector.label().as_deref(), f),
@@ -136,7 +137,8 @@ impl EbcServer {
             .jobs
             .start_recorded(tool, &label, id, args, move |job| work(conn, job));
         let result = self.shared.jobs.wait(&job, ctx).await?;
-        Ok(self.offer_top_up(result, ctx).await)
+        // Out of credits (the job's failure says so as data): the page is offered.
+        Ok(self.offer_top_up(result, job.top_up_page().as_ref(), ctx).await)
     }
 
     /// `result`, after offering the registration / top-up page when it says the credits ran
@@ -144,9 +146,10 @@ impl EbcServer {
     async fn offer_top_up(
         &self,
         result: CallToolResult,
+        page: Option<&TopUpPage>,
         ctx: &RequestContext<RoleServer>,
     ) -> CallToolResult {
-        consent::offer_top_up(result, &self.shared.settings.client.web_url, ctx).await
+        consent::offer_top_up(result, page, &self.shared.settings.client.web_url, ctx).await
     }
 
     /// Start `work` as a job of `tool` on the connection and wait for it within the budget,
@@ -175,7 +178,8 @@ impl EbcServer {
             .jobs
             .start(tool, &label, move |job| work(conn, job));
         let result = self.shared.jobs.wait(&job, ctx).await?;
-        Ok(self.offer_top_up(result, ctx).await)
+        // Out of credits (the job's failure says so as data): the page is offered.
+        Ok(self.offer_top_up(result, job.top_up_page().as_ref(), ctx).await)
     }
 
     /// `each: true`: once the user agreed to the whole set (one consent form saying how many
@@ -229,8 +233,15 @@ impl EbcServer {
             })
             .collect();
         let result = work::each_result(&label, &plan.dest.path, &plan, &entries);
-        // Clips that ran out of credits: the top-up page is offered once for the call.
-        Ok(self.offer_top_up(result, ctx).await)
+        // Clips that failed out of credits (as data, not text): the page is offered once for
+        // the call, the first such clip's.
+        let page = entries.iter().find_map(|e| {
+            e.outcome
+                .as_deref()
+                .and_then(|o| o.as_ref().err())
+                .and_then(Failure::top_up_page)
+        });
+        Ok(self.offer_top_up(result, page, ctx).await)
     }
 
     async fn connection(&self) -> Result<Arc<Connection>, Failure> {

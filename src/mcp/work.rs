@@ -32,6 +32,11 @@ pub fn failure(err: ClientError) -> Failure {
     match err {
         // An answer the client could not understand is not something the user can fix.
         ClientError::BadAnswer { .. } => Failure::Internal(err.to_string()),
+        // Marked, so the page that gets more credits is offered from this, not from text.
+        ClientError::OutOfCredits { ref page, .. } => Failure::OutOfCredits {
+            page: page.clone(),
+            message: without_backend_flags(&err.to_string()),
+        },
         other => Failure::User(without_backend_flags(&other.to_string())),
     }
 }
@@ -744,7 +749,9 @@ pub fn each_result(
                 );
                 (JobStatus::Completed, path, bytes, None)
             }
-            Some(Err(Failure::User(m) | Failure::Internal(m))) => {
+            Some(Err(
+                Failure::User(m) | Failure::OutOfCredits { message: m, .. } | Failure::Internal(m),
+            )) => {
                 (JobStatus::Failed, None, None, Some(m.clone()))
             }
         };
