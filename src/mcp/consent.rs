@@ -65,12 +65,18 @@ pub struct Rounds {
 }
 
 impl Rounds {
-    /// The rounds of `request` (its `inputResponses` and `requestState`, both untrusted). A
-    /// `requestState` that `states` does not accept (not sealed by this process for this
-    /// tool and these arguments, expired, or already answered) is refused: the call must not
-    /// run on it (`request_state::refusal_text` says what to do).
-    pub fn of(request: &CallToolRequestParams, states: &Arc<States>) -> Result<Rounds, Refused> {
-        let opened = match request.request_state.as_deref() {
+    /// The rounds of `request` (its `inputResponses` and `requestState`, both untrusted). On
+    /// 2026-07-28 or later (`modern`), a `requestState` that `states` does not accept (not
+    /// sealed by this process for this tool and these arguments, expired, or already
+    /// answered) is refused: the call must not run on it (`request_state::refusal_text` says
+    /// what to do). Before 2026-07-28 this server never gives a state, so one sent anyway is
+    /// ignored (and so are the answers: they answer nothing), as before states were sealed.
+    pub fn of(
+        request: &CallToolRequestParams,
+        states: &Arc<States>,
+        modern: bool,
+    ) -> Result<Rounds, Refused> {
+        let opened = match request.request_state.as_deref().filter(|_| modern) {
             Some(sealed) => Some(states.open(sealed, &request.name, request.arguments.as_ref())?),
             None => None,
         };
@@ -192,8 +198,13 @@ pub enum Verdict {
 
 /// Whether this request speaks 2026-07-28 or later (no server-to-client requests).
 fn modern(ctx: &RequestContext<RoleServer>) -> bool {
-    ctx.protocol_version()
-        .is_some_and(|v| v.as_str() >= NO_SERVER_REQUESTS_FROM)
+    speaks_rounds(ctx.protocol_version().as_ref())
+}
+
+/// Whether `version` is 2026-07-28 or later: its clients are asked by multi round-trip
+/// requests, and only they may bring back a `requestState` (`Rounds::of`).
+pub fn speaks_rounds(version: Option<&rmcp::model::ProtocolVersion>) -> bool {
+    version.is_some_and(|v| v.as_str() >= NO_SERVER_REQUESTS_FROM)
 }
 
 /// `(form, url)`: the elicitation modes `caps` declares; an empty `elicitation` object means
@@ -498,7 +509,7 @@ mod tests {
         let args = serde_json::json!({"backdrop": "blur"}).as_object().cloned();
         let first =
             CallToolRequestParams::new("replace_background").with_arguments(args.clone().unwrap());
-        let asking = Rounds::of(&first, &states).expect("no state: nothing to refuse");
+        let asking = Rounds::of(&first, &states, true).expect("no state: nothing to refuse");
         asking.need(
             CONSENT_KEY,
             InputRequest::Elicitation(ElicitRequest::new(
@@ -528,6 +539,7 @@ mod tests {
                 serde_json::json!({"action": "accept", "content": {"proceed": true}}),
             ),
             &states,
+            true,
         )
         .expect("its own state");
         assert!(
@@ -545,7 +557,8 @@ mod tests {
         assert!(
             Rounds::of(
                 &retry(&state, serde_json::json!({"action": "accept"})),
-                &states
+                &states,
+                true
             )
             .is_err(),
             "answered once: refused the second time"
@@ -556,7 +569,8 @@ mod tests {
                     "ebc-consent-v1:0123",
                     serde_json::json!({"action": "accept"})
                 ),
-                &states
+                &states,
+                true
             )
             .is_err()
         );
@@ -566,6 +580,7 @@ mod tests {
                 serde_json::json!({"action": "accept"}),
             )])),
             &states,
+            true,
         )
         .unwrap();
         assert!(
@@ -574,6 +589,14 @@ mod tests {
                 .is_none(),
             "an answer without a state is no answer"
         );
+        // Before 2026-07-28 a state means nothing: a stray one is neither opened nor refused.
+        let stray = Rounds::of(
+            &retry("rs1.stray", serde_json::json!({"action": "accept"})),
+            &states,
+            false,
+        )
+        .expect("ignored, not refused");
+        assert!(stray.opened.is_none() && stray.top_up_answer().is_none());
     }
 
     #[test]

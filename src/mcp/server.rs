@@ -129,8 +129,10 @@ impl ServerHandler for EbcServer {
         }
         // Consent on 2026-07-28 asks by answering `input_required` (see `consent`); a
         // `requestState` this process did not give for this call (or gave and got back
-        // already, or too long ago) is refused before anything runs.
-        let rounds = match consent::Rounds::of(&request, &self.shared.states) {
+        // already, or too long ago) is refused before anything runs. Older versions have no
+        // such rounds: a stray state there is ignored.
+        let modern = consent::speaks_rounds(version.as_ref());
+        let rounds = match consent::Rounds::of(&request, &self.shared.states, modern) {
             Ok(rounds) => rounds,
             Err(why) => {
                 tracing::warn!(tool = %request.name, reason = %why, "refused a requestState");
