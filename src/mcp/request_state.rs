@@ -13,8 +13,10 @@
 //! - binding: the tool name and its arguments (canonical JSON) are the codec's associated
 //!   data, and the payload names what was asked (`asked`), so a state is good for exactly the
 //!   call it was given for;
-//! - expiry: `TTL` from when it was given, stamped in the sealed payload and checked here
-//!   against an injectable clock (the codec's own TTL reads the system clock only);
+//! - expiry: `TTL` from when it was given, as a monotonic deadline kept with the nonce and
+//!   checked against an injectable clock (the codec's own TTL reads the system clock only); the
+//!   payload's wall-clock expiry is information only, so a wall clock stepped back never
+//!   lengthens a state's life;
 //! - single use: the payload's random nonce must be among the live ones (given out, not yet
 //!   brought back, not expired); opening a state takes its nonce out, so a replay finds none.
 //!   The live set holds at most `MAX_LIVE`; past that the oldest is dropped, which only makes
@@ -61,15 +63,26 @@ struct Payload {
     a: String,
     /// The nonce: 16 random bytes, hex.
     n: String,
-    /// When it expires, Unix milliseconds.
+    /// When it expires, Unix milliseconds by the wall clock: information for the reader;
+    /// the server decides on its monotonic deadline (`Live::deadline`).
     e: i64,
 }
 
 /// A state given out and not yet brought back.
 struct Live {
     nonce: String,
-    expires: i64,
+    /// When it expires on the monotonic clock (`Now::mono`).
+    deadline: Duration,
     held: Option<CallToolResult>,
+}
+
+/// A reading of the clock: the wall clock (Unix milliseconds; stamped in the payload, for
+/// information) and the monotonic clock (time since the process's first reading; the only
+/// one expiry is decided on, as it never steps back).
+#[derive(Debug, Clone, Copy)]
+pub struct Now {
+    pub wall_ms: i64,
+    pub mono: Duration,
 }
 
 /// A state brought back and accepted (its nonce is now spent).
@@ -113,7 +126,7 @@ pub fn refusal_text(tool: &str) -> String {
 pub struct States {
     codec: RequestStateCodec,
     live: Mutex<VecDeque<Live>>,
-    now: Box<dyn Fn() -> i64 + Send + Sync>,
+    now: Box<dyn Fn() -> Now + Send + Sync>,
 }
 
 impl std::fmt::Debug for States {
@@ -130,18 +143,19 @@ impl Default for States {
 
 impl States {
     /// A new random key (32 bytes from the thread's CSPRNG, seeded by the OS) and the system
-    /// clock.
+    /// clocks (`SystemTime` for the wall, `Instant` for the monotonic one).
     pub fn new() -> States {
-        States::with_clock(Box::new(|| {
-            std::time::SystemTime::now()
+        let start = std::time::Instant::now();
+        States::with_clock(Box::new(move || Now {
+            wall_ms: std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_millis() as i64)
+                .map_or(0, |d| d.as_millis() as i64),
+            mono: start.elapsed(),
         }))
     }
 
-    /// As `new`, with `now` (Unix milliseconds) as the clock: tests move time without
-    /// sleeping.
-    fn with_clock(now: Box<dyn Fn() -> i64 + Send + Sync>) -> States {
+    /// As `new`, with `now` as the clock: tests move time (either clock) without sleeping.
+    fn with_clock(now: Box<dyn Fn() -> Now + Send + Sync>) -> States {
         let key: [u8; 32] = rand::random();
         States {
             codec: RequestStateCodec::try_new(key.to_vec())
@@ -162,7 +176,8 @@ impl States {
         held: Option<CallToolResult>,
     ) -> String {
         let now = (self.now)();
-        let expires = now.saturating_add(TTL.as_millis() as i64);
+        let expires = now.wall_ms.saturating_add(TTL.as_millis() as i64);
+        let deadline = now.mono.saturating_add(TTL);
         let nonce = hex::encode(rand::random::<[u8; 16]>());
         let payload = Payload {
             k: kind,
@@ -176,13 +191,13 @@ impl States {
             .seal_json_with(&payload, &SealOptions::new().associated_data(&bound))
             .expect("the payload is plain JSON");
         let mut live = self.live.lock().unwrap_or_else(|e| e.into_inner());
-        live.retain(|l| l.expires >= now);
+        live.retain(|l| l.deadline >= now.mono);
         while live.len() >= MAX_LIVE {
             live.pop_front();
         }
         live.push_back(Live {
             nonce,
-            expires,
+            deadline,
             held,
         });
         sealed
@@ -204,11 +219,20 @@ impl States {
             .iter()
             .position(|l| l.nonce == payload.n)
             .and_then(|i| live.remove(i));
-        live.retain(|l| l.expires >= now);
-        if now > payload.e {
-            return Err(Refused::Expired(now - payload.e));
+        live.retain(|l| l.deadline >= now.mono);
+        let Some(live) = found else {
+            // Gone: answered, or dropped (expired, or pushed out). The wall clock only tells
+            // the log which, likely.
+            return Err(match now.wall_ms - payload.e {
+                late if late > 0 => Refused::Expired(late),
+                _ => Refused::Spent,
+            });
+        };
+        if now.mono > live.deadline {
+            return Err(Refused::Expired(
+                (now.mono - live.deadline).as_millis() as i64
+            ));
         }
-        let live = found.ok_or(Refused::Spent)?;
         Ok(Opened {
             kind: payload.k,
             asked: payload.a,
@@ -258,14 +282,31 @@ mod tests {
         v.as_object().cloned().unwrap()
     }
 
-    /// A clock the test moves.
-    fn clocked() -> (States, Arc<AtomicI64>) {
-        let t = Arc::new(AtomicI64::new(1_800_000_000_000));
-        let c = t.clone();
-        (
-            States::with_clock(Box::new(move || c.load(Ordering::SeqCst))),
-            t,
-        )
+    /// Clocks the test moves: the wall clock (Unix ms) and the monotonic one (ms).
+    fn clocked2() -> (States, Arc<AtomicI64>, Arc<AtomicI64>) {
+        let wall = Arc::new(AtomicI64::new(1_800_000_000_000));
+        let mono = Arc::new(AtomicI64::new(5_000));
+        let (w, m) = (wall.clone(), mono.clone());
+        let s = States::with_clock(Box::new(move || Now {
+            wall_ms: w.load(Ordering::SeqCst),
+            mono: Duration::from_millis(m.load(Ordering::SeqCst) as u64),
+        }));
+        (s, wall, mono)
+    }
+
+    /// Both clocks moved together by the returned handle's `fetch_add`.
+    fn clocked() -> (States, Both) {
+        let (s, wall, mono) = clocked2();
+        (s, Both(wall, mono))
+    }
+
+    struct Both(Arc<AtomicI64>, Arc<AtomicI64>);
+
+    impl Both {
+        fn fetch_add(&self, ms: i64, o: Ordering) {
+            self.0.fetch_add(ms, o);
+            self.1.fetch_add(ms, o);
+        }
     }
 
     #[test]
@@ -372,5 +413,33 @@ mod tests {
         assert_eq!(opened.kind, Kind::TopUp);
         assert!(opened.held.is_some_and(|r| r.is_error == Some(true)));
         assert!(!state.contains("job_"), "the state names no job: {state}");
+    }
+
+    /// Review fix 4 (round 9): expiry is decided on the monotonic clock. A wall clock stepped
+    /// back does not lengthen a state's life, and one stepped ahead does not end it early.
+    #[test]
+    fn expiry_follows_the_monotonic_clock_not_the_wall_clock() {
+        let (s, wall, mono) = clocked2();
+        let a = args(serde_json::json!({"backdrop": "blur"}));
+        let ttl = TTL.as_millis() as i64;
+        let stale = s.seal(Kind::Consent, "replace_background", Some(&a), "d", None);
+        // An hour back on the wall clock while TTL + 1 ms pass: expired all the same.
+        wall.fetch_sub(3_600_000, Ordering::SeqCst);
+        mono.fetch_add(ttl + 1, Ordering::SeqCst);
+        assert!(
+            matches!(
+                s.open(&stale, "replace_background", Some(&a)),
+                Err(Refused::Expired(1))
+            ),
+            "a wall clock stepped back must not keep a state alive"
+        );
+        // A day ahead on the wall clock while one second passes: still good.
+        let fresh = s.seal(Kind::Consent, "replace_background", Some(&a), "d", None);
+        wall.fetch_add(86_400_000, Ordering::SeqCst);
+        mono.fetch_add(1_000, Ordering::SeqCst);
+        assert!(
+            s.open(&fresh, "replace_background", Some(&a)).is_ok(),
+            "a wall clock stepped ahead must not end a state early"
+        );
     }
 }

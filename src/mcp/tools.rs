@@ -53,7 +53,9 @@ impl EbcServer {
         match self.shared.jobs.resume(tool, id) {
             Ok(Found::Held(job)) => {
                 let result = self.shared.jobs.wait(&job, ctx).await?;
-                Ok(self.offer_top_up(result, job.top_up_page().as_ref(), ctx).await)
+                Ok(self
+                    .offer_top_up(result, job.top_up_page().as_ref(), ctx)
+                    .await)
             }
             Ok(Found::Restart(rec)) => self.restart(*rec, ctx).await,
             Err(f) => jobs::failure_result(self.shared.connector.label().as_deref(), f),
@@ -138,7 +140,9 @@ impl EbcServer {
             .start_recorded(tool, &label, id, args, move |job| work(conn, job));
         let result = self.shared.jobs.wait(&job, ctx).await?;
         // Out of credits (the job's failure says so as data): the page is offered.
-        Ok(self.offer_top_up(result, job.top_up_page().as_ref(), ctx).await)
+        Ok(self
+            .offer_top_up(result, job.top_up_page().as_ref(), ctx)
+            .await)
     }
 
     /// `result`, after offering the registration / top-up page when it says the credits ran
@@ -179,7 +183,9 @@ impl EbcServer {
             .start(tool, &label, move |job| work(conn, job));
         let result = self.shared.jobs.wait(&job, ctx).await?;
         // Out of credits (the job's failure says so as data): the page is offered.
-        Ok(self.offer_top_up(result, job.top_up_page().as_ref(), ctx).await)
+        Ok(self
+            .offer_top_up(result, job.top_up_page().as_ref(), ctx)
+            .await)
     }
 
     /// `each: true`: once the user agreed to the whole set (one consent form saying how many

@@ -751,9 +751,7 @@ pub fn each_result(
             }
             Some(Err(
                 Failure::User(m) | Failure::OutOfCredits { message: m, .. } | Failure::Internal(m),
-            )) => {
-                (JobStatus::Failed, None, None, Some(m.clone()))
-            }
+            )) => (JobStatus::Failed, None, None, Some(m.clone())),
         };
         lines.push(match status {
             JobStatus::Completed => format!(
