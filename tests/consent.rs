@@ -1277,14 +1277,25 @@ async fn on_2026_07_28_a_top_up_retry_without_an_answer_is_a_cancel() {
         .await
         .unwrap();
     let CallToolResponse::Complete(r) = r else {
-        panic!("no answer to the offer: the kept answer, not a new offer: {r:?}\n{}", s.log());
+        panic!(
+            "no answer to the offer: the kept answer, not a new offer: {r:?}\n{}",
+            s.log()
+        );
     };
     let t = text(&r);
     assert_eq!(r.is_error, Some(true), "{t}");
     assert!(t.contains("?bind=anon_"), "the kept answer: {t}");
-    assert!(!t.contains("The user was shown the page"), "not accepted: {t}");
+    assert!(
+        !t.contains("The user was shown the page"),
+        "not accepted: {t}"
+    );
     assert_eq!(edits(&b), 1, "the edit was not sent again");
-    refused_for_its_state(&s, edit.with_request_state(top_up), "the spent top-up state").await;
+    refused_for_its_state(
+        &s,
+        edit.with_request_state(top_up),
+        "the spent top-up state",
+    )
+    .await;
     let _ = s.client.cancel().await;
     b.shutdown().await;
 }
