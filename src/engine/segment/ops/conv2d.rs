@@ -169,7 +169,8 @@ impl Conv2d {
         self.kh == 1 && self.kw == 1 && self.stride_h == 1 && self.stride_w == 1
     }
 
-    /// Kernel taps (of `kh·kw`) one GEMM of the portable path takes: all of them while
+    /// Kernel taps (of `kh·kw`) one im2col GEMM of the portable path (strided layers)
+    /// takes: all of them while
     /// `kh·kw·cin` ≤ `FULL_K`, else enough for a depth of about `TAP_K` (at least one).
     fn taps_per_gemm(&self) -> usize {
         let taps = self.kh * self.kw;
@@ -518,6 +519,11 @@ mod tests {
             ([7, 9, 200], [3, 3], 1, [1, 1, 1, 1], 16),
             ([5, 6, 96], [5, 5], 1, [2, 2, 2, 2], 32),
             ([6, 7, 130], [3, 3], 2, [1, 0, 1, 2], 8),
+            // Wide strided layers (im2col in tap parts) and a stride-1 window whose pads
+            // reach past the kernel (whole output rows from padding).
+            ([9, 11, 1280], [5, 5], 2, [2, 2, 2, 2], 8),
+            ([9, 8, 200], [3, 3], 2, [1, 1, 1, 1], 16),
+            ([5, 4, 16], [3, 3], 1, [2, 0, 1, 2], 8),
         ];
         for (seed, (input, [kh, kw], s, pads, cout)) in cases.into_iter().enumerate() {
             let seed = seed as u64 * 10 + 7;
@@ -672,9 +678,11 @@ mod tests {
         ] {
             assert_eq!(plan(input, k).taps_per_gemm(), want, "{input:?} k{k}");
         }
-        // A block of rows of MODNet's widest layer fits the scratch cap whole.
+        // A block of rows of MODNet's widest layer fits the scratch cap whole, as im2col
+        // parts and as the stride-1 path's padded rows.
         let wide = plan([18, 32, 1280], 5);
         assert_eq!(wide.block_rows(), 18);
+        assert_eq!(wide.shifted_block_rows(), 18);
     }
 
     #[test]
