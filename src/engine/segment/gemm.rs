@@ -34,6 +34,13 @@ pub fn matmul_strided(
     product(m, k, n, lhs, row_stride, rhs, dst, accumulate);
 }
 
+/// Deepest product handed to the `gemm` crate in one call. Deeper ones are cut into equal
+/// parts summed in `dst`: the crate itself cuts a depth over 512 into blocks whose size
+/// depends on `m` (512 at most 64×64, equal parts above), so without this a row's bits
+/// would change with the rows per call, i.e. with the thread split (gemm-common 0.19,
+/// `gemm.rs`: `kc = k.min(512)` for small products, `kernel_params` otherwise).
+const MAX_DEPTH: usize = 512;
+
 #[allow(clippy::too_many_arguments)]
 fn product(
     m: usize,
@@ -45,6 +52,24 @@ fn product(
     dst: &mut [f32],
     accumulate: bool,
 ) {
+    if k > MAX_DEPTH {
+        let part = k.div_ceil(k.div_ceil(MAX_DEPTH));
+        for c0 in (0..k).step_by(part) {
+            let c1 = (c0 + part).min(k);
+            let rhs = &rhs[c0 * n..c1 * n];
+            product(
+                m,
+                c1 - c0,
+                n,
+                &lhs[c0..],
+                lrs,
+                rhs,
+                dst,
+                accumulate || c0 > 0,
+            );
+        }
+        return;
+    }
     let lhs_len = if m == 0 { 0 } else { (m - 1) * lrs + k };
     let (lhs, rhs, dst) = (&lhs[..lhs_len], &rhs[..k * n], &mut dst[..m * n]);
     if m < SMALL_M || k == 0 || n == 0 {
@@ -103,6 +128,7 @@ mod tests {
             (64, 27, 16),
             (100, 72, 24),
             (33, 1, 9),
+            (70, 1300, 12),
         ] {
             let a = random(m * k, m as u64);
             let b = random(k * n, n as u64);
@@ -116,8 +142,10 @@ mod tests {
                         .sum::<f64>() as f32;
                 }
             }
+            // f32 rounding of a k-term sum grows like √k (the f64 reference has none).
+            let tol = TOL_REORDERED_SUMS * (k as f32 / 100.0).sqrt().max(1.0);
             let d = max_rel_diff(&got, &want);
-            assert!(d <= TOL_REORDERED_SUMS, "{m}x{k}x{n}: {d}");
+            assert!(d <= tol, "{m}x{k}x{n}: {d}");
         }
     }
 

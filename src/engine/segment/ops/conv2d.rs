@@ -595,13 +595,17 @@ mod tests {
 
     /// A convolution large enough to be split over threads gives the same output bit for
     /// bit with 1, 2 and 3 threads (3 does not divide the 37 rows: uneven runs), padded
-    /// (3×3) and unpadded (1×1).
+    /// (3×3) and unpadded (1×1). The narrow deep ones give the last thread a GEMM of at
+    /// most 64 rows, where the `gemm` crate would split a depth over 512 otherwise than for
+    /// a large one.
     #[test]
     fn split_over_threads_is_bit_identical() {
         for (input, k, pad) in [
             ([37, 40, 64], 3, 1),
             ([37, 40, 256], 1, 0),
             ([37, 12, 300], 3, 1),
+            ([9, 18, 200], 3, 1),
+            ([6, 12, 1280], 5, 2),
         ] {
             let cout = 64;
             let geo = ConvGeometry {
