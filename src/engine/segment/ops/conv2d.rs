@@ -40,10 +40,9 @@ pub struct Conv2d {
 
 const OP: &str = "CONV_2D";
 
-/// Floats of im2col scratch the portable path works in at most (4 MiB): it converts a block
-/// of output rows at a time, so a full-resolution layer does not need a frame-sized copy.
-/// (1 MiB measured ~5 % faster on MODNet, but its smaller GEMMs gave other bits for another
-/// thread count: the `gemm` crate's rounding depends on the rows per call.)
+/// Floats of scratch the portable path works in at most per thread (4 MiB): im2col copies
+/// or padded input rows plus their product, a block of output rows at a time, so a
+/// full-resolution layer does not need a frame-sized copy.
 const IM2COL_CAP: usize = 1 << 20;
 
 /// GEMM depth (`kh·kw·cin`) up to which the portable path takes every tap in one GEMM.
