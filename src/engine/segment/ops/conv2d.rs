@@ -1,14 +1,18 @@
 //! CONV_2D (NHWC, weights OHWI). In the x86 kernel family (`cpu`), convolutions run as an
 //! implicit GEMM over packed weight panels or direct AVX2 loops (`x86/conv2d.rs`; MODNet's
 //! large 3×3/5×5 layers need the implicit GEMM's k-blocking). Otherwise (the portable
-//! family, or a CPU without AVX2+FMA) one GEMM (`gemm` crate) on the input (1×1), or GEMMs
-//! on im2col copies in the plan's scratch buffer, followed by one bias + activation pass.
-//! Wide layers take their taps a few at a time (`taps_per_gemm`) and sum the products, so
-//! the copy for a block of rows stays small and each GEMM still gets many rows: the crate
-//! packs the weights again on every call, which a one-row call cannot pay back.
+//! family, or a CPU without AVX2+FMA) one GEMM (`gemm` crate) on the input (1×1); for
+//! stride 1, one GEMM per kernel row read in place from a zero-padded copy of the input
+//! (`shifted_rows`: with the output computed over the padded width, the windows of one
+//! kernel row are rows of a matrix whose rows overlap, `cin` floats apart — no im2col);
+//! otherwise GEMMs on im2col copies in the plan's scratch buffer. One bias + activation pass
+//! follows. Wide strided layers take their taps a few at a time (`taps_per_gemm`) and sum
+//! the products, so the copy for a block of rows stays small and each GEMM still gets many
+//! rows: the crate packs the weights again on every call, which a one-row call cannot pay
+//! back.
 
 use super::{Act, Hwc, ModelError, check, ohwi_weights, out_and_pad, split_threads};
-use crate::engine::segment::gemm::{matmul, matmul_add};
+use crate::engine::segment::gemm::{matmul, matmul_add, matmul_strided};
 use crate::engine::segment::tflite::Padding;
 
 #[derive(Debug, Clone)]
@@ -36,10 +40,9 @@ pub struct Conv2d {
 
 const OP: &str = "CONV_2D";
 
-/// Floats of im2col scratch the portable path works in at most (4 MiB): it converts a block
-/// of output rows at a time, so a full-resolution layer does not need a frame-sized copy.
-/// (1 MiB measured ~5 % faster on MODNet, but its smaller GEMMs gave other bits for another
-/// thread count: the `gemm` crate's rounding depends on the rows per call.)
+/// Floats of scratch the portable path works in at most per thread (4 MiB): im2col copies
+/// or padded input rows plus their product, a block of output rows at a time, so a
+/// full-resolution layer does not need a frame-sized copy.
 const IM2COL_CAP: usize = 1 << 20;
 
 /// GEMM depth (`kh·kw·cin`) up to which the portable path takes every tap in one GEMM.
@@ -165,7 +168,8 @@ impl Conv2d {
         self.kh == 1 && self.kw == 1 && self.stride_h == 1 && self.stride_w == 1
     }
 
-    /// Kernel taps (of `kh·kw`) one GEMM of the portable path takes: all of them while
+    /// Kernel taps (of `kh·kw`) one im2col GEMM of the portable path (strided layers)
+    /// takes: all of them while
     /// `kh·kw·cin` ≤ `FULL_K`, else enough for a depth of about `TAP_K` (at least one).
     fn taps_per_gemm(&self) -> usize {
         let taps = self.kh * self.kw;
@@ -175,6 +179,34 @@ impl Conv2d {
         } else {
             TAP_K.div_ceil(cin).clamp(1, taps)
         }
+    }
+
+    /// Whether the portable path reads the windows in place (`shifted_rows`): stride 1 and
+    /// a kernel larger than 1×1.
+    fn is_shifted(&self) -> bool {
+        self.stride_h == 1 && self.stride_w == 1 && !self.is_pointwise()
+    }
+
+    /// Width in pixels of the zero-padded input the shifted path reads: stride 1 gives
+    /// `ow + kw − 1` (left pad + input + right pad).
+    fn padded_width(&self) -> usize {
+        self.output[1] + self.kw - 1
+    }
+
+    /// Output rows the shifted path computes per block: its padded input rows
+    /// (`rows + kh − 1`, each `padded_width·cin` floats) and its product (`rows` rows of
+    /// `padded_width·cout`) fit in `IM2COL_CAP` floats, or one row.
+    fn shifted_block_rows(&self) -> usize {
+        let pw = self.padded_width();
+        let (cin, cout) = (self.input[2], self.output[2]);
+        let fixed = (self.kh - 1) * pw * cin;
+        (IM2COL_CAP.saturating_sub(fixed) / (pw * (cin + cout)).max(1))
+            .clamp(1, self.output[0].max(1))
+    }
+
+    /// Floats of padded input in one block of the shifted path (the start of its scratch).
+    fn shifted_slab_len(&self) -> usize {
+        (self.shifted_block_rows() + self.kh - 1) * self.padded_width() * self.input[2]
     }
 
     /// Output rows the portable path converts per im2col block.
@@ -187,6 +219,9 @@ impl Conv2d {
     fn portable_scratch(&self) -> usize {
         if self.is_pointwise() {
             0
+        } else if self.is_shifted() {
+            let rows = self.shifted_block_rows();
+            self.shifted_slab_len() + rows * self.padded_width() * self.output[2]
         } else {
             self.block_rows() * self.output[1] * self.taps_per_gemm() * self.input[2]
         }
@@ -232,6 +267,8 @@ impl Conv2d {
             let px = ys.start * ow..ys.end * ow;
             let x = &input[px.start * cin..px.end * cin];
             matmul(px.len(), kdim, cout, x, &self.weights_t, dst);
+        } else if self.is_shifted() {
+            self.shifted_rows(input, ys, dst, scratch);
         } else {
             let rows = self.block_rows();
             let per = self.taps_per_gemm();
@@ -254,6 +291,66 @@ impl Conv2d {
             }
         }
         self.act.bias_apply(dst, &self.bias);
+    }
+
+    /// Output rows `ys` of a stride-1 convolution into `dst`, without bias, blocks of
+    /// `shifted_block_rows` at a time. A block copies its input rows, zero-padded, into
+    /// `scratch` (`pad_rows`); output pixel `j = r·pw + x` (row `r` of the block, column `x`
+    /// of the padded width `pw`) then sees kernel row `ky` as the `kw·cin` floats from
+    /// padded pixel `j + ky·pw`: one GEMM per kernel row with lhs rows `cin` apart. The
+    /// `kw − 1` columns past `ow` of each row are computed and dropped (a few % of the work)
+    /// when the product is copied out.
+    fn shifted_rows(
+        &self,
+        input: &[f32],
+        ys: std::ops::Range<usize>,
+        dst: &mut [f32],
+        scratch: &mut [f32],
+    ) {
+        let [_, ow, cout] = self.output;
+        let cin = self.input[2];
+        let pw = self.padded_width();
+        let k = self.kw * cin;
+        let rows = self.shifted_block_rows();
+        let (slab, product) = scratch.split_at_mut(self.shifted_slab_len());
+        for y0 in ys.clone().step_by(rows) {
+            let n = rows.min(ys.end - y0);
+            let slab = &mut slab[..(n + self.kh - 1) * pw * cin];
+            self.pad_rows(input, y0, slab);
+            let m = (n - 1) * pw + ow;
+            let product = &mut product[..m * cout];
+            for ky in 0..self.kh {
+                let lhs = &slab[ky * pw * cin..];
+                let w = &self.weights_t[ky * k * cout..][..k * cout];
+                matmul_strided(m, k, cout, (lhs, cin), w, product, ky > 0);
+            }
+            let d = &mut dst[(y0 - ys.start) * ow * cout..][..n * ow * cout];
+            for (r, row) in d.chunks_exact_mut(ow * cout).enumerate() {
+                row.copy_from_slice(&product[r * pw * cout..][..ow * cout]);
+            }
+        }
+    }
+
+    /// Padded input rows `y0..` (as many as `slab` holds, `padded_width·cin` floats each):
+    /// padded row `y` is input row `y − pad_top` with `pad_left` zero pixels before it and
+    /// zeros after it up to the padded width; rows outside the input are zeros.
+    fn pad_rows(&self, input: &[f32], y0: usize, slab: &mut [f32]) {
+        let [ih, iw, cin] = self.input;
+        let pw = self.padded_width();
+        let left = self.pad_left.min(pw);
+        let inside = iw.min(pw - left);
+        for (s, row) in slab.chunks_exact_mut(pw * cin).enumerate() {
+            let iy = (y0 + s) as isize - self.pad_top as isize;
+            if iy < 0 || iy >= ih as isize {
+                row.fill(0.0);
+                continue;
+            }
+            let (before, rest) = row.split_at_mut(left * cin);
+            let (mid, after) = rest.split_at_mut(inside * cin);
+            before.fill(0.0);
+            mid.copy_from_slice(&input[iy as usize * iw * cin..][..inside * cin]);
+            after.fill(0.0);
+        }
     }
 
     /// Rows of `taps.len()·cin` input values per output pixel of output rows `ys`: the
@@ -421,6 +518,11 @@ mod tests {
             ([7, 9, 200], [3, 3], 1, [1, 1, 1, 1], 16),
             ([5, 6, 96], [5, 5], 1, [2, 2, 2, 2], 32),
             ([6, 7, 130], [3, 3], 2, [1, 0, 1, 2], 8),
+            // Wide strided layers (im2col in tap parts) and a stride-1 window whose pads
+            // reach past the kernel (whole output rows from padding).
+            ([9, 11, 1280], [5, 5], 2, [2, 2, 2, 2], 8),
+            ([9, 8, 200], [3, 3], 2, [1, 1, 1, 1], 16),
+            ([5, 4, 16], [3, 3], 1, [2, 0, 1, 2], 8),
         ];
         for (seed, (input, [kh, kw], s, pads, cout)) in cases.into_iter().enumerate() {
             let seed = seed as u64 * 10 + 7;
@@ -492,13 +594,17 @@ mod tests {
 
     /// A convolution large enough to be split over threads gives the same output bit for
     /// bit with 1, 2 and 3 threads (3 does not divide the 37 rows: uneven runs), padded
-    /// (3×3) and unpadded (1×1).
+    /// (3×3) and unpadded (1×1). The narrow deep ones give the last thread a GEMM of at
+    /// most 64 rows, where the `gemm` crate would split a depth over 512 otherwise than for
+    /// a large one.
     #[test]
     fn split_over_threads_is_bit_identical() {
         for (input, k, pad) in [
             ([37, 40, 64], 3, 1),
             ([37, 40, 256], 1, 0),
             ([37, 12, 300], 3, 1),
+            ([9, 18, 200], 3, 1),
+            ([6, 12, 1280], 5, 2),
         ] {
             let cout = 64;
             let geo = ConvGeometry {
@@ -575,9 +681,11 @@ mod tests {
         ] {
             assert_eq!(plan(input, k).taps_per_gemm(), want, "{input:?} k{k}");
         }
-        // A block of rows of MODNet's widest layer fits the scratch cap whole.
+        // A block of rows of MODNet's widest layer fits the scratch cap whole, as im2col
+        // parts and as the stride-1 path's padded rows.
         let wide = plan([18, 32, 1280], 5);
         assert_eq!(wide.block_rows(), 18);
+        assert_eq!(wide.shifted_block_rows(), 18);
     }
 
     #[test]
