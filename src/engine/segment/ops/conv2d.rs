@@ -520,7 +520,7 @@ mod tests {
             ([6, 7, 130], [3, 3], 2, [1, 0, 1, 2], 8),
             // Wide strided layers (im2col in tap parts) and a stride-1 window whose pads
             // reach past the kernel (whole output rows from padding).
-            ([9, 11, 1280], [5, 5], 2, [2, 2, 2, 2], 8),
+            ([9, 11, 300], [5, 5], 2, [2, 2, 2, 2], 16),
             ([9, 8, 200], [3, 3], 2, [1, 1, 1, 1], 16),
             ([5, 4, 16], [3, 3], 1, [2, 0, 1, 2], 8),
         ];
