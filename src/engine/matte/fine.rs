@@ -34,8 +34,8 @@ struct Key {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct KeyStats {
     /// Keyframes by reason, in [`Why`]'s order: first, interval, scene cut, motion, region,
-    /// disagreement.
-    pub keys: [u32; 6],
+    /// disagreement, end of clip.
+    pub keys: [u32; 7],
     /// Frames whose alpha was carried from a keyframe by motion.
     pub carried: u32,
     /// Frames that reused the last alpha as is (`Carry::Reuse`).
@@ -51,6 +51,7 @@ impl KeyStats {
             Why::Motion => 3,
             Why::Region => 4,
             Why::Disagree => 5,
+            Why::End => 6,
         };
         self.keys[i] += 1;
     }
@@ -164,19 +165,32 @@ impl FineRunner {
                 self.stats.carried += 1;
                 Ok(Step::Carried(fine, luma))
             }
-            Err(why) => {
-                self.stats.key(why);
-                let fine = self.run(selfie, model, frame)?;
-                let size = (frame.width, frame.height);
-                self.key = Some(Key {
-                    agreement: agreement(selfie, model, &fine, size),
-                    fine: fine.clone(),
-                    luma,
-                    since: 0,
-                });
-                Ok(Step::Key(fine, why))
-            }
+            Err(why) => Ok(Step::Key(
+                self.keyframe(selfie, model, frame, luma, why)?,
+                why,
+            )),
         }
+    }
+
+    /// Runs MODNet on `frame` (luma grid `luma`) and makes it the keyframe.
+    pub fn keyframe(
+        &mut self,
+        selfie: &[f32],
+        model: (usize, usize),
+        frame: &YuvFrame,
+        luma: Luma,
+        why: Why,
+    ) -> Result<FineMatte> {
+        self.stats.key(why);
+        let fine = self.run(selfie, model, frame)?;
+        let size = (frame.width, frame.height);
+        self.key = Some(Key {
+            agreement: agreement(selfie, model, &fine, size),
+            fine: fine.clone(),
+            luma,
+            since: 0,
+        });
+        Ok(fine)
     }
 
     /// The last keyframe's luma grid (after a `Step::Key`, that frame's).

@@ -30,6 +30,9 @@ pub enum Why {
     Region,
     /// The carried alpha drifted from the selfie mask.
     Disagree,
+    /// The clip's last frame, when frames wait for a keyframe (`tween`): they are then
+    /// carried from both sides, not forward only.
+    End,
 }
 
 /// What the cheap checks saw on a frame after the last keyframe.

@@ -4,7 +4,8 @@
 //! to each. The alpha thus arrives at the next keyframe's instead of jumping to it when
 //! MODNet runs again (the pop a forward-only carry shows), and no frame is more than half an
 //! interval from a keyframe's alpha. At a scene cut or a change of frame size, the frames
-//! before it keep the forward carry (the next keyframe shows another picture).
+//! before it keep the forward carry (the next keyframe shows another picture). The clip's
+//! last frame is a keyframe when frames wait for one.
 
 use super::fine::{FineRunner, Step};
 use super::fuse::FineMatte;
@@ -59,37 +60,45 @@ impl<T> Lookahead<T> {
                 Ok(Vec::new())
             }
             Step::Carried(fine, _) => Ok(vec![(item, Some(fine))]),
-            Step::Key(key, why) => {
-                let across = !matches!(why, Why::SceneCut | Why::First);
-                let gap = self.waiting.len() + 1;
-                let mut out = Vec::with_capacity(gap);
-                let key_luma = self.runner.key_luma();
-                for (t, mut w) in self.waiting.drain(..).enumerate() {
-                    if let Some(kl) = key_luma.filter(|kl| {
-                        across && key.w > 0 && w.fine.w > 0 && (kl.w, kl.h) == (w.luma.w, w.luma.h)
-                    }) {
-                        let field = MotionField::estimate(kl, &w.luma, &key);
-                        let mut back = FineMatte::default();
-                        warp_onto(&key, &field, (w.fine.region, w.fine.w, w.fine.h), &mut back);
-                        blend(&mut w.fine, &back, (t + 1) as f32 / gap as f32);
-                    }
-                    out.push((w.item, Some(w.fine)));
-                }
-                out.push((item, Some(key)));
-                Ok(out)
-            }
+            Step::Key(key, why) => Ok(self.release(key, why, item)),
         }
     }
 
-    /// The frames still waiting at the end of the clip, with their forward carry.
-    pub fn finish(&mut self) -> Vec<(T, Option<FineMatte>)> {
-        self.waiting
-            .drain(..)
-            .map(|w| (w.item, Some(w.fine)))
-            .collect()
+    /// The waiting frames, each blended with `key` (the new keyframe's alpha, `why` it is
+    /// one) carried back to it, then the keyframe's own payload.
+    fn release(&mut self, key: FineMatte, why: Why, item: T) -> Vec<(T, Option<FineMatte>)> {
+        let across = !matches!(why, Why::SceneCut | Why::First);
+        let gap = self.waiting.len() + 1;
+        let mut out = Vec::with_capacity(gap);
+        let key_luma = self.runner.key_luma();
+        for (t, mut w) in self.waiting.drain(..).enumerate() {
+            if let Some(kl) = key_luma.filter(|kl| {
+                across && key.w > 0 && w.fine.w > 0 && (kl.w, kl.h) == (w.luma.w, w.luma.h)
+            }) {
+                let field = MotionField::estimate(kl, &w.luma, &key);
+                let mut back = FineMatte::default();
+                warp_onto(&key, &field, (w.fine.region, w.fine.w, w.fine.h), &mut back);
+                blend(&mut w.fine, &back, (t + 1) as f32 / gap as f32);
+            }
+            out.push((w.item, Some(w.fine)));
+        }
+        out.push((item, Some(key)));
+        out
+    }
+
+    /// The frames still waiting at the end of the clip: the last becomes a keyframe
+    /// (`Why::End`) and the others are carried from both sides, as between any two.
+    pub fn finish(&mut self, model: (usize, usize)) -> Result<Vec<(T, Option<FineMatte>)>> {
+        let Some(last) = self.waiting.pop() else {
+            return Ok(Vec::new());
+        };
+        let (selfie, frame) = (self.parts)(&last.item);
+        let key = self
+            .runner
+            .keyframe(selfie, model, frame, last.luma, Why::End)?;
+        Ok(self.release(key, Why::End, last.item))
     }
 }
-
 #[cfg(test)]
 mod tests {
     use super::super::motion::tests::{ellipse_selfie, moving_scene};
@@ -98,7 +107,8 @@ mod tests {
     type Item = (usize, Vec<f32>, YuvFrame);
 
     /// With `Both`, the frames between keyframes come back only when the next keyframe has
-    /// run, in order, each with an alpha; the last ones at `finish`.
+    /// run, in order, each with an alpha; the last ones at `finish`, which makes the last
+    /// frame a keyframe.
     #[test]
     fn frames_wait_for_the_next_keyframe_and_come_back_in_order() {
         let opts = MatteOptions {
@@ -120,7 +130,8 @@ mod tests {
             );
         }
         let rest: Vec<_> = la
-            .finish()
+            .finish((256, 144))
+            .unwrap()
             .into_iter()
             .map(|(i, f)| (i.0, f.is_some()))
             .collect();
@@ -136,5 +147,8 @@ mod tests {
             ]
         );
         assert_eq!(rest, vec![(4, true), (5, true)]);
+        // First, interval, end of clip.
+        assert_eq!(la.runner().stats.keys, [1, 1, 0, 0, 0, 0, 1]);
+        assert_eq!(la.runner().stats.carried, 4);
     }
 }

@@ -544,7 +544,7 @@ fn fine_stage(
             send(done)?;
         }
     }
-    for done in runner.finish() {
+    for done in runner.finish(model)? {
         send(done)?;
     }
     tracing::debug!(stats = ?runner.runner().stats, "quality matte keyframes");
