@@ -400,5 +400,15 @@ mod tests {
             .map(|_| runner.next(&sel, (256, 144), &frame).unwrap().is_some())
             .collect();
         assert_eq!(got, [true, false, true, false]);
+        // The failure the keyframe rules fix: on a fixed interval, a scene cut gets no
+        // MODNet run, and the old picture's alpha is reused over the new one.
+        let mut runner = FineRunner::new(&opts(2, Carry::Reuse));
+        runner.next(&sel, (256, 144), &frame).unwrap();
+        let mut cut = moving_scene(500.0, 360.0, 37.0);
+        for v in &mut cut.y {
+            *v = 255 - *v;
+        }
+        let at_cut = runner.next(&ellipse_selfie(500.0, 360.0), (256, 144), &cut);
+        assert!(at_cut.unwrap().is_none());
     }
 }

@@ -347,6 +347,20 @@ mod tests {
     }
 
     #[test]
+    fn carry_parses_its_names_and_defaults_to_both() {
+        for (s, c) in [
+            ("reuse", Carry::Reuse),
+            (" Forward ", Carry::Forward),
+            ("BOTH", Carry::Both),
+        ] {
+            assert_eq!(Carry::parse(s), Some(c));
+        }
+        assert_eq!(Carry::parse("motion"), None);
+        assert_eq!(MatteOptions::default().fine_carry, Carry::Both);
+        assert_eq!(MatteOptions::default().fine_snap, 0);
+    }
+
+    #[test]
     fn alpha_follows_the_person_edge() {
         let (w, h) = (640, 360);
         let (cx, cy, rad) = (320.0, 180.0, 100.0);

@@ -251,11 +251,12 @@ mod tests {
             h: 20,
             region,
         };
-        // Selfie 20×10 over the same 40×20 frame: the left 15 columns.
+        // Selfie 20×10 over the same 40×20 frame: its left 15 columns (frame x < 30), MODNet's
+        // left half (frame x < 20, 10 selfie columns): IoU 10/15.
         let sel: Vec<f32> = (0..200)
             .map(|i| if i % 20 < 15 { 1.0 } else { 0.0 })
             .collect();
         let iou = agreement(&sel, (20, 10), &fine, (40, 20));
-        assert!((iou - 15.0 / 20.0).abs() < 1e-6, "{iou}");
+        assert!((iou - 10.0 / 15.0).abs() < 1e-6, "{iou}");
     }
 }
