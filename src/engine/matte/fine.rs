@@ -152,7 +152,7 @@ impl FineRunner {
             return Ok(Step::Key(self.run(selfie, model, frame)?, Why::Interval));
         }
         if self.carry == Carry::Reuse {
-            if index % u64::from(self.every) == 0 {
+            if index.is_multiple_of(u64::from(self.every)) {
                 self.stats.key(Why::Interval);
                 return Ok(Step::Key(self.run(selfie, model, frame)?, Why::Interval));
             }
