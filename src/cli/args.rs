@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::{Result, bail};
 use clap::{Args, ValueEnum};
 
-use ebc::engine::matte::{MatteMode, MatteOptions};
+use ebc::engine::matte::{Carry, MatteMode, MatteOptions};
 use ebc::engine::pipeline::HdrMode;
 use ebc::engine::{Quality, ReplaceOptions, SegmentOptions, backdrop};
 
@@ -55,6 +55,15 @@ pub struct MatteArgs {
     /// Quality matte: run MODNet on every n-th frame (1 = every frame).
     #[arg(long, value_name = "N", hide = true)]
     pub matte_every: Option<u32>,
+    /// Quality matte, --matte-every > 1: how the frames between MODNet's keyframes get its
+    /// alpha: reuse (unmoved), forward (warped by motion), both (blended with the next
+    /// keyframe's, warped back).
+    #[arg(long, value_name = "HOW", hide = true)]
+    pub matte_carry: Option<String>,
+    /// Quality matte, carrying by motion: guided-filter radius re-snapping the carried alpha to
+    /// the frame's edges, in MODNet pixels (0 = off, at most 16).
+    #[arg(long, value_name = "PX", hide = true)]
+    pub matte_snap: Option<u32>,
     /// Quality matte: longest side of MODNet's input, in pixels (64..1024).
     #[arg(long, value_name = "PX", hide = true)]
     pub matte_long_side: Option<u32>,
@@ -142,6 +151,17 @@ impl MatteArgs {
                 bail!("--matte-every {n}: must be between 1 and 30 frames");
             }
             o.fine_every = n;
+        }
+        if let Some(c) = &self.matte_carry {
+            o.fine_carry = Carry::parse(c).ok_or_else(|| {
+                anyhow::anyhow!("--matte-carry {c}: expected one of {}", Carry::NAMES)
+            })?;
+        }
+        if let Some(px) = self.matte_snap {
+            if px > 16 {
+                bail!("--matte-snap {px}: must be between 0 (off) and 16 MODNet pixels");
+            }
+            o.fine_snap = px;
         }
         if let Some(px) = self.matte_long_side {
             if !(64..=1024).contains(&px) {

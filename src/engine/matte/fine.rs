@@ -1,11 +1,15 @@
 //! The quality matte's MODNet step for one clip, shared by the clip pipeline (its `matting`
 //! stage) and the timeline renderer: the crop around the people the selfie mask shows
 //! (`fuse::person_region`), MODNet's input size from the crop (`fuse::model_size`) with
-//! hysteresis, and the run itself. The result goes to `fuse::Fuser`.
+//! hysteresis, the run itself, and, between keyframes (`keyframe`), MODNet's last alpha
+//! carried forward by motion (`motion`, `propagate`). The result goes to `fuse::Fuser`.
 
-use super::MatteOptions;
 use super::fuse::{FineMatte, Fuser, model_size, person_region};
-use crate::engine::segment::modnet::Matter;
+use super::keyframe::{self, Evidence, MotionEvidence, Why};
+use super::motion::{Luma, MotionField};
+use super::propagate::{Snap, agreement, warp};
+use super::{Carry, MatteOptions};
+use crate::engine::segment::modnet::{Matter, Region};
 use crate::engine::{Result, YuvFrame};
 
 /// Margin around the people's box for MODNet's crop, as a fraction of the box's longer side:
@@ -16,6 +20,65 @@ const FINE_MARGIN: f32 = 0.08;
 /// ~0.1 s, and a crop that breathes by a few pixels should not pay it every frame.
 const SIZE_HYSTERESIS: usize = 32;
 
+/// The last keyframe: MODNet's alpha, the frame's luma grid, and how well the alpha agreed
+/// with the selfie mask then.
+struct Key {
+    fine: FineMatte,
+    luma: Luma,
+    agreement: f32,
+    /// Frames since it (0 on the keyframe itself).
+    since: u32,
+}
+
+/// How many frames were keyframes (and why) or carried forward, for the log and tests.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeyStats {
+    /// Keyframes by reason, in [`Why`]'s order: first, interval, scene cut, motion, region,
+    /// disagreement, end of clip.
+    pub keys: [u32; 7],
+    /// Frames whose alpha was carried from a keyframe by motion.
+    pub carried: u32,
+    /// Frames that reused the last alpha as is (`Carry::Reuse`).
+    pub reused: u32,
+}
+
+impl KeyStats {
+    fn key(&mut self, why: Why) {
+        let i = match why {
+            Why::First => 0,
+            Why::Interval => 1,
+            Why::SceneCut => 2,
+            Why::Motion => 3,
+            Why::Region => 4,
+            Why::Disagree => 5,
+            Why::End => 6,
+        };
+        self.keys[i] += 1;
+    }
+}
+
+/// One frame's MODNet alpha, as [`FineRunner::step`] made it.
+pub enum Step {
+    /// MODNet ran on this frame, for this reason.
+    Key(FineMatte, Why),
+    /// The last keyframe's alpha carried to this frame by motion, with the frame's luma grid
+    /// (for a second carry, back from the next keyframe: `tween`).
+    Carried(FineMatte, Luma),
+    /// Reuse the last alpha unmoved (`Carry::Reuse`).
+    Reused,
+}
+
+/// Guided-filter regulariser of the re-snap (luma², luma in [0,1]).
+const SNAP_EPS: f32 = 1e-3;
+
+/// `inner` lies within `outer`.
+fn inside(inner: Region, outer: Region) -> bool {
+    inner.x >= outer.x
+        && inner.y >= outer.y
+        && inner.x + inner.w <= outer.x + outer.w
+        && inner.y + inner.h <= outer.y + outer.h
+}
+
 /// Runs MODNet on the frames of one clip, in order; holds the model and its current size.
 pub struct FineRunner {
     matter: Matter,
@@ -23,6 +86,17 @@ pub struct FineRunner {
     long_side: usize,
     /// MODNet's input size (width, height) in use, px.
     size: Option<(usize, usize)>,
+    /// `MatteOptions::fine_every`, `fine_carry`, `fine_snap`.
+    every: u32,
+    carry: Carry,
+    snap_radius: usize,
+    /// Frames seen (the non-motion interval counts on it).
+    index: u64,
+    key: Option<Key>,
+    snap: Snap,
+    acc: Vec<u32>,
+    /// Keyframes and carried frames so far.
+    pub stats: KeyStats,
 }
 
 impl FineRunner {
@@ -39,7 +113,143 @@ impl FineRunner {
             matter,
             long_side: opts.fine_long_side as usize,
             size: None,
+            every: opts.fine_every.max(1),
+            carry: opts.fine_carry,
+            snap_radius: opts.fine_snap as usize,
+            index: 0,
+            key: None,
+            snap: Snap::new(),
+            acc: Vec::new(),
+            stats: KeyStats::default(),
         }
+    }
+
+    /// The MODNet alpha for the next frame of the clip: MODNet's own on a keyframe, else
+    /// (carrying) the last keyframe's carried forward to this frame by motion, or (`Reuse`)
+    /// `None`: reuse the last one as is. Every frame when `fine_every` is 1.
+    pub fn next(
+        &mut self,
+        selfie: &[f32],
+        model: (usize, usize),
+        frame: &YuvFrame,
+    ) -> Result<Option<FineMatte>> {
+        Ok(match self.step(selfie, model, frame)? {
+            Step::Key(f, _) | Step::Carried(f, _) => Some(f),
+            Step::Reused => None,
+        })
+    }
+
+    /// The next frame's step: a keyframe (MODNet ran), a carried alpha, or reuse.
+    pub fn step(
+        &mut self,
+        selfie: &[f32],
+        model: (usize, usize),
+        frame: &YuvFrame,
+    ) -> Result<Step> {
+        let index = self.index;
+        self.index += 1;
+        if self.every <= 1 {
+            return Ok(Step::Key(self.run(selfie, model, frame)?, Why::Interval));
+        }
+        if self.carry == Carry::Reuse {
+            if index.is_multiple_of(u64::from(self.every)) {
+                self.stats.key(Why::Interval);
+                return Ok(Step::Key(self.run(selfie, model, frame)?, Why::Interval));
+            }
+            self.stats.reused += 1;
+            return Ok(Step::Reused);
+        }
+        let luma = Luma::of(frame, &mut self.acc);
+        match self.carry(selfie, model, frame, &luma) {
+            Ok(fine) => {
+                self.stats.carried += 1;
+                Ok(Step::Carried(fine, luma))
+            }
+            Err(why) => Ok(Step::Key(
+                self.keyframe(selfie, model, frame, luma, why)?,
+                why,
+            )),
+        }
+    }
+
+    /// Runs MODNet on `frame` (luma grid `luma`) and makes it the keyframe.
+    pub fn keyframe(
+        &mut self,
+        selfie: &[f32],
+        model: (usize, usize),
+        frame: &YuvFrame,
+        luma: Luma,
+        why: Why,
+    ) -> Result<FineMatte> {
+        self.stats.key(why);
+        let fine = self.run(selfie, model, frame)?;
+        let size = (frame.width, frame.height);
+        self.key = Some(Key {
+            agreement: agreement(selfie, model, &fine, size),
+            fine: fine.clone(),
+            luma,
+            since: 0,
+        });
+        Ok(fine)
+    }
+
+    /// The last keyframe's luma grid (after a `Step::Key`, that frame's).
+    pub fn key_luma(&self) -> Option<&Luma> {
+        self.key.as_ref().map(|k| &k.luma)
+    }
+
+    /// The last keyframe's alpha carried to this frame, or why a keyframe is due instead.
+    fn carry(
+        &mut self,
+        selfie: &[f32],
+        (mw, mh): (usize, usize),
+        frame: &YuvFrame,
+        luma: &Luma,
+    ) -> std::result::Result<FineMatte, Why> {
+        let Some(key) = self.key.as_mut() else {
+            return Err(Why::First);
+        };
+        if (key.luma.w, key.luma.h) != (luma.w, luma.h) {
+            return Err(Why::First);
+        }
+        key.since += 1;
+        let e = Evidence {
+            since: key.since,
+            scene_diff: luma.mean_abs_diff(&key.luma),
+        };
+        if let Some(why) = keyframe::due_before_motion(self.every, e) {
+            return Err(why);
+        }
+        let (fw, fh) = (frame.width, frame.height);
+        let people = person_region(selfie, mw, mh, fw, fh, 0.0);
+        if key.fine.w == 0 {
+            // Nobody at the keyframe: carried, still nobody, unless someone came.
+            return match people {
+                Some(_) => Err(Why::Region),
+                None => Ok(FineMatte::default()),
+            };
+        }
+        let outside = people.is_none_or(|p| !inside(p, key.fine.region));
+        let field = MotionField::estimate(&key.luma, luma, &key.fine);
+        let m = MotionEvidence {
+            residual: field.residual,
+            saturated: field.saturated,
+            outside,
+        };
+        if let Some(why) = keyframe::due_after_motion(m) {
+            return Err(why);
+        }
+        let mut fine = FineMatte::default();
+        warp(&key.fine, &field, &mut fine);
+        if self.snap_radius > 0 {
+            self.snap
+                .apply(&mut fine, frame, self.snap_radius, SNAP_EPS);
+        }
+        let now = agreement(selfie, (mw, mh), &fine, (fw, fh));
+        if let Some(why) = keyframe::due_after_warp(key.agreement, now) {
+            return Err(why);
+        }
+        Ok(fine)
     }
 
     /// MODNet's alpha for `frame`, given the selfie model's person probabilities `selfie`
@@ -81,6 +291,7 @@ impl FineRunner {
 pub struct QualityMatte {
     runner: FineRunner,
     fuser: Fuser,
+    last: Option<FineMatte>,
 }
 
 impl QualityMatte {
@@ -88,11 +299,13 @@ impl QualityMatte {
         QualityMatte {
             runner: FineRunner::new(opts),
             fuser: Fuser::new(opts.fuse),
+            last: None,
         }
     }
 
     /// Writes `frame.width·frame.height` alpha bytes (255 = person) into `alpha`, from the
-    /// selfie model's probabilities `selfie` (`mw`×`mh`) and MODNet on this frame.
+    /// selfie model's probabilities `selfie` (`mw`×`mh`) and MODNet's alpha for this frame
+    /// (`FineRunner::next`).
     pub fn matte(
         &mut self,
         selfie: &[f32],
@@ -100,9 +313,102 @@ impl QualityMatte {
         frame: &YuvFrame,
         alpha: &mut Vec<u8>,
     ) -> Result<()> {
-        let fine = self.runner.run(selfie, model, frame)?;
+        if let Some(fine) = self.runner.next(selfie, model, frame)? {
+            self.last = Some(fine);
+        }
         let size = (frame.width, frame.height);
-        self.fuser.fuse(selfie, model, Some(&fine), size, alpha);
+        self.fuser
+            .fuse(selfie, model, self.last.as_ref(), size, alpha);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::motion::tests::{ellipse_selfie, moving_scene};
+    use super::*;
+
+    fn opts(every: u32, carry: Carry) -> MatteOptions {
+        MatteOptions {
+            fine_every: every,
+            fine_carry: carry,
+            fine_long_side: 256,
+            ..MatteOptions::default()
+        }
+    }
+
+    fn why(step: &Step) -> Option<Why> {
+        match step {
+            Step::Key(_, w) => Some(*w),
+            _ => None,
+        }
+    }
+
+    /// A shape drifting right by 4 px a frame is carried between keyframes every 3rd frame;
+    /// a new picture (a scene cut) forces MODNet at once, and the interval restarts there.
+    #[test]
+    fn a_scene_cut_forces_a_keyframe_and_motion_is_carried_between() {
+        let mut runner = FineRunner::new(&opts(3, Carry::Forward));
+        let model = (256, 144);
+        let mut steps = Vec::new();
+        for t in 0..4 {
+            let cx = 600.0 + 4.0 * t as f32;
+            let frame = moving_scene(cx, 360.0, 0.0);
+            steps.push(why(&runner
+                .step(&ellipse_selfie(cx, 360.0), model, &frame)
+                .unwrap()));
+        }
+        assert_eq!(
+            steps,
+            [Some(Why::First), None, None, Some(Why::Interval)],
+            "{:?}",
+            runner.stats
+        );
+        // The cut: another picture (inverted, re-textured), the person elsewhere.
+        let mut cut = moving_scene(500.0, 360.0, 37.0);
+        for v in &mut cut.y {
+            *v = 255 - *v;
+        }
+        let step = runner
+            .step(&ellipse_selfie(500.0, 360.0), model, &cut)
+            .unwrap();
+        assert_eq!(why(&step), Some(Why::SceneCut), "{:?}", runner.stats);
+        let next = moving_scene(503.0, 360.0, 37.0);
+        let mut next_inv = next.clone();
+        for v in &mut next_inv.y {
+            *v = 255 - *v;
+        }
+        let step = runner
+            .step(&ellipse_selfie(503.0, 360.0), model, &next_inv)
+            .unwrap();
+        assert_eq!(
+            why(&step),
+            None,
+            "carried after the cut: {:?}",
+            runner.stats
+        );
+        assert_eq!(runner.stats.carried, 3);
+    }
+
+    /// Reuse (the old `fine_every`): MODNet on every n-th frame by index, nothing between.
+    #[test]
+    fn reuse_runs_modnet_on_a_fixed_interval() {
+        let mut runner = FineRunner::new(&opts(2, Carry::Reuse));
+        let frame = moving_scene(600.0, 360.0, 0.0);
+        let sel = ellipse_selfie(600.0, 360.0);
+        let got: Vec<bool> = (0..4)
+            .map(|_| runner.next(&sel, (256, 144), &frame).unwrap().is_some())
+            .collect();
+        assert_eq!(got, [true, false, true, false]);
+        // The failure the keyframe rules fix: on a fixed interval, a scene cut gets no
+        // MODNet run, and the old picture's alpha is reused over the new one.
+        let mut runner = FineRunner::new(&opts(2, Carry::Reuse));
+        runner.next(&sel, (256, 144), &frame).unwrap();
+        let mut cut = moving_scene(500.0, 360.0, 37.0);
+        for v in &mut cut.y {
+            *v = 255 - *v;
+        }
+        let at_cut = runner.next(&ellipse_selfie(500.0, 360.0), (256, 144), &cut);
+        assert!(at_cut.unwrap().is_none());
     }
 }

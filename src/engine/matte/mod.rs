@@ -10,8 +10,12 @@ mod feather;
 pub mod fine;
 pub mod fuse;
 mod guided;
+pub mod keyframe;
+mod motion;
+mod propagate;
 pub(crate) mod resample;
 mod temporal;
+pub mod tween;
 
 use super::YuvFrame;
 use blobs::BlobFilter;
@@ -52,14 +56,51 @@ impl MatteMode {
     }
 }
 
+/// How the quality matte fills the frames between MODNet's keyframes (`fine_every` > 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Carry {
+    /// The last keyframe's alpha, unmoved, on a fixed interval.
+    Reuse,
+    /// The last keyframe's alpha warped by block motion (`motion`, `propagate`); a scene
+    /// cut, motion the search cannot follow, people leaving the crop or disagreement with
+    /// the selfie mask force a keyframe (`keyframe`).
+    Forward,
+    /// As `Forward`, blended with the next keyframe's alpha warped back by motion, by the
+    /// frame's distance to each (`tween`): no pop when a keyframe lands. The clip pipeline
+    /// holds the frames between keyframes for it; the timeline renderer, which mattes frame
+    /// by frame, carries forward only.
+    Both,
+}
+
+impl Carry {
+    /// Every accepted spelling, for error messages.
+    pub const NAMES: &'static str = "reuse, forward, both";
+
+    /// Parses `reuse`, `forward` or `both` (case-insensitive).
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "reuse" => Some(Carry::Reuse),
+            "forward" => Some(Carry::Forward),
+            "both" => Some(Carry::Both),
+            _ => None,
+        }
+    }
+}
+
 /// Tunables, exposed on the CLI.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MatteOptions {
     /// `fast` (selfie model) or `quality` (selfie + MODNet).
     pub mode: MatteMode,
-    /// Quality mode: MODNet runs on every n-th frame (1 = every frame); the frames between
-    /// reuse its last alpha inside the current selfie mask's bounds.
+    /// Quality mode: MODNet runs on every n-th frame at most (1 = every frame); the frames
+    /// between carry its last alpha forward (`fine_motion`), bounded by the current selfie
+    /// mask.
     pub fine_every: u32,
+    /// Quality mode, `fine_every` > 1: how the frames between keyframes get MODNet's alpha.
+    pub fine_carry: Carry,
+    /// Quality mode, carrying by motion: radius (MODNet px) of the guided filter that re-snaps the
+    /// carried alpha to the current frame's luma edges (0: no re-snap).
+    pub fine_snap: u32,
     /// Quality mode: longest side of MODNet's input in pixels (the crop around the people
     /// is scaled down to it, never up).
     pub fine_long_side: u32,
@@ -98,6 +139,8 @@ impl Default for MatteOptions {
         MatteOptions {
             mode: MatteMode::default(),
             fine_every: 1,
+            fine_carry: Carry::Both,
+            fine_snap: 0,
             fine_long_side: 512,
             fine_threads: 0,
             // fp32: bf16 convolutions scored the same on the dev set (edge MAD 0.0693 at
@@ -301,6 +344,20 @@ mod tests {
         assert_eq!(o.fine_bf16, None);
         assert_eq!((o.fine_long_side, o.fine_every), (512, 1));
         assert_eq!(o.mode, MatteMode::Fast);
+    }
+
+    #[test]
+    fn carry_parses_its_names_and_defaults_to_both() {
+        for (s, c) in [
+            ("reuse", Carry::Reuse),
+            (" Forward ", Carry::Forward),
+            ("BOTH", Carry::Both),
+        ] {
+            assert_eq!(Carry::parse(s), Some(c));
+        }
+        assert_eq!(Carry::parse("motion"), None);
+        assert_eq!(MatteOptions::default().fine_carry, Carry::Both);
+        assert_eq!(MatteOptions::default().fine_snap, 0);
     }
 
     #[test]

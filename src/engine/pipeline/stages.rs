@@ -14,8 +14,8 @@ use super::ReplaceReport;
 use super::plan::{Look, Plan};
 use crate::engine::clock::Clock;
 use crate::engine::ffmpeg::{DecodeLook, Decoder, EncodeSpec, Encoder, PixelLayout};
-use crate::engine::matte::fine::FineRunner;
 use crate::engine::matte::fuse::{FineMatte, Fuser};
+use crate::engine::matte::tween::Lookahead;
 use crate::engine::matte::{MatteMode, MatteOptions, MatteRefiner};
 use crate::engine::segment::{ModelKind, Segmenter};
 use crate::engine::{Error, Progress, ProgressReporter, Result, YuvFrame, preview};
@@ -517,8 +517,9 @@ fn segment_stage(
     Ok(())
 }
 
-/// Quality matte: runs MODNet on every `fine_every`-th frame, on the crop around the people
-/// the selfie mask shows, at a size from the crop's (`matte::fine::FineRunner`).
+/// Quality matte: runs MODNet on keyframes (at most `fine_every` frames apart), on the crop
+/// around the people the selfie mask shows, at a size from the crop's, and carries its alpha
+/// to the frames between (`matte::tween::Lookahead`).
 /// Fast mode forwards every message untouched.
 fn fine_stage(
     opts: &MatteOptions,
@@ -533,14 +534,20 @@ fn fine_stage(
         return Ok(());
     }
     let model = kind.input_size();
-    let every = u64::from(opts.fine_every.max(1));
-    let mut runner = FineRunner::new(opts);
-    for mut msg in input {
-        if msg.index % every == 0 {
-            msg.fine = Some(Box::new(runner.run(&msg.raw, model, &msg.frame)?));
+    let mut runner = Lookahead::new(opts, |m: &Segmented| (&m.raw[..], &m.frame));
+    let send = |(mut msg, fine): (Segmented, Option<FineMatte>)| {
+        msg.fine = fine.map(Box::new);
+        out.send(msg).map_err(|_| Error::Aborted)
+    };
+    for msg in input {
+        for done in runner.push(msg, model)? {
+            send(done)?;
         }
-        out.send(msg).map_err(|_| Error::Aborted)?;
     }
+    for done in runner.finish(model)? {
+        send(done)?;
+    }
+    tracing::debug!(stats = ?runner.runner().stats, "quality matte keyframes");
     Ok(())
 }
 

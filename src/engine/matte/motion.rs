@@ -1,0 +1,496 @@
+//! Motion of the person layer from a keyframe to a later frame, on box-downsampled luma:
+//! for each block of the keyframe, the shift that best matches the block's person pixels
+//! (MODNet's alpha ≥ 0.5 at the keyframe; mean absolute difference, a small penalty per
+//! pixel of motion, parabolic sub-pixel refinement) in the later frame. Matching the person
+//! pixels only keeps a static, strongly patterned background from pinning the blocks along
+//! the outline, which is where the alpha's edge lies. Blocks with too few person pixels take
+//! their neighbours' motion; a 3×3 median removes outliers. The field is read back per
+//! pixel by bilinear interpolation between block centres (`propagate` warps MODNet's alpha
+//! with it: out(p) = key(p − d(p)), to first order in the field's variation).
+
+use super::fuse::FineMatte;
+use super::resample::{downsample_u8, reduced};
+use crate::engine::YuvFrame;
+
+/// Long side of the luma grid motion is searched on (1080p → /4, 720p → /3).
+pub const GRID_LONG_SIDE: usize = 480;
+/// Block side, grid px (32 frame px at 1080p).
+pub const BLOCK: usize = 8;
+/// Search radius, grid px (±24 frame px at 1080p).
+pub const RADIUS: i32 = 6;
+/// Cost per grid px of motion, in mean-absolute-difference units (luma 0–1): a flat block
+/// matches anywhere, and should then not move.
+const MOTION_PENALTY: f32 = 0.002;
+/// Smallest fraction of a block's pixels that must be person for its own match.
+const MIN_PERSON: f32 = 0.2;
+/// Passes of filling unmatched blocks from matched neighbours (each reaches one block
+/// further from the person).
+const FILL_PASSES: usize = 4;
+
+/// A frame's luma, box-downsampled by an integer factor to about [`GRID_LONG_SIDE`].
+#[derive(Debug, Clone, Default)]
+pub struct Luma {
+    /// Grid size, px.
+    pub w: usize,
+    pub h: usize,
+    /// Frame px per grid px.
+    pub scale: usize,
+    /// `w`×`h` luma in [0,1].
+    pub data: Vec<f32>,
+}
+
+impl Luma {
+    /// The luma grid of `frame` (`scale` = round(long side / [`GRID_LONG_SIDE`]), ≥ 1).
+    pub fn of(frame: &YuvFrame, acc: &mut Vec<u32>) -> Luma {
+        let long = frame.width.max(frame.height);
+        let scale = ((long as f32 / GRID_LONG_SIDE as f32).round() as usize).max(1);
+        let (w, h) = (reduced(frame.width, scale), reduced(frame.height, scale));
+        let mut data = vec![0.0; w * h];
+        downsample_u8(&frame.y, frame.width, frame.height, scale, &mut data, acc);
+        Luma { w, h, scale, data }
+    }
+
+    /// Mean |self − other| over the whole grid (luma 0–1); 1 when the sizes differ.
+    pub fn mean_abs_diff(&self, other: &Luma) -> f32 {
+        if (self.w, self.h) != (other.w, other.h) || self.data.is_empty() {
+            return 1.0;
+        }
+        let s: f32 = self
+            .data
+            .iter()
+            .zip(&other.data)
+            .map(|(a, b)| (a - b).abs())
+            .sum();
+        s / self.data.len() as f32
+    }
+}
+
+/// Per-block motion of the person layer from a keyframe to a later frame, in grid px.
+#[derive(Debug, Clone, Default)]
+pub struct MotionField {
+    /// Blocks across and down (they tile the grid; the last ones may be partial).
+    pub bw: usize,
+    pub bh: usize,
+    /// Frame px per grid px.
+    pub scale: usize,
+    /// Per block: where its person content went in the later frame, relative to where it
+    /// was in the keyframe (grid px). Filled from neighbours for blocks with few person
+    /// pixels; zero far from the person.
+    pub dx: Vec<f32>,
+    pub dy: Vec<f32>,
+    /// Mean absolute luma residual of the best match over the matched person pixels (0–1).
+    pub residual: f32,
+    /// Fraction of the matched blocks whose best shift lies on the search window's rim
+    /// (the motion may be larger than the search reaches).
+    pub saturated: f32,
+    /// Largest |shift| over the blocks, frame px.
+    pub max_shift: f32,
+}
+
+/// Sum of `m`·|a − b| over a `bw`×`bh` block at `a0` in `a` (and `m`) and `b0` in `b` (row
+/// stride `w`).
+#[inline]
+#[allow(clippy::too_many_arguments)]
+fn sad(
+    a: &[f32],
+    m: &[f32],
+    b: &[f32],
+    w: usize,
+    a0: usize,
+    b0: usize,
+    bw: usize,
+    bh: usize,
+) -> f32 {
+    let mut s = 0.0;
+    for r in 0..bh {
+        let ra = &a[a0 + r * w..a0 + r * w + bw];
+        let rm = &m[a0 + r * w..a0 + r * w + bw];
+        let rb = &b[b0 + r * w..b0 + r * w + bw];
+        s += ra
+            .iter()
+            .zip(rm)
+            .zip(rb)
+            .map(|((x, k), y)| k * (x - y).abs())
+            .sum::<f32>();
+    }
+    s
+}
+
+/// Vertex offset of the parabola through (−1, l), (0, c), (1, r), in [−0.5, 0.5].
+fn parabola(l: f32, c: f32, r: f32) -> f32 {
+    let d = l - 2.0 * c + r;
+    if d > 1e-9 {
+        ((l - r) / (2.0 * d)).clamp(-0.5, 0.5)
+    } else {
+        0.0
+    }
+}
+
+/// Median of nine values.
+fn median9(mut v: [f32; 9]) -> f32 {
+    v.sort_unstable_by(f32::total_cmp);
+    v[4]
+}
+
+/// The person mask on the luma grid: 1 where `layer`'s alpha (sampled at the grid pixel's
+/// centre) is ≥ 0.5, else 0.
+fn person_mask(layer: &FineMatte, w: usize, h: usize, s: usize) -> Vec<f32> {
+    let mut m = vec![0.0; w * h];
+    let r = layer.region;
+    if layer.w == 0 || layer.h == 0 || r.w == 0 || r.h == 0 {
+        return m;
+    }
+    let (kx, ky) = (layer.w as f32 / r.w as f32, layer.h as f32 / r.h as f32);
+    let (gy0, gy1) = (r.y / s, (r.y + r.h).div_ceil(s).min(h));
+    let (gx0, gx1) = (r.x / s, (r.x + r.w).div_ceil(s).min(w));
+    for gy in gy0..gy1 {
+        let fy = (gy as f32 + 0.5) * s as f32 - r.y as f32;
+        if fy < 0.0 || fy >= r.h as f32 {
+            continue;
+        }
+        let my = ((fy * ky) as usize).min(layer.h - 1);
+        for gx in gx0..gx1 {
+            let fx = (gx as f32 + 0.5) * s as f32 - r.x as f32;
+            if fx < 0.0 || fx >= r.w as f32 {
+                continue;
+            }
+            let mx = ((fx * kx) as usize).min(layer.w - 1);
+            if layer.alpha[my * layer.w + mx] >= 0.5 {
+                m[gy * w + gx] = 1.0;
+            }
+        }
+    }
+    m
+}
+
+impl MotionField {
+    /// Motion of `layer`'s person pixels (MODNet's alpha at the keyframe) from `key` to
+    /// `cur` (same grid size).
+    pub fn estimate(key: &Luma, cur: &Luma, layer: &FineMatte) -> MotionField {
+        assert_eq!((cur.w, cur.h), (key.w, key.h), "luma grids differ");
+        let (w, h, s) = (cur.w, cur.h, cur.scale);
+        let (bw, bh) = (w.div_ceil(BLOCK), h.div_ceil(BLOCK));
+        let mut f = MotionField {
+            bw,
+            bh,
+            scale: s,
+            dx: vec![0.0; bw * bh],
+            dy: vec![0.0; bw * bh],
+            ..MotionField::default()
+        };
+        let mask = person_mask(layer, w, h, s);
+        let mut matched = vec![false; bw * bh];
+        let (mut resid, mut area, mut sat, mut count) = (0.0f32, 0.0f32, 0usize, 0usize);
+        let n = (2 * RADIUS + 1) as usize;
+        let mut cost = vec![f32::INFINITY; n * n];
+        for by in 0..bh {
+            for bx in 0..bw {
+                let (x0, y0) = (bx * BLOCK, by * BLOCK);
+                let (cw, ch) = (BLOCK.min(w - x0), BLOCK.min(h - y0));
+                let people: f32 = (0..ch)
+                    .map(|r| {
+                        mask[(y0 + r) * w + x0..(y0 + r) * w + x0 + cw]
+                            .iter()
+                            .sum::<f32>()
+                    })
+                    .sum();
+                if people < MIN_PERSON * (cw * ch) as f32 {
+                    continue;
+                }
+                cost.fill(f32::INFINITY);
+                let mut best = (f32::INFINITY, 0i32, 0i32);
+                for dy in -RADIUS..=RADIUS {
+                    let ky = y0 as i32 + dy;
+                    if ky < 0 || ky as usize + ch > h {
+                        continue;
+                    }
+                    for dx in -RADIUS..=RADIUS {
+                        let kx = x0 as i32 + dx;
+                        if kx < 0 || kx as usize + cw > w {
+                            continue;
+                        }
+                        let c = sad(
+                            &key.data,
+                            &mask,
+                            &cur.data,
+                            w,
+                            y0 * w + x0,
+                            ky as usize * w + kx as usize,
+                            cw,
+                            ch,
+                        ) / people
+                            + MOTION_PENALTY * (dx.abs() + dy.abs()) as f32;
+                        cost[((dy + RADIUS) as usize) * n + (dx + RADIUS) as usize] = c;
+                        if c < best.0 {
+                            best = (c, dx, dy);
+                        }
+                    }
+                }
+                let (c, dx, dy) = best;
+                let i = by * bw + bx;
+                let at = |dx: i32, dy: i32| {
+                    if dx.abs() > RADIUS || dy.abs() > RADIUS {
+                        return f32::INFINITY;
+                    }
+                    cost[((dy + RADIUS) as usize) * n + (dx + RADIUS) as usize]
+                };
+                let (l, r) = (at(dx - 1, dy), at(dx + 1, dy));
+                let (u, d) = (at(dx, dy - 1), at(dx, dy + 1));
+                let sx = if l.is_finite() && r.is_finite() {
+                    parabola(l, c, r)
+                } else {
+                    0.0
+                };
+                let sy = if u.is_finite() && d.is_finite() {
+                    parabola(u, c, d)
+                } else {
+                    0.0
+                };
+                f.dx[i] = dx as f32 + sx;
+                f.dy[i] = dy as f32 + sy;
+                matched[i] = true;
+                resid += (c - MOTION_PENALTY * (dx.abs() + dy.abs()) as f32) * people;
+                area += people;
+                count += 1;
+                if dx.abs() == RADIUS || dy.abs() == RADIUS {
+                    sat += 1;
+                }
+            }
+        }
+        f.residual = if area > 0.0 { resid / area } else { 0.0 };
+        f.saturated = if count > 0 {
+            sat as f32 / count as f32
+        } else {
+            0.0
+        };
+        f.median(&matched);
+        f.fill(matched);
+        f.max_shift =
+            f.dx.iter()
+                .zip(&f.dy)
+                .map(|(x, y)| x.abs().max(y.abs()))
+                .fold(0.0, f32::max)
+                * s as f32;
+        f
+    }
+
+    /// Blocks without a match of their own take the mean of their matched (or already
+    /// filled) 8-neighbours, ring by ring, [`FILL_PASSES`] rings out: the person's outline
+    /// and the band around it move with the person.
+    fn fill(&mut self, mut known: Vec<bool>) {
+        let (bw, bh) = (self.bw, self.bh);
+        for _ in 0..FILL_PASSES {
+            let before = known.clone();
+            for by in 0..bh {
+                for bx in 0..bw {
+                    let i = by * bw + bx;
+                    if before[i] {
+                        continue;
+                    }
+                    let (mut sx, mut sy, mut k) = (0.0, 0.0, 0);
+                    for ny in by.saturating_sub(1)..(by + 2).min(bh) {
+                        for nx in bx.saturating_sub(1)..(bx + 2).min(bw) {
+                            let j = ny * bw + nx;
+                            if before[j] {
+                                sx += self.dx[j];
+                                sy += self.dy[j];
+                                k += 1;
+                            }
+                        }
+                    }
+                    if k > 0 {
+                        self.dx[i] = sx / k as f32;
+                        self.dy[i] = sy / k as f32;
+                        known[i] = true;
+                    }
+                }
+            }
+        }
+    }
+
+    /// 3×3 median of each component over the matched blocks (a lone wrong match in a
+    /// textureless or occluded block takes its neighbours' motion).
+    fn median(&mut self, searched: &[bool]) {
+        let (bw, bh) = (self.bw, self.bh);
+        for comp in 0..2 {
+            let src = if comp == 0 {
+                self.dx.clone()
+            } else {
+                self.dy.clone()
+            };
+            let dst = if comp == 0 {
+                &mut self.dx
+            } else {
+                &mut self.dy
+            };
+            for by in 0..bh {
+                for bx in 0..bw {
+                    let i = by * bw + bx;
+                    if !searched[i] {
+                        continue;
+                    }
+                    let mut v = [0.0f32; 9];
+                    let mut k = 0;
+                    for ny in by.saturating_sub(1)..(by + 2).min(bh) {
+                        for nx in bx.saturating_sub(1)..(bx + 2).min(bw) {
+                            if searched[ny * bw + nx] {
+                                v[k] = src[ny * bw + nx];
+                                k += 1;
+                            }
+                        }
+                    }
+                    // Fewer than nine neighbours (border): pad with the block's own value.
+                    for slot in v.iter_mut().skip(k) {
+                        *slot = src[i];
+                    }
+                    dst[i] = median9(v);
+                }
+            }
+        }
+    }
+
+    /// The motion at frame pixel (`x`, `y`) (continuous, pixel centres at +0.5), frame px:
+    /// bilinear between block centres (where the content near there went since the
+    /// keyframe).
+    pub fn at(&self, x: f32, y: f32) -> (f32, f32) {
+        if self.bw == 0 || self.bh == 0 {
+            return (0.0, 0.0);
+        }
+        let s = (self.scale * BLOCK) as f32;
+        let gx = (x / s - 0.5).clamp(0.0, (self.bw - 1) as f32);
+        let gy = (y / s - 0.5).clamp(0.0, (self.bh - 1) as f32);
+        let (x0, y0) = (gx as usize, gy as usize);
+        let (x1, y1) = ((x0 + 1).min(self.bw - 1), (y0 + 1).min(self.bh - 1));
+        let (fx, fy) = (gx - x0 as f32, gy - y0 as f32);
+        let lerp = |v: &[f32]| {
+            let t = v[y0 * self.bw + x0] + (v[y0 * self.bw + x1] - v[y0 * self.bw + x0]) * fx;
+            let b = v[y1 * self.bw + x0] + (v[y1 * self.bw + x1] - v[y1 * self.bw + x0]) * fx;
+            (t + (b - t) * fy) * self.scale as f32
+        };
+        (lerp(&self.dx), lerp(&self.dy))
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::engine::segment::modnet::Region;
+
+    /// A 1280×720 frame: a textured background and, at (`cx`, `cy`), a textured ellipse
+    /// ("a person", 300×440 px). Texture from a hash of the position relative to the
+    /// shape's centre (the shape's) or to the frame (the background's), so each moves with
+    /// its owner.
+    pub(crate) fn moving_scene(cx: f32, cy: f32, bg_dx: f32) -> YuvFrame {
+        let (w, h) = (1280, 720);
+        let mut f = YuvFrame::new(w, h);
+        let tex = |x: f32, y: f32, k: u32| {
+            let (xi, yi) = ((x / 6.0).floor() as i64, (y / 6.0).floor() as i64);
+            let mut v = (xi.wrapping_mul(73_856_093) ^ yi.wrapping_mul(19_349_663)) as u32;
+            v ^= k.wrapping_mul(83_492_791);
+            v = v.wrapping_mul(2_654_435_761);
+            (v >> 27) as f32
+        };
+        for y in 0..h {
+            for x in 0..w {
+                let (fx, fy) = (x as f32 + 0.5, y as f32 + 0.5);
+                let (ex, ey) = ((fx - cx) / 150.0, (fy - cy) / 220.0);
+                f.y[y * w + x] = if ex * ex + ey * ey < 1.0 {
+                    (170.0 + 2.0 * tex(fx - cx + 1000.0, fy - cy + 1000.0, 1)) as u8
+                } else {
+                    (40.0 + 2.0 * tex(fx - bg_dx, fy, 2)) as u8
+                };
+            }
+        }
+        f
+    }
+
+    /// The selfie model's view of `moving_scene`'s ellipse: 256×144 probabilities over the
+    /// 1280×720 frame (1 inside, 0 outside, one soft model pixel).
+    pub(crate) fn ellipse_selfie(cx: f32, cy: f32) -> Vec<f32> {
+        let (sw, sh) = (256, 144);
+        (0..sw * sh)
+            .map(|i| {
+                let (x, y) = (((i % sw) as f32 + 0.5) * 5.0, ((i / sw) as f32 + 0.5) * 5.0);
+                let (ex, ey) = ((x - cx) / 150.0, (y - cy) / 220.0);
+                let d = ((ex * ex + ey * ey).sqrt() - 1.0) * 180.0;
+                (0.5 - d / 5.0).clamp(0.0, 1.0)
+            })
+            .collect()
+    }
+
+    /// The ellipse of `moving_scene` at (`cx`, `cy`) as MODNet's alpha over `region`, at
+    /// half the region's resolution, with a 2-px soft rim.
+    pub(crate) fn ellipse_matte(region: Region, cx: f32, cy: f32) -> FineMatte {
+        let (w, h) = (region.w / 2, region.h / 2);
+        let mut alpha = vec![0.0; w * h];
+        for j in 0..h {
+            for i in 0..w {
+                let x = region.x as f32 + (i as f32 + 0.5) * 2.0;
+                let y = region.y as f32 + (j as f32 + 0.5) * 2.0;
+                let (ex, ey) = ((x - cx) / 150.0, (y - cy) / 220.0);
+                let d = ((ex * ex + ey * ey).sqrt() - 1.0) * 180.0;
+                alpha[j * w + i] = (0.5 - d / 4.0).clamp(0.0, 1.0);
+            }
+        }
+        FineMatte {
+            alpha,
+            w,
+            h,
+            region,
+        }
+    }
+
+    pub(crate) const REGION: Region = Region {
+        x: 380,
+        y: 80,
+        w: 440,
+        h: 560,
+    };
+
+    #[test]
+    fn a_known_translation_is_recovered_on_the_moving_shape() {
+        let mut acc = Vec::new();
+        let key = Luma::of(&moving_scene(600.0, 360.0, 0.0), &mut acc);
+        // The shape moved 10 px right and 5 down since the keyframe over a still, textured
+        // background.
+        let cur = Luma::of(&moving_scene(610.0, 365.0, 0.0), &mut acc);
+        assert_eq!(key.scale, 3);
+        let f = MotionField::estimate(&key, &cur, &ellipse_matte(REGION, 600.0, 360.0));
+        // Inside the shape the motion is the shape's within half a grid px (1.5 frame px);
+        // on its outline (blocks mostly background, few person pixels to match) and just
+        // outside it, within one grid px (measured: (11.7, 4.8) on the left rim, (7.9, 4.4)
+        // on the right), where the still background's 0 is what a block match of whole
+        // blocks is drawn to.
+        for (x, y, tol) in [
+            (600.0, 360.0, 1.5),
+            (560.0, 300.0, 1.5),
+            (650.0, 450.0, 1.5),
+            (450.0, 360.0, 3.0),
+            (600.0, 140.0, 3.0),
+            (760.0, 360.0, 3.0),
+            (600.0, 590.0, 3.0),
+        ] {
+            let (dx, dy) = f.at(x, y);
+            assert!(
+                (dx - 10.0).abs() <= tol && (dy - 5.0).abs() <= tol,
+                "at ({x}, {y}): ({dx}, {dy})"
+            );
+        }
+        assert!(f.residual < 0.03, "residual {}", f.residual);
+        assert!(f.saturated < 0.05);
+    }
+
+    #[test]
+    fn a_different_picture_leaves_a_large_residual() {
+        let mut acc = Vec::new();
+        let key = Luma::of(&moving_scene(600.0, 360.0, 0.0), &mut acc);
+        let mut other = moving_scene(600.0, 360.0, 0.0);
+        for (i, v) in other.y.iter_mut().enumerate() {
+            *v = 255 - *v / 2 - (i % 7) as u8 * 9;
+        }
+        let cur = Luma::of(&other, &mut acc);
+        let f = MotionField::estimate(&key, &cur, &ellipse_matte(REGION, 600.0, 360.0));
+        assert!(f.residual > 0.1, "residual {}", f.residual);
+        assert!(cur.mean_abs_diff(&key) > 0.2);
+    }
+}
