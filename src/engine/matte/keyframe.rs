@@ -53,12 +53,14 @@ pub struct MotionEvidence {
     pub outside: bool,
 }
 
-/// A keyframe is due before motion is estimated (interval, scene cut).
+/// A keyframe is due before motion is estimated (scene cut, interval). The cut is checked
+/// first: a cut that lands on the interval's frame must still say so, or `tween` would blend
+/// the frames waiting before it with the other shot's alpha.
 pub fn due_before_motion(every: u32, e: Evidence) -> Option<Why> {
-    if e.since >= every.max(1) {
-        Some(Why::Interval)
-    } else if e.scene_diff > SCENE_CUT {
+    if e.scene_diff > SCENE_CUT {
         Some(Why::SceneCut)
+    } else if e.since >= every.max(1) {
+        Some(Why::Interval)
     } else {
         None
     }
@@ -102,6 +104,18 @@ mod tests {
                 Evidence {
                     scene_diff: 0.3,
                     ..quiet
+                }
+            ),
+            Some(Why::SceneCut)
+        );
+        // A cut on the interval's frame is a cut: the frames waiting before it must not
+        // be blended with the new shot (`tween` carries across only from non-cut keys).
+        assert_eq!(
+            due_before_motion(
+                3,
+                Evidence {
+                    since: 3,
+                    scene_diff: 0.3,
                 }
             ),
             Some(Why::SceneCut)
