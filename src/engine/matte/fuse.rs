@@ -203,7 +203,7 @@ pub struct Fuser {
 }
 
 /// Bilinear sample of a `w`×`h` plane at continuous pixel coordinates (centres at +0.5).
-fn sample(plane: &[f32], w: usize, h: usize, x: f32, y: f32) -> f32 {
+pub(super) fn sample(plane: &[f32], w: usize, h: usize, x: f32, y: f32) -> f32 {
     let x = (x - 0.5).clamp(0.0, (w - 1) as f32);
     let y = (y - 0.5).clamp(0.0, (h - 1) as f32);
     let (x0, y0) = (x as usize, y as usize);

@@ -4,7 +4,7 @@
 //! filter at MODNet's resolution; and the check that the warped alpha still agrees with the
 //! current selfie mask (a keyframe is due when it does not).
 
-use super::fuse::FineMatte;
+use super::fuse::{FineMatte, sample};
 use super::guided::FastGuided;
 use super::motion::MotionField;
 use crate::engine::YuvFrame;
@@ -16,14 +16,7 @@ fn sample_or_zero(plane: &[f32], w: usize, h: usize, x: f32, y: f32) -> f32 {
     if x < 0.0 || y < 0.0 || x > w as f32 || y > h as f32 {
         return 0.0;
     }
-    let x = (x - 0.5).clamp(0.0, (w - 1) as f32);
-    let y = (y - 0.5).clamp(0.0, (h - 1) as f32);
-    let (x0, y0) = (x as usize, y as usize);
-    let (x1, y1) = ((x0 + 1).min(w - 1), (y0 + 1).min(h - 1));
-    let (fx, fy) = (x - x0 as f32, y - y0 as f32);
-    let top = plane[y0 * w + x0] + (plane[y0 * w + x1] - plane[y0 * w + x0]) * fx;
-    let bot = plane[y1 * w + x0] + (plane[y1 * w + x1] - plane[y1 * w + x0]) * fx;
-    top + (bot - top) * fy
+    sample(plane, w, h, x, y)
 }
 
 /// `key` warped by `field` into `out` (same size and region as `key`): out(p) = key(p − d(p)).
