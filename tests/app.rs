@@ -70,14 +70,8 @@ async fn server(dir: &Path) -> RunningService<RoleClient, ()> {
 /// A server on `dir` with `env` added; its process id.
 async fn server_with(dir: &Path, env: &[(&str, &str)]) -> (RunningService<RoleClient, ()>, u32) {
     let mut cmd = tokio::process::Command::new(exe());
-    cmd.arg("serve")
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", dir)
-        .env("EBC_BACKEND", "local")
-        .env("EBC_STATE_DIR", dir.join("state"))
-        .env("EBC_DATA_DIR", dir.join("data"))
-        .env("RUST_LOG", "info");
+    cmd.arg("serve");
+    crate::support::local_server_env(cmd.as_std_mut(), dir).env("RUST_LOG", "info");
     for (k, v) in env {
         cmd.env(k, v);
     }

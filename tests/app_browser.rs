@@ -47,15 +47,10 @@ fn app_in_chromium_previews_picks_a_backdrop_and_exports() {
     let fixtures = std::env::var_os("EBC_FIXTURES")
         .map(PathBuf::from)
         .unwrap_or_else(|| repo().join("tests/fixtures"));
-    let out = Command::new("node")
-        .arg(repo().join("app/test/browser.mjs"))
-        .current_dir(repo().join("app"))
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", d)
-        .env("EBC_BACKEND", "local")
-        .env("EBC_STATE_DIR", d.join("state"))
-        .env("EBC_DATA_DIR", d.join("data"))
+    let mut cmd = Command::new("node");
+    cmd.arg(repo().join("app/test/browser.mjs"))
+        .current_dir(repo().join("app"));
+    let out = crate::support::local_server_env(&mut cmd, d)
         .env("RUST_LOG", "warn")
         .env("EBC_TEST_EXE", EXE)
         .env("EBC_TEST_CLIP", fixtures.join("clips/talking_720p.mp4"))

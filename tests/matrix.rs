@@ -51,13 +51,7 @@ struct Cell {
 /// A clean environment for a server started by an external client: its own HOME and dirs,
 /// the embedded backend.
 fn server_env(cmd: &mut Command, dir: &Path) {
-    cmd.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", dir)
-        .env("EBC_STATE_DIR", dir.join("state"))
-        .env("EBC_DATA_DIR", dir.join("data"))
-        .env("EBC_BACKEND", "local")
-        .env("RUST_LOG", "info");
+    crate::support::local_server_env(cmd, dir).env("RUST_LOG", "info");
 }
 
 /// The version in rmcp's "Service initialized as server peer_info=… protocol_version:

@@ -41,14 +41,8 @@ type Client = RunningService<RoleClient, ClientConfig>;
 /// rmcp's client on 2026-07-28 (no handshake), declaring the tasks extension; the server's pid.
 async fn server(dir: &Path) -> (Client, u32) {
     let mut cmd = tokio::process::Command::new(exe());
-    cmd.arg("serve")
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", dir)
-        .env("EBC_BACKEND", "local")
-        .env("EBC_STATE_DIR", dir.join("state"))
-        .env("EBC_DATA_DIR", dir.join("data"))
-        .env("RUST_LOG", "info");
+    cmd.arg("serve");
+    crate::support::local_server_env(cmd.as_std_mut(), dir).env("RUST_LOG", "info");
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -193,18 +187,13 @@ async fn python_sdk_tasks_reach_the_file_across_a_killed_server() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let out = d.join("kept.mp4");
-    let output = tokio::process::Command::new(python)
-        .arg(crate::support::python_venv::dir().join("tasks.py"))
+    let mut cmd = tokio::process::Command::new(python);
+    cmd.arg(crate::support::python_venv::dir().join("tasks.py"))
         .arg(exe())
         .arg(clip())
-        .arg(&out)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", d)
-        .env("EBC_BACKEND", "local")
-        .env("EBC_STATE_DIR", d.join("state"))
-        .env("EBC_DATA_DIR", d.join("data"))
-        .env("RUST_LOG", "info")
+        .arg(&out);
+    crate::support::local_server_env(cmd.as_std_mut(), d).env("RUST_LOG", "info");
+    let output = cmd
         .output()
         .await
         .expect("run tests/support/python/tasks.py");

@@ -54,14 +54,8 @@ fn run_flow(sdk: &str, requested: &str) -> Value {
         .arg(exe())
         .arg(uri(&clip))
         .arg(format!("{}/", uri(&out)))
-        .current_dir(support())
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", d)
-        .env("EBC_BACKEND", "local")
-        .env("EBC_STATE_DIR", d.join("state"))
-        .env("EBC_DATA_DIR", d.join("data"))
-        .env("RUST_LOG", "warn");
+        .current_dir(support());
+    crate::support::local_server_env(&mut cmd, d).env("RUST_LOG", "warn");
     let output = cmd.output().expect("run node");
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);

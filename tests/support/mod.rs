@@ -6,6 +6,22 @@ use std::path::Path;
 pub mod node_packages;
 pub mod python_venv;
 
+/// `cmd` with the environment of a user whose home is `dir`, on the embedded backend: only
+/// `PATH` is kept; `HOME` = `dir`, `EBC_BACKEND=local`, state and data in `dir/state` and
+/// `dir/data`. (`RUST_LOG` and anything else is the caller's.) A tokio command passes
+/// `as_std_mut()`.
+pub fn local_server_env<'c>(
+    cmd: &'c mut std::process::Command,
+    dir: &Path,
+) -> &'c mut std::process::Command {
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", dir)
+        .env("EBC_BACKEND", "local")
+        .env("EBC_STATE_DIR", dir.join("state"))
+        .env("EBC_DATA_DIR", dir.join("data"))
+}
+
 /// The built binary's `backend` command on a free loopback port, as a separate process; its
 /// URL is read from the line it prints to stderr. Killed (SIGKILL) and reaped when dropped.
 pub struct BackendProc {
