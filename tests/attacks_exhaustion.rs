@@ -41,7 +41,11 @@ async fn mint(
     for (k, v) in extra {
         r = r.header(*k, *v);
     }
-    let r = r.send().await.unwrap();
+    answer(r.send().await.unwrap()).await
+}
+
+/// A response's status, JSON body (null when it is none) and `Retry-After` header.
+async fn answer(r: reqwest::Response) -> (StatusCode, Value, Option<String>) {
     let retry = r
         .headers()
         .get("retry-after")
@@ -147,19 +151,7 @@ async fn sessions_are_limited_per_user_and_per_source() {
                 "/api/tasks/me/with-session/nemo_agent",
             )
             .json(&json!({"task_name": "project", "language": "en"}));
-        async move {
-            let r = r.send().await.unwrap();
-            let retry = r
-                .headers()
-                .get("retry-after")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string);
-            (
-                r.status(),
-                r.json::<Value>().await.unwrap_or(Value::Null),
-                retry,
-            )
-        }
+        async move { answer(r.send().await.unwrap()).await }
     };
     let mut through = Vec::new();
     let mut made_sessions = 0;
@@ -226,16 +218,7 @@ async fn standing_limits_hold_across_a_restart() {
                 .send()
                 .await
                 .unwrap();
-            let retry = r
-                .headers()
-                .get("retry-after")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string);
-            (
-                r.status(),
-                r.json::<Value>().await.unwrap_or(Value::Null),
-                retry,
-            )
+            answer(r).await
         }
     };
     let token_of = |v: &Value| v["data"]["token"].as_str().unwrap_or_default().to_string();
