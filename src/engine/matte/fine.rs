@@ -40,6 +40,9 @@ pub struct KeyStats {
     pub carried: u32,
     /// Frames that reused the last alpha as is (`Carry::Reuse`).
     pub reused: u32,
+    /// Carried frames the next keyframe's alpha could not be carried back to (`tween`:
+    /// the backward motion failed its checks), so they kept the forward carry alone.
+    pub forward_only: u32,
 }
 
 impl KeyStats {
@@ -88,6 +91,8 @@ pub struct FineRunner {
     size: Option<(usize, usize)>,
     /// `MatteOptions::fine_every`, `fine_carry`, `fine_snap`.
     every: u32,
+    /// A shorter interval when `every` would hold too many frames (`cap_interval`).
+    every_cap: u32,
     carry: Carry,
     snap_radius: usize,
     /// Frames seen (the non-motion interval counts on it).
@@ -114,6 +119,7 @@ impl FineRunner {
             long_side: opts.fine_long_side as usize,
             size: None,
             every: opts.fine_every.max(1),
+            every_cap: u32::MAX,
             carry: opts.fine_carry,
             snap_radius: opts.fine_snap as usize,
             index: 0,
@@ -193,6 +199,12 @@ impl FineRunner {
         Ok(fine)
     }
 
+    /// Keyframes at most `n` frames apart (≥ 1) from now on, even when `fine_every` is
+    /// longer: `tween` holds the frames between two keyframes, and caps their bytes.
+    pub fn cap_interval(&mut self, n: u32) {
+        self.every_cap = n.max(1);
+    }
+
     /// The last keyframe's luma grid (after a `Step::Key`, that frame's).
     pub fn key_luma(&self) -> Option<&Luma> {
         self.key.as_ref().map(|k| &k.luma)
@@ -217,7 +229,7 @@ impl FineRunner {
             since: key.since,
             scene_diff: luma.mean_abs_diff(&key.luma),
         };
-        if let Some(why) = keyframe::due_before_motion(self.every, e) {
+        if let Some(why) = keyframe::due_before_motion(self.every.min(self.every_cap), e) {
             return Err(why);
         }
         let (fw, fh) = (frame.width, frame.height);

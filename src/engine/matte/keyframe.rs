@@ -77,6 +77,22 @@ pub fn due_after_motion(m: MotionEvidence) -> Option<Why> {
     }
 }
 
+/// Whether the next keyframe's alpha may be carried back by motion to a frame waiting
+/// before it (`tween`): the backward field (`m`, estimated from the key to the frame) passes
+/// the same motion checks as a forward carry (residual, saturation; the region test does
+/// not apply), and the frame's whole-grid |Δ luma| against the key (`scene_diff`) is no
+/// scene cut. A key forced by motion, or a cut between similar shots (which arrives as
+/// `Why::Motion`), otherwise blends the waiting frames with an alpha the motion does not
+/// explain.
+pub fn may_carry_back(m: MotionEvidence, scene_diff: f32) -> bool {
+    scene_diff <= SCENE_CUT
+        && due_after_motion(MotionEvidence {
+            outside: false,
+            ..m
+        })
+        .is_none()
+}
+
 /// A keyframe is due given the carried alpha's IoU with the selfie mask now (`now`) and at
 /// the keyframe (`at_key`).
 pub fn due_after_warp(at_key: f32, now: f32) -> Option<Why> {
@@ -136,6 +152,30 @@ mod tests {
             }),
             Some(Why::Region)
         );
+        // Carrying back: the backward field's checks, not the region.
+        assert!(may_carry_back(still, 0.02));
+        assert!(may_carry_back(
+            MotionEvidence {
+                outside: true,
+                ..still
+            },
+            0.02
+        ));
+        assert!(!may_carry_back(
+            MotionEvidence {
+                residual: 0.08,
+                ..still
+            },
+            0.02
+        ));
+        assert!(!may_carry_back(
+            MotionEvidence {
+                saturated: 0.2,
+                ..still
+            },
+            0.02
+        ));
+        assert!(!may_carry_back(still, 0.15));
         assert_eq!(due_after_warp(0.95, 0.94), None);
         assert_eq!(due_after_warp(0.95, 0.85), Some(Why::Disagree));
     }

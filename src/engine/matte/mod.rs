@@ -17,6 +17,11 @@ pub(crate) mod resample;
 mod temporal;
 pub mod tween;
 
+/// Generated scenes (a textured shape moving over a textured background, and the selfie
+/// model's view of it) for the matting stage's tests.
+#[cfg(test)]
+pub(crate) use motion::tests::{ellipse_selfie, moving_scene};
+
 use super::YuvFrame;
 use blobs::BlobFilter;
 use feather::Feather;

@@ -5,6 +5,7 @@
 //! reports progress and cancels.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::{self, ScopedJoinHandle};
 use std::time::{Duration, Instant};
 
@@ -22,6 +23,14 @@ use crate::engine::{Error, Progress, ProgressReporter, Result, YuvFrame, preview
 
 /// Frames queued between two stages. Small: a slow stage holds back the ones before it.
 const QUEUE: usize = 2;
+
+/// What a hop before the matting stage carries: a frame, or the clean end of the stream.
+/// A channel that closes without `End` means a stage upstream failed (or the run stopped):
+/// the matting stage must not take that for the clip's end (`fine_stage`).
+enum Flow<T> {
+    Frame(T),
+    End,
+}
 
 struct Decoded {
     index: u64,
@@ -186,8 +195,8 @@ pub(super) fn run(plan: Plan, progress: &mut dyn ProgressReporter) -> Result<Rep
         hdr10: plan.source.hdr10.clone(),
     };
 
-    let (dec_tx, dec_rx) = bounded::<Decoded>(QUEUE);
-    let (seg_tx, seg_rx) = bounded::<Segmented>(QUEUE);
+    let (dec_tx, dec_rx) = bounded::<Flow<Decoded>>(QUEUE);
+    let (seg_tx, seg_rx) = bounded::<Flow<Segmented>>(QUEUE);
     let (fine_tx, fine_rx) = bounded::<Segmented>(QUEUE);
     let (ref_tx, ref_rx) = bounded::<Refined>(QUEUE);
     let (comp_tx, comp_rx) = bounded::<Composited>(QUEUE);
@@ -206,60 +215,75 @@ pub(super) fn run(plan: Plan, progress: &mut dyn ProgressReporter) -> Result<Rep
     let input_alpha = decode_look.alpha;
     let composites = matches!(plan.look, Look::Composite { .. });
     let mut look = plan.look;
+    // Set when a stage fails or the run is cancelled: the matting stage then runs no more
+    // MODNet on the frames it holds (`fine_stage`).
+    let stop = &AtomicBool::new(false);
 
     let (results, encoded) = thread::scope(|s| {
         let decode = spawn(s, "decode", move || {
-            decode_stage(
-                input,
-                (width, height),
-                &decode_look,
-                &clock,
-                still,
-                preview_at,
-                dec_tx,
-                frames_back_rx,
+            stopping(
+                stop,
+                decode_stage(
+                    input,
+                    (width, height),
+                    &decode_look,
+                    &clock,
+                    still,
+                    preview_at,
+                    dec_tx,
+                    frames_back_rx,
+                ),
             )
         });
         let segment = spawn(s, "segment", move || {
-            segment_stage(kind, dec_rx, seg_tx, raw_back_rx)
+            stopping(stop, segment_stage(kind, dec_rx, seg_tx, raw_back_rx))
         });
         let fine_opts = matte_opts.clone();
         // Quality matte: MODNet in a stage of its own, so it overlaps the selfie model and
         // the refinement of other frames; fast mode passes frames straight through.
         let fine = spawn(s, "matting", move || {
-            fine_stage(&fine_opts, kind, seg_rx, fine_tx)
+            stopping(stop, fine_stage(&fine_opts, kind, seg_rx, fine_tx, stop))
         });
         let refine = spawn(s, "refine", move || {
-            refine_stage(
-                matte_opts,
-                kind,
-                w,
-                h,
-                fine_rx,
-                ref_tx,
-                raw_back_tx,
-                alpha_back_rx,
+            stopping(
+                stop,
+                refine_stage(
+                    matte_opts,
+                    kind,
+                    w,
+                    h,
+                    fine_rx,
+                    ref_tx,
+                    raw_back_tx,
+                    alpha_back_rx,
+                ),
             )
         });
         let look_ref = &mut look;
         let composite = spawn(s, "composite", move || {
-            composite_stage(
-                look_ref,
-                &frame_rate,
-                input_alpha,
-                ref_rx,
-                comp_tx,
-                alpha_back_tx,
+            stopping(
+                stop,
+                composite_stage(
+                    look_ref,
+                    &frame_rate,
+                    input_alpha,
+                    ref_rx,
+                    comp_tx,
+                    alpha_back_tx,
+                ),
             )
         });
-        let encoded = encode_stage(
-            &spec,
-            !still,
-            comp_rx,
-            frames_back_tx,
-            progress,
-            total,
-            started,
+        let encoded = stopping(
+            stop,
+            encode_stage(
+                &spec,
+                !still,
+                comp_rx,
+                frames_back_tx,
+                progress,
+                total,
+                started,
+            ),
         );
         let results = [
             join(decode).map(|d| Some(StageOut::Decode(d))),
@@ -394,6 +418,14 @@ fn spawn<'scope, 'env, T: Send + 'scope>(
         .map_err(|e| Error::Panic(format!("could not start the {name} thread: {e}")))
 }
 
+/// A stage's result, raising `stop` when it failed (a cancel included).
+fn stopping<T>(stop: &AtomicBool, r: Result<T>) -> Result<T> {
+    if r.is_err() {
+        stop.store(true, Ordering::Release);
+    }
+    r
+}
+
 /// A panicked stage becomes `Error::Panic` instead of taking the process down.
 fn join<T>(handle: Result<ScopedJoinHandle<'_, Result<T>>>) -> Result<T> {
     let handle = handle?;
@@ -419,7 +451,7 @@ fn decode_stage(
     clock: &Clock,
     still: bool,
     preview_at: Option<u64>,
-    out: Sender<Decoded>,
+    out: Sender<Flow<Decoded>>,
     frames_back: Receiver<YuvFrame>,
 ) -> Result<DecodeSummary> {
     let mut dec = Decoder::open_timed(input, width, height, still, look, clock)?;
@@ -439,12 +471,12 @@ fn decode_stage(
         let next = frames_back.try_recv().unwrap_or_else(|_| dec.new_frame());
         let frame = std::mem::replace(&mut frame, next);
         if out
-            .send(Decoded {
+            .send(Flow::Frame(Decoded {
                 index,
                 pts_ns,
                 frame,
                 before,
-            })
+            }))
             .is_err()
         {
             dec.kill();
@@ -452,6 +484,9 @@ fn decode_stage(
         }
         index += 1;
     }
+    // Every frame is out: the stream ended cleanly (a failed send means a stage downstream
+    // failed, which reports its own error).
+    let _ = out.send(Flow::End);
     let ended = dec.finish();
     match (index, ended) {
         (0, Err(e)) => Err(no_frames(input, &e.to_string())),
@@ -494,12 +529,16 @@ fn no_frames(input: &Path, why: &str) -> Error {
 
 fn segment_stage(
     kind: ModelKind,
-    input: Receiver<Decoded>,
-    out: Sender<Segmented>,
+    input: Receiver<Flow<Decoded>>,
+    out: Sender<Flow<Segmented>>,
     raw_back: Receiver<Vec<f32>>,
 ) -> Result<()> {
     let mut seg = Segmenter::new(kind)?;
     for msg in input {
+        let msg = match msg {
+            Flow::Frame(msg) => msg,
+            Flow::End => return out.send(Flow::End).map_err(|_| Error::Aborted),
+        };
         let probs = seg.infer_yuv(&msg.frame)?;
         let mut raw = raw_back.try_recv().unwrap_or_default();
         raw.clear();
@@ -512,24 +551,31 @@ fn segment_stage(
             raw,
             fine: None,
         };
-        out.send(next).map_err(|_| Error::Aborted)?;
+        out.send(Flow::Frame(next)).map_err(|_| Error::Aborted)?;
     }
     Ok(())
 }
 
 /// Quality matte: runs MODNet on keyframes (at most `fine_every` frames apart), on the crop
 /// around the people the selfie mask shows, at a size from the crop's, and carries its alpha
-/// to the frames between (`matte::tween::Lookahead`).
-/// Fast mode forwards every message untouched.
+/// to the frames between (`matte::tween::Lookahead`). The frames still waiting at the end
+/// get their keyframe only at the stream's clean end (`Flow::End`); when the input closes
+/// without it (a stage upstream failed) or `stop` is raised (a cancel, a failed stage), they
+/// are dropped and MODNet runs no more: `Error::Aborted` (the other stage's error is the
+/// root cause).
+/// Fast mode forwards every frame untouched.
 fn fine_stage(
     opts: &MatteOptions,
     kind: ModelKind,
-    input: Receiver<Segmented>,
+    input: Receiver<Flow<Segmented>>,
     out: Sender<Segmented>,
+    stop: &AtomicBool,
 ) -> Result<()> {
     if opts.mode != MatteMode::Quality {
         for msg in input {
-            out.send(msg).map_err(|_| Error::Aborted)?;
+            if let Flow::Frame(msg) = msg {
+                out.send(msg).map_err(|_| Error::Aborted)?;
+            }
         }
         return Ok(());
     }
@@ -539,10 +585,27 @@ fn fine_stage(
         msg.fine = fine.map(Box::new);
         out.send(msg).map_err(|_| Error::Aborted)
     };
+    let mut ended = false;
     for msg in input {
-        for done in runner.push(msg, model)? {
-            send(done)?;
+        if stop.load(Ordering::Acquire) {
+            break;
         }
+        match msg {
+            Flow::Frame(msg) => {
+                for done in runner.push(msg, model)? {
+                    send(done)?;
+                }
+            }
+            Flow::End => {
+                ended = true;
+                break;
+            }
+        }
+    }
+    if !ended || stop.load(Ordering::Acquire) {
+        let dropped = runner.abandon();
+        tracing::debug!(dropped, "quality matte: the stream stopped before its end");
+        return Err(Error::Aborted);
     }
     for done in runner.finish(model)? {
         send(done)?;
@@ -775,6 +838,91 @@ mod tests {
         // Two real errors: the upstream one.
         let first = pick(vec![real(), Error::Model("later".into())]);
         assert!(is_input(first));
+    }
+
+    fn quality(every: u32) -> MatteOptions {
+        MatteOptions {
+            mode: MatteMode::Quality,
+            fine_every: every,
+            fine_carry: crate::engine::matte::Carry::Both,
+            fine_long_side: 256,
+            ..MatteOptions::default()
+        }
+    }
+
+    /// Frame `t` of a shape drifting right, as the matting stage receives it.
+    fn segmented(t: u64) -> Segmented {
+        use crate::engine::matte::{ellipse_selfie, moving_scene};
+        let cx = 600.0 + 4.0 * t as f32;
+        Segmented {
+            index: t,
+            pts_ns: t as i64 * 33_000_000,
+            frame: moving_scene(cx, 360.0, 0.0),
+            before: None,
+            raw: ellipse_selfie(cx, 360.0),
+            fine: None,
+        }
+    }
+
+    /// An upstream stage fails while frames wait for the next keyframe (its channel closes
+    /// without the end of the stream): the matting stage stops, MODNet does not run on the
+    /// waiting frame, and nothing more is sent.
+    #[test]
+    fn an_upstream_failure_during_the_lookahead_runs_no_more_modnet() {
+        let (tx, rx) = bounded(8);
+        let (out_tx, out_rx) = unbounded();
+        tx.send(Flow::Frame(segmented(0))).unwrap();
+        tx.send(Flow::Frame(segmented(1))).unwrap();
+        drop(tx);
+        let stop = AtomicBool::new(false);
+        let res = fine_stage(&quality(3), ModelKind::Landscape, rx, out_tx, &stop);
+        let sent: Vec<u64> = out_rx.try_iter().map(|m| m.index).collect();
+        assert!(matches!(res, Err(Error::Aborted)), "{res:?}");
+        assert_eq!(sent, [0], "only the keyframe before the failure");
+    }
+
+    /// A cancel (or a failed stage downstream) while a frame waits for its keyframe: even
+    /// when the end of the stream follows, MODNet does not run for the waiting frame.
+    #[test]
+    fn a_cancel_during_the_lookahead_runs_no_more_modnet() {
+        let (tx, rx) = bounded(8);
+        let (out_tx, out_rx) = unbounded();
+        let stop = AtomicBool::new(false);
+        let res = thread::scope(|s| {
+            let stage =
+                s.spawn(|| fine_stage(&quality(3), ModelKind::Landscape, rx, out_tx, &stop));
+            tx.send(Flow::Frame(segmented(0))).unwrap();
+            // The first keyframe is out: the stage is running.
+            assert_eq!(out_rx.recv().unwrap().index, 0);
+            tx.send(Flow::Frame(segmented(1))).unwrap();
+            stop.store(true, Ordering::Release);
+            tx.send(Flow::End).unwrap();
+            drop(tx);
+            stage.join().unwrap()
+        });
+        let sent: Vec<u64> = out_rx.try_iter().map(|m| m.index).collect();
+        assert!(matches!(res, Err(Error::Aborted)), "{res:?}");
+        assert!(sent.is_empty(), "after the cancel: {sent:?}");
+    }
+
+    /// The clean end of the stream: the waiting frames get their keyframe (the last frame)
+    /// and all come out, in order.
+    #[test]
+    fn the_clean_end_finishes_the_waiting_frames() {
+        let (tx, rx) = bounded(8);
+        let (out_tx, out_rx) = unbounded();
+        for t in 0..3 {
+            tx.send(Flow::Frame(segmented(t))).unwrap();
+        }
+        tx.send(Flow::End).unwrap();
+        drop(tx);
+        let stop = AtomicBool::new(false);
+        fine_stage(&quality(3), ModelKind::Landscape, rx, out_tx, &stop).unwrap();
+        let sent: Vec<(u64, bool)> = out_rx
+            .try_iter()
+            .map(|m| (m.index, m.fine.is_some()))
+            .collect();
+        assert_eq!(sent, [(0, true), (1, true), (2, true)]);
     }
 
     #[test]
