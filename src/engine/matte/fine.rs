@@ -165,7 +165,8 @@ impl FineRunner {
             self.stats.reused += 1;
             return Ok(Step::Reused);
         }
-        let luma = Luma::of(frame, &mut self.acc);
+        // With the finer grid: the outline's motion is refined on it (`motion`).
+        let luma = Luma::with_fine(frame, &mut self.acc);
         match self.carry(selfie, model, frame, &luma) {
             Ok(fine) => {
                 self.stats.carried += 1;
@@ -242,6 +243,9 @@ impl FineRunner {
             };
         }
         let outside = people.is_none_or(|p| !inside(p, key.fine.region));
+        if outside {
+            tracing::trace!(?people, crop = ?key.fine.region, "the people left the keyframe's crop");
+        }
         let field = MotionField::estimate(&key.luma, luma, &key.fine);
         let m = MotionEvidence {
             residual: field.residual,

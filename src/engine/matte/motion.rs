@@ -23,6 +23,11 @@ pub const RADIUS: i32 = 6;
 const MOTION_PENALTY: f32 = 0.002;
 /// Smallest fraction of a block's pixels that must be person for its own match.
 const MIN_PERSON: f32 = 0.2;
+/// Largest share of person pixels for a block to count as on the outline
+/// (`MotionField::refine_outline`).
+const OUTLINE_MAX: f32 = 0.9;
+/// Search radius of the outline's refinement, half-scale px around the coarse match.
+const FINE_RADIUS: i32 = 2;
 /// Passes of filling unmatched blocks from matched neighbours (each reaches one block
 /// further from the person).
 const FILL_PASSES: usize = 4;
@@ -37,6 +42,9 @@ pub struct Luma {
     pub scale: usize,
     /// `w`×`h` luma in [0,1].
     pub data: Vec<f32>,
+    /// The same luma at a finer integer divisor of `scale` (half of it, or 1), for refining the motion of the
+    /// blocks on the person's outline; `None` when not kept or `scale` is 1.
+    pub fine: Option<Box<Luma>>,
 }
 
 impl Luma {
@@ -47,7 +55,46 @@ impl Luma {
         let (w, h) = (reduced(frame.width, scale), reduced(frame.height, scale));
         let mut data = vec![0.0; w * h];
         downsample_u8(&frame.y, frame.width, frame.height, scale, &mut data, acc);
-        Luma { w, h, scale, data }
+        Luma {
+            w,
+            h,
+            scale,
+            data,
+            fine: None,
+        }
+    }
+
+    /// Bytes of the grids [`Luma::with_fine`] keeps for a `width`×`height` frame.
+    pub fn bytes_with_fine(width: usize, height: usize) -> usize {
+        let scale = ((width.max(height) as f32 / GRID_LONG_SIDE as f32).round() as usize).max(1);
+        let grid = |s: usize| 4 * reduced(width, s) * reduced(height, s);
+        let fine = match scale {
+            1 => 0,
+            s if s % (s / 2) == 0 => grid(s / 2),
+            _ => grid(1),
+        };
+        grid(scale) + fine
+    }
+
+    /// [`Luma::of`] with a finer grid kept too (`fine`: scale halved, or 1 when halving
+    /// does not divide it), when the scale is ≥ 2.
+    pub fn with_fine(frame: &YuvFrame, acc: &mut Vec<u32>) -> Luma {
+        let mut l = Luma::of(frame, acc);
+        if l.scale >= 2 {
+            let half = l.scale / 2;
+            let s = if l.scale % half == 0 { half } else { 1 };
+            let (w, h) = (reduced(frame.width, s), reduced(frame.height, s));
+            let mut data = vec![0.0; w * h];
+            downsample_u8(&frame.y, frame.width, frame.height, s, &mut data, acc);
+            l.fine = Some(Box::new(Luma {
+                w,
+                h,
+                scale: s,
+                data,
+                fine: None,
+            }));
+        }
+        l
     }
 
     /// Mean |self − other| over the whole grid (luma 0–1); 1 when the sizes differ.
@@ -180,6 +227,7 @@ impl MotionField {
         };
         let mask = person_mask(layer, w, h, s);
         let mut matched = vec![false; bw * bh];
+        let mut share = vec![0.0f32; bw * bh];
         let (mut resid, mut area, mut sat, mut count) = (0.0f32, 0.0f32, 0usize, 0usize);
         let n = (2 * RADIUS + 1) as usize;
         let mut cost = vec![f32::INFINITY; n * n];
@@ -194,6 +242,7 @@ impl MotionField {
                             .sum::<f32>()
                     })
                     .sum();
+                share[by * bw + bx] = people / (cw * ch) as f32;
                 if people < MIN_PERSON * (cw * ch) as f32 {
                     continue;
                 }
@@ -263,6 +312,7 @@ impl MotionField {
         } else {
             0.0
         };
+        f.refine_outline(key, cur, layer, &share);
         f.median(&matched);
         f.fill(matched);
         f.max_shift =
@@ -272,6 +322,113 @@ impl MotionField {
                 .fold(0.0, f32::max)
                 * s as f32;
         f
+    }
+
+    /// The blocks on the person's outline (a share of person pixels from [`MIN_PERSON`] to
+    /// [`OUTLINE_MAX`]) searched again on the finer grids (`Luma::fine`), ±[`FINE_RADIUS`]
+    /// fine px around their coarse match, with sub-pixel refinement: the alpha's edge lies
+    /// there, and one coarse px is 2–4 frame px. The triggers' residual and saturation stay
+    /// the coarse search's.
+    fn refine_outline(&mut self, key: &Luma, cur: &Luma, layer: &FineMatte, share: &[f32]) {
+        let (Some(kf), Some(cf)) = (key.fine.as_deref(), cur.fine.as_deref()) else {
+            return;
+        };
+        if kf.scale == 0 || key.scale % kf.scale != 0 || (kf.w, kf.h) != (cf.w, cf.h) {
+            return;
+        }
+        // Fine px per coarse px.
+        let q = key.scale / kf.scale;
+        let qf = q as f32;
+        let (w, h) = (kf.w, kf.h);
+        let mask = person_mask(layer, w, h, kf.scale);
+        let b = q * BLOCK;
+        let n = (2 * FINE_RADIUS + 1) as usize;
+        let mut cost = vec![f32::INFINITY; n * n];
+        for by in 0..self.bh {
+            for bx in 0..self.bw {
+                let i = by * self.bw + bx;
+                if share[i] < MIN_PERSON || share[i] > OUTLINE_MAX {
+                    continue;
+                }
+                let (x0, y0) = (bx * b, by * b);
+                if x0 >= w || y0 >= h {
+                    continue;
+                }
+                let (cw, ch) = (b.min(w - x0), b.min(h - y0));
+                let people: f32 = (0..ch)
+                    .map(|r| {
+                        mask[(y0 + r) * w + x0..(y0 + r) * w + x0 + cw]
+                            .iter()
+                            .sum::<f32>()
+                    })
+                    .sum();
+                if people < 1.0 {
+                    continue;
+                }
+                let (cx, cy) = (
+                    (self.dx[i] * qf).round() as i32,
+                    (self.dy[i] * qf).round() as i32,
+                );
+                cost.fill(f32::INFINITY);
+                let mut best = (f32::INFINITY, 0i32, 0i32);
+                for ey in -FINE_RADIUS..=FINE_RADIUS {
+                    let ky = y0 as i32 + cy + ey;
+                    if ky < 0 || ky as usize + ch > h {
+                        continue;
+                    }
+                    for ex in -FINE_RADIUS..=FINE_RADIUS {
+                        let kx = x0 as i32 + cx + ex;
+                        if kx < 0 || kx as usize + cw > w {
+                            continue;
+                        }
+                        let shift = ((cx + ex).abs() + (cy + ey).abs()) as f32;
+                        let c = sad(
+                            &kf.data,
+                            &mask,
+                            &cf.data,
+                            w,
+                            y0 * w + x0,
+                            ky as usize * w + kx as usize,
+                            cw,
+                            ch,
+                        ) / people
+                            + MOTION_PENALTY * shift / qf;
+                        cost[((ey + FINE_RADIUS) as usize) * n + (ex + FINE_RADIUS) as usize] = c;
+                        if c < best.0 {
+                            best = (c, ex, ey);
+                        }
+                    }
+                }
+                let (c, ex, ey) = best;
+                if !c.is_finite() {
+                    continue;
+                }
+                let at = |ex: i32, ey: i32| {
+                    if ex.abs() > FINE_RADIUS || ey.abs() > FINE_RADIUS {
+                        return f32::INFINITY;
+                    }
+                    cost[((ey + FINE_RADIUS) as usize) * n + (ex + FINE_RADIUS) as usize]
+                };
+                let (l, r, u, d) = (
+                    at(ex - 1, ey),
+                    at(ex + 1, ey),
+                    at(ex, ey - 1),
+                    at(ex, ey + 1),
+                );
+                let sx = if l.is_finite() && r.is_finite() {
+                    parabola(l, c, r)
+                } else {
+                    0.0
+                };
+                let sy = if u.is_finite() && d.is_finite() {
+                    parabola(u, c, d)
+                } else {
+                    0.0
+                };
+                self.dx[i] = ((cx + ex) as f32 + sx) / qf;
+                self.dy[i] = ((cy + ey) as f32 + sy) / qf;
+            }
+        }
     }
 
     /// Blocks without a match of their own take the mean of their matched (or already
@@ -356,18 +513,21 @@ impl MotionField {
         if self.bw == 0 || self.bh == 0 {
             return (0.0, 0.0);
         }
+        let s = self.scale as f32;
+        (self.lerp(&self.dx, x, y) * s, self.lerp(&self.dy, x, y) * s)
+    }
+
+    /// A per-block value `v` at frame pixel (`x`, `y`), bilinear between block centres.
+    fn lerp(&self, v: &[f32], x: f32, y: f32) -> f32 {
         let s = (self.scale * BLOCK) as f32;
         let gx = (x / s - 0.5).clamp(0.0, (self.bw - 1) as f32);
         let gy = (y / s - 0.5).clamp(0.0, (self.bh - 1) as f32);
         let (x0, y0) = (gx as usize, gy as usize);
         let (x1, y1) = ((x0 + 1).min(self.bw - 1), (y0 + 1).min(self.bh - 1));
         let (fx, fy) = (gx - x0 as f32, gy - y0 as f32);
-        let lerp = |v: &[f32]| {
-            let t = v[y0 * self.bw + x0] + (v[y0 * self.bw + x1] - v[y0 * self.bw + x0]) * fx;
-            let b = v[y1 * self.bw + x0] + (v[y1 * self.bw + x1] - v[y1 * self.bw + x0]) * fx;
-            (t + (b - t) * fy) * self.scale as f32
-        };
-        (lerp(&self.dx), lerp(&self.dy))
+        let t = v[y0 * self.bw + x0] + (v[y0 * self.bw + x1] - v[y0 * self.bw + x0]) * fx;
+        let b = v[y1 * self.bw + x0] + (v[y1 * self.bw + x1] - v[y1 * self.bw + x0]) * fx;
+        t + (b - t) * fy
     }
 }
 
@@ -478,6 +638,46 @@ pub(crate) mod tests {
         }
         assert!(f.residual < 0.03, "residual {}", f.residual);
         assert!(f.saturated < 0.05);
+    }
+
+    /// On the outline, the search again on the frame's own pixels (720p: scale 3 → 1)
+    /// brings the motion within 1 frame px where the coarse grid alone was off by up to
+    /// one grid px (3 frame px).
+    #[test]
+    fn the_outline_is_refined_on_the_finer_grid() {
+        let mut acc = Vec::new();
+        let (kf, cf) = (
+            moving_scene(600.0, 360.0, 0.0),
+            moving_scene(610.0, 365.0, 0.0),
+        );
+        let layer = ellipse_matte(REGION, 600.0, 360.0);
+        let coarse =
+            MotionField::estimate(&Luma::of(&kf, &mut acc), &Luma::of(&cf, &mut acc), &layer);
+        let key = Luma::with_fine(&kf, &mut acc);
+        assert_eq!(key.fine.as_ref().map(|f| f.scale), Some(1));
+        let fine = MotionField::estimate(&key, &Luma::with_fine(&cf, &mut acc), &layer);
+        let rim = [
+            (450.0, 360.0),
+            (600.0, 140.0),
+            (760.0, 360.0),
+            (600.0, 590.0),
+        ];
+        let err = |f: &MotionField| {
+            rim.iter()
+                .map(|&(x, y)| {
+                    let (dx, dy) = f.at(x, y);
+                    (dx - 10.0).abs().max((dy - 5.0).abs())
+                })
+                .fold(0.0f32, f32::max)
+        };
+        let (e_fine, e_coarse) = (err(&fine), err(&coarse));
+        assert!(
+            e_fine <= 1.0,
+            "refined: {e_fine} px off on the rim (coarse {e_coarse})"
+        );
+        assert!(e_fine < e_coarse, "refined {e_fine} vs coarse {e_coarse}");
+        // The triggers read the coarse search.
+        assert_eq!(fine.residual, coarse.residual);
     }
 
     #[test]

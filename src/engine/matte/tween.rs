@@ -13,13 +13,13 @@
 use super::fine::{FineRunner, Step};
 use super::fuse::FineMatte;
 use super::keyframe::{self, MotionEvidence, Why};
-use super::motion::{GRID_LONG_SIDE, Luma, MotionField};
+use super::motion::{Luma, MotionField};
 use super::propagate::{blend, warp_onto};
 use super::{Carry, MatteOptions};
 use crate::engine::{Result, YuvFrame};
 
 /// Bytes the frames waiting for a keyframe may hold (frame planes, selfie mask, carried
-/// alpha, luma grid): 64 MiB, ≈ 14 frames at 1080p and 4 at 2160p. The interval shortens to
+/// alpha, luma grids): 64 MiB, ≈ 10 frames at 1080p and 4 at 2160p. The interval shortens to
 /// fit (at 4K, k = 30 would otherwise hold 29 frames, ≈ 400 MB, against the engine's
 /// 300 MB peak-RSS bar of issue 23).
 pub const HELD_BUDGET: usize = 64 << 20;
@@ -31,12 +31,13 @@ struct Waiting<T> {
     luma: Luma,
 }
 
-/// Bytes one waiting frame holds: `frame`'s planes, the selfie mask (f32), and upper bounds
-/// of its luma grid (f32, [`GRID_LONG_SIDE`]²) and carried alpha (f32, `long_side`²).
+/// Bytes one waiting frame holds: `frame`'s planes, the selfie mask (f32), its luma grids
+/// (`Luma::with_fine`), and an upper bound of its carried alpha (f32, `long_side`²).
 pub fn held_bytes(frame: &YuvFrame, selfie: &[f32], long_side: usize) -> usize {
     let planes = frame.y.len() + frame.u.len() + frame.v.len();
     let alpha = frame.a.as_ref().map_or(0, Vec::len);
-    planes + alpha + 4 * (selfie.len() + GRID_LONG_SIDE * GRID_LONG_SIDE + long_side * long_side)
+    let luma = Luma::bytes_with_fine(frame.width, frame.height);
+    planes + alpha + luma + 4 * (selfie.len() + long_side * long_side)
 }
 
 /// Runs [`FineRunner`] over a clip's frames in order and hands each frame's payload back
@@ -234,11 +235,11 @@ mod tests {
         let (fpushed, _) = run(&mut fwd, items());
         let key3 = pushed[3][2].1.clone().unwrap();
         let mut acc = Vec::new();
-        let key_luma = Luma::of(&moving_scene(cx(3), 360.0, 0.0), &mut acc);
+        let key_luma = Luma::with_fine(&moving_scene(cx(3), 360.0, 0.0), &mut acc);
         for t in 1..3 {
             let forward = fpushed[t][0].1.as_ref().unwrap();
             let got = pushed[3][t - 1].1.as_ref().unwrap();
-            let luma = Luma::of(&moving_scene(cx(t), 360.0, 0.0), &mut acc);
+            let luma = Luma::with_fine(&moving_scene(cx(t), 360.0, 0.0), &mut acc);
             let field = MotionField::estimate(&key_luma, &luma, &key3);
             let mut back = FineMatte::default();
             warp_onto(
@@ -254,7 +255,8 @@ mod tests {
                 .zip(&back.alpha)
                 .map(|(f, b)| f + (b - f) * w)
                 .collect();
-            assert!(mean_abs(&got.alpha, &want) < 1e-6, "frame {t}");
+            let off = mean_abs(&got.alpha, &want);
+            assert!(off < 1e-6, "frame {t}: {off} off the blend");
             let (off_f, off_b) = (
                 mean_abs(&got.alpha, &forward.alpha),
                 mean_abs(&got.alpha, &back.alpha),
