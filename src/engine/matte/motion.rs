@@ -70,7 +70,7 @@ impl Luma {
         let grid = |s: usize| 4 * reduced(width, s) * reduced(height, s);
         let fine = match scale {
             1 => 0,
-            s if s % (s / 2) == 0 => grid(s / 2),
+            s if s.is_multiple_of(s / 2) => grid(s / 2),
             _ => grid(1),
         };
         grid(scale) + fine
@@ -82,7 +82,11 @@ impl Luma {
         let mut l = Luma::of(frame, acc);
         if l.scale >= 2 {
             let half = l.scale / 2;
-            let s = if l.scale % half == 0 { half } else { 1 };
+            let s = if l.scale.is_multiple_of(half) {
+                half
+            } else {
+                1
+            };
             let (w, h) = (reduced(frame.width, s), reduced(frame.height, s));
             let mut data = vec![0.0; w * h];
             downsample_u8(&frame.y, frame.width, frame.height, s, &mut data, acc);
@@ -333,7 +337,7 @@ impl MotionField {
         let (Some(kf), Some(cf)) = (key.fine.as_deref(), cur.fine.as_deref()) else {
             return;
         };
-        if kf.scale == 0 || key.scale % kf.scale != 0 || (kf.w, kf.h) != (cf.w, cf.h) {
+        if kf.scale == 0 || !key.scale.is_multiple_of(kf.scale) || (kf.w, kf.h) != (cf.w, cf.h) {
             return;
         }
         // Fine px per coarse px.
