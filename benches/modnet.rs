@@ -8,12 +8,15 @@
 //! prints, per step, its fastest time over `iters` runs and its shapes (to stderr); with
 //! `EBC_IGEMM_AVX2` set, the implicit GEMM takes its AVX2 tiles (as on CPUs without AVX-512); with
 //! `EBC_DIRECT_CONV` set, convolutions keep the AVX2 direct kernels (`force_direct_conv`); with
-//! `MODNET_BF16` set, every convolution runs in bf16 where the CPU has AVX-512 BF16.
+//! `MODNET_BF16` set, every convolution runs in bf16 where the CPU has AVX-512 BF16; with
+//! `MODNET_INT8` set (to `MIN_CIN,SKIP_FIRST,SKIP_LAST`, or anything else for all), the
+//! convolutions it picks run in int8 where the CPU has AVX-512 VNNI. Both apply to the
+//! profile too.
 
 use std::time::Instant;
 
 use ebc::engine::segment::load_onnx;
-use ebc::engine::segment::modnet::{MODNET_MODEL, Matter};
+use ebc::engine::segment::modnet::{MODNET_MODEL, Matter, ReducedLayers};
 
 fn cpu_seconds() -> f64 {
     // utime + stime of this process, from /proc (Linux); 0 elsewhere.
@@ -28,6 +31,28 @@ fn cpu_seconds() -> f64 {
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
+}
+
+/// The reduced-precision layers the environment asks for (`MODNET_INT8`, `MODNET_BF16`).
+fn reduced() -> Option<ReducedLayers> {
+    if let Some(v) = std::env::var_os("MODNET_INT8") {
+        let v: Vec<u16> = v
+            .to_string_lossy()
+            .split(',')
+            .filter_map(|p| p.trim().parse().ok())
+            .collect();
+        return Some(match v[..] {
+            [min_cin, skip_first, skip_last] => ReducedLayers {
+                min_cin,
+                skip_first,
+                skip_last,
+                ..ReducedLayers::ALL_INT8
+            },
+            _ => ReducedLayers::ALL_INT8,
+        });
+    }
+    // Every convolution in bf16 (AVX-512 BF16 CPUs; fp32 elsewhere).
+    std::env::var_os("MODNET_BF16").map(|_| ReducedLayers::ALL)
 }
 
 fn main() {
@@ -58,6 +83,9 @@ fn main() {
         .collect();
     if std::env::var_os("MODNET_PROFILE").is_some() {
         let mut model = load_onnx(MODNET_MODEL, h, w).expect("MODNet plans");
+        if let Some(l) = reduced() {
+            eprintln!("{} convolutions in {:?}", l.apply(&mut model), l.precision);
+        }
         model.input_mut().copy_from_slice(&input);
         let steps = model.profile(iters.max(1));
         let total: f64 = steps.iter().map(|s| s.2).sum();
@@ -76,10 +104,7 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(1);
     let mut m = Matter::with_threads(threads);
-    if std::env::var_os("MODNET_BF16").is_some() {
-        // Every convolution in bf16 (AVX-512 BF16 CPUs; fp32 elsewhere), as the quality matte.
-        m.set_bf16(Some(ebc::engine::segment::modnet::Bf16Layers::ALL));
-    }
+    m.set_reduced(reduced());
     m.infer_tensor(&input, h, w).expect("MODNet runs"); // plan + warm-up
     let (mut walls, mut cpus) = (Vec::new(), Vec::new());
     for _ in 0..iters.max(1) {
