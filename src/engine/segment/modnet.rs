@@ -73,6 +73,15 @@ impl ReducedLayers {
         ..ReducedLayers::ALL
     };
 
+    /// The decoder's convolutions in int8 (index ≥ 35: every convolution after the
+    /// MobileNetV2 backbone's 35): 85 % of the fp32 convolutions' time at 384×224, and
+    /// each of them alone moves the alpha against onnxruntime by ≤ 1e-3 mean, where each
+    /// backbone convolution alone moves it by up to 2.4e-2 (issue 23 round 10).
+    pub const DECODER_INT8: ReducedLayers = ReducedLayers {
+        skip_first: 35,
+        ..ReducedLayers::ALL_INT8
+    };
+
     /// True when convolution `index` of `count`, with `cin` input channels, runs in
     /// reduced precision.
     pub fn picks(&self, index: usize, count: usize, cin: usize) -> bool {
@@ -356,12 +365,13 @@ mod tests {
         stays_close_to_onnxruntime(Bf16Layers::ALL, cpu_runs_bf16(), 0.01);
     }
 
-    /// MODNet with every convolution in int8 (the first and last too: the strictest
-    /// choice) stays close to onnxruntime's fp32 alpha.
+    /// MODNet with its decoder's convolutions in int8 (`DECODER_INT8`) stays close to
+    /// onnxruntime's fp32 alpha. (Every convolution in int8 does not: astronaut mean |Δ|
+    /// 1.9e-2, 1242 of 65 536 pixels across 0.5; the backbone's are the sensitive ones.)
     #[test]
-    fn int8_convolutions_stay_close_to_onnxruntime() {
+    fn int8_decoder_convolutions_stay_close_to_onnxruntime() {
         let runs = crate::engine::segment::has_avx512_vnni();
-        stays_close_to_onnxruntime(ReducedLayers::ALL_INT8, runs, 0.01);
+        stays_close_to_onnxruntime(ReducedLayers::DECODER_INT8, runs, 0.005);
     }
 
     #[test]
