@@ -454,3 +454,31 @@ mod home_tests {
         assert_eq!(expand_home("~/x.mp4", None), "~/x.mp4");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `--matte-int8` and `--matte-bf16` read the same spec into their own precision, and a
+    /// bad spec names the flag it came from.
+    #[test]
+    fn reduced_precision_specs_parse_into_their_precision() {
+        let l = parse_reduced("--matte-int8", "0, 35,0", ConvPrecision::Int8)
+            .unwrap()
+            .unwrap();
+        assert_eq!(l, ebc::engine::segment::modnet::ReducedLayers::DECODER_INT8);
+        let b = parse_reduced("--matte-bf16", "64,1,2", ConvPrecision::Bf16)
+            .unwrap()
+            .unwrap();
+        assert_eq!((b.min_cin, b.skip_first, b.skip_last), (64, 1, 2));
+        assert_eq!(b.precision, ConvPrecision::Bf16);
+        assert_eq!(
+            parse_reduced("--matte-int8", "OFF", ConvPrecision::Int8).unwrap(),
+            None
+        );
+        for bad in ["1,2", "1,2,3,4", "a,b,c", ""] {
+            let e = parse_reduced("--matte-int8", bad, ConvPrecision::Int8).unwrap_err();
+            assert!(e.to_string().starts_with("--matte-int8"), "{bad}: {e}");
+        }
+    }
+}
