@@ -8,12 +8,17 @@
 //! prints, per step, its fastest time over `iters` runs and its shapes (to stderr); with
 //! `EBC_IGEMM_AVX2` set, the implicit GEMM takes its AVX2 tiles (as on CPUs without AVX-512); with
 //! `EBC_DIRECT_CONV` set, convolutions keep the AVX2 direct kernels (`force_direct_conv`); with
-//! `MODNET_BF16` set, every convolution runs in bf16 where the CPU has AVX-512 BF16.
+//! `MODNET_BF16` set, every convolution runs in bf16 where the CPU has AVX-512 BF16; with
+//! `MODNET_INT8` set (to `MIN_CIN,SKIP_FIRST,SKIP_LAST`, or anything else for all), the
+//! convolutions it picks run in int8 where the CPU has AVX-512 VNNI. Both apply to the
+//! profile too. With `MODNET_PARITY` set it instead compares MODNet's alpha with
+//! onnxruntime's stored ones (`$EBC_FIXTURES/parity`, 256×256) for fp32, the chosen layers,
+//! and (`MODNET_SWEEP`) each convolution alone in int8, and exits.
 
 use std::time::Instant;
 
 use ebc::engine::segment::load_onnx;
-use ebc::engine::segment::modnet::{MODNET_MODEL, Matter};
+use ebc::engine::segment::modnet::{MODNET_MODEL, Matter, ReducedLayers};
 
 fn cpu_seconds() -> f64 {
     // utime + stime of this process, from /proc (Linux); 0 elsewhere.
@@ -30,7 +35,84 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
+/// The reduced-precision layers the environment asks for (`MODNET_INT8`, `MODNET_BF16`).
+fn reduced() -> Option<ReducedLayers> {
+    if let Some(v) = std::env::var_os("MODNET_INT8") {
+        let v: Vec<u16> = v
+            .to_string_lossy()
+            .split(',')
+            .filter_map(|p| p.trim().parse().ok())
+            .collect();
+        return Some(match v[..] {
+            [min_cin, skip_first, skip_last] => ReducedLayers {
+                min_cin,
+                skip_first,
+                skip_last,
+                ..ReducedLayers::ALL_INT8
+            },
+            _ => ReducedLayers::ALL_INT8,
+        });
+    }
+    // Every convolution in bf16 (AVX-512 BF16 CPUs; fp32 elsewhere).
+    std::env::var_os("MODNET_BF16").map(|_| ReducedLayers::ALL)
+}
+
+/// Float32 payload of a version-1 `.npy` file (`<f4`, C order).
+fn read_npy(path: &std::path::Path) -> Vec<f32> {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let header = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
+    bytes[10 + header..]
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect()
+}
+
+/// Mean |Δ| and pixels across 0.5 against onnxruntime for each stored input, with `pick`
+/// (index, count, cin) choosing the int8 convolutions (or `reduced` applied when None).
+fn parity(label: &str, pick: Option<&dyn Fn(usize, usize, usize) -> bool>) {
+    let dir = std::path::PathBuf::from(std::env::var_os("EBC_FIXTURES").expect("EBC_FIXTURES"))
+        .join("parity");
+    let mut line = format!("{label:>12}");
+    for name in ["astronaut_256x256", "grace_hopper_256x256"] {
+        let input = read_npy(&dir.join(format!("{name}_input.npy")));
+        let want = read_npy(&dir.join(format!("modnet/{name}_output.npy")));
+        let tensor: Vec<f32> = input.iter().map(|x| (x * 255.0 - 127.5) / 127.5).collect();
+        let mut model = load_onnx(MODNET_MODEL, 256, 256).expect("MODNet plans");
+        match pick {
+            Some(p) => {
+                model.set_conv_int8(p);
+            }
+            None => {
+                if let Some(l) = reduced() {
+                    l.apply(&mut model);
+                }
+            }
+        }
+        let got = model.run(&tensor).expect("MODNet runs");
+        let (mut sum, mut flips) = (0f64, 0usize);
+        for (g, w) in got.iter().zip(&want) {
+            sum += f64::from((g - w).abs());
+            flips += usize::from((*g >= 0.5) != (*w >= 0.5));
+        }
+        line += &format!(
+            " {name}: mean {:.2e} flips {flips:5}",
+            sum / want.len() as f64
+        );
+    }
+    eprintln!("{line}");
+}
+
 fn main() {
+    if std::env::var_os("MODNET_PARITY").is_some() {
+        parity("fp32", Some(&|_, _, _| false));
+        parity("chosen", None);
+        if std::env::var_os("MODNET_SWEEP").is_some() {
+            for i in 0..64 {
+                parity(&format!("only #{i}"), Some(&|j, _, _| j == i));
+            }
+        }
+        return;
+    }
     let args: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with("--"))
@@ -58,6 +140,9 @@ fn main() {
         .collect();
     if std::env::var_os("MODNET_PROFILE").is_some() {
         let mut model = load_onnx(MODNET_MODEL, h, w).expect("MODNet plans");
+        if let Some(l) = reduced() {
+            eprintln!("{} convolutions in {:?}", l.apply(&mut model), l.precision);
+        }
         model.input_mut().copy_from_slice(&input);
         let steps = model.profile(iters.max(1));
         let total: f64 = steps.iter().map(|s| s.2).sum();
@@ -76,10 +161,7 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(1);
     let mut m = Matter::with_threads(threads);
-    if std::env::var_os("MODNET_BF16").is_some() {
-        // Every convolution in bf16 (AVX-512 BF16 CPUs; fp32 elsewhere), as the quality matte.
-        m.set_bf16(Some(ebc::engine::segment::modnet::Bf16Layers::ALL));
-    }
+    m.set_reduced(reduced());
     m.infer_tensor(&input, h, w).expect("MODNet runs"); // plan + warm-up
     let (mut walls, mut cpus) = (Vec::new(), Vec::new());
     for _ in 0..iters.max(1) {

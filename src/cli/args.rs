@@ -8,6 +8,7 @@ use clap::{Args, ValueEnum};
 
 use ebc::engine::matte::{Carry, MatteMode, MatteOptions};
 use ebc::engine::pipeline::HdrMode;
+use ebc::engine::segment::modnet::{ConvPrecision, ReducedLayers};
 use ebc::engine::{Quality, ReplaceOptions, SegmentOptions, backdrop};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -74,6 +75,10 @@ pub struct MatteArgs {
     /// `MIN_CIN,SKIP_FIRST,SKIP_LAST`, or `off` for fp32 everywhere.
     #[arg(long, value_name = "SPEC", hide = true)]
     pub matte_bf16: Option<String>,
+    /// Quality matte: MODNet convolutions in int8 (AVX-512 VNNI CPUs), as
+    /// `MIN_CIN,SKIP_FIRST,SKIP_LAST`, or `off` for fp32 everywhere. Not with --matte-bf16.
+    #[arg(long, value_name = "SPEC", hide = true)]
+    pub matte_int8: Option<String>,
     /// Quality matte: erosion of the selfie mask MODNet may not remove (model pixels).
     #[arg(long, value_name = "PX", hide = true)]
     pub matte_core: Option<usize>,
@@ -115,25 +120,34 @@ pub struct MatteArgs {
     pub min_blob: Option<f32>,
 }
 
-/// `off` → None; `MIN_CIN,SKIP_FIRST,SKIP_LAST` → those layers (`--matte-bf16`).
-fn parse_bf16(spec: &str) -> Result<Option<ebc::engine::segment::modnet::Bf16Layers>> {
+/// `off` → None; `MIN_CIN,SKIP_FIRST,SKIP_LAST` → those layers in `precision`
+/// (`--matte-bf16`, `--matte-int8`: `flag` names it in errors).
+fn parse_reduced(
+    flag: &str,
+    spec: &str,
+    precision: ConvPrecision,
+) -> Result<Option<ReducedLayers>> {
     if spec.trim().eq_ignore_ascii_case("off") {
         return Ok(None);
     }
+    let bad = || {
+        anyhow::anyhow!(
+            "{flag} {spec}: expected `off` or MIN_CIN,SKIP_FIRST,SKIP_LAST (three whole numbers)"
+        )
+    };
     let v: Vec<u16> = spec
         .split(',')
         .map(|p| p.trim().parse::<u16>())
         .collect::<std::result::Result<_, _>>()
-        .map_err(|_| anyhow::anyhow!("--matte-bf16 {spec}: expected `off` or MIN_CIN,SKIP_FIRST,SKIP_LAST (three whole numbers)"))?;
+        .map_err(|_| bad())?;
     let [min_cin, skip_first, skip_last] = v[..] else {
-        bail!(
-            "--matte-bf16 {spec}: expected `off` or MIN_CIN,SKIP_FIRST,SKIP_LAST (three whole numbers)"
-        );
+        return Err(bad());
     };
-    Ok(Some(ebc::engine::segment::modnet::Bf16Layers {
+    Ok(Some(ReducedLayers {
         min_cin,
         skip_first,
         skip_last,
+        precision,
     }))
 }
 
@@ -175,8 +189,16 @@ impl MatteArgs {
             }
             o.fine_threads = n;
         }
+        if self.matte_bf16.is_some() && self.matte_int8.is_some() {
+            bail!(
+                "--matte-bf16 and --matte-int8: give one of them (a convolution runs in one precision)"
+            );
+        }
         if let Some(spec) = &self.matte_bf16 {
-            o.fine_bf16 = parse_bf16(spec)?;
+            o.fine_bf16 = parse_reduced("--matte-bf16", spec, ConvPrecision::Bf16)?;
+        }
+        if let Some(spec) = &self.matte_int8 {
+            o.fine_bf16 = parse_reduced("--matte-int8", spec, ConvPrecision::Int8)?;
         }
         if let Some(px) = self.matte_core {
             o.fuse.core_erode = px.min(64);
@@ -430,5 +452,33 @@ mod home_tests {
         assert_eq!(expand_home("~bob/x.mp4", home), "~bob/x.mp4");
         assert_eq!(expand_home("#1E90FF", home), "#1E90FF");
         assert_eq!(expand_home("~/x.mp4", None), "~/x.mp4");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `--matte-int8` and `--matte-bf16` read the same spec into their own precision, and a
+    /// bad spec names the flag it came from.
+    #[test]
+    fn reduced_precision_specs_parse_into_their_precision() {
+        let l = parse_reduced("--matte-int8", "0, 35,0", ConvPrecision::Int8)
+            .unwrap()
+            .unwrap();
+        assert_eq!(l, ebc::engine::segment::modnet::ReducedLayers::DECODER_INT8);
+        let b = parse_reduced("--matte-bf16", "64,1,2", ConvPrecision::Bf16)
+            .unwrap()
+            .unwrap();
+        assert_eq!((b.min_cin, b.skip_first, b.skip_last), (64, 1, 2));
+        assert_eq!(b.precision, ConvPrecision::Bf16);
+        assert_eq!(
+            parse_reduced("--matte-int8", "OFF", ConvPrecision::Int8).unwrap(),
+            None
+        );
+        for bad in ["1,2", "1,2,3,4", "a,b,c", ""] {
+            let e = parse_reduced("--matte-int8", bad, ConvPrecision::Int8).unwrap_err();
+            assert!(e.to_string().starts_with("--matte-int8"), "{bad}: {e}");
+        }
     }
 }

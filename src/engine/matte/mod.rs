@@ -113,9 +113,11 @@ pub struct MatteOptions {
     /// most 4). MODNet is the quality matte's bottleneck stage; splitting its convolutions
     /// lets it use the cores the other stages leave idle without a second plan's memory.
     pub fine_threads: u32,
-    /// Quality mode: which MODNet convolutions run in bf16 with fp32 sums on CPUs with
-    /// AVX-512 BF16 (None: all fp32; other CPUs always run fp32). Default: None.
-    pub fine_bf16: Option<crate::engine::segment::modnet::Bf16Layers>,
+    /// Quality mode: which MODNet convolutions run in reduced precision, and which one
+    /// (`precision`: bf16 with fp32 sums on CPUs with AVX-512 BF16, or int8 on CPUs with
+    /// AVX-512 VNNI; None: all fp32; CPUs without the instructions always run fp32).
+    /// Default: None. (Named when bf16 was the only choice; `fine.rs` reads it by name.)
+    pub fine_bf16: Option<crate::engine::segment::modnet::ReducedLayers>,
     /// Quality mode: how the selfie mask bounds MODNet (`fuse::FuseParams`).
     pub fuse: fuse::FuseParams,
     /// 0 = no temporal smoothing, 1 = maximal.

@@ -526,6 +526,11 @@ impl Model {
                 c.threads = threads;
             }
         }
+        self.fit_scratch();
+    }
+
+    /// Grows the scratch buffer to what the largest step needs now.
+    fn fit_scratch(&mut self) {
         let need = self
             .steps
             .iter()
@@ -544,6 +549,24 @@ impl Model {
     /// channels. Returns how many now run in bf16. The output changes (8-bit mantissas):
     /// the caller judges that by its own metrics.
     pub fn set_conv_bf16(&mut self, pick: impl Fn(usize, usize, usize) -> bool) -> usize {
+        self.switch_convs(pick, ops::cpu::conv_to_bf16)
+    }
+
+    /// Runs the convolutions `pick(index, count, cin)` chooses in int8 (u8 activations
+    /// quantised per call from their range, i8 weights per output channel, i32 sums;
+    /// `ops::cpu::conv_to_int8`: CPUs with AVX-512 VNNI only; every other convolution, and
+    /// all of them on other CPUs, stay fp32). Arguments and result as `set_conv_bf16`. The
+    /// output changes (8-bit operands): the caller judges that by its own metrics.
+    pub fn set_conv_int8(&mut self, pick: impl Fn(usize, usize, usize) -> bool) -> usize {
+        self.switch_convs(pick, ops::cpu::conv_to_int8)
+    }
+
+    /// Applies `switch` to the convolutions `pick` chooses; how many it switched.
+    fn switch_convs(
+        &mut self,
+        pick: impl Fn(usize, usize, usize) -> bool,
+        switch: fn(&mut ops::Conv2d) -> bool,
+    ) -> usize {
         let count = self
             .steps
             .iter()
@@ -553,12 +576,14 @@ impl Model {
         let mut switched = 0;
         for s in &mut self.steps {
             if let Op::Conv2d(c) = &mut s.op {
-                if pick(index, count, c.input[2]) && ops::cpu::conv_to_bf16(c) {
+                if pick(index, count, c.input[2]) && switch(c) {
                     switched += 1;
                 }
                 index += 1;
             }
         }
+        // The int8 kernel quantises its input into the scratch buffer.
+        self.fit_scratch();
         switched
     }
 

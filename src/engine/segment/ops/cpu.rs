@@ -4,7 +4,8 @@
 //! - `x86`: x86-64 built without the `portable` feature. The AVX2+FMA and AVX-512F kernels
 //!   (`x86/`) run after a run-time check; CPUs without AVX2+FMA take the portable kernels.
 //!   A model may ask for bf16 convolutions (`conv_to_bf16`): they run on AVX-512 BF16
-//!   (`x86/bf16.rs`) where the CPU has it and stay fp32 everywhere else.
+//!   (`x86/bf16.rs`) where the CPU has it and stay fp32 everywhere else; likewise int8
+//!   convolutions (`conv_to_int8`) on AVX-512 VNNI (`x86/int8.rs`).
 //! - `portable`: every other target (aarch64 macOS/Linux, …) and x86-64 built with
 //!   `--features portable`. No x86 kernel and no dispatch to one is compiled: this machine
 //!   builds and tests exactly the code an ARM CPU gets, apart from what the `gemm` crate does
@@ -71,6 +72,11 @@ mod family {
     pub fn conv_to_bf16(c: &mut Conv2d) -> bool {
         !FORCE_PORTABLE.load(Relaxed) && x86::conv2d::to_bf16(c)
     }
+    /// Re-packs `c`'s weights for the int8 implicit GEMM when the CPU has AVX-512 VNNI
+    /// (run-time check) and `c` is packed in fp32; false when nothing changed.
+    pub fn conv_to_int8(c: &mut Conv2d) -> bool {
+        !FORCE_PORTABLE.load(Relaxed) && x86::conv2d::to_int8(c)
+    }
     pub use x86::igemm::force_avx2 as force_igemm_avx2;
 
     /// True when the AVX2+FMA kernels can run (CPU check cached by std) and are not
@@ -93,6 +99,15 @@ mod family {
     pub fn has_avx512_bf16() -> bool {
         std::arch::is_x86_feature_detected!("avx512f")
             && std::arch::is_x86_feature_detected!("avx512bf16")
+    }
+
+    /// True when the CPU has AVX-512F/BW and AVX-512 VNNI (the int8 implicit GEMM,
+    /// `x86/int8.rs`).
+    #[inline]
+    pub fn has_avx512_vnni() -> bool {
+        std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512bw")
+            && std::arch::is_x86_feature_detected!("avx512vnni")
     }
 
     /// True when the CPU itself has AVX2 and FMA, whatever `force_portable_kernels` says.
@@ -177,6 +192,16 @@ mod family {
         false
     }
 
+    /// Never here: the portable family has no int8 kernel.
+    pub fn has_avx512_vnni() -> bool {
+        false
+    }
+
+    /// Always false here: no int8 kernel in this family.
+    pub fn conv_to_int8(_c: &mut Conv2d) -> bool {
+        false
+    }
+
     /// A no-op here: there is no implicit GEMM to switch off.
     pub fn force_direct_conv(_on: bool) {}
 
@@ -239,6 +264,10 @@ pub(crate) use family::{
 /// AVX-512F and AVX-512 BF16); false in the portable family.
 pub use family::has_avx512_bf16;
 
+/// True when this build and CPU can run int8 convolutions (x86 family on a CPU with
+/// AVX-512F/BW and AVX-512 VNNI); false in the portable family.
+pub use family::has_avx512_vnni;
+
 /// The kernel family this build runs.
 pub const KERNEL_FAMILY: KernelFamily = family::FAMILY;
 
@@ -251,6 +280,6 @@ pub use family::force_igemm_avx2;
 
 pub(crate) use family::simd_dispatch;
 pub use family::{
-    act_apply, bias_act, contributions, conv_to_bf16, conv2d, conv2d_scratch, depthwise,
-    force_direct_conv, force_portable_kernels, pack_conv,
+    act_apply, bias_act, contributions, conv_to_bf16, conv_to_int8, conv2d, conv2d_scratch,
+    depthwise, force_direct_conv, force_portable_kernels, pack_conv,
 };

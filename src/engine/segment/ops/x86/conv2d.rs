@@ -7,7 +7,7 @@
 
 use super::super::igemm_allowed;
 use super::super::x86_has_avx2_fma as has_avx2_fma;
-use super::{bf16, igemm};
+use super::{bf16, igemm, int8};
 use crate::engine::segment::ops::{Conv2d, LANES, taps};
 
 /// A convolution's weights packed for one of the implicit GEMMs.
@@ -17,6 +17,9 @@ pub enum Packed {
     F32(igemm::Packed),
     /// bf16 panels (`bf16`): chosen per layer by `to_bf16`, on CPUs with AVX-512 BF16.
     Bf16(bf16::Packed),
+    /// int8 panels with per-channel scales (`int8`): chosen per layer by `to_int8`, on CPUs
+    /// with AVX-512 VNNI.
+    I8(int8::Packed),
 }
 
 /// The convolution's shape for the implicit GEMM.
@@ -66,13 +69,31 @@ pub fn to_bf16(c: &mut Conv2d) -> bool {
     true
 }
 
-/// Scratch floats the x86 kernels need (0 unless packed in fp32; the bf16 kernel keeps its
-/// own bf16 copy of the input).
+/// Re-packs a convolution's fp32 panels as int8 ones (per-channel scales) when the CPU has
+/// AVX-512 VNNI; false (nothing changed) otherwise or when the convolution is not packed
+/// in fp32.
+pub fn to_int8(c: &mut Conv2d) -> bool {
+    if !int8::available() {
+        return false;
+    }
+    let Some(Packed::F32(p)) = &c.packed else {
+        return false;
+    };
+    c.packed = Some(Packed::I8(int8::Packed::from_f32(
+        p,
+        c.kh * c.kw,
+        c.input[2],
+    )));
+    true
+}
+
+/// Scratch floats the x86 kernels need (the fp32 and int8 kernels' padded bands, per
+/// thread; 0 for bf16, which keeps its own bf16 copy of the input).
 pub fn scratch_len(c: &Conv2d) -> usize {
-    if let Some(Packed::F32(_)) = c.packed {
-        geom(c).scratch_len() * c.threads.max(1)
-    } else {
-        0
+    match &c.packed {
+        Some(Packed::F32(_)) => geom(c).scratch_len() * c.threads.max(1),
+        Some(Packed::I8(p)) => int8::scratch_len(&geom(c), p) * c.threads.max(1),
+        _ => 0,
     }
 }
 
@@ -87,6 +108,10 @@ pub fn eval(c: &Conv2d, input: &[f32], out: &mut [f32], scratch: &mut [f32]) -> 
         }
         Some(Packed::Bf16(p)) => {
             bf16::conv(&geom(c), p, c.act, input, out, c.threads);
+            return true;
+        }
+        Some(Packed::I8(p)) => {
+            int8::conv(&geom(c), p, c.act, input, out, scratch, c.threads);
             return true;
         }
         None => {}
