@@ -8,7 +8,7 @@ use super::fuse::{FineMatte, Fuser, model_size, person_region};
 use super::keyframe::{self, Evidence, MotionEvidence, Why};
 use super::motion::{Luma, MotionField};
 use super::propagate::{Snap, agreement, warp};
-use super::rescue::{RESCUE_LONG_SIDE, Rescue, Start};
+use super::rescue::{RESCUE_LONG_SIDE, Rescue, Start, crop_luma, missed};
 use super::{Carry, MatteOptions};
 use crate::engine::segment::modnet::{Matter, Region};
 use crate::engine::{Result, YuvFrame};
@@ -258,8 +258,8 @@ impl FineRunner {
 
     /// MODNet's alpha for `frame`, given the selfie model's person probabilities `selfie`
     /// (`mw`×`mh`, over the whole frame). An empty `FineMatte` (w = 0) when nobody is in
-    /// view: MODNet does not run then. Below the default's input size, a run that disagrees
-    /// with the selfie mask is redone at it (`rescue`).
+    /// view: MODNet does not run then. Below the default's input size, a dark crop runs at
+    /// it, and a run that misses part of the selfie mask's person is redone at it (`rescue`).
     pub fn run(
         &mut self,
         selfie: &[f32],
@@ -270,23 +270,28 @@ impl FineRunner {
         let Some(region) = person_region(selfie, mw, mh, fw, fh, FINE_MARGIN) else {
             return Ok(FineMatte::default());
         };
-        if self.rescue.start() == Start::Large {
+        let luma = if self.rescue.active() {
+            crop_luma(frame, region)
+        } else {
+            255.0
+        };
+        if self.rescue.start(luma) == Start::Large {
             return self.infer(frame, region, RESCUE_LONG_SIDE);
         }
         let fine = self.infer(frame, region, self.long_side)?;
         if !self.rescue.active() {
             return Ok(fine);
         }
-        let agree = agreement(selfie, (mw, mh), &fine, (fw, fh));
+        let lost = missed(selfie, (mw, mh), &fine, (fw, fh));
         let same = model_size(region, RESCUE_LONG_SIDE) == model_size(region, self.long_side);
-        if !self.rescue.after(agree, same) {
-            tracing::trace!(agree, "MODNet kept at the configured size");
+        if !self.rescue.after(lost, same) {
+            tracing::trace!(missed = lost, "MODNet kept at the configured size");
             return Ok(fine);
         }
         tracing::debug!(
-            agree,
+            missed = lost,
             fired = self.rescue.fired,
-            "MODNet redone at {RESCUE_LONG_SIDE}: its alpha disagreed with the selfie mask"
+            "MODNet redone at {RESCUE_LONG_SIDE}: its alpha missed part of the selfie mask's person"
         );
         self.infer(frame, region, RESCUE_LONG_SIDE)
     }
