@@ -8,6 +8,7 @@ use super::fuse::{FineMatte, Fuser, model_size, person_region};
 use super::keyframe::{self, Evidence, MotionEvidence, Why};
 use super::motion::{Luma, MotionField};
 use super::propagate::{Snap, agreement, warp};
+use super::rescue::{RESCUE_LONG_SIDE, Rescue, Start, crop_luma, missed};
 use super::{Carry, MatteOptions};
 use crate::engine::segment::modnet::{Matter, Region};
 use crate::engine::{Result, YuvFrame};
@@ -102,6 +103,8 @@ pub struct FineRunner {
     acc: Vec<u32>,
     /// Keyframes and carried frames so far.
     pub stats: KeyStats,
+    /// Below the default's size: hard frames redone at it (`rescue`).
+    pub rescue: Rescue,
 }
 
 impl FineRunner {
@@ -127,6 +130,7 @@ impl FineRunner {
             snap: Snap::new(),
             acc: Vec::new(),
             stats: KeyStats::default(),
+            rescue: Rescue::new(opts.fine_long_side as usize),
         }
     }
 
@@ -270,7 +274,8 @@ impl FineRunner {
 
     /// MODNet's alpha for `frame`, given the selfie model's person probabilities `selfie`
     /// (`mw`×`mh`, over the whole frame). An empty `FineMatte` (w = 0) when nobody is in
-    /// view: MODNet does not run then.
+    /// view: MODNet does not run then. Below the default's input size, a dark crop runs at
+    /// it, and a run that misses part of the selfie mask's person is redone at it (`rescue`).
     pub fn run(
         &mut self,
         selfie: &[f32],
@@ -281,7 +286,36 @@ impl FineRunner {
         let Some(region) = person_region(selfie, mw, mh, fw, fh, FINE_MARGIN) else {
             return Ok(FineMatte::default());
         };
-        let want = model_size(region, self.long_side);
+        let luma = if self.rescue.active() {
+            crop_luma(frame, region)
+        } else {
+            255.0
+        };
+        if self.rescue.start(luma) == Start::Large {
+            return self.infer(frame, region, RESCUE_LONG_SIDE);
+        }
+        let fine = self.infer(frame, region, self.long_side)?;
+        if !self.rescue.active() {
+            return Ok(fine);
+        }
+        let lost = missed(selfie, (mw, mh), &fine, (fw, fh));
+        let same = model_size(region, RESCUE_LONG_SIDE) == model_size(region, self.long_side);
+        if !self.rescue.after(lost, same) {
+            tracing::trace!(missed = lost, "MODNet kept at the configured size");
+            return Ok(fine);
+        }
+        tracing::debug!(
+            missed = lost,
+            fired = self.rescue.fired,
+            "MODNet redone at {RESCUE_LONG_SIDE}: its alpha missed part of the selfie mask's person"
+        );
+        self.infer(frame, region, RESCUE_LONG_SIDE)
+    }
+
+    /// MODNet on `region` of `frame` at input long side `long` (hysteresis against the
+    /// size in use).
+    fn infer(&mut self, frame: &YuvFrame, region: Region, long: usize) -> Result<FineMatte> {
+        let want = model_size(region, long);
         let (sw, sh) = match self.size {
             Some((pw, ph))
                 if pw.abs_diff(want.0) <= SIZE_HYSTERESIS

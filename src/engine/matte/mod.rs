@@ -13,6 +13,7 @@ mod guided;
 pub mod keyframe;
 mod motion;
 mod propagate;
+mod rescue;
 pub(crate) mod resample;
 mod temporal;
 pub mod tween;
