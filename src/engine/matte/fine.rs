@@ -345,9 +345,21 @@ pub struct QualityMatte {
 }
 
 impl QualityMatte {
+    /// With `Carry::Both` MODNet runs on every frame here: frame by frame there is no next
+    /// keyframe to carry back from, and the forward carry alone pops when a keyframe lands
+    /// (flicker into a keyframe 2.5-4x elsewhere, issue 23 round 9).
     pub fn new(opts: &MatteOptions) -> Self {
+        let every = if opts.fine_carry == Carry::Both {
+            1
+        } else {
+            opts.fine_every
+        };
+        let opts = MatteOptions {
+            fine_every: every,
+            ..opts.clone()
+        };
         QualityMatte {
-            runner: FineRunner::new(opts),
+            runner: FineRunner::new(&opts),
             fuser: Fuser::new(opts.fuse),
             last: None,
         }
@@ -385,6 +397,17 @@ mod tests {
             fine_long_side: 256,
             ..MatteOptions::default()
         }
+    }
+
+    /// The timeline renderer mattes frame by frame: with the default `Both` carry it runs
+    /// MODNet on every frame (no carry back is possible, a forward-only carry pops); an
+    /// explicit forward or reuse carry keeps its interval.
+    #[test]
+    fn the_timeline_matte_runs_modnet_on_every_frame_when_it_cannot_carry_back() {
+        assert_eq!(QualityMatte::new(&MatteOptions::default()).runner.every, 1);
+        assert_eq!(QualityMatte::new(&opts(3, Carry::Both)).runner.every, 1);
+        assert_eq!(QualityMatte::new(&opts(3, Carry::Forward)).runner.every, 3);
+        assert_eq!(FineRunner::new(&MatteOptions::default()).every, 2);
     }
 
     fn why(step: &Step) -> Option<Why> {

@@ -13,8 +13,8 @@ mod guided;
 pub mod keyframe;
 mod motion;
 mod propagate;
-mod rescue;
 pub(crate) mod resample;
+mod rescue;
 mod temporal;
 pub mod tween;
 
@@ -33,11 +33,13 @@ use temporal::Temporal;
 /// Which matte the engine computes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum MatteMode {
-    /// The selfie model alone, refined by a guided filter (cheapest).
-    #[default]
+    /// The selfie model alone, refined by a guided filter (cheapest; a halo of old
+    /// background around hair and shoulders: dev-set edge error 0.136 in issue 23).
     Fast,
     /// The selfie model fused with MODNet's portrait matting (`fuse`): sharper hair and no
-    /// band of old background, at several times the cost.
+    /// band of old background. The default (issue 23): MODNet on keyframes, carried by
+    /// motion between them (see [`MatteOptions::default`]).
+    #[default]
     Quality,
 }
 
@@ -146,15 +148,18 @@ impl Default for MatteOptions {
         // false positives there, temporal 0.7 damps flicker without visible lag.
         MatteOptions {
             mode: MatteMode::default(),
-            fine_every: 1,
+            // Issue 23 round 10 (docs/notes/issue-23.md, BENCHMARKS.md): MODNet at crop
+            // long side 384 on every 2nd frame, the frames between carried from both
+            // keyframes by motion, its decoder in int8 where the CPU has AVX-512 VNNI, dark
+            // or badly missed crops redone at 512 (`rescue`). Dev set: IoU 0.9834, min
+            // 0.9649, edge 0.0740, flicker 0.00172; 0.137 CPU s/frame at 1080p, 3.0x a plain
+            // x264 transcode (MODNet at 512 on every frame: 0.42, 9x).
+            fine_every: 2,
             fine_carry: Carry::Both,
             fine_snap: 0,
-            fine_long_side: 512,
+            fine_long_side: 384,
             fine_threads: 0,
-            // fp32: bf16 convolutions scored the same on the dev set (edge MAD 0.0693 at
-            // crop 512) but cost 1.10-1.18x the CPU on this Sapphire Rapids box, all layers
-            // or only the wide ones (docs/notes/issue-23.md); opt in with `--matte-bf16`.
-            fine_bf16: None,
+            fine_bf16: Some(crate::engine::segment::modnet::ReducedLayers::DECODER_INT8),
             fuse: fuse::FuseParams::default(),
             temporal: 0.7,
             feather: 0.0,
@@ -347,11 +352,15 @@ mod tests {
     /// The quality matte keeps MODNet in fp32 at crop long side 512 on every frame: the
     /// bf16 kernel was measured slower on this box, crop 384 loses edge MAD (issue 23).
     #[test]
-    fn quality_defaults_to_fp32_modnet_at_512_every_frame() {
+    fn the_default_is_the_quality_matte_on_keyframes_with_an_int8_decoder() {
         let o = MatteOptions::default();
-        assert_eq!(o.fine_bf16, None);
-        assert_eq!((o.fine_long_side, o.fine_every), (512, 1));
-        assert_eq!(o.mode, MatteMode::Fast);
+        assert_eq!(
+            o.fine_bf16,
+            Some(crate::engine::segment::modnet::ReducedLayers::DECODER_INT8)
+        );
+        assert_eq!((o.fine_long_side, o.fine_every), (384, 2));
+        assert_eq!(o.fine_carry, Carry::Both);
+        assert_eq!(o.mode, MatteMode::Quality);
     }
 
     #[test]
