@@ -35,8 +35,8 @@ struct Key {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct KeyStats {
     /// Keyframes by reason, in [`Why`]'s order: first, interval, scene cut, motion, region,
-    /// disagreement, end of clip.
-    pub keys: [u32; 7],
+    /// disagreement, end of clip, low light.
+    pub keys: [u32; 8],
     /// Frames whose alpha was carried from a keyframe by motion.
     pub carried: u32,
     /// Frames that reused the last alpha as is (`Carry::Reuse`).
@@ -56,6 +56,7 @@ impl KeyStats {
             Why::Region => 4,
             Why::Disagree => 5,
             Why::End => 6,
+            Why::Dark => 7,
         };
         self.keys[i] += 1;
     }
@@ -171,6 +172,13 @@ impl FineRunner {
         }
         // With the finer grid: the outline's motion is refined on it (`motion`).
         let luma = Luma::with_fine(frame, &mut self.acc);
+        if self.key.is_some() && self.rescue.in_low_light() {
+            let why = Why::Dark;
+            return Ok(Step::Key(
+                self.keyframe(selfie, model, frame, luma, why)?,
+                why,
+            ));
+        }
         match self.carry(selfie, model, frame, &luma) {
             Ok(fine) => {
                 self.stats.carried += 1;
@@ -408,6 +416,46 @@ mod tests {
         assert_eq!(QualityMatte::new(&opts(3, Carry::Both)).runner.every, 1);
         assert_eq!(QualityMatte::new(&opts(3, Carry::Forward)).runner.every, 3);
         assert_eq!(FineRunner::new(&MatteOptions::default()).every, 2);
+    }
+
+    /// Below crop 512, a dark crop runs MODNet at 512 (`rescue`) and, since noise swamps the
+    /// block search in low light, on every frame: no frame of a dark clip is carried. The
+    /// same scene in normal light is carried between keyframes.
+    #[test]
+    fn a_dark_clip_gets_modnet_on_every_frame() {
+        let run = |gain: f32| {
+            let mut runner = FineRunner::new(&MatteOptions {
+                fine_long_side: 384,
+                ..opts(3, Carry::Forward)
+            });
+            let steps: Vec<_> = (0..4)
+                .map(|t| {
+                    let cx = 600.0 + 4.0 * t as f32;
+                    let mut frame = moving_scene(cx, 360.0, 0.0);
+                    for v in &mut frame.y {
+                        *v = 16 + ((f32::from(*v) - 16.0).max(0.0) * gain) as u8;
+                    }
+                    why(&runner
+                        .step(&ellipse_selfie(cx, 360.0), (256, 144), &frame)
+                        .unwrap())
+                })
+                .collect();
+            (steps, runner.rescue.dark)
+        };
+        let (lit, lit_dark) = run(1.0);
+        assert_eq!(lit, [Some(Why::First), None, None, Some(Why::Interval)]);
+        assert_eq!(lit_dark, 0);
+        let (dark, dark_runs) = run(0.15);
+        assert_eq!(
+            dark,
+            [
+                Some(Why::First),
+                Some(Why::Dark),
+                Some(Why::Dark),
+                Some(Why::Dark)
+            ]
+        );
+        assert_eq!(dark_runs, 4);
     }
 
     fn why(step: &Step) -> Option<Why> {

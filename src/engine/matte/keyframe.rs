@@ -33,6 +33,11 @@ pub enum Why {
     /// The clip's last frame, when frames wait for a keyframe (`tween`): they are then
     /// carried from both sides, not forward only.
     End,
+    /// The last MODNet run's crop was dark (`rescue::DARK_LUMA`): in low light the
+    /// sensor noise swamps the luma the block search matches, so every frame gets MODNet's
+    /// own alpha (at the rescue's size) instead of a carry (issue 23 round 10: carried
+    /// frames of the low-light clip kept translucent patches of background).
+    Dark,
 }
 
 /// What the cheap checks saw on a frame after the last keyframe.

@@ -52,6 +52,8 @@ pub struct Rescue {
     pub fired: u32,
     /// Runs at the large size because the crop was dark.
     pub dark: u32,
+    /// The last run's crop was dark.
+    last_dark: bool,
 }
 
 /// What the next MODNet run does.
@@ -79,7 +81,8 @@ impl Rescue {
         if !self.active {
             return Start::Small;
         }
-        if luma < DARK_LUMA {
+        self.last_dark = luma < DARK_LUMA;
+        if self.last_dark {
             self.dark += 1;
             self.large_runs += 1;
             Start::Large
@@ -104,6 +107,12 @@ impl Rescue {
         self.fired += 1;
         self.large_runs += 1;
         true
+    }
+
+    /// Whether the last run's crop was dark: the carry then gives way to MODNet on every
+    /// frame (`keyframe::Why::Dark`). Never when inactive.
+    pub fn in_low_light(&self) -> bool {
+        self.last_dark
     }
 
     /// Whether a small run is checked at all.

@@ -226,7 +226,7 @@ mod tests {
         assert_eq!(order(&rest), vec![(4, true), (5, true)]);
         // First, interval, end of clip; every frame counted once.
         let stats = &la.runner().stats;
-        assert_eq!(stats.keys, [1, 1, 0, 0, 0, 0, 1]);
+        assert_eq!(stats.keys, [1, 1, 0, 0, 0, 0, 1, 0]);
         assert_eq!(stats.carried, 3, "{stats:?}");
         // The blend: frames 1 and 2 are (1 − t/3)·forward + (t/3)·back, where forward is what
         // a forward-only carry gives them and back is keyframe 3's alpha carried back to
