@@ -309,7 +309,7 @@ mod tests {
             pads: [0; 4],
         };
         let w = vec![0.5f32; 9 * cin];
-        Conv2d::with_geometry(
+        let mut c = Conv2d::with_geometry(
             0,
             geo,
             [3, 3, cin],
@@ -319,7 +319,9 @@ mod tests {
             [1, 1, 1],
             Act::None,
         )
-        .unwrap()
+        .unwrap();
+        pack(&mut c);
+        c
     }
 
     /// int8 sums in i32 (`vpdpbusd` wraps silently): a convolution whose depth `k` could
