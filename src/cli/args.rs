@@ -152,6 +152,28 @@ fn parse_reduced(
     }))
 }
 
+/// `--matte-bf16` and `--matte-int8` together: None when neither is given, else the
+/// layers (None for `off`). Both may be given when at most one asks for a precision (the
+/// other `off`): a convolution runs in one precision.
+fn reduced_layers(bf16: Option<&str>, int8: Option<&str>) -> Result<Option<Option<ReducedLayers>>> {
+    let b = bf16
+        .map(|s| parse_reduced("--matte-bf16", s, ConvPrecision::Bf16))
+        .transpose()?;
+    let i = int8
+        .map(|s| parse_reduced("--matte-int8", s, ConvPrecision::Int8))
+        .transpose()?;
+    if matches!((&b, &i), (Some(Some(_)), Some(Some(_)))) {
+        bail!(
+            "--matte-bf16 and --matte-int8: give one of them (a convolution runs in one precision), or set the other to off"
+        );
+    }
+    Ok(match (b, i) {
+        (Some(Some(l)), _) | (_, Some(Some(l))) => Some(Some(l)),
+        (None, None) => None,
+        _ => Some(None),
+    })
+}
+
 impl MatteArgs {
     fn validate(&self) -> Result<MatteOptions> {
         let mut o = MatteOptions::default();
@@ -190,16 +212,8 @@ impl MatteArgs {
             }
             o.fine_threads = n;
         }
-        if self.matte_bf16.is_some() && self.matte_int8.is_some() {
-            bail!(
-                "--matte-bf16 and --matte-int8: give one of them (a convolution runs in one precision)"
-            );
-        }
-        if let Some(spec) = &self.matte_bf16 {
-            o.fine_bf16 = parse_reduced("--matte-bf16", spec, ConvPrecision::Bf16)?;
-        }
-        if let Some(spec) = &self.matte_int8 {
-            o.fine_bf16 = parse_reduced("--matte-int8", spec, ConvPrecision::Int8)?;
+        if let Some(l) = reduced_layers(self.matte_bf16.as_deref(), self.matte_int8.as_deref())? {
+            o.fine_bf16 = l;
         }
         if let Some(px) = self.matte_core {
             o.fuse.core_erode = px.min(64);
@@ -481,5 +495,25 @@ mod tests {
             let e = parse_reduced("--matte-int8", bad, ConvPrecision::Int8).unwrap_err();
             assert!(e.to_string().starts_with("--matte-int8"), "{bad}: {e}");
         }
+        // Both flags: fine while one of them is `off`; refused when both ask for one.
+        let int8 = Some(Some(
+            ebc::engine::segment::modnet::ReducedLayers::DECODER_INT8,
+        ));
+        assert_eq!(reduced_layers(Some("off"), Some("0,35,0")).unwrap(), int8);
+        assert_eq!(
+            reduced_layers(Some("0,35,0"), Some("off"))
+                .unwrap()
+                .unwrap()
+                .unwrap()
+                .precision,
+            ConvPrecision::Bf16
+        );
+        assert_eq!(
+            reduced_layers(Some("off"), Some("off")).unwrap(),
+            Some(None)
+        );
+        assert_eq!(reduced_layers(None, None).unwrap(), None);
+        let e = reduced_layers(Some("64,1,2"), Some("0,35,0")).unwrap_err();
+        assert!(e.to_string().contains("give one of them"), "{e}");
     }
 }

@@ -70,10 +70,11 @@ pub fn to_bf16(c: &mut Conv2d) -> bool {
 }
 
 /// Re-packs a convolution's fp32 panels as int8 ones (per-channel scales) when the CPU has
-/// AVX-512 VNNI; false (nothing changed) otherwise or when the convolution is not packed
-/// in fp32.
+/// AVX-512 VNNI; false (nothing changed) otherwise, when the convolution is not packed
+/// in fp32, or when it is deeper (`kh·kw·cin`) than `int8::MAX_K`.
 pub fn to_int8(c: &mut Conv2d) -> bool {
-    if !int8::available() {
+    // Deeper than `MAX_K` the i32 sums could wrap: such a layer stays fp32.
+    if !int8::available() || c.kh * c.kw * c.input[2] > int8::MAX_K {
         return false;
     }
     let Some(Packed::F32(p)) = &c.packed else {
@@ -291,5 +292,53 @@ fn tile<const P: usize, const NV: usize>(
         for (v, av) in a.iter().enumerate() {
             st(&mut dst[8 * v..], act(p.act, *av));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::segment::ops::Act;
+    use crate::engine::segment::ops::conv2d::ConvGeometry;
+
+    /// A 3×3 convolution of a 3×3 input with `cin` channels into one output pixel, one
+    /// channel: `k = 9·cin`.
+    fn conv(cin: usize) -> Conv2d {
+        let geo = ConvGeometry {
+            stride: [1, 1],
+            pads: [0; 4],
+        };
+        let w = vec![0.5f32; 9 * cin];
+        let mut c = Conv2d::with_geometry(
+            0,
+            geo,
+            [3, 3, cin],
+            &w,
+            &[1, 3, 3, cin],
+            None,
+            [1, 1, 1],
+            Act::None,
+        )
+        .unwrap();
+        pack(&mut c);
+        c
+    }
+
+    /// int8 sums in i32 (`vpdpbusd` wraps silently): a convolution whose depth `k` could
+    /// overflow them (`int8::MAX_K`) stays in fp32; one just inside the bound switches.
+    #[test]
+    fn int8_refuses_depths_whose_sums_could_overflow_i32() {
+        if !int8::available() || !igemm::available() {
+            eprintln!("skipped: this CPU has no AVX-512 VNNI");
+            return;
+        }
+        let inside = int8::MAX_K / 9;
+        let mut c = conv(inside);
+        assert!(matches!(c.packed, Some(Packed::F32(_))));
+        assert!(to_int8(&mut c), "k = {} ≤ MAX_K", 9 * inside);
+        assert!(matches!(c.packed, Some(Packed::I8(_))));
+        let mut c = conv(inside + 1);
+        assert!(!to_int8(&mut c), "k = {} > MAX_K", 9 * (inside + 1));
+        assert!(matches!(c.packed, Some(Packed::F32(_))));
     }
 }

@@ -42,6 +42,13 @@ const KC4: usize = 1024;
 /// Bytes of quantised, padded input one band holds at most (512 KiB: stays in L2).
 const BAND_BYTES: usize = 1 << 19;
 
+/// Deepest convolution (`k = taps · cin`) whose i32 sums cannot overflow: `vpdpbusd` wraps
+/// silently. Worst case of one k block's sum: it starts at `−zp·Σq` (`|·| ≤ 128·127·k`)
+/// and adds at most `255·127` per product over at most `4·KC4` products (later blocks start
+/// from 0 and are added in fp32), so `128·127·k + 255·127·4·KC4 ≤ i32::MAX` gives
+/// k ≤ 123 947 (this also bounds `−zp·Σq` itself, which needs k ≤ 132 104).
+pub const MAX_K: usize = (i32::MAX as usize - 255 * 127 * 4 * KC4) / (128 * 127);
+
 /// True when the CPU has AVX-512F/BW and AVX-512 VNNI (the run-time check `ops::cpu`
 /// makes before choosing this kernel).
 pub fn available() -> bool {
@@ -71,6 +78,11 @@ impl Packed {
     /// convolution with `taps` taps and `cin` input channels.
     pub fn from_f32(p: &igemm::Packed, taps: usize, cin: usize) -> Self {
         assert_eq!(p.k, taps * cin, "packed k must be taps × cin");
+        assert!(
+            p.k <= MAX_K,
+            "k {} could overflow the i32 sums (MAX_K)",
+            p.k
+        );
         let cin4 = cin.next_multiple_of(4);
         let np = p.cout.div_ceil(NR);
         let k4 = taps * cin4 / 4;
@@ -124,18 +136,24 @@ impl Packed {
 }
 
 /// Padded row width in pixels and output rows per band of `g` with `cin4` channels.
-fn band_shape(g: &Geom, cin4: usize) -> (usize, usize) {
+/// `band_bytes`: `BAND_BYTES` (tests pass less to get several bands).
+fn band_shape(g: &Geom, cin4: usize, band_bytes: usize) -> (usize, usize) {
     let [_, iw, _] = g.input;
     let [oh, ow, _] = g.output;
     let pw = ((ow.max(1) - 1) * g.stride[1] + g.kw).max(iw + g.pad[1]);
-    let rows_in = (BAND_BYTES / (pw * cin4).max(1)).max(g.kh);
+    let rows_in = (band_bytes / (pw * cin4).max(1)).max(g.kh);
     let rows = ((rows_in - g.kh) / g.stride[0] + 1).clamp(1, oh.max(1));
     (pw, rows)
 }
 
 /// Floats of scratch `conv` needs per thread (the quantised band, 4 bytes a float).
 pub fn scratch_len(g: &Geom, w: &Packed) -> usize {
-    let (pw, rows) = band_shape(g, w.cin4);
+    scratch_len_for(g, w, BAND_BYTES)
+}
+
+/// As `scratch_len`, with bands of at most `band_bytes`.
+fn scratch_len_for(g: &Geom, w: &Packed, band_bytes: usize) -> usize {
+    let (pw, rows) = band_shape(g, w.cin4, band_bytes);
     ((rows - 1) * g.stride[0] + g.kh) * pw * w.cin4 / 4
 }
 
@@ -186,6 +204,24 @@ pub fn conv(
     scratch: &mut [f32],
     threads: usize,
 ) {
+    let [oh, ow, cout] = g.output;
+    let threads = split_threads(oh * ow * cout * w.taps * w.cin, threads, oh);
+    conv_split(g, w, act, input, out, scratch, threads, BAND_BYTES);
+}
+
+/// As `conv`, on exactly `threads` row runs (no work threshold) with bands of at most
+/// `band_bytes`: `scratch` at least `scratch_len_for(g, w, band_bytes) · threads` floats.
+#[allow(clippy::too_many_arguments)]
+fn conv_split(
+    g: &Geom,
+    w: &Packed,
+    act: Act,
+    input: &[f32],
+    out: &mut [f32],
+    scratch: &mut [f32],
+    threads: usize,
+    band_bytes: usize,
+) {
     assert!(available() && g.supported());
     let [ih, iw, cin] = g.input;
     let [oh, ow, cout] = g.output;
@@ -201,8 +237,7 @@ pub fn conv(
     let dq: Vec<f32> = w.scale.iter().map(|s| s * qx.scale).collect();
     let corr: Vec<i32> = w.wsum.iter().map(|s| -qx.zp * s).collect();
     debug_assert_eq!(dq.len(), np * NR);
-    let slen = scratch_len(g, w);
-    let threads = split_threads(oh * ow * cout * w.taps * cin, threads, oh);
+    let slen = scratch_len_for(g, w, band_bytes);
     split_rows(
         oh,
         ow * cout,
@@ -216,7 +251,9 @@ pub fn conv(
             let band_buf = unsafe {
                 std::slice::from_raw_parts_mut(part.as_mut_ptr().cast::<u8>(), part.len() * 4)
             };
-            conv_rows(g, w, act, qx, &dq, &corr, input, mine, ys, band_buf);
+            conv_rows(
+                g, w, act, qx, &dq, &corr, input, mine, ys, band_buf, band_bytes,
+            );
             if !matches!(act, Act::Relu | Act::Relu6 | Act::None) {
                 act.apply(mine);
             }
@@ -238,13 +275,14 @@ fn conv_rows(
     out: &mut [f32],
     ys: std::ops::Range<usize>,
     buf: &mut [u8],
+    band_bytes: usize,
 ) {
     let [ih, iw, cin] = g.input;
     let [_, ow, cout] = g.output;
     let [sh, sw] = g.stride;
     let [pt, pl] = g.pad;
     let cin4 = w.cin4;
-    let (pw, rows) = band_shape(g, cin4);
+    let (pw, rows) = band_shape(g, cin4, band_bytes);
     let toffs: Vec<usize> = (0..g.kh)
         .flat_map(|ky| (0..g.kw).map(move |kx| (ky * pw + kx) * cin4 / 4))
         .collect();
@@ -646,6 +684,9 @@ mod tests {
                     if act == Act::Relu {
                         v = v.max(0.0);
                     }
+                    if act == Act::Relu6 {
+                        v = v.clamp(0.0, 6.0);
+                    }
                     out[(oy * ow + ox) * cout + co] = v;
                     bound[(oy * ow + ox) * cout + co] = b;
                 }
@@ -668,18 +709,33 @@ mod tests {
 
     /// Runs `conv` with a scratch buffer of the size the plan would give it.
     fn run(g: &Geom, w: &Packed, act: Act, x: &[f32], threads: usize) -> Vec<f32> {
+        run_split(g, w, act, x, threads, BAND_BYTES)
+    }
+
+    /// Runs `conv_split`: exactly `threads` row runs, bands of at most `band_bytes`.
+    fn run_split(
+        g: &Geom,
+        w: &Packed,
+        act: Act,
+        x: &[f32],
+        threads: usize,
+        band_bytes: usize,
+    ) -> Vec<f32> {
         let [oh, ow, cout] = g.output;
         let mut got = vec![f32::NAN; oh * ow * cout];
-        let mut scratch = vec![0f32; scratch_len(g, w) * threads];
-        conv(g, w, act, x, &mut got, &mut scratch, threads);
+        let mut scratch = vec![0f32; scratch_len_for(g, w, band_bytes) * threads];
+        conv_split(g, w, act, x, &mut got, &mut scratch, threads, band_bytes);
         got
     }
 
     /// Against an fp64 reference on odd shapes (cin 3–300, not multiples of 4, partial
-    /// panels, every tile width, stride 2, padding, k split into blocks, bands of a few
-    /// rows), signed and non-negative inputs, ReLU and none, 1 and 2 threads: every output
-    /// within the int8 bound of its window (plus fp32 slack), and 1 and 2 threads agree bit
-    /// for bit.
+    /// panels, every tile width, stride 2, padding, k split into blocks, cin 12 with iw 3:
+    /// the fast quantiser's masked tail), signed, non-negative and all-zero inputs (output
+    /// = bias), ReLU, ReLU6 and none: every output within the int8 bound of its window
+    /// (plus fp32 slack). Every case fits one band of `BAND_BYTES`, so each is also run
+    /// with bands of 4 KiB and of one output row (several bands, stride 2 and padding
+    /// included) on 1, 2 and 3 forced row runs (`conv_split`, past `split_threads`'
+    /// work threshold): all agree bit for bit with the single band on one thread.
     #[test]
     fn matches_fp64_reference_within_int8_rounding() {
         if !available() {
@@ -687,7 +743,9 @@ mod tests {
             return;
         }
         // (input, cout, k, stride, pad)
-        let cases: [([usize; 3], usize, usize, usize, usize); 8] = [
+        let cases: [([usize; 3], usize, usize, usize, usize); 10] = [
+            ([5, 3, 12], 20, 3, 1, 1),
+            ([23, 9, 6], 16, 3, 2, 1),
             ([9, 11, 3], 16, 3, 2, 1),
             ([7, 13, 5], 20, 3, 1, 1),
             ([6, 10, 32], 64, 1, 1, 0),
@@ -713,7 +771,9 @@ mod tests {
                 .collect();
             let signed: Vec<f32> = (0..ih * iw * cin).map(|i| val(i, 7 + case) * 3.0).collect();
             let relu: Vec<f32> = signed.iter().map(|v| v.max(0.0)).collect();
+            let zeros = vec![0f32; ih * iw * cin];
             for (x, sx) in [
+                (&zeros, 0.0),
                 (
                     &signed,
                     f64::from(signed.iter().fold(0f32, |m, v| m.max(v.abs()))) / 127.0,
@@ -723,7 +783,7 @@ mod tests {
                     f64::from(relu.iter().fold(0f32, |m, v| m.max(*v))) / 255.0,
                 ),
             ] {
-                for act in [Act::None, Act::Relu] {
+                for act in [Act::None, Act::Relu, Act::Relu6] {
                     let (want, bound) = reference(&g, &wt, &bias, x, act, sx, &sw);
                     let one = run(&g, &packed, act, x, 1);
                     for (i, ((&a, &b), &m)) in one.iter().zip(&want).zip(&bound).enumerate() {
@@ -733,7 +793,15 @@ mod tests {
                             "case {case} {act:?} out {i}: {a} vs {b} (tol {tol})"
                         );
                     }
-                    assert_eq!(run(&g, &packed, act, x, 2), one, "case {case}: 2 threads");
+                    for band in [BAND_BYTES, 4096, 1] {
+                        for threads in 1..=3 {
+                            assert_eq!(
+                                run_split(&g, &packed, act, x, threads, band),
+                                one,
+                                "case {case} {act:?}: {threads} threads, bands of {band} B"
+                            );
+                        }
+                    }
                 }
             }
         }
