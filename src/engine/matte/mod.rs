@@ -13,8 +13,8 @@ mod guided;
 pub mod keyframe;
 mod motion;
 mod propagate;
-mod rescue;
 pub(crate) mod resample;
+mod rescue;
 mod temporal;
 pub mod tween;
 
