@@ -213,7 +213,7 @@ impl MatteArgs {
             o.fine_threads = n;
         }
         if let Some(l) = reduced_layers(self.matte_bf16.as_deref(), self.matte_int8.as_deref())? {
-            o.fine_bf16 = l;
+            o.fine_reduced = l;
         }
         if let Some(px) = self.matte_core {
             o.fuse.core_erode = px.min(64);

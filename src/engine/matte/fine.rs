@@ -117,7 +117,7 @@ impl FineRunner {
             n => n as usize,
         };
         let mut matter = Matter::with_threads(threads);
-        matter.set_bf16(opts.fine_bf16);
+        matter.set_reduced(opts.fine_reduced);
         FineRunner {
             matter,
             long_side: opts.fine_long_side as usize,

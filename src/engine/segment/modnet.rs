@@ -55,9 +55,6 @@ pub struct ReducedLayers {
     pub precision: ConvPrecision,
 }
 
-/// The name round 8 gave `ReducedLayers` (bf16 was then the only reduced precision).
-pub type Bf16Layers = ReducedLayers;
-
 impl ReducedLayers {
     /// Every convolution in bf16.
     pub const ALL: ReducedLayers = ReducedLayers {
@@ -166,12 +163,6 @@ impl Matter {
             self.plans.clear();
         }
         self.reduced = layers;
-    }
-
-    /// `set_reduced` under round 8's name (its callers pass `MatteOptions::fine_bf16`,
-    /// which may ask for int8 too).
-    pub fn set_bf16(&mut self, layers: Option<ReducedLayers>) {
-        self.set_reduced(layers);
     }
 
     /// The plan for `height`×`width` (multiples of 32), made on first use.
@@ -362,7 +353,7 @@ mod tests {
     /// MODNet with every convolution in bf16 stays close to onnxruntime's fp32 alpha.
     #[test]
     fn bf16_convolutions_stay_close_to_onnxruntime() {
-        stays_close_to_onnxruntime(Bf16Layers::ALL, cpu_runs_bf16(), 0.01);
+        stays_close_to_onnxruntime(ReducedLayers::ALL, cpu_runs_bf16(), 0.01);
     }
 
     /// MODNet with its decoder's convolutions in int8 (`DECODER_INT8`) stays close to
@@ -376,7 +367,7 @@ mod tests {
 
     #[test]
     fn bf16_layer_choice_skips_first_last_and_thin_layers() {
-        let l = Bf16Layers {
+        let l = ReducedLayers {
             min_cin: 16,
             skip_first: 1,
             skip_last: 2,
@@ -385,6 +376,6 @@ mod tests {
         let picked: Vec<usize> = (0..6).filter(|&i| l.picks(i, 6, 32)).collect();
         assert_eq!(picked, [1, 2, 3]);
         assert!(!l.picks(2, 6, 8));
-        assert!((0..6).all(|i| Bf16Layers::ALL.picks(i, 6, 1)));
+        assert!((0..6).all(|i| ReducedLayers::ALL.picks(i, 6, 1)));
     }
 }
