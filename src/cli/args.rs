@@ -40,18 +40,17 @@ impl ResolutionArg {
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum MatteArg {
-    /// The selfie segmentation model with edge-aware refinement (cheapest; a halo around
-    /// hair).
+    /// The selfie segmentation model with edge-aware refinement (cheapest).
     Fast,
-    /// The default: the selfie model fused with MODNet portrait matting on keyframes,
-    /// carried between them by motion: hair-level edges, no band of old background.
+    /// The selfie model fused with MODNet portrait matting: hair-level edges, no band of
+    /// old background, several times the cost.
     Quality,
 }
 
 /// Matte tunables; unset flags keep the engine's defaults.
 #[derive(Debug, Clone, Args)]
 pub struct MatteArgs {
-    /// Matte: quality (default) or fast (not the encoder's --quality).
+    /// Matte: fast or quality (not the encoder's --quality).
     #[arg(long, value_enum)]
     pub matte: Option<MatteArg>,
     /// Quality matte: run MODNet on every n-th frame (1 = every frame).

@@ -412,10 +412,10 @@ mod tests {
     /// explicit forward or reuse carry keeps its interval.
     #[test]
     fn the_timeline_matte_runs_modnet_on_every_frame_when_it_cannot_carry_back() {
-        assert_eq!(QualityMatte::new(&MatteOptions::default()).runner.every, 1);
+        assert_eq!(QualityMatte::new(&opts(2, Carry::Both)).runner.every, 1);
         assert_eq!(QualityMatte::new(&opts(3, Carry::Both)).runner.every, 1);
         assert_eq!(QualityMatte::new(&opts(3, Carry::Forward)).runner.every, 3);
-        assert_eq!(FineRunner::new(&MatteOptions::default()).every, 2);
+        assert_eq!(FineRunner::new(&opts(2, Carry::Both)).every, 2);
     }
 
     /// Below crop 512, a dark crop runs MODNet at 512 (`rescue`) and, since noise swamps the

@@ -33,13 +33,11 @@ use temporal::Temporal;
 /// Which matte the engine computes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum MatteMode {
-    /// The selfie model alone, refined by a guided filter (cheapest; a halo of old
-    /// background around hair and shoulders: dev-set edge error 0.136 in issue 23).
+    /// The selfie model alone, refined by a guided filter (cheapest).
+    #[default]
     Fast,
     /// The selfie model fused with MODNet's portrait matting (`fuse`): sharper hair and no
-    /// band of old background. The default (issue 23): MODNet on keyframes, carried by
-    /// motion between them (see [`MatteOptions::default`]).
-    #[default]
+    /// band of old background, at several times the cost.
     Quality,
 }
 
@@ -149,17 +147,16 @@ impl Default for MatteOptions {
         // false positives there, temporal 0.7 damps flicker without visible lag.
         MatteOptions {
             mode: MatteMode::default(),
-            // Issue 23 round 10 (docs/notes/issue-23.md, BENCHMARKS.md): MODNet at crop
-            // long side 384 on every 2nd frame, the frames between carried from both
-            // keyframes by motion, its decoder in int8 where the CPU has AVX-512 VNNI, dark
-            // or badly missed crops redone at 512 (`rescue`). Dev set: IoU 0.9834, min
-            // 0.9649, edge 0.0740, flicker 0.00172; 0.137 CPU s/frame at 1080p, 3.0x a plain
-            // x264 transcode (MODNet at 512 on every frame: 0.42, 9x).
-            fine_every: 2,
+            fine_every: 1,
             fine_carry: Carry::Both,
             fine_snap: 0,
-            fine_long_side: 384,
+            fine_long_side: 512,
             fine_threads: 0,
+            // The decoder's convolutions in int8 on CPUs with AVX-512 VNNI (fp32 elsewhere):
+            // dev set at crop 512 edge 0.0697 against fp32's 0.0693, IoU 0.9838 / 0.9840,
+            // 0.69-0.76x the CPU (issue 23 round 10). The keyframe design (crop 384, every
+            // 2nd frame carried from both sides, rescue at 512) is opt-in: `--matte-every 2
+            // --matte-long-side 384` (docs/notes/issue-23.md).
             fine_reduced: Some(crate::engine::segment::modnet::ReducedLayers::DECODER_INT8),
             fuse: fuse::FuseParams::default(),
             temporal: 0.7,
@@ -350,18 +347,18 @@ mod tests {
             .collect()
     }
 
-    /// The quality matte keeps MODNet in fp32 at crop long side 512 on every frame: the
-    /// bf16 kernel was measured slower on this box, crop 384 loses edge MAD (issue 23).
+    /// The quality matte keeps MODNet at crop long side 512 on every frame, its decoder in
+    /// int8 (the dev-set metrics hold; bf16 was slower on this box; issue 23); `fast` stays
+    /// the default matte.
     #[test]
-    fn the_default_is_the_quality_matte_on_keyframes_with_an_int8_decoder() {
+    fn quality_defaults_to_modnet_at_512_every_frame_with_an_int8_decoder() {
         let o = MatteOptions::default();
         assert_eq!(
             o.fine_reduced,
             Some(crate::engine::segment::modnet::ReducedLayers::DECODER_INT8)
         );
-        assert_eq!((o.fine_long_side, o.fine_every), (384, 2));
-        assert_eq!(o.fine_carry, Carry::Both);
-        assert_eq!(o.mode, MatteMode::Quality);
+        assert_eq!((o.fine_long_side, o.fine_every), (512, 1));
+        assert_eq!(o.mode, MatteMode::Fast);
     }
 
     #[test]
