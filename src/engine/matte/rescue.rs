@@ -277,8 +277,8 @@ mod tests {
 
     /// The failure kind of round 10: on dark, noisy frames MODNet at crop 384 drops the face
     /// or the suit (its alpha misses part of the selfie mask's person); the runner runs such
-    /// a dark crop at 512, which keeps it. What main's runner returned is MODNet's plain 384 alpha
-    /// (`Matter` at `model_size(region, 384)`), which the bar below rejects. At 512 (the
+    /// a dark crop at 512, which keeps it. What main's runner returned is MODNet's plain 384
+    /// alpha (`Matter` at `model_size(region, 384)`), which is not 512's. At 512 (the
     /// default) nothing is redone.
     #[test]
     fn a_dark_noisy_frame_that_384_loses_is_redone_at_512() {
@@ -287,10 +287,11 @@ mod tests {
         use super::super::fuse::{model_size, person_region};
         use crate::engine::segment::modnet::Matter;
         use crate::engine::segment::{ModelKind, Segmenter};
-        /// The person is kept when the alpha misses at most this much of the selfie mask's
-        /// person: on the low-light clip MODNet at 512 misses ≤ 0.06 (0.059 at frame 45's
-        /// known patch), at 384 0.11–0.69 on frames 10, 45, 80 (round 10's proxy).
-        const BAR: f32 = 0.08;
+        // Measured here (debug build, the case's recipe on the talking fixture): plain 384
+        // misses 0.18, 0.43, 0.01 of the selfie mask's person on frames 10, 45, 80; MODNet at
+        // 512 misses 0.06, 0.13, 0.12. "Missed" is a proxy (the selfie mask is unsure in the
+        // dark too), so the test asks for the 512 run itself, and for the kind: one frame
+        // where 384 loses far more of the person than 512.
         let frames = dark_frames(&[10, 45, 80]);
         let mut seg = Segmenter::new(ModelKind::for_frame(1280, 720)).unwrap();
         let model = seg.kind().input_size();
@@ -325,16 +326,19 @@ mod tests {
             assert_eq!((fine512.w, fine512.h), model_size(region, 512));
             // At the default's size nothing is redone.
             assert_eq!((large.rescue.fired, large.rescue.large_runs), (0, 0));
+            // The 384 runner ran this dark crop at 512: the very same alpha.
+            assert_eq!((fine.w, fine.h), (fine512.w, fine512.h));
+            assert!(
+                fine.alpha == fine512.alpha,
+                "the 384 runner's alpha is not 512's"
+            );
             got.push((was, now, missed(&selfie, model, &fine512, (1280, 720))));
         }
         eprintln!("missed (plain 384, runner at 384, runner at 512): {got:?}");
-        assert!(got.iter().any(|g| g.0 > BAR), "the kind is there: {got:?}");
-        assert!(fired >= 1, "{got:?}");
-        for g in &got {
-            assert!(
-                g.1 <= BAR,
-                "the 384 runner's alpha misses the person: {got:?}"
-            );
-        }
+        assert!(
+            got.iter().any(|g| g.0 > g.2 + 0.2),
+            "the kind is there (384 loses much more than 512 somewhere): {got:?}"
+        );
+        assert_eq!(fired, 3, "every frame is dark: {got:?}");
     }
 }

@@ -301,22 +301,22 @@ mod tests {
     use crate::engine::segment::ops::Act;
     use crate::engine::segment::ops::conv2d::ConvGeometry;
 
-    /// A 3×3 convolution of a 3×3 input with `cin` channels into one output pixel, one
-    /// channel: `k = 9·cin`.
+    /// A 3×3 convolution of a 3×3 input with `cin` channels into one output pixel, 8
+    /// channels (the packed kernels need at least 8): `k = 9·cin`.
     fn conv(cin: usize) -> Conv2d {
         let geo = ConvGeometry {
             stride: [1, 1],
             pads: [0; 4],
         };
-        let w = vec![0.5f32; 9 * cin];
+        let w = vec![0.5f32; 8 * 9 * cin];
         let mut c = Conv2d::with_geometry(
             0,
             geo,
             [3, 3, cin],
             &w,
-            &[1, 3, 3, cin],
+            &[8, 3, 3, cin],
             None,
-            [1, 1, 1],
+            [1, 1, 8],
             Act::None,
         )
         .unwrap();
