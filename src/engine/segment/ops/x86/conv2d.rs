@@ -302,14 +302,15 @@ mod tests {
     use crate::engine::segment::ops::conv2d::ConvGeometry;
 
     /// A 3×3 convolution of a 3×3 input with `cin` channels into one output pixel, 8
-    /// channels (the packed kernels need at least 8): `k = 9·cin`.
+    /// channels (the packed kernels need at least 8), packed in fp32 by `with_geometry`:
+    /// `k = 9·cin`.
     fn conv(cin: usize) -> Conv2d {
         let geo = ConvGeometry {
             stride: [1, 1],
             pads: [0; 4],
         };
         let w = vec![0.5f32; 8 * 9 * cin];
-        let mut c = Conv2d::with_geometry(
+        Conv2d::with_geometry(
             0,
             geo,
             [3, 3, cin],
@@ -319,9 +320,7 @@ mod tests {
             [1, 1, 8],
             Act::None,
         )
-        .unwrap();
-        pack(&mut c);
-        c
+        .unwrap()
     }
 
     /// int8 sums in i32 (`vpdpbusd` wraps silently): a convolution whose depth `k` could
