@@ -167,6 +167,32 @@ fn sad(
     s
 }
 
+/// Sub-pixel offset (x, y) of the best shift `(dx, dy)` (cost `c`) in a search's cost grid
+/// (`cost`: (2·radius + 1)², row-major by dy then dx): a parabola through each axis's
+/// neighbours, 0 on an axis whose neighbour lies outside the grid or was not costed.
+fn subpixel(cost: &[f32], radius: i32, (dx, dy): (i32, i32), c: f32) -> (f32, f32) {
+    let n = (2 * radius + 1) as usize;
+    let at = |dx: i32, dy: i32| {
+        if dx.abs() > radius || dy.abs() > radius {
+            return f32::INFINITY;
+        }
+        cost[((dy + radius) as usize) * n + (dx + radius) as usize]
+    };
+    let (l, r) = (at(dx - 1, dy), at(dx + 1, dy));
+    let (u, d) = (at(dx, dy - 1), at(dx, dy + 1));
+    let sx = if l.is_finite() && r.is_finite() {
+        parabola(l, c, r)
+    } else {
+        0.0
+    };
+    let sy = if u.is_finite() && d.is_finite() {
+        parabola(u, c, d)
+    } else {
+        0.0
+    };
+    (sx, sy)
+}
+
 /// Vertex offset of the parabola through (−1, l), (0, c), (1, r), in [−0.5, 0.5].
 fn parabola(l: f32, c: f32, r: f32) -> f32 {
     let d = l - 2.0 * c + r;
@@ -281,24 +307,7 @@ impl MotionField {
                 }
                 let (c, dx, dy) = best;
                 let i = by * bw + bx;
-                let at = |dx: i32, dy: i32| {
-                    if dx.abs() > RADIUS || dy.abs() > RADIUS {
-                        return f32::INFINITY;
-                    }
-                    cost[((dy + RADIUS) as usize) * n + (dx + RADIUS) as usize]
-                };
-                let (l, r) = (at(dx - 1, dy), at(dx + 1, dy));
-                let (u, d) = (at(dx, dy - 1), at(dx, dy + 1));
-                let sx = if l.is_finite() && r.is_finite() {
-                    parabola(l, c, r)
-                } else {
-                    0.0
-                };
-                let sy = if u.is_finite() && d.is_finite() {
-                    parabola(u, c, d)
-                } else {
-                    0.0
-                };
+                let (sx, sy) = subpixel(&cost, RADIUS, (dx, dy), c);
                 f.dx[i] = dx as f32 + sx;
                 f.dy[i] = dy as f32 + sy;
                 matched[i] = true;
@@ -407,28 +416,7 @@ impl MotionField {
                 if !c.is_finite() {
                     continue;
                 }
-                let at = |ex: i32, ey: i32| {
-                    if ex.abs() > FINE_RADIUS || ey.abs() > FINE_RADIUS {
-                        return f32::INFINITY;
-                    }
-                    cost[((ey + FINE_RADIUS) as usize) * n + (ex + FINE_RADIUS) as usize]
-                };
-                let (l, r, u, d) = (
-                    at(ex - 1, ey),
-                    at(ex + 1, ey),
-                    at(ex, ey - 1),
-                    at(ex, ey + 1),
-                );
-                let sx = if l.is_finite() && r.is_finite() {
-                    parabola(l, c, r)
-                } else {
-                    0.0
-                };
-                let sy = if u.is_finite() && d.is_finite() {
-                    parabola(u, c, d)
-                } else {
-                    0.0
-                };
+                let (sx, sy) = subpixel(&cost, FINE_RADIUS, (ex, ey), c);
                 self.dx[i] = ((cx + ex) as f32 + sx) / qf;
                 self.dy[i] = ((cy + ey) as f32 + sy) / qf;
             }
