@@ -66,7 +66,10 @@ impl Api {
         r
     }
 
+    /// POST `body`; a render request asks for the suite's matte unless it names one
+    /// (`support::with_test_output_matte`).
     pub(crate) async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        let body = crate::support::with_test_output_matte(body);
         let r = self
             .req(reqwest::Method::POST, path)
             .json(&body)

@@ -80,7 +80,15 @@ impl User {
         (r.status(), r.json().await.unwrap_or(Value::Null))
     }
 
+    /// POST `body`; a render request asks for the suite's matte unless it names one
+    /// (`support::with_test_output_matte`).
     async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.post_as_given(path, crate::support::with_test_output_matte(body))
+            .await
+    }
+
+    /// POST `body` exactly as given (a render without `output.matte` gets the default).
+    async fn post_as_given(&self, path: &str, body: Value) -> (StatusCode, Value) {
         let r = self
             .req(reqwest::Method::POST, path)
             .json(&body)
@@ -978,7 +986,7 @@ async fn render_flow_completes_and_downloads_a_valid_file() {
         )
         .await;
     assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
-    assert!(v.to_string().contains("fast, quality"), "{v}");
+    assert!(v.to_string().contains("fast, balanced, quality"), "{v}");
 
     let (st, v) = u.render("render_a", &s, "medium").await;
     assert_eq!(st, StatusCode::OK, "{v}");
@@ -1054,9 +1062,11 @@ async fn render_flow_completes_and_downloads_a_valid_file() {
 }
 
 /// A timeline export (here a trimmed clip, which only the timeline renderer does) is cut
-/// with the matte the request names, like a one-clip export: `output.matte: "quality"`
-/// (MODNet's edges) gives another picture than `"fast"`. Both renders see the same frames,
-/// so any difference is the matte's.
+/// with the matte the request names, like a one-clip export: `output.matte: "quality"` or
+/// `"balanced"` (MODNet's edges) gives another picture than `"fast"`, and the render's
+/// status names the matte. Without `output.matte` the status names the engine's default,
+/// and the picture is that matte's. All renders see the same frames, so any difference is
+/// the matte's.
 #[tokio::test]
 async fn a_timeline_export_uses_the_requested_matte() {
     let dir = tempdir();
@@ -1077,19 +1087,26 @@ async fn a_timeline_export_uses_the_requested_matte() {
     seg["m"]["in_ms"] = json!(500);
     seg["d"] = json!(300);
     let (w, h) = (640, 360);
-    let mut frames = Vec::new();
-    for matte in ["fast", "quality"] {
-        let id = format!("render_tl_{matte}");
+    let default = ebc::engine::matte::MatteMode::default().as_str();
+    let mut frames = std::collections::BTreeMap::new();
+    for matte in ["fast", "balanced", "quality", ""] {
+        let id = format!("render_tl_{}", if matte.is_empty() { "default" } else { matte });
+        let mut output = json!({"format": "mp4", "quality": "high"});
+        if !matte.is_empty() {
+            output["matte"] = json!(matte);
+        }
         let (st, v) = u
-            .post(
+            .post_as_given(
                 "/api/render/proxy/lambda",
-                json!({"id": id, "sessionId": s, "draft": draft,
-                       "output": {"format": "mp4", "quality": "high", "matte": matte}}),
+                json!({"id": id, "sessionId": s, "draft": draft, "output": output}),
             )
             .await;
         assert_eq!(st, StatusCode::OK, "{v}");
+        let named = if matte.is_empty() { default } else { matte };
+        assert_eq!(v["data"]["matte"], named, "{v}");
         let last = u.wait_render(&id, is_final).await.pop().unwrap();
         assert_eq!(last["status"], "completed", "{last}");
+        assert_eq!(last["matte"], named, "{last}");
         let bytes = u
             .req(reqwest::Method::GET, last["outputUrl"].as_str().unwrap())
             .send()
@@ -1102,19 +1119,30 @@ async fn a_timeline_export_uses_the_requested_matte() {
         std::fs::write(&out, &bytes).unwrap();
         let (_, ow, oh, n) = video_facts(&out);
         assert_eq!((ow, oh, n), (w as u64, h as u64, 9), "{matte}");
-        frames.push([1, 4, 7].map(|i| luma_frame(&out, i, w, h)));
+        frames.insert(matte, [1, 4, 7].map(|i| luma_frame(&out, i, w, h)));
     }
-    for (fast, quality) in frames[0].iter().zip(&frames[1]) {
-        let diff = mean_abs_diff(fast, quality, w, (0, 0, w, h));
-        let moved = fast
+    // Pixels that moved by > 24 levels between two renders, per frame.
+    let moved = |a: &str, b: &str| -> Vec<usize> {
+        frames[a]
             .iter()
-            .zip(quality)
-            .filter(|(a, b)| a.abs_diff(**b) > 24)
-            .count();
+            .zip(&frames[b])
+            .map(|(x, y)| x.iter().zip(y).filter(|(p, q)| p.abs_diff(**q) > 24).count())
+            .collect()
+    };
+    for matte in ["quality", "balanced"] {
+        for (i, m) in moved("fast", matte).into_iter().enumerate() {
+            assert!(
+                m * 200 > w * h,
+                "frame {i}: the {matte} matte changed {m} pixels by > 24 levels; \
+                 the timeline export was cut with the fast matte"
+            );
+        }
+    }
+    for (i, (x, y)) in frames[""].iter().zip(&frames[default]).enumerate() {
+        let diff = mean_abs_diff(x, y, w, (0, 0, w, h));
         assert!(
-            moved * 200 > w * h,
-            "the quality matte changed {moved} pixels by > 24 levels (mean |Δ| {diff:.3}); \
-             the timeline export was cut with the fast matte"
+            diff < 0.5,
+            "frame {i}: no output.matte differs from {default} by mean |Δ| {diff:.3}"
         );
     }
     b.shutdown().await;

@@ -155,3 +155,89 @@ clitest!(segment_writes_a_gray_matte, |dir, cmd| {
         "{person} / {background}"
     );
 });
+
+/// The first `frames` frames of fixture `name`, re-encoded into `dir` (MODNet is slow in the
+/// test profile, so the tests that run it keep their clips short).
+fn short_clip(dir: &Path, name: &str, frames: u32) -> std::path::PathBuf {
+    let out = dir.join(format!("short_{name}"));
+    let st = Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-i"])
+        .arg(clip(name))
+        .args(["-frames:v", &frames.to_string(), "-an"])
+        .args(["-c:v", "libx264", "-preset", "ultrafast", "-crf", "12"])
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(st.success(), "ffmpeg cutting {name}");
+    out
+}
+
+/// The matte a finished run names on its last line (`…; matte: NAME` and, when MODNet ran,
+/// ` (MODNet on K of N frames)`): (NAME, Some((K, N))).
+fn matte_used(stderr: &str) -> (String, Option<(u64, u64)>) {
+    let line = stderr
+        .lines()
+        .rfind(|l| l.contains("; matte: "))
+        .unwrap_or_else(|| panic!("no matte named: {stderr}"));
+    let rest = &line[line.find("; matte: ").unwrap() + "; matte: ".len()..];
+    let name = rest.split_whitespace().next().unwrap().to_string();
+    let counts = rest.split_once("(MODNet on ").map(|(_, c)| {
+        let mut n = c.split(|ch: char| !ch.is_ascii_digit()).filter(|s| !s.is_empty());
+        let k = n.next().unwrap().parse().unwrap();
+        let of = n.next().unwrap().parse().unwrap();
+        (k, of)
+    });
+    (name, counts)
+}
+
+// `--matte balanced` is accepted, used, and named at the end: MODNet runs on keyframes
+// only (fewer frames than the clip has); every frame is written.
+clitest!(balanced_matte_runs_modnet_on_keyframes_and_says_so, |dir, cmd| {
+    let input = short_clip(dir, "noaudio_640x360.mp4", 8);
+    let out = cmd
+        .arg("replace")
+        .arg(&input)
+        .args(["-b", "navy", "-o", "out.mp4", "--preset", "ultrafast"])
+        .args(["--matte", "balanced"])
+        .output()
+        .unwrap();
+    let (_, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    let (name, counts) = matte_used(&stderr);
+    assert_eq!(name, "balanced", "{stderr}");
+    let (ran, frames) = counts.unwrap_or_else(|| panic!("no MODNet count: {stderr}"));
+    assert_eq!(frames, 8, "{stderr}");
+    assert!((1..8).contains(&ran), "MODNet on {ran} of {frames}: {stderr}");
+    assert_eq!(video_facts(&dir.join("out.mp4")).3, 8);
+});
+
+// A matte the CLI does not know is refused naming every one it does; nothing is written.
+clitest!(an_unknown_matte_lists_the_mattes, |dir, cmd| {
+    let out = cmd
+        .arg("replace")
+        .arg(clip("noaudio_640x360.mp4"))
+        .args(["-b", "navy", "-o", "out.mp4", "--matte", "ultra"])
+        .output()
+        .unwrap();
+    let (_, stderr) = text(&out);
+    assert!(!out.status.success());
+    for name in ["fast", "balanced", "quality"] {
+        assert!(stderr.contains(name), "{name}: {stderr}");
+    }
+    assert!(listing(dir).is_empty());
+});
+
+// Without `--matte` the engine's default matte is used, and named.
+clitest!(no_matte_flag_uses_the_default_matte, |dir, cmd| {
+    let input = short_clip(dir, "noaudio_640x360.mp4", 4);
+    let out = cmd
+        .arg("replace")
+        .arg(&input)
+        .args(["-b", "navy", "-o", "out.mp4", "--preset", "ultrafast"])
+        .output()
+        .unwrap();
+    let (_, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    let default = ebc::engine::matte::MatteMode::default();
+    assert_eq!(matte_used(&stderr).0, default.as_str(), "{stderr}");
+});

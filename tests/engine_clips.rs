@@ -17,8 +17,9 @@ fn green() -> Backdrop {
 
 fn opts(input: &str, out: &std::path::Path) -> ReplaceOptions {
     let mut o = ReplaceOptions::new(clip(input), out.to_path_buf(), green());
-    // The fastest preset keeps the tests cheap; output facts do not depend on it.
+    // The fastest preset and matte keep the tests cheap; output facts do not depend on them.
     o.x264_preset = "ultrafast".into();
+    o.matte = crate::support::test_matte_options();
     o
 }
 
@@ -181,6 +182,7 @@ fn still_image_gives_png_and_preview() {
     assert!(made.success());
     let out = dir.path().join("out.png");
     let mut o = ReplaceOptions::new(img, out.clone(), green());
+    o.matte = crate::support::test_matte_options();
     o.preview = Some(dir.path().join("before_after.jpg"));
     let report = replace(&o, &mut NoProgress).expect("replace");
     assert_eq!(report.frames, 1);
@@ -278,6 +280,7 @@ fn video_starting_after_its_audio_keeps_its_offset() {
     let out = dir.path().join("out.mp4");
     let mut o = ReplaceOptions::new(delayed, out.clone(), green());
     o.x264_preset = "ultrafast".into();
+    o.matte = crate::support::test_matte_options();
     replace(&o, &mut NoProgress).expect("replace");
     let json = probe_json(&out);
     let start = |kind| {

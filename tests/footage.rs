@@ -48,6 +48,7 @@ fn render_with(
 ) -> (ReplaceReport, Vec<String>) {
     let mut o = ReplaceOptions::new(input.to_path_buf(), out.to_path_buf(), b);
     o.x264_preset = "ultrafast".into();
+    o.matte = crate::support::test_matte_options();
     tweak(&mut o);
     let mut rec = Recorder::default();
     let report =

@@ -338,6 +338,7 @@ mod hdr {
             let out = d.join(out_name);
             let mut o = ReplaceOptions::new(input.clone(), out.clone(), green());
             o.x264_preset = "ultrafast".into();
+            o.matte = crate::support::test_matte_options();
             o.hdr = HdrMode::Keep;
             replace(&o, &mut NoProgress).unwrap_or_else(|e| panic!("{name}: {e}"));
             let j = probe_json(&out);

@@ -121,7 +121,16 @@ impl Session {
         std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
     }
 
+    /// Tool `name` with `args`; a new export asks for the suite's matte unless it names one
+    /// (`support::with_test_matte`).
     async fn call(&self, name: &str, args: Value) -> CallToolResult {
+        self.call_as_given(name, crate::support::with_test_matte(name, args))
+            .await
+    }
+
+    /// Tool `name` with `args` exactly as given (an export without `matte` gets the
+    /// server's default).
+    async fn call_as_given(&self, name: &str, args: Value) -> CallToolResult {
         let args = args.as_object().cloned().unwrap_or_default();
         let params = CallToolRequestParams::new(name.to_string()).with_arguments(args);
         match self.client.call_tool(params).await {
@@ -1255,4 +1264,51 @@ async fn cloud_never_receives_non_media_paths_from_free_text() {
     assert!(sent_url, "the URL in the text still reaches the agent");
     s.stop().await;
     backend.shutdown().await;
+}
+
+/// Issue 23: `export_video`'s `matte` takes `balanced` beside `fast` and `quality` (its input
+/// schema lists them), the export result names the matte the video was cut with, and an
+/// export without `matte` names the engine's default.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_takes_the_balanced_matte_and_names_the_matte_it_used() {
+    let s = start(&[("EBC_BACKEND", "local".to_string())]).await;
+    let tools = s.client.list_all_tools().await.expect("tools/list");
+    let export = tools.iter().find(|t| t.name == "export_video").unwrap();
+    let schema = serde_json::to_string(&export.input_schema).unwrap();
+    for name in ["\"fast\"", "\"balanced\"", "\"quality\""] {
+        assert!(schema.contains(name), "{name} not in {schema}");
+    }
+    // Eight frames: MODNet is slow in the test profile.
+    let short = s.dir.path().join("short.mp4");
+    let st = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-i", &clip(), "-frames:v", "8", "-an"])
+        .args(["-c:v", "libx264", "-preset", "ultrafast", "-crf", "12"])
+        .arg(&short)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    s.ok("upload_media", json!({"media": [short]})).await;
+    s.ok("replace_background", json!({"backdrop": "navy"}))
+        .await;
+    let out = s.dir.path().join("balanced.mp4");
+    let (_, done) = s
+        .ok(
+            "export_video",
+            json!({"output_path": out, "matte": "balanced"}),
+        )
+        .await;
+    assert_eq!(done["status"], "completed", "{done}");
+    assert_eq!(done["matte"], "balanced", "{done}");
+    assert_eq!(probe_video(&out)["nb_read_frames"], "8");
+
+    let out = s.dir.path().join("default.mp4");
+    let r = s
+        .call_as_given("export_video", json!({"output_path": out}))
+        .await;
+    assert_ne!(r.is_error, Some(true), "{}", text(&r));
+    let done = r.structured_content.clone().expect("structured");
+    assert_eq!(done["status"], "completed", "{done}");
+    let default = ebc::engine::matte::MatteMode::default().as_str();
+    assert_eq!(done["matte"], default, "{done}");
+    s.stop().await;
 }

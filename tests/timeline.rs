@@ -126,6 +126,7 @@ fn two_clips_trimmed_reframed_titled_with_music() {
     opts.aspect = Some((9, 16));
     opts.max_long_side = 640;
     opts.x264_preset = "ultrafast".into();
+    opts.matte = crate::support::test_matte_options();
     opts.titles.push(TimelineTitle {
         text: "Urban Dreams".into(),
         start_s: 0.0,
@@ -228,6 +229,7 @@ fn cancel_and_bad_trims_leave_nothing() {
         }],
     );
     opts.x264_preset = "ultrafast".into();
+    opts.matte = crate::support::test_matte_options();
     let mut rec = Recorder {
         cancel_after: Some(5),
         ..Recorder::default()

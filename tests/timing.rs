@@ -75,6 +75,7 @@ fn green() -> Backdrop {
 pub(crate) fn render(input: &Path, out: &Path) -> Vec<String> {
     let mut o = ReplaceOptions::new(input.to_path_buf(), out.to_path_buf(), green());
     o.x264_preset = "ultrafast".into();
+    o.matte = crate::support::test_matte_options();
     let mut rec = Recorder::default();
     let report =
         replace(&o, &mut rec).unwrap_or_else(|e| panic!("replace {} failed: {e}", input.display()));

@@ -293,8 +293,8 @@ pub struct RenderOutput {
     /// "1080p" | "720p" (an extension of ours; the cloud ignores it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resolution: Option<String>,
-    /// "fast" | "quality": the person matte (an extension of ours; the cloud ignores it).
-    /// Absent: the backend's default.
+    /// "fast" | "balanced" | "quality": the person matte (an extension of ours; the cloud
+    /// ignores it). Absent: the backend's default (`MatteMode::default`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub matte: Option<String>,
 }
@@ -369,6 +369,11 @@ pub struct RenderStatus {
     /// Why a render failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The person matte the render is cut with ("fast" | "balanced" | "quality"), the
+    /// default's name when the request named none (an extension of ours; the cloud sends
+    /// none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub matte: Option<String>,
 }
 
 impl RenderStatus {
@@ -437,6 +442,9 @@ impl RenderStatus {
                 .flatten()
                 .map(str::to_string)
         });
+        let matte = field(&["matte"])
+            .and_then(Value::as_str)
+            .map(str::to_string);
         Ok(RenderStatus {
             id,
             status,
@@ -444,6 +452,7 @@ impl RenderStatus {
             output_url,
             output,
             error,
+            matte,
         })
     }
 }

@@ -42,6 +42,9 @@ impl ResolutionArg {
 pub enum MatteArg {
     /// The selfie segmentation model with edge-aware refinement (cheapest).
     Fast,
+    /// The quality matte on keyframes: MODNet on every 2nd frame at a smaller size, the
+    /// frames between carried by motion; close to quality's edges at a third of its cost.
+    Balanced,
     /// The selfie model fused with MODNet portrait matting: hair-level edges, no band of
     /// old background, several times the cost.
     Quality,
@@ -50,10 +53,10 @@ pub enum MatteArg {
 /// Matte tunables; unset flags keep the engine's defaults.
 #[derive(Debug, Clone, Args)]
 pub struct MatteArgs {
-    /// Matte: fast or quality (not the encoder's --quality).
+    /// Matte: fast, balanced or quality (not the encoder's --quality). Default: fast.
     #[arg(long, value_enum)]
     pub matte: Option<MatteArg>,
-    /// Quality matte: run MODNet on every n-th frame (1 = every frame).
+    /// Quality matte: run MODNet on every n-th frame (1 = every frame; balanced: 2).
     #[arg(long, value_name = "N", hide = true)]
     pub matte_every: Option<u32>,
     /// Quality matte, --matte-every > 1: how the frames between MODNet's keyframes get its
@@ -65,7 +68,8 @@ pub struct MatteArgs {
     /// the frame's edges, in MODNet pixels (0 = off, at most 16).
     #[arg(long, value_name = "PX", hide = true)]
     pub matte_snap: Option<u32>,
-    /// Quality matte: longest side of MODNet's input, in pixels (64..1024).
+    /// Quality matte: longest side of MODNet's input, in pixels (64..1024; quality: 512,
+    /// balanced: 384).
     #[arg(long, value_name = "PX", hide = true)]
     pub matte_long_side: Option<u32>,
     /// Quality matte: threads MODNet's convolutions split over (0 = one per core).
@@ -175,13 +179,13 @@ fn reduced_layers(bf16: Option<&str>, int8: Option<&str>) -> Result<Option<Optio
 
 impl MatteArgs {
     fn validate(&self) -> Result<MatteOptions> {
-        let mut o = MatteOptions::default();
-        if let Some(m) = self.matte {
-            o.mode = match m {
-                MatteArg::Fast => MatteMode::Fast,
-                MatteArg::Quality => MatteMode::Quality,
-            };
-        }
+        // The mode's own keyframe settings first; the tuning flags below override them.
+        let mut o = MatteOptions::for_mode(match self.matte {
+            None => MatteMode::default(),
+            Some(MatteArg::Fast) => MatteMode::Fast,
+            Some(MatteArg::Balanced) => MatteMode::Balanced,
+            Some(MatteArg::Quality) => MatteMode::Quality,
+        });
         if let Some(n) = self.matte_every {
             if !(1..=30).contains(&n) {
                 bail!("--matte-every {n}: must be between 1 and 30 frames");
@@ -514,5 +518,43 @@ mod tests {
         assert_eq!(reduced_layers(None, None).unwrap(), None);
         let e = reduced_layers(Some("64,1,2"), Some("0,35,0")).unwrap_err();
         assert!(e.to_string().contains("give one of them"), "{e}");
+    }
+
+    /// The matte flags as the command line gives them.
+    fn matte(args: &[&str]) -> MatteOptions {
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            matte: MatteArgs,
+        }
+        let argv = std::iter::once("ebc").chain(args.iter().copied());
+        <Cli as clap::Parser>::try_parse_from(argv)
+            .unwrap()
+            .matte
+            .validate()
+            .unwrap()
+    }
+
+    /// `--matte balanced` is the quality matte with its keyframe settings (crop 384, every
+    /// 2nd frame, carried from both sides); a tuning flag given overrides the mode's own;
+    /// `quality` keeps MODNet at 512 on every frame.
+    #[test]
+    fn balanced_brings_its_keyframe_settings_and_flags_override_them() {
+        let b = matte(&["--matte", "balanced"]);
+        assert_eq!(b.mode, MatteMode::Balanced);
+        assert_eq!(
+            (b.fine_every, b.fine_long_side, b.fine_carry),
+            (2, 384, Carry::Both)
+        );
+        let o = matte(&["--matte", "balanced", "--matte-every", "3"]);
+        assert_eq!((o.fine_every, o.fine_long_side), (3, 384));
+        let o = matte(&["--matte", "balanced", "--matte-long-side", "512"]);
+        assert_eq!((o.fine_every, o.fine_long_side), (2, 512));
+        let o = matte(&["--matte", "balanced", "--matte-carry", "forward"]);
+        assert_eq!((o.mode, o.fine_carry), (MatteMode::Balanced, Carry::Forward));
+        let q = matte(&["--matte", "quality"]);
+        assert_eq!((q.fine_every, q.fine_long_side), (1, 512));
+        assert_eq!(matte(&["--matte", "fast"]).mode, MatteMode::Fast);
+        assert_eq!(matte(&[]), MatteOptions::default());
     }
 }

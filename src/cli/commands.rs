@@ -47,14 +47,22 @@ pub fn segment(args: SegmentArgs) -> Result<ExitCode> {
 fn finish(res: engine::Result<ReplaceReport>, what: &str) -> Result<ExitCode> {
     match res {
         Ok(r) => {
+            // The matte is named so a run (and `scripts/bench.sh`) says which one it used;
+            // MODNet's frame count shows whether keyframes were carried.
+            let modnet = if r.matte.runs_modnet() {
+                format!(" (MODNet on {} of {} frames)", r.modnet_frames, r.frames)
+            } else {
+                String::new()
+            };
             eprintln!(
-                "{what}: {}x{}, {} frame{} in {:.1} s; backdrop: {}",
+                "{what}: {}x{}, {} frame{} in {:.1} s; backdrop: {}; matte: {}{modnet}",
                 r.width,
                 r.height,
                 r.frames,
                 if r.frames == 1 { "" } else { "s" },
                 r.elapsed.as_secs_f64(),
-                r.backdrop
+                r.backdrop,
+                r.matte.as_str(),
             );
             println!("{}", r.output.display());
             Ok(ExitCode::SUCCESS)

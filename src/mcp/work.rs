@@ -810,6 +810,7 @@ pub fn each_result(
         progress: None,
         quality: Some(plan.quality),
         resolution: Some(plan.resolution),
+        matte: None,
         claim_link: None,
     };
     let structured = serde_json::to_value(&resp).unwrap_or_default();
@@ -928,6 +929,7 @@ async fn finish(
         progress: None,
         quality: Some(plan.quality),
         resolution: Some(plan.resolution),
+        matte: None,
         claim_link,
     };
     Ok(Reply {
@@ -1055,6 +1057,7 @@ async fn export_timeline(conn: Arc<Connection>, plan: ExportPlan, job: JobCtx) -
         progress: None,
         quality: Some(plan.quality),
         resolution: Some(plan.resolution),
+        matte: status.matte.clone(),
         claim_link,
     };
     Ok(Reply {

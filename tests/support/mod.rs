@@ -6,6 +6,40 @@ use std::path::Path;
 pub mod node_packages;
 pub mod python_venv;
 
+/// The matte the suite's renders ask for when they are not about the matte. The default
+/// matte may run MODNet (`balanced`), which is slow in the test profile; a test about the
+/// default asks for nothing and checks the name the render reports (issue 23).
+pub const TEST_MATTE: &str = "fast";
+
+/// MCP tool arguments with `"matte": TEST_MATTE` added to a new `export_video` call that
+/// names no matte (a call continuing a job by its `job_id` is left alone). Every MCP
+/// harness of the suite passes its arguments through here.
+pub fn with_test_matte(tool: &str, mut args: serde_json::Value) -> serde_json::Value {
+    if tool == "export_video"
+        && let Some(obj) = args.as_object_mut()
+        && !obj.contains_key("matte")
+        && !obj.contains_key("job_id")
+    {
+        obj.insert("matte".into(), TEST_MATTE.into());
+    }
+    args
+}
+
+/// The engine's options of [`TEST_MATTE`], for renders through the engine's API
+/// (`ReplaceOptions::matte`, `TimelineOptions::matte`).
+pub fn test_matte_options() -> ebc::engine::matte::MatteOptions {
+    let mode = ebc::engine::matte::MatteMode::parse(TEST_MATTE).expect("a matte name");
+    ebc::engine::matte::MatteOptions::for_mode(mode)
+}
+
+/// A backend render request's `output` with `"matte": TEST_MATTE` added when it names none.
+pub fn with_test_output_matte(mut body: serde_json::Value) -> serde_json::Value {
+    if let Some(out) = body.get_mut("output").and_then(|o| o.as_object_mut()) {
+        out.entry("matte").or_insert_with(|| TEST_MATTE.into());
+    }
+    body
+}
+
 /// `cmd` with the environment of a user whose home is `dir`, on the embedded backend: only
 /// `PATH` is kept; `HOME` = `dir`, `EBC_BACKEND=local`, state and data in `dir/state` and
 /// `dir/data`. (`RUST_LOG` and anything else is the caller's.) A tokio command passes

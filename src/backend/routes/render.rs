@@ -75,6 +75,14 @@ fn status_of(rec: &RenderRecord, live: Option<f64>, base: &str) -> RenderStatus 
         output_url: url.clone(),
         output: url.map(|url| RenderOutputUrl { url }),
         error: rec.error.clone(),
+        // The record keeps the name asked for, empty for the default: the render queue
+        // resolves it the same way (`render_queue::matte_mode`).
+        matte: Some(
+            MatteMode::parse(&rec.matte)
+                .unwrap_or_default()
+                .as_str()
+                .to_string(),
+        ),
     }
 }
 

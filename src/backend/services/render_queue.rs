@@ -18,7 +18,7 @@ use super::backdrop::{self, BackdropError};
 use super::faults::FaultBox;
 use crate::api::RenderState;
 use crate::backend::store::{RenderRecord, Store};
-use crate::engine::matte::MatteMode;
+use crate::engine::matte::{MatteMode, MatteOptions};
 use crate::engine::{self, Progress, ProgressReporter, Quality, ReplaceOptions};
 
 /// Live control of one queued or running job.
@@ -218,7 +218,7 @@ async fn execute(
                         rec.max_long_side,
                     )
                     .map(|(mut opts, _)| {
-                        opts.matte.mode = matte_mode(&rec);
+                        opts.matte = MatteOptions::for_mode(matte_mode(&rec));
                         Work::Timeline(opts)
                     })
                     .map_err(|e| e.to_string());
@@ -273,7 +273,7 @@ async fn execute(
             let mut opts = ReplaceOptions::new(input, output, backdrop);
             opts.quality = q;
             opts.max_long_side = rec.max_long_side;
-            opts.matte.mode = matte_mode(&rec);
+            opts.matte = MatteOptions::for_mode(matte_mode(&rec));
             engine::replace(&opts, reporter).map(|_| ())
         }
     })
@@ -281,7 +281,8 @@ async fn execute(
 }
 
 /// The matte a render record asks for (`output.matte`); the engine's default when it names
-/// none. One rule for clips and timelines, so both exports cut the same way.
+/// none. One rule for clips and timelines, so both exports cut the same way; the options
+/// come from [`MatteOptions::for_mode`], so `balanced` brings its keyframe settings.
 fn matte_mode(rec: &RenderRecord) -> MatteMode {
     MatteMode::parse(&rec.matte).unwrap_or_default()
 }

@@ -74,7 +74,7 @@ pub struct RenderRecord {
     pub cost: f64,
     pub quality: String,
     pub max_long_side: u32,
-    /// The person matte asked for ("fast" | "quality"); empty: the engine's default.
+    /// The person matte asked for ("fast" | "balanced" | "quality"); empty: the engine's default.
     #[serde(default)]
     pub matte: String,
     /// The clip rendered and its backdrop, as read from the draft at submit time.

@@ -30,35 +30,53 @@ use guided::FastGuided;
 use resample::{AxisMap, bilinear_f32, downsample_u8, reduced};
 use temporal::Temporal;
 
-/// Which matte the engine computes.
+/// Which matte the engine computes. The keyframe settings a mode implies
+/// (`fine_every`, `fine_long_side`, `fine_carry`) come with [`MatteOptions::for_mode`];
+/// setting `MatteOptions::mode` alone keeps the options' own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum MatteMode {
     /// The selfie model alone, refined by a guided filter (cheapest).
     #[default]
     Fast,
-    /// The selfie model fused with MODNet's portrait matting (`fuse`): sharper hair and no
-    /// band of old background, at several times the cost.
+    /// The quality matte on keyframes: MODNet at crop long side 384 on every 2nd frame, the
+    /// frames between carried from both sides by motion, dark crops redone at 512 and run
+    /// on every frame (`rescue`, `keyframe::Why::Dark`). Dev set (issue 23 round 10): edge
+    /// error 0.0740 against `quality`'s 0.0697 and `fast`'s 0.136, at about a third of
+    /// `quality`'s CPU.
+    Balanced,
+    /// The selfie model fused with MODNet's portrait matting (`fuse`) on every frame at crop
+    /// long side 512: sharper hair and no band of old background, at several times the cost.
     Quality,
 }
 
 impl MatteMode {
     /// Every accepted spelling, for error messages.
-    pub const NAMES: &'static str = "fast, quality";
+    pub const NAMES: &'static str = "fast, balanced, quality";
 
+    /// The mode's name, as [`MatteMode::parse`] reads it.
     pub fn as_str(self) -> &'static str {
         match self {
             MatteMode::Fast => "fast",
+            MatteMode::Balanced => "balanced",
             MatteMode::Quality => "quality",
         }
     }
 
-    /// Parses `fast` or `quality` (case-insensitive, surrounding spaces ignored).
+    /// Parses `fast`, `balanced` or `quality` (case-insensitive, surrounding spaces
+    /// ignored).
     pub fn parse(s: &str) -> Option<Self> {
         match s.trim().to_ascii_lowercase().as_str() {
             "fast" => Some(MatteMode::Fast),
+            "balanced" => Some(MatteMode::Balanced),
             "quality" => Some(MatteMode::Quality),
             _ => None,
         }
+    }
+
+    /// The mode fuses MODNet's alpha with the selfie mask (`balanced`, `quality`); `fast`
+    /// refines the selfie mask alone.
+    pub fn runs_modnet(self) -> bool {
+        !matches!(self, MatteMode::Fast)
     }
 }
 
@@ -96,7 +114,8 @@ impl Carry {
 /// Tunables, exposed on the CLI.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MatteOptions {
-    /// `fast` (selfie model) or `quality` (selfie + MODNet).
+    /// `fast` (selfie model), `balanced` or `quality` (selfie + MODNet). Setting it does
+    /// not change the keyframe settings below: [`MatteOptions::for_mode`] does.
     pub mode: MatteMode,
     /// Quality mode: MODNet runs on every n-th frame at most (1 = every frame); the frames
     /// between carry its last alpha forward (`fine_motion`), bounded by the current selfie
@@ -140,13 +159,24 @@ pub struct MatteOptions {
 }
 
 impl Default for MatteOptions {
+    /// The default matte's options: [`MatteOptions::for_mode`] of [`MatteMode::default`].
     fn default() -> Self {
+        MatteOptions::for_mode(MatteMode::default())
+    }
+}
+
+impl MatteOptions {
+    /// The options of matte `mode`: the shared tuning, plus the keyframe settings the mode
+    /// implies (`balanced`: MODNet at crop long side 384 on every 2nd frame, carried from
+    /// both sides; `quality`: at 512 on every frame; `fast` does not run MODNet). Callers
+    /// that take tuning flags set them on the result, so a flag given overrides the mode's.
+    pub fn for_mode(mode: MatteMode) -> Self {
         // Tuned on the known-alpha clips (tests/quality.rs, BENCHMARKS.md "Quality"): edge
         // gain 2 halves the model's soft band (mean abs error 0.018 → 0.013, flicker −20 %),
         // eps 0.002 lets hair follow luma edges, blobs under 0.5 % of the frame were all
         // false positives there, temporal 0.7 damps flicker without visible lag.
-        MatteOptions {
-            mode: MatteMode::default(),
+        let base = MatteOptions {
+            mode,
             fine_every: 1,
             fine_carry: Carry::Both,
             fine_snap: 0,
@@ -154,9 +184,7 @@ impl Default for MatteOptions {
             fine_threads: 0,
             // The decoder's convolutions in int8 on CPUs with AVX-512 VNNI (fp32 elsewhere):
             // dev set at crop 512 edge 0.0697 against fp32's 0.0693, IoU 0.9838 / 0.9840,
-            // 0.69-0.76x the CPU (issue 23 round 10). The keyframe design (crop 384, every
-            // 2nd frame carried from both sides, rescue at 512) is opt-in: `--matte-every 2
-            // --matte-long-side 384` (docs/notes/issue-23.md).
+            // 0.69-0.76x the CPU (issue 23 round 10).
             fine_reduced: Some(crate::engine::segment::modnet::ReducedLayers::DECODER_INT8),
             fuse: fuse::FuseParams::default(),
             temporal: 0.7,
@@ -165,6 +193,18 @@ impl Default for MatteOptions {
             min_blob: 0.005,
             guided_eps: 0.002,
             edge_gain: 2.0,
+        };
+        match mode {
+            // The keyframe design of issue 23 round 10 (crop 384, every 2nd frame carried
+            // from both sides, rescue at 512 below it): dev set IoU 0.9834, min 0.9649,
+            // edge 0.0740, flicker 0.00172; 0.137 CPU s/frame at 1080p.
+            MatteMode::Balanced => MatteOptions {
+                fine_every: 2,
+                fine_long_side: 384,
+                fine_carry: Carry::Both,
+                ..base
+            },
+            MatteMode::Fast | MatteMode::Quality => base,
         }
     }
 }
@@ -348,17 +388,61 @@ mod tests {
     }
 
     /// The quality matte keeps MODNet at crop long side 512 on every frame, its decoder in
-    /// int8 (the dev-set metrics hold; bf16 was slower on this box; issue 23); `fast` stays
-    /// the default matte.
+    /// int8 (the dev-set metrics hold; bf16 was slower on this box; issue 23).
     #[test]
-    fn quality_defaults_to_modnet_at_512_every_frame_with_an_int8_decoder() {
-        let o = MatteOptions::default();
+    fn quality_is_modnet_at_512_every_frame_with_an_int8_decoder() {
+        let o = MatteOptions::for_mode(MatteMode::Quality);
         assert_eq!(
             o.fine_reduced,
             Some(crate::engine::segment::modnet::ReducedLayers::DECODER_INT8)
         );
-        assert_eq!((o.fine_long_side, o.fine_every), (512, 1));
-        assert_eq!(o.mode, MatteMode::Fast);
+        assert_eq!((o.mode, o.fine_long_side, o.fine_every), (MatteMode::Quality, 512, 1));
+    }
+
+    /// `balanced` is the quality matte on keyframes (issue 23 round 10's design): crop 384,
+    /// every 2nd frame, carried from both sides, the same int8 decoder; everything else as
+    /// `quality`.
+    #[test]
+    fn balanced_is_the_quality_matte_on_keyframes_at_384() {
+        let b = MatteOptions::for_mode(MatteMode::Balanced);
+        assert_eq!(
+            (b.mode, b.fine_long_side, b.fine_every, b.fine_carry),
+            (MatteMode::Balanced, 384, 2, Carry::Both)
+        );
+        let q = MatteOptions::for_mode(MatteMode::Quality);
+        let as_quality = MatteOptions {
+            mode: MatteMode::Quality,
+            fine_long_side: 512,
+            fine_every: 1,
+            ..b
+        };
+        assert_eq!(as_quality, q);
+        assert!(MatteMode::Balanced.runs_modnet() && MatteMode::Quality.runs_modnet());
+        assert!(!MatteMode::Fast.runs_modnet());
+    }
+
+    /// Every mode reads back its own name, and the names listed for errors are all of them.
+    #[test]
+    fn matte_names_parse_back_and_are_all_listed() {
+        let all = [MatteMode::Fast, MatteMode::Balanced, MatteMode::Quality];
+        for m in all {
+            assert_eq!(MatteMode::parse(m.as_str()), Some(m));
+            assert_eq!(MatteMode::parse(&format!(" {} ", m.as_str().to_uppercase())), Some(m));
+        }
+        let listed: Vec<&str> = MatteMode::NAMES.split(", ").collect();
+        assert_eq!(listed, all.map(MatteMode::as_str));
+        assert_eq!(MatteMode::parse("ultra"), None);
+    }
+
+    /// The default matte, at every entry point that names none (`MatteOptions::default`,
+    /// the CLI without `--matte`, the backend without `output.matte`, MCP without `matte`).
+    #[test]
+    fn the_default_matte_is_fast() {
+        assert_eq!(MatteMode::default(), MatteMode::Fast);
+        assert_eq!(
+            MatteOptions::default(),
+            MatteOptions::for_mode(MatteMode::Fast)
+        );
     }
 
     #[test]

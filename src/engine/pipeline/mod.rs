@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use super::backdrop::Backdrop;
 pub use super::color::HdrMode;
-use super::matte::MatteOptions;
+use super::matte::{MatteMode, MatteOptions};
 use super::{ProgressReporter, Result};
 
 /// Encoder quality presets (CRF).
@@ -90,6 +90,11 @@ pub struct ReplaceReport {
     pub frames: u64,
     /// What the backdrop was resolved to, in words.
     pub backdrop: String,
+    /// The matte the frames were cut with (`MatteOptions::mode`).
+    pub matte: MatteMode,
+    /// Frames MODNet ran on (its keyframes; 0 for `fast`). Below `frames` when the matte
+    /// carries its alpha between keyframes (`balanced`).
+    pub modnet_frames: u64,
     /// Non-fatal problems (e.g. a damaged input that lost frames).
     pub warnings: Vec<String>,
     pub elapsed: Duration,

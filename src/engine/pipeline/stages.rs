@@ -17,7 +17,7 @@ use crate::engine::clock::Clock;
 use crate::engine::ffmpeg::{DecodeLook, Decoder, EncodeSpec, Encoder, PixelLayout};
 use crate::engine::matte::fuse::{FineMatte, Fuser};
 use crate::engine::matte::tween::Lookahead;
-use crate::engine::matte::{MatteMode, MatteOptions, MatteRefiner};
+use crate::engine::matte::{MatteOptions, MatteRefiner};
 use crate::engine::segment::{ModelKind, Segmenter};
 use crate::engine::{Error, Progress, ProgressReporter, Result, YuvFrame, preview};
 
@@ -214,6 +214,7 @@ pub(super) fn run(plan: Plan, progress: &mut dyn ProgressReporter) -> Result<Rep
     let clock = plan.clock;
     let input_alpha = decode_look.alpha;
     let composites = matches!(plan.look, Look::Composite { .. });
+    let matte_mode = plan.matte.mode;
     let mut look = plan.look;
     // Set when a stage fails or the run is cancelled: the matting stage then runs no more
     // MODNet on the frames it holds (`fine_stage`).
@@ -288,7 +289,7 @@ pub(super) fn run(plan: Plan, progress: &mut dyn ProgressReporter) -> Result<Rep
         let results = [
             join(decode).map(|d| Some(StageOut::Decode(d))),
             join(segment).map(|()| None),
-            join(fine).map(|()| None),
+            join(fine).map(|n| Some(StageOut::Fine(n))),
             join(refine).map(|()| None),
             join(composite).map(|p| Some(StageOut::Composite(p))),
         ];
@@ -305,6 +306,7 @@ pub(super) fn run(plan: Plan, progress: &mut dyn ProgressReporter) -> Result<Rep
         .into_iter()
         .chain(std::iter::once(encoded.map(|n| Some(StageOut::Encoded(n)))));
     let mut frames_written = 0;
+    let mut modnet_frames = 0;
     for r in all {
         match r {
             Ok(Some(StageOut::Decode(d))) => summary = Some(d),
@@ -313,6 +315,7 @@ pub(super) fn run(plan: Plan, progress: &mut dyn ProgressReporter) -> Result<Rep
                 presence = seen;
             }
             Ok(Some(StageOut::Encoded(n))) => frames_written = n,
+            Ok(Some(StageOut::Fine(n))) => modnet_frames = n,
             Ok(None) => {}
             Err(e) => first_err = Some(root_cause(first_err, e)),
         }
@@ -380,6 +383,8 @@ pub(super) fn run(plan: Plan, progress: &mut dyn ProgressReporter) -> Result<Rep
         height: plan.height,
         frames: frames_written,
         backdrop: plan.backdrop.clone(),
+        matte: matte_mode,
+        modnet_frames,
         warnings,
         elapsed: started.elapsed(),
     })
@@ -405,6 +410,8 @@ enum StageOut {
     Decode(DecodeSummary),
     Composite((Option<Vec<u8>>, Presence)),
     Encoded(u64),
+    /// Frames MODNet ran on (the matting stage's keyframes).
+    Fine(u64),
 }
 
 fn spawn<'scope, 'env, T: Send + 'scope>(
@@ -563,21 +570,22 @@ fn segment_stage(
 /// without it (a stage upstream failed) or `stop` is raised (a cancel, a failed stage), they
 /// are dropped and MODNet runs no more: `Error::Aborted` (the other stage's error is the
 /// root cause).
-/// Fast mode forwards every frame untouched.
+/// Fast mode forwards every frame untouched. Returns the number of frames MODNet ran on
+/// (keyframes; 0 in fast mode).
 fn fine_stage(
     opts: &MatteOptions,
     kind: ModelKind,
     input: Receiver<Flow<Segmented>>,
     out: Sender<Segmented>,
     stop: &AtomicBool,
-) -> Result<()> {
-    if opts.mode != MatteMode::Quality {
+) -> Result<u64> {
+    if !opts.mode.runs_modnet() {
         for msg in input {
             if let Flow::Frame(msg) = msg {
                 out.send(msg).map_err(|_| Error::Aborted)?;
             }
         }
-        return Ok(());
+        return Ok(0);
     }
     let model = kind.input_size();
     let mut runner = Lookahead::new(opts, |m: &Segmented| (&m.raw[..], &m.frame));
@@ -610,8 +618,9 @@ fn fine_stage(
     for done in runner.finish(model)? {
         send(done)?;
     }
-    tracing::debug!(stats = ?runner.runner().stats, "quality matte keyframes");
-    Ok(())
+    let stats = &runner.runner().stats;
+    tracing::debug!(?stats, "quality matte keyframes");
+    Ok(stats.keys.iter().map(|&n| u64::from(n)).sum())
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -626,7 +635,7 @@ fn refine_stage(
     alpha_back: Receiver<Vec<u8>>,
 ) -> Result<()> {
     let (mw, mh) = kind.input_size();
-    let quality = opts.mode == MatteMode::Quality;
+    let quality = opts.mode.runs_modnet();
     let mut fuser = Fuser::new(opts.fuse);
     let mut refiner = MatteRefiner::new(opts, width, height);
     let mut last_fine: Option<Box<FineMatte>> = None;
@@ -819,6 +828,7 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::matte::MatteMode;
 
     #[test]
     fn the_root_cause_wins_over_echoes_and_cancels() {
@@ -923,6 +933,29 @@ mod tests {
             .map(|m| (m.index, m.fine.is_some()))
             .collect();
         assert_eq!(sent, [(0, true), (1, true), (2, true)]);
+    }
+
+    /// `balanced` takes the quality matte's path with its keyframe settings: every frame
+    /// gets MODNet's alpha, but MODNet runs on fewer frames than there are (the frames
+    /// between keyframes are carried).
+    #[test]
+    fn balanced_runs_modnet_on_keyframes_and_carries_the_frames_between() {
+        let opts = MatteOptions::for_mode(MatteMode::Balanced);
+        let (tx, rx) = bounded(16);
+        let (out_tx, out_rx) = unbounded();
+        for t in 0..7 {
+            tx.send(Flow::Frame(segmented(t))).unwrap();
+        }
+        tx.send(Flow::End).unwrap();
+        drop(tx);
+        let stop = AtomicBool::new(false);
+        let ran = fine_stage(&opts, ModelKind::Landscape, rx, out_tx, &stop).unwrap();
+        let sent: Vec<(u64, bool)> = out_rx
+            .try_iter()
+            .map(|m| (m.index, m.fine.is_some()))
+            .collect();
+        assert_eq!(sent, (0..7).map(|t| (t, true)).collect::<Vec<_>>());
+        assert!((2..7).contains(&ran), "MODNet ran on {ran} of 7 frames");
     }
 
     #[test]

@@ -19,7 +19,7 @@ use crate::engine::ffmpeg::{
     Carry, ColorTags, Container, Decoder, EncodeSpec, Encoder, PixelLayout, output_size,
 };
 use crate::engine::matte::fine::QualityMatte;
-use crate::engine::matte::{MatteMode, MatteOptions, MatteRefiner};
+use crate::engine::matte::{MatteOptions, MatteRefiner};
 use crate::engine::probe::{MediaInfo, MediaKind, probe_detail};
 use crate::engine::segment::{ModelKind, Segmenter};
 use crate::engine::{Error, Progress, ProgressReporter, Result, YuvFrame};
@@ -473,7 +473,7 @@ fn render_clip(
                 kind,
                 seg: Segmenter::new(kind)?,
                 refiner: MatteRefiner::new(matte.clone(), lw, lh),
-                quality: (matte.mode == MatteMode::Quality).then(|| QualityMatte::new(matte)),
+                quality: matte.mode.runs_modnet().then(|| QualityMatte::new(matte)),
                 compositor,
                 layer: YuvFrame::new(lw, lh),
                 layer_alpha: Vec::new(),
