@@ -117,6 +117,7 @@ async fn call(
     name: &str,
     args: Value,
 ) -> CallToolResult {
+    let args = crate::support::with_test_matte(name, args);
     let params = CallToolRequestParams::new(name.to_string())
         .with_arguments(args.as_object().cloned().unwrap_or_default());
     let r = c.call_tool(params).await.unwrap_or_else(|e| {
@@ -378,6 +379,7 @@ async fn the_wait_follows_the_host_and_says_so_every_few_seconds() {
     let peer = c.peer().clone();
     let call = |name: &'static str, args: Value| {
         let c = peer.clone();
+        let args = crate::support::with_test_matte(name, args);
         async move {
             c.call_tool(
                 CallToolRequestParams::new(name)

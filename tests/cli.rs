@@ -40,6 +40,7 @@ clitest!(
             .arg(clip("noaudio_640x360.mp4"))
             .args(["-b", "#1E90FF", "-o", "out.mp4", "--preset", "ultrafast"])
             .args(["--preview", "ba.jpg", "--temporal", "0.3"])
+            .args(["--matte", crate::support::TEST_MATTE])
             .output()
             .unwrap();
         let (stdout, stderr) = text(&out);
@@ -120,6 +121,7 @@ clitest!(demo_makes_a_clip, |dir, cmd| {
             "--preset",
             "ultrafast",
         ])
+        .args(["--matte", crate::support::TEST_MATTE])
         .output()
         .unwrap();
     let (stdout, stderr) = text(&out);
@@ -135,6 +137,7 @@ clitest!(segment_writes_a_gray_matte, |dir, cmd| {
         .arg("segment")
         .arg(clip("noaudio_640x360.mp4"))
         .args(["-o", "matte.mkv"])
+        .args(["--matte", crate::support::TEST_MATTE])
         .output()
         .unwrap();
     let (_, stderr) = text(&out);

@@ -298,7 +298,7 @@ async fn export_without_attribution_is_402_and_the_client_always_attributes() {
         id: "render_raw".into(),
         session_id: session.session_id.clone(),
         draft: draft.clone(),
-        output: RenderOutput::default(),
+        output: test_output(),
     };
     let resp = reqwest::Client::new()
         .post(format!("{}{}", be.url(), api::paths::RENDER))
@@ -322,7 +322,7 @@ async fn export_without_attribution_is_402_and_the_client_always_attributes() {
 
     // The client sends them on every request, so the same export is accepted.
     let started = c
-        .start_render(&draft, RenderOutput::default())
+        .start_render(&draft, test_output())
         .await
         .unwrap();
     assert!(started.id.starts_with("render_"));
@@ -429,7 +429,7 @@ async fn upload_edit_render_survives_a_restart_and_downloads() {
         ..Faults::default()
     });
     let started = c
-        .start_render(&draft, RenderOutput::default())
+        .start_render(&draft, test_output())
         .await
         .unwrap();
     assert_eq!(c.pending_render().as_deref(), Some(started.id.as_str()));
@@ -644,7 +644,7 @@ async fn every_dialect_is_understood() {
                 ..Faults::default()
             });
             let started = c
-                .start_render(&draft, RenderOutput::default())
+                .start_render(&draft, test_output())
                 .await
                 .unwrap_or_else(|e| panic!("{what}: submit: {e}"));
             assert!(started.id.starts_with("render_"), "{what}: {started:?}");
@@ -773,4 +773,13 @@ async fn rate_limited_token_call_explains_the_weekly_allowance() {
         "{text}"
     );
     be.shutdown().await;
+}
+
+/// A render's output settings with the suite's matte (`support::TEST_MATTE`): these
+/// renders are not about the matte.
+fn test_output() -> RenderOutput {
+    RenderOutput {
+        matte: Some(crate::support::TEST_MATTE.into()),
+        ..RenderOutput::default()
+    }
 }

@@ -216,6 +216,7 @@ impl Session {
     }
 
     async fn call(&self, name: &str, args: Value) -> CallToolResult {
+        let args = crate::support::with_test_matte(name, args);
         let args = args.as_object().cloned().unwrap_or_default();
         let params = CallToolRequestParams::new(name.to_string()).with_arguments(args);
         match self.client.call_tool(params).await {
@@ -632,6 +633,7 @@ async fn on_2026_07_28_a_task_starts_only_after_consent() {
     let b = cloud(dir.path()).await;
     let s = start(Some(&b), User::new(true, false).modern().with_tasks()).await;
     let once = |name: &str, args: Value| {
+        let args = crate::support::with_test_matte(name, args);
         CallToolRequestParams::new(name.to_string())
             .with_arguments(args.as_object().cloned().unwrap_or_default())
     };
@@ -804,6 +806,7 @@ async fn consent_round(
     name: &str,
     args: Value,
 ) -> (CallToolRequestParams, String, String) {
+    let args = crate::support::with_test_matte(name, args);
     let request = CallToolRequestParams::new(name.to_string())
         .with_arguments(args.as_object().cloned().unwrap_or_default());
     let first = s.client.call_tool_once(request.clone()).await.unwrap();

@@ -1150,6 +1150,7 @@ mod command_line {
                 "--preset",
                 "ultrafast",
             ])
+            .args(["--matte", crate::support::TEST_MATTE])
             .output()
             .unwrap();
         assert!(

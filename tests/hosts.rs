@@ -132,6 +132,7 @@ pub(crate) async fn connect(
 }
 
 async fn call(client: &Client, dir: &Path, name: &str, args: Value) -> CallToolResult {
+    let args = crate::support::with_test_matte(name, args);
     let args = args.as_object().cloned().unwrap_or_default();
     let params = CallToolRequestParams::new(name.to_string()).with_arguments(args);
     match client.call_tool(params).await {

@@ -86,6 +86,7 @@ fn start_replace(dir: &Path, ffmpeg: Option<&Path>) -> Child {
         .arg("replace")
         .arg(&input)
         .args(["-b", "#1E90FF", "-o", "out.mp4", "--preset", "ultrafast"])
+        .args(["--matte", crate::support::TEST_MATTE])
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     if let Some(f) = ffmpeg {

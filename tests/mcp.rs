@@ -555,7 +555,8 @@ async fn cancelling_the_call_cancels_the_render() {
         ..Faults::default()
     });
     let out = s.dir.path().join("cancelled.mp4");
-    let args = json!({"output_path": out}).as_object().cloned().unwrap();
+    let args = crate::support::with_test_matte("export_video", json!({"output_path": out}));
+    let args = args.as_object().cloned().unwrap();
     // Wait until the render is under way (its progress is notified), then give up the call:
     // dropping the call's future makes rmcp send `notifications/cancelled`.
     let render_id = {

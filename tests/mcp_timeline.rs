@@ -87,7 +87,10 @@ impl Local {
         std::fs::read_to_string(self.home.path().join("server.log")).unwrap_or_default()
     }
 
+    /// Tool `name` with `args`; a new export asks for the suite's matte unless it names one
+    /// (`support::with_test_matte`).
     pub(crate) async fn call(&self, name: &str, args: Value) -> CallToolResult {
+        let args = crate::support::with_test_matte(name, args);
         let params = CallToolRequestParams::new(name.to_string())
             .with_arguments(args.as_object().cloned().unwrap_or_default());
         self.client

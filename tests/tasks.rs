@@ -76,6 +76,7 @@ fn log(dir: &Path) -> String {
 
 /// Start `name` and return its task id (the call must answer with a task).
 async fn start_task(c: &Client, dir: &Path, name: &str, args: Value) -> String {
+    let args = crate::support::with_test_matte(name, args);
     let params = CallToolRequestParams::new(name.to_string())
         .with_arguments(args.as_object().cloned().unwrap_or_default());
     match c.call_tool_once(params).await {

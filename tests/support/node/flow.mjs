@@ -64,7 +64,8 @@ const up = await call("upload_media", { media: clipUri });
 if (up.isError) fail("upload_media by file:// URI", text(up));
 const rb = await call("replace_background", { backdrop: "blur" });
 if (rb.isError) fail("replace_background", text(rb));
-const ex = await call("export_video", { output_path: outDirUri, resolution: "720p" });
+// matte: the suite's renders are not about the matte (tests/support/mod.rs TEST_MATTE).
+const ex = await call("export_video", { output_path: outDirUri, resolution: "720p", matte: "fast" });
 if (ex.isError) fail("export_video to a file:// folder", text(ex));
 const link = ex.content.find((c) => c.type === "resource_link");
 const saved = /Saved the video to (.+?\.mp4)/.exec(text(ex));

@@ -134,8 +134,9 @@ async def main(exe, clip, out):
             if rb.is_error or not (rb.structured_content or {}).get("timeline"):
                 fail("replace_background as a task", texts(rb))
             report["resolved_by_claim"] = {k: v for k, v in SEEN.items()}
+            # matte: the suite's renders are not about the matte (tests/support/mod.rs).
             created = await client.session.call_tool(
-                "export_video", {"output_path": out}, allow_claimed=True
+                "export_video", {"output_path": out, "matte": "fast"}, allow_claimed=True
             )
             if not isinstance(created, CreatedTask):
                 fail("export_video answers with a task", created)
