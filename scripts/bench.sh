@@ -2,9 +2,11 @@
 # Speed benchmark of `replace` against a plain ffmpeg transcode of the same clip with the
 # same encoder settings (libx264 -preset veryfast -crf 18, yuv420p, +faststart, audio copied),
 # measured in the same run. Clips: fixtures' talking_720p (5 s, 150 frames) and a 10 s 1080p30
-# clip made here from it. Each matte (`--matte fast`, `--matte quality`) runs next to the
-# transcode, interleaved (transcode, fast, quality, transcode, fast, quality, ...), so every job
-# sees the same background load. Prints a markdown table: median wall time and fps, the median
+# clip made here from it. Each matte job runs next to the transcode, interleaved (transcode,
+# default, fast, transcode, default, fast, ...), so every job sees the same background load.
+# The job `default` runs `replace` without `--matte` (the engine's default matte); any other job
+# is a matte's name, run as `--matte NAME`. Every row names the matte the engine says it ran
+# (the `; matte: NAME` of its last line, with MODNet's frame count when it ran). Prints a markdown table: median wall time and fps, the median
 # over runs of the per-run ratio to that run's transcode (wall and CPU seconds), CPU seconds,
 # peak RSS (of the engine process alone, and of the whole process tree including the ffmpeg
 # children, sampled from /proc), and the 1-minute load average seen before the job's runs.
@@ -16,14 +18,16 @@
 # Usage: scripts/bench.sh            (RUNS=5 scripts/bench.sh for more pairs)
 # Env:   EBC_BIN (a built binary to measure instead of building one), EBC_FIXTURES (default tests/fixtures), CARGO_TARGET_DIR, RUNS (default 3),
 #        EBC_BEFORE_BIN (an earlier build to compare with, see above),
-#        MATTES (default "fast quality"), CLIPS (default "talking_720p talking_1080p"),
+#        MATTE (one matte to bench beside the transcode, e.g. MATTE=balanced; `default` for the
+#        default), MATTES (several, default "default fast"; MATTE wins when both are set),
+#        CLIPS (default "talking_720p talking_1080p"),
 #        BACKDROP (default "clean studio backdrop").
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 FIXTURES=${EBC_FIXTURES:-tests/fixtures}
 RUNS=${RUNS:-3}
-MATTES=${MATTES:-fast quality}
+MATTES=${MATTE:-${MATTES:-default fast}}
 CLIPS=${CLIPS:-talking_720p talking_1080p}
 BACKDROP=${BACKDROP:-clean studio backdrop}
 TARGET=${CARGO_TARGET_DIR:-target}
@@ -105,13 +109,14 @@ load1() { cut -d' ' -f1 /proc/loadavg; }
 
 printf 'machine: %s, %s cores; ffmpeg %s; runs: %s, interleaved; medians\n' "$(uname -m)" "$(nproc)" \
     "$(ffmpeg -version | head -1 | awk '{print $3}')" "$RUNS"
+printf 'mattes: %s\n' "$MATTES"
 printf 'load average before: %s\n\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
 echo '| clip | frames | job | wall s | fps | × transcode wall | CPU s | × transcode CPU | peak RSS engine MB | peak RSS tree MB | load 1-min |'
 echo '|---|---|---|---|---|---|---|---|---|---|---|'
 for clip in $CLIPS; do
     in="$WORK/$clip.mp4"
     n=$(frames_of "$in")
-    declare -A wall=() cpu=() rwall=() rcpu=() rssm=() rsst=() load=()
+    declare -A wall=() cpu=() rwall=() rcpu=() rssm=() rsst=() load=() ran=()
     for _ in $(seq "$RUNS"); do
         load[transcode]+="$(load1) "
         measure run ffmpeg -nostdin -v error -y -i "$in" -map 0:v:0 -map 0:a? -c:v libx264 \
@@ -122,9 +127,13 @@ for clip in $CLIPS; do
             load[$m]+="$(load1) "
             if [ "$m" = before ]; then
                 measure run "$WORK/ebc-before" replace "$in" -b "$BACKDROP" -o "$WORK/replaced.mp4"
+            elif [ "$m" = default ]; then
+                measure run "$WORK/ebc" replace "$in" -b "$BACKDROP" -o "$WORK/replaced.mp4"
             else
                 measure run "$WORK/ebc" replace "$in" -b "$BACKDROP" --matte "$m" -o "$WORK/replaced.mp4"
             fi
+            # The matte the engine says it ran (older builds do not say).
+            ran[$m]=$(tr '\r' '\n' <"$WORK/stderr.txt" | grep -o '; matte: .*' | tail -1 | sed 's/^; matte: //' || true)
             read -r rw rc rm rt <<<"$run"
             wall[$m]+="$rw " cpu[$m]+="$rc " rssm[$m]+="$rm " rsst[$m]+="$rt "
             rwall[$m]+="$(echo "$rw / $tw" | bc -l) " rcpu[$m]+="$(echo "$rc / $tc" | bc -l) "
@@ -150,7 +159,9 @@ for clip in $CLIPS; do
                 "$clip" "$n" "$w" "$(echo "$n / $w" | bc -l)" "$c" $((mx_t / 1024)) "$lds"
         else
             label="replace --matte $job"
+            [ "$job" = default ] && label="replace (default matte)"
             [ "$job" = before ] && label="replace, before ($(basename "$EBC_BEFORE_BIN"))"
+            label+=" [ran: ${ran[$job]:-not said}]"
             # shellcheck disable=SC2086
             printf '| %s | %s | %s | %.2f | %.1f | %.2f | %.1f | %.2f | %d | %d | %s |\n' \
                 "$clip" "$n" "$label" "$w" "$(echo "$n / $w" | bc -l)" "$(median ${rwall[$job]})" "$c" \
@@ -161,7 +172,7 @@ for clip in $CLIPS; do
         # shellcheck disable=SC2086
         vsline+="$clip: fast / before, median per-run ratio: wall $(printf '%.3f' "$(median $vs_wall)"), CPU $(printf '%.3f' "$(median $vs_cpu)")"$'\n'
     fi
-    unset wall cpu rwall rcpu rssm rsst load vs_wall vs_cpu
+    unset wall cpu rwall rcpu rssm rsst load ran vs_wall vs_cpu
 done
 [ -n "${vsline:-}" ] && printf '\n%s' "$vsline"
 printf '\nload average after: %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
