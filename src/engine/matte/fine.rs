@@ -403,7 +403,7 @@ mod tests {
             fine_every: every,
             fine_carry: carry,
             fine_long_side: 256,
-            ..MatteOptions::default()
+            ..MatteOptions::for_mode(crate::engine::matte::MatteMode::Quality)
         }
     }
 

@@ -297,7 +297,7 @@ mod tests {
         let model = seg.kind().input_size();
         let opts = |side| MatteOptions {
             fine_long_side: side,
-            ..MatteOptions::default()
+            ..MatteOptions::for_mode(crate::engine::matte::MatteMode::Quality)
         };
         let mut plain = Matter::new();
         let (mut got, mut fired) = (Vec::new(), 0);

@@ -856,7 +856,7 @@ mod tests {
             fine_every: every,
             fine_carry: crate::engine::matte::Carry::Both,
             fine_long_side: 256,
-            ..MatteOptions::default()
+            ..MatteOptions::for_mode(MatteMode::Quality)
         }
     }
 
