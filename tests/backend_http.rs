@@ -1090,7 +1090,10 @@ async fn a_timeline_export_uses_the_requested_matte() {
     let default = ebc::engine::matte::MatteMode::default().as_str();
     let mut frames = std::collections::BTreeMap::new();
     for matte in ["fast", "balanced", "quality", ""] {
-        let id = format!("render_tl_{}", if matte.is_empty() { "default" } else { matte });
+        let id = format!(
+            "render_tl_{}",
+            if matte.is_empty() { "default" } else { matte }
+        );
         let mut output = json!({"format": "mp4", "quality": "high"});
         if !matte.is_empty() {
             output["matte"] = json!(matte);
@@ -1126,7 +1129,12 @@ async fn a_timeline_export_uses_the_requested_matte() {
         frames[a]
             .iter()
             .zip(&frames[b])
-            .map(|(x, y)| x.iter().zip(y).filter(|(p, q)| p.abs_diff(**q) > 24).count())
+            .map(|(x, y)| {
+                x.iter()
+                    .zip(y)
+                    .filter(|(p, q)| p.abs_diff(**q) > 24)
+                    .count()
+            })
             .collect()
     };
     for matte in ["quality", "balanced"] {

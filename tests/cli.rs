@@ -185,7 +185,9 @@ fn matte_used(stderr: &str) -> (String, Option<(u64, u64)>) {
     let rest = &line[line.find("; matte: ").unwrap() + "; matte: ".len()..];
     let name = rest.split_whitespace().next().unwrap().to_string();
     let counts = rest.split_once("(MODNet on ").map(|(_, c)| {
-        let mut n = c.split(|ch: char| !ch.is_ascii_digit()).filter(|s| !s.is_empty());
+        let mut n = c
+            .split(|ch: char| !ch.is_ascii_digit())
+            .filter(|s| !s.is_empty());
         let k = n.next().unwrap().parse().unwrap();
         let of = n.next().unwrap().parse().unwrap();
         (k, of)
@@ -195,24 +197,30 @@ fn matte_used(stderr: &str) -> (String, Option<(u64, u64)>) {
 
 // `--matte balanced` is accepted, used, and named at the end: MODNet runs on keyframes
 // only (fewer frames than the clip has); every frame is written.
-clitest!(balanced_matte_runs_modnet_on_keyframes_and_says_so, |dir, cmd| {
-    let input = short_clip(dir, "noaudio_640x360.mp4", 8);
-    let out = cmd
-        .arg("replace")
-        .arg(&input)
-        .args(["-b", "navy", "-o", "out.mp4", "--preset", "ultrafast"])
-        .args(["--matte", "balanced"])
-        .output()
-        .unwrap();
-    let (_, stderr) = text(&out);
-    assert!(out.status.success(), "{stderr}");
-    let (name, counts) = matte_used(&stderr);
-    assert_eq!(name, "balanced", "{stderr}");
-    let (ran, frames) = counts.unwrap_or_else(|| panic!("no MODNet count: {stderr}"));
-    assert_eq!(frames, 8, "{stderr}");
-    assert!((1..8).contains(&ran), "MODNet on {ran} of {frames}: {stderr}");
-    assert_eq!(video_facts(&dir.join("out.mp4")).3, 8);
-});
+clitest!(
+    balanced_matte_runs_modnet_on_keyframes_and_says_so,
+    |dir, cmd| {
+        let input = short_clip(dir, "noaudio_640x360.mp4", 8);
+        let out = cmd
+            .arg("replace")
+            .arg(&input)
+            .args(["-b", "navy", "-o", "out.mp4", "--preset", "ultrafast"])
+            .args(["--matte", "balanced"])
+            .output()
+            .unwrap();
+        let (_, stderr) = text(&out);
+        assert!(out.status.success(), "{stderr}");
+        let (name, counts) = matte_used(&stderr);
+        assert_eq!(name, "balanced", "{stderr}");
+        let (ran, frames) = counts.unwrap_or_else(|| panic!("no MODNet count: {stderr}"));
+        assert_eq!(frames, 8, "{stderr}");
+        assert!(
+            (1..8).contains(&ran),
+            "MODNet on {ran} of {frames}: {stderr}"
+        );
+        assert_eq!(video_facts(&dir.join("out.mp4")).3, 8);
+    }
+);
 
 // A matte the CLI does not know is refused naming every one it does; nothing is written.
 clitest!(an_unknown_matte_lists_the_mattes, |dir, cmd| {

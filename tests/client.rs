@@ -321,10 +321,7 @@ async fn export_without_attribution_is_402_and_the_client_always_attributes() {
     assert!(err.to_string().contains("not about credits"));
 
     // The client sends them on every request, so the same export is accepted.
-    let started = c
-        .start_render(&draft, test_output())
-        .await
-        .unwrap();
+    let started = c.start_render(&draft, test_output()).await.unwrap();
     assert!(started.id.starts_with("render_"));
     c.cancel_render(&started.id).await.unwrap();
     assert_eq!(c.pending_render(), None);
@@ -428,10 +425,7 @@ async fn upload_edit_render_survives_a_restart_and_downloads() {
         hold_renders: true,
         ..Faults::default()
     });
-    let started = c
-        .start_render(&draft, test_output())
-        .await
-        .unwrap();
+    let started = c.start_render(&draft, test_output()).await.unwrap();
     assert_eq!(c.pending_render().as_deref(), Some(started.id.as_str()));
     drop(c);
 

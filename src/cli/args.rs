@@ -551,7 +551,10 @@ mod tests {
         let o = matte(&["--matte", "balanced", "--matte-long-side", "512"]);
         assert_eq!((o.fine_every, o.fine_long_side), (2, 512));
         let o = matte(&["--matte", "balanced", "--matte-carry", "forward"]);
-        assert_eq!((o.mode, o.fine_carry), (MatteMode::Balanced, Carry::Forward));
+        assert_eq!(
+            (o.mode, o.fine_carry),
+            (MatteMode::Balanced, Carry::Forward)
+        );
         let q = matte(&["--matte", "quality"]);
         assert_eq!((q.fine_every, q.fine_long_side), (1, 512));
         assert_eq!(matte(&["--matte", "fast"]).mode, MatteMode::Fast);

@@ -1,13 +1,14 @@
 //! The before/after preview *clip*: a few seconds of a clip, before (left) next to after
 //! (right) on the new backdrop, small enough (≤ 480 pixels high, ≤ [`CLIP_MAX_BYTES`]) to
 //! reach an MCP App as a `data:` URL. Made from the clip's middle: cut and scaled down with
-//! ffmpeg, put through the same pipeline as an export ([`super::replace`]), then the two
-//! halves stacked side by side and encoded as H.264 MP4 (`+faststart`, no sound), which the
-//! browsers inside MCP hosts (Chromium/Electron, WebKit) play.
+//! ffmpeg, put through the same pipeline as an export ([`super::replace`], with the `fast`
+//! matte), then the two halves stacked side by side and encoded as H.264 MP4 (`+faststart`,
+//! no sound), which the browsers inside MCP hosts (Chromium/Electron, WebKit) play.
 
 use std::path::Path;
 
 use super::ffmpeg::{FfmpegProcess, Tool};
+use super::matte::{MatteMode, MatteOptions};
 use super::pipeline::{Quality, ReplaceOptions};
 use super::probe::{MediaKind, probe};
 use super::{Backdrop, Error, NoProgress, Result};
@@ -65,8 +66,12 @@ pub fn clip_before_after_video(input: &Path, backdrop: &Backdrop, out: &Path) ->
     .arg(&cut);
     FfmpegProcess::spawn(Tool::Ffmpeg, &cut, cmd, false, false)?.finish()?;
 
-    // 2. The same seconds on the backdrop, through the export's pipeline.
+    // 2. The same seconds on the backdrop, through the export's pipeline, with the `fast`
+    //    matte whatever the default: the clip is made inside the edit's request (the agent
+    //    answers once it is stored), so it takes the cheapest matte, as the preview JPEG
+    //    does (`preview`); it shows the backdrop, not the matte's edges.
     let mut opts = ReplaceOptions::new(cut.clone(), after.clone(), backdrop.clone());
+    opts.matte = MatteOptions::for_mode(MatteMode::Fast);
     opts.quality = Quality::High;
     opts.max_long_side = PANEL_W;
     super::replace(&opts, &mut NoProgress)?;

@@ -396,7 +396,10 @@ mod tests {
             o.fine_reduced,
             Some(crate::engine::segment::modnet::ReducedLayers::DECODER_INT8)
         );
-        assert_eq!((o.mode, o.fine_long_side, o.fine_every), (MatteMode::Quality, 512, 1));
+        assert_eq!(
+            (o.mode, o.fine_long_side, o.fine_every),
+            (MatteMode::Quality, 512, 1)
+        );
     }
 
     /// `balanced` is the quality matte on keyframes (issue 23 round 10's design): crop 384,
@@ -427,7 +430,10 @@ mod tests {
         let all = [MatteMode::Fast, MatteMode::Balanced, MatteMode::Quality];
         for m in all {
             assert_eq!(MatteMode::parse(m.as_str()), Some(m));
-            assert_eq!(MatteMode::parse(&format!(" {} ", m.as_str().to_uppercase())), Some(m));
+            assert_eq!(
+                MatteMode::parse(&format!(" {} ", m.as_str().to_uppercase())),
+                Some(m)
+            );
         }
         let listed: Vec<&str> = MatteMode::NAMES.split(", ").collect();
         assert_eq!(listed, all.map(MatteMode::as_str));
