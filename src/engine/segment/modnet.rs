@@ -401,6 +401,18 @@ mod tests {
         }
     }
 
+    /// A plan of another model handed to `replan_onnx` is refused (its convolutions are
+    /// not MODNet's), and a MODNet plan at another size is taken.
+    #[test]
+    fn replanning_takes_only_a_plan_of_the_same_graph() {
+        let selfie = crate::engine::segment::load_model(crate::engine::segment::GENERAL_MODEL);
+        let err = replan_onnx(MODNET_MODEL, 64, 64, selfie.unwrap()).unwrap_err();
+        assert!(err.to_string().contains("reused"), "{err}");
+        let modnet = load_onnx(MODNET_MODEL, 32, 64).unwrap();
+        let m = replan_onnx(MODNET_MODEL, 64, 32, modnet).unwrap();
+        assert_eq!(m.input_hwc(), [64, 32, 3]);
+    }
+
     #[test]
     fn bf16_layer_choice_skips_first_last_and_thin_layers() {
         let l = ReducedLayers {
