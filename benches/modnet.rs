@@ -4,7 +4,10 @@
 //! driven by `scripts/bench_modnet.py`, which interleaves it with onnxruntime on the same
 //! size and prints both with their ratio.
 //!
-//! Usage: `modnet [HxW] [iters]` (default `288x512 5`). With `MODNET_PROFILE` set it first
+//! Usage: `modnet [HxW[,HxW…]] [iters]` (default `288x512 5`). With several sizes each of the
+//! `iters` rounds runs them in turn on one `Matter`, as the quality matte's crop does when it
+//! changes size between keyframes (the rescue's 512 and the configured 384, say), and the
+//! line per size times each run including whatever the size change costs (plan rebuilds). With `MODNET_PROFILE` set it first
 //! prints, per step, its fastest time over `iters` runs and its shapes (to stderr); with
 //! `EBC_IGEMM_AVX2` set, the implicit GEMM takes its AVX2 tiles (as on CPUs without AVX-512); with
 //! `EBC_DIRECT_CONV` set, convolutions keep the AVX2 direct kernels (`force_direct_conv`); with
@@ -102,6 +105,64 @@ fn parity(label: &str, pick: Option<&dyn Fn(usize, usize, usize) -> bool>) {
     eprintln!("{line}");
 }
 
+/// A fixed pseudo-random H×W×3 input in [-1, 1).
+fn random_input(h: usize, w: usize) -> Vec<f32> {
+    let mut s = 0x2545_F491_4F6C_DD1Du64;
+    (0..h * w * 3)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            (s >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+        })
+        .collect()
+}
+
+/// Threads the timed `Matter` splits its convolutions over (`MODNET_THREADS`, default 1:
+/// the comparison is with onnxruntime on one thread).
+fn threads() -> usize {
+    std::env::var("MODNET_THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1)
+}
+
+/// `iters` rounds over `sizes` in turn on one `Matter` (after one warm-up round); one line
+/// per size, `ours HxW alternating wall_ms=<median> cpu_ms=<median>`, then the mean over
+/// every run.
+fn alternate(sizes: &[(usize, usize)], iters: usize) {
+    let inputs: Vec<Vec<f32>> = sizes.iter().map(|&(h, w)| random_input(h, w)).collect();
+    let mut m = Matter::with_threads(threads());
+    m.set_reduced(reduced());
+    for (&(h, w), input) in sizes.iter().zip(&inputs) {
+        m.infer_tensor(input, h, w).expect("MODNet runs"); // warm-up
+    }
+    let mut walls = vec![Vec::new(); sizes.len()];
+    let mut cpus = vec![Vec::new(); sizes.len()];
+    for _ in 0..iters.max(1) {
+        for (i, (&(h, w), input)) in sizes.iter().zip(&inputs).enumerate() {
+            let (t, c) = (Instant::now(), cpu_seconds());
+            std::hint::black_box(m.infer_tensor(input, h, w).expect("MODNet runs"));
+            walls[i].push(t.elapsed().as_secs_f64() * 1e3);
+            cpus[i].push((cpu_seconds() - c) * 1e3);
+        }
+    }
+    let n = (sizes.len() * iters.max(1)) as f64;
+    let mean = |v: &[Vec<f64>]| v.iter().flatten().sum::<f64>() / n;
+    for (i, &(h, w)) in sizes.iter().enumerate() {
+        println!(
+            "ours {h}x{w} alternating wall_ms={:.2} cpu_ms={:.2}",
+            median(walls[i].clone()),
+            median(cpus[i].clone())
+        );
+    }
+    println!(
+        "ours alternating mean wall_ms={:.2} cpu_ms={:.2}",
+        mean(&walls),
+        mean(&cpus)
+    );
+}
+
 fn main() {
     if std::env::var_os("MODNET_PARITY").is_some() {
         parity("fp32", Some(&|_, _, _| false));
@@ -117,27 +178,27 @@ fn main() {
         .skip(1)
         .filter(|a| !a.starts_with("--"))
         .collect();
-    let size = args.first().map(String::as_str).unwrap_or("288x512");
+    let sizes_arg = args.first().map(String::as_str).unwrap_or("288x512");
     let iters: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(5);
-    let (h, w) = size
-        .split_once('x')
-        .and_then(|(h, w)| Some((h.parse::<usize>().ok()?, w.parse::<usize>().ok()?)))
-        .expect("size as HxW");
+    let sizes: Vec<(usize, usize)> = sizes_arg
+        .split(',')
+        .map(|size| {
+            size.split_once('x')
+                .and_then(|(h, w)| Some((h.parse::<usize>().ok()?, w.parse::<usize>().ok()?)))
+                .expect("size as HxW")
+        })
+        .collect();
+    if sizes.len() > 1 {
+        return alternate(&sizes, iters);
+    }
+    let (h, w) = sizes[0];
     if std::env::var_os("EBC_IGEMM_AVX2").is_some() {
         ebc::engine::segment::force_igemm_avx2(true);
     }
     if std::env::var_os("EBC_DIRECT_CONV").is_some() {
         ebc::engine::segment::force_direct_conv(true);
     }
-    let mut s = 0x2545_F491_4F6C_DD1Du64;
-    let input: Vec<f32> = (0..h * w * 3)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            (s >> 40) as f32 / (1u64 << 23) as f32 - 1.0
-        })
-        .collect();
+    let input = random_input(h, w);
     if std::env::var_os("MODNET_PROFILE").is_some() {
         let mut model = load_onnx(MODNET_MODEL, h, w).expect("MODNet plans");
         if let Some(l) = reduced() {
@@ -154,13 +215,7 @@ fn main() {
             eprintln!("{i:4} {:>9.1} us {len:>9} {d}", ns / 1e3);
         }
     }
-    // One thread unless MODNET_THREADS says otherwise: the comparison is with
-    // onnxruntime on one thread.
-    let threads = std::env::var("MODNET_THREADS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1);
-    let mut m = Matter::with_threads(threads);
+    let mut m = Matter::with_threads(threads());
     m.set_reduced(reduced());
     m.infer_tensor(&input, h, w).expect("MODNet runs"); // plan + warm-up
     let (mut walls, mut cpus) = (Vec::new(), Vec::new());

@@ -36,7 +36,7 @@ mod tflite;
 
 pub use error::ModelError;
 pub use model::{Model, load_model};
-pub use onnx_model::load_onnx;
+pub use onnx_model::{load_onnx, replan_onnx};
 #[doc(hidden)]
 pub use ops::cpu::force_igemm_avx2;
 pub use ops::cpu::{KERNEL_FAMILY, KernelFamily, has_avx512_bf16, has_avx512_vnni};

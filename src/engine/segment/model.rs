@@ -38,6 +38,24 @@ pub(super) struct Step {
 /// Most activation inputs one op reads (CONCATENATION of three tensors in MODNet).
 const MAX_OP_INPUTS: usize = 4;
 
+/// What a plan hands to a plan of the same model at another input size
+/// (`Model::into_reuse`, `onnx_model::replan_onnx`): its convolutions in run order, with
+/// their weights packed and switched as they are, and its buffers, so the new plan neither
+/// repacks nor requantises weights nor faults in fresh zeroed pages.
+pub(super) struct Reuse {
+    pub(super) convs: std::vec::IntoIter<ops::Conv2d>,
+    pub(super) depthwise: std::vec::IntoIter<ops::Depthwise>,
+    pub(super) buffers: Recycled,
+}
+
+/// Buffers a new plan may take instead of allocating (`plan`): any length, any contents
+/// (every step writes its output before any step reads it).
+#[derive(Debug, Default)]
+pub(super) struct Recycled {
+    buffers: Vec<Vec<f32>>,
+    scratch: Vec<f32>,
+}
+
 /// A planned model with its buffers: `run` allocates nothing.
 #[derive(Debug, Clone)]
 pub struct Model {
@@ -147,6 +165,7 @@ pub fn load_model(bytes: &[u8]) -> Result<Model> {
         input,
         input_hwc,
         (output, output_len),
+        Recycled::default(),
     )
 }
 
@@ -389,6 +408,7 @@ pub(super) fn plan(
     input: usize,
     input_hwc: Hwc,
     (output, output_len): (usize, usize),
+    recycled: Recycled,
 ) -> Result<Model> {
     let mut last_use = vec![0usize; n];
     for (i, s) in steps.iter().enumerate() {
@@ -479,9 +499,18 @@ pub(super) fn plan(
         floats,
         "segmentation model planned"
     );
+    let Recycled {
+        buffers: old,
+        scratch,
+    } = recycled;
+    let scratch = if scratch.len() >= scratch_len {
+        scratch
+    } else {
+        vec![0.0; scratch_len]
+    };
     Ok(Model {
-        buffers: sizes.iter().map(|n| vec![0.0; *n]).collect(),
-        scratch: vec![0.0; scratch_len],
+        buffers: recycle(&sizes, old),
+        scratch,
         input_slot: slot_of[input],
         input_hwc,
         output_slot: slot_of[output],
@@ -490,7 +519,49 @@ pub(super) fn plan(
     })
 }
 
+/// One buffer of at least `sizes[i]` floats per slot: the smallest of `old` that fits
+/// (largest slots first), else a new zeroed one. Old buffers nothing fits in are dropped.
+fn recycle(sizes: &[usize], mut old: Vec<Vec<f32>>) -> Vec<Vec<f32>> {
+    let mut order: Vec<usize> = (0..sizes.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(sizes[i]));
+    let mut out: Vec<Vec<f32>> = vec![Vec::new(); sizes.len()];
+    for i in order {
+        let fit = old
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| b.len() >= sizes[i])
+            .min_by_key(|(_, b)| b.len())
+            .map(|(j, _)| j);
+        out[i] = match fit {
+            Some(j) => old.swap_remove(j),
+            None => vec![0.0; sizes[i]],
+        };
+    }
+    out
+}
+
 impl Model {
+    /// Takes the plan apart for a plan of the same model at another input size
+    /// (`onnx_model::replan_onnx`).
+    pub(super) fn into_reuse(self) -> Reuse {
+        let (mut convs, mut depthwise) = (Vec::new(), Vec::new());
+        for s in self.steps {
+            match s.op {
+                Op::Conv2d(c) => convs.push(c),
+                Op::Depthwise(d) => depthwise.push(d),
+                _ => {}
+            }
+        }
+        Reuse {
+            convs: convs.into_iter(),
+            depthwise: depthwise.into_iter(),
+            buffers: Recycled {
+                buffers: self.buffers,
+                scratch: self.scratch,
+            },
+        }
+    }
+
     /// Height, width, channels of the input tensor.
     pub fn input_hwc(&self) -> Hwc {
         self.input_hwc

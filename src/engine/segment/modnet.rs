@@ -1,11 +1,11 @@
 //! MODNet portrait matting (Apache-2.0; `assets/models/NOTICE`), embedded as the original
 //! ONNX file and run by this runtime through its ONNX front end (`onnx_model`). MODNet takes
-//! any input whose height and width are multiples of 32, so the plan is made per size and
-//! the last few sizes are kept. Input: RGB normalized to (x − 127.5)/127.5; output: a soft
+//! any input whose height and width are multiples of 32, so the plan is made per size; its
+//! weights are prepared once and carried from size to size. Input: RGB normalized to (x − 127.5)/127.5; output: a soft
 //! alpha in [0,1] at the input size (MODNet `demo/image_matting/colab/inference.py`).
 
 use super::model::Model;
-use super::onnx_model::load_onnx;
+use super::onnx_model::{load_onnx, replan_onnx};
 use super::preprocess::{Tap, bt709_to_rgb};
 use super::{ModelError, Result};
 use crate::engine::YuvFrame;
@@ -15,12 +15,6 @@ pub const MODNET_MODEL: &[u8] = include_bytes!("../../../assets/models/modnet.on
 
 /// MODNet input sides must be multiples of this (its encoder downsamples by 32).
 pub const MODNET_ALIGN: usize = 32;
-
-/// How many planned input sizes are kept. One: a plan holds its own repacked weights
-/// (~26 MB) and every activation buffer at its size, and the quality matte's engine peaked at
-/// 369–391 MB at 1080p with two (bar: 300 MB); the crop's size changes rarely (hysteresis
-/// in `pipeline::fine`), and a new plan costs ~0.1 s.
-const CACHED_SIZES: usize = 1;
 
 /// A rectangle of a frame in full-resolution pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -98,10 +92,15 @@ impl ReducedLayers {
     }
 }
 
-/// MODNet with its plans. `Send`, so a pipeline stage can own one.
+/// MODNet with its plan. `Send`, so a pipeline stage can own one.
 pub struct Matter {
-    /// Most recently used last: `(height, width, plan)`.
-    plans: Vec<(usize, usize, Model)>,
+    /// `(height, width, plan)` of the last run. One plan only: its activation buffers are
+    /// 38–48 MB at the quality matte's crops (384 and the rescue's 512), against an engine
+    /// bar of 300 MB. A run at another size re-plans it (`replan_onnx`): the packed and
+    /// quantised weights and the buffers are carried over, so a size change (the rescue
+    /// alternates 384 and 512) costs the shape arithmetic only, not the ~110 ms of CPU a
+    /// plan from the bytes takes (issue 23 round 11).
+    plan: Option<(usize, usize, Model)>,
     xs: Vec<Tap>,
     ys: Vec<Tap>,
     cxs: Vec<Tap>,
@@ -110,6 +109,8 @@ pub struct Matter {
     threads: usize,
     /// Convolutions each new plan runs in reduced precision (None: all fp32).
     reduced: Option<ReducedLayers>,
+    /// Plans made from the model's bytes: weights decoded, packed and quantised.
+    weight_loads: usize,
 }
 
 impl Default for Matter {
@@ -145,13 +146,14 @@ impl Matter {
     /// threads (0 or 1: none). The alpha is the same bit for bit whatever the count.
     pub fn with_threads(threads: usize) -> Self {
         Matter {
-            plans: Vec::new(),
+            plan: None,
             xs: Vec::new(),
             ys: Vec::new(),
             cxs: Vec::new(),
             cys: Vec::new(),
             threads: threads.max(1),
             reduced: None,
+            weight_loads: 0,
         }
     }
 
@@ -160,7 +162,7 @@ impl Matter {
     /// the choice applies at once.
     pub fn set_reduced(&mut self, layers: Option<ReducedLayers>) {
         if self.reduced != layers {
-            self.plans.clear();
+            self.plan = None;
         }
         self.reduced = layers;
     }
@@ -177,28 +179,27 @@ impl Matter {
             ))
             .into());
         }
-        match self
-            .plans
-            .iter()
-            .position(|(h, w, _)| (*h, *w) == (height, width))
-        {
-            Some(i) => {
-                let p = self.plans.remove(i);
-                self.plans.push(p);
-            }
+        let m = match self.plan.take() {
+            Some((h, w, m)) if (h, w) == (height, width) => m,
+            // The old plan's weights are already switched to `reduced`, and its threads set.
+            Some((_, _, old)) => replan_onnx(MODNET_MODEL, height, width, old)?,
             None => {
-                if self.plans.len() >= CACHED_SIZES {
-                    self.plans.remove(0);
-                }
                 let mut m = load_onnx(MODNET_MODEL, height, width)?;
+                self.weight_loads += 1;
                 m.set_conv_threads(self.threads);
                 if let Some(l) = self.reduced {
                     l.apply(&mut m);
                 }
-                self.plans.push((height, width, m));
+                m
             }
-        }
-        Ok(&mut self.plans.last_mut().expect("just pushed").2)
+        };
+        Ok(&mut self.plan.insert((height, width, m)).2)
+    }
+
+    /// How many times the weights were decoded, packed and quantised: once per
+    /// `set_reduced` choice, whatever sizes the runs ask for.
+    pub fn weight_loads(&self) -> usize {
+        self.weight_loads
     }
 
     /// Runs MODNet on an H×W×3 tensor already normalized ((x − 127.5)/127.5, RGB, NHWC).
@@ -269,7 +270,7 @@ impl Matter {
         self.ys = ys;
         self.cxs = cxs;
         self.cys = cys;
-        let model = &mut self.plans.last_mut().expect("planned above").2;
+        let model = &mut self.plan.as_mut().expect("planned above").2;
         Ok(model.run_loaded())
     }
 }
@@ -363,6 +364,53 @@ mod tests {
     fn int8_decoder_convolutions_stay_close_to_onnxruntime() {
         let runs = crate::engine::segment::has_avx512_vnni();
         stays_close_to_onnxruntime(ReducedLayers::DECODER_INT8, runs, 0.005);
+    }
+
+    /// A pseudo-random H×W×3 tensor in [-1, 1).
+    fn noise(h: usize, w: usize, seed: u64) -> Vec<f32> {
+        crate::engine::segment::ops::testutil::random(h * w * 3, seed)
+    }
+
+    /// A crop that changes size between runs (as the quality matte's rescue and the crop's
+    /// own growth make it: larger, smaller, back) gets, at each size, the alpha a fresh
+    /// MODNet gives bit for bit, in fp32 and with the int8 decoder; and the weights are
+    /// decoded, packed and quantised once, not once per size.
+    #[test]
+    fn a_size_change_keeps_the_weights_and_gives_a_fresh_plans_alpha() {
+        let sizes = [(64, 96), (96, 64), (64, 96), (128, 64), (32, 32), (64, 96)];
+        for reduced in [None, Some(ReducedLayers::DECODER_INT8)] {
+            let mut m = Matter::with_threads(2);
+            m.set_reduced(reduced);
+            for (i, &(h, w)) in sizes.iter().enumerate() {
+                let input = noise(h, w, i as u64 + 1);
+                let got = m.infer_tensor(&input, h, w).unwrap().to_vec();
+                let mut fresh = Matter::with_threads(2);
+                fresh.set_reduced(reduced);
+                let want = fresh.infer_tensor(&input, h, w).unwrap();
+                assert_eq!(got.len(), want.len());
+                let same = got
+                    .iter()
+                    .zip(want)
+                    .all(|(a, b)| a.to_bits() == b.to_bits());
+                assert!(
+                    same,
+                    "{reduced:?}: run {i} at {h}x{w} differs from a fresh plan"
+                );
+            }
+            assert_eq!(m.weight_loads(), 1, "{reduced:?}: weights loaded per size");
+        }
+    }
+
+    /// A plan of another model handed to `replan_onnx` is refused (its convolutions are
+    /// not MODNet's), and a MODNet plan at another size is taken.
+    #[test]
+    fn replanning_takes_only_a_plan_of_the_same_graph() {
+        let selfie = crate::engine::segment::load_model(crate::engine::segment::GENERAL_MODEL);
+        let err = replan_onnx(MODNET_MODEL, 64, 64, selfie.unwrap()).unwrap_err();
+        assert!(err.to_string().contains("reused"), "{err}");
+        let modnet = load_onnx(MODNET_MODEL, 32, 64).unwrap();
+        let m = replan_onnx(MODNET_MODEL, 64, 32, modnet).unwrap();
+        assert_eq!(m.input_hwc(), [64, 32, 3]);
     }
 
     #[test]

@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 
 use super::error::ModelError;
-use super::model::{Model, Step, fuse_activations, plan};
+use super::model::{Model, Recycled, Reuse, Step, fuse_activations, plan};
 use super::onnx::{self, Node, Tensor};
 use super::ops::{self, Act, Binary, BinaryKind, Hwc, Op, conv2d::ConvGeometry};
 
@@ -49,6 +49,11 @@ enum Val {
         scale: Vec<f32>,
         shift: Vec<f32>,
     },
+    /// Convolution weights left undecoded: the plan being reused (`Lower::reuse`) brings
+    /// them packed.
+    Weights {
+        dims: Vec<usize>,
+    },
     /// An instance-normalized channel slice.
     SliceIn {
         id: usize,
@@ -64,6 +69,9 @@ struct Lower<'a> {
     vals: HashMap<&'a str, Val>,
     steps: Vec<Step>,
     names: Vec<String>,
+    /// A plan of the same graph at another size whose convolutions are taken, in run
+    /// order, instead of being built from the weights (`replan_onnx`).
+    reuse: Option<Reuse>,
 }
 
 fn unsupported(index: usize, node: &Node<'_>, what: impl std::fmt::Display) -> ModelError {
@@ -130,6 +138,42 @@ impl<'a> Lower<'a> {
                 format!("input {i} is not a float constant"),
             )),
         }
+    }
+
+    /// The dims of weight input `i`, decoded or not (`Val::Weights`).
+    fn weight_dims(&self, index: usize, node: &Node<'_>, i: usize) -> Result<Vec<usize>> {
+        match self.get(index, node, i)? {
+            Val::F32 { dims, .. } | Val::Weights { dims } => Ok(dims.clone()),
+            _ => Err(unsupported(
+                index,
+                node,
+                format!("input {i} is not a float constant"),
+            )),
+        }
+    }
+
+    /// The next convolution of the plan being reused, when there is one.
+    fn reused_conv(&mut self, index: usize, node: &Node<'_>) -> Option<Result<ops::Conv2d>> {
+        let r = self.reuse.as_mut()?;
+        Some(r.convs.next().ok_or_else(|| {
+            unsupported(index, node, "the plan being reused has fewer convolutions")
+        }))
+    }
+
+    /// The next depthwise convolution of the plan being reused, when there is one.
+    fn reused_depthwise(
+        &mut self,
+        index: usize,
+        node: &Node<'_>,
+    ) -> Option<Result<ops::Depthwise>> {
+        let r = self.reuse.as_mut()?;
+        Some(r.depthwise.next().ok_or_else(|| {
+            unsupported(
+                index,
+                node,
+                "the plan being reused has fewer depthwise convolutions",
+            )
+        }))
     }
 
     fn i64s(&self, index: usize, node: &Node<'_>, i: usize) -> Result<(&[usize], &[i64])> {
@@ -408,24 +452,30 @@ impl<'a> Lower<'a> {
             }
             "MatMul" => {
                 let (x, shape, rank2) = self.act(index, n, 0)?;
-                let (wd, w) = self.f32s(index, n, 1)?;
-                let &[cin, cout] = wd else {
+                let wd = self.weight_dims(index, n, 1)?;
+                let &[cin, cout] = wd.as_slice() else {
                     return Err(unsupported(index, n, "weights are not 2-D"));
                 };
                 if !rank2 || shape[2] != cin {
                     return Err(unsupported(index, n, "only [1, C] × [C, K]"));
-                }
-                let mut ohwi = vec![0.0; cin * cout];
-                for i in 0..cin {
-                    for o in 0..cout {
-                        ohwi[o * cin + i] = w[i * cout + o];
-                    }
                 }
                 let geo = ConvGeometry {
                     stride: [1, 1],
                     pads: [0; 4],
                 };
                 let o = [1, 1, cout];
+                if let Some(c) = self.reused_conv(index, n) {
+                    let op = c?.resized(index, geo, shape, o, Act::None)?;
+                    self.push(Op::Conv2d(op), vec![x], out, o, true);
+                    return Ok(());
+                }
+                let (_, w) = self.f32s(index, n, 1)?;
+                let mut ohwi = vec![0.0; cin * cout];
+                for i in 0..cin {
+                    for o in 0..cout {
+                        ohwi[o * cin + i] = w[i * cout + o];
+                    }
+                }
                 let op = ops::Conv2d::with_geometry(
                     index,
                     geo,
@@ -447,14 +497,9 @@ impl<'a> Lower<'a> {
 
     fn conv(&mut self, index: usize, n: &Node<'a>, out: &'a str) -> Result<()> {
         let (x, shape, _) = self.act(index, n, 0)?;
-        let (wd, w) = self.f32s(index, n, 1)?;
-        let &[cout, cin_g, kh, kw] = wd else {
+        let wd = self.weight_dims(index, n, 1)?;
+        let &[cout, cin_g, kh, kw] = wd.as_slice() else {
             return Err(unsupported(index, n, "weights are not OIHW"));
-        };
-        let bias = if n.inputs.len() > 2 {
-            Some(self.f32s(index, n, 2)?.1.to_vec())
-        } else {
-            None
         };
         if n.attr_ints("dilations").iter().any(|d| *d != 1) {
             return Err(unsupported(index, n, "dilated convolution"));
@@ -483,6 +528,34 @@ impl<'a> Lower<'a> {
             cout,
         ];
         let group = n.attr_int("group", 1) as usize;
+        let depthwise = group == shape[2] && cin_g == 1 && cout == group;
+        if group != 1 && !depthwise {
+            return Err(unsupported(index, n, format!("group {group}")));
+        }
+        let reused = if group == 1 {
+            self.reused_conv(index, n)
+                .map(|c| Ok(Op::Conv2d(c?.resized(index, geo, shape, o, Act::None)?)))
+        } else {
+            self.reused_depthwise(index, n).map(|d| {
+                Ok(Op::Depthwise(d?.resized(
+                    index,
+                    geo,
+                    shape,
+                    o,
+                    Act::None,
+                )?))
+            })
+        };
+        if let Some(op) = reused {
+            self.push(op?, vec![x], out, o, false);
+            return Ok(());
+        }
+        let (_, w) = self.f32s(index, n, 1)?;
+        let bias = if n.inputs.len() > 2 {
+            Some(self.f32s(index, n, 2)?.1.to_vec())
+        } else {
+            None
+        };
         let op = if group == 1 {
             let cin = cin_g;
             let mut ohwi = vec![0.0; cout * kh * kw * cin];
@@ -506,7 +579,7 @@ impl<'a> Lower<'a> {
                 o,
                 Act::None,
             )?)
-        } else if group == shape[2] && cin_g == 1 && cout == group {
+        } else {
             let c = cout;
             let mut hwc = vec![0.0; kh * kw * c];
             for ch in 0..c {
@@ -524,8 +597,6 @@ impl<'a> Lower<'a> {
                 o,
                 Act::None,
             )?)
-        } else {
-            return Err(unsupported(index, n, format!("group {group}")));
         };
         self.push(op, vec![x], out, o, false);
         Ok(())
@@ -621,14 +692,44 @@ impl<'a> Lower<'a> {
 /// fills `Model::input_mut` in the model's own normalization (MODNet: (x − 127.5)/127.5,
 /// RGB). `Err` for malformed bytes, operators or shapes this runtime does not handle.
 pub fn load_onnx(bytes: &[u8], height: usize, width: usize) -> Result<Model> {
+    lower(bytes, height, width, None)
+}
+
+/// As `load_onnx`, for `old`, a plan of the same `bytes` at another size (or this one):
+/// its convolutions are carried over with their weights packed (and switched to bf16 or
+/// int8) as they are, and its buffers are reused, so only what depends on the input size
+/// is planned again. The result is the plan `load_onnx` would give, with `old`'s precision
+/// switches and threads, bit for bit in what it computes. `Err` as `load_onnx`, and when
+/// `old`'s convolutions do not match the graph's (another model); `old` is gone either way.
+pub fn replan_onnx(bytes: &[u8], height: usize, width: usize, old: Model) -> Result<Model> {
+    lower(bytes, height, width, Some(old.into_reuse()))
+}
+
+fn lower(bytes: &[u8], height: usize, width: usize, reuse: Option<Reuse>) -> Result<Model> {
     let g = onnx::parse(bytes)?;
+    // With a plan to reuse, the convolutions' weights (the bulk of the file) are not decoded.
+    let skip: std::collections::HashSet<&str> = if reuse.is_some() {
+        g.nodes
+            .iter()
+            .filter(|n| matches!(n.op_type, "Conv" | "MatMul"))
+            .filter_map(|n| n.inputs.get(1).copied())
+            .collect()
+    } else {
+        Default::default()
+    };
     let mut low = Lower {
         vals: HashMap::new(),
         steps: Vec::new(),
         names: Vec::new(),
+        reuse,
     };
     for t in &g.initializers {
-        low.vals.insert(t.name, constant(t)?);
+        let v = if skip.contains(t.name) && t.data_type == onnx::FLOAT {
+            Val::Weights { dims: dims_of(t) }
+        } else {
+            constant(t)?
+        };
+        low.vals.insert(t.name, v);
     }
     let inputs: Vec<&str> = g
         .inputs
@@ -672,8 +773,22 @@ pub fn load_onnx(bytes: &[u8], height: usize, width: usize) -> Result<Model> {
         )));
     };
     let Lower {
-        mut steps, names, ..
+        mut steps,
+        names,
+        reuse,
+        ..
     } = low;
+    let recycled = match reuse {
+        Some(mut r) => {
+            if r.convs.next().is_some() || r.depthwise.next().is_some() {
+                return Err(ModelError::unsupported(
+                    "the plan being reused has more convolutions than the graph",
+                ));
+            }
+            r.buffers
+        }
+        None => Recycled::default(),
+    };
     fuse_activations(&mut steps, out_id);
     plan(
         steps,
@@ -682,5 +797,6 @@ pub fn load_onnx(bytes: &[u8], height: usize, width: usize) -> Result<Model> {
         input_id,
         input_hwc,
         (out_id, ops::elems(shape)),
+        recycled,
     )
 }

@@ -164,6 +164,58 @@ impl Conv2d {
         Ok(conv)
     }
 
+    /// The same convolution (weights as packed, in whatever precision they were switched
+    /// to; bias; threads) planned for another input size: `geo`, `input` and `output` as
+    /// `with_geometry` gets them, `act` as the lowering gives it before fusing (the
+    /// activation is fused again afterwards). Nothing in the weights depends on the input's
+    /// height and width, so this skips their transposing, packing and quantising (issue 23
+    /// round 11: that rebuild was ~110 ms of CPU per crop size change). `Err` when the
+    /// kernel, strides, padding or channel counts differ from `geo` and the shapes given
+    /// (it is not this convolution).
+    pub fn resized(
+        mut self,
+        index: usize,
+        geo: ConvGeometry,
+        input: Hwc,
+        output: Hwc,
+        act: Act,
+    ) -> Result<Self, ModelError> {
+        check(
+            OP,
+            index,
+            "reused kernel, strides, padding and channels",
+            &[
+                self.kh,
+                self.kw,
+                self.stride_h,
+                self.stride_w,
+                self.pad_top,
+                self.pad_left,
+                self.input[2],
+                self.output[2],
+            ],
+            &[
+                self.kh,
+                self.kw,
+                geo.stride[0],
+                geo.stride[1],
+                geo.pads[0],
+                geo.pads[1],
+                input[2],
+                output[2],
+            ],
+        )?;
+        let (oh, ow) = (
+            geo.out_len(input[0], self.kh, 0),
+            geo.out_len(input[1], self.kw, 1),
+        );
+        check(OP, index, "output", &[oh, ow, self.output[2]], &output)?;
+        self.input = input;
+        self.output = output;
+        self.act = act;
+        Ok(self)
+    }
+
     fn is_pointwise(&self) -> bool {
         self.kh == 1 && self.kw == 1 && self.stride_h == 1 && self.stride_w == 1
     }

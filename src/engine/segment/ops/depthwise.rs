@@ -95,6 +95,50 @@ impl Depthwise {
         })
     }
 
+    /// The same depthwise convolution (weights, bias) planned for another input size, as
+    /// `Conv2d::resized`: `Err` when the kernel, strides, padding or channels differ.
+    pub fn resized(
+        mut self,
+        index: usize,
+        geo: ConvGeometry,
+        input: Hwc,
+        output: Hwc,
+        act: Act,
+    ) -> Result<Self, ModelError> {
+        check(
+            OP,
+            index,
+            "reused kernel, strides, padding and channels",
+            &[
+                self.kh,
+                self.kw,
+                self.stride_h,
+                self.stride_w,
+                self.pad_top,
+                self.pad_left,
+                self.input[2],
+            ],
+            &[
+                self.kh,
+                self.kw,
+                geo.stride[0],
+                geo.stride[1],
+                geo.pads[0],
+                geo.pads[1],
+                input[2],
+            ],
+        )?;
+        let (oh, ow) = (
+            geo.out_len(input[0], self.kh, 0),
+            geo.out_len(input[1], self.kw, 1),
+        );
+        check(OP, index, "output", &[oh, ow, input[2]], &output)?;
+        self.input = input;
+        self.output = output;
+        self.act = act;
+        Ok(self)
+    }
+
     pub fn eval(&self, input: &[f32], out: &mut [f32]) {
         if super::cpu::depthwise(self, input, out) {
             return;
