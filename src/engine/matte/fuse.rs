@@ -553,8 +553,8 @@ impl Fuser {
                         continue;
                     }
                     if fc[i0].is_nan() {
-                        for x in a..b {
-                            out[x] = to_u8(fill_at(x) * 255.0);
+                        for (o, x) in out[a..b].iter_mut().zip(a..) {
+                            *o = to_u8(fill_at(x) * 255.0);
                         }
                     } else {
                         out[a..b].fill(to_u8(fc[i0] * 255.0));
@@ -569,14 +569,14 @@ impl Fuser {
                     out[a..b].fill(to_u8(cf * 255.0));
                     continue;
                 }
-                for x in a..b {
+                for (o, x) in out[a..b].iter_mut().zip(a..) {
                     let c = fill_at(x);
                     let h = if ch.is_nan() {
                         lerp2(h0, h1, i0, i1, xm.frac[x], fy)
                     } else {
                         ch
                     };
-                    out[x] = if h <= c {
+                    *o = if h <= c {
                         to_u8(c * 255.0)
                     } else {
                         let mx = x - rx;
