@@ -20,7 +20,9 @@
 //! reused, bounded by the current frame's halo and core.
 
 use super::blobs::BlobFilter;
-use super::resample::{AxisMap, bilinear_f32, to_u8};
+#[cfg(test)]
+use super::resample::bilinear_f32;
+use super::resample::{AxisMap, to_u8};
 use crate::engine::segment::modnet::{MODNET_ALIGN, Region};
 
 /// MODNet's output for one frame, with where it sits in the frame.
@@ -87,7 +89,9 @@ impl Default for FuseParams {
     }
 }
 
-/// Separable square min (erode) or max (dilate) filter of radius `r` on a `w`×`h` plane.
+/// Separable square min (erode) or max (dilate) filter of radius `r` on a `w`×`h` plane
+/// (the window clamped at the borders). Each pass folds whole shifted rows (`r` shifts each
+/// way), which vectorises; min and max do not depend on the order they are taken in.
 fn morph(
     src: &[f32],
     w: usize,
@@ -97,11 +101,49 @@ fn morph(
     tmp: &mut Vec<f32>,
     dst: &mut Vec<f32>,
 ) {
-    let pick = |a: f32, b: f32| if dilate { a.max(b) } else { a.min(b) };
+    // Not `f32::max`: its NaN rule keeps it from compiling to one vector instruction
+    // (the planes hold no NaN).
+    let pick = |a: f32, b: f32| {
+        if dilate {
+            if b > a { b } else { a }
+        } else if b < a {
+            b
+        } else {
+            a
+        }
+    };
     tmp.clear();
-    tmp.resize(w * h, 0.0);
+    tmp.extend_from_slice(&src[..w * h]);
     dst.clear();
     dst.resize(w * h, 0.0);
+    for (row, out) in src.chunks_exact(w).zip(tmp.chunks_exact_mut(w)).take(h) {
+        for k in 1..=r.min(w.saturating_sub(1)) {
+            for (o, &v) in out[..w - k].iter_mut().zip(&row[k..]) {
+                *o = pick(*o, v);
+            }
+            for (o, &v) in out[k..].iter_mut().zip(&row[..w - k]) {
+                *o = pick(*o, v);
+            }
+        }
+    }
+    for y in 0..h {
+        let (a, b) = (y.saturating_sub(r), (y + r).min(h - 1));
+        let out = &mut dst[y * w..(y + 1) * w];
+        out.copy_from_slice(&tmp[a * w..(a + 1) * w]);
+        for yy in a + 1..=b {
+            for (o, &v) in out.iter_mut().zip(&tmp[yy * w..(yy + 1) * w]) {
+                *o = pick(*o, v);
+            }
+        }
+    }
+}
+
+/// The per-pixel form of [`morph`], the reference its tests compare it with.
+#[cfg(test)]
+fn morph_reference(src: &[f32], w: usize, h: usize, r: usize, dilate: bool) -> Vec<f32> {
+    let pick = |a: f32, b: f32| if dilate { a.max(b) } else { a.min(b) };
+    let mut tmp = vec![0.0; w * h];
+    let mut dst = vec![0.0; w * h];
     for y in 0..h {
         let row = &src[y * w..(y + 1) * w];
         for x in 0..w {
@@ -119,6 +161,7 @@ fn morph(
             dst[y * w + x] = v;
         }
     }
+    dst
 }
 
 /// The frame rectangle MODNet should see: the box of the selfie mask's person pixels
@@ -194,11 +237,16 @@ pub struct Fuser {
     kept: Vec<f32>,
     stack: Vec<usize>,
     tmp: Vec<f32>,
-    fill_full: Vec<f32>,
-    halo_full: Vec<f32>,
     fine: Vec<f32>,
-    fine_full: Vec<f32>,
-    rows: (Vec<f32>, Vec<f32>),
+    /// `fill` and `halo` per cell (`cell_constants`).
+    fill_cells: Vec<f32>,
+    halo_cells: Vec<f32>,
+    taps: Taps,
+    /// Taps from MODNet's grid to its crop.
+    fine_x: AxisMap,
+    fine_y: AxisMap,
+    /// The sizes `fine_x`, `fine_y` were made for: ((MODNet w, crop w), (MODNet h, crop h)).
+    fine_key: ((usize, usize), (usize, usize)),
     blobs: Option<BlobFilter>,
 }
 
@@ -424,53 +472,216 @@ impl Fuser {
                 *f = f.max(*l);
             }
         }
-        let (xm, ym) = (AxisMap::new(sw, width), AxisMap::new(sh, height));
-        self.fill_full.resize(width * height, 0.0);
-        self.halo_full.resize(width * height, 0.0);
-        bilinear_f32(
-            &self.fill,
-            sw,
-            &xm,
-            &ym,
-            &mut self.fill_full,
-            &mut self.rows.0,
-            &mut self.rows.1,
+        let values = std::mem::take(&mut self.fine);
+        self.compose(
+            fine.map(|f| (f, &values[..])),
+            (sw, sh),
+            (width, height),
+            alpha,
         );
-        bilinear_f32(
-            &self.halo,
-            sw,
-            &xm,
-            &ym,
-            &mut self.halo_full,
-            &mut self.rows.0,
-            &mut self.rows.1,
-        );
+        self.fine = values;
+    }
+
+    /// Writes the full-resolution alpha from the selfie-grid planes `self.fill` and
+    /// `self.halo` (both `sw`×`sh`) and MODNet's alpha (`fine`: the matte and its cleaned
+    /// values): `to_u8(255·fill↑)` outside MODNet's crop, `to_u8(255·max(min(M↑, halo↑),
+    /// fill↑))` inside it (↑: bilinear, pixel-centre aligned). The same bytes as upsampling
+    /// each plane to the frame ([`bilinear_f32`]) and combining them, computed row by row
+    /// and only where they can differ: where the four selfie-grid values a pixel reads are
+    /// equal the upsampled value is that value, and where `halo↑ ≤ fill↑` the result is
+    /// `fill↑` whatever MODNet says; so MODNet's upsampled alpha is computed only in the
+    /// band between the sure core and the halo, and whole spans of a row are filled far
+    /// from the outline (most of a 1080p frame).
+    fn compose(
+        &mut self,
+        fine: Option<(&FineMatte, &[f32])>,
+        (sw, sh): (usize, usize),
+        (width, height): (usize, usize),
+        alpha: &mut Vec<u8>,
+    ) {
         alpha.resize(width * height, 0);
-        for (a, c) in alpha.iter_mut().zip(&self.fill_full) {
-            *a = to_u8(*c * 255.0);
-        }
-        let Some(f) = fine else {
+        if width == 0 || height == 0 || sw == 0 || sh == 0 {
+            alpha.fill(0);
             return;
+        }
+        self.taps.prepare((sw, sh), (width, height));
+        let Taps { xm, ym, runs, .. } = &self.taps;
+        cell_constants(&self.fill, sw, sh, &mut self.fill_cells);
+        cell_constants(&self.halo, sw, sh, &mut self.halo_cells);
+        if let Some((f, _)) = fine {
+            let key = ((f.w, f.region.w), (f.h, f.region.h));
+            if self.fine_key != key {
+                self.fine_key = key;
+                self.fine_x = AxisMap::new(f.w, f.region.w);
+                self.fine_y = AxisMap::new(f.h, f.region.h);
+            }
+        }
+        let (fill, halo) = (&self.fill[..], &self.halo[..]);
+        let (fill_cells, halo_cells) = (&self.fill_cells[..], &self.halo_cells[..]);
+        let (fxm, fym) = (&self.fine_x, &self.fine_y);
+        for (y, out) in alpha.chunks_exact_mut(width).take(height).enumerate() {
+            let (y0, y1, fy) = (ym.i0[y] as usize, ym.i1[y] as usize, ym.frac[y]);
+            let (f0, f1) = (&fill[y0 * sw..(y0 + 1) * sw], &fill[y1 * sw..(y1 + 1) * sw]);
+            let (h0, h1) = (&halo[y0 * sw..(y0 + 1) * sw], &halo[y1 * sw..(y1 + 1) * sw]);
+            let fc = &fill_cells[y0 * sw..(y0 + 1) * sw];
+            let hc = &halo_cells[y0 * sw..(y0 + 1) * sw];
+            // MODNet's crop on this row, and its two source rows.
+            let crop = fine.and_then(|(f, m)| {
+                let r = f.region;
+                (y >= r.y && y < r.y + r.h).then(|| {
+                    let my = y - r.y;
+                    let (j0, j1) = (fym.i0[my] as usize, fym.i1[my] as usize);
+                    let rows = (&m[j0 * f.w..(j0 + 1) * f.w], &m[j1 * f.w..(j1 + 1) * f.w]);
+                    (r.x, r.x + r.w, rows, fym.frac[my])
+                })
+            });
+            let (cx0, cx1) = crop.map_or((0, 0), |c| (c.0, c.1));
+            for &(s, e) in runs {
+                let (s, e) = (s as usize, e as usize);
+                let i0 = xm.i0[s] as usize;
+                let i1 = xm.i1[s] as usize;
+                let fill_at = |x: usize| {
+                    if fc[i0].is_nan() {
+                        lerp2(f0, f1, i0, i1, xm.frac[x], fy)
+                    } else {
+                        fc[i0]
+                    }
+                };
+                // Outside the crop: the fill alone.
+                for (a, b) in [(s, e.min(cx0)), (s.max(cx1), e)] {
+                    if a >= b {
+                        continue;
+                    }
+                    if fc[i0].is_nan() {
+                        for (o, x) in out[a..b].iter_mut().zip(a..) {
+                            *o = to_u8(fill_at(x) * 255.0);
+                        }
+                    } else {
+                        out[a..b].fill(to_u8(fc[i0] * 255.0));
+                    }
+                }
+                let (a, b) = (s.max(cx0), e.min(cx1));
+                let Some((rx, _, (m0, m1), mfy)) = crop.filter(|_| a < b) else {
+                    continue;
+                };
+                let (cf, ch) = (fc[i0], hc[i0]);
+                if !cf.is_nan() && !ch.is_nan() && ch <= cf {
+                    out[a..b].fill(to_u8(cf * 255.0));
+                    continue;
+                }
+                for (o, x) in out[a..b].iter_mut().zip(a..) {
+                    let c = fill_at(x);
+                    let h = if ch.is_nan() {
+                        lerp2(h0, h1, i0, i1, xm.frac[x], fy)
+                    } else {
+                        ch
+                    };
+                    *o = if h <= c {
+                        to_u8(c * 255.0)
+                    } else {
+                        let mx = x - rx;
+                        let (j0, j1) = (fxm.i0[mx] as usize, fxm.i1[mx] as usize);
+                        let m = lerp2(m0, m1, j0, j1, fxm.frac[mx], mfy);
+                        to_u8(m.min(h).max(c) * 255.0)
+                    };
+                }
+            }
+        }
+    }
+
+    /// The full-frame form of [`Fuser::compose`] (every plane upsampled to the frame, then
+    /// combined), kept as the reference the tests compare it with.
+    #[cfg(test)]
+    fn compose_reference(
+        &self,
+        fine: Option<(&FineMatte, &[f32])>,
+        (sw, sh): (usize, usize),
+        (width, height): (usize, usize),
+    ) -> Vec<u8> {
+        let (xm, ym) = (AxisMap::new(sw, width), AxisMap::new(sh, height));
+        let (mut r0, mut r1) = (Vec::new(), Vec::new());
+        let mut fill_full = vec![0.0; width * height];
+        let mut halo_full = vec![0.0; width * height];
+        bilinear_f32(&self.fill, sw, &xm, &ym, &mut fill_full, &mut r0, &mut r1);
+        bilinear_f32(&self.halo, sw, &xm, &ym, &mut halo_full, &mut r0, &mut r1);
+        let mut alpha: Vec<u8> = fill_full.iter().map(|c| to_u8(*c * 255.0)).collect();
+        let Some((f, fine)) = fine else {
+            return alpha;
         };
         let r = f.region;
         let (fx, fy) = (AxisMap::new(f.w, r.w), AxisMap::new(f.h, r.h));
-        self.fine_full.resize(r.w * r.h, 0.0);
-        bilinear_f32(
-            &self.fine,
-            f.w,
-            &fx,
-            &fy,
-            &mut self.fine_full,
-            &mut self.rows.0,
-            &mut self.rows.1,
-        );
+        let mut fine_full = vec![0.0; r.w * r.h];
+        bilinear_f32(fine, f.w, &fx, &fy, &mut fine_full, &mut r0, &mut r1);
         for y in 0..r.h {
             let off = (r.y + y) * width + r.x;
-            let m = &self.fine_full[y * r.w..(y + 1) * r.w];
-            let c = &self.fill_full[off..off + r.w];
-            let h = &self.halo_full[off..off + r.w];
+            let m = &fine_full[y * r.w..(y + 1) * r.w];
+            let c = &fill_full[off..off + r.w];
+            let h = &halo_full[off..off + r.w];
             for (((a, m), c), h) in alpha[off..off + r.w].iter_mut().zip(m).zip(c).zip(h) {
                 *a = to_u8(m.min(*h).max(*c) * 255.0);
+            }
+        }
+        alpha
+    }
+}
+
+/// Bilinear value between source rows `r0` and `r1` at taps `i0`, `i1`: the expression
+/// [`bilinear_f32`] evaluates (horizontal, then vertical), so the values are the same bits.
+#[inline(always)]
+fn lerp2(r0: &[f32], r1: &[f32], i0: usize, i1: usize, fx: f32, fy: f32) -> f32 {
+    let a = r0[i0] + fx * (r0[i1] - r0[i0]);
+    let b = r1[i0] + fx * (r1[i1] - r1[i0]);
+    a + fy * (b - a)
+}
+
+/// Per selfie-grid cell (`sw`×`sh`, cell (i, j) = the pixels whose bilinear taps are i, i+1
+/// and j, j+1, clamped at the last row and column): its value where all four taps are equal
+/// (so is every pixel upsampled from it), NaN where they differ.
+fn cell_constants(plane: &[f32], sw: usize, sh: usize, out: &mut Vec<f32>) {
+    out.clear();
+    out.resize(sw * sh, f32::NAN);
+    if sw == 0 {
+        return;
+    }
+    for j in 0..sh {
+        let (r0, r1) = (
+            &plane[j * sw..(j + 1) * sw],
+            &plane[(j + 1).min(sh - 1) * sw..][..sw],
+        );
+        for (i, o) in out[j * sw..(j + 1) * sw].iter_mut().enumerate() {
+            let i1 = (i + 1).min(sw - 1);
+            let v = r0[i];
+            if r0[i1] == v && r1[i] == v && r1[i1] == v {
+                *o = v;
+            }
+        }
+    }
+}
+
+/// The bilinear taps from the selfie grid to the frame, kept while the sizes stay.
+#[derive(Debug, Default)]
+struct Taps {
+    size: ((usize, usize), (usize, usize)),
+    xm: AxisMap,
+    ym: AxisMap,
+    /// Runs `[start, end)` of frame columns that share their left tap, left to right.
+    runs: Vec<(u32, u32)>,
+}
+
+impl Taps {
+    fn prepare(&mut self, src: (usize, usize), dst: (usize, usize)) {
+        if self.size == (src, dst) && !self.runs.is_empty() {
+            return;
+        }
+        self.size = (src, dst);
+        self.xm = AxisMap::new(src.0, dst.0);
+        self.ym = AxisMap::new(src.1, dst.1);
+        self.runs.clear();
+        let mut start = 0;
+        for x in 1..=dst.0 {
+            if x == dst.0 || self.xm.i0[x] != self.xm.i0[start] {
+                self.runs.push((start as u32, x as u32));
+                start = x;
             }
         }
     }
@@ -479,6 +690,196 @@ impl Fuser {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A deterministic plane in [0, 1]: noise, with runs of exact 0 and 1 (as the masks have).
+    fn noise_plane(w: usize, h: usize, seed: u32) -> Vec<f32> {
+        let mut v = seed.wrapping_mul(2_654_435_761) | 1;
+        (0..w * h)
+            .map(|_| {
+                v ^= v << 13;
+                v ^= v >> 17;
+                v ^= v << 5;
+                match v % 4 {
+                    0 => 0.0,
+                    1 => 1.0,
+                    _ => (v >> 8) as f32 / (1u32 << 24) as f32,
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn morph_by_shifted_rows_equals_the_per_pixel_form() {
+        for (w, h) in [(256, 144), (33, 7), (1, 5), (6, 1)] {
+            let src = noise_plane(w, h, (w * h) as u32);
+            for r in [0, 1, 2, 4, 6, 10, 40] {
+                for dilate in [false, true] {
+                    let (mut tmp, mut dst) = (Vec::new(), Vec::new());
+                    morph(&src, w, h, r, dilate, &mut tmp, &mut dst);
+                    let want = morph_reference(&src, w, h, r, dilate);
+                    let same = dst
+                        .iter()
+                        .zip(&want)
+                        .all(|(a, b)| a.to_bits() == b.to_bits());
+                    assert!(same, "{w}x{h} r {r} dilate {dilate}");
+                }
+            }
+        }
+    }
+
+    /// Fuses `selfie` with `fine` both ways: the banded compose and the full-frame reference
+    /// on the same selfie-grid planes; returns how many bytes differ (and the first).
+    fn banded_vs_full(
+        fuser: &mut Fuser,
+        selfie: &[f32],
+        grid: (usize, usize),
+        fine: Option<&FineMatte>,
+        size: (usize, usize),
+    ) -> (usize, Option<(usize, u8, u8)>) {
+        let mut alpha = vec![7; 3];
+        fuser.fuse(selfie, grid, fine, size, &mut alpha);
+        let want = fuser.compose_reference(fine.map(|f| (f, &fuser.fine[..])), grid, size);
+        assert_eq!(alpha.len(), want.len());
+        let mut diff = alpha
+            .iter()
+            .zip(&want)
+            .enumerate()
+            .filter(|(_, (a, b))| a != b);
+        let first = diff.next().map(|(i, (a, b))| (i, *a, *b));
+        (first.map_or(0, |_| 1 + diff.count()), first)
+    }
+
+    /// The banded fusion writes the same bytes as upsampling every plane to the frame: on
+    /// the generated moving ellipse (MODNet on a crop, on the whole frame, on a crop at the
+    /// frame's corner, none), on noise planes, and on odd frame sizes.
+    #[test]
+    fn the_banded_fusion_equals_the_full_frame_one() {
+        use super::super::motion::tests::{ellipse_matte, ellipse_selfie};
+        let mut fuser = Fuser::new(FuseParams::default());
+        let sel = ellipse_selfie(600.0, 360.0);
+        let crops = [
+            Region {
+                x: 380,
+                y: 80,
+                w: 440,
+                h: 600,
+            },
+            Region {
+                x: 0,
+                y: 0,
+                w: 1280,
+                h: 720,
+            },
+            Region {
+                x: 700,
+                y: 400,
+                w: 580,
+                h: 320,
+            },
+        ];
+        for (k, crop) in crops.into_iter().enumerate() {
+            let fine = ellipse_matte(crop, 604.0, 357.0);
+            let got = banded_vs_full(&mut fuser, &sel, (256, 144), Some(&fine), (1280, 720));
+            assert_eq!(got, (0, None), "ellipse, crop {k}");
+        }
+        let got = banded_vs_full(&mut fuser, &sel, (256, 144), None, (1280, 720));
+        assert_eq!(got, (0, None), "ellipse, no MODNet");
+        // Noise: every cell differs, every pixel takes the full formula.
+        let params = FuseParams {
+            fill_area: 0.0,
+            ..FuseParams::default()
+        };
+        for (size, grid, crop) in [
+            (
+                (1920, 1080),
+                (256, 144),
+                Region {
+                    x: 100,
+                    y: 40,
+                    w: 1500,
+                    h: 1000,
+                },
+            ),
+            (
+                (641, 361),
+                (256, 144),
+                Region {
+                    x: 3,
+                    y: 1,
+                    w: 600,
+                    h: 358,
+                },
+            ),
+            (
+                (1080, 1920),
+                (144, 256),
+                Region {
+                    x: 0,
+                    y: 200,
+                    w: 1080,
+                    h: 1720,
+                },
+            ),
+            (
+                (100, 60),
+                (256, 144),
+                Region {
+                    x: 10,
+                    y: 10,
+                    w: 80,
+                    h: 40,
+                },
+            ),
+        ] {
+            let sel = noise_plane(grid.0, grid.1, 3);
+            let fine = FineMatte {
+                alpha: noise_plane(crop.w / 3, crop.h / 3, 5),
+                w: crop.w / 3,
+                h: crop.h / 3,
+                region: crop,
+            };
+            let mut fuser = Fuser::new(params);
+            let got = banded_vs_full(&mut fuser, &sel, grid, Some(&fine), size);
+            assert_eq!(got, (0, None), "noise, {size:?}");
+        }
+    }
+
+    /// The same on a real frame: the talking clip at 1080p, the selfie model's mask and
+    /// MODNet's alpha at crop 384 on its first frame (a keyframe), then the second frame's
+    /// carried alpha (`--matte-every 2`).
+    #[test]
+    fn the_banded_fusion_equals_the_full_frame_one_on_a_real_frame() {
+        use crate::engine::ffmpeg::Decoder;
+        use crate::engine::matte::fine::FineRunner;
+        use crate::engine::matte::{Carry, MatteOptions};
+        use crate::engine::segment::{ModelKind, Segmenter};
+        let clip = std::env::var_os("EBC_FIXTURES")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| {
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+            })
+            .join("clips/talking_720p.mp4");
+        let (w, h) = (1920, 1080);
+        let mut dec = Decoder::open(&clip, w as u32, h as u32, false).unwrap();
+        let mut frame = dec.new_frame();
+        let kind = ModelKind::for_frame(w, h);
+        let mut seg = Segmenter::new(kind).unwrap();
+        let mut runner = FineRunner::new(&MatteOptions {
+            fine_long_side: 384,
+            fine_every: 2,
+            fine_carry: Carry::Forward,
+            ..MatteOptions::default()
+        });
+        let mut fuser = Fuser::new(FuseParams::default());
+        for t in 0..2 {
+            assert!(dec.read_frame(&mut frame).unwrap(), "frame {t}");
+            let sel = seg.infer_yuv(&frame).unwrap().to_vec();
+            let fine = runner.next(&sel, kind.input_size(), &frame).unwrap();
+            assert!(fine.is_some(), "frame {t}: MODNet's alpha or its carry");
+            let got = banded_vs_full(&mut fuser, &sel, kind.input_size(), fine.as_ref(), (w, h));
+            assert_eq!(got, (0, None), "frame {t}");
+        }
+    }
 
     #[test]
     fn region_covers_the_person_with_a_margin_and_stays_in_frame() {

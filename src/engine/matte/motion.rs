@@ -9,7 +9,7 @@
 //! with it: out(p) = key(p − d(p)), to first order in the field's variation).
 
 use super::fuse::FineMatte;
-use super::resample::{downsample_u8, reduced};
+use super::resample::{block_sums_u8, coarsen_sums, downsample_u8, means_from_sums, reduced};
 use crate::engine::YuvFrame;
 
 /// Long side of the luma grid motion is searched on (1080p → /4, 720p → /3).
@@ -77,9 +77,49 @@ impl Luma {
     }
 
     /// [`Luma::of`] with a finer grid kept too (`fine`: scale halved, or 1 when halving
-    /// does not divide it), when the scale is ≥ 2.
+    /// does not divide it), when the scale is ≥ 2. The frame is summed once, at the finer
+    /// grid; the coarse grid's sums are those summed again (the same values as summing the
+    /// frame directly).
     pub fn with_fine(frame: &YuvFrame, acc: &mut Vec<u32>) -> Luma {
-        let mut l = Luma::of(frame, acc);
+        let (width, height) = (frame.width, frame.height);
+        let scale = ((width.max(height) as f32 / GRID_LONG_SIDE as f32).round() as usize).max(1);
+        if scale < 2 {
+            return Luma::of(frame, acc);
+        }
+        let half = scale / 2;
+        let s = if scale.is_multiple_of(half) { half } else { 1 };
+        let (fw, fh) = (reduced(width, s), reduced(height, s));
+        let (w, h) = (reduced(width, scale), reduced(height, scale));
+        // acc: frame columns, then the fine grid's sums, then the coarse grid's.
+        acc.resize(width + fw * fh + w * h, 0);
+        let (cols, rest) = acc.split_at_mut(width);
+        let (fine_sums, coarse_sums) = rest.split_at_mut(fw * fh);
+        block_sums_u8(&frame.y, width, height, s, fine_sums, cols);
+        coarsen_sums(fine_sums, fw, fh, scale / s, coarse_sums);
+        let mut fine = vec![0.0; fw * fh];
+        means_from_sums(fine_sums, width, height, s, &mut fine);
+        let mut data = vec![0.0; w * h];
+        means_from_sums(coarse_sums, width, height, scale, &mut data);
+        Luma {
+            w,
+            h,
+            scale,
+            data,
+            fine: Some(Box::new(Luma {
+                w: fw,
+                h: fh,
+                scale: s,
+                data: fine,
+                fine: None,
+            })),
+        }
+    }
+
+    /// The form of [`Luma::with_fine`] that sums the frame once per grid, the reference its
+    /// test compares it with.
+    #[cfg(test)]
+    fn with_fine_summed_twice(frame: &YuvFrame) -> Luma {
+        let mut l = Luma::of(frame, &mut Vec::new());
         if l.scale >= 2 {
             let half = l.scale / 2;
             let s = if l.scale.is_multiple_of(half) {
@@ -89,7 +129,14 @@ impl Luma {
             };
             let (w, h) = (reduced(frame.width, s), reduced(frame.height, s));
             let mut data = vec![0.0; w * h];
-            downsample_u8(&frame.y, frame.width, frame.height, s, &mut data, acc);
+            downsample_u8(
+                &frame.y,
+                frame.width,
+                frame.height,
+                s,
+                &mut data,
+                &mut Vec::new(),
+            );
             l.fine = Some(Box::new(Luma {
                 w,
                 h,
@@ -138,9 +185,51 @@ pub struct MotionField {
     pub max_shift: f32,
 }
 
-/// Sum of `m`·|a − b| over a `bw`×`bh` block at `a0` in `a` (and `m`) and `b0` in `b` (row
-/// stride `w`).
+/// Most shifts [`sad_shifts`] costs at once (2·[`RADIUS`] + 1).
+const LANES: usize = 2 * RADIUS as usize + 1;
+
+/// For `n` horizontal shifts at once (`n` ≤ [`LANES`]), the sum of `m`·|a − b| over a
+/// `bw`×`bh` block at `a0` in `a` (and `m`) and, for shift `l`, at `b0 + l` in `b` (row
+/// stride `w`), into `out[l]`. Per shift the terms are added in the order a per-shift loop
+/// would (row by row, left to right), and the pixels outside the mask (`m` = 0, a term of
+/// +0) are skipped, so the sums are the same bits; only the mask's pixels are read, and
+/// the shifts' terms are computed side by side (vectorised).
 #[inline]
+#[allow(clippy::too_many_arguments)]
+fn sad_shifts(
+    a: &[f32],
+    m: &[f32],
+    b: &[f32],
+    w: usize,
+    a0: usize,
+    b0: usize,
+    (bw, bh): (usize, usize),
+    n: usize,
+    out: &mut [f32; LANES],
+) {
+    *out = [0.0; LANES];
+    for r in 0..bh {
+        let ra = &a[a0 + r * w..a0 + r * w + bw];
+        let rm = &m[a0 + r * w..a0 + r * w + bw];
+        let rb = &b[b0 + r * w..b0 + r * w + bw + n - 1];
+        let mut acc = [0.0f32; LANES];
+        for (j, (&x, &k)) in ra.iter().zip(rm).enumerate() {
+            if k == 0.0 {
+                continue;
+            }
+            for (o, &y) in acc[..n].iter_mut().zip(&rb[j..j + n]) {
+                *o += k * (x - y).abs();
+            }
+        }
+        for (o, v) in out[..n].iter_mut().zip(&acc[..n]) {
+            *o += v;
+        }
+    }
+}
+
+/// The per-shift form of [`sad_shifts`] (one shift at a time, every pixel), the reference
+/// its test compares it with.
+#[cfg(test)]
 #[allow(clippy::too_many_arguments)]
 fn sad(
     a: &[f32],
@@ -220,20 +309,23 @@ fn person_mask(layer: &FineMatte, w: usize, h: usize, s: usize) -> Vec<f32> {
     let (kx, ky) = (layer.w as f32 / r.w as f32, layer.h as f32 / r.h as f32);
     let (gy0, gy1) = (r.y / s, (r.y + r.h).div_ceil(s).min(h));
     let (gx0, gx1) = (r.x / s, (r.x + r.w).div_ceil(s).min(w));
+    // The layer's column under each grid column of the crop (the same for every row).
+    let cols: Vec<(usize, usize)> = (gx0..gx1)
+        .filter_map(|gx| {
+            let fx = (gx as f32 + 0.5) * s as f32 - r.x as f32;
+            (fx >= 0.0 && fx < r.w as f32).then(|| (gx, ((fx * kx) as usize).min(layer.w - 1)))
+        })
+        .collect();
     for gy in gy0..gy1 {
         let fy = (gy as f32 + 0.5) * s as f32 - r.y as f32;
         if fy < 0.0 || fy >= r.h as f32 {
             continue;
         }
         let my = ((fy * ky) as usize).min(layer.h - 1);
-        for gx in gx0..gx1 {
-            let fx = (gx as f32 + 0.5) * s as f32 - r.x as f32;
-            if fx < 0.0 || fx >= r.w as f32 {
-                continue;
-            }
-            let mx = ((fx * kx) as usize).min(layer.w - 1);
-            if layer.alpha[my * layer.w + mx] >= 0.5 {
-                m[gy * w + gx] = 1.0;
+        let (row, out) = (&layer.alpha[my * layer.w..], &mut m[gy * w..(gy + 1) * w]);
+        for &(gx, mx) in &cols {
+            if row[mx] >= 0.5 {
+                out[gx] = 1.0;
             }
         }
     }
@@ -261,6 +353,7 @@ impl MotionField {
         let (mut resid, mut area, mut sat, mut count) = (0.0f32, 0.0f32, 0usize, 0usize);
         let n = (2 * RADIUS + 1) as usize;
         let mut cost = vec![f32::INFINITY; n * n];
+        let mut sums = [0.0; LANES];
         for by in 0..bh {
             for bx in 0..bw {
                 let (x0, y0) = (bx * BLOCK, by * BLOCK);
@@ -278,26 +371,27 @@ impl MotionField {
                 }
                 cost.fill(f32::INFINITY);
                 let mut best = (f32::INFINITY, 0i32, 0i32);
+                // The shifts that keep the block inside the grid: a contiguous range.
+                let lo = (-RADIUS).max(-(x0 as i32));
+                let hi = RADIUS.min(w as i32 - (x0 + cw) as i32);
                 for dy in -RADIUS..=RADIUS {
                     let ky = y0 as i32 + dy;
-                    if ky < 0 || ky as usize + ch > h {
+                    if ky < 0 || ky as usize + ch > h || lo > hi {
                         continue;
                     }
-                    for dx in -RADIUS..=RADIUS {
-                        let kx = x0 as i32 + dx;
-                        if kx < 0 || kx as usize + cw > w {
-                            continue;
-                        }
-                        let c = sad(
-                            &key.data,
-                            &mask,
-                            &cur.data,
-                            w,
-                            y0 * w + x0,
-                            ky as usize * w + kx as usize,
-                            cw,
-                            ch,
-                        ) / people
+                    sad_shifts(
+                        &key.data,
+                        &mask,
+                        &cur.data,
+                        w,
+                        y0 * w + x0,
+                        ky as usize * w + (x0 as i32 + lo) as usize,
+                        (cw, ch),
+                        (hi - lo + 1) as usize,
+                        &mut sums,
+                    );
+                    for dx in lo..=hi {
+                        let c = sums[(dx - lo) as usize] / people
                             + MOTION_PENALTY * (dx.abs() + dy.abs()) as f32;
                         cost[((dy + RADIUS) as usize) * n + (dx + RADIUS) as usize] = c;
                         if c < best.0 {
@@ -357,6 +451,7 @@ impl MotionField {
         let b = q * BLOCK;
         let n = (2 * FINE_RADIUS + 1) as usize;
         let mut cost = vec![f32::INFINITY; n * n];
+        let mut sums = [0.0; LANES];
         for by in 0..self.bh {
             for bx in 0..self.bw {
                 let i = by * self.bw + bx;
@@ -384,28 +479,27 @@ impl MotionField {
                 );
                 cost.fill(f32::INFINITY);
                 let mut best = (f32::INFINITY, 0i32, 0i32);
+                let lo = (-FINE_RADIUS).max(-(x0 as i32 + cx));
+                let hi = FINE_RADIUS.min(w as i32 - (x0 + cw) as i32 - cx);
                 for ey in -FINE_RADIUS..=FINE_RADIUS {
                     let ky = y0 as i32 + cy + ey;
-                    if ky < 0 || ky as usize + ch > h {
+                    if ky < 0 || ky as usize + ch > h || lo > hi {
                         continue;
                     }
-                    for ex in -FINE_RADIUS..=FINE_RADIUS {
-                        let kx = x0 as i32 + cx + ex;
-                        if kx < 0 || kx as usize + cw > w {
-                            continue;
-                        }
+                    sad_shifts(
+                        &kf.data,
+                        &mask,
+                        &cf.data,
+                        w,
+                        y0 * w + x0,
+                        ky as usize * w + (x0 as i32 + cx + lo) as usize,
+                        (cw, ch),
+                        (hi - lo + 1) as usize,
+                        &mut sums,
+                    );
+                    for ex in lo..=hi {
                         let shift = ((cx + ex).abs() + (cy + ey).abs()) as f32;
-                        let c = sad(
-                            &kf.data,
-                            &mask,
-                            &cf.data,
-                            w,
-                            y0 * w + x0,
-                            ky as usize * w + kx as usize,
-                            cw,
-                            ch,
-                        ) / people
-                            + MOTION_PENALTY * shift / qf;
+                        let c = sums[(ex - lo) as usize] / people + MOTION_PENALTY * shift / qf;
                         cost[((ey + FINE_RADIUS) as usize) * n + (ex + FINE_RADIUS) as usize] = c;
                         if c < best.0 {
                             best = (c, ex, ey);
@@ -500,27 +594,64 @@ impl MotionField {
 
     /// The motion at frame pixel (`x`, `y`) (continuous, pixel centres at +0.5), frame px:
     /// bilinear between block centres (where the content near there went since the
-    /// keyframe).
+    /// keyframe). The warp reads it through [`MotionField::at_taps`].
+    #[cfg(test)]
     pub fn at(&self, x: f32, y: f32) -> (f32, f32) {
         if self.bw == 0 || self.bh == 0 {
             return (0.0, 0.0);
         }
-        let s = self.scale as f32;
-        (self.lerp(&self.dx, x, y) * s, self.lerp(&self.dy, x, y) * s)
+        self.at_taps(self.tap_x(x), self.tap_y(y))
     }
 
-    /// A per-block value `v` at frame pixel (`x`, `y`), bilinear between block centres.
-    fn lerp(&self, v: &[f32], x: f32, y: f32) -> f32 {
-        let s = (self.scale * BLOCK) as f32;
-        let gx = (x / s - 0.5).clamp(0.0, (self.bw - 1) as f32);
-        let gy = (y / s - 0.5).clamp(0.0, (self.bh - 1) as f32);
-        let (x0, y0) = (gx as usize, gy as usize);
-        let (x1, y1) = ((x0 + 1).min(self.bw - 1), (y0 + 1).min(self.bh - 1));
-        let (fx, fy) = (gx - x0 as f32, gy - y0 as f32);
-        let t = v[y0 * self.bw + x0] + (v[y0 * self.bw + x1] - v[y0 * self.bw + x0]) * fx;
-        let b = v[y1 * self.bw + x0] + (v[y1 * self.bw + x1] - v[y1 * self.bw + x0]) * fx;
-        t + (b - t) * fy
+    /// The motion between the blocks' taps `tx` ([`MotionField::tap_x`]) and `ty`
+    /// (`tap_y`): [`MotionField::at`] with the per-column and per-row part computed once.
+    /// Needs a non-empty field.
+    #[inline]
+    pub fn at_taps(&self, tx: Tap, ty: Tap) -> (f32, f32) {
+        let s = self.scale as f32;
+        (
+            self.lerp(&self.dx, tx, ty) * s,
+            self.lerp(&self.dy, tx, ty) * s,
+        )
     }
+
+    /// The blocks left and right of frame column `x` and the weight of the right one.
+    pub fn tap_x(&self, x: f32) -> Tap {
+        self.tap(x, self.bw)
+    }
+
+    /// The blocks above and below frame row `y` and the weight of the lower one.
+    pub fn tap_y(&self, y: f32) -> Tap {
+        self.tap(y, self.bh)
+    }
+
+    fn tap(&self, p: f32, n: usize) -> Tap {
+        let s = (self.scale * BLOCK) as f32;
+        let g = (p / s - 0.5).clamp(0.0, n.saturating_sub(1) as f32);
+        let i0 = g as usize;
+        Tap {
+            i0,
+            i1: (i0 + 1).min(n.saturating_sub(1)),
+            f: g - i0 as f32,
+        }
+    }
+
+    /// A per-block value `v` bilinear between block centres.
+    #[inline]
+    fn lerp(&self, v: &[f32], tx: Tap, ty: Tap) -> f32 {
+        let (r0, r1) = (&v[ty.i0 * self.bw..], &v[ty.i1 * self.bw..]);
+        let t = r0[tx.i0] + (r0[tx.i1] - r0[tx.i0]) * tx.f;
+        let b = r1[tx.i0] + (r1[tx.i1] - r1[tx.i0]) * tx.f;
+        t + (b - t) * ty.f
+    }
+}
+
+/// Two neighbouring blocks along one axis and the weight of the second (0–1).
+#[derive(Debug, Clone, Copy)]
+pub struct Tap {
+    pub i0: usize,
+    pub i1: usize,
+    pub f: f32,
 }
 
 #[cfg(test)]
@@ -635,6 +766,70 @@ pub(crate) mod tests {
     /// On the outline, the search again on the frame's own pixels (720p: scale 3 → 1)
     /// brings the motion within 1 frame px where the coarse grid alone was off by up to
     /// one grid px (3 frame px).
+    /// Summing the frame once (at the finer grid) gives both grids bit for bit as summing
+    /// it once per grid: 1080p (/4 and /2), the dev clip's 1080×720 (/2 and /1), odd sizes.
+    /// The shifts' sums taken side by side equal one shift at a time, bit for bit: every
+    /// block position of a noisy grid with a noisy 0/1 mask, every run of shifts.
+    #[test]
+    fn the_shifts_summed_side_by_side_equal_one_at_a_time() {
+        let (w, h) = (61, 29);
+        let mut v = 12345u32;
+        let mut next = || {
+            v ^= v << 13;
+            v ^= v >> 17;
+            v ^= v << 5;
+            v
+        };
+        let a: Vec<f32> = (0..w * h)
+            .map(|_| (next() >> 8) as f32 / 16_777_216.0)
+            .collect();
+        let b: Vec<f32> = (0..w * h)
+            .map(|_| (next() >> 8) as f32 / 16_777_216.0)
+            .collect();
+        let m: Vec<f32> = (0..w * h).map(|_| (next() % 3 != 0) as u8 as f32).collect();
+        let mut out = [0.0; LANES];
+        let mut checked = 0;
+        for (bw, bh) in [(8, 8), (5, 3), (16, 16)] {
+            for y in 0..=h - bh {
+                for x in 0..w - bw {
+                    let n = LANES.min(w - bw - x + 1);
+                    let by = (y + 3) % (h - bh + 1);
+                    sad_shifts(&a, &m, &b, w, y * w + x, by * w + x, (bw, bh), n, &mut out);
+                    for (l, got) in out[..n].iter().enumerate() {
+                        let want = sad(&a, &m, &b, w, y * w + x, by * w + x + l, bw, bh);
+                        assert_eq!(got.to_bits(), want.to_bits(), "({x}, {y}) {bw}x{bh} +{l}");
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert!(checked > 10_000, "{checked}");
+    }
+
+    #[test]
+    fn both_luma_grids_from_one_pass_equal_one_pass_each() {
+        for (w, h) in [
+            (1920, 1080),
+            (1080, 720),
+            (1282, 722),
+            (2560, 1440),
+            (3840, 2160),
+        ] {
+            let mut frame = YuvFrame::new(w, h);
+            for (i, v) in frame.y.iter_mut().enumerate() {
+                *v = ((i * 7919 + i / w * 31) % 253) as u8;
+            }
+            let got = Luma::with_fine(&frame, &mut Vec::new());
+            let want = Luma::with_fine_summed_twice(&frame);
+            let bits = |l: &Luma| l.data.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            assert_eq!((got.w, got.h, got.scale), (want.w, want.h, want.scale));
+            assert!(bits(&got) == bits(&want), "{w}x{h}: coarse grid");
+            let (gf, wf) = (got.fine.unwrap(), want.fine.unwrap());
+            assert_eq!((gf.w, gf.h, gf.scale), (wf.w, wf.h, wf.scale));
+            assert!(bits(&gf) == bits(&wf), "{w}x{h}: fine grid");
+        }
+    }
+
     #[test]
     fn the_outline_is_refined_on_the_finer_grid() {
         let mut acc = Vec::new();

@@ -6,7 +6,7 @@
 
 use super::fuse::{FineMatte, sample};
 use super::guided::FastGuided;
-use super::motion::MotionField;
+use super::motion::{MotionField, Tap};
 use crate::engine::YuvFrame;
 use crate::engine::segment::modnet::Region;
 
@@ -44,13 +44,31 @@ pub fn warp_onto(
     // Output grid px → frame px; frame px → key grid px.
     let (ox, oy) = (r.w as f32 / w as f32, r.h as f32 / h as f32);
     let (kx, ky) = (key.w as f32 / k.w as f32, key.h as f32 / k.h as f32);
-    for j in 0..h {
-        let fy = r.y as f32 + (j as f32 + 0.5) * oy;
-        for i in 0..w {
+    if field.bw == 0 || field.bh == 0 {
+        for j in 0..h {
+            let fy = r.y as f32 + (j as f32 + 0.5) * oy;
+            for i in 0..w {
+                let fx = r.x as f32 + (i as f32 + 0.5) * ox;
+                let (mx, my) = ((fx - k.x as f32) * kx, (fy - k.y as f32) * ky);
+                out.alpha[j * w + i] = sample_or_zero(&key.alpha, key.w, key.h, mx, my);
+            }
+        }
+        return;
+    }
+    // Each output column's frame x and its taps into the field: the same for every row.
+    let cols: Vec<(f32, Tap)> = (0..w)
+        .map(|i| {
             let fx = r.x as f32 + (i as f32 + 0.5) * ox;
-            let (dx, dy) = field.at(fx, fy);
+            (fx, field.tap_x(fx))
+        })
+        .collect();
+    for (j, out) in out.alpha.chunks_exact_mut(w).enumerate() {
+        let fy = r.y as f32 + (j as f32 + 0.5) * oy;
+        let ty = field.tap_y(fy);
+        for (o, &(fx, tx)) in out.iter_mut().zip(&cols) {
+            let (dx, dy) = field.at_taps(tx, ty);
             let (mx, my) = ((fx - dx - k.x as f32) * kx, (fy - dy - k.y as f32) * ky);
-            out.alpha[j * w + i] = sample_or_zero(&key.alpha, key.w, key.h, mx, my);
+            *o = sample_or_zero(&key.alpha, key.w, key.h, mx, my);
         }
     }
 }
@@ -210,6 +228,48 @@ mod tests {
             "snap {}",
             mean_abs(&snapped, &truth)
         );
+    }
+
+    /// The warp with the field's taps computed per column and per row gives the bits of
+    /// the per-pixel form (`MotionField::at` at every pixel), onto its own grid and onto
+    /// another crop partly outside the keyframe's.
+    #[test]
+    fn the_warp_with_shared_taps_equals_the_per_pixel_form() {
+        let (key_f, cur_f) = (
+            moving_scene(600.0, 360.0, 0.0),
+            moving_scene(612.0, 352.0, 3.0),
+        );
+        let mut acc = Vec::new();
+        let key = ellipse_matte(REGION, 600.0, 360.0);
+        let field = MotionField::estimate(
+            &Luma::with_fine(&key_f, &mut acc),
+            &Luma::with_fine(&cur_f, &mut acc),
+            &key,
+        );
+        assert!(field.max_shift > 5.0, "{}", field.max_shift);
+        let other = Region {
+            x: 300,
+            y: 20,
+            w: 700,
+            h: 690,
+        };
+        for (r, w, h) in [(REGION, key.w, key.h), (other, 233, 230)] {
+            let mut got = FineMatte::default();
+            warp_onto(&key, &field, (r, w, h), &mut got);
+            let k = key.region;
+            let (ox, oy) = (r.w as f32 / w as f32, r.h as f32 / h as f32);
+            let (kx, ky) = (key.w as f32 / k.w as f32, key.h as f32 / k.h as f32);
+            for j in 0..h {
+                let fy = r.y as f32 + (j as f32 + 0.5) * oy;
+                for i in 0..w {
+                    let fx = r.x as f32 + (i as f32 + 0.5) * ox;
+                    let (dx, dy) = field.at(fx, fy);
+                    let (mx, my) = ((fx - dx - k.x as f32) * kx, (fy - dy - k.y as f32) * ky);
+                    let want = sample_or_zero(&key.alpha, key.w, key.h, mx, my);
+                    assert_eq!(got.alpha[j * w + i].to_bits(), want.to_bits(), "({i}, {j})");
+                }
+            }
+        }
     }
 
     /// IoU of two mattes over the same region (through `agreement`: the first as a

@@ -101,10 +101,20 @@ pub fn downsample_u8(
     acc: &mut Vec<u32>,
 ) {
     let f = f.max(1);
+    acc.resize(w + reduced(w, f) * reduced(h, f), 0);
+    let (cols, sums) = acc.split_at_mut(w);
+    block_sums_u8(src, w, h, f, sums, cols);
+    means_from_sums(sums, w, h, f, dst);
+}
+
+/// Integer sums of an 8-bit plane (`w`×`h`, row stride `w`) over `f`×`f` blocks into `sums`
+/// (`reduced(w,f)`×`reduced(h,f)` values; partial border blocks sum what they cover).
+/// `cols` is scratch of `w` values.
+pub fn block_sums_u8(src: &[u8], w: usize, h: usize, f: usize, sums: &mut [u32], cols: &mut [u32]) {
+    let f = f.max(1);
     let (lw, lh) = (reduced(w, f), reduced(h, f));
-    // First `w` entries: column sums over the block's rows (vectorised); then `lw` block sums.
-    acc.resize(w + lw, 0);
-    let (cols, blocks) = acc.split_at_mut(w);
+    let cols = &mut cols[..w];
+    // Column sums over the block's rows (vectorised), then the block sums.
     for ly in 0..lh {
         cols.fill(0);
         let y0 = ly * f;
@@ -114,12 +124,37 @@ pub fn downsample_u8(
                 *c += v as u32;
             }
         }
-        for (b, block) in blocks.iter_mut().zip(cols.chunks(f)) {
+        for (b, block) in sums[ly * lw..(ly + 1) * lw].iter_mut().zip(cols.chunks(f)) {
             *b = block.iter().sum();
         }
-        let rows = (y1 - y0) as f32;
+    }
+}
+
+/// The sums of `q`×`q` blocks of a grid of block sums (`sw`×`sh`, as [`block_sums_u8`]
+/// made at factor `f`): the plane's sums at factor `q·f`, the same integers as summing the
+/// plane directly (a block at `q·f` is the union of the `q`×`q` blocks at `f` under it).
+/// `out` holds `reduced(sw,q)`×`reduced(sh,q)` values.
+pub fn coarsen_sums(sums: &[u32], sw: usize, sh: usize, q: usize, out: &mut [u32]) {
+    let q = q.max(1);
+    let lw = reduced(sw, q);
+    out.fill(0);
+    for (y, row) in sums.chunks_exact(sw).take(sh).enumerate() {
+        let o = &mut out[(y / q) * lw..(y / q + 1) * lw];
+        for (b, block) in o.iter_mut().zip(row.chunks(q)) {
+            *b += block.iter().sum::<u32>();
+        }
+    }
+}
+
+/// Block means in [0,1] from the block sums of a `w`×`h` 8-bit plane at factor `f`
+/// ([`block_sums_u8`]) into `dst`: each sum over the pixels its block covers, ·1/255.
+pub fn means_from_sums(sums: &[u32], w: usize, h: usize, f: usize, dst: &mut [f32]) {
+    let f = f.max(1);
+    let (lw, lh) = (reduced(w, f), reduced(h, f));
+    for ly in 0..lh {
+        let rows = ((ly * f + f).min(h) - ly * f) as f32;
         let out = &mut dst[ly * lw..(ly + 1) * lw];
-        for (lx, (o, &a)) in out.iter_mut().zip(blocks.iter()).enumerate() {
+        for (lx, (o, &a)) in out.iter_mut().zip(&sums[ly * lw..]).enumerate() {
             let n = (w - lx * f).min(f) as f32 * rows;
             *o = a as f32 / (n * 255.0);
         }
@@ -173,6 +208,34 @@ mod tests {
         let mut dst = vec![0.0; 70];
         bilinear_f32(&src, 3, &xm, &ym, &mut dst, &mut r0, &mut r1);
         assert!(dst.iter().all(|v| (v - 0.25).abs() < 1e-6));
+    }
+
+    /// Summing the factor-`f` sums `q`×`q` at a time gives the plane's factor-`q·f` means,
+    /// bit for bit, partial border blocks included.
+    #[test]
+    fn coarsened_sums_give_the_direct_downsample() {
+        for (w, h, f, q) in [
+            (1920, 1080, 2, 2),
+            (1282, 722, 2, 2),
+            (37, 23, 1, 3),
+            (50, 31, 2, 3),
+        ] {
+            let src: Vec<u8> = (0..w * h).map(|i| ((i * 7919) % 251) as u8).collect();
+            let (lw, lh) = (reduced(w, f * q), reduced(h, f * q));
+            let mut direct = vec![0.0; lw * lh];
+            downsample_u8(&src, w, h, f * q, &mut direct, &mut Vec::new());
+            let mut sums = vec![0; reduced(w, f) * reduced(h, f)];
+            let (mut cols, mut coarse) = (vec![0; w], vec![0; lw * lh]);
+            block_sums_u8(&src, w, h, f, &mut sums, &mut cols);
+            coarsen_sums(&sums, reduced(w, f), reduced(h, f), q, &mut coarse);
+            let mut shared = vec![0.0; lw * lh];
+            means_from_sums(&coarse, w, h, f * q, &mut shared);
+            let same = direct
+                .iter()
+                .zip(&shared)
+                .all(|(a, b)| a.to_bits() == b.to_bits());
+            assert!(same, "{w}x{h} f {f} q {q}");
+        }
     }
 
     #[test]
