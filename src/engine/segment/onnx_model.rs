@@ -465,7 +465,7 @@ impl<'a> Lower<'a> {
                 };
                 let o = [1, 1, cout];
                 if let Some(c) = self.reused_conv(index, n) {
-                    let op = c?.resized(index, geo, shape, o, Act::None)?;
+                    let op = c?.resized(index, geo, [1, 1], shape, o, Act::None)?;
                     self.push(Op::Conv2d(op), vec![x], out, o, true);
                     return Ok(());
                 }
@@ -533,13 +533,22 @@ impl<'a> Lower<'a> {
             return Err(unsupported(index, n, format!("group {group}")));
         }
         let reused = if group == 1 {
-            self.reused_conv(index, n)
-                .map(|c| Ok(Op::Conv2d(c?.resized(index, geo, shape, o, Act::None)?)))
+            self.reused_conv(index, n).map(|c| {
+                Ok(Op::Conv2d(c?.resized(
+                    index,
+                    geo,
+                    [kh, kw],
+                    shape,
+                    o,
+                    Act::None,
+                )?))
+            })
         } else {
             self.reused_depthwise(index, n).map(|d| {
                 Ok(Op::Depthwise(d?.resized(
                     index,
                     geo,
+                    [kh, kw],
                     shape,
                     o,
                     Act::None,

@@ -59,6 +59,42 @@ pub struct ConvGeometry {
 }
 
 impl ConvGeometry {
+    /// The check both window ops' `resized` run before reusing a planned op for a graph
+    /// node: `planned` (the op's `[kh, kw, stride_h, stride_w, pad_top, pad_left]`, then
+    /// its channel counts `channels.0`) against the node's `kernel` (`[kh, kw]`), this
+    /// geometry and its channel counts `channels.1`. Returns the output's `[height, width]`
+    /// for `input`. `Err` (`ModelError::Shape`, naming `op` and `index`) when they differ:
+    /// the planned op is not this node's.
+    pub fn check_reuse(
+        &self,
+        op: &'static str,
+        index: usize,
+        planned: [usize; 6],
+        kernel: [usize; 2],
+        channels: (&[usize], &[usize]),
+        input: Hwc,
+    ) -> Result<[usize; 2], ModelError> {
+        let wanted = [
+            kernel[0],
+            kernel[1],
+            self.stride[0],
+            self.stride[1],
+            self.pads[0],
+            self.pads[1],
+        ];
+        check(
+            op,
+            index,
+            "reused kernel, strides, padding and channels",
+            &[&planned[..], channels.0].concat(),
+            &[&wanted[..], channels.1].concat(),
+        )?;
+        Ok([
+            self.out_len(input[0], kernel[0], 0),
+            self.out_len(input[1], kernel[1], 1),
+        ])
+    }
+
     /// Output length along `axis` (0 = H, 1 = W) for an input of `len` and kernel `k`.
     pub fn out_len(&self, len: usize, k: usize, axis: usize) -> usize {
         let padded = len + self.pads[axis] + self.pads[axis + 2];
@@ -166,7 +202,7 @@ impl Conv2d {
 
     /// The same convolution (weights as packed, in whatever precision they were switched
     /// to; bias; threads) planned for another input size: `geo`, `input` and `output` as
-    /// `with_geometry` gets them, `act` as the lowering gives it before fusing (the
+    /// `with_geometry` gets them, `kernel` the node's `[kh, kw]`, `act` as the lowering gives it before fusing (the
     /// activation is fused again afterwards). Nothing in the weights depends on the input's
     /// height and width, so this skips their transposing, packing and quantising (issue 23
     /// round 11: that rebuild was ~110 ms of CPU per crop size change). `Err` when the
@@ -176,39 +212,28 @@ impl Conv2d {
         mut self,
         index: usize,
         geo: ConvGeometry,
+        kernel: [usize; 2],
         input: Hwc,
         output: Hwc,
         act: Act,
     ) -> Result<Self, ModelError> {
-        check(
+        let planned = [
+            self.kh,
+            self.kw,
+            self.stride_h,
+            self.stride_w,
+            self.pad_top,
+            self.pad_left,
+        ];
+        let channels = [self.input[2], self.output[2]];
+        let [oh, ow] = geo.check_reuse(
             OP,
             index,
-            "reused kernel, strides, padding and channels",
-            &[
-                self.kh,
-                self.kw,
-                self.stride_h,
-                self.stride_w,
-                self.pad_top,
-                self.pad_left,
-                self.input[2],
-                self.output[2],
-            ],
-            &[
-                self.kh,
-                self.kw,
-                geo.stride[0],
-                geo.stride[1],
-                geo.pads[0],
-                geo.pads[1],
-                input[2],
-                output[2],
-            ],
+            planned,
+            kernel,
+            (&channels, &[input[2], output[2]]),
+            input,
         )?;
-        let (oh, ow) = (
-            geo.out_len(input[0], self.kh, 0),
-            geo.out_len(input[1], self.kw, 1),
-        );
         check(OP, index, "output", &[oh, ow, self.output[2]], &output)?;
         self.input = input;
         self.output = output;
@@ -760,5 +785,41 @@ mod tests {
                 got: vec![8, 8, 2],
             }
         );
+    }
+
+    /// `resized` reuses a planned convolution only for a node with the same kernel,
+    /// strides, padding and channels. A 4×4 node with the 3×3 one's strides (2) and pads
+    /// (1) has the same output size (8 → 4), so only the kernel check tells them apart; the
+    /// same window at another size is re-planned.
+    #[test]
+    fn resized_checks_the_nodes_kernel() {
+        let geo = ConvGeometry {
+            stride: [2, 2],
+            pads: [1, 1, 1, 1],
+        };
+        let conv = || {
+            Conv2d::with_geometry(
+                3,
+                geo,
+                [8, 8, 3],
+                &[0.0; 54],
+                &[2, 3, 3, 3],
+                None,
+                [4, 4, 2],
+                Act::None,
+            )
+            .unwrap()
+        };
+        let e = conv()
+            .resized(3, geo, [4, 4], [8, 8, 3], [4, 4, 2], Act::None)
+            .unwrap_err();
+        assert!(
+            matches!(e, ModelError::Shape { what, .. } if what.starts_with("reused kernel")),
+            "{e:?}"
+        );
+        let r = conv()
+            .resized(3, geo, [3, 3], [16, 12, 3], [8, 6, 2], Act::None)
+            .unwrap();
+        assert_eq!((r.input, r.output), ([16, 12, 3], [8, 6, 2]));
     }
 }

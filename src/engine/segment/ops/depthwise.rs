@@ -101,37 +101,27 @@ impl Depthwise {
         mut self,
         index: usize,
         geo: ConvGeometry,
+        kernel: [usize; 2],
         input: Hwc,
         output: Hwc,
         act: Act,
     ) -> Result<Self, ModelError> {
-        check(
+        let planned = [
+            self.kh,
+            self.kw,
+            self.stride_h,
+            self.stride_w,
+            self.pad_top,
+            self.pad_left,
+        ];
+        let [oh, ow] = geo.check_reuse(
             OP,
             index,
-            "reused kernel, strides, padding and channels",
-            &[
-                self.kh,
-                self.kw,
-                self.stride_h,
-                self.stride_w,
-                self.pad_top,
-                self.pad_left,
-                self.input[2],
-            ],
-            &[
-                self.kh,
-                self.kw,
-                geo.stride[0],
-                geo.stride[1],
-                geo.pads[0],
-                geo.pads[1],
-                input[2],
-            ],
+            planned,
+            kernel,
+            (&[self.input[2]], &[input[2]]),
+            input,
         )?;
-        let (oh, ow) = (
-            geo.out_len(input[0], self.kh, 0),
-            geo.out_len(input[1], self.kw, 1),
-        );
         check(OP, index, "output", &[oh, ow, input[2]], &output)?;
         self.input = input;
         self.output = output;
