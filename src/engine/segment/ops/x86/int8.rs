@@ -595,6 +595,17 @@ impl Kern<'_> {
                 t += 1;
                 c0 = 0;
             }
+            // The only reads of `acc` after the k loop: a loop whose body is one instruction
+            // unrolls fully whatever P and V are, so `acc` stays in registers. When the
+            // epilogue below indexed `acc` itself, LLVM kept `acc` in memory in some builds
+            // and stored every accumulator on every step of the k loop (issue 23 round 12:
+            // the kernel ran at half speed or full speed depending on the rest of the crate).
+            let mut sums = [[_mm512_setzero_ps(); V]; P];
+            for p in 0..P {
+                for v in 0..V {
+                    sums[p][v] = _mm512_cvtepi32_ps(acc[p][v]);
+                }
+            }
             let a = if self.k1 == self.k4 {
                 self.act
             } else {
@@ -610,7 +621,7 @@ impl Kern<'_> {
                     } else {
                         _mm512_maskz_loadu_ps(mask(v), dst)
                     };
-                    let r = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[p][v]), dq, start);
+                    let r = _mm512_fmadd_ps(sums[p][v], dq, start);
                     _mm512_mask_storeu_ps(dst, mask(v), act(a, r));
                 }
             }
