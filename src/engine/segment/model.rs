@@ -587,14 +587,20 @@ impl Model {
         Ok(self.run_loaded())
     }
 
-    /// Lets every convolution split its output rows over up to `threads` threads (the
-    /// large ones do; see `ops::igemm::conv`), growing the scratch buffer to match. The
-    /// output is the same bit for bit; only wall time changes.
-    pub fn set_conv_threads(&mut self, threads: usize) {
+    /// Lets every convolution, depthwise convolution, concatenation, resize and IBNorm
+    /// split its work over up to `threads` threads (the large ones do: `ops::split_threads`,
+    /// `ops::split_threads_len`), growing the scratch buffer to match. The output is the
+    /// same bit for bit; only wall time changes.
+    pub fn set_threads(&mut self, threads: usize) {
         let threads = threads.max(1);
         for s in &mut self.steps {
-            if let Op::Conv2d(c) = &mut s.op {
-                c.threads = threads;
+            match &mut s.op {
+                Op::Conv2d(c) => c.threads = threads,
+                Op::Depthwise(d) => d.threads = threads,
+                Op::Concat(c) => c.threads = threads,
+                Op::Resize(r) => r.threads = threads,
+                Op::IbNorm(n) => n.threads = threads,
+                _ => {}
             }
         }
         self.fit_scratch();

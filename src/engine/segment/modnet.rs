@@ -105,7 +105,7 @@ pub struct Matter {
     ys: Vec<Tap>,
     cxs: Vec<Tap>,
     cys: Vec<Tap>,
-    /// Threads each plan's large convolutions split over (`Model::set_conv_threads`).
+    /// Threads each plan's large ops split over (`Model::set_threads`).
     threads: usize,
     /// Convolutions each new plan runs in reduced precision (None: all fp32).
     reduced: Option<ReducedLayers>,
@@ -142,7 +142,7 @@ impl Matter {
         Self::with_threads(1)
     }
 
-    /// MODNet whose large convolutions split their output rows over up to `threads`
+    /// MODNet whose large ops split their output rows over up to `threads`
     /// threads (0 or 1: none). The alpha is the same bit for bit whatever the count.
     pub fn with_threads(threads: usize) -> Self {
         Matter {
@@ -181,12 +181,17 @@ impl Matter {
         }
         let m = match self.plan.take() {
             Some((h, w, m)) if (h, w) == (height, width) => m,
-            // The old plan's weights are already switched to `reduced`, and its threads set.
-            Some((_, _, old)) => replan_onnx(MODNET_MODEL, height, width, old)?,
+            // The old plan's weights are already switched to `reduced`. Ops the re-plan
+            // builds anew start on one thread, so the threads are set again.
+            Some((_, _, old)) => {
+                let mut m = replan_onnx(MODNET_MODEL, height, width, old)?;
+                m.set_threads(self.threads);
+                m
+            }
             None => {
                 let mut m = load_onnx(MODNET_MODEL, height, width)?;
                 self.weight_loads += 1;
-                m.set_conv_threads(self.threads);
+                m.set_threads(self.threads);
                 if let Some(l) = self.reduced {
                     l.apply(&mut m);
                 }

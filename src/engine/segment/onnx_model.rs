@@ -666,6 +666,7 @@ impl<'a> Lower<'a> {
                 in_beta: beta.clone(),
                 in_eps: *eps,
                 act: Act::None,
+                threads: 1,
             };
             let shape = *shape;
             self.push(Op::IbNorm(op), vec![*id], out, shape, false);

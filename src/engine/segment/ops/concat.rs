@@ -9,6 +9,8 @@ pub struct Concat {
     pub channels: Vec<usize>,
     pub output: Hwc,
     pub act: Act,
+    /// Threads the output rows split over when the output is large (`split_threads_len`).
+    pub threads: usize,
 }
 
 impl Concat {
@@ -23,20 +25,27 @@ impl Concat {
             channels: inputs.iter().map(|s| s[2]).collect(),
             output,
             act: Act::None,
+            threads: 1,
         })
     }
 
+    /// `inputs` are H×W×`channels[i]`, `out` holds `output` H×W×C floats.
     pub fn eval(&self, inputs: &[&[f32]], out: &mut [f32]) {
         let [h, w, c] = self.output;
-        let out = &mut out[..h * w * c];
-        for (p, dst) in out.chunks_exact_mut(c).enumerate() {
-            let mut at = 0;
-            for (x, &ci) in inputs.iter().zip(&self.channels) {
-                dst[at..at + ci].copy_from_slice(&x[p * ci..(p + 1) * ci]);
-                at += ci;
+        let threads = super::split_threads_len(h * w * c, self.threads, h);
+        super::split_rows(h, w * c, threads, out, &mut [], 0, |ys, rows, _| {
+            let p0 = ys.start * w;
+            for (p, dst) in rows.chunks_exact_mut(c).enumerate() {
+                let p = p0 + p;
+                let mut at = 0;
+                for (x, &ci) in inputs.iter().zip(&self.channels) {
+                    dst[at..at + ci].copy_from_slice(&x[p * ci..(p + 1) * ci]);
+                    at += ci;
+                }
             }
-        }
-        self.act.apply(out);
+            // On the rows just written, while they are in cache.
+            self.act.apply(rows);
+        });
     }
 }
 

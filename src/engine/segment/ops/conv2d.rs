@@ -34,7 +34,7 @@ pub struct Conv2d {
     pub packed: Option<super::cpu::Packed>,
     /// Threads a large convolution may split its output rows over (1: none), on either
     /// path. Set after
-    /// planning (`Model::set_conv_threads`); `scratch_len` grows with it.
+    /// planning (`Model::set_threads`); `scratch_len` grows with it.
     pub threads: usize,
 }
 

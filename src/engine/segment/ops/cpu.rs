@@ -128,8 +128,13 @@ mod family {
         x86::conv2d::eval(c, input, out, scratch)
     }
 
-    pub fn depthwise(p: &Depthwise, input: &[f32], out: &mut [f32]) -> bool {
-        x86::depthwise::eval(p, input, out)
+    pub fn depthwise(
+        p: &Depthwise,
+        input: &[f32],
+        out: &mut [f32],
+        ys: std::ops::Range<usize>,
+    ) -> bool {
+        x86::depthwise::eval(p, input, out, ys)
     }
 
     pub fn contributions(
@@ -220,7 +225,12 @@ mod family {
         false
     }
 
-    pub fn depthwise(_p: &Depthwise, _input: &[f32], _out: &mut [f32]) -> bool {
+    pub fn depthwise(
+        _p: &Depthwise,
+        _input: &[f32],
+        _out: &mut [f32],
+        _ys: std::ops::Range<usize>,
+    ) -> bool {
         false
     }
 

@@ -2,6 +2,8 @@
 //! each output pixel starts from the bias and accumulates its valid taps with the channel
 //! loop innermost, so every tap is a contiguous multiply-add over channels in L1.
 
+use std::ops::Range;
+
 use super::activation::hard_swish;
 use super::conv2d::{ConvGeometry, ConvParams};
 use super::{Act, Hwc, LANES, ModelError, check, madd, out_and_pad, simd_dispatch, taps};
@@ -22,6 +24,9 @@ pub struct Depthwise {
     pub weights: Vec<f32>,
     pub bias: Vec<f32>,
     pub act: Act,
+    /// Threads the output rows split over when the output is large (`split_threads_len`);
+    /// set by `Model::set_threads`. The output is the same bit for bit whatever the count.
+    pub threads: usize,
 }
 
 impl Depthwise {
@@ -92,6 +97,7 @@ impl Depthwise {
             weights: weights.to_vec(),
             bias,
             act,
+            threads: 1,
         })
     }
 
@@ -129,11 +135,15 @@ impl Depthwise {
         Ok(self)
     }
 
+    /// `input` is `input` H×W×C, `out` holds `output` H×W×C floats.
     pub fn eval(&self, input: &[f32], out: &mut [f32]) {
-        if super::cpu::depthwise(self, input, out) {
-            return;
-        }
-        depthwise(self, input, out)
+        let [oh, ow, c] = self.output;
+        let threads = super::split_threads_len(oh * ow * c, self.threads, oh);
+        super::split_rows(oh, ow * c, threads, out, &mut [], 0, |ys, rows, _| {
+            if !super::cpu::depthwise(self, input, rows, ys.clone()) {
+                depthwise(self, input, rows, ys)
+            }
+        });
     }
 }
 
@@ -143,17 +153,24 @@ fn lanes(s: &[f32]) -> &[f32; LANES] {
 }
 
 #[inline(always)]
-fn depthwise_kernel<const FMA: bool>(p: &Depthwise, input: &[f32], out: &mut [f32]) {
+/// Output rows `ys` into `out` (those rows only).
+fn depthwise_kernel<const FMA: bool>(
+    p: &Depthwise,
+    input: &[f32],
+    out: &mut [f32],
+    ys: Range<usize>,
+) {
     let [ih, iw, c] = p.input;
     let [oh, ow, _] = p.output;
     // Channels in blocks of LANES with the accumulator in registers across all taps; a
     // channel count that is not a multiple of LANES finishes with a scalar tail.
     let blocks = c / LANES;
-    for oy in 0..oh {
+    debug_assert!(ys.end <= oh);
+    for oy in ys.clone() {
         let (ky0, ky1, iy0) = taps(oy, p.stride_h, p.pad_top, p.kh, ih);
         for ox in 0..ow {
             let (kx0, kx1, ix0) = taps(ox, p.stride_w, p.pad_left, p.kw, iw);
-            let dst = &mut out[(oy * ow + ox) * c..][..c];
+            let dst = &mut out[((oy - ys.start) * ow + ox) * c..][..c];
             for b in 0..blocks {
                 let cb = b * LANES;
                 let mut acc = *lanes(&p.bias[cb..]);
@@ -203,7 +220,12 @@ fn act_lanes(act: Act, acc: &mut [f32; LANES]) {
         Act::Logistic => act.apply(acc),
     }
 }
-simd_dispatch!(fn depthwise(p: &Depthwise, input: &[f32], out: &mut [f32]) => depthwise_kernel);
+simd_dispatch!(fn depthwise(
+    p: &Depthwise,
+    input: &[f32],
+    out: &mut [f32],
+    ys: Range<usize>,
+) => depthwise_kernel);
 
 #[cfg(test)]
 mod tests {

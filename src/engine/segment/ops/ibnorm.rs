@@ -19,6 +19,11 @@ pub struct IbNorm {
     pub in_beta: Vec<f32>,
     pub in_eps: f32,
     pub act: Act,
+    /// Threads the instance statistics (by channels) and the normalisation (by rows)
+    /// split over when the tensor is large (`split_threads_len`). Each channel's sums run
+    /// over the pixels in the same order whatever the count: the output is the same bit
+    /// for bit.
+    pub threads: usize,
 }
 
 impl IbNorm {
@@ -27,19 +32,58 @@ impl IbNorm {
         2 * self.shape[2]
     }
 
+    /// `input` and `out` are `shape` H×W×C; `scratch` holds `scratch_len` floats.
     pub fn eval(&self, input: &[f32], out: &mut [f32], scratch: &mut [f32]) {
         let [h, w, c] = self.shape;
         let (k, n) = (self.split, h * w);
         let input = &input[..n * c];
-        let out = &mut out[..n * c];
         let (scale, offset) = scratch[..2 * c].split_at_mut(c);
         scale[..k].copy_from_slice(&self.bn_scale);
         offset[..k].copy_from_slice(&self.bn_shift);
-        // Instance statistics in one pass, in f64 on values shifted by the first pixel's
-        // (a shifted Σx² keeps the precision of the two-pass form: the reference runtimes'
-        // float results are matched to ~1e-6).
-        for chunk in (k..c).step_by(STAT_CHUNK) {
-            let cw = (c - chunk).min(STAT_CHUNK);
+        let threads = super::split_threads_len(n * c, self.threads, h);
+        // Instance statistics: each thread gathers a run of the channels `k..c`.
+        let (in_scale, in_offset) = (&mut scale[k..], &mut offset[k..]);
+        let parts = threads.min(c - k).max(1);
+        let per = (c - k).div_ceil(parts).max(1);
+        std::thread::scope(|s| {
+            let mut runs = in_scale
+                .chunks_mut(per)
+                .zip(in_offset.chunks_mut(per))
+                .enumerate();
+            let first = runs.next();
+            for (i, (sc, of)) in runs {
+                s.spawn(move || self.instance_stats(input, k + i * per, sc, of));
+            }
+            if let Some((_, (sc, of))) = first {
+                self.instance_stats(input, k, sc, of);
+            }
+        });
+        let relu = self.act == Act::Relu;
+        let (scale, offset) = (&*scale, &*offset);
+        super::split_rows(h, w * c, threads, out, &mut [], 0, |ys, rows, _| {
+            affine(
+                &input[ys.start * w * c..ys.end * w * c],
+                rows,
+                scale,
+                offset,
+                relu,
+            );
+            if !relu {
+                self.act.apply(rows);
+            }
+        });
+    }
+
+    /// Instance-norm scale and offset of channels `c0..c0 + scale.len()` (all in `k..C`).
+    fn instance_stats(&self, input: &[f32], c0: usize, scale: &mut [f32], offset: &mut [f32]) {
+        let [h, w, c] = self.shape;
+        let (k, n) = (self.split, h * w);
+        // In one pass, in f64 on values shifted by the first pixel's (a shifted Σx² keeps
+        // the precision of the two-pass form: the reference runtimes' float results are
+        // matched to ~1e-6).
+        let c1 = c0 + scale.len();
+        for chunk in (c0..c1).step_by(STAT_CHUNK) {
+            let cw = (c1 - chunk).min(STAT_CHUNK);
             let mut sum = [0f64; STAT_CHUNK];
             let mut sq = [0f64; STAT_CHUNK];
             let mut shift = [0f64; STAT_CHUNK];
@@ -53,14 +97,9 @@ impl IbNorm {
                 let mean = shift[j] + d;
                 let inv = 1.0 / (var + f64::from(self.in_eps)).sqrt();
                 let g = f64::from(self.in_gamma[chunk - k + j]) * inv;
-                scale[chunk + j] = g as f32;
-                offset[chunk + j] = (f64::from(self.in_beta[chunk - k + j]) - mean * g) as f32;
+                scale[chunk - c0 + j] = g as f32;
+                offset[chunk - c0 + j] = (f64::from(self.in_beta[chunk - k + j]) - mean * g) as f32;
             }
-        }
-        let relu = self.act == Act::Relu;
-        affine(input, out, scale, offset, relu);
-        if !relu {
-            self.act.apply(out);
         }
     }
 }
@@ -141,6 +180,7 @@ mod tests {
             in_beta: vec![0.0, -1.0, 1.0, 0.1],
             in_eps: 1e-5,
             act: Act::None,
+            threads: 1,
         };
         let mut out = vec![0.0; x.len()];
         let mut scratch = vec![0.0; op.scratch_len()];

@@ -15,6 +15,8 @@ pub mod depthwise;
 pub mod ibnorm;
 pub mod mean;
 pub mod resize_bilinear;
+#[cfg(test)]
+mod split_tests;
 pub mod transpose_conv;
 
 pub use activation::{Act, Unary};
@@ -239,6 +241,21 @@ pub const MIN_SPLIT_MACS: usize = 16 << 20;
 /// may use up to `threads`.
 pub fn split_threads(macs: usize, threads: usize, rows: usize) -> usize {
     if macs >= MIN_SPLIT_MACS {
+        threads.clamp(1, rows.max(1))
+    } else {
+        1
+    }
+}
+
+/// Least output floats a depthwise convolution, concatenation, resize or IBNorm needs
+/// before it splits its rows over threads: 1 MiB of output, ~0.3–1 ms of work on this
+/// box's profile (issue 23 round 12), against tens of µs to spawn and join a thread.
+pub const MIN_SPLIT_FLOATS: usize = 1 << 18;
+
+/// Threads an op that is not a convolution, writing `len` output floats over `rows`
+/// output rows, runs on when it may use up to `threads`.
+pub fn split_threads_len(len: usize, threads: usize, rows: usize) -> usize {
+    if len >= MIN_SPLIT_FLOATS {
         threads.clamp(1, rows.max(1))
     } else {
         1

@@ -9,6 +9,8 @@ pub struct ResizeBilinear {
     pub output: Hwc,
     ys: Vec<(usize, usize, f32)>,
     xs: Vec<(usize, usize, f32)>,
+    /// Threads the output rows split over when the output is large (`split_threads_len`).
+    pub threads: usize,
 }
 
 /// TFLite's `ComputeInterpolationValues` for every output coordinate along one axis.
@@ -79,6 +81,7 @@ impl ResizeBilinear {
             output,
             ys: axis_table_scaled(input[0], output[0], scales[0]),
             xs: axis_table_scaled(input[1], output[1], scales[1]),
+            threads: 1,
         })
     }
 
@@ -110,13 +113,31 @@ impl ResizeBilinear {
             output,
             ys: axis_table(input[0], output[0], align_corners, half_pixel),
             xs: axis_table(input[1], output[1], align_corners, half_pixel),
+            threads: 1,
         })
     }
 
+    /// `input` is `input` H×W×C, `out` holds `output` H×W×C floats.
     pub fn eval(&self, input: &[f32], out: &mut [f32]) {
         let [_, iw, c] = self.input;
+        let [oh, ow, _] = self.output;
+        let threads = super::split_threads_len(oh * ow * c, self.threads, oh);
+        super::split_rows(oh, ow * c, threads, out, &mut [], 0, |ys, rows, _| {
+            self.rows(input, &self.ys[ys], rows, iw, c)
+        });
+    }
+
+    /// The output rows whose source rows and weights are `ys`, into `out`.
+    fn rows(
+        &self,
+        input: &[f32],
+        ys: &[(usize, usize, f32)],
+        out: &mut [f32],
+        iw: usize,
+        c: usize,
+    ) {
         let ow = self.output[1];
-        for (oy, &(y0, y1, fy)) in self.ys.iter().enumerate() {
+        for (oy, &(y0, y1, fy)) in ys.iter().enumerate() {
             let (r0, r1) = (
                 &input[y0 * iw * c..][..iw * c],
                 &input[y1 * iw * c..][..iw * c],

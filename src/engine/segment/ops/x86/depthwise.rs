@@ -1,13 +1,16 @@
 //! DEPTHWISE_CONV_2D on x86 (AVX2+FMA, channels a multiple of 8).
 
+use std::ops::Range;
+
 use super::super::x86_has_avx2_fma as has_avx2_fma;
 use crate::engine::segment::ops::{Depthwise, LANES, taps};
 
-/// Runs the AVX2 kernel when the CPU has it and the channels fit; false when it did nothing.
-pub fn eval(p: &Depthwise, input: &[f32], out: &mut [f32]) -> bool {
+/// Output rows `ys` into `out` (those rows only) with the AVX2 kernel when the CPU has it
+/// and the channels fit; false when it did nothing.
+pub fn eval(p: &Depthwise, input: &[f32], out: &mut [f32], ys: Range<usize>) -> bool {
     if p.input[2].is_multiple_of(LANES) && has_avx2_fma() {
         // SAFETY: the CPU supports AVX2 and FMA, checked just above.
-        unsafe { depthwise_avx2(p, input, out) };
+        unsafe { depthwise_avx2(p, input, out, ys) };
         return true;
     }
     false
@@ -16,11 +19,14 @@ pub fn eval(p: &Depthwise, input: &[f32], out: &mut [f32]) -> bool {
 /// Channels a multiple of 8. Interior pixels go four at a time (four independent FMA chains
 /// sharing each weight load); border pixels one at a time with their clipped windows.
 #[target_feature(enable = "avx2,fma")]
-fn depthwise_avx2(p: &Depthwise, input: &[f32], out: &mut [f32]) {
+fn depthwise_avx2(p: &Depthwise, input: &[f32], out: &mut [f32], ys: Range<usize>) {
     use super::avx2::{act, fma, ld, st};
     let [ih, iw, c] = p.input;
     let [oh, ow, _] = p.output;
     let (sw, kw) = (p.stride_w, p.kw);
+    debug_assert!(ys.end <= oh);
+    // `out` holds rows `ys` only.
+    let y0 = ys.start;
     // Output columns whose window lies fully inside the row.
     let x_lo = p.pad_left.div_ceil(sw);
     let x_hi = if iw + p.pad_left >= kw {
@@ -30,7 +36,7 @@ fn depthwise_avx2(p: &Depthwise, input: &[f32], out: &mut [f32]) {
     };
     let single = |out: &mut [f32], oy: usize, ox: usize, ky0: usize, ky1: usize, iy0: isize| {
         let (kx0, kx1, ix0) = taps(ox, sw, p.pad_left, kw, iw);
-        let dst = &mut out[(oy * ow + ox) * c..][..c];
+        let dst = &mut out[((oy - y0) * ow + ox) * c..][..c];
         for cb in (0..c).step_by(LANES) {
             let mut acc = ld(&p.bias[cb..]);
             for ky in ky0..ky1 {
@@ -47,7 +53,7 @@ fn depthwise_avx2(p: &Depthwise, input: &[f32], out: &mut [f32]) {
             st(&mut dst[cb..], act(p.act, acc));
         }
     };
-    for oy in 0..oh {
+    for oy in ys {
         let (ky0, ky1, iy0) = taps(oy, p.stride_h, p.pad_top, p.kh, ih);
         let mut ox = 0;
         while ox < ow {
@@ -68,7 +74,7 @@ fn depthwise_avx2(p: &Depthwise, input: &[f32], out: &mut [f32]) {
                             a3 = fma(ld(&x[3 * step..]), w, a3);
                         }
                     }
-                    let dst = &mut out[(oy * ow + ox) * c + cb..];
+                    let dst = &mut out[((oy - y0) * ow + ox) * c + cb..];
                     st(dst, act(p.act, a0));
                     st(&mut dst[c..], act(p.act, a1));
                     st(&mut dst[2 * c..], act(p.act, a2));
