@@ -49,6 +49,18 @@ else
     done
 fi
 "$WORK/ebc" replace --help >/dev/null 2>&1 || { echo "could not get a release build with 'replace'" >&2; exit 1; }
+# The AVX-512 kernels' speed is a property of the machine code: a build whose multiply-add
+# loops keep accumulators on the stack runs them at about half speed (issue 23 round 12).
+# Benching such a build would measure the compiler's luck, so it stops here.
+if [ "$(uname -m)" = x86_64 ] && command -v objdump >/dev/null && command -v nm >/dev/null; then
+    python3 scripts/check_kernel_loops.py "$WORK/ebc" >"$WORK/kernels.txt" || {
+        cat "$WORK/kernels.txt" >&2
+        echo "the kernels above spill to the stack; EBC_ALLOW_SPILLS=1 benches anyway" >&2
+        [ "${EBC_ALLOW_SPILLS:-}" = 1 ] || exit 1
+    }
+else
+    echo "kernel loop check not run: needs x86_64 and binutils (nm, objdump)" >&2
+fi
 BEFORE=
 if [ -n "${EBC_BEFORE_BIN:-}" ]; then
     cp "$EBC_BEFORE_BIN" "$WORK/ebc-before"

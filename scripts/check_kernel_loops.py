@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Checks that the int8 and fp32 implicit-GEMM kernels of a release binary keep their
-accumulators in registers: in every innermost loop that holds the kernel's multiply-add
-(`vpdpbusd` / `vfmadd231ps` on zmm), no zmm register is loaded from or stored to the stack.
+"""Checks that the AVX-512 implicit-GEMM kernels of a release binary (int8, fp32, bf16) keep
+their accumulators in registers: in every innermost loop that holds the kernel's multiply-add
+(`vpdpbusd`, `vfmadd231ps`, `vdpbf16ps` on zmm), no zmm register is loaded from or stored to
+the stack.
 
 Why: the int8 kernel ran at half speed in some builds of the same source (issue 23 round 12)
 because LLVM kept its accumulator array in memory and stored every accumulator on every step.
