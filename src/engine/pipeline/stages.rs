@@ -22,7 +22,7 @@ use crate::engine::segment::{ModelKind, Segmenter};
 use crate::engine::{Error, Progress, ProgressReporter, Result, YuvFrame, preview};
 
 /// Frames queued between two stages. Small: a slow stage holds back the ones before it.
-const QUEUE: usize = 4;
+const QUEUE: usize = 2;
 
 /// What a hop before the matting stage carries: a frame, or the clean end of the stream.
 /// A channel that closes without `End` means a stage upstream failed (or the run stopped):
