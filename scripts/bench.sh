@@ -17,7 +17,9 @@
 #
 # Usage: scripts/bench.sh            (RUNS=5 scripts/bench.sh for more pairs)
 # Env:   EBC_BIN (a built binary to measure instead of building one), EBC_FIXTURES (default tests/fixtures), CARGO_TARGET_DIR, RUNS (default 3),
-#        EBC_BEFORE_BIN (an earlier build to compare with, see above),
+#        EBC_BEFORE_BIN (an earlier build to compare with, see above; its kernels are not checked),
+#        EBC_ALLOW_SPILLS=1 (bench a binary whose AVX-512 kernel loops spill or cannot be
+#        checked: scripts/check_kernel_loops.py),
 #        MATTE (one matte to bench beside the transcode, e.g. MATTE=balanced; `default` for the
 #        default), MATTES (several, default "default fast"; MATTE wins when both are set),
 #        CLIPS (default "talking_720p talking_1080p"),
@@ -52,14 +54,21 @@ fi
 # The AVX-512 kernels' speed is a property of the machine code: a build whose multiply-add
 # loops keep accumulators on the stack runs them at about half speed (issue 23 round 12).
 # Benching such a build would measure the compiler's luck, so it stops here.
-if [ "$(uname -m)" = x86_64 ] && command -v objdump >/dev/null && command -v nm >/dev/null; then
-    python3 scripts/check_kernel_loops.py "$WORK/ebc" >"$WORK/kernels.txt" || {
+if [ "$(uname -m)" = x86_64 ] && command -v python3 >/dev/null && command -v objdump >/dev/null \
+    && command -v nm >/dev/null; then
+    KRC=0
+    python3 scripts/check_kernel_loops.py "$WORK/ebc" >"$WORK/kernels.txt" || KRC=$?
+    if [ "$KRC" != 0 ]; then
         cat "$WORK/kernels.txt" >&2
-        echo "the kernels above spill to the stack; EBC_ALLOW_SPILLS=1 benches anyway" >&2
+        if [ "$KRC" = 1 ]; then
+            echo "the kernel loops above spill accumulators; EBC_ALLOW_SPILLS=1 benches anyway" >&2
+        else
+            echo "the kernel loops could not be checked (above); EBC_ALLOW_SPILLS=1 benches anyway" >&2
+        fi
         [ "${EBC_ALLOW_SPILLS:-}" = 1 ] || exit 1
-    }
+    fi
 else
-    echo "kernel loop check not run: needs x86_64 and binutils (nm, objdump)" >&2
+    echo "kernel loop check not run: needs x86_64, python3 and binutils (nm, objdump)" >&2
 fi
 BEFORE=
 if [ -n "${EBC_BEFORE_BIN:-}" ]; then

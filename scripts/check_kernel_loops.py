@@ -1,24 +1,30 @@
 #!/usr/bin/env python3
 """Checks that the AVX-512 implicit-GEMM kernels of a release binary (int8, fp32, bf16) keep
-their accumulators in registers: in every innermost loop that holds the kernel's multiply-add
-(`vpdpbusd`, `vfmadd231ps`, `vdpbf16ps` on zmm), no zmm register is loaded from or stored to
-the stack.
+their accumulators in registers: an innermost loop that holds the kernel's multiply-add on zmm
+registers (`vpdpbusd`, `vfmadd{132,213,231}ps`, `vdpbf16ps`) must not store a zmm register to
+memory (the kernels store results only after their k loop) nor load one from the stack
+(`%rsp`).
 
 Why: the int8 kernel ran at half speed in some builds of the same source (issue 23 round 12)
 because LLVM kept its accumulator array in memory and stored every accumulator on every step.
 The machine code, not a timing, says whether that happened.
 
+A loop is the address range from a backward jump's target to the jump (how LLVM lays out
+these loops); blocks it places outside that range are not inspected.
+
 Usage: scripts/check_kernel_loops.py [BINARY]   (default target/release/editor-background-changer)
-Needs `nm` and `objdump` (binutils). Exit 1 with the offending loops listed when one spills.
+Needs `nm` and `objdump` (binutils). Exit 0: every loop keeps its accumulators in registers;
+1: a loop spills (listed); 2: the binary cannot be checked (a kernel symbol is missing, as in
+a `portable` or stripped build, or binutils failed).
 """
 import re
 import subprocess
 import sys
 
 KERNELS = {
-    "int8::band_tiles": "vpdpbusd",
-    "igemm::band_avx512": "vfmadd231ps",
-    "bf16::band": "vdpbf16ps",
+    "int8::band_tiles": r"vpdpbusd",
+    "igemm::band_avx512": r"vfmadd(132|213|231)ps",
+    "bf16::band": r"vdpbf16ps",
 }
 
 
@@ -56,38 +62,65 @@ def loops(insns):
     return found
 
 
+def is_mac(op, args, mac):
+    return re.fullmatch(mac, op) is not None and "zmm" in args
+
+
+def spill(op, args):
+    """A zmm register stored to memory, or loaded from the stack."""
+    if not op.startswith("vmov") or "zmm" not in args or "(" not in args:
+        return False
+    src, _, dst = args.rpartition(",")
+    if "(" in dst and "zmm" in src:
+        return True
+    # Only `%rsp`: without frame pointers `%rbp` is a general register (a weight pointer).
+    return "%zmm" in dst and "(%rsp" in src
+
+
 def check(binary):
-    syms = symbols(binary)
-    problems, checked = [], 0
+    """0 ok, 1 spills, 2 cannot check."""
+    try:
+        syms = symbols(binary)
+    except (OSError, subprocess.CalledProcessError) as e:
+        print(f"cannot check {binary}: {e}")
+        return 2
+    spills, missing, checked = [], [], 0
     for name, mac in KERNELS.items():
         hits = [i for i, (_, s) in enumerate(syms) if name in s and "closure" not in s]
         if not hits:
-            problems.append(f"{name}: symbol not found (inlined or renamed?)")
+            missing.append(f"{name}: symbol not found (a portable or stripped build?)")
             continue
         for i in hits:
             start = syms[i][0]
             stop = next((a for a, _ in syms[i + 1:] if a > start), start)
-            insns = disassemble(binary, start, stop)
+            try:
+                insns = disassemble(binary, start, stop)
+            except (OSError, subprocess.CalledProcessError) as e:
+                missing.append(f"{name}: objdump failed: {e}")
+                continue
             with_mac = [(a, b) for a, b in loops(insns)
-                        if any(a <= x <= b and op == mac for x, op, _ in insns)]
+                        if any(a <= x <= b and is_mac(op, args, mac) for x, op, args in insns)]
             innermost = [(a, b) for a, b in with_mac
                          if not any((c, d) != (a, b) and a <= c and d <= b for c, d in with_mac)]
             if not innermost:
-                problems.append(f"{name}: no loop with {mac}")
+                missing.append(f"{name}: no loop with {mac}")
             for a, b in innermost:
                 checked += 1
                 body = [(x, op, args) for x, op, args in insns if a <= x <= b]
-                macs = sum(op == mac for _, op, _ in body)
-                spills = [f"{x:#x} {op} {args}" for x, op, args in body
-                          if "zmm" in args and "(%rsp" in args]
-                if spills:
-                    problems.append(f"{name}: loop {a:#x}..{b:#x} ({macs} {mac}) touches the "
-                                    f"stack {len(spills)} times, e.g. {spills[0]}")
+                macs = sum(is_mac(op, args, mac) for _, op, args in body)
+                bad = [f"{x:#x} {op} {args}" for x, op, args in body if spill(op, args)]
+                if bad:
+                    spills.append(f"{name}: loop {a:#x}..{b:#x} ({macs} multiply-adds) moves "
+                                  f"zmm registers to or from memory {len(bad)} times, e.g. {bad[0]}")
                 else:
-                    print(f"ok {name}: loop {a:#x}..{b:#x}: {macs} {mac}, no zmm on the stack")
-    for p in problems:
+                    print(f"ok {name}: loop {a:#x}..{b:#x}: {macs} multiply-adds, no spill")
+    for p in spills:
         print("SPILL " + p)
-    return 0 if checked and not problems else 1
+    for p in missing:
+        print("CANNOT CHECK " + p)
+    if spills:
+        return 1
+    return 2 if missing or not checked else 0
 
 
 if __name__ == "__main__":

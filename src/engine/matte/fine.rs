@@ -109,7 +109,7 @@ pub struct FineRunner {
 }
 
 impl FineRunner {
-    /// MODNet at `opts.fine_long_side`, its large convolutions split over
+    /// MODNet at `opts.fine_long_side`, its large ops split over
     /// `opts.fine_threads` threads (0: one per core, at most 4).
     pub fn new(opts: &MatteOptions) -> Self {
         let threads = match opts.fine_threads {

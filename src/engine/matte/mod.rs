@@ -129,9 +129,10 @@ pub struct MatteOptions {
     /// Quality mode: longest side of MODNet's input in pixels (the crop around the people
     /// is scaled down to it, never up).
     pub fine_long_side: u32,
-    /// Quality mode: threads MODNet's large convolutions split over (0 = one per core, at
-    /// most 4). MODNet is the quality matte's bottleneck stage; splitting its convolutions
-    /// lets it use the cores the other stages leave idle without a second plan's memory.
+    /// Quality mode: threads MODNet's large ops split over (0 = one per core, at most 4).
+    /// MODNet is the quality matte's bottleneck stage; splitting its ops (convolutions,
+    /// depthwise, concatenation, resize, IBNorm: `Model::set_threads`) lets it use the
+    /// cores the other stages leave idle without a second plan's memory.
     pub fine_threads: u32,
     /// Quality mode: which MODNet convolutions run in reduced precision, and which one
     /// (`precision`: bf16 with fp32 sums on CPUs with AVX-512 BF16, or int8 on CPUs with

@@ -266,8 +266,9 @@ pub fn split_threads_len(len: usize, threads: usize, rows: usize) -> usize {
 /// with `threads` > 1, that many runs on scoped threads (the last on this one), each with
 /// its own `slen` floats of `scratch` (at least `slen · threads`); else one run here.
 /// `out` holds `rows · row_len` floats; each call gets only its rows. Every kernel that
-/// splits (x86 implicit GEMM, portable GEMM) computes a row the same way whatever the
-/// split, so the result is the same bit for bit.
+/// splits (the x86 implicit GEMMs, the portable GEMM, depthwise, concatenation, resize,
+/// IBNorm's normalisation) computes a row the same way whatever the split, so the result is
+/// the same bit for bit.
 pub fn split_rows<F>(
     rows: usize,
     row_len: usize,

@@ -80,10 +80,17 @@ fn resize_gives_the_same_bits_on_any_thread_count() {
 
 #[test]
 fn ibnorm_gives_the_same_bits_on_any_thread_count() {
-    let (h, w, c, k) = (67, 64, 64, 24);
-    let x: Vec<f32> = random(h * w * c, 7).iter().map(|v| v * 3.0 + 1.0).collect();
-    for act in [Act::Relu, Act::None] {
-        same_bits("ibnorm", |t| {
+    // 40 instance channels (one statistics chunk per thread), 192 (a thread's run spans
+    // several 64-channel chunks) and none (batch norm only).
+    for (c, k, act) in [
+        (64, 24, Act::Relu),
+        (64, 24, Act::None),
+        (200, 8, Act::Relu),
+        (64, 64, Act::Relu6),
+    ] {
+        let (h, w) = (67, 64);
+        let x: Vec<f32> = random(h * w * c, 7).iter().map(|v| v * 3.0 + 1.0).collect();
+        same_bits(&format!("ibnorm c{c} k{k} {act:?}"), |t| {
             let op = IbNorm {
                 shape: [h, w, c],
                 split: k,

@@ -596,7 +596,8 @@ impl Kern<'_> {
                 c0 = 0;
             }
             // The only reads of `acc` after the k loop: a loop whose body is one instruction
-            // unrolls fully whatever P and V are, so `acc` stays in registers. When the
+            // unrolls fully whatever P and V are, so `acc` stays in registers (LLVM's choice,
+            // not a guarantee: `scripts/check_kernel_loops.py` checks a build). When the
             // epilogue below indexed `acc` itself, LLVM kept `acc` in memory in some builds
             // and stored every accumulator on every step of the k loop (issue 23 round 12:
             // the kernel ran at half speed or full speed depending on the rest of the crate).
