@@ -32,8 +32,7 @@ impl Concat {
     /// `inputs` are H×W×`channels[i]`, `out` holds `output` H×W×C floats.
     pub fn eval(&self, inputs: &[&[f32]], out: &mut [f32]) {
         let [h, w, c] = self.output;
-        let threads = super::split_threads_len(h * w * c, self.threads, h);
-        super::split_rows(h, w * c, threads, out, &mut [], 0, |ys, rows, _| {
+        super::split_out_rows(h, w * c, self.threads, out, |ys, rows| {
             let p0 = ys.start * w;
             for (p, dst) in rows.chunks_exact_mut(c).enumerate() {
                 let p = p0 + p;

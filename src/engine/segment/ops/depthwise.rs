@@ -138,8 +138,7 @@ impl Depthwise {
     /// `input` is `input` H×W×C, `out` holds `output` H×W×C floats.
     pub fn eval(&self, input: &[f32], out: &mut [f32]) {
         let [oh, ow, c] = self.output;
-        let threads = super::split_threads_len(oh * ow * c, self.threads, oh);
-        super::split_rows(oh, ow * c, threads, out, &mut [], 0, |ys, rows, _| {
+        super::split_out_rows(oh, ow * c, self.threads, out, |ys, rows| {
             if !super::cpu::depthwise(self, input, rows, ys.clone()) {
                 depthwise(self, input, rows, ys)
             }
@@ -152,8 +151,8 @@ fn lanes(s: &[f32]) -> &[f32; LANES] {
     s[..LANES].try_into().expect("slice of LANES floats")
 }
 
-#[inline(always)]
 /// Output rows `ys` into `out` (those rows only).
+#[inline(always)]
 fn depthwise_kernel<const FMA: bool>(
     p: &Depthwise,
     input: &[f32],

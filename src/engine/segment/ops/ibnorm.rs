@@ -60,7 +60,7 @@ impl IbNorm {
         });
         let relu = self.act == Act::Relu;
         let (scale, offset) = (&*scale, &*offset);
-        super::split_rows(h, w * c, threads, out, &mut [], 0, |ys, rows, _| {
+        super::split_out_rows(h, w * c, threads, out, |ys, rows| {
             affine(
                 &input[ys.start * w * c..ys.end * w * c],
                 rows,

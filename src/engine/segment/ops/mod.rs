@@ -262,6 +262,20 @@ pub fn split_threads_len(len: usize, threads: usize, rows: usize) -> usize {
     }
 }
 
+/// Calls `f(ys, out_rows)` over runs of the `rows` output rows (`row_len` floats each) of
+/// `out`: on up to `threads` threads when the output has at least `MIN_SPLIT_FLOATS` floats
+/// (`split_threads_len`), else in one run here. `split_rows` without scratch, for the ops
+/// that are not convolutions.
+pub fn split_out_rows<F>(rows: usize, row_len: usize, threads: usize, out: &mut [f32], f: F)
+where
+    F: Fn(std::ops::Range<usize>, &mut [f32]) + Sync,
+{
+    let threads = split_threads_len(rows * row_len, threads, rows);
+    split_rows(rows, row_len, threads, out, &mut [], 0, |ys, mine, _| {
+        f(ys, mine)
+    });
+}
+
 /// Calls `f(ys, out_rows, scratch_part)` over runs of output rows covering `0..rows`:
 /// with `threads` > 1, that many runs on scoped threads (the last on this one), each with
 /// its own `slen` floats of `scratch` (at least `slen · threads`); else one run here.

@@ -119,23 +119,15 @@ impl ResizeBilinear {
 
     /// `input` is `input` H×W×C, `out` holds `output` H×W×C floats.
     pub fn eval(&self, input: &[f32], out: &mut [f32]) {
-        let [_, iw, c] = self.input;
-        let [oh, ow, _] = self.output;
-        let threads = super::split_threads_len(oh * ow * c, self.threads, oh);
-        super::split_rows(oh, ow * c, threads, out, &mut [], 0, |ys, rows, _| {
-            self.rows(input, &self.ys[ys], rows, iw, c)
+        let [oh, ow, c] = self.output;
+        super::split_out_rows(oh, ow * c, self.threads, out, |ys, rows| {
+            self.rows(input, &self.ys[ys], rows)
         });
     }
 
     /// The output rows whose source rows and weights are `ys`, into `out`.
-    fn rows(
-        &self,
-        input: &[f32],
-        ys: &[(usize, usize, f32)],
-        out: &mut [f32],
-        iw: usize,
-        c: usize,
-    ) {
+    fn rows(&self, input: &[f32], ys: &[(usize, usize, f32)], out: &mut [f32]) {
+        let [_, iw, c] = self.input;
         let ow = self.output[1];
         for (oy, &(y0, y1, fy)) in ys.iter().enumerate() {
             let (r0, r1) = (
