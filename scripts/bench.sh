@@ -8,8 +8,9 @@
 # is a matte's name, run as `--matte NAME`. Every row names the matte the engine says it ran
 # (the `; matte: NAME` of its last line, with MODNet's frame count when it ran). Prints a markdown table: median wall time and fps, the median
 # over runs of the per-run ratio to that run's transcode (wall and CPU seconds), CPU seconds,
-# peak RSS (of the engine process alone, and of the whole process tree including the ffmpeg
-# children, sampled from /proc), and the 1-minute load average seen before the job's runs.
+# peak RSS (of the engine process alone, its VmHWM, and of the whole process tree including
+# the ffmpeg children, sampled once a second from /proc), and the 1-minute load average seen
+# before the job's runs.
 #
 # A second binary (EBC_BEFORE_BIN, e.g. a build of an earlier commit) joins the interleave as
 # the job `before` (its default matte, no `--matte` flag: older builds lack it), and the table
@@ -89,12 +90,17 @@ frames_of() {
         -of csv=p=0 "$1"
 }
 
-# measure OUT_VAR cmd... → sets "wall cpu rss_main_kb rss_tree_kb" in OUT_VAR.
+# measure OUT_VAR cmd... → sets "wall cpu peak_engine_kb peak_tree_kb" in OUT_VAR.
+# Memory is sampled once a second: the sampler (ps and awk over every process) costs about
+# 0.09 CPU s per second at ten samples a second, which a job keeping both cores busy pays
+# in wall time (issue 23 round 13: 14.4 against 15.7-16.1 fps unsampled). The engine's own
+# peak is its VmHWM (the kernel's high-water mark), so sampling it rarely loses only the
+# last second; the tree's sum is the largest sample seen.
 measure() {
     local -n result_=$1
     shift
     /usr/bin/time -f "%e %U %S" -o "$WORK/time.txt" "$@" >/dev/null 2>"$WORK/stderr.txt" &
-    local timer=$! peak_tree=0 peak_main=0 sample main
+    local timer=$! peak_tree=0 peak_main=0 sample tree top key val
     while kill -0 "$timer" 2>/dev/null; do
         # The timed command is the child of /usr/bin/time; sum RSS over its whole tree.
         sample=$(ps -eo pid=,ppid=,rss= | awk -v root="$timer" '
@@ -103,14 +109,21 @@ measure() {
                 for (p in parent) {
                     q = p; inside = 0
                     while (q in parent && q != 0 && q != 1) { if (parent[q] == root) { inside = 1; top = q; break } q = parent[q] }
-                    if (inside) { tree += rss[p]; if (p == top) main = rss[p] }
+                    if (inside) { tree += rss[p]; if (p == top) main = p }
                 }
                 printf "%d %d\n", tree, main
             }')
-        read -r tree main <<<"$sample"
+        read -r tree top <<<"$sample"
         (( tree > peak_tree )) && peak_tree=$tree
-        (( main > peak_main )) && peak_main=$main
-        sleep 0.1
+        if [ "$top" != 0 ]; then
+            while read -r key val _; do
+                if [ "$key" = VmHWM: ]; then
+                    (( val > peak_main )) && peak_main=$val
+                    break
+                fi
+            done 2>/dev/null <"/proc/$top/status" || true
+        fi
+        sleep 1
     done
     if ! wait "$timer"; then
         echo "failed: $*" >&2

@@ -53,7 +53,7 @@ pub enum MatteArg {
 /// Matte tunables; unset flags keep the engine's defaults.
 #[derive(Debug, Clone, Args)]
 pub struct MatteArgs {
-    /// Matte: fast, balanced or quality (not the encoder's --quality). Default: fast.
+    /// Matte: fast, balanced or quality (not the encoder's --quality). Default: balanced.
     #[arg(long, value_enum)]
     pub matte: Option<MatteArg>,
     /// Quality matte: run MODNet on every n-th frame (1 = every frame; balanced: 2).

@@ -235,7 +235,7 @@ pub struct ExportVideoRequest {
     #[serde(default)]
     pub resolution: Option<ExportResolution>,
     /// Person matte: "quality" (sharp hair and edges, slowest), "balanced" (nearly as sharp,
-    /// quicker) or "fast" (quickest). Not the encoder's `quality`. Default: "fast".
+    /// quicker) or "fast" (quickest). Not the encoder's `quality`. Default: "balanced".
     #[serde(default)]
     pub matte: Option<ExportMatte>,
     /// Export one clip alone, with its own trim and background (no titles or music): its
