@@ -160,6 +160,9 @@ impl FineRunner {
         let index = self.index;
         self.index += 1;
         if self.every <= 1 {
+            // Counted like every other keyframe: the run's report says how many frames
+            // MODNet ran on (`quality` said "0 of N" before).
+            self.stats.key(Why::Interval);
             return Ok(Step::Key(self.run(selfie, model, frame)?, Why::Interval));
         }
         if self.carry == Carry::Reuse {
@@ -509,6 +512,31 @@ mod tests {
             runner.stats
         );
         assert_eq!(runner.stats.carried, 3);
+    }
+
+    /// With `fine_every` 1 (`quality`) every frame is a keyframe, and is counted as one: the
+    /// counts are what a run reports as "MODNet on K of N frames".
+    #[test]
+    fn every_frame_keyframes_are_counted() {
+        let mut runner = FineRunner::new(&opts(1, Carry::Both));
+        for t in 0..3 {
+            let cx = 600.0 + 4.0 * t as f32;
+            let step = runner
+                .step(
+                    &ellipse_selfie(cx, 360.0),
+                    (256, 144),
+                    &moving_scene(cx, 360.0, 0.0),
+                )
+                .unwrap();
+            assert_eq!(why(&step), Some(Why::Interval));
+        }
+        assert_eq!(
+            runner.stats.keys.iter().sum::<u32>(),
+            3,
+            "{:?}",
+            runner.stats
+        );
+        assert_eq!(runner.stats.carried, 0);
     }
 
     /// Reuse (the old `fine_every`): MODNet on every n-th frame by index, nothing between.
