@@ -13,8 +13,9 @@
 # before the job's runs.
 #
 # A second binary (EBC_BEFORE_BIN, e.g. a build of an earlier commit) joins the interleave as
-# the job `before` (its default matte, no `--matte` flag: older builds lack it), and the table
-# ends with the median per-run ratio of `--matte fast` to it: a before/after from one run.
+# the job `before` (`--matte fast` when it knows the flag, else its default, which was the
+# fast matte), and the table ends with the median per-run ratio of `--matte fast` to it: a
+# before/after of the fast matte from one run.
 #
 # Usage: scripts/bench.sh            (RUNS=5 scripts/bench.sh for more pairs)
 # Env:   EBC_BIN (a built binary to measure instead of building one), EBC_FIXTURES (default tests/fixtures), CARGO_TARGET_DIR, RUNS (default 3),
@@ -75,6 +76,12 @@ BEFORE=
 if [ -n "${EBC_BEFORE_BIN:-}" ]; then
     cp "$EBC_BEFORE_BIN" "$WORK/ebc-before"
     "$WORK/ebc-before" replace --help >/dev/null 2>&1 || { echo "EBC_BEFORE_BIN=$EBC_BEFORE_BIN has no 'replace'" >&2; exit 1; }
+    # Builds that know `--matte` run `fast` (since round 13 their default is `balanced`);
+    # older ones have only the fast matte, their default.
+    BEFORE_MATTE=()
+    if "$WORK/ebc-before" replace --help 2>/dev/null | grep -q -- '--matte'; then
+        BEFORE_MATTE=(--matte fast)
+    fi
     BEFORE=before
 fi
 
@@ -160,7 +167,7 @@ for clip in $CLIPS; do
         for m in $BEFORE $MATTES; do
             load[$m]+="$(load1) "
             if [ "$m" = before ]; then
-                measure run "$WORK/ebc-before" replace "$in" -b "$BACKDROP" -o "$WORK/replaced.mp4"
+                measure run "$WORK/ebc-before" replace "$in" -b "$BACKDROP" "${BEFORE_MATTE[@]}" -o "$WORK/replaced.mp4"
             elif [ "$m" = default ]; then
                 measure run "$WORK/ebc" replace "$in" -b "$BACKDROP" -o "$WORK/replaced.mp4"
             else

@@ -8,7 +8,7 @@ use image::codecs::jpeg::JpegEncoder;
 use super::backdrop::Backdrop;
 use super::composite::Compositor;
 use super::ffmpeg::{Decoder, output_size};
-use super::matte::{MatteOptions, MatteRefiner};
+use super::matte::{MatteMode, MatteOptions, MatteRefiner};
 use super::probe::{MediaKind, probe};
 use super::segment::{ModelKind, Segmenter};
 use super::{Error, Result, YuvFrame};
@@ -176,7 +176,8 @@ pub fn clip_before_after(input: &Path, backdrop: &Backdrop) -> Result<Vec<u8>> {
     let mut segmenter = Segmenter::new(kind)?;
     let raw = segmenter.infer_yuv(&before)?.to_vec();
     let mut alpha = Vec::new();
-    MatteRefiner::new(MatteOptions::default(), width, height)
+    // The fast matte whatever the default: the preview is made inside an edit's request.
+    MatteRefiner::new(MatteOptions::for_mode(MatteMode::Fast), width, height)
         .refine(&raw, mw, mh, &before, &mut alpha);
     let mut after = before.clone();
     Compositor::new(backdrop, width, height)?.composite(&mut after, &alpha, None);

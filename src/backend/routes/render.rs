@@ -75,8 +75,10 @@ fn status_of(rec: &RenderRecord, live: Option<f64>, base: &str) -> RenderStatus 
         output_url: url.clone(),
         output: url.map(|url| RenderOutputUrl { url }),
         error: rec.error.clone(),
-        // The record keeps the name asked for, empty for the default: the render queue
-        // resolves it the same way (`render_queue::matte_mode`).
+        // The record keeps the matte resolved when the render was asked for (empty only in
+        // records older than that, named `fast` when the store opens:
+        // `Db::name_default_mattes`); the render queue resolves it the same way
+        // (`render_queue::matte_mode`).
         matte: Some(
             MatteMode::parse(&rec.matte)
                 .unwrap_or_default()
@@ -257,7 +259,8 @@ pub async fn submit(
                 finished_at: None,
                 cost,
                 quality: req.output.quality.to_ascii_lowercase(),
-                matte: matte.map(|m| m.as_str().to_string()).unwrap_or_default(),
+                // The name, resolved now: a later default must not rename it.
+                matte: matte.unwrap_or_default().as_str().to_string(),
                 max_long_side,
                 media_id: media.media_id,
                 bg,
@@ -318,7 +321,8 @@ async fn submit_timeline(
                 finished_at: None,
                 cost,
                 quality: req.output.quality.to_ascii_lowercase(),
-                matte: matte.map(|m| m.as_str().to_string()).unwrap_or_default(),
+                // The name, resolved now: a later default must not rename it.
+                matte: matte.unwrap_or_default().as_str().to_string(),
                 max_long_side,
                 media_id: first
                     .and_then(|s| s.meta_str("media"))

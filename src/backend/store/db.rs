@@ -738,6 +738,16 @@ const CLIENT_KEY_PREFIX: &str = "sha256:";
 
 impl Db<'_> {
     /// Replace every plain client id left by an older version with its hash; the count.
+    /// Names the matte of renders stored without one. Until the default became `balanced`
+    /// (issue 23 round 13) a render that named no matte was stored with an empty name and
+    /// cut with the default of the time, `fast`; since then the name is stored resolved,
+    /// so an empty one is always such an old render. Returns how many were named.
+    pub fn name_default_mattes(&self) -> Result<usize> {
+        self.tx
+            .execute("UPDATE renders SET matte = 'fast' WHERE matte = ''", [])
+            .map_err(sql)
+    }
+
     pub fn hash_client_ids(&self) -> Result<usize> {
         let plain: Vec<(String, String)> = {
             let mut st = self

@@ -166,6 +166,10 @@ impl Store {
         if migrated.is_some() {
             migrate::move_aside(data_dir)?;
         }
+        let named = store.blocking(|db| db.name_default_mattes())?;
+        if named > 0 {
+            tracing::info!("named the matte of {named} renders made before it was stored: fast");
+        }
         let interrupted = store.blocking(fail_interrupted)?;
         let leftovers = store.blocking(|db| db.leftovers())?;
         for f in &leftovers {

@@ -314,6 +314,36 @@ mod tests {
         }
     }
 
+    /// A render stored without a matte name (before the default became `balanced`) was cut
+    /// with `fast`, the default then: opening the store names it so, and a named one stays.
+    #[test]
+    fn renders_stored_without_a_matte_name_were_fast() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = now_secs();
+        {
+            let (store, _) = Store::open(dir.path()).unwrap();
+            store
+                .blocking(|db| {
+                    let mut old = render("render_old", RenderState::Completed, now, "m");
+                    old.matte = String::new();
+                    db.put_render(&old)?;
+                    let mut named = render("render_named", RenderState::Completed, now, "m");
+                    named.matte = "quality".into();
+                    db.put_render(&named)
+                })
+                .unwrap();
+        }
+        let (store, _) = Store::open(dir.path()).unwrap();
+        let matte = |id: &str| {
+            let id = id.to_string();
+            store
+                .blocking(move |db| Ok(db.render(&id)?.unwrap().matte))
+                .unwrap()
+        };
+        assert_eq!(matte("render_old"), "fast");
+        assert_eq!(matte("render_named"), "quality");
+    }
+
     /// Sweeping 40 days from now with the defaults (ledger: 10 days): old uploads and
     /// outputs go, recent ones and an upload a running render needs stay, the ledger is
     /// folded and still sums to the balance.

@@ -4,7 +4,7 @@
 //! hysteresis, the run itself, and, between keyframes (`keyframe`), MODNet's last alpha
 //! carried forward by motion (`motion`, `propagate`). The result goes to `fuse::Fuser`.
 
-use super::fuse::{FineMatte, Fuser, model_size, person_region};
+use super::fuse::{FineMatte, model_size, person_region};
 use super::keyframe::{self, Evidence, MotionEvidence, Why};
 use super::motion::{Luma, MotionField};
 use super::propagate::{Snap, agreement, warp};
@@ -347,55 +347,6 @@ impl FineRunner {
     }
 }
 
-/// The whole quality matte on one thread, frame by frame (the timeline renderer; the clip
-/// pipeline splits MODNet and the fusion into stages of their own).
-pub struct QualityMatte {
-    runner: FineRunner,
-    fuser: Fuser,
-    last: Option<FineMatte>,
-}
-
-impl QualityMatte {
-    /// With `Carry::Both` MODNet runs on every frame here: frame by frame there is no next
-    /// keyframe to carry back from, and the forward carry alone pops when a keyframe lands
-    /// (flicker into a keyframe 2.5-4x elsewhere, issue 23 round 9).
-    pub fn new(opts: &MatteOptions) -> Self {
-        let every = if opts.fine_carry == Carry::Both {
-            1
-        } else {
-            opts.fine_every
-        };
-        let opts = MatteOptions {
-            fine_every: every,
-            ..opts.clone()
-        };
-        QualityMatte {
-            runner: FineRunner::new(&opts),
-            fuser: Fuser::new(opts.fuse),
-            last: None,
-        }
-    }
-
-    /// Writes `frame.width·frame.height` alpha bytes (255 = person) into `alpha`, from the
-    /// selfie model's probabilities `selfie` (`mw`×`mh`) and MODNet's alpha for this frame
-    /// (`FineRunner::next`).
-    pub fn matte(
-        &mut self,
-        selfie: &[f32],
-        model: (usize, usize),
-        frame: &YuvFrame,
-        alpha: &mut Vec<u8>,
-    ) -> Result<()> {
-        if let Some(fine) = self.runner.next(selfie, model, frame)? {
-            self.last = Some(fine);
-        }
-        let size = (frame.width, frame.height);
-        self.fuser
-            .fuse(selfie, model, self.last.as_ref(), size, alpha);
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::motion::tests::{ellipse_selfie, moving_scene};
@@ -408,17 +359,6 @@ mod tests {
             fine_long_side: 256,
             ..MatteOptions::for_mode(crate::engine::matte::MatteMode::Quality)
         }
-    }
-
-    /// The timeline renderer mattes frame by frame: with the default `Both` carry it runs
-    /// MODNet on every frame (no carry back is possible, a forward-only carry pops); an
-    /// explicit forward or reuse carry keeps its interval.
-    #[test]
-    fn the_timeline_matte_runs_modnet_on_every_frame_when_it_cannot_carry_back() {
-        assert_eq!(QualityMatte::new(&opts(2, Carry::Both)).runner.every, 1);
-        assert_eq!(QualityMatte::new(&opts(3, Carry::Both)).runner.every, 1);
-        assert_eq!(QualityMatte::new(&opts(3, Carry::Forward)).runner.every, 3);
-        assert_eq!(FineRunner::new(&opts(2, Carry::Both)).every, 2);
     }
 
     /// Below crop 512, a dark crop runs MODNet at 512 (`rescue`) and, since noise swamps the

@@ -92,8 +92,7 @@ pub enum Carry {
     Forward,
     /// As `Forward`, blended with the next keyframe's alpha warped back by motion, by the
     /// frame's distance to each (`tween`): no pop when a keyframe lands. The clip pipeline
-    /// holds the frames between keyframes for it; the timeline renderer, which mattes frame
-    /// by frame, carries forward only.
+    /// and the timeline renderer hold the frames between keyframes for it.
     Both,
 }
 

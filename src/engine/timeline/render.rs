@@ -18,7 +18,8 @@ use crate::engine::composite::Compositor;
 use crate::engine::ffmpeg::{
     Carry, ColorTags, Container, Decoder, EncodeSpec, Encoder, PixelLayout, output_size,
 };
-use crate::engine::matte::fine::QualityMatte;
+use crate::engine::matte::fuse::{FineMatte, Fuser};
+use crate::engine::matte::tween::Lookahead;
 use crate::engine::matte::{MatteOptions, MatteRefiner};
 use crate::engine::probe::{MediaInfo, MediaKind, probe_detail};
 use crate::engine::segment::{ModelKind, Segmenter};
@@ -402,6 +403,135 @@ fn find_person(span: &Span<'_>) -> Result<Option<framing::PersonBox>> {
     Ok(found)
 }
 
+/// What one clip with a backdrop needs to cut its person out and composite it.
+struct Cut {
+    kind: ModelKind,
+    seg: Segmenter,
+    refiner: MatteRefiner,
+    /// `Some` for the quality matte (selfie + MODNet), which replaces the refiner.
+    quality: Option<Quality>,
+    compositor: Compositor,
+    layer: YuvFrame,
+    layer_alpha: Vec<u8>,
+    alpha: Vec<u8>,
+    bg: Option<(Decoder, YuvFrame)>,
+}
+
+/// The quality matte of one clip: MODNet on keyframes with the frames between carried from
+/// both sides (`tween::Lookahead`, as the clip pipeline does), then fused with the selfie
+/// mask.
+struct Quality {
+    look: Lookahead<Held>,
+    fuser: Fuser,
+    /// The last alpha MODNet gave or the carry made (`None` before the first).
+    last: Option<FineMatte>,
+}
+
+/// A decoded frame waiting for the quality matte's next keyframe.
+struct Held {
+    /// The canvas frame.
+    frame: YuvFrame,
+    /// The person's layer, when it does not cover the canvas (`Placement::covers`).
+    layer: Option<YuvFrame>,
+    /// The selfie model's person probabilities for the layer (or the frame), at model size.
+    probs: Vec<f32>,
+}
+
+impl Held {
+    /// The selfie mask and the picture it was made from (`Lookahead::new`'s `parts`).
+    fn parts(&self) -> (&[f32], &YuvFrame) {
+        (&self.probs, self.layer.as_ref().unwrap_or(&self.frame))
+    }
+}
+
+/// The alpha at canvas size: the layer's own when it covers the canvas, else copied into
+/// `alpha` (`canvas` w×h, 0 outside the layer) at the layer's place.
+fn place_alpha<'a>(
+    layer_alpha: &'a [u8],
+    alpha: &'a mut [u8],
+    p: &Placement,
+    (cw, ch): (u32, u32),
+) -> &'a [u8] {
+    if p.covers(cw, ch) {
+        return layer_alpha;
+    }
+    let (x, y, lw, lh) = (
+        p.x as usize,
+        p.y as usize,
+        p.layer_w as usize,
+        p.layer_h as usize,
+    );
+    for r in 0..lh {
+        let d = (y + r) * cw as usize + x;
+        alpha[d..d + lw].copy_from_slice(&layer_alpha[r * lw..(r + 1) * lw]);
+    }
+    alpha
+}
+
+/// Finishes a frame the quality matte released (`released`: the frame and its MODNet alpha,
+/// `None` to keep the last): fuse, composite, write. The frame ends in `frame`, the one
+/// held after the stream's end.
+fn emit(
+    c: &mut Cut,
+    (held, fine): (Held, Option<FineMatte>),
+    p: &Placement,
+    canvas: (u32, u32),
+    frame: &mut YuvFrame,
+    out: &mut Output,
+    progress: &mut dyn ProgressReporter,
+) -> Result<()> {
+    let Held {
+        frame: mut picture,
+        layer,
+        probs,
+    } = held;
+    let q = c.quality.as_mut().ok_or(Error::Aborted)?;
+    if let Some(f) = fine {
+        q.last = Some(f);
+    }
+    let src = layer.as_ref().unwrap_or(&picture);
+    q.fuser.fuse(
+        &probs,
+        c.kind.input_size(),
+        q.last.as_ref(),
+        (src.width, src.height),
+        &mut c.layer_alpha,
+    );
+    let alpha = place_alpha(&c.layer_alpha, &mut c.alpha, p, canvas);
+    let video_bg = match c.bg.as_mut() {
+        Some((d, f)) => {
+            d.read_frame(f)?;
+            Some(&*f)
+        }
+        None => None,
+    };
+    c.compositor.composite(&mut picture, alpha, video_bg);
+    out.write(&picture, progress)?;
+    *frame = picture;
+    Ok(())
+}
+
+/// The frames still waiting for a keyframe at the end of a clip's span: the last becomes
+/// one (`Lookahead::finish`), and all are written.
+fn flush(
+    cut: Option<&mut Cut>,
+    p: &Placement,
+    canvas: (u32, u32),
+    frame: &mut YuvFrame,
+    out: &mut Output,
+    progress: &mut dyn ProgressReporter,
+) -> Result<()> {
+    let Some(c) = cut else { return Ok(()) };
+    let Some(q) = c.quality.as_mut() else {
+        return Ok(());
+    };
+    let ready = q.look.finish(c.kind.input_size())?;
+    for r in ready {
+        emit(c, r, p, canvas, frame, out, progress)?;
+    }
+    Ok(())
+}
+
 /// Render one clip's frames into `out`. `Ok(Some(warning))` when the clip ran short.
 fn render_clip(
     span: &Span<'_>,
@@ -441,18 +571,6 @@ fn render_clip(
     )?;
     let covers = placement.covers(cw, ch);
     let (lw, lh) = (placement.layer_w as usize, placement.layer_h as usize);
-    struct Cut {
-        kind: ModelKind,
-        seg: Segmenter,
-        refiner: MatteRefiner,
-        /// `Some` for the quality matte (selfie + MODNet), which replaces the refiner.
-        quality: Option<QualityMatte>,
-        compositor: Compositor,
-        layer: YuvFrame,
-        layer_alpha: Vec<u8>,
-        alpha: Vec<u8>,
-        bg: Option<(Decoder, YuvFrame)>,
-    }
     let mut cut = match backdrop {
         Some(b) => {
             let kind = ModelKind::for_frame(lw, lh);
@@ -473,7 +591,11 @@ fn render_clip(
                 kind,
                 seg: Segmenter::new(kind)?,
                 refiner: MatteRefiner::new(matte.clone(), lw, lh),
-                quality: matte.mode.runs_modnet().then(|| QualityMatte::new(matte)),
+                quality: matte.mode.runs_modnet().then(|| Quality {
+                    look: Lookahead::new(matte, Held::parts),
+                    fuser: Fuser::new(matte.fuse),
+                    last: None,
+                }),
                 compositor,
                 layer: YuvFrame::new(lw, lh),
                 layer_alpha: Vec::new(),
@@ -487,39 +609,52 @@ fn render_clip(
     let mut decoded = 0u64;
     let mut ended = false;
     for _ in 0..span.frames {
+        let mut hold = true;
         if !ended && dec.read_frame(&mut frame)? {
             decoded += 1;
             if let Some(c) = cut.as_mut() {
-                let src: &YuvFrame = if covers {
-                    &frame
-                } else {
-                    extract(&frame, &placement, &mut c.layer);
-                    &c.layer
-                };
                 let (mw, mh) = c.kind.input_size();
-                let probs = c.seg.infer_yuv(src)?;
-                match c.quality.as_mut() {
-                    Some(q) => q.matte(probs, (mw, mh), src, &mut c.layer_alpha)?,
-                    None => c.refiner.refine(probs, mw, mh, src, &mut c.layer_alpha),
-                }
-                let alpha: &[u8] = if covers {
-                    &c.layer_alpha
+                if c.quality.is_some() {
+                    // The frame waits in the lookahead until its alpha is final (the next
+                    // keyframe's, carried back); what it releases is written in order.
+                    let mut layer = None;
+                    if !covers {
+                        let mut l = YuvFrame::new(lw, lh);
+                        extract(&frame, &placement, &mut l);
+                        layer = Some(l);
+                    }
+                    let probs = c.seg.infer_yuv(layer.as_ref().unwrap_or(&frame))?.to_vec();
+                    let held = Held {
+                        frame: frame.clone(),
+                        layer,
+                        probs,
+                    };
+                    let q = c.quality.as_mut().ok_or(Error::Aborted)?;
+                    let ready = q.look.push(held, (mw, mh))?;
+                    for r in ready {
+                        emit(c, r, &placement, (cw, ch), &mut frame, out, progress)
+                            .inspect_err(|_| dec.kill())?;
+                    }
+                    hold = false;
                 } else {
-                    let (x, y) = (placement.x as usize, placement.y as usize);
-                    for r in 0..lh {
-                        let d = (y + r) * cw as usize + x;
-                        c.alpha[d..d + lw].copy_from_slice(&c.layer_alpha[r * lw..(r + 1) * lw]);
-                    }
-                    &c.alpha
-                };
-                let video_bg = match c.bg.as_mut() {
-                    Some((d, f)) => {
-                        d.read_frame(f)?;
-                        Some(&*f)
-                    }
-                    None => None,
-                };
-                c.compositor.composite(&mut frame, alpha, video_bg);
+                    let src: &YuvFrame = if covers {
+                        &frame
+                    } else {
+                        extract(&frame, &placement, &mut c.layer);
+                        &c.layer
+                    };
+                    let probs = c.seg.infer_yuv(src)?;
+                    c.refiner.refine(probs, mw, mh, src, &mut c.layer_alpha);
+                    let alpha = place_alpha(&c.layer_alpha, &mut c.alpha, &placement, (cw, ch));
+                    let video_bg = match c.bg.as_mut() {
+                        Some((d, f)) => {
+                            d.read_frame(f)?;
+                            Some(&*f)
+                        }
+                        None => None,
+                    };
+                    c.compositor.composite(&mut frame, alpha, video_bg);
+                }
             }
         } else if !ended {
             ended = true;
@@ -539,9 +674,32 @@ fn render_clip(
                     .to_string(),
                 ));
             }
+            flush(
+                cut.as_mut(),
+                &placement,
+                (cw, ch),
+                &mut frame,
+                out,
+                progress,
+            )
+            .inspect_err(|_| dec.kill())?;
         }
         // After the end of the stream the last frame is held.
-        out.write(&frame, progress).inspect_err(|_| dec.kill())?;
+        if hold {
+            out.write(&frame, progress).inspect_err(|_| dec.kill())?;
+        }
+    }
+    // The span ended before the stream: the frames still waiting get their keyframe now.
+    if !ended {
+        flush(
+            cut.as_mut(),
+            &placement,
+            (cw, ch),
+            &mut frame,
+            out,
+            progress,
+        )
+        .inspect_err(|_| dec.kill())?;
     }
     dec.kill();
     if let Some(c) = cut.as_mut()
