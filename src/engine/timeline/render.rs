@@ -347,14 +347,19 @@ enum Fill {
     Blurred,
 }
 
-/// Copy the `rect` of `src` into `dst` (sized to the rect). All values even.
-fn extract(src: &YuvFrame, p: &Placement, dst: &mut YuvFrame) {
-    let (x, y, w, h) = (
+/// The person's layer on the canvas: (x, y, width, height), px.
+fn layer_rect(p: &Placement) -> (usize, usize, usize, usize) {
+    (
         p.x as usize,
         p.y as usize,
         p.layer_w as usize,
         p.layer_h as usize,
-    );
+    )
+}
+
+/// Copy the `rect` of `src` into `dst` (sized to the rect). All values even.
+fn extract(src: &YuvFrame, p: &Placement, dst: &mut YuvFrame) {
+    let (x, y, w, h) = layer_rect(p);
     for r in 0..h {
         let s = (y + r) * src.width + x;
         dst.y[r * w..(r + 1) * w].copy_from_slice(&src.y[s..s + w]);
@@ -417,6 +422,28 @@ struct Cut {
     bg: Option<(Decoder, YuvFrame)>,
 }
 
+impl Cut {
+    /// Composites `picture` (canvas size) over the backdrop with the alpha in `layer_alpha`
+    /// (the layer's), reading the backdrop video's next frame when there is one.
+    fn composite(
+        &mut self,
+        picture: &mut YuvFrame,
+        p: &Placement,
+        canvas: (u32, u32),
+    ) -> Result<()> {
+        let alpha = place_alpha(&self.layer_alpha, &mut self.alpha, p, canvas);
+        let video_bg = match self.bg.as_mut() {
+            Some((d, f)) => {
+                d.read_frame(f)?;
+                Some(&*f)
+            }
+            None => None,
+        };
+        self.compositor.composite(picture, alpha, video_bg);
+        Ok(())
+    }
+}
+
 /// The quality matte of one clip: MODNet on keyframes with the frames between carried from
 /// both sides (`tween::Lookahead`, as the clip pipeline does), then fused with the selfie
 /// mask.
@@ -455,12 +482,7 @@ fn place_alpha<'a>(
     if p.covers(cw, ch) {
         return layer_alpha;
     }
-    let (x, y, lw, lh) = (
-        p.x as usize,
-        p.y as usize,
-        p.layer_w as usize,
-        p.layer_h as usize,
-    );
+    let (x, y, lw, lh) = layer_rect(p);
     for r in 0..lh {
         let d = (y + r) * cw as usize + x;
         alpha[d..d + lw].copy_from_slice(&layer_alpha[r * lw..(r + 1) * lw]);
@@ -497,15 +519,7 @@ fn emit(
         (src.width, src.height),
         &mut c.layer_alpha,
     );
-    let alpha = place_alpha(&c.layer_alpha, &mut c.alpha, p, canvas);
-    let video_bg = match c.bg.as_mut() {
-        Some((d, f)) => {
-            d.read_frame(f)?;
-            Some(&*f)
-        }
-        None => None,
-    };
-    c.compositor.composite(&mut picture, alpha, video_bg);
+    c.composite(&mut picture, p, canvas)?;
     out.write(&picture, progress)?;
     *frame = picture;
     Ok(())
@@ -607,99 +621,77 @@ fn render_clip(
     };
     let mut frame = YuvFrame::new(cw as usize, ch as usize);
     let mut decoded = 0u64;
-    let mut ended = false;
-    for _ in 0..span.frames {
-        let mut hold = true;
-        if !ended && dec.read_frame(&mut frame)? {
-            decoded += 1;
-            if let Some(c) = cut.as_mut() {
-                let (mw, mh) = c.kind.input_size();
-                if c.quality.is_some() {
-                    // The frame waits in the lookahead until its alpha is final (the next
-                    // keyframe's, carried back); what it releases is written in order.
-                    let mut layer = None;
-                    if !covers {
-                        let mut l = YuvFrame::new(lw, lh);
-                        extract(&frame, &placement, &mut l);
-                        layer = Some(l);
-                    }
-                    let probs = c.seg.infer_yuv(layer.as_ref().unwrap_or(&frame))?.to_vec();
-                    let held = Held {
-                        frame: frame.clone(),
-                        layer,
-                        probs,
-                    };
-                    let q = c.quality.as_mut().ok_or(Error::Aborted)?;
-                    let ready = q.look.push(held, (mw, mh))?;
-                    for r in ready {
-                        emit(c, r, &placement, (cw, ch), &mut frame, out, progress)
-                            .inspect_err(|_| dec.kill())?;
-                    }
-                    hold = false;
-                } else {
-                    let src: &YuvFrame = if covers {
-                        &frame
-                    } else {
-                        extract(&frame, &placement, &mut c.layer);
-                        &c.layer
-                    };
-                    let probs = c.seg.infer_yuv(src)?;
-                    c.refiner.refine(probs, mw, mh, src, &mut c.layer_alpha);
-                    let alpha = place_alpha(&c.layer_alpha, &mut c.alpha, &placement, (cw, ch));
-                    let video_bg = match c.bg.as_mut() {
-                        Some((d, f)) => {
-                            d.read_frame(f)?;
-                            Some(&*f)
-                        }
-                        None => None,
-                    };
-                    c.compositor.composite(&mut frame, alpha, video_bg);
+    while decoded < span.frames && dec.read_frame(&mut frame)? {
+        decoded += 1;
+        if let Some(c) = cut.as_mut() {
+            let (mw, mh) = c.kind.input_size();
+            if c.quality.is_some() {
+                // The frame waits in the lookahead until its alpha is final (the next
+                // keyframe's, carried back); what it releases is written in order.
+                let mut layer = None;
+                if !covers {
+                    let mut l = YuvFrame::new(lw, lh);
+                    extract(&frame, &placement, &mut l);
+                    layer = Some(l);
                 }
+                let probs = c.seg.infer_yuv(layer.as_ref().unwrap_or(&frame))?.to_vec();
+                let held = Held {
+                    frame: frame.clone(),
+                    layer,
+                    probs,
+                };
+                let q = c.quality.as_mut().ok_or(Error::Aborted)?;
+                let ready = q.look.push(held, (mw, mh))?;
+                for r in ready {
+                    emit(c, r, &placement, (cw, ch), &mut frame, out, progress)
+                        .inspect_err(|_| dec.kill())?;
+                }
+            } else {
+                let src: &YuvFrame = if covers {
+                    &frame
+                } else {
+                    extract(&frame, &placement, &mut c.layer);
+                    &c.layer
+                };
+                let probs = c.seg.infer_yuv(src)?;
+                c.refiner.refine(probs, mw, mh, src, &mut c.layer_alpha);
+                c.composite(&mut frame, &placement, (cw, ch))?;
             }
-        } else if !ended {
-            ended = true;
-            if decoded == 0 {
-                let why = dec
-                    .finish()
-                    .err()
-                    .map(|e| e.to_string())
-                    .unwrap_or_default();
-                return Err(Error::input(
-                    &span.clip.input,
-                    format!(
-                        "no frame could be decoded from {:.2} s on; the file is damaged or the trim is past its end {why}",
-                        span.start_s
-                    )
-                    .trim_end()
-                    .to_string(),
-                ));
-            }
-            flush(
-                cut.as_mut(),
-                &placement,
-                (cw, ch),
-                &mut frame,
-                out,
-                progress,
-            )
-            .inspect_err(|_| dec.kill())?;
         }
-        // After the end of the stream the last frame is held.
-        if hold {
+        if cut.as_ref().is_none_or(|c| c.quality.is_none()) {
             out.write(&frame, progress).inspect_err(|_| dec.kill())?;
         }
     }
-    // The span ended before the stream: the frames still waiting get their keyframe now.
-    if !ended {
-        flush(
-            cut.as_mut(),
-            &placement,
-            (cw, ch),
-            &mut frame,
-            out,
-            progress,
-        )
-        .inspect_err(|_| dec.kill())?;
+    if decoded == 0 && span.frames > 0 {
+        let why = dec
+            .finish()
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        return Err(Error::input(
+            &span.clip.input,
+            format!(
+                "no frame could be decoded from {:.2} s on; the file is damaged or the trim is past its end {why}",
+                span.start_s
+            )
+            .trim_end()
+            .to_string(),
+        ));
+    }
+    // The frames still waiting for a keyframe get it now, at the end of the stream or of
+    // the span, whichever came first.
+    flush(
+        cut.as_mut(),
+        &placement,
+        (cw, ch),
+        &mut frame,
+        out,
+        progress,
+    )
+    .inspect_err(|_| dec.kill())?;
+    // After the end of the stream the last frame is held.
+    for _ in decoded..span.frames {
+        out.write(&frame, progress).inspect_err(|_| dec.kill())?;
     }
     dec.kill();
     if let Some(c) = cut.as_mut()
