@@ -737,7 +737,6 @@ pub(super) fn client_key(client_id: &str) -> String {
 const CLIENT_KEY_PREFIX: &str = "sha256:";
 
 impl Db<'_> {
-    /// Replace every plain client id left by an older version with its hash; the count.
     /// Names the matte of renders stored without one. Until the default became `balanced`
     /// (issue 23 round 13) a render that named no matte was stored with an empty name and
     /// cut with the default of the time, `fast`; since then the name is stored resolved,
@@ -748,6 +747,7 @@ impl Db<'_> {
             .map_err(sql)
     }
 
+    /// Replace every plain client id left by an older version with its hash; the count.
     pub fn hash_client_ids(&self) -> Result<usize> {
         let plain: Vec<(String, String)> = {
             let mut st = self
