@@ -416,6 +416,9 @@ struct Cut {
     /// `Some` for the quality matte (selfie + MODNet), which replaces the refiner.
     quality: Option<Quality>,
     compositor: Compositor,
+    /// Where the clip's picture sits on the canvas, and the canvas's size (w, h), px.
+    placement: Placement,
+    canvas: (u32, u32),
     layer: YuvFrame,
     layer_alpha: Vec<u8>,
     alpha: Vec<u8>,
@@ -425,13 +428,13 @@ struct Cut {
 impl Cut {
     /// Composites `picture` (canvas size) over the backdrop with the alpha in `layer_alpha`
     /// (the layer's), reading the backdrop video's next frame when there is one.
-    fn composite(
-        &mut self,
-        picture: &mut YuvFrame,
-        p: &Placement,
-        canvas: (u32, u32),
-    ) -> Result<()> {
-        let alpha = place_alpha(&self.layer_alpha, &mut self.alpha, p, canvas);
+    fn composite(&mut self, picture: &mut YuvFrame) -> Result<()> {
+        let alpha = place_alpha(
+            &self.layer_alpha,
+            &mut self.alpha,
+            &self.placement,
+            self.canvas,
+        );
         let video_bg = match self.bg.as_mut() {
             Some((d, f)) => {
                 d.read_frame(f)?;
@@ -441,6 +444,100 @@ impl Cut {
         };
         self.compositor.composite(picture, alpha, video_bg);
         Ok(())
+    }
+
+    /// Takes the frame just decoded into `frame` (a spare takes its place) into the quality
+    /// matte's lookahead, with its person layer and selfie mask, and finishes and writes
+    /// what the lookahead releases, in order (`emit`).
+    fn hold(
+        &mut self,
+        q: &mut Quality,
+        frame: &mut YuvFrame,
+        out: &mut Output,
+        progress: &mut dyn ProgressReporter,
+    ) -> Result<()> {
+        let spare = q
+            .spare
+            .pop()
+            .unwrap_or_else(|| YuvFrame::new(frame.width, frame.height));
+        let picture = std::mem::replace(frame, spare);
+        let layer = (!self.placement.covers(self.canvas.0, self.canvas.1)).then(|| {
+            let p = &self.placement;
+            let mut l = q
+                .spare_layers
+                .pop()
+                .unwrap_or_else(|| YuvFrame::new(p.layer_w as usize, p.layer_h as usize));
+            extract(&picture, p, &mut l);
+            l
+        });
+        let probs = self
+            .seg
+            .infer_yuv(layer.as_ref().unwrap_or(&picture))?
+            .to_vec();
+        let held = Held {
+            frame: picture,
+            layer,
+            probs,
+        };
+        for r in q.look.push(held, self.kind.input_size())? {
+            self.emit(q, r, frame, out, progress)?;
+        }
+        Ok(())
+    }
+
+    /// Finishes a frame the quality matte released (`released`: the frame and its MODNet
+    /// alpha, `None` to keep the last): fuse, composite, write. The frame ends in `frame`
+    /// (the one held after the stream's end); the buffers it replaces go back to `q`'s
+    /// spares.
+    fn emit(
+        &mut self,
+        q: &mut Quality,
+        (held, fine): (Held, Option<FineMatte>),
+        frame: &mut YuvFrame,
+        out: &mut Output,
+        progress: &mut dyn ProgressReporter,
+    ) -> Result<()> {
+        let Held {
+            frame: mut picture,
+            layer,
+            probs,
+        } = held;
+        if let Some(f) = fine {
+            q.last = Some(f);
+        }
+        let src = layer.as_ref().unwrap_or(&picture);
+        q.fuser.fuse(
+            &probs,
+            self.kind.input_size(),
+            q.last.as_ref(),
+            (src.width, src.height),
+            &mut self.layer_alpha,
+        );
+        q.spare_layers.extend(layer);
+        self.composite(&mut picture)?;
+        out.write(&picture, progress)?;
+        q.spare.push(std::mem::replace(frame, picture));
+        Ok(())
+    }
+
+    /// The frames still waiting for a keyframe at the end of a clip's span: the last becomes
+    /// one (`Lookahead::finish`), and all are written.
+    fn flush(
+        &mut self,
+        frame: &mut YuvFrame,
+        out: &mut Output,
+        progress: &mut dyn ProgressReporter,
+    ) -> Result<()> {
+        let Some(mut q) = self.quality.take() else {
+            return Ok(());
+        };
+        let done = q.look.finish(self.kind.input_size()).and_then(|ready| {
+            ready
+                .into_iter()
+                .try_for_each(|r| self.emit(&mut q, r, frame, out, progress))
+        });
+        self.quality = Some(q);
+        done
     }
 }
 
@@ -452,6 +549,9 @@ struct Quality {
     fuser: Fuser,
     /// The last alpha MODNet gave or the carry made (`None` before the first).
     last: Option<FineMatte>,
+    /// Canvas frames and person layers written out, for the next frames to reuse.
+    spare: Vec<YuvFrame>,
+    spare_layers: Vec<YuvFrame>,
 }
 
 /// A decoded frame waiting for the quality matte's next keyframe.
@@ -488,62 +588,6 @@ fn place_alpha<'a>(
         alpha[d..d + lw].copy_from_slice(&layer_alpha[r * lw..(r + 1) * lw]);
     }
     alpha
-}
-
-/// Finishes a frame the quality matte released (`released`: the frame and its MODNet alpha,
-/// `None` to keep the last): fuse, composite, write. The frame ends in `frame`, the one
-/// held after the stream's end.
-fn emit(
-    c: &mut Cut,
-    (held, fine): (Held, Option<FineMatte>),
-    p: &Placement,
-    canvas: (u32, u32),
-    frame: &mut YuvFrame,
-    out: &mut Output,
-    progress: &mut dyn ProgressReporter,
-) -> Result<()> {
-    let Held {
-        frame: mut picture,
-        layer,
-        probs,
-    } = held;
-    let q = c.quality.as_mut().ok_or(Error::Aborted)?;
-    if let Some(f) = fine {
-        q.last = Some(f);
-    }
-    let src = layer.as_ref().unwrap_or(&picture);
-    q.fuser.fuse(
-        &probs,
-        c.kind.input_size(),
-        q.last.as_ref(),
-        (src.width, src.height),
-        &mut c.layer_alpha,
-    );
-    c.composite(&mut picture, p, canvas)?;
-    out.write(&picture, progress)?;
-    *frame = picture;
-    Ok(())
-}
-
-/// The frames still waiting for a keyframe at the end of a clip's span: the last becomes
-/// one (`Lookahead::finish`), and all are written.
-fn flush(
-    cut: Option<&mut Cut>,
-    p: &Placement,
-    canvas: (u32, u32),
-    frame: &mut YuvFrame,
-    out: &mut Output,
-    progress: &mut dyn ProgressReporter,
-) -> Result<()> {
-    let Some(c) = cut else { return Ok(()) };
-    let Some(q) = c.quality.as_mut() else {
-        return Ok(());
-    };
-    let ready = q.look.finish(c.kind.input_size())?;
-    for r in ready {
-        emit(c, r, p, canvas, frame, out, progress)?;
-    }
-    Ok(())
 }
 
 /// Render one clip's frames into `out`. `Ok(Some(warning))` when the clip ran short.
@@ -609,8 +653,12 @@ fn render_clip(
                     look: Lookahead::new(matte, Held::parts),
                     fuser: Fuser::new(matte.fuse),
                     last: None,
+                    spare: Vec::new(),
+                    spare_layers: Vec::new(),
                 }),
                 compositor,
+                placement,
+                canvas: (cw, ch),
                 layer: YuvFrame::new(lw, lh),
                 layer_alpha: Vec::new(),
                 alpha: vec![0; (cw * ch) as usize],
@@ -623,43 +671,29 @@ fn render_clip(
     let mut decoded = 0u64;
     while decoded < span.frames && dec.read_frame(&mut frame)? {
         decoded += 1;
-        if let Some(c) = cut.as_mut() {
-            let (mw, mh) = c.kind.input_size();
-            if c.quality.is_some() {
-                // The frame waits in the lookahead until its alpha is final (the next
-                // keyframe's, carried back); what it releases is written in order.
-                let mut layer = None;
-                if !covers {
-                    let mut l = YuvFrame::new(lw, lh);
-                    extract(&frame, &placement, &mut l);
-                    layer = Some(l);
-                }
-                let probs = c.seg.infer_yuv(layer.as_ref().unwrap_or(&frame))?.to_vec();
-                let held = Held {
-                    frame: frame.clone(),
-                    layer,
-                    probs,
-                };
-                let q = c.quality.as_mut().ok_or(Error::Aborted)?;
-                let ready = q.look.push(held, (mw, mh))?;
-                for r in ready {
-                    emit(c, r, &placement, (cw, ch), &mut frame, out, progress)
-                        .inspect_err(|_| dec.kill())?;
-                }
-            } else {
+        match cut.as_mut() {
+            // The frame waits in the lookahead until its alpha is final (the next
+            // keyframe's, carried back); what it releases is written in order.
+            Some(c) if c.quality.is_some() => {
+                let mut q = c.quality.take().ok_or(Error::Aborted)?;
+                let held = c.hold(&mut q, &mut frame, out, progress);
+                c.quality = Some(q);
+                held.inspect_err(|_| dec.kill())?;
+            }
+            Some(c) => {
                 let src: &YuvFrame = if covers {
                     &frame
                 } else {
                     extract(&frame, &placement, &mut c.layer);
                     &c.layer
                 };
+                let (mw, mh) = c.kind.input_size();
                 let probs = c.seg.infer_yuv(src)?;
                 c.refiner.refine(probs, mw, mh, src, &mut c.layer_alpha);
-                c.composite(&mut frame, &placement, (cw, ch))?;
+                c.composite(&mut frame)?;
+                out.write(&frame, progress).inspect_err(|_| dec.kill())?;
             }
-        }
-        if cut.as_ref().is_none_or(|c| c.quality.is_none()) {
-            out.write(&frame, progress).inspect_err(|_| dec.kill())?;
+            None => out.write(&frame, progress).inspect_err(|_| dec.kill())?,
         }
     }
     if decoded == 0 && span.frames > 0 {
@@ -680,15 +714,10 @@ fn render_clip(
     }
     // The frames still waiting for a keyframe get it now, at the end of the stream or of
     // the span, whichever came first.
-    flush(
-        cut.as_mut(),
-        &placement,
-        (cw, ch),
-        &mut frame,
-        out,
-        progress,
-    )
-    .inspect_err(|_| dec.kill())?;
+    if let Some(c) = cut.as_mut() {
+        c.flush(&mut frame, out, progress)
+            .inspect_err(|_| dec.kill())?;
+    }
     // After the end of the stream the last frame is held.
     for _ in decoded..span.frames {
         out.write(&frame, progress).inspect_err(|_| dec.kill())?;
