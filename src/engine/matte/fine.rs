@@ -9,6 +9,7 @@ use super::keyframe::{self, Evidence, MotionEvidence, Why};
 use super::motion::{Luma, MotionField};
 use super::propagate::{Snap, agreement, warp};
 use super::rescue::{RESCUE_LONG_SIDE, Rescue, Start, crop_luma, missed};
+use super::steady::Steady;
 use super::{Carry, MatteOptions};
 use crate::engine::segment::modnet::{Matter, Region};
 use crate::engine::{Result, YuvFrame};
@@ -102,6 +103,8 @@ pub struct FineRunner {
     key: Option<Key>,
     snap: Snap,
     acc: Vec<u32>,
+    /// Dark keyframes' alpha averaged with the last keyframe's carried to them.
+    steady: Steady,
     /// Keyframes and carried frames so far.
     pub stats: KeyStats,
     /// Below the default's size: hard frames redone at it (`rescue`).
@@ -130,6 +133,7 @@ impl FineRunner {
             key: None,
             snap: Snap::new(),
             acc: Vec::new(),
+            steady: Steady::default(),
             stats: KeyStats::default(),
             rescue: Rescue::new(opts.fine_long_side as usize),
         }
@@ -204,7 +208,10 @@ impl FineRunner {
         why: Why,
     ) -> Result<FineMatte> {
         self.stats.key(why);
-        let fine = self.run(selfie, model, frame)?;
+        let mut fine = self.run(selfie, model, frame)?;
+        if why == Why::Dark {
+            self.steady(&mut fine, &luma);
+        }
         let size = (frame.width, frame.height);
         self.key = Some(Key {
             agreement: agreement(selfie, model, &fine, size),
@@ -224,6 +231,23 @@ impl FineRunner {
     /// The last keyframe's luma grid (after a `Step::Key`, that frame's).
     pub fn key_luma(&self) -> Option<&Luma> {
         self.key.as_ref().map(|k| &k.luma)
+    }
+
+    /// A dark keyframe's alpha (`fine`, luma grid `luma`) averaged with the last keyframe's
+    /// carried to it by motion (`steady`), unless the picture changed as a whole since (a
+    /// scene cut) or the grids differ.
+    fn steady(&mut self, fine: &mut FineMatte, luma: &Luma) {
+        let Some(key) = self.key.as_ref() else {
+            return;
+        };
+        if (key.luma.w, key.luma.h) != (luma.w, luma.h)
+            || luma.mean_abs_diff(&key.luma) > keyframe::SCENE_CUT
+        {
+            return;
+        }
+        let field = MotionField::estimate(&key.luma, luma, &key.fine);
+        self.steady
+            .apply(fine, &key.fine, &field, (&key.luma, luma));
     }
 
     /// The last keyframe's alpha carried to this frame, or why a keyframe is due instead.

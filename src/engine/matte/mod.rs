@@ -15,6 +15,7 @@ mod motion;
 mod propagate;
 pub(crate) mod resample;
 mod rescue;
+mod steady;
 mod temporal;
 pub mod tween;
 
