@@ -16,6 +16,7 @@ mod footage2;
 mod fuzz_regressions;
 mod hosts;
 mod lifetime;
+mod low_light;
 mod matrix;
 mod mcp;
 mod mcp_timeline;
