@@ -2,7 +2,8 @@
 //! stage) and the timeline renderer: the crop around the people the selfie mask shows
 //! (`fuse::person_region`), MODNet's input size from the crop (`fuse::model_size`) with
 //! hysteresis, the run itself, and, between keyframes (`keyframe`), MODNet's last alpha
-//! carried forward by motion (`motion`, `propagate`). The result goes to `fuse::Fuser`.
+//! carried forward by motion (`motion`, `propagate`), and on dark frames (a keyframe each)
+//! the alpha steadied against the last one's (`steady`). The result goes to `fuse::Fuser`.
 
 use super::fuse::{FineMatte, model_size, person_region};
 use super::keyframe::{self, Evidence, MotionEvidence, Why};

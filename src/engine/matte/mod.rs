@@ -40,7 +40,8 @@ pub enum MatteMode {
     Fast,
     /// The quality matte on keyframes: MODNet at crop long side 384 on every 2nd frame, the
     /// frames between carried from both sides by motion, dark crops redone at 512 and run
-    /// on every frame (`rescue`, `keyframe::Why::Dark`). Dev set (issue 23 round 10): edge
+    /// on every frame (`rescue`, `keyframe::Why::Dark`), each dark frame's alpha averaged
+    /// with the last one's carried to it (`steady`). Dev set (issue 23 round 10): edge
     /// error 0.0740 against `quality`'s 0.0697 and `fast`'s 0.136, at about a third of
     /// `quality`'s CPU. The default: it met issue 23's bars (`docs/notes/issue-23.md`,
     /// round 13).
