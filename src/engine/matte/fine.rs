@@ -104,8 +104,10 @@ pub struct FineRunner {
     key: Option<Key>,
     snap: Snap,
     acc: Vec<u32>,
-    /// Dark keyframes' alpha averaged with the last keyframe's carried to them.
+    /// Dark keyframes' alpha averaged with the last keyframe's carried to them, with this
+    /// weight on the past (`MatteOptions::fine_steady`; 0: off).
     steady: Steady,
+    steady_weight: f32,
     /// Keyframes and carried frames so far.
     pub stats: KeyStats,
     /// Below the default's size: hard frames redone at it (`rescue`).
@@ -135,6 +137,7 @@ impl FineRunner {
             snap: Snap::new(),
             acc: Vec::new(),
             steady: Steady::default(),
+            steady_weight: opts.fine_steady.clamp(0.0, 1.0),
             stats: KeyStats::default(),
             rescue: Rescue::new(opts.fine_long_side as usize),
         }
@@ -199,7 +202,8 @@ impl FineRunner {
         }
     }
 
-    /// Runs MODNet on `frame` (luma grid `luma`) and makes it the keyframe.
+    /// Runs MODNet on `frame` (luma grid `luma`) and makes it the keyframe; a dark one
+    /// (`Why::Dark`) is first steadied against the last keyframe (`steady`).
     pub fn keyframe(
         &mut self,
         selfie: &[f32],
@@ -210,35 +214,52 @@ impl FineRunner {
     ) -> Result<FineMatte> {
         self.stats.key(why);
         // A dark keyframe is steadied against the last one (`steady`), unless the picture
-        // changed as a whole since (a scene cut) or the grids differ. The motion from the
-        // last keyframe does not depend on this frame's MODNet run, so it is estimated on a
-        // thread beside it: on the matting thread it cost 13 % of a dark clip's wall time.
-        let past = match self.key.take() {
-            Some(k)
-                if why == Why::Dark
-                    && (k.luma.w, k.luma.h) == (luma.w, luma.h)
-                    && luma.mean_abs_diff(&k.luma) <= keyframe::SCENE_CUT =>
-            {
-                Some(k)
-            }
-            _ => None,
-        };
+        // changed as a whole since (a scene cut), the grids differ, or nobody was in view.
+        // The motion from the last keyframe does not depend on this frame's MODNet run, so
+        // it is estimated on a thread beside it: on the matting thread it cost 13 % of a
+        // dark clip's wall time.
+        let weight = self.steady_weight;
+        let past = self.key.take_if(|k| {
+            why == Why::Dark
+                && weight > 0.0
+                && k.fine.w > 0
+                && (k.luma.w, k.luma.h) == (luma.w, luma.h)
+                && luma.mean_abs_diff(&k.luma) <= keyframe::SCENE_CUT
+        });
+        let size = (frame.width, frame.height);
         let fine = match &past {
             Some(key) => std::thread::scope(|s| {
-                let motion = s.spawn(|| MotionField::estimate(&key.luma, &luma, &key.fine));
+                let estimate = || MotionField::estimate(&key.luma, &luma, &key.fine);
+                let motion = std::thread::Builder::new()
+                    .name("ebc-steady".into())
+                    .spawn_scoped(s, estimate);
                 let fine = self.run(selfie, model, frame);
-                let field = motion
-                    .join()
-                    .unwrap_or_else(|p| std::panic::resume_unwind(p));
+                let field = match motion {
+                    Ok(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
+                    // No thread to be had: on this one, after the run.
+                    Err(_) => estimate(),
+                };
                 fine.map(|mut fine| {
-                    self.steady
-                        .apply(&mut fine, &key.fine, &field, (&key.luma, &luma));
+                    let fresh = agreement(selfie, model, &fine, size);
+                    let agrees = |carried: &FineMatte| {
+                        let now = agreement(selfie, model, carried, size);
+                        keyframe::due_after_warp(fresh, now).is_none()
+                    };
+                    let lumas = (&key.luma, &luma);
+                    if !self
+                        .steady
+                        .apply(&mut fine, &key.fine, &field, lumas, weight, agrees)
+                    {
+                        tracing::trace!(
+                            saturated = field.saturated,
+                            "dark keyframe not steadied: the last one does not fit it"
+                        );
+                    }
                     fine
                 })
             })?,
             None => self.run(selfie, model, frame)?,
         };
-        let size = (frame.width, frame.height);
         self.key = Some(Key {
             agreement: agreement(selfie, model, &fine, size),
             fine: fine.clone(),

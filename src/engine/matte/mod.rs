@@ -142,6 +142,11 @@ pub struct MatteOptions {
     /// Default: the decoder's convolutions in int8 (`ReducedLayers::DECODER_INT8`: the matte
     /// metrics hold within 0.0005 edge error; issue 23 round 10).
     pub fine_reduced: Option<crate::engine::segment::modnet::ReducedLayers>,
+    /// Quality mode, carrying by motion (`balanced`): on dark frames, where every frame is
+    /// a keyframe, the weight (0–1) of the last keyframe's alpha carried to the new one
+    /// (`steady`: averages out MODNet's swings with the sensor noise; 0: off). `quality`
+    /// (`fine_every` 1) and `Carry::Reuse` do not steady.
+    pub fine_steady: f32,
     /// Quality mode: how the selfie mask bounds MODNet (`fuse::FuseParams`).
     pub fuse: fuse::FuseParams,
     /// 0 = no temporal smoothing, 1 = maximal.
@@ -189,6 +194,7 @@ impl MatteOptions {
             // dev set at crop 512 edge 0.0697 against fp32's 0.0693, IoU 0.9838 / 0.9840,
             // 0.69-0.76x the CPU (issue 23 round 10).
             fine_reduced: Some(crate::engine::segment::modnet::ReducedLayers::DECODER_INT8),
+            fine_steady: steady::PAST_WEIGHT,
             fuse: fuse::FuseParams::default(),
             temporal: 0.7,
             feather: 0.0,

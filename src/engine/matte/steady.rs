@@ -1,29 +1,36 @@
 //! Low-light steadying of MODNet's alpha. On a dark clip every frame is a keyframe
 //! (`keyframe::Why::Dark`: sensor noise swamps the carry's block search), and MODNet, unsure
 //! in the dark, answers each frame's fresh noise with a different alpha where the person is
-//! hard to tell from the background (a dark suit's edge, the hair): the matte flickered 2.6×
-//! more than the same clip's in normal light (shared/cases/footage.md #11; issue 23,
-//! round 14). Each dark keyframe's alpha is therefore averaged with the previous keyframe's
+//! hard to tell from the background (a dark suit's edge, the hair): on
+//! shared/cases/footage.md #11's clip the matte flickered 2.6× the same frames' in normal
+//! light (3.16× on `tests/low_light.rs`'s 60 frames; issue 23, round 14). Each dark keyframe's alpha is therefore averaged with the previous keyframe's
 //! steadied alpha carried to it by motion: a recursive, motion-compensated temporal filter.
 //! The alpha cannot tell noise from change (MODNet's noise swings are as large as a real
 //! edge's), but the luma can once it is averaged over the motion grid's cells: where the
 //! carried luma does not match the frame's (the carry missed a real change, a hand came in),
-//! the fresh alpha stands alone, so a moving edge follows at once instead of trailing.
+//! the fresh alpha stands alone, so a moving edge follows at once instead of trailing. A
+//! past the motion search could not follow (saturated), or that agrees less with the
+//! frame's selfie mask than the fresh alpha does (a cut between two dark shots the whole-
+//! picture check missed), is not weighed in at all.
 
 use super::fuse::FineMatte;
+use super::keyframe::MAX_SATURATED;
 use super::motion::{Luma, MotionField};
 use super::propagate::warp_onto;
 use crate::engine::segment::modnet::Region;
 
-/// Weight of the carried past in a steadied alpha (0–1) where the luma matches. An
-/// exponential filter keeps (1 − w)/(1 + w) of its input's noise variance: 1/9 at 0.8.
-/// Measured on the low-light clip (issue 23 round 14): 0.6–0.9 all lowered the flicker and
-/// the error against the same clip without noise; 0.8 lowered both the most together.
+/// Weight of the carried past in a steadied alpha (0–1) where the luma matches exactly
+/// (`MatteOptions::fine_steady`'s default). An exponential filter of weight w keeps
+/// (1 − w)/(1 + w) of its input's noise variance: at most 1/9 at 0.8; the luma gate's ramp
+/// lowers the weight where the residual is not 0, so less in practice. Measured on the
+/// low-light clip (issue 23 round 14): 0.6–0.9 all lowered the flicker and the error
+/// against the same clip without noise; 0.8 lowered both the most together.
 pub const PAST_WEIGHT: f32 = 0.8;
 
 /// Least |carried luma − frame luma| (grid luma, 0–1) at which the past's weight reaches 0;
 /// it falls linearly on the way there. The cut is raised to [`NOISE_K`]× the crop's median
-/// residual on noisier footage, so that noise alone never turns the filter off.
+/// residual on noisier footage, so that noise alone does not turn the filter off (at the
+/// median residual the weight keeps 3/4 of its value).
 pub const LUMA_CUT: f32 = 0.04;
 
 /// The cut as a multiple of the crop's median luma residual (its noise level: most of a
@@ -34,8 +41,9 @@ pub const NOISE_K: f32 = 4.0;
 /// settles.
 #[derive(Default)]
 pub struct Steady {
-    /// The past alpha, a plane of ones, and the two lumas as planes, each on the fresh grid
-    /// (the `carried_*` ones carried there by the motion).
+    /// On the fresh alpha's grid: the past alpha carried by the motion, where it came from
+    /// inside the past's crop (`cover`), the past luma carried and this frame's luma.
+    /// `ones` is on the past's grid, `luma_plane` on the motion grid.
     carried: FineMatte,
     ones: FineMatte,
     cover: FineMatte,
@@ -62,27 +70,38 @@ fn plane(luma: &Luma, out: &mut FineMatte) {
 
 impl Steady {
     /// `fresh` (MODNet's alpha for this frame) ← `fresh` + w·(`past` carried − `fresh`), per
-    /// pixel w = [`PAST_WEIGHT`]·(1 − r / cut)⁺, where `past` (the previous keyframe's
+    /// pixel w = `weight`·(1 − r / cut)⁺ (`weight` 0–1, 0: off), where `past` (the previous keyframe's
     /// steadied alpha, on its own grid) is carried onto `fresh`'s grid by `field` (the motion
     /// from the past's frame to this one), r is |past luma carried the same way − this
     /// frame's luma| (`lumas`: the two frames' motion grids), and cut = max([`LUMA_CUT`],
     /// [`NOISE_K`]·median r). Pixels whose source falls outside `past`'s crop keep `fresh`.
-    /// Nothing changes when either alpha is empty (nobody in view) or the grids differ.
+    /// Nothing changes when either alpha is empty (nobody in view), the grids differ, the
+    /// motion search saturated (`field.saturated` > [`MAX_SATURATED`]), or `agrees` (given
+    /// the carried past) says the past does not fit this frame. Returns whether the past
+    /// was weighed in.
     pub fn apply(
         &mut self,
         fresh: &mut FineMatte,
         past: &FineMatte,
         field: &MotionField,
         (past_luma, luma): (&Luma, &Luma),
-    ) {
-        if fresh.w == 0 || fresh.h == 0 || past.w == 0 || past.h == 0 {
-            return;
+        weight: f32,
+        agrees: impl FnOnce(&FineMatte) -> bool,
+    ) -> bool {
+        if fresh.w == 0 || fresh.h == 0 || past.w == 0 || past.h == 0 || weight <= 0.0 {
+            return false;
+        }
+        if field.saturated > MAX_SATURATED {
+            return false;
         }
         if (past_luma.w, past_luma.h, past_luma.scale) != (luma.w, luma.h, luma.scale) {
-            return;
+            return false;
         }
         let grid = (fresh.region, fresh.w, fresh.h);
         warp_onto(past, field, grid, &mut self.carried);
+        if !agrees(&self.carried) {
+            return false;
+        }
         // Where the carried value came from inside `past`'s crop: the warp of a plane of ones
         // is 1 there and 0 outside (`warp_onto` samples 0 beyond the crop).
         self.ones.alpha.clear();
@@ -120,8 +139,9 @@ impl Steady {
             if k < 1.0 {
                 continue;
             }
-            *a += PAST_WEIGHT * (1.0 - r / cut).max(0.0) * (c - *a);
+            *a += weight * (1.0 - r / cut).max(0.0) * (c - *a);
         }
+        true
     }
 }
 
@@ -183,7 +203,7 @@ mod tests {
             }
             last_raw = Some(fresh.alpha[0]);
             if let Some(p) = &past {
-                s.apply(&mut fresh, p, &still(), (&l, &l));
+                s.apply(&mut fresh, p, &still(), (&l, &l), PAST_WEIGHT, |_| true);
                 out_change += (fresh.alpha[0] - p.alpha[0]).abs();
             }
             past = Some(fresh);
@@ -206,7 +226,14 @@ mod tests {
         let after = luma(|x, _| if x >= 62 { 0.3 } else { 0.1 });
         let past = matte(R, 20, 10, |_, _| 0.0);
         let mut fresh = matte(R, 20, 10, |_, _| 1.0);
-        s.apply(&mut fresh, &past, &still(), (&before, &after));
+        s.apply(
+            &mut fresh,
+            &past,
+            &still(),
+            (&before, &after),
+            PAST_WEIGHT,
+            |_| true,
+        );
         for y in 0..10 {
             let row = &fresh.alpha[y * 20..(y + 1) * 20];
             assert!((row[2] - (1.0 - PAST_WEIGHT)).abs() < 1e-5, "{row:?}");
@@ -216,7 +243,14 @@ mod tests {
         let left = Region { w: 100, ..R };
         let past = matte(left, 10, 10, |_, _| 0.4);
         let mut fresh = matte(R, 20, 10, |_, _| 0.5);
-        s.apply(&mut fresh, &past, &still(), (&before, &before));
+        s.apply(
+            &mut fresh,
+            &past,
+            &still(),
+            (&before, &before),
+            PAST_WEIGHT,
+            |_| true,
+        );
         for y in 0..10 {
             let (inside, outside) = (fresh.alpha[y * 20 + 2], fresh.alpha[y * 20 + 17]);
             assert!(
@@ -227,48 +261,75 @@ mod tests {
         }
     }
 
-    /// The past moved with the picture: a bright bar 8 px right of where it was, and the
-    /// alpha with it. Carried by the motion, the past agrees with the fresh alpha, and the
-    /// steadied alpha is the fresh one (no trail at the bar's old place).
+    /// The past moved with the picture: a textured shape 10 px right of where it was, its
+    /// alpha 0.6 then and 1 now. Carried by the motion, the past lands on the shape's own
+    /// texture and is weighed in: 1 + w·(0.6 − 1) inside. Left where it was, the past sits
+    /// on texture that moved away: the luma gate takes the fresh alpha alone.
     #[test]
     fn a_moved_past_is_carried_before_it_is_weighed_in() {
-        let bar = |at: usize| {
-            move |x: usize, _y: usize| if (at..at + 10).contains(&x) { 0.8 } else { 0.1 }
-        };
-        let (l0, l1) = (luma(bar(30)), luma(bar(32)));
-        // The alpha on a 1:1 grid over the frame rectangle x 100–300, y 50–150.
-        let alpha_bar = |at: usize| {
-            matte(R, 200, 100, move |x, _| {
-                let fx = 100 + x;
-                if (at * 4..at * 4 + 40).contains(&fx) {
-                    1.0
-                } else {
-                    0.0
-                }
-            })
-        };
-        let past = alpha_bar(30);
-        let mut fresh = alpha_bar(32);
-        let want = fresh.alpha.clone();
-        let error = |a: &FineMatte| {
-            a.alpha
-                .iter()
-                .zip(&want)
-                .map(|(a, b)| (a - b).abs())
-                .sum::<f32>()
-                / want.len() as f32
-        };
+        use crate::engine::matte::motion::tests::{REGION, ellipse_matte, moving_scene};
+        let mut acc = Vec::new();
+        let l0 = Luma::of(&moving_scene(600.0, 360.0, 0.0), &mut acc);
+        let l1 = Luma::of(&moving_scene(610.0, 360.0, 0.0), &mut acc);
+        let mut past = ellipse_matte(REGION, 600.0, 360.0);
+        past.alpha.iter_mut().for_each(|a| *a *= 0.6);
+        let now = ellipse_matte(REGION, 610.0, 360.0);
         let field = MotionField::estimate(&l0, &l1, &past);
-        Steady::default().apply(&mut fresh, &past, &field, (&l0, &l1));
-        // The same past weighed in where it was (no motion) leaves a trail.
-        let mut unmoved = alpha_bar(32);
-        Steady::default().apply(&mut unmoved, &past, &still(), (&l1, &l1));
+        // The shape's middle, frame (580–620, 340–380): grid px (100–120, 130–150).
+        let middle = |m: &FineMatte| {
+            let v: Vec<f32> = (130..150)
+                .flat_map(|j| (100..120).map(move |i| j * m.w + i))
+                .map(|k| m.alpha[k])
+                .collect();
+            v.iter().sum::<f32>() / v.len() as f32
+        };
+        let mut s = Steady::default();
+        let mut carried = now.clone();
         assert!(
-            error(&fresh) < 0.01 && error(&unmoved) > 0.05,
-            "mean change carried {}, unmoved {}",
-            error(&fresh),
-            error(&unmoved)
+            s.apply(&mut carried, &past, &field, (&l0, &l1), PAST_WEIGHT, |_| {
+                true
+            })
         );
+        let mut unmoved = now.clone();
+        assert!(s.apply(
+            &mut unmoved,
+            &past,
+            &still(),
+            (&l0, &l1),
+            PAST_WEIGHT,
+            |_| true
+        ));
+        let want = 1.0 - PAST_WEIGHT * 0.4;
+        let (c, u) = (middle(&carried), middle(&unmoved));
+        assert!(
+            (c - want).abs() < 0.06 && u > 0.9,
+            "mean alpha in the middle: carried {c}, unmoved {u}, want {want} carried"
+        );
+    }
+
+    /// A past that `agrees` rejects, or one the motion search could not follow, is not
+    /// weighed in; a weight of 0 turns the filter off.
+    #[test]
+    fn a_rejected_past_or_a_saturated_search_leaves_the_fresh_alpha() {
+        let l = luma(|_, _| 0.1);
+        let past = matte(R, 20, 10, |_, _| 0.4);
+        let mut s = Steady::default();
+        let saturated = MotionField {
+            saturated: MAX_SATURATED + 0.01,
+            ..MotionField::default()
+        };
+        for (field, agrees, weight) in [
+            (&still(), false, PAST_WEIGHT),
+            (&saturated, true, PAST_WEIGHT),
+            (&still(), true, 0.0),
+        ] {
+            let mut fresh = matte(R, 20, 10, |_, _| 0.5);
+            assert!(!s.apply(&mut fresh, &past, field, (&l, &l), weight, |_| agrees));
+            assert!(fresh.alpha.iter().all(|&a| a == 0.5));
+        }
+        let mut fresh = matte(R, 20, 10, |_, _| 0.5);
+        assert!(s.apply(&mut fresh, &past, &still(), (&l, &l), PAST_WEIGHT, |_| true));
+        assert!(fresh.alpha.iter().all(|&a| a < 0.5));
     }
 
     /// Nobody in view on either side: nothing to steady, nothing changes.
@@ -278,10 +339,19 @@ mod tests {
         let l = luma(|_, _| 0.1);
         let mut fresh = matte(R, 20, 10, |x, _| x as f32 / 20.0);
         let before = fresh.alpha.clone();
-        s.apply(&mut fresh, &FineMatte::default(), &still(), (&l, &l));
+        s.apply(
+            &mut fresh,
+            &FineMatte::default(),
+            &still(),
+            (&l, &l),
+            PAST_WEIGHT,
+            |_| true,
+        );
         assert_eq!(fresh.alpha, before);
         let mut empty = FineMatte::default();
-        s.apply(&mut empty, &fresh, &still(), (&l, &l));
+        s.apply(&mut empty, &fresh, &still(), (&l, &l), PAST_WEIGHT, |_| {
+            true
+        });
         assert!(empty.alpha.is_empty());
     }
 }
