@@ -13,6 +13,7 @@
 //! frame's selfie mask than the fresh alpha does (a cut between two dark shots the whole-
 //! picture check missed), is not weighed in at all.
 
+use super::boxfilter::BoxFilter;
 use super::fuse::FineMatte;
 use super::keyframe::MAX_SATURATED;
 use super::motion::{Luma, MotionField};
@@ -33,6 +34,11 @@ pub const PAST_WEIGHT: f32 = 0.8;
 /// median residual the weight keeps 3/4 of its value).
 pub const LUMA_CUT: f32 = 0.04;
 
+/// Radius (MODNet px) of the box mean the luma residual is taken over before it weighs:
+/// per pixel, the residual's own noise made the weights, and so the alpha, speckled where the
+/// past and the fresh alpha differ (issue 23 round 14, frame 50 of the low-light clip).
+pub const SMOOTH: usize = 4;
+
 /// The cut as a multiple of the crop's median luma residual (its noise level: most of a
 /// crop does not change between two frames).
 pub const NOISE_K: f32 = 4.0;
@@ -50,9 +56,12 @@ pub struct Steady {
     luma_plane: FineMatte,
     carried_luma: FineMatte,
     luma_now: FineMatte,
-    /// Per pixel of the fresh grid: |carried luma − frame luma|, and a copy for its median.
+    /// Per pixel of the fresh grid: |carried luma − frame luma|, its box mean, and a copy
+    /// for its median.
     resid: Vec<f32>,
+    mean: Vec<f32>,
     sorted: Vec<f32>,
+    boxes: BoxFilter,
 }
 
 /// `luma` (a `w`×`h` grid of `scale`-px cells) as a plane over the frame rectangle it covers.
@@ -72,8 +81,9 @@ impl Steady {
     /// `fresh` (MODNet's alpha for this frame) ← `fresh` + w·(`past` carried − `fresh`), per
     /// pixel w = `weight`·(1 − r / cut)⁺ (`weight` 0–1, 0: off), where `past` (the previous keyframe's
     /// steadied alpha, on its own grid) is carried onto `fresh`'s grid by `field` (the motion
-    /// from the past's frame to this one), r is |past luma carried the same way − this
-    /// frame's luma| (`lumas`: the two frames' motion grids), and cut = max([`LUMA_CUT`],
+    /// from the past's frame to this one), r is the box mean (radius [`SMOOTH`]) of |past
+    /// luma carried the same way − this frame's luma| (`lumas`: the two frames' motion
+    /// grids), and cut = max([`LUMA_CUT`],
     /// [`NOISE_K`]·median r). Pixels whose source falls outside `past`'s crop keep `fresh`.
     /// Nothing changes when either alpha is empty (nobody in view), the grids differ, the
     /// motion search saturated (`field.saturated` > [`MAX_SATURATED`]), or `agrees` (given
@@ -125,7 +135,10 @@ impl Steady {
                 .zip(&self.luma_now.alpha)
                 .map(|(a, b)| (a - b).abs()),
         );
-        self.sorted.clone_from(&self.resid);
+        self.mean.resize(self.resid.len(), 0.0);
+        self.boxes
+            .mean(&self.resid, &mut self.mean, fresh.w, fresh.h, SMOOTH);
+        self.sorted.clone_from(&self.mean);
         let mid = self.sorted.len() / 2;
         let median = *self.sorted.select_nth_unstable_by(mid, f32::total_cmp).1;
         let cut = LUMA_CUT.max(NOISE_K * median);
@@ -134,7 +147,7 @@ impl Steady {
             .iter_mut()
             .zip(&self.carried.alpha)
             .zip(&self.cover.alpha)
-            .zip(&self.resid)
+            .zip(&self.mean)
         {
             if k < 1.0 {
                 continue;
