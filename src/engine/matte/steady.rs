@@ -3,8 +3,9 @@
 //! in the dark, answers each frame's fresh noise with a different alpha where the person is
 //! hard to tell from the background (a dark suit's edge, the hair): on
 //! shared/cases/footage.md #11's clip the matte flickered 2.6× the same frames' in normal
-//! light (3.16× on `tests/low_light.rs`'s 60 frames; issue 23, round 14). Each dark keyframe's alpha is therefore averaged with the previous keyframe's
-//! steadied alpha carried to it by motion: a recursive, motion-compensated temporal filter.
+//! light (3.16× on `tests/low_light.rs`'s 60 frames; issue 23, round 14). Each dark
+//! keyframe's alpha is therefore averaged with the previous keyframe's steadied alpha
+//! carried to it by motion: a recursive, motion-compensated temporal filter.
 //! The alpha cannot tell noise from change (MODNet's noise swings are as large as a real
 //! edge's), but the luma can once it is averaged over the motion grid's cells: where the
 //! carried luma does not match the frame's (the carry missed a real change, a hand came in),
@@ -79,12 +80,12 @@ fn plane(luma: &Luma, out: &mut FineMatte) {
 
 impl Steady {
     /// `fresh` (MODNet's alpha for this frame) ← `fresh` + w·(`past` carried − `fresh`), per
-    /// pixel w = `weight`·(1 − r / cut)⁺ (`weight` 0–1, 0: off), where `past` (the previous keyframe's
-    /// steadied alpha, on its own grid) is carried onto `fresh`'s grid by `field` (the motion
-    /// from the past's frame to this one), r is the box mean (radius [`SMOOTH`]) of |past
-    /// luma carried the same way − this frame's luma| (`lumas`: the two frames' motion
-    /// grids), and cut = max([`LUMA_CUT`],
-    /// [`NOISE_K`]·median r). Pixels whose source falls outside `past`'s crop keep `fresh`.
+    /// pixel w = `weight`·(1 − r / cut)⁺ (`weight` 0–1, 0: off), where `past` (the previous
+    /// keyframe's steadied alpha, on its own grid) is carried onto `fresh`'s grid by `field`
+    /// (the motion from the past's frame to this one), r is the box mean (radius
+    /// [`SMOOTH`]) of |past luma carried the same way − this frame's luma| (`lumas`: the two
+    /// frames' motion grids), and cut = max([`LUMA_CUT`], [`NOISE_K`]·median r). Pixels
+    /// whose source falls outside `past`'s crop keep `fresh`.
     /// Nothing changes when either alpha is empty (nobody in view), the grids differ, the
     /// motion search saturated (`field.saturated` > [`MAX_SATURATED`]), or `agrees` (given
     /// the carried past) says the past does not fit this frame. Returns whether the past
