@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""Checks that the AVX-512 implicit-GEMM kernels of a release binary (int8, fp32, bf16) keep
-their accumulators in registers: an innermost loop that holds the kernel's multiply-add on zmm
-registers (`vpdpbusd`, `vfmadd{132,213,231}ps`, `vdpbf16ps`) must not store a zmm register to
-memory (the kernels store results only after their k loop) nor load one from the stack
-(`%rsp`).
+"""Checks that the implicit-GEMM kernels of a release binary (AVX-512 int8, fp32 and bf16, and
+the AVX2 int8 kernel) keep their accumulators in registers: an innermost loop that holds the
+kernel's multiply-add on its registers (`vpdpbusd`, `vfmadd{132,213,231}ps`, `vdpbf16ps` on zmm;
+`vpmaddubsw` on ymm) must not store such a register to memory (the kernels store results only
+after their k loop) nor load one from the stack (`%rsp`).
 
 Why: the int8 kernel ran at half speed in some builds of the same source (issue 23 round 12)
 because LLVM kept its accumulator array in memory and stored every accumulator on every step.
@@ -21,10 +21,12 @@ import re
 import subprocess
 import sys
 
+# symbol (substring) -> (multiply-add instruction, the register class its tile works on)
 KERNELS = {
-    "int8::band_tiles": r"vpdpbusd",
-    "igemm::band_avx512": r"vfmadd(132|213|231)ps",
-    "bf16::band": r"vdpbf16ps",
+    "int8::Kern::band_vnni": (r"vpdpbusd", "zmm"),
+    "int8_avx2::band_tiles": (r"vpmaddubsw", "ymm"),
+    "igemm::band_avx512": (r"vfmadd(132|213|231)ps", "zmm"),
+    "bf16::band": (r"vdpbf16ps", "zmm"),
 }
 
 
@@ -62,19 +64,19 @@ def loops(insns):
     return found
 
 
-def is_mac(op, args, mac):
-    return re.fullmatch(mac, op) is not None and "zmm" in args
+def is_mac(op, args, mac, reg):
+    return re.fullmatch(mac, op) is not None and reg in args
 
 
-def spill(op, args):
-    """A zmm register stored to memory, or loaded from the stack."""
-    if not op.startswith("vmov") or "zmm" not in args or "(" not in args:
+def spill(op, args, reg):
+    """A `reg` (zmm or ymm) register stored to memory, or loaded from the stack."""
+    if not op.startswith("vmov") or reg not in args or "(" not in args:
         return False
     src, _, dst = args.rpartition(",")
-    if "(" in dst and "zmm" in src:
+    if "(" in dst and reg in src:
         return True
     # Only `%rsp`: without frame pointers `%rbp` is a general register (a weight pointer).
-    return "%zmm" in dst and "(%rsp" in src
+    return f"%{reg}" in dst and "(%rsp" in src
 
 
 def check(binary):
@@ -85,7 +87,7 @@ def check(binary):
         print(f"cannot check {binary}: {e}")
         return 2
     spills, missing, checked = [], [], 0
-    for name, mac in KERNELS.items():
+    for name, (mac, reg) in KERNELS.items():
         hits = [i for i, (_, s) in enumerate(syms) if name in s and "closure" not in s]
         if not hits:
             missing.append(f"{name}: symbol not found (a portable or stripped build?)")
@@ -99,7 +101,7 @@ def check(binary):
                 missing.append(f"{name}: objdump failed: {e}")
                 continue
             with_mac = [(a, b) for a, b in loops(insns)
-                        if any(a <= x <= b and is_mac(op, args, mac) for x, op, args in insns)]
+                        if any(a <= x <= b and is_mac(op, args, mac, reg) for x, op, args in insns)]
             innermost = [(a, b) for a, b in with_mac
                          if not any((c, d) != (a, b) and a <= c and d <= b for c, d in with_mac)]
             if not innermost:
@@ -107,11 +109,11 @@ def check(binary):
             for a, b in innermost:
                 checked += 1
                 body = [(x, op, args) for x, op, args in insns if a <= x <= b]
-                macs = sum(is_mac(op, args, mac) for _, op, args in body)
-                bad = [f"{x:#x} {op} {args}" for x, op, args in body if spill(op, args)]
+                macs = sum(is_mac(op, args, mac, reg) for _, op, args in body)
+                bad = [f"{x:#x} {op} {args}" for x, op, args in body if spill(op, args, reg)]
                 if bad:
                     spills.append(f"{name}: loop {a:#x}..{b:#x} ({macs} multiply-adds) moves "
-                                  f"zmm registers to or from memory {len(bad)} times, e.g. {bad[0]}")
+                                  f"{reg} registers to or from memory {len(bad)} times, e.g. {bad[0]}")
                 else:
                     print(f"ok {name}: loop {a:#x}..{b:#x}: {macs} multiply-adds, no spill")
     for p in spills:

@@ -39,7 +39,7 @@ pub use model::{Model, load_model};
 pub use onnx_model::{load_onnx, replan_onnx};
 #[doc(hidden)]
 pub use ops::cpu::force_igemm_avx2;
-pub use ops::cpu::{KERNEL_FAMILY, KernelFamily, has_avx512_bf16, has_avx512_vnni};
+pub use ops::cpu::{KERNEL_FAMILY, KernelFamily, has_avx512_bf16, has_avx512_vnni, has_int8};
 pub use ops::{force_direct_conv, force_portable_kernels};
 
 use super::{Matte, Result, YuvFrame};

@@ -367,7 +367,7 @@ mod tests {
     /// 1.9e-2, 1242 of 65 536 pixels across 0.5; the backbone's are the sensitive ones.)
     #[test]
     fn int8_decoder_convolutions_stay_close_to_onnxruntime() {
-        let runs = crate::engine::segment::has_avx512_vnni();
+        let runs = crate::engine::segment::has_int8();
         stays_close_to_onnxruntime(ReducedLayers::DECODER_INT8, runs, 0.005);
     }
 

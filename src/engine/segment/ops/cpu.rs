@@ -4,8 +4,9 @@
 //! - `x86`: x86-64 built without the `portable` feature. The AVX2+FMA and AVX-512F kernels
 //!   (`x86/`) run after a run-time check; CPUs without AVX2+FMA take the portable kernels.
 //!   A model may ask for bf16 convolutions (`conv_to_bf16`): they run on AVX-512 BF16
-//!   (`x86/bf16.rs`) where the CPU has it and stay fp32 everywhere else; likewise int8
-//!   convolutions (`conv_to_int8`) on AVX-512 VNNI (`x86/int8.rs`).
+//!   (`x86/bf16.rs`) where the CPU has it and stay fp32 everywhere else; int8 convolutions
+//!   (`conv_to_int8`) run on AVX-512 VNNI (`x86/int8.rs`) or, without it, on AVX2
+//!   (`x86/int8_avx2.rs`, 7-bit weights), and stay fp32 on CPUs with neither.
 //! - `portable`: every other target (aarch64 macOS/Linux, …) and x86-64 built with
 //!   `--features portable`. No x86 kernel and no dispatch to one is compiled: this machine
 //!   builds and tests exactly the code an ARM CPU gets, apart from what the `gemm` crate does
@@ -72,8 +73,8 @@ mod family {
     pub fn conv_to_bf16(c: &mut Conv2d) -> bool {
         !FORCE_PORTABLE.load(Relaxed) && x86::conv2d::to_bf16(c)
     }
-    /// Re-packs `c`'s weights for the int8 implicit GEMM when the CPU has AVX-512 VNNI
-    /// (run-time check) and `c` is packed in fp32; false when nothing changed.
+    /// Re-packs `c`'s weights for the int8 implicit GEMM when the CPU has AVX-512 VNNI or
+    /// AVX2+FMA (run-time check) and `c` is packed in fp32; false when nothing changed.
     pub fn conv_to_int8(c: &mut Conv2d) -> bool {
         !FORCE_PORTABLE.load(Relaxed) && x86::conv2d::to_int8(c)
     }
@@ -108,6 +109,12 @@ mod family {
         std::arch::is_x86_feature_detected!("avx512f")
             && std::arch::is_x86_feature_detected!("avx512bw")
             && std::arch::is_x86_feature_detected!("avx512vnni")
+    }
+
+    /// True when the CPU runs an int8 convolution kernel (AVX-512 VNNI, or AVX2 and FMA
+    /// when portable kernels are not forced).
+    pub fn has_int8() -> bool {
+        !FORCE_PORTABLE.load(Relaxed) && x86::int8::available()
     }
 
     /// True when the CPU itself has AVX2 and FMA, whatever `force_portable_kernels` says.
@@ -202,6 +209,11 @@ mod family {
         false
     }
 
+    /// Never here: the portable family has no int8 kernel.
+    pub fn has_int8() -> bool {
+        false
+    }
+
     /// Always false here: no int8 kernel in this family.
     pub fn conv_to_int8(_c: &mut Conv2d) -> bool {
         false
@@ -277,6 +289,10 @@ pub use family::has_avx512_bf16;
 /// True when this build and CPU can run int8 convolutions (x86 family on a CPU with
 /// AVX-512F/BW and AVX-512 VNNI); false in the portable family.
 pub use family::has_avx512_vnni;
+
+/// True when this build and CPU can run int8 convolutions (x86 family on a CPU with
+/// AVX-512 VNNI, or with AVX2 and FMA: `x86/int8_avx2.rs`); false in the portable family.
+pub use family::has_int8;
 
 /// The kernel family this build runs.
 pub const KERNEL_FAMILY: KernelFamily = family::FAMILY;

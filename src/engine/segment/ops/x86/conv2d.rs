@@ -69,12 +69,16 @@ pub fn to_bf16(c: &mut Conv2d) -> bool {
     true
 }
 
-/// Re-packs a convolution's fp32 panels as int8 ones (per-channel scales) when the CPU has
-/// AVX-512 VNNI; false (nothing changed) otherwise, when the convolution is not packed
-/// in fp32, or when it is deeper (`kh·kw·cin`) than `int8::MAX_K`.
+/// Re-packs a convolution's fp32 panels as int8 ones (per-channel scales) for the CPU's
+/// int8 kernel (`int8::Kernel::best`: AVX-512 VNNI, else AVX2); false (nothing changed)
+/// when it has neither, when the convolution is not packed in fp32, or when it is deeper
+/// (`kh·kw·cin`) than `int8::MAX_K`.
 pub fn to_int8(c: &mut Conv2d) -> bool {
     // Deeper than `MAX_K` the i32 sums could wrap: such a layer stays fp32.
-    if !int8::available() || c.kh * c.kw * c.input[2] > int8::MAX_K {
+    let Some(kernel) = int8::Kernel::best() else {
+        return false;
+    };
+    if c.kh * c.kw * c.input[2] > int8::MAX_K {
         return false;
     }
     let Some(Packed::F32(p)) = &c.packed else {
@@ -84,6 +88,7 @@ pub fn to_int8(c: &mut Conv2d) -> bool {
         p,
         c.kh * c.kw,
         c.input[2],
+        kernel,
     )));
     true
 }

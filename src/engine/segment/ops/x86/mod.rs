@@ -11,4 +11,5 @@ pub mod conv2d;
 pub mod depthwise;
 pub mod igemm;
 pub mod int8;
+pub mod int8_avx2;
 pub mod transpose_conv;
