@@ -13,7 +13,7 @@
 //! `EBC_DIRECT_CONV` set, convolutions keep the AVX2 direct kernels (`force_direct_conv`); with
 //! `MODNET_BF16` set, every convolution runs in bf16 where the CPU has AVX-512 BF16; with
 //! `MODNET_INT8` set (to `MIN_CIN,SKIP_FIRST,SKIP_LAST`, or anything else for all), the
-//! convolutions it picks run in int8 where the CPU has AVX-512 VNNI. Both apply to the
+//! convolutions it picks run in int8 where the CPU has AVX-512 VNNI or AVX2. Both apply to the
 //! profile too. With `MODNET_PARITY` set it instead compares MODNet's alpha with
 //! onnxruntime's stored ones (`$EBC_FIXTURES/parity`, 256×256) for fp32, the chosen layers,
 //! and (`MODNET_SWEEP`) each convolution alone in int8, and exits.

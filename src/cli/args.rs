@@ -79,7 +79,7 @@ pub struct MatteArgs {
     /// `MIN_CIN,SKIP_FIRST,SKIP_LAST`, or `off` for fp32 everywhere.
     #[arg(long, value_name = "SPEC", hide = true)]
     pub matte_bf16: Option<String>,
-    /// Quality matte: MODNet convolutions in int8 (AVX-512 VNNI CPUs), as
+    /// Quality matte: MODNet convolutions in int8 (AVX-512 VNNI or AVX2 CPUs), as
     /// `MIN_CIN,SKIP_FIRST,SKIP_LAST`, or `off` for fp32 everywhere. Not with --matte-bf16.
     #[arg(long, value_name = "SPEC", hide = true)]
     pub matte_int8: Option<String>,

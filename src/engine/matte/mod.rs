@@ -138,7 +138,8 @@ pub struct MatteOptions {
     pub fine_threads: u32,
     /// Quality mode: which MODNet convolutions run in reduced precision, and which one
     /// (`precision`: bf16 with fp32 sums on CPUs with AVX-512 BF16, or int8 on CPUs with
-    /// AVX-512 VNNI; None: all fp32; CPUs without the instructions always run fp32).
+    /// AVX-512 VNNI or AVX2; None: all fp32; CPUs without the instructions, and the
+    /// `portable` build, always run fp32).
     /// Default: the decoder's convolutions in int8 (`ReducedLayers::DECODER_INT8`: the matte
     /// metrics hold within 0.0005 edge error; issue 23 round 10).
     pub fine_reduced: Option<crate::engine::segment::modnet::ReducedLayers>,
@@ -190,9 +191,10 @@ impl MatteOptions {
             fine_snap: 0,
             fine_long_side: 512,
             fine_threads: 0,
-            // The decoder's convolutions in int8 on CPUs with AVX-512 VNNI (fp32 elsewhere):
-            // dev set at crop 512 edge 0.0697 against fp32's 0.0693, IoU 0.9838 / 0.9840,
-            // 0.69-0.76x the CPU (issue 23 round 10).
+            // The decoder's convolutions in int8 on CPUs with AVX-512 VNNI or AVX2 (fp32
+            // elsewhere): dev set at crop 512 edge 0.0697 against fp32's 0.0693, IoU 0.9838 /
+            // 0.9840, 0.69-0.76x the CPU (VNNI, issue 23 round 10); `balanced` on AVX2 with
+            // 7-bit weights edge 0.0741 against fp32's 0.0740 (round 15).
             fine_reduced: Some(crate::engine::segment::modnet::ReducedLayers::DECODER_INT8),
             fine_steady: steady::PAST_WEIGHT,
             fuse: fuse::FuseParams::default(),

@@ -31,7 +31,7 @@ pub enum ConvPrecision {
     /// bfloat16 operands, fp32 sums (`Model::set_conv_bf16`; CPUs with AVX-512 BF16).
     Bf16,
     /// u8 activations × i8 weights, i32 sums (`Model::set_conv_int8`; CPUs with AVX-512
-    /// VNNI).
+    /// VNNI, or AVX2 with weights in [−63, 63]).
     Int8,
 }
 

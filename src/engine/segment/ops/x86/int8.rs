@@ -6,6 +6,9 @@
 //! `Σ_{i<4} x[4c+i]·w[4c+i]` to 16 i32 accumulators, where the fp32 tile needs four FMAs.
 //! On this box (issue 23 round 10, `/tmp/i8/mb2.c`, 16 independent accumulators)
 //! `vpdpbusd zmm` ran 282 GMAC/s against `vfmadd231ps zmm` 106 and `vdpbf16ps zmm` 53.
+//! CPUs without AVX-512 VNNI run the same GEMM on AVX2 (`int8_avx2.rs`, `Kernel::Avx2`):
+//! the weights are then quantised to [−63, 63] (see there); everything else here is
+//! shared.
 //!
 //! Quantisation:
 //! - weights: per output channel, symmetric: `w ≈ q·s_w[co]`, `q ∈ [−127, 127]`,
