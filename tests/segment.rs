@@ -415,3 +415,32 @@ fn damaged_model_bytes_give_errors_not_panics() {
         eprintln!("{label}: {loaded} of {FLIPS} damaged files still loaded and ran");
     }
 }
+
+/// A MODNet plan with its decoder in int8, made before `force_portable_kernels(true)`, keeps
+/// running its packed int8 convolutions after the switch (their fp32 weights are gone) and
+/// gives the same alpha up to fp32 rounding: the int8 kernels' run-time check is the CPU's
+/// features, not the switch. On a CPU whose int8 kernel is the AVX2 one this panicked in a matting thread
+/// ("assertion failed: w.kernel.runs()") when another test flipped the switch mid-run.
+#[test]
+fn an_int8_plan_keeps_running_after_portable_kernels_are_forced() {
+    use ebc::engine::segment::modnet::ReducedLayers;
+    let (h, w) = (64, 96);
+    let input: Vec<f32> = (0..h * w * 3)
+        .map(|i| ((i * 7919) % 1000) as f32 / 500.0 - 1.0)
+        .collect();
+    let mut m = Matter::new();
+    m.set_reduced(Some(ReducedLayers::DECODER_INT8));
+    let before = m.infer_tensor(&input, h, w).unwrap().to_vec();
+    force_portable_kernels(true);
+    let after = m.infer_tensor(&input, h, w).map(|a| a.to_vec());
+    force_portable_kernels(false);
+    let after = after.unwrap();
+    // The ops that are not packed (depthwise, IBNorm, …) take their portable code after the
+    // switch: the same numbers up to fp32 rounding, not bit for bit.
+    let worst = after
+        .iter()
+        .zip(&before)
+        .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+    assert_eq!(after.len(), before.len());
+    assert!(worst <= 1e-4, "alpha moved by up to {worst}");
+}

@@ -66,18 +66,21 @@ pub enum Kernel {
 
 impl Kernel {
     /// The fastest kernel this CPU runs: VNNI where it has AVX-512 VNNI, else AVX2 where it
-    /// has AVX2 and FMA (and portable kernels are not forced), else none.
+    /// has AVX2 and FMA, else none.
     pub fn best() -> Option<Kernel> {
         [Kernel::Vnni512, Kernel::Avx2]
             .into_iter()
             .find(|k| k.runs())
     }
 
-    /// True when this CPU can run the kernel (the run-time check `ops::cpu` makes).
+    /// True when this CPU can run the kernel: the CPU's own features, whatever
+    /// `force_portable_kernels` says, because a convolution packed in int8 runs packed
+    /// after the switch (its fp32 weights are gone; the switch applies to plans made after
+    /// it, and `ops::cpu::conv_to_int8` checks it).
     pub fn runs(self) -> bool {
         match self {
             Kernel::Vnni512 => super::super::has_avx512_vnni(),
-            Kernel::Avx2 => super::super::x86_has_avx2_fma(),
+            Kernel::Avx2 => super::super::cpu_has_avx2_fma(),
         }
     }
 
