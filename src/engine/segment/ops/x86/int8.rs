@@ -35,6 +35,7 @@ use std::arch::x86_64::*;
 
 use super::igemm::{self, Geom, NR};
 use super::int8_avx2;
+use super::int8_kern::Kern;
 use crate::engine::segment::ops::{Act, split_rows, split_threads};
 
 /// Output pixels per block (as `igemm`): every panel group of a block runs while its input
@@ -522,7 +523,7 @@ unsafe fn band_tiles(
         };
         match w.kernel {
             // SAFETY: the caller's CPU check, and the bounds checked above.
-            Kernel::Avx2 => unsafe { int8_avx2::band_tiles(&k, &base, n, w) },
+            Kernel::Avx2 => unsafe { int8_avx2::band_tiles(&k, &base, n, np) },
             // SAFETY: as above.
             Kernel::Vnni512 => unsafe { k.band_vnni(&base, n, np) },
         }
@@ -557,32 +558,6 @@ impl Kern<'_> {
             q0 = q1;
         }
     }
-}
-
-/// What a band's tiles share, and the block of channel quads `k0..k1` they sum over (read
-/// by both kernels' tiles).
-pub(super) struct Kern<'a> {
-    /// The u8 input as 32-bit words (one channel quad each).
-    pub src: *const i32,
-    pub toffs: &'a [usize],
-    /// Channel quads per tap.
-    pub quads: usize,
-    pub w: *const i8,
-    /// Bytes between panels.
-    pub pstride: usize,
-    pub bias: *const f32,
-    /// Per channel: `s_x · s_w` (i32 sum → fp32).
-    pub dq: *const f32,
-    /// Per channel: `−zp · Σq` (the sums' start in the first k block).
-    pub corr: *const i32,
-    pub act: Act,
-    pub out: *mut f32,
-    pub cout: usize,
-    /// `k0 == 0`: start from the zero-point correction and add the bias, else add to the
-    /// partial sums in `out`; `k1 == k4`: apply the activation.
-    pub k0: usize,
-    pub k1: usize,
-    pub k4: usize,
 }
 
 impl Kern<'_> {

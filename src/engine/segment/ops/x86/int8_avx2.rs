@@ -18,7 +18,7 @@
 use std::arch::x86_64::*;
 
 use super::igemm::NR;
-use super::int8::{Kern, Packed};
+use super::int8_kern::Kern;
 use crate::engine::segment::ops::Act;
 
 /// Output pixels per tile (8 accumulators, 13 of the 16 ymm registers in all).
@@ -124,13 +124,13 @@ pub(super) fn quantise_row(
     }
 }
 
-/// All output pixels `0..n` of a band with `k`'s channel quads, as `int8::band_tiles`.
+/// All output pixels `0..n` of a band with `k`'s channel quads over `np` panels, as
+/// `int8::band_tiles`.
 ///
 /// # Safety
 /// AVX2 and FMA; `int8::band_tiles`' bounds hold (the caller checked them).
 #[target_feature(enable = "avx2,fma")]
-pub(super) unsafe fn band_tiles(k: &Kern, base: &impl Fn(usize) -> usize, n: usize, w: &Packed) {
-    let np = w.panels();
+pub(super) unsafe fn band_tiles(k: &Kern, base: &impl Fn(usize) -> usize, n: usize, np: usize) {
     let mut q0 = 0;
     while q0 < n {
         let q1 = (q0 + BLOCK).min(n);

@@ -12,4 +12,5 @@ pub mod depthwise;
 pub mod igemm;
 pub mod int8;
 pub mod int8_avx2;
+pub mod int8_kern;
 pub mod transpose_conv;
