@@ -23,7 +23,7 @@ import sys
 
 # symbol (substring) -> (multiply-add instruction, the register class its tile works on)
 KERNELS = {
-    "int8::Kern::band_vnni": (r"vpdpbusd", "zmm"),
+    "Kern::band_vnni": (r"vpdpbusd", "zmm"),  # int8.rs (impl of int8_kern::Kern)
     "int8_avx2::band_tiles": (r"vpmaddubsw", "ymm"),
     "igemm::band_avx512": (r"vfmadd(132|213|231)ps", "zmm"),
     "bf16::band": (r"vdpbf16ps", "zmm"),
