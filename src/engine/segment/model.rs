@@ -632,8 +632,9 @@ impl Model {
     /// Runs the convolutions `pick(index, count, cin)` chooses in int8 (u8 activations
     /// quantised per call from their range, i8 weights per output channel, i32 sums;
     /// `ops::cpu::conv_to_int8`: CPUs with AVX-512 VNNI, or AVX2 with 7-bit weights; every
-    /// other convolution, and all of them on other CPUs, stay fp32). Arguments and result as `set_conv_bf16`. The
-    /// output changes (8-bit operands): the caller judges that by its own metrics.
+    /// other convolution, and all of them on other CPUs, stay fp32). Arguments and result
+    /// as `set_conv_bf16`. The output changes (8-bit operands): the caller judges that by
+    /// its own metrics.
     pub fn set_conv_int8(&mut self, pick: impl Fn(usize, usize, usize) -> bool) -> usize {
         self.switch_convs(pick, ops::cpu::conv_to_int8)
     }

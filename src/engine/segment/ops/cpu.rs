@@ -111,8 +111,8 @@ mod family {
             && std::arch::is_x86_feature_detected!("avx512vnni")
     }
 
-    /// True when the CPU runs an int8 convolution kernel (AVX-512 VNNI, or AVX2 and FMA
-    /// when portable kernels are not forced).
+    /// True when the CPU runs an int8 convolution kernel (AVX-512 VNNI, or AVX2 and FMA)
+    /// and portable kernels are not forced.
     pub fn has_int8() -> bool {
         !FORCE_PORTABLE.load(Relaxed) && x86::int8::available()
     }

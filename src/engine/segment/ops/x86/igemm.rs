@@ -17,6 +17,7 @@
 
 use std::arch::x86_64::*;
 
+use super::avx2;
 use crate::engine::segment::ops::{Act, Hwc, split_rows, split_threads};
 
 /// Output channels per panel (one zmm register).
@@ -551,7 +552,7 @@ impl Kern<'_> {
             for p in 0..P {
                 if p < valid {
                     let dst = self.out.add((q + p) * self.cout + j * NR);
-                    let (lo, hi) = (act8(a, acc[p][0]), act8(a, acc[p][1]));
+                    let (lo, hi) = (avx2::act(a, acc[p][0]), avx2::act(a, acc[p][1]));
                     if lanes == NR {
                         _mm256_storeu_ps(dst, lo);
                         _mm256_storeu_ps(dst.add(8), hi);
@@ -575,19 +576,6 @@ fn act(a: Act, v: __m512) -> __m512 {
         match a {
             Act::Relu => _mm512_max_ps(v, _mm512_setzero_ps()),
             Act::Relu6 => _mm512_min_ps(_mm512_max_ps(v, _mm512_setzero_ps()), _mm512_set1_ps(6.0)),
-            _ => v,
-        }
-    }
-}
-
-/// ReLU or ReLU6 on 8 lanes; others are the identity here (`conv` applies them after).
-#[inline(always)]
-fn act8(a: Act, v: __m256) -> __m256 {
-    // SAFETY: only reached from AVX2 code (`band_avx2`).
-    unsafe {
-        match a {
-            Act::Relu => _mm256_max_ps(v, _mm256_setzero_ps()),
-            Act::Relu6 => _mm256_min_ps(_mm256_max_ps(v, _mm256_setzero_ps()), _mm256_set1_ps(6.0)),
             _ => v,
         }
     }

@@ -172,12 +172,12 @@ impl Packed {
         }
     }
 
-    pub(super) fn panels(&self) -> usize {
+    fn panels(&self) -> usize {
         self.cout.div_ceil(NR)
     }
 
     /// Channel quads per panel (`taps · cin4 / 4`).
-    pub(super) fn k4(&self) -> usize {
+    fn k4(&self) -> usize {
         self.taps * self.cin4 / 4
     }
 }

@@ -17,6 +17,7 @@
 
 use std::arch::x86_64::*;
 
+use super::avx2;
 use super::igemm::NR;
 use super::int8_kern::Kern;
 use crate::engine::segment::ops::Act;
@@ -219,21 +220,9 @@ unsafe fn tile(k: &Kern, bases: [usize; P], q: usize, valid: usize, j: usize) {
                     _mm256_maskload_ps(dst, mask)
                 };
                 let r = _mm256_fmadd_ps(sums[p][h], dq, start);
-                _mm256_maskstore_ps(dst, mask, act(a, r));
+                // `a` is ReLU, ReLU6 or none (`int8::band_tiles` fuses no other).
+                _mm256_maskstore_ps(dst, mask, avx2::act(a, r));
             }
-        }
-    }
-}
-
-/// ReLU or ReLU6 on 8 lanes; others are the identity here (`int8::conv` applies them after).
-#[inline(always)]
-fn act(a: Act, v: __m256) -> __m256 {
-    // SAFETY: only reached from AVX2 code (`band_tiles`).
-    unsafe {
-        match a {
-            Act::Relu => _mm256_max_ps(v, _mm256_setzero_ps()),
-            Act::Relu6 => _mm256_min_ps(_mm256_max_ps(v, _mm256_setzero_ps()), _mm256_set1_ps(6.0)),
-            _ => v,
         }
     }
 }
